@@ -1,0 +1,161 @@
+"""`devstack` command line: provision, up, down, status, logs, env."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+
+from devstack.component import Context
+from devstack.errors import DevstackError
+from devstack.paths import Paths
+from devstack.process import tail
+from devstack.stack import Stack
+
+
+def _stack(args: argparse.Namespace) -> Stack:
+    return Stack(Context(paths=Paths.from_env(), verify=getattr(args, "verify", False)))
+
+
+def _out(line: str = "") -> None:
+    sys.stdout.write(line + "\n")
+
+
+def cmd_provision(args: argparse.Namespace) -> int:
+    stack = _stack(args)
+    names = args.components or ["all", "tools"]
+    started = time.monotonic()
+    spent = stack.provision(names)
+    for name, seconds in spent.items():
+        _out(f"provisioned {name} in {seconds:.1f}s")
+    _out(
+        f"provisioning done in {time.monotonic() - started:.1f}s "
+        f"({'nothing to do' if not spent else f'{len(spent)} component(s) provisioned'}); "
+        f"cache: {stack.ctx.paths.cache}"
+    )
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    stack = _stack(args)
+    names = args.components or ["all"]
+    started = time.monotonic()
+    for result in stack.up(names):
+        if result.action == "started":
+            _out(f"  {result.name:<24} started, ready in {result.ready_seconds:.1f}s")
+        elif result.action == "reused":
+            _out(f"  {result.name:<24} already running")
+    _out(f"devstack up: ready in {time.monotonic() - started:.1f}s")
+    _print_status(stack, names)
+    _out(f'\nConnection settings: eval "$(devstack env)"   logs: {stack.ctx.paths.state}/logs')
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    stack = _stack(args)
+    stopped = stack.down(args.components or None, purge=args.purge)
+    _out("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    return 0
+
+
+def _print_status(stack: Stack, names: Sequence[str] | None) -> list[dict[str, object]]:
+    rows = stack.status(names)
+    total = 0
+    _out(f"{'component':<24} {'state':<9} {'ready(s)':>8} {'RSS(MB)':>8}  endpoints")
+    for row in rows:
+        state = "ready" if row.ready else ("starting" if row.running else "stopped")
+        total += row.rss_bytes
+        ready = f"{row.ready_seconds:.1f}" if row.ready_seconds is not None else "-"
+        eps = " ".join(f"{k}={v}" for k, v in row.endpoints.items())
+        _out(f"{row.name:<24} {state:<9} {ready:>8} {row.rss_bytes / 2**20:>8.0f}  {eps}")
+    _out(f"{'total':<24} {'':<9} {'':>8} {total / 2**20:>8.0f}")
+    return [row.__dict__ for row in rows]
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    stack = _stack(args)
+    if args.json:
+        rows = stack.status(args.components or None)
+        _out(json.dumps([row.__dict__ for row in rows], indent=1))
+    else:
+        _print_status(stack, args.components or None)
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    stack = _stack(args)
+    if args.component not in stack.components:
+        raise DevstackError(args.component, "unknown component")
+    log_file = stack.components[args.component].log_file
+    if not log_file.exists():
+        raise DevstackError(args.component, "has no log yet (never started)", log_file=log_file)
+    if args.path:
+        _out(str(log_file))
+    else:
+        _out(tail(log_file, args.lines))
+    return 0
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    stack = _stack(args)
+    for key, value in sorted(stack.env(args.components or None).items()):
+        _out(f"export {key}={shlex.quote(value)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="devstack",
+        description="Run Product Store's real dependencies as processes on 127.0.0.1.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("provision", help="download/build pinned versions into the cache")
+    p.add_argument("components", nargs="*", help="components or groups (default: all)")
+    p.add_argument("--verify", action="store_true", help="re-hash cached files")
+    p.set_defaults(func=cmd_provision)
+
+    p = sub.add_parser("up", help="provision, start and wait until ready")
+    p.add_argument("components", nargs="*", help="components or groups (default: all)")
+    p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser("down", help="stop components (default: everything)")
+    p.add_argument("components", nargs="*")
+    p.add_argument("--purge", action="store_true", help="also delete their data")
+    p.set_defaults(func=cmd_down)
+
+    p = sub.add_parser("status", help="what runs where, readiness and memory")
+    p.add_argument("components", nargs="*")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("logs", help="print the tail of a component's log")
+    p.add_argument("component")
+    p.add_argument("-n", "--lines", type=int, default=100)
+    p.add_argument("--path", action="store_true", help="print the log file's path only")
+    p.set_defaults(func=cmd_logs)
+
+    p = sub.add_parser("env", help="connection settings as shell exports")
+    p.add_argument("components", nargs="*")
+    p.set_defaults(func=cmd_env)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except DevstackError as exc:
+        sys.stderr.write(f"devstack: error: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("devstack: interrupted\n")
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

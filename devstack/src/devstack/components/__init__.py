@@ -1,0 +1,37 @@
+"""The registry of components, in the order `devstack up` starts them."""
+
+from __future__ import annotations
+
+from devstack.component import Component
+from devstack.components.cassandra import Cassandra, CassandraCluster
+from devstack.components.helm import Helm
+from devstack.components.jaeger import Jaeger
+from devstack.components.kafka import Kafka
+from devstack.components.kube import Etcd, KubeApiserver, KubeControllerManager, KubeScheduler, Kwok
+from devstack.components.nginx import Nginx, Wrk
+from devstack.components.openbao import OpenBao
+from devstack.components.prometheus import Prometheus
+from devstack.components.redis import Redis
+
+ALL: tuple[type[Component], ...] = (
+    Cassandra,
+    CassandraCluster,
+    Kafka,
+    Redis,
+    OpenBao,
+    Etcd,
+    KubeApiserver,
+    KubeControllerManager,
+    KubeScheduler,
+    Kwok,
+    Helm,
+    Prometheus,
+    Jaeger,
+    Nginx,
+    Wrk,
+)
+
+GROUPS: dict[str, tuple[str, ...]] = {
+    "kube": ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"),
+    "tools": ("helm", "wrk"),
+}

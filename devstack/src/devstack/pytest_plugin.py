@@ -1,0 +1,162 @@
+"""pytest fixtures that run devstack components for a test session.
+
+Mode (``--devstack`` or ``PRODUCTSTORE_DEVSTACK``):
+
+- ``auto`` (default): components that already run (e.g. from ``make up``) are
+  reused and left running; missing ones are started, tied to the pytest
+  process (they die with it even on SIGKILL), and stopped at session end.
+- ``reuse``: use only what already runs; a missing component fails the test
+  with the command that starts it. Nothing is started or stopped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import TypeVar
+
+import pytest
+
+from devstack.component import Component, Context
+from devstack.components.cassandra import Cassandra, CassandraCluster
+from devstack.components.helm import Helm
+from devstack.components.jaeger import Jaeger
+from devstack.components.kafka import Kafka
+from devstack.components.kube import KubeApiserver
+from devstack.components.nginx import Nginx, Wrk
+from devstack.components.openbao import OpenBao
+from devstack.components.prometheus import Prometheus
+from devstack.components.redis import Redis
+from devstack.errors import DevstackError
+from devstack.paths import Paths
+from devstack.stack import Stack
+
+MODE_ENV = "PRODUCTSTORE_DEVSTACK"
+C = TypeVar("C", bound=Component)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--devstack",
+        choices=("auto", "reuse"),
+        default=os.environ.get(MODE_ENV, "auto"),
+        help="auto: start missing devstack components; reuse: only use running ones",
+    )
+
+
+class DevstackSession:
+    """Starts components on demand and stops, at the end, only what it started."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.stack = Stack(Context(paths=Paths.from_env(), tie_to_parent=True))
+        self.started: list[str] = []
+
+    def require(self, *names: str) -> list[Component]:
+        order = self.stack.expand(names)
+        if self.mode == "reuse":
+            missing = [
+                n
+                for n in order
+                if self.stack.components[n].processes()
+                and not self.stack.is_running(self.stack.components[n])
+            ]
+            if missing:
+                pytest.fail(
+                    f"--devstack=reuse, but {', '.join(missing)} not running: "
+                    f"run `devstack up {' '.join(missing)}` (or `make up`) first",
+                    pytrace=False,
+                )
+        else:
+            try:
+                for result in self.stack.up(order):
+                    if result.action == "started":
+                        self.started.append(result.name)
+            except DevstackError as exc:
+                pytest.fail(str(exc), pytrace=False)
+        return [self.stack.components[n] for n in order]
+
+    def close(self) -> None:
+        if self.started:
+            self.stack.down(list(reversed(self.started)))
+            self.started.clear()
+
+
+@pytest.fixture(scope="session")
+def devstack(request: pytest.FixtureRequest) -> Iterator[DevstackSession]:
+    session = DevstackSession(str(request.config.getoption("--devstack")))
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def _one(session: DevstackSession, cls: type[C]) -> C:
+    session.require(cls.name)
+    component = session.stack.components[cls.name]
+    if not isinstance(component, cls):
+        raise TypeError(f"{cls.name} is registered as {type(component).__name__}")
+    return component
+
+
+@pytest.fixture(scope="session")
+def cassandra(devstack: DevstackSession) -> Cassandra:
+    return _one(devstack, Cassandra)
+
+
+@pytest.fixture(scope="session")
+def cassandra_cluster(devstack: DevstackSession) -> CassandraCluster:
+    return _one(devstack, CassandraCluster)
+
+
+@pytest.fixture(scope="session")
+def kafka(devstack: DevstackSession) -> Kafka:
+    return _one(devstack, Kafka)
+
+
+@pytest.fixture(scope="session")
+def redis_server(devstack: DevstackSession) -> Redis:
+    return _one(devstack, Redis)
+
+
+@pytest.fixture(scope="session")
+def openbao(devstack: DevstackSession) -> OpenBao:
+    return _one(devstack, OpenBao)
+
+
+@pytest.fixture(scope="session")
+def kube(devstack: DevstackSession) -> KubeApiserver:
+    """The whole control plane (etcd, apiserver, controller-manager, scheduler, kwok).
+
+    Returns the kube-apiserver component (kubeconfig, CA, ...).
+    """
+    devstack.require("kube")
+    component = devstack.stack.components[KubeApiserver.name]
+    if not isinstance(component, KubeApiserver):
+        raise TypeError("kube-apiserver is not a KubeApiserver")
+    return component
+
+
+@pytest.fixture(scope="session")
+def helm(devstack: DevstackSession) -> Helm:
+    return _one(devstack, Helm)
+
+
+@pytest.fixture(scope="session")
+def prometheus(devstack: DevstackSession) -> Prometheus:
+    return _one(devstack, Prometheus)
+
+
+@pytest.fixture(scope="session")
+def jaeger(devstack: DevstackSession) -> Jaeger:
+    return _one(devstack, Jaeger)
+
+
+@pytest.fixture(scope="session")
+def nginx(devstack: DevstackSession) -> Nginx:
+    return _one(devstack, Nginx)
+
+
+@pytest.fixture(scope="session")
+def wrk(devstack: DevstackSession) -> Wrk:
+    return _one(devstack, Wrk)
