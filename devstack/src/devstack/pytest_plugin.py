@@ -78,7 +78,7 @@ class DevstackSession:
 
     def close(self) -> None:
         if self.started:
-            self.stack.down(list(reversed(self.started)))
+            self.stack.down(self.started, dependents=False)
             self.started.clear()
 
 

@@ -159,8 +159,8 @@ class Stack:
             stopped |= process.stop(component.pid_file(spec.name))
         return stopped
 
-    def down(self, names: Sequence[str] | None = None, *, purge: bool = False) -> list[str]:
-        """Stop components (all if names is None) and what requires them, dependents first."""
+    def stopping_order(self, names: Sequence[str] | None = None) -> list[str]:
+        """The named components (all if None) and what requires them, dependents first."""
         wanted = set(self._requested(names) if names else self.components)
         grew = True
         while grew:
@@ -169,9 +169,26 @@ class Stack:
                 if name not in wanted and wanted & set(component.requires):
                     wanted.add(name)
                     grew = True
-        order = [n for n in self.expand(list(self.components)) if n in wanted]
+        return [n for n in reversed(self.expand(list(self.components))) if n in wanted]
+
+    def down(
+        self,
+        names: Sequence[str] | None = None,
+        *,
+        purge: bool = False,
+        dependents: bool = True,
+    ) -> list[str]:
+        """Stop components (all if names is None) and what requires them, dependents first.
+
+        dependents=False stops exactly the named components (the test fixtures
+        stop only what they started).
+        """
+        if dependents or not names:
+            order = self.stopping_order(names)
+        else:
+            order = [n for n in self.stopping_order(None) if n in set(self._requested(names))]
         stopped = []
-        for name in reversed(order):
+        for name in order:
             component = self.components[name]
             if self._stop_component(component):
                 stopped.append(name)

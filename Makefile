@@ -1,0 +1,52 @@
+# Product Store — developer entry points. `make up` runs the store locally,
+# `make test` runs lint and the whole test suite; both set up what they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.8
+PRODUCTSTORE_CACHE ?= $(HOME)/.cache/productstore
+export PRODUCTSTORE_CACHE
+# uv never downloads a Python: the machine's 3.11 is used.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := 3.11
+UV_DIR := $(PRODUCTSTORE_CACHE)/tools/uv-$(UV_VERSION)
+UV := $(UV_DIR)/bin/uv
+DEVSTACK := $(UV) run --frozen devstack
+
+.PHONY: help setup up down status test lint fmt bench clean-cache
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(UV):
+	python3 -m pip install --quiet --disable-pip-version-check --target $(UV_DIR) uv==$(UV_VERSION)
+
+setup: $(UV)  ## install system packages, the Python workspace and every pinned server (idempotent)
+	bash devstack/scripts/install-system-packages.sh
+	$(UV) sync --frozen
+	$(DEVSTACK) provision
+
+up: setup  ## start the local stack and print what runs where
+	$(DEVSTACK) up
+
+down: $(UV)  ## stop everything devstack started
+	$(DEVSTACK) down
+
+status: $(UV)  ## show components, readiness, ports and memory
+	$(DEVSTACK) status
+
+lint: $(UV)  ## ruff, mypy --strict, import-linter
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen mypy
+	$(UV) run --frozen lint-imports
+
+fmt: $(UV)  ## format and autofix
+	$(UV) run --frozen ruff format .
+	$(UV) run --frozen ruff check --fix .
+
+test: setup lint  ## lint, then the whole test suite against devstack's real servers
+	$(UV) run --frozen pytest
+
+bench: setup  ## benchmarks; JSON results in bench/results/
+	$(UV) run --frozen python bench/devstack_startup.py
