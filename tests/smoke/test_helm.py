@@ -1,0 +1,128 @@
+"""helm smoke tests: lint a tiny chart; install, upgrade and uninstall it on our apiserver."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+
+from devstack.components.helm import HELM_VERSION, Helm
+from devstack.components.kube import KubeApiserver
+
+CHART = Path(__file__).parent / "charts" / "hello"
+
+
+class HelmCli:
+    """Runs the provisioned helm with its caches and config in a temporary home."""
+
+    def __init__(self, helm: Helm, home: Path, kubeconfig: Path | None = None) -> None:
+        self.binary = helm.binary
+        self.kubeconfig = kubeconfig
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("HELM_", "KUBE"))}
+        for var in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"):
+            self.env[var] = str(home / var.lower())
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        argv = [str(self.binary), *args]
+        if self.kubeconfig is not None:
+            argv += ["--kubeconfig", str(self.kubeconfig)]
+        result = subprocess.run(
+            argv, env=self.env, capture_output=True, text=True, timeout=240, check=False
+        )
+        if check:
+            assert result.returncode == 0, (
+                f"`helm {' '.join(args)}` exited {result.returncode}:\n"
+                f"{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.run(*args, "--output", "json").stdout)
+
+
+def test_helm_version_and_lint(helm: Helm, tmp_path: Path) -> None:
+    cli = HelmCli(helm, tmp_path)
+    assert cli.run("version", "--template", "{{.Version}}").stdout.strip() == HELM_VERSION
+    lint = cli.run("lint", "--strict", str(CHART))
+    assert "1 chart(s) linted, 0 chart(s) failed" in lint.stdout
+
+
+@pytest.fixture
+def core_api(kube: KubeApiserver) -> Iterator[k8s.CoreV1Api]:
+    api = k8s_config.new_client_from_config(config_file=str(kube.kubeconfig))
+    try:
+        yield k8s.CoreV1Api(api)
+    finally:
+        api.close()
+
+
+def _namespace_gone(core: k8s.CoreV1Api, namespace: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            core.read_namespace(namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return True
+            raise
+        time.sleep(1)
+    return False
+
+
+def test_install_upgrade_uninstall(
+    helm: Helm, kube: KubeApiserver, core_api: k8s.CoreV1Api, tmp_path: Path
+) -> None:
+    suffix = uuid.uuid4().hex[:10]
+    namespace = f"helm-smoke-{suffix}"
+    release = f"hello-{suffix}"
+    cli = HelmCli(helm, tmp_path, kube.kubeconfig)
+    in_ns = ("--namespace", namespace)
+    wait = ("--wait", "--timeout", "120s")
+    try:
+        cli.run(
+            "install", release, str(CHART), *in_ns, "--create-namespace",
+            "--set", f"greeting=hi-{suffix}", *wait,
+        )  # fmt: skip
+        releases = cli.json("list", *in_ns)
+        assert [(r["name"], r["status"], r["revision"]) for r in releases] == [
+            (release, "deployed", "1")
+        ]
+        config = core_api.read_namespaced_config_map(f"{release}-hello", namespace)
+        assert config.data == {"greeting": f"hi-{suffix}", "revision": "1"}
+        # --wait returned only once the Deployment's (kwok-faked) pod was available.
+        apps = k8s.AppsV1Api(core_api.api_client)
+        deployment = apps.read_namespaced_deployment(f"{release}-hello", namespace)
+        assert deployment.status.available_replicas == 1
+
+        cli.run("upgrade", release, str(CHART), *in_ns, "--set", f"greeting=bye-{suffix}", *wait)
+        history = cli.json("history", release, *in_ns)
+        assert [(h["revision"], h["status"]) for h in history] == [
+            (1, "superseded"),
+            (2, "deployed"),
+        ]
+        config = core_api.read_namespaced_config_map(f"{release}-hello", namespace)
+        assert config.data == {"greeting": f"bye-{suffix}", "revision": "2"}
+
+        cli.run("uninstall", release, *in_ns, *wait)
+        assert cli.json("list", *in_ns, "--all") == []
+        with pytest.raises(ApiException) as missing:
+            core_api.read_namespaced_config_map(f"{release}-hello", namespace)
+        assert missing.value.status == 404
+
+        core_api.delete_namespace(namespace)
+        assert _namespace_gone(core_api, namespace, timeout=120), f"{namespace} not deleted"
+    finally:
+        cli.run("uninstall", release, *in_ns, "--ignore-not-found", check=False)
+        with contextlib.suppress(ApiException):
+            core_api.delete_namespace(namespace)
