@@ -1,0 +1,1 @@
+"""The Product Store operator: ProductStore custom resource -> running store."""

@@ -1,0 +1,1 @@
+"""Shared library of every Product Store service."""
