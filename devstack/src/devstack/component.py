@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from abc import ABC
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from devstack.errors import DevstackError
 from devstack.paths import Paths
 from devstack.process import Endpoint, ProcessSpec
 
@@ -70,6 +72,27 @@ class Component(ABC):
     def log_file_for(self, process_name: str) -> Path:
         """Log of one process; components with one process use log_file."""
         return self.ctx.paths.log_file(process_name)
+
+    # --- shared helpers ----------------------------------------------------
+    def system_binary(self, executable: str, package: str) -> Path:
+        """An executable from a Debian package that `make setup` installs."""
+        # /usr/sbin (nginx) is not on every user's PATH.
+        search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"])
+        found = shutil.which(executable, path=search)
+        if found is None:
+            raise DevstackError(
+                self.name,
+                f"{executable} is not installed (Debian package {package})",
+                hint="run `make setup` (devstack/scripts/install-system-packages.sh installs it)",
+            )
+        return Path(found)
+
+    def write_generated(self, path: Path, text: str) -> None:
+        """Write a generated config file atomically, so a reader never sees half of it."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
 
     # --- hooks ---------------------------------------------------------
     def provision(self) -> bool:

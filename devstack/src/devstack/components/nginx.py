@@ -24,7 +24,6 @@ from devstack.process import Endpoint, ProcessSpec
 
 HOST = "127.0.0.1"
 PORT = 8080
-SETUP_HINT = "run `make setup` (devstack/scripts/install-system-packages.sh installs {})"
 TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
 # `$request_id` is a fresh 32-hex id per request; it is returned to the client
@@ -97,14 +96,7 @@ class Nginx(Component):
 
     @property
     def binary(self) -> Path:
-        # /usr/sbin is not on every user's PATH.
-        search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"])
-        found = shutil.which("nginx", path=search)
-        if found is None:
-            raise DevstackError(
-                self.name, "nginx is not installed", hint=SETUP_HINT.format("nginx-light")
-            )
-        return Path(found)
+        return self.system_binary("nginx", "nginx-light")
 
     @property
     def prefix(self) -> Path:
@@ -145,9 +137,7 @@ class Nginx(Component):
     def prepare(self) -> None:
         for sub in ("logs", "routes", *(f"temp/{t}" for t in TEMP_DIRS)):
             (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
-        tmp = self.config_file.with_suffix(".tmp")
-        tmp.write_text(self.render_config())
-        tmp.replace(self.config_file)
+        self.write_generated(self.config_file, self.render_config())
 
     def processes(self) -> list[ProcessSpec]:
         return [
@@ -201,10 +191,7 @@ class Wrk(Component):
 
     @property
     def binary(self) -> Path:
-        found = shutil.which("wrk")
-        if found is None:
-            raise DevstackError(self.name, "wrk is not installed", hint=SETUP_HINT.format("wrk"))
-        return Path(found)
+        return self.system_binary("wrk", "wrk")
 
     def provision(self) -> bool:
         self.binary  # noqa: B018 - fails early with the install hint

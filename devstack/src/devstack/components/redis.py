@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-
 import redis
 
 from devstack.component import Component
-from devstack.errors import DevstackError
 from devstack.process import Endpoint, ProcessSpec
 
 HOST = "127.0.0.1"
@@ -21,14 +18,7 @@ class Redis(Component):
     start_hint = "run `make setup` to install redis-server; check that port 6379 is free"
 
     def _binary(self) -> str:
-        path = shutil.which("redis-server")
-        if path is None:
-            raise DevstackError(
-                self.name,
-                "redis-server is not installed",
-                hint="run `make setup` (devstack/scripts/install-system-packages.sh)",
-            )
-        return path
+        return str(self.system_binary("redis-server", "redis-server"))
 
     def provision(self) -> bool:
         self._binary()
