@@ -1,0 +1,209 @@
+{{/*
+Helpers of the productstore chart. Every helper is namespaced "productstore."
+so a parent chart's helpers never collide with these.
+*/}}
+
+{{/* The chart's name, or nameOverride. */}}
+{{- define "productstore.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+The prefix of every resource name: fullnameOverride, else "<release>-<chart>",
+else the release name alone when it already contains the chart's name.
+Kept short because service names are appended and names stop at 63 characters.
+*/}}
+{{- define "productstore.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := include "productstore.name" . -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "name-version" for the helm.sh/chart label. */}}
+{{- define "productstore.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Name of one service's resources. Takes (dict "root" $ "name" <service>). */}}
+{{- define "productstore.componentName" -}}
+{{- printf "%s-%s" (include "productstore.fullname" .root) .name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Labels that select one service's pods. Takes (dict "root" $ "name" <service>). */}}
+{{- define "productstore.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "productstore.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .name }}
+{{- end -}}
+
+{{/* Labels that select every pod of the release. Takes $. */}}
+{{- define "productstore.releaseSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "productstore.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* Labels of every resource of one service. Takes (dict "root" $ "name" <service>). */}}
+{{- define "productstore.labels" -}}
+helm.sh/chart: {{ include "productstore.chart" .root }}
+{{ include "productstore.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: productstore
+{{- end -}}
+
+{{/* Labels of release-wide resources (no component). Takes $. */}}
+{{- define "productstore.releaseLabels" -}}
+helm.sh/chart: {{ include "productstore.chart" . }}
+{{ include "productstore.releaseSelectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: productstore
+{{- end -}}
+
+{{/*
+Merges the map (index . 1) into the map (index . 0), in place, key by key and
+recursively. Unlike sprig's merge/mergeOverwrite it lets false, 0 and "" win,
+so services.<name>.autoscaling.enabled=false overrides a true default. A null
+(which the schema refuses anyway) is skipped rather than rendered.
+*/}}
+{{- define "productstore.deepMerge" -}}
+{{- $dst := index . 0 -}}
+{{- range $key, $value := index . 1 -}}
+{{- if kindIs "map" $value -}}
+{{- if not (kindIs "map" (index $dst $key)) -}}
+{{- $_ := set $dst $key dict -}}
+{{- end -}}
+{{- include "productstore.deepMerge" (list (index $dst $key) $value) -}}
+{{- else if not (kindIs "invalid" $value) -}}
+{{- $_ := set $dst $key $value -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+One service's effective values: serviceDefaults overlaid with
+services.<name>. Fills (dict "root" $ "name" <service> "out" (dict)) .out,
+since templates can only return strings.
+*/}}
+{{- define "productstore.serviceValues" -}}
+{{- $merged := deepCopy .root.Values.serviceDefaults -}}
+{{- include "productstore.deepMerge" (list $merged (index .root.Values.services .name)) -}}
+{{- range $key, $value := $merged -}}
+{{- $_ := set $.out $key $value -}}
+{{- end -}}
+{{- if and $merged.autoscaling.enabled (gt (int $merged.autoscaling.minReplicas) (int $merged.autoscaling.maxReplicas)) -}}
+{{- fail (printf "services.%s.autoscaling: minReplicas (%d) must not exceed maxReplicas (%d)" .name (int $merged.autoscaling.minReplicas) (int $merged.autoscaling.maxReplicas)) -}}
+{{- end -}}
+{{- if and $merged.autoscaling.enabled (not ($merged.resources.requests).cpu) -}}
+{{- fail (printf "services.%s.autoscaling is enabled but services.%s.resources.requests.cpu is unset: the CPU target is a percentage of it" .name .name) -}}
+{{- end -}}
+{{- if not $merged.image.name -}}
+{{- fail (printf "services.%s.image.name is empty: name the service's image" .name) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Sorted names of the enabled services as a JSON list (templates return strings): use with fromJsonArray. */}}
+{{- define "productstore.enabledServices" -}}
+{{- $names := list -}}
+{{- range $name, $svc := .Values.services -}}
+{{- if $svc.enabled -}}
+{{- $names = append $names $name -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $names -}}
+{{- end -}}
+
+{{/* The ServiceAccount of one service. Takes (dict "root" $ "name" <service> "svc" <values>). */}}
+{{- define "productstore.serviceAccountName" -}}
+{{- if .svc.serviceAccount.name -}}
+{{- .svc.serviceAccount.name -}}
+{{- else if .svc.serviceAccount.create -}}
+{{- include "productstore.componentName" . -}}
+{{- else -}}
+default
+{{- end -}}
+{{- end -}}
+
+{{/* The image reference of one service. Takes (dict "root" $ "svc" <values>). */}}
+{{- define "productstore.image" -}}
+{{- $tag := .svc.image.tag | default .root.Values.global.image.tag | default .root.Chart.AppVersion -}}
+{{- printf "%s/%s:%s" (.root.Values.global.image.registry | trimSuffix "/") .svc.image.name $tag -}}
+{{- end -}}
+
+{{/* In-cluster base URL of one service. Takes (dict "root" $ "name" <service> "svc" <values>). */}}
+{{- define "productstore.serviceURL" -}}
+{{- printf "http://%s.%s.svc:%d" (include "productstore.componentName" .) .root.Release.Namespace (int .svc.port) -}}
+{{- end -}}
+
+{{/* Cluster-local host name of one service. Takes (dict "root" $ "name" <service>). */}}
+{{- define "productstore.serviceHost" -}}
+{{- printf "%s.%s.svc.cluster.local" (include "productstore.componentName" .) .root.Release.Namespace -}}
+{{- end -}}
+
+{{/*
+The environment of one service (the data of its ConfigMap): shared config,
+the URLs of the other enabled services, then services.<name>.env, which wins.
+Takes (dict "root" $ "name" <service> "svc" <values>).
+*/}}
+{{- define "productstore.configData" -}}
+{{- $cfg := .root.Values.config -}}
+{{- $data := dict
+  "SERVICE_NAME" .name
+  "PORT" (toString (int .svc.port))
+  "LOG_LEVEL" $cfg.logLevel
+  "CASSANDRA_CONTACT_POINTS" $cfg.cassandra.contactPoints
+  "CASSANDRA_PORT" (toString (int $cfg.cassandra.port))
+  "CASSANDRA_LOCAL_DC" $cfg.cassandra.localDatacenter
+  "CASSANDRA_KEYSPACE" $cfg.cassandra.keyspace
+  "KAFKA_BOOTSTRAP_SERVERS" $cfg.kafka.bootstrapServers
+  "REDIS_URL" $cfg.redis.url
+  "OTEL_SERVICE_NAME" .name
+  "OTEL_TRACES_EXPORTER" (ternary "otlp" "none" $cfg.tracing.enabled)
+  "OTEL_EXPORTER_OTLP_ENDPOINT" $cfg.tracing.endpoint
+  "OTEL_EXPORTER_OTLP_PROTOCOL" "http/protobuf"
+  "OTEL_TRACES_SAMPLER" "parentbased_traceidratio"
+  "OTEL_TRACES_SAMPLER_ARG" (toString $cfg.tracing.sampleRatio)
+-}}
+{{- if .root.Values.vault.enabled -}}
+{{- $_ := set $data "SECRETS_DIR" "/vault/secrets" -}}
+{{- end -}}
+{{- range $other := include "productstore.enabledServices" .root | fromJsonArray -}}
+{{- $otherValues := dict -}}
+{{- include "productstore.serviceValues" (dict "root" $.root "name" $other "out" $otherValues) -}}
+{{- $key := printf "%s_SERVICE_URL" ($other | upper) -}}
+{{- $_ := set $data $key (include "productstore.serviceURL" (dict "root" $.root "name" $other "svc" $otherValues)) -}}
+{{- end -}}
+{{- range $key, $value := .svc.env -}}
+{{- $_ := set $data $key (toString $value) -}}
+{{- end -}}
+{{- toYaml $data -}}
+{{- end -}}
+
+{{/* The Istio principal of a caller ("gateway" or a service). Takes (dict "root" $ "name" <caller>). */}}
+{{- define "productstore.principal" -}}
+{{- $istio := .root.Values.istio -}}
+{{- if eq .name "gateway" -}}
+{{- printf "%s/ns/%s/sa/%s" $istio.trustDomain .root.Values.gateway.namespace .root.Values.gateway.serviceAccount -}}
+{{- else -}}
+{{- $caller := dict -}}
+{{- include "productstore.serviceValues" (dict "root" .root "name" .name "out" $caller) -}}
+{{- $sa := include "productstore.serviceAccountName" (dict "root" .root "name" .name "svc" $caller) -}}
+{{- printf "%s/ns/%s/sa/%s" $istio.trustDomain .root.Release.Namespace $sa -}}
+{{- end -}}
+{{- end -}}
+
+{{/* One service's Istio traffic policy: istio.traffic overlaid with services.<name>.istio. Fills .out. */}}
+{{- define "productstore.traffic" -}}
+{{- $merged := deepCopy .root.Values.istio.traffic -}}
+{{- include "productstore.deepMerge" (list $merged .svc.istio) -}}
+{{- range $key, $value := $merged -}}
+{{- $_ := set $.out $key $value -}}
+{{- end -}}
+{{- end -}}

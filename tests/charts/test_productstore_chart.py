@@ -1,0 +1,471 @@
+"""charts/productstore: lint, the apiserver's verdict on its output, schema errors, a real install.
+
+Everything runs against devstack's kube-apiserver (v1.34, Istio CRDs installed)
+with the pinned helm; kwok fakes the pods, so no image is ever pulled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from devstack.components.helm import Helm
+from devstack.components.kube import KubeApiserver
+from tests.support.helm import HelmCli
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "charts" / "productstore"
+FULL_VALUES = Path(__file__).parent / "values-full.yaml"
+SERVICES = (
+    "auth",
+    "catalog",
+    "orders",
+    "inventory",
+    "wishlist",
+    "reviews",
+    "notifications",
+    "analytics",
+    "recommendations",
+)
+RELEASE = "shop"
+PREFIX = f"{RELEASE}-productstore"
+# The namespace label that makes the apiserver reject pods below "restricted";
+# warn makes it also report templates (Deployments) that would be rejected.
+RESTRICTED = {
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/warn": "restricted",
+}
+WAIT_TIMEOUT = 120.0
+
+Manifest = dict[str, Any]
+
+
+class Kubectl:
+    """The provisioned kubectl, pointed at devstack's apiserver."""
+
+    def __init__(self, kube: KubeApiserver) -> None:
+        self.argv = [str(kube.kubectl), "--kubeconfig", str(kube.kubeconfig)]
+
+    def run(
+        self, *args: str, stdin: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [*self.argv, *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if check:
+            assert result.returncode == 0, (
+                f"`kubectl {' '.join(args)}` exited {result.returncode}:\n"
+                f"{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.run(*args, "--output", "json").stdout)
+
+    def gone(self, *args: str, timeout: float = WAIT_TIMEOUT) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = self.run("get", *args, "--ignore-not-found", "--output", "name", check=False)
+            if result.returncode == 0 and not result.stdout.strip():
+                return True
+            time.sleep(1)
+        return False
+
+
+@pytest.fixture(scope="module")
+def kubectl(kube: KubeApiserver) -> Kubectl:
+    return Kubectl(kube)
+
+
+@pytest.fixture(scope="module")
+def helm_cli(helm: Helm, kube: KubeApiserver, tmp_path_factory: pytest.TempPathFactory) -> HelmCli:
+    return HelmCli(helm, tmp_path_factory.mktemp("helm-home"), kube.kubeconfig)
+
+
+@pytest.fixture(scope="module")
+def offline_helm(helm: Helm, tmp_path_factory: pytest.TempPathFactory) -> HelmCli:
+    """helm for lint/template: no cluster, so renders use helm's default capabilities."""
+    return HelmCli(helm, tmp_path_factory.mktemp("helm-home-offline"))
+
+
+def _create_namespace(kubectl: Kubectl, prefix: str) -> str:
+    name = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    namespace = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": RESTRICTED},
+    }
+    kubectl.run("create", "--filename", "-", stdin=json.dumps(namespace))
+    return name
+
+
+@pytest.fixture(scope="module")
+def dry_run_namespace(kubectl: Kubectl) -> Iterator[str]:
+    name = _create_namespace(kubectl, "chart-dry-run")
+    try:
+        yield name
+    finally:
+        kubectl.run("delete", "namespace", name, "--wait=false", check=False)
+
+
+def _values_args(values: Path | None) -> list[str]:
+    return ["--values", str(values)] if values else []
+
+
+def _render(cli: HelmCli, values: Path | None, namespace: str, *extra: str) -> list[Manifest]:
+    out = cli.run(
+        "template", RELEASE, str(CHART), "--namespace", namespace, *_values_args(values), *extra
+    ).stdout
+    return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+def _by_kind(docs: list[Manifest], kind: str) -> dict[str, Manifest]:
+    return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
+
+
+def _names(*services: str) -> set[str]:
+    return {f"{PREFIX}-{s}" for s in services}
+
+
+VALUES_FILES = [pytest.param(None, id="default"), pytest.param(FULL_VALUES, id="full")]
+
+
+@pytest.mark.parametrize("values", VALUES_FILES)
+def test_lint_strict_is_clean(offline_helm: HelmCli, values: Path | None) -> None:
+    lint = offline_helm.run("lint", "--strict", str(CHART), *_values_args(values))
+    assert "1 chart(s) linted, 0 chart(s) failed" in lint.stdout
+    assert "[WARNING]" not in lint.stdout
+    assert "[ERROR]" not in lint.stdout
+
+
+def _pod_from(deployment: Manifest) -> Manifest:
+    """A bare Pod of a Deployment's template: Pod Security *enforces* on Pods only."""
+    template = deployment["spec"]["template"]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": f"{deployment['metadata']['name']}-pss",
+            "labels": template["metadata"]["labels"],
+            "annotations": template["metadata"].get("annotations", {}),
+        },
+        "spec": template["spec"],
+    }
+
+
+def _wait_for_default_service_account(kubectl: Kubectl, namespace: str) -> None:
+    # The controller-manager creates it moments after the namespace.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        got = kubectl.run("get", "serviceaccount", "default", "-n", namespace, check=False)
+        if got.returncode == 0:
+            return
+        time.sleep(0.5)
+    pytest.fail(f"no default ServiceAccount in {namespace} after 30s")
+
+
+EXPECTED_KINDS = {
+    "default": {
+        "ConfigMap": _names("auth", "catalog"),
+        "Deployment": _names("auth", "catalog"),
+        "PodDisruptionBudget": _names("auth", "catalog"),
+        "Service": _names("auth", "catalog"),
+        "ServiceAccount": _names("auth", "catalog"),
+    },
+    "full": {
+        "AuthorizationPolicy": _names(*SERVICES),
+        "ConfigMap": _names(*SERVICES),
+        "Deployment": _names(*SERVICES),
+        "DestinationRule": _names(*SERVICES),
+        # auth overrides the autoscaling default back to false.
+        "HorizontalPodAutoscaler": _names(*SERVICES) - _names("auth"),
+        "Ingress": {PREFIX},
+        "NetworkPolicy": _names(*SERVICES) | {f"{PREFIX}-default-deny-ingress"},
+        "PeerAuthentication": {PREFIX},
+        "PodDisruptionBudget": _names(*SERVICES),
+        "Service": _names(*SERVICES),
+        # recommendations runs as the namespace's default account.
+        "ServiceAccount": _names(*SERVICES) - _names("recommendations"),
+        "VirtualService": _names(*SERVICES),
+    },
+}
+
+
+@pytest.mark.parametrize("values", VALUES_FILES)
+def test_rendering_is_accepted_by_the_apiserver(
+    offline_helm: HelmCli,
+    kubectl: Kubectl,
+    dry_run_namespace: str,
+    values: Path | None,
+    request: pytest.FixtureRequest,
+) -> None:
+    docs = _render(offline_helm, values, dry_run_namespace)
+    case = request.node.callspec.id
+    kinds = {kind: set(_by_kind(docs, kind)) for kind in {d["kind"] for d in docs}}
+    assert kinds == EXPECTED_KINDS[case]
+
+    # Pods are admitted only if their ServiceAccount exists, so those are created for real
+    # (in a throwaway namespace); everything else is a server-side dry run.
+    accounts = [d for d in docs if d["kind"] == "ServiceAccount"]
+    kubectl.run("apply", "-n", dry_run_namespace, "-f", "-", stdin=yaml.safe_dump_all(accounts))
+    _wait_for_default_service_account(kubectl, dry_run_namespace)
+    pods = [_pod_from(d) for d in docs if d["kind"] == "Deployment"]
+    others = [d for d in docs if d["kind"] != "ServiceAccount"]
+
+    result = kubectl.run(
+        "apply", "--dry-run=server", "--validate=strict", "-n", dry_run_namespace, "-f", "-",
+        stdin=yaml.safe_dump_all(others + pods), check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    # A Deployment's pod template that Pod Security would reject only warns.
+    assert "Warning" not in result.stderr, result.stderr
+    accepted = [line for line in result.stdout.splitlines() if line.endswith("(server dry run)")]
+    assert len(accepted) == len(others) + len(pods), result.stdout
+
+
+def test_pod_security_rejection_is_enforced(kubectl: Kubectl, dry_run_namespace: str) -> None:
+    """The control for the test above: the namespace really rejects a non-restricted pod."""
+    root_pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "root"},
+        "spec": {"containers": [{"name": "app", "image": "registry.invalid/app:1"}]},
+    }
+    _wait_for_default_service_account(kubectl, dry_run_namespace)
+    result = kubectl.run(
+        "apply", "--dry-run=server", "-n", dry_run_namespace, "-f", "-",
+        stdin=json.dumps(root_pod), check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "violates PodSecurity" in result.stderr
+
+
+def test_full_values_reach_the_manifests(offline_helm: HelmCli) -> None:
+    docs = _render(offline_helm, FULL_VALUES, "shop")
+    deployments = _by_kind(docs, "Deployment")
+
+    auth = deployments[f"{PREFIX}-auth"]
+    assert auth["spec"]["replicas"] == 3
+    # The HPA owns the count of autoscaled services.
+    assert "replicas" not in deployments[f"{PREFIX}-orders"]["spec"]
+    container = auth["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "registry.example.com/shop/productstore-auth:1.2.3"
+    assert container["imagePullPolicy"] == "Always"
+
+    config = _by_kind(docs, "ConfigMap")[f"{PREFIX}-auth"]["data"]
+    assert config["CASSANDRA_CONTACT_POINTS"] == "cassandra-0.cassandra,cassandra-1.cassandra"
+    assert config["CASSANDRA_PORT"] == "9142"
+    assert config["CASSANDRA_LOCAL_DC"] == "eu-west-1"
+    assert config["KAFKA_BOOTSTRAP_SERVERS"] == "kafka-0.kafka:9092,kafka-1.kafka:9092"
+    assert config["REDIS_URL"] == "rediss://redis.cache:6380/1"
+    assert config["OTEL_TRACES_SAMPLER_ARG"] == "0.25"
+    assert config["AUTH_ACCESS_TOKEN_TTL_SECONDS"] == "900"
+    assert config["CATALOG_SERVICE_URL"] == f"http://{PREFIX}-catalog.shop.svc:8000"
+    assert config["SECRETS_DIR"] == "/vault/secrets"
+
+    notifications = deployments[f"{PREFIX}-notifications"]["spec"]["template"]
+    annotations = notifications["metadata"]["annotations"]
+    assert annotations["vault.hashicorp.com/agent-inject"] == "true"
+    assert annotations["vault.hashicorp.com/role"] == "shop-notifications"
+    assert annotations["vault.hashicorp.com/agent-inject-secret-smtp"] == (
+        "kv/data/shop/notifications/smtp"
+    )
+    assert annotations["vault.hashicorp.com/agent-inject-template-cassandra"] == (
+        '{{- with secret "kv/data/shop/cassandra" -}}{{ .Data.data | toJSON }}{{- end -}}'
+    )
+    assert notifications["spec"]["automountServiceAccountToken"] is True
+
+    policies = _by_kind(docs, "AuthorizationPolicy")
+    catalog_rules = policies[f"{PREFIX}-catalog"]["spec"]["rules"]
+    assert set(catalog_rules[0]["from"][0]["source"]["principals"]) == {
+        "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account",
+        f"cluster.local/ns/shop/sa/{PREFIX}-orders",
+        f"cluster.local/ns/shop/sa/{PREFIX}-wishlist",
+        "cluster.local/ns/shop/sa/default",
+    }
+    # analytics allows no caller: only monitoring's GET /metrics is left.
+    (analytics_rule,) = policies[f"{PREFIX}-analytics"]["spec"]["rules"]
+    assert analytics_rule["to"][0]["operation"]["paths"] == ["/metrics"]
+    (analytics_ingress,) = _by_kind(docs, "NetworkPolicy")[f"{PREFIX}-analytics"]["spec"]["ingress"]
+    assert analytics_ingress["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    ]
+
+    catalog_route = _by_kind(docs, "VirtualService")[f"{PREFIX}-catalog"]["spec"]["http"][0]
+    assert catalog_route["timeout"] == "2s"
+    assert catalog_route["retries"] == {
+        "attempts": 1,
+        "perTryTimeout": "3s",
+        "retryOn": "connect-failure,refused-stream",
+    }
+    pdb = _by_kind(docs, "PodDisruptionBudget")
+    assert pdb[f"{PREFIX}-orders"]["spec"]["minAvailable"] == "50%"
+    assert pdb[f"{PREFIX}-catalog"]["spec"]["minAvailable"] == 2
+
+
+BAD_VALUES = [
+    pytest.param(
+        ["--set", "services.auth.replicas=two"],
+        ["/services/auth/replicas", "got string, want integer"],
+        id="wrong-type",
+    ),
+    pytest.param(
+        ["--set-string", "services.catalog.port=8000"],
+        ["/services/catalog/port", "got string, want integer"],
+        id="port-as-string",
+    ),
+    pytest.param(
+        ["--set", "services.shop.enabled=true"],
+        ["/services", "additional properties 'shop' not allowed"],
+        id="unknown-service",
+    ),
+    pytest.param(
+        ["--set", "services.auth.replica=3"],
+        ["/services/auth", "additional properties 'replica' not allowed"],
+        id="misspelt-key",
+    ),
+    pytest.param(
+        ["--set", "services.catalog.allowedCallers.everyone=true"],
+        ["/services/catalog/allowedCallers", "'everyone' not allowed"],
+        id="unknown-caller",
+    ),
+    pytest.param(
+        ["--set", "services.auth.replicas=-1"],
+        ["/services/auth/replicas", "minimum: got -1, want 0"],
+        id="negative-replicas",
+    ),
+    pytest.param(
+        ["--set", "global.image.pullPolicy=Sometimes"],
+        ["/global/image/pullPolicy", "value must be one of 'Always', 'IfNotPresent', 'Never'"],
+        id="bad-pull-policy",
+    ),
+    pytest.param(
+        ["--set", "istio.mtlsMode=strict"],
+        ["/istio/mtlsMode", "value must be one of 'STRICT'"],
+        id="bad-mtls-mode",
+    ),
+    pytest.param(
+        ["--set-json", "config.tracing.sampleRatio=1.5"],
+        ["/config/tracing/sampleRatio", "maximum: got 1.5, want 1"],
+        id="ratio-above-one",
+    ),
+    pytest.param(
+        # --set passes decimals as strings; the schema takes those, in range.
+        ["--set", "config.tracing.sampleRatio=1.5"],
+        ["/config/tracing/sampleRatio", "'1.5' does not match pattern"],
+        id="ratio-above-one-from-set",
+    ),
+    pytest.param(
+        ["--set", "config.redis.url=localhost:6379"],
+        ["/config/redis/url", "does not match pattern"],
+        id="redis-url-without-scheme",
+    ),
+    pytest.param(
+        ["--set", "serviceDefaults.resources.limits.memory=lots"],
+        ["/serviceDefaults/resources/limits/memory", "does not match pattern"],
+        id="bad-quantity",
+    ),
+    pytest.param(
+        [
+            "--set",
+            "services.auth.autoscaling.enabled=true,services.auth.autoscaling.minReplicas=5"
+            ",services.auth.autoscaling.maxReplicas=3",
+        ],
+        ["services.auth.autoscaling: minReplicas (5) must not exceed maxReplicas (3)"],
+        id="min-above-max",
+    ),
+    pytest.param(
+        # null removes the chart's default, which leaves the CPU target without a base.
+        [
+            "--set",
+            "serviceDefaults.autoscaling.enabled=true,serviceDefaults.resources.requests.cpu=null",
+        ],
+        ["services.auth.autoscaling is enabled but services.auth.resources.requests.cpu is unset"],
+        id="autoscaling-without-cpu-request",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "messages"), BAD_VALUES)
+def test_bad_values_fail_naming_the_field(
+    offline_helm: HelmCli, args: list[str], messages: list[str]
+) -> None:
+    result = offline_helm.run("template", RELEASE, str(CHART), *args, check=False)
+    assert result.returncode != 0, f"accepted: {args}"
+    assert result.stdout == ""
+    for message in messages:
+        assert message in result.stderr
+
+
+def test_decimal_from_set_is_accepted(offline_helm: HelmCli) -> None:
+    docs = _render(offline_helm, None, "shop", "--set", "config.tracing.sampleRatio=0.5")
+    config = _by_kind(docs, "ConfigMap")[f"{PREFIX}-catalog"]["data"]
+    assert config["OTEL_TRACES_SAMPLER_ARG"] == "0.5"
+
+
+@pytest.fixture
+def install_namespace(kubectl: Kubectl) -> Iterator[Callable[[], str]]:
+    created: list[str] = []
+
+    def create() -> str:
+        created.append(_create_namespace(kubectl, "chart-install"))
+        return created[-1]
+
+    yield create
+    for name in created:
+        kubectl.run("delete", "namespace", name, "--wait=false", "--ignore-not-found", check=False)
+
+
+def test_install_becomes_available_then_uninstalls(
+    helm_cli: HelmCli, kubectl: Kubectl, install_namespace: Callable[[], str]
+) -> None:
+    namespace = install_namespace()
+    in_ns = ("--namespace", namespace)
+    try:
+        install = helm_cli.run(
+            "install", RELEASE, str(CHART), *in_ns, "--wait", "--timeout", f"{WAIT_TIMEOUT:.0f}s"
+        )
+        assert f"port-forward service/{PREFIX}-catalog" in install.stdout
+
+        # --wait returned once every Deployment was Available; check it independently.
+        deployments = kubectl.json("get", "deployments", *in_ns)["items"]
+        status = {
+            d["metadata"]["name"]: (d["status"].get("availableReplicas"), d["spec"]["replicas"])
+            for d in deployments
+        }
+        assert status == {f"{PREFIX}-auth": (2, 2), f"{PREFIX}-catalog": (2, 2)}
+        pods = kubectl.json(
+            "get", "pods", *in_ns, "--selector", f"app.kubernetes.io/instance={RELEASE}"
+        )
+        assert len(pods["items"]) == 4
+        for pod in pods["items"]:
+            assert pod["status"]["phase"] == "Running"
+            assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+
+        releases = helm_cli.json("list", *in_ns)
+        assert [(r["name"], r["status"]) for r in releases] == [(RELEASE, "deployed")]
+
+        helm_cli.run("uninstall", RELEASE, *in_ns, "--wait", "--timeout", f"{WAIT_TIMEOUT:.0f}s")
+        assert helm_cli.json("list", *in_ns, "--all") == []
+        assert kubectl.gone("deployments,services,configmaps,serviceaccounts,pdb", *in_ns,
+                            "--selector", f"app.kubernetes.io/instance={RELEASE}")  # fmt: skip
+
+        kubectl.run("delete", "namespace", namespace, "--wait=false")
+        assert kubectl.gone("namespace", namespace), f"{namespace} not deleted"
+    finally:
+        with contextlib.suppress(subprocess.SubprocessError):
+            helm_cli.run("uninstall", RELEASE, *in_ns, "--ignore-not-found", check=False)
