@@ -1,0 +1,313 @@
+"""Settings of a service process: environment variables only, checked at start.
+
+Each service subclasses `ServiceSettings` and sets its own `env_prefix`:
+
+    class Settings(ServiceSettings):
+        model_config = SettingsConfigDict(env_prefix="CATALOG_")
+        service_name: str = "catalog"
+        signing_key: SecretStr          # required secret
+
+Every `SecretStr` field is a secret. Its value comes, first match wins, from the
+constructor, the variable itself (`CATALOG_SIGNING_KEY`), a file named by
+`CATALOG_SIGNING_KEY_FILE`, or the file the Vault agent renders to
+`/vault/secrets/signing_key` (the field's name; the directory is the
+`secrets_dir` config key). Outside `development` a secret that is missing,
+empty or a well-known placeholder ("changethis", ...) is refused.
+
+A bad configuration raises `SettingsError` (a `ValueError`) at start with one
+message naming every bad variable, so a deployment fails once, not once per fix.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import types
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+Environment = Literal["development", "test", "production"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+ConsistencyName = Literal[
+    "ANY",
+    "ONE",
+    "TWO",
+    "THREE",
+    "QUORUM",
+    "ALL",
+    "LOCAL_QUORUM",
+    "EACH_QUORUM",
+    "LOCAL_ONE",
+]
+
+VAULT_SECRETS_DIR = "/vault/secrets"
+
+# Values that templates and examples ship with; a real deployment never uses them.
+PLACEHOLDER_SECRETS = frozenset(
+    {
+        "",
+        "changethis",
+        "changeme",
+        "change-me",
+        "change_me",
+        "secret",
+        "password",
+        "passw0rd",
+        "admin",
+        "default",
+        "example",
+        "placeholder",
+        "todo",
+        "xxx",
+        "test",
+    }
+)
+
+_CQL_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
+_HOST_PORT = re.compile(r"^[^\s:/]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$")
+
+
+class SettingsError(ValueError):
+    """The process's configuration is invalid; the message lists every problem."""
+
+    def __init__(self, service: str, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  {variable}: {message}" for variable, message in problems)
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        super().__init__(f"invalid configuration of {service} ({count}):\n{lines}")
+
+
+class _Unreadable:
+    """Stands in for a secret whose file could not be read, so the error is
+    reported with every other problem instead of aborting the load."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def is_secret_field(field: FieldInfo) -> bool:
+    """Whether `field` holds a secret (annotated `SecretStr` or `SecretStr | None`)."""
+    annotation = field.annotation
+    if annotation is SecretStr:
+        return True
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return SecretStr in typing.get_args(annotation)
+    return False
+
+
+def _read_secret_file(path: Path, named_by: str) -> str | _Unreadable:
+    try:
+        # Files rendered by templates end with a newline that is not part of the secret.
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        return _Unreadable(f"cannot read the secret file {path} ({named_by}): {exc.strerror}")
+
+
+class SecretFilesSource(PydanticBaseSettingsSource):
+    """Secrets from `<VAR>_FILE` files and from the Vault agent's secrets directory."""
+
+    def __init__(self, settings_cls: type[BaseSettings], secrets_dir: Path | None) -> None:
+        super().__init__(settings_cls)
+        self.secrets_dir = secrets_dir
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        # Unused: __call__ resolves every secret field itself.
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        prefix = str(self.config.get("env_prefix", ""))
+        environ = {key.upper(): value for key, value in os.environ.items()}
+        values: dict[str, Any] = {}
+        for name, field in self.settings_cls.model_fields.items():
+            if not is_secret_field(field):
+                continue
+            variable = f"{prefix}{name}".upper()
+            file_variable = f"{variable}_FILE"
+            if name in self.current_state:  # given to the constructor
+                continue
+            if file_variable in environ:
+                if variable in environ:
+                    values[name] = _Unreadable(
+                        f"set either {variable} or {file_variable}, not both"
+                    )
+                else:
+                    values[name] = _read_secret_file(Path(environ[file_variable]), file_variable)
+            elif variable not in environ and self.secrets_dir is not None:
+                vault_file = self.secrets_dir / name
+                if vault_file.is_file():
+                    values[name] = _read_secret_file(vault_file, "rendered by the Vault agent")
+        return values
+
+
+def _split_list(value: Any) -> Any:
+    # Lists come from env as "a,b,c"; JSON lists would be surprising in a Helm value.
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class ServiceSettings(BaseSettings):
+    """What every service process needs; subclass it per service (see module doc)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PRODUCTSTORE_",
+        extra="ignore",
+        case_sensitive=False,
+        secrets_dir=VAULT_SECRETS_DIR,
+        validate_default=True,
+    )
+
+    # First field: validators of later fields read it to decide how strict to be.
+    # Production by default, so a forgotten variable errs on the strict side.
+    environment: Environment = "production"
+    service_name: str = Field(default="productstore", pattern=r"^[a-z][a-z0-9-]{0,62}$")
+
+    cassandra_contact_points: Annotated[list[str], NoDecode] = ["127.0.0.1"]
+    cassandra_port: int = Field(default=9042, ge=1, le=65535)
+    cassandra_local_dc: str = "datacenter1"
+    cassandra_keyspace: str = "productstore"
+    # LOCAL_QUORUM in clusters; a single local node needs ONE.
+    cassandra_consistency: ConsistencyName = "LOCAL_QUORUM"
+    cassandra_username: str | None = None
+    cassandra_password: SecretStr | None = None
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    kafka_bootstrap_servers: Annotated[list[str], NoDecode] = ["127.0.0.1:9092"]
+
+    # Base URL of an OTLP/HTTP collector (".../v1/traces" is appended); unset = no export.
+    otlp_endpoint: str | None = None
+    trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+    log_level: LogLevel = "INFO"
+
+    jwt_issuer: str = "productstore-auth"
+    jwt_audience: str = "productstore"
+    jwt_jwks_url: str | None = None
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise self._settings_error(exc) from None
+
+    @classmethod
+    def _settings_error(cls, exc: ValidationError) -> SettingsError:
+        prefix = str(cls.model_config.get("env_prefix", ""))
+        problems: list[tuple[str, str]] = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else ""
+            variable = f"{prefix}{field}".upper() if field else "(settings)"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if error["type"] == "missing":
+                message = "is required but not set"
+            problems.append((variable, message))
+        service = cls.model_fields["service_name"].default
+        return SettingsError(str(service), problems)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Env only: no .env files, a stray file must not change a deployment. The
+        # built-in secrets source is replaced by ours, which sits before env so that
+        # its "set X or X_FILE, not both" error is not hidden by X's value.
+        configured = getattr(file_secret_settings, "secrets_dir", None)
+        secrets_dir = Path(configured) if isinstance(configured, str | Path) else None
+        return init_settings, SecretFilesSource(settings_cls, secrets_dir), env_settings
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _report_unreadable(cls, value: Any) -> Any:
+        if isinstance(value, _Unreadable):
+            raise ValueError(value.reason)  # noqa: TRY004 - pydantic turns it into a field error
+        return value
+
+    @field_validator("cassandra_contact_points", "kafka_bootstrap_servers", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("cassandra_contact_points", "kafka_bootstrap_servers")
+    @classmethod
+    def _not_empty(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("needs at least one host")
+        return value
+
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _host_ports(cls, value: list[str]) -> list[str]:
+        bad = [server for server in value if not _HOST_PORT.match(server)]
+        if bad:
+            raise ValueError(f"expected comma-separated host:port, got {', '.join(bad)}")
+        return value
+
+    @field_validator("cassandra_consistency", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("cassandra_keyspace")
+    @classmethod
+    def _keyspace(cls, value: str) -> str:
+        if not _CQL_IDENTIFIER.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid keyspace name (a letter, then up to 47 letters, "
+                "digits or underscores)"
+            )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("otlp_endpoint", "jwt_jwks_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"must be an http:// or https:// URL, got {value!r}")
+        return value
+
+    @field_validator("*")
+    @classmethod
+    def _real_secret(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, SecretStr):
+            return value
+        environment = info.data.get("environment")
+        if environment == "development":
+            return value
+        if value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+            prefix = str(cls.model_config.get("env_prefix", "")).upper()
+            raise ValueError(
+                f"is empty or a placeholder; set a real secret for {environment or 'this'} "
+                f"environment (or {prefix}ENVIRONMENT=development for a local run)"
+            )
+        return value

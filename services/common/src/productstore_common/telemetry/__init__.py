@@ -1,0 +1,1 @@
+"""Telemetry of a service: JSON logs, Prometheus metrics, OpenTelemetry traces, request ids."""

@@ -1,0 +1,141 @@
+"""A tiny service built with `create_app`, shared by the tests of the app core."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import httpx
+from fastapi import APIRouter, FastAPI, HTTPException, Query
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pydantic import BaseModel, Field
+
+from productstore_common.app import Lifespan, create_app
+from productstore_common.errors import Problem
+from productstore_common.health import ReadinessCheck
+from productstore_common.settings import ServiceSettings
+
+VERSION = "1.2.3"
+_logger = logging.getLogger("tests.tinyapp")
+
+
+class ThingCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=20)
+    price: float = Field(gt=0)
+    tags: list[str] = []
+
+
+class Thing(ThingCreate):
+    id: int
+
+
+router = APIRouter(prefix="/api/things", tags=["things"])
+
+
+@router.get("/{thing_id}", response_model=Thing)
+async def read_thing(thing_id: int) -> Thing:
+    if thing_id == 404:
+        raise Problem(404, "Not Found", f"Thing {thing_id} does not exist.")
+    return Thing(id=thing_id, name=f"thing {thing_id}", price=1.5)
+
+
+@router.get("", response_model=list[Thing])
+async def list_things(limit: Annotated[int, Query(ge=1, le=100)] = 10) -> list[Thing]:
+    return [Thing(id=i, name=f"thing {i}", price=1.0) for i in range(limit)]
+
+
+@router.post("", response_model=Thing, status_code=201)
+async def create_thing(thing: ThingCreate) -> Thing:
+    return Thing(id=1, **thing.model_dump())
+
+
+@router.post("/{thing_id}/buy")
+async def buy_thing(thing_id: int) -> None:
+    raise Problem(
+        409,
+        "Out of stock",
+        f"Thing {thing_id} is out of stock.",
+        type="https://productstore.io/problems/out-of-stock",
+        headers={"Retry-After": "30"},
+        extra={"available": 0},
+    )
+
+
+@router.delete("/{thing_id}")
+async def delete_thing(thing_id: int) -> None:
+    raise HTTPException(403, "Only admins delete things.")
+
+
+@router.put("/{thing_id}")
+async def replace_thing(thing_id: int) -> None:
+    raise HTTPException(400, detail={"reason": "frozen", "thing": thing_id})
+
+
+@router.get("/{thing_id}/crash")
+async def crash(thing_id: int) -> None:
+    raise RuntimeError("secret internals: password=hunter2")
+
+
+@router.get("/{thing_id}/log")
+async def log_something(thing_id: int) -> dict[str, Any]:
+    _logger.info("looked at thing %s", thing_id, extra={"thing_id": thing_id})
+    context = trace.get_current_span().get_span_context()
+    return {
+        "trace_id": trace.format_trace_id(context.trace_id),
+        "span_id": trace.format_span_id(context.span_id),
+    }
+
+
+def settings(**values: Any) -> ServiceSettings:
+    values.setdefault("environment", "test")
+    values.setdefault("service_name", f"tiny-{uuid.uuid4().hex[:8]}")
+    return ServiceSettings(**values)
+
+
+def build_app(
+    service_settings: ServiceSettings | None = None,
+    *,
+    readiness_checks: dict[str, ReadinessCheck] | None = None,
+    lifespans: tuple[Lifespan, ...] = (),
+    readiness_timeout_seconds: float = 2.0,
+) -> FastAPI:
+    return create_app(
+        service_settings or settings(),
+        title="Tiny",
+        version=VERSION,
+        description="A tiny service for tests.",
+        routers=[router],
+        readiness_checks=readiness_checks,
+        readiness_timeout_seconds=readiness_timeout_seconds,
+        lifespans=lifespans,
+        openapi_tags=[{"name": "things", "description": "Things to buy."}],
+    )
+
+
+def capture_spans(app: FastAPI) -> InMemorySpanExporter:
+    """Finished spans of `app`, kept in memory for assertions."""
+    exporter = InMemorySpanExporter()
+    app.state.tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return exporter
+
+
+@asynccontextmanager
+async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of `app` in this process, with the app's lifespan running."""
+    # raise_app_exceptions=False: the client sees the 500 a real server would send.
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://tiny.test") as client,
+    ):
+        yield client
+
+
+def make_app() -> FastAPI:
+    """App factory for `uvicorn --factory`, as a deployment would run it."""
+    return build_app()
