@@ -50,3 +50,7 @@ test: setup lint  ## lint, then the whole test suite against devstack's real ser
 
 bench: setup  ## benchmarks; JSON results in bench/results/
 	$(UV) run --frozen python bench/devstack_startup.py
+
+.PHONY: crds
+crds: $(UV)  ## regenerate crds/productstore.io_productstores.yaml from the operator's models
+	$(UV) run --frozen python -m productstore_operator.crd --output crds/productstore.io_productstores.yaml

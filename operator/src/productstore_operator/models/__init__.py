@@ -1,0 +1,85 @@
+"""The ProductStore resource as pydantic models: spec, status and API names.
+
+Pure data and validation: nothing here talks to Kubernetes, so builders and
+the CRD generator can use it freely.
+"""
+
+from productstore_operator.models.cassandra import (
+    CassandraSpec,
+    ExternalCassandra,
+    K8ssandraCassandra,
+    K8ssandraDatacenter,
+    Replication,
+)
+from productstore_operator.models.mesh import (
+    CircuitBreaker,
+    IstioSpec,
+    Retries,
+    TrafficOverride,
+    TrafficPolicy,
+)
+from productstore_operator.models.resource import (
+    API_VERSION,
+    CRD_NAME,
+    GROUP,
+    KIND,
+    PLURAL,
+    VERSION,
+)
+from productstore_operator.models.services import (
+    SERVICE_NAMES,
+    Autoscaling,
+    Resources,
+    ServiceSpec,
+    ServicesSpec,
+)
+from productstore_operator.models.spec import (
+    GatewaySpec,
+    ImageSpec,
+    KafkaSpec,
+    ProductStoreSpec,
+    RedisSpec,
+    TracingSpec,
+    VaultSpec,
+)
+from productstore_operator.models.status import (
+    CONDITION_TYPES,
+    Condition,
+    ProductStoreStatus,
+    ServiceStatus,
+)
+
+__all__ = [
+    "API_VERSION",
+    "CONDITION_TYPES",
+    "CRD_NAME",
+    "GROUP",
+    "KIND",
+    "PLURAL",
+    "SERVICE_NAMES",
+    "VERSION",
+    "Autoscaling",
+    "CassandraSpec",
+    "CircuitBreaker",
+    "Condition",
+    "ExternalCassandra",
+    "GatewaySpec",
+    "ImageSpec",
+    "IstioSpec",
+    "K8ssandraCassandra",
+    "K8ssandraDatacenter",
+    "KafkaSpec",
+    "ProductStoreSpec",
+    "ProductStoreStatus",
+    "RedisSpec",
+    "Replication",
+    "Resources",
+    "Retries",
+    "ServiceSpec",
+    "ServiceStatus",
+    "ServicesSpec",
+    "TracingSpec",
+    "TrafficOverride",
+    "TrafficPolicy",
+    "VaultSpec",
+]

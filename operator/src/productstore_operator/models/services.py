@@ -1,0 +1,127 @@
+"""Per-service settings: enabled, replicas, resources, autoscaling."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Final
+
+from pydantic import Field
+
+from productstore_operator.models.base import Quantity, Replicas, ResourceModel, cel_rule
+
+# The store's services, in the order they are listed everywhere (spec, status, charts).
+SERVICE_NAMES: Final = (
+    "auth",
+    "catalog",
+    "orders",
+    "inventory",
+    "wishlist",
+    "reviews",
+    "notifications",
+    "analytics",
+    "recommendations",
+)
+
+
+class ResourceRequests(ResourceModel):
+    """Resources the scheduler reserves for each Pod of the service."""
+
+    cpu: Quantity = Field(default="100m", description="CPU request, e.g. 100m or 1.")
+    memory: Quantity = Field(default="128Mi", description="Memory request, e.g. 128Mi or 1Gi.")
+
+
+class ResourceLimits(ResourceModel):
+    """Upper bounds the kubelet enforces on each Pod of the service."""
+
+    # No CPU limit by default: throttling hurts latency more than a noisy neighbour.
+    cpu: Quantity | None = Field(
+        default=None, description="CPU limit, e.g. 1 or 500m. Unset: no CPU limit."
+    )
+    memory: Quantity = Field(
+        default="256Mi", description="Memory limit, e.g. 256Mi; the container is killed above it."
+    )
+
+
+class Resources(ResourceModel):
+    """Compute resources of each Pod of the service (Kubernetes quantities)."""
+
+    requests: ResourceRequests = Field(default_factory=ResourceRequests)
+    limits: ResourceLimits = Field(default_factory=ResourceLimits)
+
+
+class Autoscaling(ResourceModel):
+    """Horizontal Pod autoscaling on CPU (autoscaling/v2 HorizontalPodAutoscaler)."""
+
+    enabled: bool = Field(
+        default=False,
+        description=(
+            "Create a HorizontalPodAutoscaler for the service. It needs a metrics server "
+            "in the cluster; while enabled the HPA, not replicas, sets the replica count."
+        ),
+    )
+    min_replicas: Replicas = Field(default=2, description="Fewest replicas the HPA keeps.")
+    max_replicas: Replicas = Field(default=5, description="Most replicas the HPA may run.")
+    target_cpu_utilization_percentage: int = Field(
+        default=70,
+        ge=1,
+        le=100,
+        alias="targetCPUUtilizationPercentage",
+        description="Average CPU use, in percent of the CPU request, that the HPA aims for.",
+    )
+
+    @cel_rule(
+        "self.minReplicas <= self.maxReplicas",
+        "minReplicas must be less than or equal to maxReplicas",
+        field_path=".minReplicas",
+    )
+    def _min_not_above_max(self) -> bool:
+        return self.min_replicas <= self.max_replicas
+
+
+class ServiceSpec(ResourceModel):
+    """How one service runs."""
+
+    enabled: bool = Field(
+        default=True, description="Run the service. Disabled services get no Deployment."
+    )
+    replicas: Replicas = Field(
+        default=2, description="Number of Pods while autoscaling is disabled."
+    )
+    resources: Resources = Field(default_factory=Resources)
+    autoscaling: Autoscaling = Field(default_factory=Autoscaling)
+
+
+def _service(summary: str) -> Any:
+    # Every service gets its own field (not a free-form map) so the CRD defaults
+    # each one, `kubectl explain` lists them and typos are rejected.
+    return Field(default_factory=ServiceSpec, description=summary)
+
+
+class ServicesSpec(ResourceModel):
+    """Settings per service, keyed by service name."""
+
+    auth: ServiceSpec = _service("auth: users, roles, refresh tokens and signing keys.")
+    catalog: ServiceSpec = _service("catalog: products, categories, prices and search.")
+    orders: ServiceSpec = _service("orders: carts, orders and the order state machine.")
+    inventory: ServiceSpec = _service("inventory: stock, reservations and reorder suggestions.")
+    wishlist: ServiceSpec = _service("wishlist: wishlists, share links and price-drop alerts.")
+    reviews: ServiceSpec = _service("reviews: reviews, ratings and moderation.")
+    notifications: ServiceSpec = _service("notifications: email, SMS, push and chat notifications.")
+    analytics: ServiceSpec = _service("analytics: sales and behaviour aggregates and reports.")
+    recommendations: ServiceSpec = _service("recommendations: product recommendations.")
+
+    def get(self, name: str) -> ServiceSpec:
+        """The settings of the service called ``name`` (one of SERVICE_NAMES)."""
+        if name not in SERVICE_NAMES:
+            raise KeyError(f"unknown service {name!r}; services are {', '.join(SERVICE_NAMES)}")
+        service: ServiceSpec = getattr(self, name)
+        return service
+
+    def items(self) -> Iterator[tuple[str, ServiceSpec]]:
+        """(name, settings) of every service, in SERVICE_NAMES order."""
+        for name in SERVICE_NAMES:
+            yield name, self.get(name)
+
+    def enabled(self) -> list[str]:
+        """Names of the services that run."""
+        return [name for name, service in self.items() if service.enabled]

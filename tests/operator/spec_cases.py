@@ -1,0 +1,278 @@
+"""ProductStore specs for tests: a builder over the minimal sample and tables of
+valid and invalid specs, shared by the model tests and the apiserver tests so
+both layers are held to the same cases."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SAMPLES_DIR = Path(__file__).resolve().parents[2] / "manifests" / "samples"
+SAMPLES = ("productstore-minimal", "productstore-full", "productstore-devstack")
+REMOVE = object()  # spec_with value that deletes the key
+
+
+def load_sample(name: str) -> dict[str, Any]:
+    document = yaml.safe_load((SAMPLES_DIR / f"{name}.yaml").read_text())
+    assert isinstance(document, dict)
+    return document
+
+
+def minimal_spec() -> dict[str, Any]:
+    spec = load_sample("productstore-minimal")["spec"]
+    assert isinstance(spec, dict)
+    return spec
+
+
+def spec_with(changes: dict[str, Any], base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A copy of ``base`` (the minimal spec) with dotted paths set, e.g.
+    ``{"services.catalog.replicas": 3}``; REMOVE deletes a key."""
+    spec = copy.deepcopy(base if base is not None else minimal_spec())
+    for path, value in changes.items():
+        *parents, leaf = path.split(".")
+        node = spec
+        for key in parents:
+            node = node.setdefault(key, {})
+        if value is REMOVE:
+            node.pop(leaf, None)
+        else:
+            node[leaf] = copy.deepcopy(value)
+    return spec
+
+
+EXTERNAL_CASSANDRA = {"contactPoints": ["10.0.0.1"], "localDatacenter": "dc-east"}
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """A spec both pydantic and the apiserver must reject, and how each says so."""
+
+    id: str
+    changes: dict[str, Any]
+    # pydantic: location of the error (aliases) and a piece of its message.
+    loc: tuple[str | int, ...]
+    model_message: str
+    # apiserver: the field it blames and a piece of the message the user sees.
+    api_field: str
+    api_message: str
+
+
+# Where a CEL rule fails, pydantic and the apiserver print the same message.
+INVALID = [
+    Invalid(
+        "autoscaling-min-above-max",
+        {"services.catalog.autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}},
+        ("services", "catalog", "autoscaling"),
+        "minReplicas must be less than or equal to maxReplicas",
+        "spec.services.catalog.autoscaling.minReplicas",
+        "minReplicas must be less than or equal to maxReplicas",
+    ),
+    Invalid(
+        "k8ssandra-size-zero",
+        {"cassandra.k8ssandra.datacenter.size": 0},
+        ("cassandra", "k8ssandra", "datacenter", "size"),
+        "Input should be greater than or equal to 1",
+        "spec.cassandra.k8ssandra.datacenter.size",
+        "should be greater than or equal to 1",
+    ),
+    Invalid(
+        "unknown-mtls-mode",
+        {"istio.mtlsMode": "DISABLE"},
+        ("istio", "mtlsMode"),
+        "Input should be 'STRICT' or 'PERMISSIVE'",
+        "spec.istio.mtlsMode",
+        'Unsupported value: "DISABLE": supported values: "STRICT", "PERMISSIVE"',
+    ),
+    Invalid(
+        "sample-ratio-above-one",
+        {"tracing.sampleRatio": 2},
+        ("tracing", "sampleRatio"),
+        "Input should be less than or equal to 1",
+        "spec.tracing.sampleRatio",
+        "should be less than or equal to 1",
+    ),
+    Invalid(
+        "external-mode-without-external",
+        {"cassandra.mode": "external", "cassandra.replication.datacenters": {"dc-east": 3}},
+        ("cassandra",),
+        "cassandra.external is required when mode is external",
+        "spec.cassandra.external",
+        "cassandra.external is required when mode is external",
+    ),
+    Invalid(
+        "external-block-in-k8ssandra-mode",
+        {"cassandra.external": EXTERNAL_CASSANDRA},
+        ("cassandra",),
+        "cassandra.external is only allowed when mode is external",
+        "spec.cassandra.external",
+        "cassandra.external is only allowed when mode is external",
+    ),
+    Invalid(
+        "external-without-replication-factors",
+        {"cassandra.mode": "external", "cassandra.external": EXTERNAL_CASSANDRA},
+        ("cassandra",),
+        "must give a replication factor per datacenter when mode is external",
+        "spec.cassandra.replication.datacenters",
+        "must give a replication factor per datacenter when mode is external",
+    ),
+    Invalid(
+        "replication-factor-above-datacenter-size",
+        {"cassandra.k8ssandra.datacenter.size": 1, "cassandra.replication.datacenters": {"dc1": 3}},
+        ("cassandra",),
+        "a replication factor cannot exceed cassandra.k8ssandra.datacenter.size",
+        "spec.cassandra.replication",
+        "a replication factor cannot exceed cassandra.k8ssandra.datacenter.size",
+    ),
+    Invalid(
+        "replication-names-foreign-datacenter",
+        {"cassandra.replication.datacenters": {"dc2": 1}},
+        ("cassandra",),
+        "cassandra.replication.datacenters may only name the k8ssandra datacenter",
+        "spec.cassandra.replication.datacenters",
+        "cassandra.replication.datacenters may only name the k8ssandra datacenter",
+    ),
+    Invalid(
+        "simple-strategy-without-factor",
+        {"cassandra.replication.class": "SimpleStrategy"},
+        ("cassandra", "replication"),
+        "SimpleStrategy takes replicationFactor, not datacenters",
+        "spec.cassandra.replication",
+        "SimpleStrategy takes replicationFactor, not datacenters",
+    ),
+    Invalid(
+        "factor-with-network-topology",
+        {"cassandra.replication.replicationFactor": 3},
+        ("cassandra", "replication"),
+        "replicationFactor is only for SimpleStrategy",
+        "spec.cassandra.replication.replicationFactor",
+        "replicationFactor is only for SimpleStrategy",
+    ),
+    Invalid(
+        "kafka-external-without-servers",
+        {"kafka.mode": "external"},
+        ("kafka",),
+        "kafka.bootstrapServers is required when mode is external, and only then",
+        "spec.kafka.bootstrapServers",
+        "kafka.bootstrapServers is required when mode is external, and only then",
+    ),
+    Invalid(
+        "kafka-servers-while-in-cluster",
+        {"kafka.bootstrapServers": ["kafka.example.com:9092"]},
+        ("kafka",),
+        "kafka.bootstrapServers is required when mode is external, and only then",
+        "spec.kafka.bootstrapServers",
+        "kafka.bootstrapServers is required when mode is external, and only then",
+    ),
+    Invalid(
+        "redis-external-without-url",
+        {"redis.mode": "external"},
+        ("redis",),
+        "redis.url is required when mode is external, and only then",
+        "spec.redis.url",
+        "redis.url is required when mode is external, and only then",
+    ),
+    Invalid(
+        "version-not-semver",
+        {"version": "latest"},
+        ("version",),
+        "String should match pattern",
+        "spec.version",
+        "spec.version in body should match",
+    ),
+    Invalid(
+        "vault-missing",
+        {"vault": REMOVE},
+        ("vault",),
+        "Field required",
+        "spec.vault",
+        "Required value",
+    ),
+    Invalid(
+        "replicas-zero",
+        {"services.orders.replicas": 0},
+        ("services", "orders", "replicas"),
+        "Input should be greater than or equal to 1",
+        "spec.services.orders.replicas",
+        "should be greater than or equal to 1",
+    ),
+    Invalid(
+        "timeout-not-a-duration",
+        {"istio.traffic.timeout": "10 seconds"},
+        ("istio", "traffic", "timeout"),
+        "String should match pattern",
+        "spec.istio.traffic.timeout",
+        "spec.istio.traffic.timeout in body should match",
+    ),
+    Invalid(
+        "memory-not-a-quantity",
+        {"services.catalog.resources.limits.memory": "lots"},
+        ("services", "catalog", "resources", "limits", "memory"),
+        "String should match pattern",
+        "spec.services.catalog.resources.limits.memory",
+        "in body should match",
+    ),
+    Invalid(
+        "unknown-service",
+        {"services.payments": {"replicas": 2}},
+        ("services", "payments"),
+        "Extra inputs are not permitted",
+        "spec.services.payments",
+        'unknown field "spec.services.payments"',
+    ),
+    Invalid(
+        "misspelled-field",
+        {"istio.mtls": "STRICT"},
+        ("istio", "mtls"),
+        "Extra inputs are not permitted",
+        "spec.istio.mtls",
+        'unknown field "spec.istio.mtls"',
+    ),
+]
+
+
+# Valid specs beyond the samples: edges of every rule, from the accepting side.
+VALID: dict[str, dict[str, Any]] = {
+    "autoscaling-min-equals-max": {
+        "services.catalog.autoscaling": {"enabled": True, "minReplicas": 3, "maxReplicas": 3}
+    },
+    "quantities-as-integers": {"services.analytics.resources.requests": {"cpu": 1, "memory": 1}},
+    "sample-ratio-zero": {"tracing.sampleRatio": 0},
+    "sample-ratio-one": {"tracing.sampleRatio": 1},
+    "replication-factor-equals-size": {
+        "cassandra.k8ssandra.datacenter.size": 1,
+        "cassandra.replication.datacenters": {"dc1": 1},
+    },
+    "simple-strategy": {
+        "cassandra.replication": {"class": "SimpleStrategy", "replicationFactor": 1},
+        "cassandra.k8ssandra.datacenter.size": 1,
+    },
+    "external-simple-strategy": {
+        "cassandra.mode": "external",
+        "cassandra.external": EXTERNAL_CASSANDRA,
+        "cassandra.replication": {"class": "SimpleStrategy", "replicationFactor": 3},
+    },
+    "external-many-datacenters": {
+        "cassandra.mode": "external",
+        "cassandra.external": {**EXTERNAL_CASSANDRA, "port": 19042},
+        "cassandra.replication.datacenters": {"dc-east": 3, "dc-west": 2},
+    },
+    "service-disabled": {"services.recommendations.enabled": False},
+    "istio-off-permissive": {"istio": {"enabled": False, "mtlsMode": "PERMISSIVE"}},
+    "wildcard-gateway-with-tls": {
+        "gateway": {"host": "*.shop.example.com", "tlsSecretName": "wildcard-tls"}
+    },
+    "kafka-ipv6-broker": {"kafka": {"mode": "external", "bootstrapServers": ["[::1]:9092"]}},
+    "redis-tls": {"redis": {"mode": "external", "url": "rediss://cache.example.com:6380/2"}},
+    "vault-nested-paths": {
+        "vault": {
+            "address": "https://vault.example.com",
+            "authMount": "k8s/prod",
+            "kvMount": "kv/shops",
+            "kvPath": "team-a/productstore",
+        }
+    },
+}
