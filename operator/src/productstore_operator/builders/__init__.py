@@ -1,0 +1,34 @@
+"""Pure builders: a ProductStore spec and the operator's settings in, the
+desired state out (Helm values, object bodies, Vault configuration).
+
+No I/O: nothing here imports a Kubernetes client, kopf or hvac, or runs a
+process (import-linter contract ``operator-builders-pure``), so each builder
+is tested as a table of specs.
+"""
+
+from productstore_operator.builders.errors import InvalidSpecError
+from productstore_operator.builders.k8ssandra import build_k8ssandra_cluster
+from productstore_operator.builders.meta import SPEC_HASH_ANNOTATION, spec_hash, stamped
+from productstore_operator.builders.naming import StoreRef
+from productstore_operator.builders.settings import (
+    GatewaySettings,
+    OperatorSettings,
+    VaultSettings,
+)
+from productstore_operator.builders.values import build_release_values
+from productstore_operator.builders.vault import VaultConfig, build_vault_config
+
+__all__ = [
+    "SPEC_HASH_ANNOTATION",
+    "GatewaySettings",
+    "InvalidSpecError",
+    "OperatorSettings",
+    "StoreRef",
+    "VaultConfig",
+    "VaultSettings",
+    "build_k8ssandra_cluster",
+    "build_release_values",
+    "build_vault_config",
+    "spec_hash",
+    "stamped",
+]

@@ -1,0 +1,110 @@
+"""Names of a store's children, derived in one place.
+
+The chart, the Vault roles and the K8ssandraCluster all refer to the same
+ServiceAccounts, Services and keyspace; computing each name once keeps them
+from drifting apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from productstore_operator.builders.errors import InvalidSpecError
+from productstore_operator.models import SERVICE_NAMES
+
+# Every child's name is "<store>-<suffix>" and must stay a 63-character DNS
+# label; the chart cuts its name prefix at 40, so longer names would collide.
+MAX_STORE_NAME = 40
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# CQL keyspace names: a letter, then letters, digits and _, at most 48.
+_KEYSPACE_MAX = 48
+
+
+@dataclass(frozen=True)
+class StoreRef:
+    """The ProductStore's identity: metadata.name and metadata.namespace."""
+
+    name: str
+    namespace: str
+
+    def __post_init__(self) -> None:
+        if len(self.name) > MAX_STORE_NAME or not _DNS_LABEL.match(self.name):
+            raise InvalidSpecError(
+                f"metadata.name {self.name!r} cannot name the store's children: use lower-case "
+                f"letters, digits and '-', at most {MAX_STORE_NAME} characters, and "
+                "recreate the ProductStore under that name"
+            )
+        if not _DNS_LABEL.match(self.namespace):
+            raise InvalidSpecError(f"metadata.namespace {self.namespace!r} is not a DNS label")
+
+
+def _known(service: str) -> str:
+    if service not in SERVICE_NAMES:
+        raise KeyError(f"unknown service {service!r}; services are {', '.join(SERVICE_NAMES)}")
+    return service
+
+
+def release_name(store: StoreRef) -> str:
+    """The Helm release of the store's services."""
+    return store.name
+
+
+def component_name(store: StoreRef, service: str) -> str:
+    """Name of one service's Deployment, Service, ConfigMap and ServiceAccount."""
+    return f"{store.name}-{_known(service)}"
+
+
+def service_account_name(store: StoreRef, service: str) -> str:
+    """The ServiceAccount one service's Pods run as (its Vault and Istio identity)."""
+    return component_name(store, service)
+
+
+def k8ssandra_cluster_name(store: StoreRef) -> str:
+    """The K8ssandraCluster of a store in mode k8ssandra."""
+    return store.name
+
+
+def cassandra_service_host(store: StoreRef, datacenter: str, cluster_domain: str) -> str:
+    """The Service cass-operator creates for a datacenter: <cluster>-<dc>-service."""
+    return (
+        f"{k8ssandra_cluster_name(store)}-{datacenter}-service."
+        f"{store.namespace}.svc.{cluster_domain}"
+    )
+
+
+def kafka_bootstrap(store: StoreRef, cluster_domain: str) -> str:
+    """host:port of the in-cluster Kafka (kafka.mode inCluster)."""
+    return f"{store.name}-kafka.{store.namespace}.svc.{cluster_domain}:9092"
+
+
+def redis_url(store: StoreRef, cluster_domain: str) -> str:
+    """URL of the in-cluster Redis (redis.mode inCluster)."""
+    return f"redis://{store.name}-redis.{store.namespace}.svc.{cluster_domain}:6379/0"
+
+
+def keyspace(store: StoreRef) -> str:
+    """The store's CQL keyspace, unique per namespace and name.
+
+    Stores may share an external Cassandra, so the name carries a digest of
+    "<namespace>/<name>" as well as a readable part.
+    """
+    digest = hashlib.sha256(f"{store.namespace}/{store.name}".encode()).hexdigest()[:8]
+    readable = store.name.replace("-", "_")[: _KEYSPACE_MAX - len("ps__") - len(digest)]
+    return f"ps_{readable}_{digest}"
+
+
+def vault_store_path(kv_path: str, store: StoreRef) -> str:
+    """Folder of the store's secrets below the KV mount: <kvPath>/<namespace>/<name>."""
+    return f"{kv_path}/{store.namespace}/{store.name}"
+
+
+def vault_role_prefix(role_prefix: str, store: StoreRef) -> str:
+    """Prefix of the store's Vault role and policy names; the service name follows."""
+    return f"{role_prefix}-{store.namespace}-{store.name}-"
+
+
+def vault_role_name(role_prefix: str, store: StoreRef, service: str) -> str:
+    """The Kubernetes-auth role (and policy) of one service."""
+    return f"{vault_role_prefix(role_prefix, store)}{_known(service)}"

@@ -1,0 +1,67 @@
+"""What the builders need to know about the cluster the operator runs in.
+
+Plain data, filled by whoever starts the operator (environment, flags) and
+passed to every builder: builders read no globals and no environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+def _frozen(mapping: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(mapping))
+
+
+def _default_cassandra_resources() -> Mapping[str, Any]:
+    # Cassandra's heap is half the memory limit by default; 4Gi is the
+    # smallest size k8ssandra's docs call production-like.
+    return MappingProxyType(
+        {"requests": {"cpu": "1", "memory": "4Gi"}, "limits": {"memory": "4Gi"}}
+    )
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """The ingress proxy that brings outside traffic to the services."""
+
+    namespace: str = "ingress-nginx"
+    service_account: str = "ingress-nginx"
+    pod_labels: Mapping[str, str] = field(
+        default_factory=lambda: _frozen({"app.kubernetes.io/name": "ingress-nginx"})
+    )
+    # IngressClass of the store's Ingress; None means the cluster's default class.
+    ingress_class_name: str | None = "nginx"
+
+
+@dataclass(frozen=True)
+class VaultSettings:
+    """How the services' Pods reach Vault and how long their Vault tokens live."""
+
+    # Durations, not secrets (ruff's S105 keys on "token").
+    token_ttl: str = "1h"  # noqa: S105
+    token_max_ttl: str = "24h"  # noqa: S105
+    # Extra vault.hashicorp.com/* Pod annotations (agent image, resources, ...).
+    agent_annotations: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
+
+
+@dataclass(frozen=True)
+class OperatorSettings:
+    """Cluster-wide facts and choices the operator applies to every store."""
+
+    cluster_domain: str = "cluster.local"
+    # Istio's trust domain; it prefixes the callers' principals.
+    trust_domain: str = "cluster.local"
+    gateway: GatewaySettings = field(default_factory=GatewaySettings)
+    # Namespace of the Prometheus that scrapes the services; None: no scrape rules.
+    monitoring_namespace: str | None = "monitoring"
+    # Kubernetes NetworkPolicies beside Istio's policies; they need gateway.pod_labels right.
+    network_policy: bool = False
+    log_level: LogLevel = "INFO"
+    vault: VaultSettings = field(default_factory=VaultSettings)
+    cassandra_resources: Mapping[str, Any] = field(default_factory=_default_cassandra_resources)

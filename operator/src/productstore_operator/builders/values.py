@@ -1,0 +1,224 @@
+"""Helm values of charts/productstore for one ProductStore.
+
+The chart renders Deployments, HPAs, PDBs, NetworkPolicies and the Istio
+objects from these values, so this module is where the spec meets them: it
+builds no Kubernetes object itself. Maps the chart merges with its defaults
+(allowedCallers, vaultSecrets) are written whole, so a default never leaks in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from productstore_operator.builders.errors import InvalidSpecError
+from productstore_operator.builders.naming import (
+    StoreRef,
+    cassandra_service_host,
+    kafka_bootstrap,
+    keyspace,
+    redis_url,
+    service_account_name,
+    vault_role_prefix,
+)
+from productstore_operator.builders.settings import OperatorSettings
+from productstore_operator.builders.vault import build_vault_config, secret_files
+from productstore_operator.callgraph import allowed_callers, unmet_calls
+from productstore_operator.models import (
+    SERVICE_NAMES,
+    ProductStoreSpec,
+    ServiceSpec,
+    TrafficPolicy,
+)
+
+# The chart's image names: <registry>/productstore-<service>:<version>.
+IMAGE_PREFIX = "productstore-"
+CQL_PORT = 9042
+
+
+def build_release_values(
+    spec: ProductStoreSpec, store: StoreRef, settings: OperatorSettings
+) -> dict[str, Any]:
+    """Values for ``helm upgrade --install <store> charts/productstore``.
+
+    Raises InvalidSpecError for a spec the schema accepts but the store cannot
+    run (an enabled service that calls a disabled one).
+    """
+    enabled = spec.services.enabled()
+    problems = unmet_calls(enabled)
+    if problems:
+        raise InvalidSpecError("; ".join(problems))
+    return {
+        # Fixes every resource name to "<store>-<service>", the names naming.py gives.
+        "fullnameOverride": store.name,
+        "global": _global(spec),
+        "config": _config(spec, store, settings),
+        # null removes the chart's default CPU limit: a service gets one only if
+        # its spec sets one (helm drops null values when it merges).
+        "serviceDefaults": {"resources": {"limits": {"cpu": None}}},
+        "services": {
+            name: _service(spec, name, spec.services.get(name), enabled, store)
+            for name in SERVICE_NAMES
+        },
+        "gateway": {
+            "namespace": settings.gateway.namespace,
+            "serviceAccount": settings.gateway.service_account,
+            "podLabels": dict(settings.gateway.pod_labels),
+        },
+        "ingress": _ingress(spec, settings),
+        "monitoring": {
+            "namespace": settings.monitoring_namespace or "",
+            "scrapeAnnotations": True,
+        },
+        "networkPolicy": {"enabled": settings.network_policy},
+        "vault": _vault(spec, store, settings),
+        "istio": {
+            "enabled": spec.istio.enabled,
+            "mtlsMode": spec.istio.mtls_mode,
+            "trustDomain": settings.trust_domain,
+            "traffic": _traffic(spec.istio.traffic),
+        },
+    }
+
+
+def _global(spec: ProductStoreSpec) -> dict[str, Any]:
+    return {
+        "image": {
+            "registry": spec.image.registry,
+            "tag": spec.version,
+            "pullPolicy": spec.image.pull_policy,
+        },
+        "imagePullSecrets": list(spec.image.pull_secrets),
+    }
+
+
+def _config(spec: ProductStoreSpec, store: StoreRef, settings: OperatorSettings) -> dict[str, Any]:
+    cassandra = spec.cassandra
+    if cassandra.external is not None:
+        external = cassandra.external
+        cassandra_values: dict[str, Any] = {
+            "contactPoints": ",".join(external.contact_points),
+            "port": external.port,
+            "localDatacenter": external.local_datacenter,
+        }
+    else:
+        datacenter = cassandra.k8ssandra.datacenter.name
+        cassandra_values = {
+            "contactPoints": cassandra_service_host(store, datacenter, settings.cluster_domain),
+            "port": CQL_PORT,
+            "localDatacenter": datacenter,
+        }
+    cassandra_values["keyspace"] = keyspace(store)
+    kafka = (
+        ",".join(spec.kafka.bootstrap_servers)
+        if spec.kafka.mode == "external"
+        else kafka_bootstrap(store, settings.cluster_domain)
+    )
+    redis = (
+        spec.redis.url if spec.redis.url is not None else redis_url(store, settings.cluster_domain)
+    )
+    tracing: dict[str, Any] = {
+        "enabled": spec.tracing.endpoint is not None,
+        "sampleRatio": spec.tracing.sample_ratio,
+    }
+    # Without an endpoint the chart's default stays, unused: export is off.
+    if spec.tracing.endpoint is not None:
+        tracing["endpoint"] = spec.tracing.endpoint
+    return {
+        "cassandra": cassandra_values,
+        "kafka": {"bootstrapServers": kafka},
+        "redis": {"url": redis},
+        "tracing": tracing,
+        "logLevel": settings.log_level,
+    }
+
+
+def _resources(service: ServiceSpec) -> dict[str, Any]:
+    resources = service.resources
+    limits: dict[str, str] = {"memory": resources.limits.memory}
+    if resources.limits.cpu is not None:
+        limits["cpu"] = resources.limits.cpu
+    return {
+        "requests": {"cpu": resources.requests.cpu, "memory": resources.requests.memory},
+        "limits": limits,
+    }
+
+
+def _pdb(service: ServiceSpec) -> dict[str, Any]:
+    # Keep all but one Pod of the guaranteed minimum through voluntary
+    # disruptions; a single-Pod service gets no budget, which would block drains.
+    fewest = service.autoscaling.min_replicas if service.autoscaling.enabled else service.replicas
+    return {"enabled": fewest > 1, "minAvailable": max(fewest - 1, 1)}
+
+
+def _service(
+    spec: ProductStoreSpec, name: str, service: ServiceSpec, enabled: list[str], store: StoreRef
+) -> dict[str, Any]:
+    autoscaling = service.autoscaling
+    values: dict[str, Any] = {
+        "enabled": service.enabled,
+        "image": {"name": f"{IMAGE_PREFIX}{name}"},
+        "replicas": service.replicas,
+        "resources": _resources(service),
+        "autoscaling": {
+            "enabled": autoscaling.enabled,
+            "minReplicas": autoscaling.min_replicas,
+            "maxReplicas": autoscaling.max_replicas,
+            "targetCPUUtilizationPercentage": autoscaling.target_cpu_utilization_percentage,
+        },
+        "pdb": _pdb(service),
+        "serviceAccount": {"create": True, "name": service_account_name(store, name)},
+        "allowedCallers": allowed_callers(name, enabled),
+        "vaultSecrets": secret_files(name),
+    }
+    traffic = spec.istio.traffic_for(name)
+    if traffic != spec.istio.traffic:
+        values["istio"] = _traffic(traffic)
+    return values
+
+
+def _traffic(traffic: TrafficPolicy) -> dict[str, Any]:
+    breaker = traffic.circuit_breaker
+    return {
+        "timeout": traffic.timeout,
+        "retries": {
+            "attempts": traffic.retries.attempts,
+            "perTryTimeout": traffic.retries.per_try_timeout,
+            "retryOn": traffic.retries.retry_on,
+        },
+        "connectionPool": {
+            "maxConnections": breaker.max_connections,
+            "http1MaxPendingRequests": breaker.http1_max_pending_requests,
+        },
+        "outlierDetection": {
+            "consecutive5xxErrors": breaker.consecutive_5xx_errors,
+            "interval": breaker.interval,
+            "baseEjectionTime": breaker.base_ejection_time,
+        },
+    }
+
+
+def _ingress(spec: ProductStoreSpec, settings: OperatorSettings) -> dict[str, Any]:
+    host = spec.gateway.host
+    # The chart's Ingress always names a host; without one the store has no Ingress.
+    values: dict[str, Any] = {
+        "enabled": host is not None,
+        "className": settings.gateway.ingress_class_name or "",
+        "tlsSecretName": spec.gateway.tls_secret_name or "",
+    }
+    if host is not None:
+        values["host"] = host
+    return values
+
+
+def _vault(spec: ProductStoreSpec, store: StoreRef, settings: OperatorSettings) -> dict[str, Any]:
+    config = build_vault_config(spec, store, settings)
+    annotations = dict(settings.vault.agent_annotations)
+    # The agent talks to the store's Vault, whatever the injector's default is.
+    annotations["vault.hashicorp.com/service"] = spec.vault.address
+    return {
+        "enabled": spec.vault.injector.enabled,
+        "rolePrefix": vault_role_prefix(spec.vault.role_prefix, store),
+        "authPath": f"auth/{spec.vault.auth_mount}",
+        "secretPath": config.secret_path(),
+        "annotations": annotations,
+    }

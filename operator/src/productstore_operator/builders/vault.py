@@ -1,0 +1,139 @@
+"""The store's Vault configuration as data: paths, secrets, policies, roles.
+
+The I/O layer writes what this describes (with hvac) and generates secret
+values; nothing here talks to Vault or makes a random number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Final, Literal
+
+from productstore_operator.builders.naming import (
+    StoreRef,
+    service_account_name,
+    vault_role_name,
+    vault_store_path,
+)
+from productstore_operator.builders.settings import OperatorSettings
+from productstore_operator.models import SERVICE_NAMES, ProductStoreSpec
+
+SecretKind = Literal["es256-signing-key", "cassandra-credentials"]
+
+
+@dataclass(frozen=True)
+class GeneratedSecret:
+    """A secret the operator generates once and never overwrites."""
+
+    # KV key below the store's folder, e.g. "auth/jwt".
+    key: str
+    kind: SecretKind
+    # File under /vault/secrets the agent renders it to.
+    file: str
+    readers: tuple[str, ...]
+
+
+# Every service owns tables in Cassandra; only auth signs tokens.
+SECRETS: Final = (
+    GeneratedSecret(
+        key="cassandra", kind="cassandra-credentials", file="cassandra", readers=SERVICE_NAMES
+    ),
+    GeneratedSecret(key="auth/jwt", kind="es256-signing-key", file="jwt", readers=("auth",)),
+)
+
+
+def secret_files(service: str) -> dict[str, str]:
+    """/vault/secrets file -> KV key for one service; "" for secrets it may not read.
+
+    Every file is named so the map replaces, not merges into, the chart's default.
+    """
+    if service not in SERVICE_NAMES:
+        raise KeyError(f"unknown service {service!r}; services are {', '.join(SERVICE_NAMES)}")
+    return {secret.file: secret.key if service in secret.readers else "" for secret in SECRETS}
+
+
+@dataclass(frozen=True)
+class VaultPolicy:
+    name: str
+    hcl: str
+
+
+@dataclass(frozen=True)
+class VaultRole:
+    """A Kubernetes-auth role: which ServiceAccount logs in and what it gets."""
+
+    name: str
+    service_account: str
+    namespace: str
+    policies: tuple[str, ...]
+    token_ttl: str
+    token_max_ttl: str
+
+    def api_body(self) -> dict[str, Any]:
+        """The body of ``POST auth/<mount>/role/<name>``."""
+        return {
+            "bound_service_account_names": [self.service_account],
+            "bound_service_account_namespaces": [self.namespace],
+            "token_policies": list(self.policies),
+            "token_ttl": self.token_ttl,
+            "token_max_ttl": self.token_max_ttl,
+        }
+
+
+@dataclass(frozen=True)
+class VaultConfig:
+    """Everything the operator ensures in Vault for one store."""
+
+    auth_mount: str
+    kv_mount: str
+    # Folder of the store's secrets below kv_mount.
+    store_path: str
+    secrets: tuple[GeneratedSecret, ...]
+    policies: tuple[VaultPolicy, ...]
+    roles: tuple[VaultRole, ...]
+
+    def data_path(self, key: str) -> str:
+        """API path of a secret's data (KV v2 puts "data/" after the mount)."""
+        return f"{self.kv_mount}/data/{self.store_path}/{key}"
+
+    def secret_path(self) -> str:
+        """The chart's vault.secretPath: the data path the secrets' keys are below."""
+        return f"{self.kv_mount}/data/{self.store_path}"
+
+
+def _policy_hcl(paths: list[str]) -> str:
+    # Read only, and only the exact paths: no wildcard reaches a sibling's secret.
+    return "".join(f'path "{path}" {{\n  capabilities = ["read"]\n}}\n' for path in paths)
+
+
+def build_vault_config(
+    spec: ProductStoreSpec, store: StoreRef, settings: OperatorSettings
+) -> VaultConfig:
+    """Policies and roles of the enabled services, and the store's generated secrets."""
+    vault = spec.vault
+    enabled = spec.services.enabled()
+    config = VaultConfig(
+        auth_mount=vault.auth_mount,
+        kv_mount=vault.kv_mount,
+        store_path=vault_store_path(vault.kv_path, store),
+        secrets=SECRETS,
+        policies=(),
+        roles=(),
+    )
+    policies: list[VaultPolicy] = []
+    roles: list[VaultRole] = []
+    for service in enabled:
+        name = vault_role_name(vault.role_prefix, store, service)
+        readable = [config.data_path(s.key) for s in SECRETS if service in s.readers]
+        policies.append(VaultPolicy(name=name, hcl=_policy_hcl(readable)))
+        roles.append(
+            VaultRole(
+                name=name,
+                service_account=service_account_name(store, service),
+                namespace=store.namespace,
+                policies=(name,),
+                token_ttl=settings.vault.token_ttl,
+                token_max_ttl=settings.vault.token_max_ttl,
+            )
+        )
+    return replace(config, policies=tuple(policies), roles=tuple(roles))

@@ -1,0 +1,407 @@
+"""build_release_values: tables of specs, checked against the chart's schema
+and rendered by the real helm."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from devstack.components.helm import Helm
+from productstore_operator.builders import (
+    InvalidSpecError,
+    StoreRef,
+    build_release_values,
+    build_vault_config,
+)
+from productstore_operator.builders.naming import service_account_name
+from productstore_operator.callgraph import callers_of
+from productstore_operator.models import SERVICE_NAMES, ProductStoreSpec
+from tests.operator.builders.support import (
+    CHART,
+    NAMESPACE,
+    SAMPLE_IDS,
+    SETTINGS,
+    chart_defaults,
+    chart_schema,
+    coalesce,
+    sample,
+    spec,
+    without_nulls,
+    without_required,
+)
+from tests.operator.spec_cases import SAMPLES
+from tests.support.helm import HelmCli
+
+SHOP = StoreRef("shop", NAMESPACE)
+EXTERNAL = {
+    "cassandra.mode": "external",
+    "cassandra.external": {
+        "contactPoints": ["10.0.0.1", "cassandra.example.com"],
+        "port": 19042,
+        "localDatacenter": "east",
+    },
+    "cassandra.replication.datacenters": {"east": 3},
+}
+ONLY_CORE = {
+    f"services.{name}.enabled": False
+    for name in ("wishlist", "reviews", "notifications", "analytics", "recommendations")
+}
+
+# (id, spec, store): every sample plus the shapes the samples do not cover.
+CASES: list[tuple[str, ProductStoreSpec, StoreRef]] = [
+    *[(id_, *sample(name)) for id_, name in zip(SAMPLE_IDS, SAMPLES, strict=True)],
+    ("external-cassandra", spec(EXTERNAL), SHOP),
+    ("istio-off", spec({"istio.enabled": False}), SHOP),
+    ("core-services-only", spec(ONLY_CORE), SHOP),
+    ("vault-injector-off", spec({"vault.injector.enabled": False}), SHOP),
+    ("gateway-host", spec({"gateway.host": "shop.example.com"}), SHOP),
+    (
+        "single-replicas",
+        spec({f"services.{name}.replicas": 1 for name in SERVICE_NAMES}),
+        StoreRef("a" * 40, "n" * 63),
+    ),
+]
+CASE_IDS = [case[0] for case in CASES]
+
+
+def build(spec_: ProductStoreSpec, store: StoreRef = SHOP) -> dict[str, Any]:
+    return build_release_values(spec_, store, SETTINGS)
+
+
+def at(values: dict[str, Any], path: str) -> Any:
+    node: Any = values
+    for key in path.split("."):
+        node = node[key]
+    return node
+
+
+@pytest.mark.parametrize(("id_", "spec_", "store"), CASES, ids=CASE_IDS)
+def test_every_key_is_one_the_chart_knows(
+    id_: str, spec_: ProductStoreSpec, store: StoreRef
+) -> None:
+    values = build(spec_, store)
+    jsonschema.Draft7Validator(without_required(chart_schema())).validate(without_nulls(values))
+
+
+@pytest.mark.parametrize(("id_", "spec_", "store"), CASES, ids=CASE_IDS)
+def test_values_merged_with_chart_defaults_validate(
+    id_: str, spec_: ProductStoreSpec, store: StoreRef
+) -> None:
+    merged = coalesce(chart_defaults(), build(spec_, store))
+    jsonschema.Draft7Validator(chart_schema()).validate(merged)
+
+
+EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
+    ("image-tag-is-version", {"version": "2.3.4"}, "global.image.tag", "2.3.4"),
+    ("registry", {"image.registry": "r.example/ps"}, "global.image.registry", "r.example/ps"),
+    ("pull-secrets", {"image.pullSecrets": ["a", "b"]}, "global.imagePullSecrets", ["a", "b"]),
+    (
+        "k8ssandra-contact-point",
+        {"cassandra.k8ssandra.datacenter.name": "west"},
+        "config.cassandra",
+        {
+            "contactPoints": "shop-west-service.shop-ns.svc.cluster.local",
+            "port": 9042,
+            "localDatacenter": "west",
+            "keyspace": "ps_shop_a7fdec58",
+        },
+    ),
+    (
+        "external-contact-points",
+        EXTERNAL,
+        "config.cassandra",
+        {
+            "contactPoints": "10.0.0.1,cassandra.example.com",
+            "port": 19042,
+            "localDatacenter": "east",
+            "keyspace": "ps_shop_a7fdec58",
+        },
+    ),
+    (
+        "kafka-in-cluster",
+        {},
+        "config.kafka.bootstrapServers",
+        "shop-kafka.shop-ns.svc.cluster.local:9092",
+    ),
+    (
+        "kafka-external",
+        {"kafka.mode": "external", "kafka.bootstrapServers": ["k1:9092", "k2:9093"]},
+        "config.kafka.bootstrapServers",
+        "k1:9092,k2:9093",
+    ),
+    (
+        "redis-in-cluster",
+        {},
+        "config.redis.url",
+        "redis://shop-redis.shop-ns.svc.cluster.local:6379/0",
+    ),
+    (
+        "redis-external",
+        {"redis.mode": "external", "redis.url": "rediss://r:6380/1"},
+        "config.redis.url",
+        "rediss://r:6380/1",
+    ),
+    ("tracing-off", {}, "config.tracing", {"enabled": False, "sampleRatio": 0.1}),
+    (
+        "tracing-on",
+        {"tracing.endpoint": "http://otel:4318", "tracing.sampleRatio": 0.5},
+        "config.tracing",
+        {"enabled": True, "sampleRatio": 0.5, "endpoint": "http://otel:4318"},
+    ),
+    ("replicas", {"services.orders.replicas": 7}, "services.orders.replicas", 7),
+    ("disabled", {"services.reviews.enabled": False}, "services.reviews.enabled", False),
+    ("no-cpu-limit", {}, "services.catalog.resources.limits", {"memory": "256Mi"}),
+    (
+        "cpu-limit",
+        {"services.catalog.resources.limits.cpu": "1500m"},
+        "services.catalog.resources.limits",
+        {"memory": "256Mi", "cpu": "1500m"},
+    ),
+    (
+        "autoscaling",
+        {"services.catalog.autoscaling": {"enabled": True, "minReplicas": 4, "maxReplicas": 9}},
+        "services.catalog.autoscaling",
+        {
+            "enabled": True,
+            "minReplicas": 4,
+            "maxReplicas": 9,
+            "targetCPUUtilizationPercentage": 70,
+        },
+    ),
+    ("pdb-two-replicas", {}, "services.catalog.pdb", {"enabled": True, "minAvailable": 1}),
+    (
+        "pdb-single-replica",
+        {"services.catalog.replicas": 1},
+        "services.catalog.pdb",
+        {"enabled": False, "minAvailable": 1},
+    ),
+    (
+        "pdb-follows-autoscaling-minimum",
+        {"services.catalog.autoscaling": {"enabled": True, "minReplicas": 4, "maxReplicas": 9}},
+        "services.catalog.pdb",
+        {"enabled": True, "minAvailable": 3},
+    ),
+    ("service-account", {}, "services.orders.serviceAccount.name", "shop-orders"),
+    (
+        "inventory-callers",
+        {},
+        "services.inventory.allowedCallers",
+        {
+            "gateway": True,
+            "auth": False,
+            "catalog": False,
+            "orders": True,
+            "inventory": False,
+            "wishlist": False,
+            "reviews": False,
+            "notifications": False,
+            "analytics": False,
+            "recommendations": False,
+        },
+    ),
+    (
+        "disabled-caller-not-allowed",
+        {"services.wishlist.enabled": False},
+        "services.catalog.allowedCallers.wishlist",
+        False,
+    ),
+    (
+        "auth-reads-jwt",
+        {},
+        "services.auth.vaultSecrets",
+        {"cassandra": "cassandra", "jwt": "auth/jwt"},
+    ),
+    ("catalog-no-jwt", {}, "services.catalog.vaultSecrets", {"cassandra": "cassandra", "jwt": ""}),
+    ("ingress-off-without-host", {}, "ingress.enabled", False),
+    (
+        "ingress-host-and-tls",
+        {"gateway.host": "shop.example.com", "gateway.tlsSecretName": "shop-tls"},
+        "ingress",
+        {
+            "enabled": True,
+            "className": "nginx",
+            "tlsSecretName": "shop-tls",
+            "host": "shop.example.com",
+        },
+    ),
+    ("mtls-mode", {"istio.mtlsMode": "PERMISSIVE"}, "istio.mtlsMode", "PERMISSIVE"),
+    ("istio-off", {"istio.enabled": False}, "istio.enabled", False),
+    (
+        "istio-global-traffic",
+        {"istio.traffic.circuitBreaker.maxConnections": 64},
+        "istio.traffic.connectionPool",
+        {"maxConnections": 64, "http1MaxPendingRequests": 1024},
+    ),
+    (
+        "istio-override-inherits-unset-fields",
+        {"istio.services.orders": {"timeout": "5s", "retries": {"attempts": 0}}},
+        "services.orders.istio",
+        {
+            "timeout": "5s",
+            "retries": {
+                "attempts": 0,
+                "perTryTimeout": "2s",
+                "retryOn": "connect-failure,refused-stream",
+            },
+            "connectionPool": {"maxConnections": 1024, "http1MaxPendingRequests": 1024},
+            "outlierDetection": {
+                "consecutive5xxErrors": 5,
+                "interval": "10s",
+                "baseEjectionTime": "30s",
+            },
+        },
+    ),
+    (
+        "vault",
+        {
+            "vault": {
+                "address": "https://v:8200",
+                "authMount": "k8s",
+                "kvMount": "kv",
+                "kvPath": "ps",
+            }
+        },
+        "vault",
+        {
+            "enabled": True,
+            "rolePrefix": "productstore-shop-ns-shop-",
+            "authPath": "auth/k8s",
+            "secretPath": "kv/data/ps/shop-ns/shop",
+            "annotations": {"vault.hashicorp.com/service": "https://v:8200"},
+        },
+    ),
+    ("vault-injector-off", {"vault.injector.enabled": False}, "vault.enabled", False),
+]
+
+
+@pytest.mark.parametrize(
+    ("changes", "path", "expected"),
+    [case[1:] for case in EXPECTED],
+    ids=[case[0] for case in EXPECTED],
+)
+def test_value(changes: dict[str, Any], path: str, expected: Any) -> None:
+    assert at(build(spec(changes)), path) == expected
+
+
+def test_service_without_istio_overrides_inherits_the_global_policy() -> None:
+    values = build(spec({"istio.services.orders": {"timeout": "5s"}}))
+    assert "istio" in values["services"]["orders"]
+    assert "istio" not in values["services"]["catalog"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"services.auth.enabled": False},
+            "catalog calls auth, but services.auth.enabled is false",
+        ),
+        (
+            {"services.inventory.enabled": False},
+            "orders calls inventory, but services.inventory.enabled is false: "
+            "enable inventory or disable orders",
+        ),
+    ],
+    ids=["auth-off", "inventory-off"],
+)
+def test_enabled_service_calling_a_disabled_one_is_refused(
+    changes: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(InvalidSpecError, match=message):
+        build(spec(changes))
+
+
+@pytest.mark.parametrize(("id_", "spec_", "store"), CASES, ids=CASE_IDS)
+def test_same_input_gives_byte_identical_values(
+    id_: str, spec_: ProductStoreSpec, store: StoreRef
+) -> None:
+    again = ProductStoreSpec.model_validate(spec_.model_dump(mode="json"))
+    assert json.dumps(build(spec_, store)) == json.dumps(build(again, store))
+
+
+# --- rendered by helm --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def offline_helm(helm: Helm, tmp_path_factory: pytest.TempPathFactory) -> HelmCli:
+    return HelmCli(helm, tmp_path_factory.mktemp("helm-home"))
+
+
+def render(
+    helm: HelmCli, values: dict[str, Any], store: StoreRef, tmp_path: Path
+) -> dict[tuple[str, str], dict[str, Any]]:
+    values_file = tmp_path / "values.json"
+    values_file.write_text(json.dumps(values))
+    out = helm.run(
+        "template",
+        store.name,
+        str(CHART),
+        "--namespace",
+        store.namespace,
+        "--values",
+        str(values_file),
+    ).stdout
+    objects = [doc for doc in yaml.safe_load_all(out) if doc]
+    return {(doc["kind"], doc["metadata"]["name"]): doc for doc in objects}
+
+
+@pytest.mark.parametrize(("id_", "spec_", "store"), CASES, ids=CASE_IDS)
+def test_helm_renders_what_the_spec_asks(
+    id_: str, spec_: ProductStoreSpec, store: StoreRef, offline_helm: HelmCli, tmp_path: Path
+) -> None:
+    rendered = render(offline_helm, build(spec_, store), store, tmp_path)
+    enabled = spec_.services.enabled()
+    deployments = {name for kind, name in rendered if kind == "Deployment"}
+    assert deployments == {f"{store.name}-{service}" for service in enabled}
+    roles = {
+        role.service_account: role.name for role in build_vault_config(spec_, store, SETTINGS).roles
+    }
+
+    for service in enabled:
+        settings = spec_.services.get(service)
+        name = f"{store.name}-{service}"
+        deployment = rendered["Deployment", name]
+        pod = deployment["spec"]["template"]
+        container = pod["spec"]["containers"][0]
+        account = pod["spec"]["serviceAccountName"]
+        assert account == service_account_name(store, service)
+        assert ("ServiceAccount", account) in rendered
+        assert (
+            container["image"] == f"{spec_.image.registry}/productstore-{service}:{spec_.version}"
+        )
+        assert ("cpu" in container["resources"]["limits"]) == (
+            settings.resources.limits.cpu is not None
+        )
+        if settings.autoscaling.enabled:
+            assert "replicas" not in deployment["spec"]
+            assert ("HorizontalPodAutoscaler", name) in rendered
+        else:
+            assert deployment["spec"]["replicas"] == settings.replicas
+        annotations = pod["metadata"].get("annotations", {})
+        if spec_.vault.injector.enabled:
+            # The role the Pod logs in with is the one Vault binds to its ServiceAccount.
+            assert annotations["vault.hashicorp.com/role"] == roles[account]
+        else:
+            assert "vault.hashicorp.com/role" not in annotations
+        config = rendered["ConfigMap", name]["data"]
+        assert config["CASSANDRA_KEYSPACE"].startswith("ps_")
+        if spec_.istio.enabled:
+            policy = rendered["AuthorizationPolicy", name]["spec"]
+            principals = policy["rules"][0]["from"][0]["source"]["principals"]
+            expected = {
+                f"cluster.local/ns/{store.namespace}/sa/{store.name}-{caller}"
+                if caller != "gateway"
+                else "cluster.local/ns/ingress-nginx/sa/ingress-nginx"
+                for caller in callers_of(service)
+                if caller == "gateway" or caller in enabled
+            }
+            assert set(principals) == expected
+            route = rendered["VirtualService", name]["spec"]["http"][0]
+            assert route["timeout"] == spec_.istio.traffic_for(service).timeout
+        else:
+            assert ("AuthorizationPolicy", name) not in rendered

@@ -1,0 +1,116 @@
+"""build_vault_config: per-service least privilege, as a table; the policies
+parsed by a real OpenBao."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from devstack.components.openbao import OpenBao
+from productstore_operator.builders import StoreRef, VaultSettings, build_vault_config
+from productstore_operator.builders.settings import OperatorSettings
+from productstore_operator.builders.vault import SECRETS, VaultConfig, secret_files
+from productstore_operator.models import SERVICE_NAMES
+from tests.operator.builders.support import SETTINGS, spec
+
+SHOP = StoreRef("shop", "shop-ns")
+STORE_DATA = "secret/data/productstore/shop-ns/shop"
+
+
+def build(changes: dict[str, Any], store: StoreRef = SHOP) -> VaultConfig:
+    return build_vault_config(spec(changes), store, SETTINGS)
+
+
+@pytest.mark.parametrize(
+    ("service", "readable"),
+    [
+        ("auth", [f"{STORE_DATA}/cassandra", f"{STORE_DATA}/auth/jwt"]),
+        *[(name, [f"{STORE_DATA}/cassandra"]) for name in SERVICE_NAMES if name != "auth"],
+    ],
+)
+def test_policy_grants_read_on_own_secrets_only(service: str, readable: list[str]) -> None:
+    config = build({})
+    policy = next(p for p in config.policies if p.name == f"productstore-shop-ns-shop-{service}")
+    expected = "".join(f'path "{path}" {{\n  capabilities = ["read"]\n}}\n' for path in readable)
+    assert policy.hcl == expected
+
+
+@pytest.mark.parametrize("service", SERVICE_NAMES)
+def test_role_binds_the_service_account(service: str) -> None:
+    config = build({})
+    role = next(r for r in config.roles if r.name == f"productstore-shop-ns-shop-{service}")
+    assert role.api_body() == {
+        "bound_service_account_names": [f"shop-{service}"],
+        "bound_service_account_namespaces": ["shop-ns"],
+        "token_policies": [role.name],
+        "token_ttl": "1h",
+        "token_max_ttl": "24h",
+    }
+
+
+@pytest.mark.parametrize(
+    ("changes", "store", "attribute", "expected"),
+    [
+        ({}, SHOP, "store_path", "productstore/shop-ns/shop"),
+        ({"vault.kvPath": "stores/eu"}, SHOP, "store_path", "stores/eu/shop-ns/shop"),
+        ({}, StoreRef("shop", "other"), "store_path", "productstore/other/shop"),
+        ({"vault.kvMount": "kv"}, SHOP, "kv_mount", "kv"),
+        ({"vault.authMount": "k8s-east"}, SHOP, "auth_mount", "k8s-east"),
+    ],
+)
+def test_paths(changes: dict[str, Any], store: StoreRef, attribute: str, expected: str) -> None:
+    assert getattr(build(changes, store), attribute) == expected
+
+
+def test_secret_path_is_the_kv_v2_data_path() -> None:
+    config = build({"vault.kvMount": "kv"})
+    assert config.secret_path() == "kv/data/productstore/shop-ns/shop"
+    assert config.data_path("auth/jwt") == "kv/data/productstore/shop-ns/shop/auth/jwt"
+
+
+def test_disabled_services_get_no_role() -> None:
+    config = build({"services.analytics.enabled": False, "services.recommendations.enabled": False})
+    names = [role.name.removeprefix("productstore-shop-ns-shop-") for role in config.roles]
+    assert names == [s for s in SERVICE_NAMES if s not in ("analytics", "recommendations")]
+    assert [p.name for p in config.policies] == [r.name for r in config.roles]
+
+
+def test_role_prefix_and_ttls() -> None:
+    settings = OperatorSettings(vault=VaultSettings(token_ttl="5m", token_max_ttl="1h"))
+    config = build_vault_config(spec({"vault.rolePrefix": "ps"}), SHOP, settings)
+    role = config.roles[0]
+    assert role.name == "ps-shop-ns-shop-auth"
+    assert (role.token_ttl, role.token_max_ttl) == ("5m", "1h")
+
+
+def test_two_stores_share_no_path_or_role() -> None:
+    one, other = build({}), build({}, StoreRef("shop", "elsewhere"))
+    assert one.store_path != other.store_path
+    assert not {r.name for r in one.roles} & {r.name for r in other.roles}
+
+
+def test_generated_secrets() -> None:
+    assert [(s.key, s.kind) for s in SECRETS] == [
+        ("cassandra", "cassandra-credentials"),
+        ("auth/jwt", "es256-signing-key"),
+    ]
+    assert secret_files("auth") == {"cassandra": "cassandra", "jwt": "auth/jwt"}
+    assert secret_files("orders") == {"cassandra": "cassandra", "jwt": ""}
+    with pytest.raises(KeyError, match="unknown service 'payments'"):
+        secret_files("payments")
+
+
+def test_openbao_accepts_every_policy(openbao: OpenBao) -> None:
+    vault = openbao.client()
+    names = []
+    try:
+        for policy in build({}, StoreRef("shop", f"ns-{uuid.uuid4().hex[:8]}")).policies:
+            vault.sys.create_or_update_policy(name=policy.name, policy=policy.hcl)
+            names.append(policy.name)
+            stored = vault.sys.read_policy(name=policy.name)["data"]["rules"]
+            assert stored == policy.hcl
+    finally:
+        for name in names:
+            vault.sys.delete_policy(name=name)
