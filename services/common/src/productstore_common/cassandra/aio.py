@@ -20,9 +20,10 @@ from cassandra.cluster import ResponseFuture
 class Page:
     """One page of a result: its rows and the state that fetches the next one.
 
-    Web APIs page explicitly (cursor = ``paging_state``), so a page never
-    fetches more by itself: iterating the driver's ResultSet past its first
-    page would block the event loop.
+    Pages are fetched explicitly, so a page never fetches more by itself:
+    iterating the driver's ResultSet past its first page would block the
+    event loop. ``paging_state`` must not come from a client unverified: a
+    forged one makes the driver drop the connection and mark the host down.
     """
 
     rows: Sequence[Any]

@@ -1,0 +1,36 @@
+"""Registration and the caller's own account."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from productstore_auth.app.api.deps import AccountsDep, CurrentUser
+from productstore_auth.app.api.responses import problems
+from productstore_auth.app.api.routes.convert import user_public
+from productstore_auth.app.models import UserCreate, UserPublic
+
+router = APIRouter(prefix="/api/auth", tags=["accounts"])
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserPublic,
+    responses=problems(409, s409="An account with this e-mail address exists"),
+    summary="Create an account",
+)
+async def register(body: UserCreate, accounts: AccountsDep) -> UserPublic:
+    """A new account with the `user` role. Log in afterwards to get tokens."""
+    user = await accounts.register(email=body.email, name=body.name, password=body.password)
+    return user_public(user)
+
+
+@router.get(
+    "/me",
+    response_model=UserPublic,
+    responses=problems(401, 403),
+    summary="The calling user's account",
+)
+async def me(principal: CurrentUser, accounts: AccountsDep) -> UserPublic:
+    """The account the access token speaks for; 403 once it is disabled."""
+    return user_public(await accounts.active_user(principal.sub))

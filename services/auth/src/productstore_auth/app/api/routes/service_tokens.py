@@ -1,0 +1,36 @@
+"""Tokens for service-to-service calls (OAuth2 client credentials)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from productstore_auth.app.api.deps import ServiceClientsDep
+from productstore_auth.app.api.responses import problems
+from productstore_auth.app.models import ServiceTokenRequest, ServiceTokenResponse
+
+router = APIRouter(prefix="/api/auth", tags=["service tokens"])
+
+
+@router.post(
+    "/service-token",
+    response_model=ServiceTokenResponse,
+    responses=problems(
+        401,
+        403,
+        s401="Unknown client id or wrong secret",
+        s403="The audience is not in the client's allow-list",
+    ),
+    summary="A short-lived token for calling one service",
+)
+async def service_token(
+    body: ServiceTokenRequest, clients: ServiceClientsDep, response: Response
+) -> ServiceTokenResponse:
+    """A `token_type: service` access token whose `aud` is the callee; each client may
+    ask only for the audiences it is configured for."""
+    issued = await clients.issue(
+        client_id=body.client_id, client_secret=body.client_secret, audience=body.audience
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return ServiceTokenResponse(
+        access_token=issued.access_token, expires_in=issued.expires_in, audience=issued.audience
+    )

@@ -1,0 +1,1 @@
+"""Pure building blocks: settings, input policy, problems, the signing-key model."""

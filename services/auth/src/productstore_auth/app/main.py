@@ -1,0 +1,169 @@
+"""The auth service's app: `create_app()` (a factory, `uvicorn --factory ...:create_app`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from productstore_auth import __version__
+from productstore_auth.app.api.deps import Services
+from productstore_auth.app.api.routes import accounts, keys, service_tokens, sessions, users
+from productstore_auth.app.core.config import AuthSettings
+from productstore_auth.app.data.connections import (
+    CassandraSession,
+    Redis,
+    connect_cassandra,
+    key_store,
+    redis_client,
+)
+from productstore_auth.app.data.login_attempts import LoginAttempts
+from productstore_auth.app.data.refresh_tokens import RefreshTokenStore
+from productstore_auth.app.data.users import UserStore
+from productstore_auth.app.services.accounts import Accounts, LoginLimits
+from productstore_auth.app.services.keyring import KeyRing
+from productstore_auth.app.services.passwords import Passwords
+from productstore_auth.app.services.service_clients import ServiceClients
+from productstore_auth.app.services.sessions import Sessions
+from productstore_auth.app.services.tokens import AccessTokens
+from productstore_auth.app.services.verification import local_authenticator
+from productstore_common.app import create_app as create_service_app
+from productstore_common.health import readiness_of
+from productstore_common.telemetry.metrics import metrics_of
+
+DESCRIPTION = """\
+Accounts, logins and the keys that sign Product Store's access tokens.
+
+Access tokens are ES256 JWTs (`typ: at+jwt`) that every service verifies with
+the public keys at `/api/auth/.well-known/jwks.json`. Refresh tokens are
+opaque and single-use. Errors are `application/problem+json` with a stable
+`reason`.
+"""
+
+OPENAPI_TAGS = [
+    {"name": "accounts", "description": "Registration and the caller's account"},
+    {"name": "sessions", "description": "Login, refresh, logout"},
+    {"name": "users", "description": "User administration (admin role)"},
+    {"name": "keys", "description": "Public signing keys and their rotation"},
+    {"name": "service tokens", "description": "Client credentials for service-to-service calls"},
+]
+
+
+def create_app(settings: AuthSettings | None = None) -> FastAPI:
+    """The auth app; settings from the environment (`AUTH_*`) unless given."""
+    settings = settings or AuthSettings()
+    return create_service_app(
+        settings,
+        title="Product Store auth",
+        version=__version__,
+        description=DESCRIPTION,
+        routers=[
+            accounts.router,
+            sessions.router,
+            users.router,
+            keys.router,
+            service_tokens.router,
+        ],
+        lifespans=[_lifespan(settings)],
+        openapi_tags=OPENAPI_TAGS,
+    )
+
+
+def _lifespan(settings: AuthSettings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            db = await connect_cassandra(settings)
+            stack.callback(db.close)
+            redis = redis_client(settings)
+            stack.push_async_callback(redis.aclose)
+            store = key_store(settings, db)
+            stack.callback(store.close)
+            keyring = KeyRing(
+                store,
+                activation_delay=timedelta(seconds=settings.key_activation_delay_seconds),
+                reload_interval=settings.key_reload_seconds,
+            )
+            await keyring.start()
+
+            app.state.services = services = _services(app, settings, db, redis, keyring)
+            authenticator = await local_authenticator(
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                service_audience=settings.service_name,
+                keyring=keyring,
+            )
+            app.state.auth = authenticator
+            stack.push_async_callback(authenticator.aclose)
+
+            readiness = readiness_of(app)
+            readiness.add("cassandra", db.ready)
+            readiness.add("signing_keys", keyring.ready)
+
+            if settings.first_admin_email and settings.first_admin_password:
+                await services.accounts.ensure_admin(
+                    email=settings.first_admin_email,
+                    name=settings.first_admin_name,
+                    password=settings.first_admin_password.get_secret_value(),
+                )
+            yield
+
+    return lifespan
+
+
+def _services(
+    app: FastAPI, settings: AuthSettings, db: CassandraSession, redis: Redis, keyring: KeyRing
+) -> Services:
+    metrics = metrics_of(app)
+    logins = metrics.counter(
+        "auth_logins_total",
+        "Login attempts by outcome (success or the problem's reason).",
+        ("outcome",),
+    )
+    reuse = metrics.counter(
+        "auth_refresh_token_reuse_total",
+        "Refresh tokens presented again after use; each revoked a session.",
+    )
+    passwords = Passwords(
+        time_cost=settings.password_hash_time_cost,
+        memory_kib=settings.password_hash_memory_kib,
+        parallelism=settings.password_hash_parallelism,
+        concurrency=settings.password_hash_concurrency,
+    )
+    attempts = LoginAttempts(
+        redis, prefix=settings.redis_key_prefix, window_seconds=settings.login_window_seconds
+    )
+    accounts = Accounts(
+        UserStore(db, settings.cassandra_keyspace),
+        passwords,
+        attempts,
+        LoginLimits(
+            per_account=settings.login_attempts_per_account,
+            per_ip=settings.login_attempts_per_ip,
+        ),
+        on_login=lambda outcome: logins.labels(outcome).inc(),
+    )
+    tokens = AccessTokens(
+        keyring,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        user_lifetime=timedelta(seconds=settings.access_token_lifetime_seconds),
+        service_lifetime=timedelta(seconds=settings.service_token_lifetime_seconds),
+    )
+    sessions = Sessions(
+        RefreshTokenStore(db, settings.cassandra_keyspace),
+        accounts,
+        tokens,
+        refresh_lifetime=timedelta(seconds=settings.refresh_token_lifetime_seconds),
+        session_lifetime=timedelta(seconds=settings.session_lifetime_seconds),
+        on_reuse=reuse.inc,
+    )
+    return Services(
+        settings=settings,
+        accounts=accounts,
+        sessions=sessions,
+        keyring=keyring,
+        service_clients=ServiceClients(settings.clients(), tokens),
+    )
