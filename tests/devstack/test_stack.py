@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import socket
+import sys
 from pathlib import Path
 
+import psutil
 import pytest
 
-from devstack.component import Context
+from devstack import process
+from devstack.component import Component, Context
 from devstack.errors import DevstackError
 from devstack.paths import Paths
+from devstack.process import Endpoint, ProcessSpec, port_open
 from devstack.stack import Stack
 
 
@@ -78,3 +84,69 @@ def test_env_names_where_state_lives(stack: Stack, tmp_path: Path) -> None:
 
 def test_nothing_running_means_nothing_stopped(stack: Stack) -> None:
     assert stack.down() == []
+
+
+class _Listener(Component):
+    """A throwaway server on a free port: exercises the stack without real servers."""
+
+    name = "listener"
+    description = "python listener for stack tests"
+    ready_timeout = 20.0
+    port = 0
+
+    def endpoints(self) -> dict[str, Endpoint]:
+        return {"tcp": Endpoint("127.0.0.1", self.port)}
+
+    def processes(self) -> list[ProcessSpec]:
+        code = (
+            "import socket, time; s = socket.socket(); "
+            "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+            f"time.sleep(1); s.bind(('127.0.0.1', {self.port})); s.listen(); time.sleep(120)"
+        )
+        return [ProcessSpec(self.name, [sys.executable, "-c", code])]
+
+    def ready(self) -> bool:
+        return port_open(Endpoint("127.0.0.1", self.port))
+
+
+def _listener_stack(tmp_path: Path, port: int) -> Stack:
+    stack = Stack(Context(paths=Paths(cache=tmp_path / "cache", state=tmp_path / "state")))
+    component = _Listener(stack.ctx)
+    component.port = port
+    stack.components = {component.name: component}
+    return stack
+
+
+def test_concurrent_ups_start_one_process_and_reuse_it(tmp_path: Path) -> None:
+    """Two test sessions asking for the same component must not kill each other's start."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    stacks = [_listener_stack(tmp_path, port) for _ in range(2)]
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda s: s.up(["listener"])[0].action, stacks))
+    try:
+        assert sorted(results) == ["reused", "started"]
+        assert len(stacks[0].status()[0].pids) == 1
+    finally:
+        assert stacks[0].down() == ["listener"]
+
+
+def test_running_but_never_ready_is_restarted(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    stack = _listener_stack(tmp_path, port)
+    component = stack.components["listener"]
+    # A leftover process of the component that does not answer.
+    stale = process.start(
+        ProcessSpec("listener", [sys.executable, "-c", "import time; time.sleep(120)"]),
+        log_file=component.log_file,
+        pid_file=component.pid_file("listener"),
+    )
+    try:
+        assert stack.up(["listener"])[0].action == "started"
+        psutil.wait_procs([stale], timeout=10)
+        assert not stale.is_running() or stale.status() == psutil.STATUS_ZOMBIE
+    finally:
+        stack.down()

@@ -9,19 +9,17 @@ next attempt, and changing a pin (the fingerprint) provisions again.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from devstack.errors import DevstackError
-from devstack.process import tail
+from devstack.process import file_lock, tail
 
 STAMP = ".devstack-complete.json"
 
@@ -41,18 +39,6 @@ def _manifest(root: Path) -> dict[str, dict[str, int | str]]:
             rel = path.relative_to(root).as_posix()
             files[rel] = {"size": path.stat().st_size, "sha256": _sha256(path)}
     return files
-
-
-@contextlib.contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    """Serialise provisioning of one artifact across processes."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def is_complete(dest: Path, fingerprint: str, *, verify_hashes: bool = False) -> bool:
@@ -90,7 +76,7 @@ def ensure(
     """
     if is_complete(dest, fingerprint, verify_hashes=verify_hashes):
         return False
-    with _locked(dest.parent / f".{dest.name}.lock"):
+    with file_lock(dest.parent / f".{dest.name}.lock"):
         if is_complete(dest, fingerprint, verify_hashes=verify_hashes):
             return False
         for stale in dest.parent.glob(f"{dest.name}.partial-*"):

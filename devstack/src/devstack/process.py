@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import json
 import os
 import signal
 import socket
 import subprocess
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +59,22 @@ def _die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+@contextlib.contextmanager
+def file_lock(lock_path: Path) -> Iterator[None]:
+    """An exclusive lock shared by every process on this machine.
+
+    The kernel drops it when the holder dies, so a killed run never leaves
+    it taken.
+    """
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def read_pid_file(pid_file: Path) -> psutil.Process | None:
     """The live process recorded in pid_file, or None (and the stale file removed)."""
     try:
@@ -85,6 +103,7 @@ def start(
     log_file.parent.mkdir(parents=True, exist_ok=True)
     pid_file.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **spec.env}
+    on_main_thread = threading.current_thread() is threading.main_thread()
     with log_file.open("ab") as log:
         log.write(f"\n=== devstack start {time.strftime('%Y-%m-%dT%H:%M:%S')}: ".encode())
         log.write((" ".join(spec.argv) + "\n").encode())
@@ -98,7 +117,10 @@ def start(
                 cwd=spec.cwd,
                 env=env,
                 start_new_session=True,
-                preexec_fn=_die_with_parent if tie_to_parent else None,
+                # PR_SET_PDEATHSIG follows the creating *thread*: from a worker
+                # thread the server would die when that thread ends, so only
+                # the main thread ties (the fixtures still stop what they start).
+                preexec_fn=_die_with_parent if tie_to_parent and on_main_thread else None,
             )
         except OSError as exc:
             raise DevstackError(

@@ -114,10 +114,18 @@ class Stack:
         specs = component.processes()
         if not specs:
             return UpResult(component.name, "tool", 0.0, provision_seconds)
-        if self.is_running(component) and self._probe(component):
-            component.after_ready()
-            return UpResult(component.name, "reused", 0.0, provision_seconds)
-        # Half-running (a process died): stop the rest before starting clean.
+        # Two runs (say, two test sessions) may start the same component at
+        # once: the second waits here until the first has it ready, then reuses it.
+        with process.file_lock(self.ctx.paths.state / "locks" / f"{component.name}.lock"):
+            if self.is_running(component) and self._probe(component):
+                component.after_ready()
+                return UpResult(component.name, "reused", 0.0, provision_seconds)
+            return self._start(component, provision_seconds)
+
+    def _start(self, component: Component, provision_seconds: float) -> UpResult:
+        specs = component.processes()
+        # Half-running (a process died, or it never got ready): stop the rest
+        # before starting clean. Holding the lock, nobody else is starting it.
         self._stop_component(component)
         process.ensure_ports_free(
             component.name, list(component.endpoints().values()), component.log_file
