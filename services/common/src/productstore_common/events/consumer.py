@@ -1,0 +1,385 @@
+"""An idempotent Kafka consumer: typed events, dedupe by event id, retries, a dead-letter topic.
+
+    consumer = IdempotentConsumer(
+        db, bootstrap_servers=settings.kafka_bootstrap_servers, group_id="wishlist",
+        topics=["productstore.catalog"], registry=EventRegistry([PriceChanged]),
+        handler=on_event,
+    )
+    async with consumer:        # in the lifespan; runs until the app stops
+        ...
+
+Records of a partition are handled one at a time, in order, and the offsets
+are committed only after they were handled (manual commits), so a crash or a
+rebalance redelivers rather than loses. Redelivered events are recognised by
+their id in ``processed_events`` (see ``dedupe``) and not handled again.
+
+What cannot be handled goes to ``<topic>.dlq`` (same key and value, the
+original headers plus ``dlq_reason``, ``dlq_error``, ``dlq_topic``,
+``dlq_partition``, ``dlq_offset``, ``dlq_consumer_group``, ``dlq_attempts``)
+and the loop moves on: records that are not events of a known type
+(``EventDecodeError``) at once, handlers that raise ``PoisonEventError`` at
+once, other handler errors after ``max_attempts`` tries with backoff. Kafka or
+Cassandra being down is not the event's fault: those operations are retried
+until they succeed or the consumer stops, and nothing is committed meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
+
+from productstore_common.cassandra import CassandraSession
+from productstore_common.events.backoff import Backoff, sleep_unless
+from productstore_common.events.dedupe import ProcessedEvents
+from productstore_common.events.envelope import (
+    CloudEvent,
+    EventDecodeError,
+    EventPayload,
+    EventRegistry,
+)
+from productstore_common.events.kafka import bootstrap, dead_letter_topic, idempotent_producer
+from productstore_common.events.metrics import ConsumerMetrics
+from productstore_common.telemetry.tracing import context_from_kafka_headers
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[CloudEvent[EventPayload]], Awaitable[None]]
+T = TypeVar("T")
+
+MAX_ERROR_HEADER_CHARS = 1000
+
+
+class PoisonEventError(Exception):
+    """Raised by a handler for an event that no retry can fix: dead-letter it now."""
+
+
+class _StoppedError(Exception):
+    """The consumer was asked to stop while waiting: leave the record uncommitted."""
+
+
+@dataclass(frozen=True)
+class ConsumerConfig:
+    max_attempts: int = 5  # handler tries before dead-lettering
+    retry_initial: float = 0.2
+    retry_max: float = 5.0
+    handler_timeout: float = 30.0
+    # Longer than every attempt of one event together, so a live consumer's
+    # claim never expires under it.
+    claim_ttl_seconds: int = 300
+    # Longer than Kafka's retention (7 days by default): no redelivery outlives it.
+    dedupe_ttl_seconds: int = 8 * 24 * 3600
+    max_records: int = 50  # per poll
+    poll_timeout: float = 0.5
+    backoff_initial: float = 0.2  # Kafka / Cassandra failures
+    backoff_max: float = 10.0
+    auto_offset_reset: str = "earliest"
+    max_poll_interval_ms: int = 600_000
+    stop_timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        worst = self.max_attempts * (self.handler_timeout + self.retry_max)
+        if self.claim_ttl_seconds <= worst:
+            raise ValueError(
+                f"claim_ttl_seconds ({self.claim_ttl_seconds}) must exceed the longest handling "
+                f"of one event, max_attempts * (handler_timeout + retry_max) = {worst:.0f}s"
+            )
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class IdempotentConsumer:
+    def __init__(
+        self,
+        session: CassandraSession,
+        *,
+        bootstrap_servers: str | Sequence[str],
+        group_id: str,
+        topics: Sequence[str],
+        registry: EventRegistry,
+        handler: Handler,
+        config: ConsumerConfig | None = None,
+        metrics: ConsumerMetrics | None = None,
+        tracer_provider: TracerProvider | None = None,
+    ) -> None:
+        if not topics:
+            raise ValueError("a consumer needs at least one topic")
+        self.bootstrap_servers = bootstrap(bootstrap_servers)
+        self.group_id = group_id
+        self.topics = list(topics)
+        self.registry = registry
+        self.handler = handler
+        self.config = config or ConsumerConfig()
+        self.metrics = metrics or ConsumerMetrics()
+        self.owner = _owner()
+        self._store = ProcessedEvents(
+            session,
+            group=group_id,
+            owner=self.owner,
+            claim_ttl_seconds=self.config.claim_ttl_seconds,
+            dedupe_ttl_seconds=self.config.dedupe_ttl_seconds,
+        )
+        self._tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
+        self._backoff = Backoff(self.config.backoff_initial, self.config.backoff_max)
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._consumer: Any = None
+        self._producer: Any = None
+
+    # --- lifecycle ----------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._task is not None:
+            raise RuntimeError("the consumer is already running")
+        self._stop.clear()
+        self._task = asyncio.create_task(self.run(), name=f"consumer-{self.group_id}")
+
+    async def stop(self) -> None:
+        """Finish the current record, commit, leave the group (cancel after stop_timeout)."""
+        self._stop.set()
+        task, self._task = self._task, None
+        if task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(task), self.config.stop_timeout)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def __aenter__(self) -> Self:
+        self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def run(self) -> None:
+        """Consume until ``stop()``; no error ends the loop."""
+        try:
+            await self._retry(self._connect, "connect to Kafka")
+            while not self._stop.is_set():
+                try:
+                    batches = await self._consumer.getmany(
+                        timeout_ms=int(self.config.poll_timeout * 1000),
+                        max_records=self.config.max_records,
+                    )
+                except Exception as exc:
+                    self._infrastructure_error(exc, "poll Kafka")
+                    await sleep_unless(self._stop, self._backoff.next_delay())
+                    continue
+                for partition, records in batches.items():
+                    await self._consume(partition, records)
+        except _StoppedError:
+            pass
+        finally:
+            await self._disconnect()
+
+    async def _connect(self) -> None:
+        await self._disconnect()
+        consumer = AIOKafkaConsumer(
+            *self.topics,
+            bootstrap_servers=self.bootstrap_servers,
+            group_id=self.group_id,
+            client_id=f"{self.group_id}-{self.owner}",
+            enable_auto_commit=False,
+            auto_offset_reset=self.config.auto_offset_reset,
+            max_poll_interval_ms=self.config.max_poll_interval_ms,
+        )
+        producer = idempotent_producer(self.bootstrap_servers, client_id=f"{self.group_id}-dlq")
+        self._consumer, self._producer = consumer, producer
+        await consumer.start()
+        await producer.start()
+
+    async def _disconnect(self) -> None:
+        for client in (self._consumer, self._producer):
+            if client is not None:
+                try:
+                    await asyncio.wait_for(client.stop(), self.config.stop_timeout)
+                except Exception:
+                    log.warning("Kafka client did not stop cleanly", exc_info=True)
+        self._consumer = self._producer = None
+
+    async def _consume(self, partition: Any, records: list[Any]) -> None:
+        handled_to = None
+        try:
+            for record in records:
+                if self._stop.is_set():
+                    break
+                await self._process(record)
+                handled_to = record.offset + 1
+        finally:
+            if handled_to is not None:
+                await self._commit(partition, handled_to)
+
+    async def _commit(self, partition: TopicPartition, offset: int) -> None:
+        try:
+            await self._consumer.commit({partition: offset})
+        except Exception as exc:
+            # Rebalanced away or Kafka down: the next owner redelivers, dedupe skips.
+            self._infrastructure_error(exc, f"commit {partition.topic}[{partition.partition}]")
+
+    # --- one record -------------------------------------------------------------------
+
+    async def _process(self, record: Any) -> None:
+        with self._tracer.start_as_current_span(
+            f"process {record.topic}",
+            context=context_from_kafka_headers(record.headers),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": record.topic,
+                "messaging.consumer.group.name": self.group_id,
+                "messaging.destination.partition.id": str(record.partition),
+                "messaging.kafka.offset": record.offset,
+            },
+        ) as span:
+            try:
+                event = self.registry.decode(record.value)
+            except EventDecodeError as exc:
+                decode_reason, error = exc.reason, str(exc)
+                span.set_status(Status(StatusCode.ERROR, decode_reason))
+                log.warning(
+                    "dead-lettering %s[%d]@%d: %s",
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    error,
+                )
+                await self._retry(
+                    lambda: self._dead_letter(record, decode_reason, error, 0), "dead-letter"
+                )
+                self.metrics.consumed.labels(group=self.group_id, outcome="dead_lettered").inc()
+                return
+            span.set_attribute("messaging.message.id", str(event.id))
+            span.set_attribute("cloudevents.event_type", event.type)
+            if not await self._claim(event):
+                span.set_attribute("productstore.duplicate", True)
+                self.metrics.consumed.labels(group=self.group_id, outcome="duplicate").inc()
+                return
+            failure = await self._handle(event)
+            if failure is None:
+                await self._retry(lambda: self._store.finish(event.id, event.type, "done"), "mark")
+                self.metrics.consumed.labels(group=self.group_id, outcome="handled").inc()
+                return
+            reason, error, attempts = failure
+            span.set_status(Status(StatusCode.ERROR, reason))
+            await self._retry(
+                lambda: self._dead_letter(record, reason, error, attempts), "dead-letter"
+            )
+            await self._retry(
+                lambda: self._store.finish(event.id, event.type, "dead_lettered"), "mark"
+            )
+            self.metrics.consumed.labels(group=self.group_id, outcome="dead_lettered").inc()
+
+    async def _claim(self, event: CloudEvent[EventPayload]) -> bool:
+        """True to handle the event, False when this group already finished it."""
+        waiting = Backoff(self.config.backoff_initial, self.config.backoff_max)
+        while True:
+            claim = await self._retry(lambda: self._store.claim(event.id, event.type), "claim")
+            if claim != "busy":
+                return claim == "claimed"
+            # Another consumer is handling it (rebalance overlap) or died doing so
+            # (its claim expires): wait for its mark or the expiry.
+            log.info("event %s is being handled by another consumer; waiting", event.id)
+            if await sleep_unless(self._stop, waiting.next_delay()):
+                raise _StoppedError
+
+    async def _handle(self, event: CloudEvent[EventPayload]) -> tuple[str, str, int] | None:
+        """None when handled; else (reason, error, attempts) for the dead-letter headers."""
+        retry = Backoff(self.config.retry_initial, self.config.retry_max)
+        for attempt in range(1, self.config.max_attempts + 1):
+            try:
+                async with asyncio.timeout(self.config.handler_timeout):
+                    await self.handler(event)
+            except PoisonEventError as exc:
+                return "rejected", _describe(exc), attempt
+            except Exception as exc:
+                self.metrics.handler_errors.labels(
+                    group=self.group_id, error=type(exc).__name__
+                ).inc()
+                log.warning(
+                    "handler failed on %s %s (attempt %d of %d)",
+                    event.type,
+                    event.id,
+                    attempt,
+                    self.config.max_attempts,
+                    exc_info=True,
+                )
+                if attempt == self.config.max_attempts:
+                    return "handler_failed", _describe(exc), attempt
+            else:
+                return None
+            if await sleep_unless(self._stop, retry.next_delay()):
+                with contextlib.suppress(Exception):
+                    await self._store.release(event.id)
+                raise _StoppedError
+        raise AssertionError("unreachable: the last attempt returns")
+
+    async def _dead_letter(self, record: Any, reason: str, error: str, attempts: int) -> None:
+        headers = [
+            *(record.headers or ()),
+            ("dlq_reason", reason.encode()),
+            ("dlq_error", error[:MAX_ERROR_HEADER_CHARS].encode()),
+            ("dlq_topic", record.topic.encode()),
+            ("dlq_partition", str(record.partition).encode()),
+            ("dlq_offset", str(record.offset).encode()),
+            ("dlq_consumer_group", self.group_id.encode()),
+            ("dlq_attempts", str(attempts).encode()),
+            ("dlq_failed_at", datetime.now(UTC).isoformat().encode()),
+        ]
+        async with asyncio.timeout(self.config.handler_timeout):
+            await self._producer.send_and_wait(
+                dead_letter_topic(record.topic),
+                value=record.value,
+                key=record.key,
+                headers=headers,
+            )
+
+    # --- failures of Kafka and Cassandra ---------------------------------------------------
+
+    async def _retry(self, operation: Callable[[], Awaitable[T]], what: str) -> T:
+        """Run ``operation`` until it succeeds; raise _StoppedError if stopped meanwhile."""
+        while True:
+            try:
+                result = await operation()
+            except Exception as exc:
+                self._infrastructure_error(exc, what)
+                if await sleep_unless(self._stop, self._backoff.next_delay()):
+                    raise _StoppedError from exc
+                continue
+            self._backoff.reset()
+            return result
+
+    def _infrastructure_error(self, exc: BaseException, what: str) -> None:
+        self.metrics.infrastructure_errors.labels(
+            group=self.group_id, error=type(exc).__name__
+        ).inc()
+        log.warning("consumer %s could not %s: %s", self.group_id, what, _describe(exc))
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

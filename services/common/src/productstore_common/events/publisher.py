@@ -1,0 +1,152 @@
+"""Sends outbox rows to Kafka: idempotent producer, broker ack awaited, one send per row.
+
+A send that timed out stays queued in the producer (idempotent producers
+retry a batch until the broker takes it, without duplicates), so the
+publisher keeps its future and awaits that same one when the relay tries the
+row again; re-sending would put a second copy in the log once Kafka is back.
+Each send gets a PRODUCER span, child of the trace that wrote the event, and
+its context travels in the record's ``traceparent`` header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+
+from productstore_common.events.envelope import event_headers
+from productstore_common.events.kafka import idempotent_producer
+from productstore_common.events.outbox import OutboxRow
+from productstore_common.telemetry.tracing import extract_context, kafka_trace_headers
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _InFlight:
+    ack: asyncio.Future[Any]
+    sent_at: float
+
+
+def _failed(ack: asyncio.Future[Any]) -> bool:
+    return ack.done() and (ack.cancelled() or ack.exception() is not None)
+
+
+class OutboxPublisher:
+    def __init__(
+        self,
+        bootstrap_servers: str | Sequence[str],
+        *,
+        client_id: str,
+        tracer: Tracer,
+        publish_timeout: float,
+        close_timeout: float,
+    ) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.client_id = client_id
+        self.publish_timeout = publish_timeout
+        self.close_timeout = close_timeout
+        self._tracer = tracer
+        self._producer: Any = None
+        self._inflight: dict[uuid.UUID, _InFlight] = {}
+
+    async def start(self) -> None:
+        """Connect the producer unless connected; raises while Kafka is unreachable."""
+        if self._producer is not None:
+            return
+        producer = idempotent_producer(
+            self.bootstrap_servers,
+            client_id=self.client_id,
+            request_timeout_ms=int(self.publish_timeout * 1000),
+        )
+        try:
+            await producer.start()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(producer.stop(), self.close_timeout)
+            raise
+        self._producer = producer
+
+    async def close(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                # Flushes what is queued; with the broker down that would wait forever.
+                await asyncio.wait_for(producer.stop(), self.close_timeout)
+            except Exception:
+                log.warning("outbox publisher: Kafka producer did not close cleanly", exc_info=True)
+        for entry in self._inflight.values():
+            entry.ack.cancel()  # its done-callback ends the span
+        self._inflight.clear()
+
+    async def publish(self, row: OutboxRow) -> None:
+        """Return once the broker acked ``row``; raises on failure or after publish_timeout."""
+        if self._producer is None:
+            raise RuntimeError("the publisher is not started")
+        entry = self._inflight.get(row.outbox_time)
+        if entry is None or _failed(entry.ack):
+            entry = _InFlight(await self._send(row), time.monotonic())
+            self._inflight[row.outbox_time] = entry
+        async with asyncio.timeout(self.publish_timeout):
+            # Shielded: on timeout the send stays queued and the next attempt awaits it.
+            await asyncio.shield(entry.ack)
+        del self._inflight[row.outbox_time]
+
+    async def _send(self, row: OutboxRow) -> asyncio.Future[Any]:
+        span = self._tracer.start_span(
+            f"send {row.topic}",
+            context=extract_context(row.trace_context or {}),
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "send",
+                "messaging.destination.name": row.topic,
+                "messaging.message.id": str(row.event_id),
+                "messaging.kafka.message.key": row.key,
+                "cloudevents.event_type": row.event_type,
+            },
+        )
+        headers = event_headers(
+            str(row.event_id), row.event_type, kafka_trace_headers(trace.set_span_in_context(span))
+        )
+        try:
+            async with asyncio.timeout(self.publish_timeout):
+                # Waits for the topic's metadata; cancelling it un-queues the record.
+                ack: asyncio.Future[Any] = await self._producer.send(
+                    row.topic, value=row.envelope.encode(), key=row.key.encode(), headers=headers
+                )
+        except BaseException as exc:
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            span.end()
+            raise
+        ack.add_done_callback(lambda done: _end_send_span(span, done))
+        return ack
+
+    def forget_settled(self, max_age: float) -> None:
+        """Drop failed sends (the next attempt sends anew) and old acked ones."""
+        horizon = time.monotonic() - max_age
+        for key, entry in list(self._inflight.items()):
+            if _failed(entry.ack) or (entry.ack.done() and entry.sent_at < horizon):
+                del self._inflight[key]
+
+
+def _end_send_span(span: Span, ack: asyncio.Future[Any]) -> None:
+    if ack.cancelled():
+        span.set_status(Status(StatusCode.ERROR, "cancelled"))
+    elif (error := ack.exception()) is not None:
+        span.record_exception(error)
+        span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+    else:
+        metadata = ack.result()
+        span.set_attribute("messaging.destination.partition.id", str(metadata.partition))
+        span.set_attribute("messaging.kafka.offset", metadata.offset)
+    span.end()

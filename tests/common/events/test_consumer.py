@@ -1,0 +1,244 @@
+"""Idempotent consumer against real Kafka and Cassandra: dedupe, retries, dead letters."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # type: ignore[import-untyped]
+
+from devstack.components.kafka import Kafka
+from productstore_common.cassandra import CassandraSession
+from productstore_common.events import (
+    CloudEvent,
+    ConsumerConfig,
+    ConsumerMetrics,
+    Handler,
+    IdempotentConsumer,
+    PoisonEventError,
+    dead_letter_topic,
+    header_value,
+    new_event,
+    to_kafka_record,
+)
+from productstore_common.events.dedupe import ProcessedEvents
+from tests.common.events.support import (
+    REGISTRY,
+    SOURCE,
+    ProductDeleted,
+    eventually,
+    price_changed,
+    read_topic,
+    wait_until,
+)
+
+pytestmark = pytest.mark.anyio
+
+KEY = b"aggregate-1"  # one key: one partition, so records arrive in the order sent
+FAST = ConsumerConfig(
+    max_attempts=3,
+    retry_initial=0.05,
+    retry_max=0.2,
+    handler_timeout=2.0,
+    claim_ttl_seconds=30,
+    poll_timeout=0.2,
+    backoff_max=1.0,
+)
+
+
+def event(sequence: int) -> CloudEvent[Any]:
+    product = uuid.uuid4()
+    return new_event(price_changed(product, sequence), source=SOURCE, subject=str(product))
+
+
+async def produce(
+    kafka: Kafka, topic: str, records: list[tuple[bytes, list[tuple[str, bytes]]]]
+) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        for value, headers in records:
+            await producer.send_and_wait(topic, value=value, key=KEY, headers=headers)
+    finally:
+        await producer.stop()
+
+
+def as_record(item: CloudEvent[Any]) -> tuple[bytes, list[tuple[str, bytes]]]:
+    record = to_kafka_record(item)
+    return record.value, record.headers
+
+
+@asynccontextmanager
+async def consuming(
+    *,
+    kafka: Kafka,
+    db: CassandraSession,
+    topic: str,
+    group: str,
+    handler: Handler,
+    metrics: ConsumerMetrics,
+) -> AsyncIterator[IdempotentConsumer]:
+    consumer = IdempotentConsumer(
+        db,
+        bootstrap_servers=kafka.bootstrap_servers,
+        group_id=group,
+        topics=[topic],
+        registry=REGISTRY,
+        handler=handler,
+        config=FAST,
+        metrics=metrics,
+    )
+    async with consumer:
+        yield consumer
+
+
+def outcomes(metrics: ConsumerMetrics, group: str) -> Callable[[str], float]:
+    def count(outcome: str) -> float:
+        labels = {"group": group, "outcome": outcome}
+        return metrics.registry.get_sample_value("events_consumed_total", labels) or 0.0
+
+    return count
+
+
+async def test_the_same_event_delivered_again_is_handled_once(
+    kafka: Kafka, module_db: CassandraSession, topic: str
+) -> None:
+    first, second, third = event(1), event(2), event(3)
+    # The relay may publish a copy (crash between ack and delete): the same id twice.
+    await produce(kafka, topic, [as_record(e) for e in (first, second, first, third, second)])
+    handled: list[uuid.UUID] = []
+
+    async def handler(item: CloudEvent[Any]) -> None:
+        handled.append(item.id)
+
+    group = f"dedupe-{uuid.uuid4().hex[:8]}"
+    metrics = ConsumerMetrics()
+    count = outcomes(metrics, group)
+    async with consuming(
+        kafka=kafka, db=module_db, topic=topic, group=group, handler=handler, metrics=metrics
+    ):
+        await wait_until(lambda: count("handled") + count("duplicate") == 5, 20, "5 records")
+    assert handled == [first.id, second.id, third.id]
+    assert count("duplicate") == 2
+
+    # A crash before the commit: the group's offsets go back to the start and a
+    # new member gets every record again. The handler must not run again.
+    rewind = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, group_id=group)
+    await rewind.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(3)]
+        rewind.assign(partitions)
+        await rewind.commit({tp: 0 for tp in partitions})
+    finally:
+        await rewind.stop()
+    async with consuming(
+        kafka=kafka, db=module_db, topic=topic, group=group, handler=handler, metrics=metrics
+    ):
+        await wait_until(lambda: count("duplicate") == 7, 20, "the redelivery")
+    assert handled == [first.id, second.id, third.id]
+    assert count("handled") == 3
+
+
+async def test_unreadable_and_failing_events_go_to_the_dead_letter_topic_and_the_loop_goes_on(
+    kafka: Kafka, module_db: CassandraSession, topic: str
+) -> None:
+    rejected, flaky, broken, good = event(1), event(2), event(3), event(4)
+    unknown = json.loads(event(5).to_json())
+    unknown["type"] = "productstore.catalog.Unheard.v1"
+    bad_payload = json.loads(event(6).to_json())
+    bad_payload["data"]["price"] = "cheap"
+    records = [
+        (b"\x00garbage", [("ce_id", b"?")]),
+        (json.dumps(unknown).encode(), []),
+        (json.dumps(bad_payload).encode(), []),
+        as_record(rejected),
+        as_record(flaky),
+        as_record(broken),
+        as_record(good),
+    ]
+    await produce(kafka, topic, records)
+    attempts: dict[uuid.UUID, int] = {}
+    handled: list[uuid.UUID] = []
+
+    async def handler(item: CloudEvent[Any]) -> None:
+        attempts[item.id] = attempts.get(item.id, 0) + 1
+        if item.id == rejected.id:
+            raise PoisonEventError("price below zero can never apply")
+        if item.id == flaky.id and attempts[item.id] == 1:
+            raise ConnectionError("search index briefly unreachable")
+        if item.id == broken.id:
+            raise RuntimeError("bug in the handler")
+        handled.append(item.id)
+
+    group = f"dlq-{uuid.uuid4().hex[:8]}"
+    metrics = ConsumerMetrics()
+    count = outcomes(metrics, group)
+    async with consuming(
+        kafka=kafka, db=module_db, topic=topic, group=group, handler=handler, metrics=metrics
+    ):
+        await wait_until(lambda: good.id in handled, 30, "the good event after the bad ones")
+
+    assert handled == [flaky.id, good.id]
+    assert attempts == {rejected.id: 1, flaky.id: 2, broken.id: FAST.max_attempts, good.id: 1}
+    assert count("dead_lettered") == 5
+    assert count("handled") == 2
+    errors = {"group": group, "error": "RuntimeError"}
+    assert metrics.registry.get_sample_value("event_handler_errors_total", errors) == 3
+
+    dead = await read_topic(kafka.bootstrap_servers, dead_letter_topic(topic), count=5)
+    dead.sort(key=lambda r: int(header_value(r.headers, "dlq_offset") or -1))
+    assert [(header_value(r.headers, "dlq_reason"), r.value) for r in dead] == [
+        ("malformed", records[0][0]),
+        ("unknown_type", records[1][0]),
+        ("invalid_payload", records[2][0]),
+        ("rejected", records[3][0]),
+        ("handler_failed", records[5][0]),
+    ]
+    assert all(r.key == KEY for r in dead)
+    assert [header_value(r.headers, "dlq_offset") for r in dead] == ["0", "1", "2", "3", "5"]
+    assert [header_value(r.headers, "dlq_attempts") for r in dead] == ["0", "0", "0", "1", "3"]
+    assert {header_value(r.headers, "dlq_topic") for r in dead} == {topic}
+    assert {header_value(r.headers, "dlq_consumer_group") for r in dead} == {group}
+    assert "Unheard" in (header_value(dead[1].headers, "dlq_error") or "")
+    assert "price" in (header_value(dead[2].headers, "dlq_error") or "")
+    assert header_value(dead[3].headers, "dlq_error") == (
+        "PoisonEventError: price below zero can never apply"
+    )
+    assert header_value(dead[4].headers, "dlq_error") == "RuntimeError: bug in the handler"
+    # The original headers travel along (ids, trace).
+    assert header_value(dead[3].headers, "ce_id") == str(rejected.id)
+
+
+async def test_a_claim_held_by_another_consumer_makes_others_wait_until_done_or_expired(
+    module_db: CassandraSession,
+) -> None:
+    group = f"claims-{uuid.uuid4().hex[:8]}"
+    store = {
+        name: ProcessedEvents(
+            module_db, group=group, owner=name, claim_ttl_seconds=2, dedupe_ttl_seconds=60
+        )
+        for name in ("a", "b")
+    }
+    done, crashed = uuid.uuid4(), uuid.uuid4()
+    kind = ProductDeleted.event_type
+    assert await store["a"].claim(done, kind) == "claimed"
+    assert await store["a"].claim(done, kind) == "claimed"  # its own claim, tried again
+    assert await store["b"].claim(done, kind) == "busy"
+    assert await store["a"].finish(done, kind, "done")
+    assert await store["b"].claim(done, kind) == "finished"
+
+    # "a" dies while handling: its claim expires and "b" takes the event over.
+    assert await store["a"].claim(crashed, kind) == "claimed"
+    assert await store["b"].claim(crashed, kind) == "busy"
+
+    async def claimed_by_b() -> bool:
+        return await store["b"].claim(crashed, kind) == "claimed"
+
+    await eventually(claimed_by_b, 6, "the dead consumer's claim to expire")
+    # The late "a" can no longer mark it: "b" owns it now.
+    assert not await store["a"].finish(crashed, kind, "done")
+    assert await store["b"].finish(crashed, kind, "done")

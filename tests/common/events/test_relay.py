@@ -1,0 +1,191 @@
+"""Outbox relay against real Cassandra and Kafka: every event once, in aggregate order."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from typing import Any
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+
+from devstack.components.kafka import Kafka
+from productstore_common.cassandra import CassandraSession
+from productstore_common.events import (
+    CloudEvent,
+    ConsumerConfig,
+    IdempotentConsumer,
+    Outbox,
+    OutboxRelay,
+    RelayMetrics,
+    header_value,
+    new_event,
+)
+from tests.common.events.support import (
+    FAST,
+    LAYOUT,
+    REGISTRY,
+    SOURCE,
+    PriceChanged,
+    price_changed,
+    read_topic,
+    wait_until,
+    write_price_changes,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+def by_aggregate(records: list[Any]) -> dict[str, list[int]]:
+    sequences: dict[str, list[int]] = defaultdict(list)
+    for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+        event = REGISTRY.decode(record.value)
+        assert isinstance(event.data, PriceChanged)
+        assert record.key == event.subject.encode()
+        sequences[event.subject].append(event.data.sequence)
+    return sequences
+
+
+async def outbox_rows(db: CassandraSession) -> int:
+    return len(await db.execute_all("SELECT outbox_time FROM event_outbox"))
+
+
+async def test_every_event_is_published_once_in_aggregate_order(
+    kafka: Kafka, service_db: CassandraSession, topic: str
+) -> None:
+    outbox = await Outbox.create(service_db, topic=topic, layout=LAYOUT)
+    metrics = RelayMetrics()
+    products = [uuid.uuid4() for _ in range(6)]
+    async with OutboxRelay(
+        service_db,
+        bootstrap_servers=kafka.bootstrap_servers,
+        outbox=outbox,
+        config=FAST,
+        metrics=metrics,
+    ):
+        written = await write_price_changes(service_db, outbox, products, per_product=15)
+        records = await read_topic(kafka.bootstrap_servers, topic, count=len(written))
+        await wait_until(
+            lambda: metrics.registry.get_sample_value("outbox_relay_shards_owned") == 4,
+            5,
+            "the relay to hold every shard",
+        )
+
+    assert sorted(header_value(r.headers, "ce_id") or "" for r in records) == sorted(
+        str(event.id) for event in written
+    )
+    assert by_aggregate(records) == {str(p): list(range(15)) for p in products}
+    for record in records:
+        assert header_value(record.headers, "ce_type") == PriceChanged.event_type
+    published = metrics.registry.get_sample_value("outbox_events_published_total", {"topic": topic})
+    assert published == len(written)
+    assert metrics.registry.get_sample_value("outbox_pending_events") == 0
+    # Published rows are gone; the business rows are there.
+    assert await outbox_rows(service_db) == 0
+    prices = await service_db.execute_all("SELECT id, seq FROM products")
+    assert {(row.id, row.seq) for row in prices} == {(p, 14) for p in products}
+    # Released on stop: another replica's relay can take the shards at once.
+    assert await service_db.execute_all("SELECT shard FROM event_outbox_lease") == []
+
+
+async def test_two_relays_never_publish_twice_and_one_takes_over_when_the_other_stops(
+    kafka: Kafka, service_db: CassandraSession, topic: str
+) -> None:
+    outbox = await Outbox.create(service_db, topic=topic, layout=LAYOUT)
+    first_metrics, second_metrics = RelayMetrics(), RelayMetrics()
+    products = [uuid.uuid4() for _ in range(8)]
+    relays = [
+        OutboxRelay(
+            service_db,
+            bootstrap_servers=kafka.bootstrap_servers,
+            outbox=outbox,
+            config=FAST,
+            metrics=metrics,
+            owner=name,
+        )
+        for name, metrics in (("first", first_metrics), ("second", second_metrics))
+    ]
+
+    def owned(metrics: RelayMetrics) -> float:
+        return metrics.registry.get_sample_value("outbox_relay_shards_owned") or 0.0
+
+    for relay in relays:
+        relay.start()
+    try:
+        await wait_until(
+            lambda: owned(first_metrics) + owned(second_metrics) == LAYOUT.shards,
+            10,
+            "the relays to hold every shard between them",
+        )
+        # Each shard has one owner: leases are exclusive.
+        leases = await service_db.execute_all("SELECT shard, owner FROM event_outbox_lease")
+        assert sorted(row.shard for row in leases) == list(range(LAYOUT.shards))
+        written = await write_price_changes(service_db, outbox, products, per_product=5)
+        await relays[0].stop()
+        more = await write_price_changes(service_db, outbox, products, per_product=5)
+        await wait_until(lambda: owned(second_metrics) == LAYOUT.shards, 10, "the take-over")
+        records = await read_topic(kafka.bootstrap_servers, topic, count=len(written) + len(more))
+    finally:
+        for relay in relays:
+            await relay.stop()
+
+    ids = [header_value(r.headers, "ce_id") for r in records]
+    assert len(ids) == len(set(ids)) == len(written) + len(more)
+    sequences = by_aggregate(records)
+    assert sequences == {str(p): list(range(5)) * 2 for p in products}
+
+
+async def test_trace_context_travels_from_the_write_to_the_consumer_span(
+    kafka: Kafka,
+    service_db: CassandraSession,
+    topic: str,
+    spans: tuple[TracerProvider, InMemorySpanExporter],
+) -> None:
+    provider, exporter = spans
+    outbox = await Outbox.create(service_db, topic=topic, layout=LAYOUT)
+    handled: list[trace.SpanContext] = []
+
+    async def handler(event: CloudEvent[Any]) -> None:
+        handled.append(trace.get_current_span().get_span_context())
+
+    product = uuid.uuid4()
+    event = new_event(price_changed(product, 1), source=SOURCE, subject=str(product))
+    with provider.get_tracer("test").start_as_current_span("PUT /api/products/{id}") as request:
+        await outbox.write([], [event])
+    consumer = IdempotentConsumer(
+        service_db,
+        bootstrap_servers=kafka.bootstrap_servers,
+        group_id=f"traced-{uuid.uuid4().hex[:8]}",
+        topics=[topic],
+        registry=REGISTRY,
+        handler=handler,
+        config=ConsumerConfig(poll_timeout=0.2),
+        tracer_provider=provider,
+    )
+    relay = OutboxRelay(
+        service_db,
+        bootstrap_servers=kafka.bootstrap_servers,
+        outbox=outbox,
+        config=FAST,
+        tracer_provider=provider,
+    )
+    async with relay, consumer:
+        await wait_until(lambda: bool(handled), 20, "the consumer to handle the event")
+
+    finished = {span.name: span for span in exporter.get_finished_spans()}
+    send, process = finished[f"send {topic}"], finished[f"process {topic}"]
+    request_context = request.get_span_context()
+    assert send.kind is SpanKind.PRODUCER
+    assert process.kind is SpanKind.CONSUMER
+    # One trace: request -> send (relay) -> process (consumer) -> handler.
+    assert {s.context.trace_id for s in (send, process)} == {request_context.trace_id}
+    assert send.parent is not None and send.parent.span_id == request_context.span_id
+    assert process.parent is not None and process.parent.span_id == send.context.span_id
+    assert handled[0].span_id == process.context.span_id
+    assert send.attributes is not None and process.attributes is not None
+    assert send.attributes["messaging.message.id"] == str(event.id)
+    assert process.attributes["messaging.message.id"] == str(event.id)
+    assert "messaging.kafka.offset" in send.attributes
