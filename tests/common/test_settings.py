@@ -12,6 +12,7 @@ from pydantic_settings import SettingsConfigDict
 
 from productstore_common.settings import (
     PLACEHOLDER_SECRETS,
+    SHARED_VARIABLES,
     VAULT_SECRETS_DIR,
     ServiceSettings,
     SettingsError,
@@ -32,7 +33,9 @@ class PstestSettings(ServiceSettings):
 def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
     """A clean slate: no PSTEST_ variables but the ones a test sets."""
     for name in list(os.environ):
-        if name.upper().startswith(("PSTEST_", "PRODUCTSTORE_")):
+        if name.upper().startswith(("PSTEST_", "PRODUCTSTORE_")) or (
+            name.upper() in SHARED_VARIABLES.values()
+        ):
             monkeypatch.delenv(name)
     return monkeypatch
 
@@ -261,5 +264,68 @@ def test_constructor_values_win(env: pytest.MonkeyPatch, tmp_path: Path) -> None
 def test_only_variables_with_the_prefix_count(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     env.setenv("PSTEST_API_KEY", REAL_KEY)
     env.setenv("PRODUCTSTORE_CASSANDRA_PORT", "x")  # the base class's prefix, not ours
-    env.setenv("CASSANDRA_PORT", "x")
-    assert load(tmp_path).cassandra_port == 9042
+    env.setenv("CASSANDRA_CONSISTENCY", "x")  # not a shared connection setting
+    settings = load(tmp_path)
+    assert settings.cassandra_port == 9042
+    assert settings.cassandra_consistency == "LOCAL_QUORUM"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "field", "expected"),
+    [
+        (
+            "CASSANDRA_CONTACT_POINTS",
+            "10.1.0.1, 10.1.0.2",
+            "cassandra_contact_points",
+            ["10.1.0.1", "10.1.0.2"],
+        ),
+        ("CASSANDRA_PORT", "19042", "cassandra_port", 19042),
+        ("CASSANDRA_LOCAL_DC", "dc2", "cassandra_local_dc", "dc2"),
+        ("CASSANDRA_KEYSPACE", "ps_shop", "cassandra_keyspace", "ps_shop"),
+        (
+            "KAFKA_BOOTSTRAP_SERVERS",
+            "k1:9092,k2:9092",
+            "kafka_bootstrap_servers",
+            ["k1:9092", "k2:9092"],
+        ),
+        ("REDIS_URL", "redis://cache:6379/1", "redis_url", "redis://cache:6379/1"),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "http://collector:4318",
+            "otlp_endpoint",
+            "http://collector:4318",
+        ),
+        ("OTEL_TRACES_SAMPLER_ARG", "0.25", "trace_sample_ratio", 0.25),
+        ("LOG_LEVEL", "debug", "log_level", "DEBUG"),
+    ],
+)
+def test_shared_connection_variables_are_read_unprefixed(
+    env: pytest.MonkeyPatch,
+    tmp_path: Path,
+    *,
+    variable: str,
+    value: str,
+    field: str,
+    expected: Any,
+) -> None:
+    """What the chart's ConfigMap and `devstack env` set once for every service."""
+    env.setenv("PSTEST_API_KEY", REAL_KEY)
+    env.setenv(variable, value)
+    assert getattr(load(tmp_path), field) == expected
+
+
+def test_prefixed_variable_wins_over_the_shared_one(
+    env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    env.setenv("PSTEST_API_KEY", REAL_KEY)
+    env.setenv("REDIS_URL", "redis://shared:6379/0")
+    env.setenv("PSTEST_REDIS_URL", "redis://mine:6379/0")
+    assert load(tmp_path).redis_url == "redis://mine:6379/0"
+
+
+def test_bad_shared_variable_is_named_as_set(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    env.setenv("PSTEST_API_KEY", REAL_KEY)
+    env.setenv("CASSANDRA_PORT", "not-a-port")
+    with pytest.raises(SettingsError) as raised:
+        load(tmp_path)
+    assert raised.value.problems[0][0] == "CASSANDRA_PORT"

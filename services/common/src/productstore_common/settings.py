@@ -14,6 +14,12 @@ constructor, the variable itself (`CATALOG_SIGNING_KEY`), a file named by
 `secrets_dir` config key). Outside `development` a secret that is missing,
 empty or a well-known placeholder ("changethis", ...) is refused.
 
+Shared connection settings (Cassandra, Kafka, Redis, OTLP endpoint, sample
+ratio, log level, service name) are also read under their conventional,
+unprefixed names (`CASSANDRA_CONTACT_POINTS`, `OTEL_EXPORTER_OTLP_ENDPOINT`,
+...: see SHARED_VARIABLES), which the Helm chart's ConfigMap and `devstack env`
+set once for every service; the prefixed variable wins when both are set.
+
 A bad configuration raises `SettingsError` (a `ValueError`) at start with one
 message naming every bad variable, so a deployment fails once, not once per fix.
 """
@@ -155,6 +161,39 @@ class SecretFilesSource(PydanticBaseSettingsSource):
         return values
 
 
+# Connection settings every service shares, under their conventional names: the
+# chart's ConfigMap and `devstack env` set these once for all services, and
+# OTEL_* are OpenTelemetry's own. A service's prefixed variable still wins.
+SHARED_VARIABLES: dict[str, str] = {
+    "service_name": "SERVICE_NAME",
+    "log_level": "LOG_LEVEL",
+    "cassandra_contact_points": "CASSANDRA_CONTACT_POINTS",
+    "cassandra_port": "CASSANDRA_PORT",
+    "cassandra_local_dc": "CASSANDRA_LOCAL_DC",
+    "cassandra_keyspace": "CASSANDRA_KEYSPACE",
+    "kafka_bootstrap_servers": "KAFKA_BOOTSTRAP_SERVERS",
+    "redis_url": "REDIS_URL",
+    "otlp_endpoint": "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "trace_sample_ratio": "OTEL_TRACES_SAMPLER_ARG",
+}
+
+
+class SharedVariablesSource(PydanticBaseSettingsSource):
+    """The unprefixed, shared names of SHARED_VARIABLES, below the prefixed ones."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        # Unused: __call__ resolves the shared fields itself.
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        environ = {key.upper(): value for key, value in os.environ.items()}
+        return {
+            name: environ[variable]
+            for name, variable in SHARED_VARIABLES.items()
+            if name in self.settings_cls.model_fields and variable in environ
+        }
+
+
 def _split_list(value: Any) -> Any:
     # Lists come from env as "a,b,c"; JSON lists would be surprising in a Helm value.
     if isinstance(value, str):
@@ -209,9 +248,13 @@ class ServiceSettings(BaseSettings):
     def _settings_error(cls, exc: ValidationError) -> SettingsError:
         prefix = str(cls.model_config.get("env_prefix", ""))
         problems: list[tuple[str, str]] = []
+        environ = {key.upper() for key in os.environ}
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else ""
             variable = f"{prefix}{field}".upper() if field else "(settings)"
+            shared = SHARED_VARIABLES.get(field)
+            if shared and variable not in environ and shared in environ:
+                variable = shared  # the value came from the shared name: say so
             message = str(error["msg"]).removeprefix("Value error, ")
             if error["type"] == "missing":
                 message = "is required but not set"
@@ -233,7 +276,12 @@ class ServiceSettings(BaseSettings):
         # its "set X or X_FILE, not both" error is not hidden by X's value.
         configured = getattr(file_secret_settings, "secrets_dir", None)
         secrets_dir = Path(configured) if isinstance(configured, str | Path) else None
-        return init_settings, SecretFilesSource(settings_cls, secrets_dir), env_settings
+        return (
+            init_settings,
+            SecretFilesSource(settings_cls, secrets_dir),
+            env_settings,
+            SharedVariablesSource(settings_cls),
+        )
 
     @field_validator("*", mode="before")
     @classmethod
