@@ -34,14 +34,14 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 
 from productstore_common.cassandra import CassandraSession
+from productstore_common.events.background import BackgroundLoop
 from productstore_common.events.backoff import Backoff, sleep_unless
 from productstore_common.events.dedupe import ProcessedEvents
 from productstore_common.events.envelope import (
@@ -104,7 +104,7 @@ def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-class IdempotentConsumer:
+class IdempotentConsumer(BackgroundLoop):
     def __init__(
         self,
         session: CassandraSession,
@@ -137,43 +137,13 @@ class IdempotentConsumer:
         )
         self._tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
         self._backoff = Backoff(self.config.backoff_initial, self.config.backoff_max)
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        super().__init__(
+            task_name=f"consumer-{self.group_id}", stop_timeout=self.config.stop_timeout
+        )
         self._consumer: Any = None
         self._producer: Any = None
 
-    # --- lifecycle ----------------------------------------------------------------
-
-    def start(self) -> None:
-        if self._task is not None:
-            raise RuntimeError("the consumer is already running")
-        self._stop.clear()
-        self._task = asyncio.create_task(self.run(), name=f"consumer-{self.group_id}")
-
-    async def stop(self) -> None:
-        """Finish the current record, commit, leave the group (cancel after stop_timeout)."""
-        self._stop.set()
-        task, self._task = self._task, None
-        if task is None:
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(task), self.config.stop_timeout)
-        except TimeoutError:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def __aenter__(self) -> Self:
-        self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
+    # --- the loop ----------------------------------------------------------------
 
     async def run(self) -> None:
         """Consume until ``stop()``; no error ends the loop."""

@@ -23,14 +23,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Self
 
 from cassandra.util import min_uuid_from_time
 from opentelemetry import trace
 from opentelemetry.trace import TracerProvider
 
 from productstore_common.cassandra import CassandraSession
+from productstore_common.events.background import BackgroundLoop
 from productstore_common.events.backoff import Backoff, sleep_unless
 from productstore_common.events.leases import ShardLeases
 from productstore_common.events.metrics import RelayMetrics
@@ -82,7 +81,7 @@ def _default_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-class OutboxRelay:
+class OutboxRelay(BackgroundLoop):
     def __init__(
         self,
         session: CassandraSession,
@@ -116,9 +115,8 @@ class OutboxRelay:
             ttl_seconds=self.config.lease_ttl_seconds,
         )
         self._backoff = Backoff(self.config.backoff_initial, self.config.backoff_max)
-        self._stop = asyncio.Event()
+        super().__init__(task_name="outbox-relay", stop_timeout=self.config.stop_timeout)
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._cursors: dict[int, int] = {}
         # (shard, bucket) -> outbox time up to which every row was published
         self._marks: dict[tuple[int, int], uuid.UUID] = {}
@@ -126,38 +124,7 @@ class OutboxRelay:
         if outbox is not None:
             outbox.add_listener(self._wake.set)
 
-    # --- lifecycle ----------------------------------------------------------------
-
-    def start(self) -> None:
-        if self._task is not None:
-            raise RuntimeError("the relay is already running")
-        self._stop.clear()
-        self._task = asyncio.create_task(self.run(), name="outbox-relay")
-
-    async def stop(self) -> None:
-        """Finish the current pass (or give up after stop_timeout), release leases."""
-        self._stop.set()
-        task, self._task = self._task, None
-        if task is None:
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(task), self.config.stop_timeout)
-        except TimeoutError:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def __aenter__(self) -> Self:
-        self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
+    # --- the loop ----------------------------------------------------------------
 
     def wake(self) -> None:
         """Start the next pass now (after a local write)."""
