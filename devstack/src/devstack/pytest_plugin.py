@@ -27,6 +27,7 @@ from devstack.components.nginx import Nginx, Wrk
 from devstack.components.openbao import OpenBao
 from devstack.components.prometheus import Prometheus
 from devstack.components.redis import Redis
+from devstack.components.services import AuthService
 from devstack.errors import DevstackError
 from devstack.paths import Paths
 from devstack.stack import Stack
@@ -155,6 +156,12 @@ def jaeger(devstack: DevstackSession) -> Jaeger:
 @pytest.fixture(scope="session")
 def nginx(devstack: DevstackSession) -> Nginx:
     return _one(devstack, Nginx)
+
+
+@pytest.fixture(scope="session")
+def auth_service(devstack: DevstackSession) -> AuthService:
+    """The auth service, routed by the gateway at /api/auth/."""
+    return _one(devstack, AuthService)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from devstack.components.nginx import Nginx, Wrk
 from devstack.components.openbao import OpenBao
 from devstack.components.prometheus import Prometheus
 from devstack.components.redis import Redis
+from devstack.components.services import AuthService
 
 ALL: tuple[type[Component], ...] = (
     Cassandra,
@@ -28,6 +29,7 @@ ALL: tuple[type[Component], ...] = (
     Prometheus,
     Jaeger,
     Nginx,
+    AuthService,
     Wrk,
 )
 
