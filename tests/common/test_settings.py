@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -243,6 +244,38 @@ def test_secret_from_vault_agent_file(env: pytest.MonkeyPatch, tmp_path: Path) -
     assert settings.api_key.get_secret_value() == REAL_KEY
     assert settings.cassandra_password is not None
     assert settings.cassandra_password.get_secret_value() == "from-vault-9c1e"
+
+
+def test_secret_from_a_kv_entry_rendered_as_json(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """What charts/productstore's Vault agent templates write: one JSON file per KV entry."""
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    (vault / "api").write_text(json.dumps({"key": REAL_KEY, "other": "x"}) + "\n")
+    (vault / "cassandra").write_text(json.dumps({"username": "app", "password": "pw-7f3a91"}))
+    settings = load(tmp_path)
+    assert settings.api_key.get_secret_value() == REAL_KEY
+    assert settings.cassandra_password is not None
+    assert settings.cassandra_password.get_secret_value() == "pw-7f3a91"
+
+
+def test_kv_entry_without_the_field_leaves_it_unset(
+    env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    (vault / "api").write_text(json.dumps({"token": REAL_KEY}))
+    (vault / "cassandra").write_text("not json: a raw secret of some other field")
+    with pytest.raises(SettingsError) as raised:
+        load(tmp_path)
+    assert raised.value.problems == [("PSTEST_API_KEY", "is required but not set")]
+
+
+def test_kv_entry_field_that_is_not_text(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    (vault / "api").write_text(json.dumps({"key": 42}))
+    with pytest.raises(SettingsError, match="'key' is not a string"):
+        load(tmp_path)
 
 
 def test_variable_wins_over_vault_file(env: pytest.MonkeyPatch, tmp_path: Path) -> None:

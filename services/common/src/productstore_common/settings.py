@@ -11,8 +11,10 @@ Every `SecretStr` field is a secret. Its value comes, first match wins, from the
 constructor, the variable itself (`CATALOG_SIGNING_KEY`), a file named by
 `CATALOG_SIGNING_KEY_FILE`, or the file the Vault agent renders to
 `/vault/secrets/signing_key` (the field's name; the directory is the
-`secrets_dir` config key). Outside `development` a secret that is missing,
-empty or a well-known placeholder ("changethis", ...) is refused.
+`secrets_dir` config key), or the `key` field of a JSON file holding a whole KV
+entry, as the chart renders it (`/vault/secrets/signing` with `{"key": ...}`).
+Outside `development` a secret that is missing, empty or a well-known
+placeholder ("changethis", ...) is refused.
 
 Shared connection settings (Cassandra, Kafka, Redis, OTLP endpoint, sample
 ratio, log level, service name) are also read under their conventional,
@@ -26,6 +28,7 @@ message naming every bad variable, so a deployment fails once, not once per fix.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import types
@@ -125,6 +128,40 @@ def _read_secret_file(path: Path, named_by: str) -> str | _Unreadable:
         return _Unreadable(f"cannot read the secret file {path} ({named_by}): {exc.strerror}")
 
 
+def _from_vault_dir(secrets_dir: Path, name: str) -> str | _Unreadable | None:
+    """The secret `name` as the Vault agent rendered it, or None.
+
+    Either a file of its own (`/vault/secrets/cassandra_password`, the raw
+    value), or a field of a JSON file that holds a whole KV entry, as the
+    chart's agent templates render it (`/vault/secrets/cassandra` holding
+    `{"password": ...}`): the field name is split at each underscore.
+    """
+    own = secrets_dir / name
+    if own.is_file():
+        return _read_secret_file(own, "rendered by the Vault agent")
+    parts = name.split("_")
+    for split in range(1, len(parts)):
+        group = secrets_dir / "_".join(parts[:split])
+        key = "_".join(parts[split:])
+        if not group.is_file():
+            continue
+        text = _read_secret_file(group, "rendered by the Vault agent")
+        if isinstance(text, _Unreadable):
+            return text
+        try:
+            entry = json.loads(text)
+        except ValueError:
+            continue  # a raw secret of another field, not a KV entry
+        if isinstance(entry, dict) and key in entry:
+            value = entry[key]
+            if not isinstance(value, str):
+                return _Unreadable(
+                    f"{group} (rendered by the Vault agent): {key!r} is not a string"
+                )
+            return value
+    return None
+
+
 class SecretFilesSource(PydanticBaseSettingsSource):
     """Secrets from `<VAR>_FILE` files and from the Vault agent's secrets directory."""
 
@@ -155,9 +192,9 @@ class SecretFilesSource(PydanticBaseSettingsSource):
                 else:
                     values[name] = _read_secret_file(Path(environ[file_variable]), file_variable)
             elif variable not in environ and self.secrets_dir is not None:
-                vault_file = self.secrets_dir / name
-                if vault_file.is_file():
-                    values[name] = _read_secret_file(vault_file, "rendered by the Vault agent")
+                from_vault = _from_vault_dir(self.secrets_dir, name)
+                if from_vault is not None:
+                    values[name] = from_vault
         return values
 
 
