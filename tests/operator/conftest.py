@@ -9,25 +9,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from devstack.components.kube import KubeApiserver
 from productstore_operator.crd import build_crd
 from productstore_operator.models import CRD_NAME, GROUP, PLURAL, VERSION, ProductStoreSpec
 from tests.operator.spec_cases import load_sample
 
 # Generous for a busy 2-core machine; these take well under a second when idle.
 ESTABLISH_TIMEOUT = 60.0
-
-
-@pytest.fixture(scope="session")
-def kube_api(kube: KubeApiserver) -> Iterator[client.ApiClient]:
-    api_client = config.new_client_from_config(config_file=str(kube.kubeconfig))
-    try:
-        yield api_client
-    finally:
-        api_client.close()
 
 
 def _create_or_replace(extensions: client.ApiextensionsV1Api, body: dict[str, Any]) -> None:

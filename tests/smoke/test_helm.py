@@ -5,12 +5,10 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from kubernetes import client as k8s
-from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
 from devstack.components.helm import HELM_VERSION, Helm
@@ -28,12 +26,8 @@ def test_helm_version_and_lint(helm: Helm, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def core_api(kube: KubeApiserver) -> Iterator[k8s.CoreV1Api]:
-    api = k8s_config.new_client_from_config(config_file=str(kube.kubeconfig))
-    try:
-        yield k8s.CoreV1Api(api)
-    finally:
-        api.close()
+def core_api(kube_api: k8s.ApiClient) -> k8s.CoreV1Api:
+    return k8s.CoreV1Api(kube_api)
 
 
 def _namespace_gone(core: k8s.CoreV1Api, namespace: str, timeout: float) -> bool:

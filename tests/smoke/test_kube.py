@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from devstack.components.kube import KUBERNETES_VERSION, KubeApiserver
@@ -20,18 +20,9 @@ POD_TIMEOUT = 120.0
 
 
 @pytest.fixture(scope="module")
-def api(kube: KubeApiserver) -> Iterator[client.ApiClient]:
-    api_client = config.new_client_from_config(config_file=str(kube.kubeconfig))
-    try:
-        yield api_client
-    finally:
-        api_client.close()
-
-
-@pytest.fixture(scope="module")
-def namespace(api: client.ApiClient) -> Iterator[str]:
+def namespace(kube_api: client.ApiClient) -> Iterator[str]:
     name = f"smoke-kube-{uuid.uuid4().hex[:8]}"
-    core = client.CoreV1Api(api)
+    core = client.CoreV1Api(kube_api)
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
     try:
         yield name
@@ -39,15 +30,15 @@ def namespace(api: client.ApiClient) -> Iterator[str]:
         core.delete_namespace(name)
 
 
-def test_server_version(kube: KubeApiserver, api: client.ApiClient) -> None:
+def test_server_version(kube: KubeApiserver, kube_api: client.ApiClient) -> None:
     assert kube.server == "https://127.0.0.1:6443"
     assert kube.ca_cert.is_file()
     assert kube.kubectl.is_file()
-    info = client.VersionApi(api).get_code()
+    info = client.VersionApi(kube_api).get_code()
     assert info.git_version == KUBERNETES_VERSION == "v1.34.4"
 
 
-def test_deployment_pods_run_on_kwok_node(api: client.ApiClient, namespace: str) -> None:
+def test_deployment_pods_run_on_kwok_node(kube_api: client.ApiClient, namespace: str) -> None:
     labels = {"app": "smoke"}
     deployment = client.V1Deployment(
         metadata=client.V1ObjectMeta(name="smoke"),
@@ -64,9 +55,9 @@ def test_deployment_pods_run_on_kwok_node(api: client.ApiClient, namespace: str)
             ),
         ),
     )
-    client.AppsV1Api(api).create_namespaced_deployment(namespace, deployment)
+    client.AppsV1Api(kube_api).create_namespaced_deployment(namespace, deployment)
 
-    core = client.CoreV1Api(api)
+    core = client.CoreV1Api(kube_api)
     deadline = time.monotonic() + POD_TIMEOUT
     running: list[client.V1Pod] = []
     while time.monotonic() < deadline:
@@ -80,16 +71,18 @@ def test_deployment_pods_run_on_kwok_node(api: client.ApiClient, namespace: str)
     assert {p.spec.node_name for p in running} == {KWOK_NODE}
     assert all(p.status.pod_ip for p in running)
 
-    status = client.AppsV1Api(api).read_namespaced_deployment_status("smoke", namespace).status
+    status = client.AppsV1Api(kube_api).read_namespaced_deployment_status("smoke", namespace).status
     deadline = time.monotonic() + 30
     while (status.available_replicas or 0) < 2 and time.monotonic() < deadline:
         time.sleep(1)
-        status = client.AppsV1Api(api).read_namespaced_deployment_status("smoke", namespace).status
+        status = (
+            client.AppsV1Api(kube_api).read_namespaced_deployment_status("smoke", namespace).status
+        )
     assert status.available_replicas == 2
 
 
-def test_istio_custom_resource_round_trip(api: client.ApiClient, namespace: str) -> None:
-    custom = client.CustomObjectsApi(api)
+def test_istio_custom_resource_round_trip(kube_api: client.ApiClient, namespace: str) -> None:
+    custom = client.CustomObjectsApi(kube_api)
     body: dict[str, Any] = {
         "apiVersion": "networking.istio.io/v1",
         "kind": "DestinationRule",
@@ -127,13 +120,13 @@ def test_istio_custom_resource_round_trip(api: client.ApiClient, namespace: str)
     ],
 )
 def test_third_party_crds_served(
-    api: client.ApiClient, namespace: str, group: str, version: str, plural: str
+    kube_api: client.ApiClient, namespace: str, group: str, version: str, plural: str
 ) -> None:
-    crd = client.ApiextensionsV1Api(api).read_custom_resource_definition(f"{plural}.{group}")
+    crd = client.ApiextensionsV1Api(kube_api).read_custom_resource_definition(f"{plural}.{group}")
     conditions = {c.type: c.status for c in crd.status.conditions}
     assert conditions.get("Established") == "True"
     assert version in [v.name for v in crd.spec.versions if v.served]
-    listed = client.CustomObjectsApi(api).list_namespaced_custom_object(
+    listed = client.CustomObjectsApi(kube_api).list_namespaced_custom_object(
         group, version, namespace, plural
     )
     assert listed["items"] == []

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterator
 
 import hvac
 import hvac.exceptions
 import pytest
 from kubernetes import client as k8s
-from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
 from devstack.components.kube import KubeApiserver
@@ -44,15 +42,6 @@ def test_kv_v2_round_trip(openbao: OpenBao) -> None:
         assert first["data"]["data"]["password"] == "s3cret"
     finally:
         bao.secrets.kv.v2.delete_metadata_and_all_versions(path=path, mount_point=KV_MOUNT)
-
-
-@pytest.fixture
-def kube_api(kube: KubeApiserver) -> Iterator[k8s.ApiClient]:
-    api = k8s_config.new_client_from_config(config_file=str(kube.kubeconfig))
-    try:
-        yield api
-    finally:
-        api.close()
 
 
 def _sa_token(core: k8s.CoreV1Api, namespace: str, name: str) -> str:

@@ -24,6 +24,7 @@ from pathlib import Path
 import psutil
 
 from devstack.errors import DevstackError
+from devstack.files import write_atomic
 
 _PR_SET_PDEATHSIG = 1
 
@@ -130,9 +131,7 @@ def start(
                 hint="run `make setup` (or `devstack provision`) to install it",
             ) from exc
     record = {"pid": popen.pid, "create_time": popen.create_time(), "argv": list(spec.argv)}
-    tmp = pid_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record))
-    tmp.replace(pid_file)
+    write_atomic(pid_file, json.dumps(record))
     return popen
 
 

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from typing import TypeVar
 
 import pytest
+from kubernetes import client as k8s_client
+from kubernetes import config as k8s_config
 
 from devstack.component import Component, Context
 from devstack.components.cassandra import Cassandra, CassandraCluster
@@ -136,6 +138,16 @@ def kube(devstack: DevstackSession) -> KubeApiserver:
     if not isinstance(component, KubeApiserver):
         raise TypeError("kube-apiserver is not a KubeApiserver")
     return component
+
+
+@pytest.fixture(scope="session")
+def kube_api(kube: KubeApiserver) -> Iterator[k8s_client.ApiClient]:
+    """A kubernetes client for the control plane, as its admin (system:masters)."""
+    api_client = k8s_config.new_client_from_config(config_file=str(kube.kubeconfig))
+    try:
+        yield api_client
+    finally:
+        api_client.close()
 
 
 @pytest.fixture(scope="session")

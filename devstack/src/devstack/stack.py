@@ -13,6 +13,7 @@ from devstack import process
 from devstack.component import Component, Context
 from devstack.components import ALL, GROUPS
 from devstack.errors import DevstackError
+from devstack.files import write_atomic
 
 
 @dataclass
@@ -213,9 +214,7 @@ class Stack:
         except (FileNotFoundError, ValueError):
             data = {}
         data[name] = {"ready_seconds": round(ready_seconds, 2), "started_at": time.time()}
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1))
-        tmp.replace(path)
+        write_atomic(path, json.dumps(data, indent=1))
 
     def status(self, names: Sequence[str] | None = None) -> list[ComponentStatus]:
         try:

@@ -29,6 +29,7 @@ from cassandra.query import SimpleStatement
 from devstack import artifacts, toolchains
 from devstack.component import Component
 from devstack.errors import DevstackError
+from devstack.files import write_atomic
 from devstack.paths import Paths
 from devstack.process import Endpoint, ProcessSpec
 
@@ -336,9 +337,7 @@ def _write_node_config(
 
 def _write_if_changed(path: Path, text: str) -> None:
     if not path.exists() or path.read_text() != text:
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
+        write_atomic(path, text)
 
 
 @contextlib.contextmanager

@@ -21,6 +21,7 @@ from confluent_kafka.cimpl import NewTopic  # the typed home of NewTopic
 from devstack import artifacts, toolchains
 from devstack.component import Component
 from devstack.errors import DevstackError
+from devstack.files import write_atomic
 from devstack.process import Endpoint, ProcessSpec, port_open
 
 # The newest 4.x bug-fix release on Maven Central (4.4 has only its .0); its
@@ -182,9 +183,7 @@ class Kafka(Component):
         if existing:
             return existing
         cluster_id = _new_cluster_id()
-        tmp = self.cluster_id_file.with_suffix(".tmp")
-        tmp.write_text(cluster_id + "\n")
-        tmp.replace(self.cluster_id_file)
+        write_atomic(self.cluster_id_file, cluster_id + "\n")
         return cluster_id
 
     def _server_properties(self) -> str:

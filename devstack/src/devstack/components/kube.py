@@ -278,37 +278,55 @@ class KubeApiserver(_ControlPlane):
         return {"KUBECONFIG": str(self.kubeconfig), "KUBECTL": str(self.kubectl)}
 
 
-class KubeControllerManager(_ControlPlane):
-    name = "kube-controller-manager"
-    description = (
-        f"kube-controller-manager {KUBERNETES_VERSION} (https {HOST}:{CONTROLLER_MANAGER_PORT})"
-    )
+class _SecureClient(_ControlPlane):
+    """A control-plane process that talks to the apiserver with its own client
+    certificate and serves /healthz on a secure port (controller-manager, scheduler).
+    """
+
     requires = ("kube-apiserver",)
     ready_timeout = 60.0
+    port: int
 
     def endpoints(self) -> dict[str, Endpoint]:
-        return {"https": Endpoint(HOST, CONTROLLER_MANAGER_PORT)}
+        return {"https": Endpoint(HOST, self.port)}
 
     def prepare(self) -> None:
         write_client_kubeconfig(self.paths, self.name)
 
+    def common_args(self) -> list[str]:
+        config = kubeconfig(self.paths, self.name)
+        return [
+            str(self.binary(self.name)),
+            f"--kubeconfig={config}",
+            f"--authentication-kubeconfig={config}",
+            f"--authorization-kubeconfig={config}",
+            f"--bind-address={HOST}",
+            f"--secure-port={self.port}",
+            # One instance of each: no election wait at start-up.
+            "--leader-elect=false",
+            "--profiling=false",
+        ]
+
+    def ready(self) -> bool:
+        return healthz(self.port)
+
+
+class KubeControllerManager(_SecureClient):
+    name = "kube-controller-manager"
+    description = (
+        f"kube-controller-manager {KUBERNETES_VERSION} (https {HOST}:{CONTROLLER_MANAGER_PORT})"
+    )
+    port = CONTROLLER_MANAGER_PORT
+
     def processes(self) -> list[ProcessSpec]:
         pki = pki_files(self.paths)
-        config = kubeconfig(self.paths, self.name)
         return [
             ProcessSpec(
                 name=self.name,
                 argv=[
-                    str(self.binary("kube-controller-manager")),
-                    f"--kubeconfig={config}",
-                    f"--authentication-kubeconfig={config}",
-                    f"--authorization-kubeconfig={config}",
-                    f"--bind-address={HOST}",
-                    f"--secure-port={CONTROLLER_MANAGER_PORT}",
+                    *self.common_args(),
                     f"--cluster-name={CLUSTER_NAME}",
                     "--controllers=*",
-                    # One controller-manager: no election wait at start-up.
-                    "--leader-elect=false",
                     # Each controller acts as its own service account (least privilege).
                     "--use-service-account-credentials=true",
                     f"--service-account-private-key-file={pki.sa_key}",
@@ -319,47 +337,18 @@ class KubeControllerManager(_ControlPlane):
                     f"--cluster-signing-cert-file={pki.ca_cert}",
                     f"--cluster-signing-key-file={pki.ca_key}",
                     f"--service-cluster-ip-range={SERVICE_CIDR}",
-                    "--profiling=false",
                 ],
             )
         ]
 
-    def ready(self) -> bool:
-        return healthz(CONTROLLER_MANAGER_PORT)
 
-
-class KubeScheduler(_ControlPlane):
+class KubeScheduler(_SecureClient):
     name = "kube-scheduler"
     description = f"kube-scheduler {KUBERNETES_VERSION} (https {HOST}:{SCHEDULER_PORT})"
-    requires = ("kube-apiserver",)
-    ready_timeout = 60.0
-
-    def endpoints(self) -> dict[str, Endpoint]:
-        return {"https": Endpoint(HOST, SCHEDULER_PORT)}
-
-    def prepare(self) -> None:
-        write_client_kubeconfig(self.paths, self.name)
+    port = SCHEDULER_PORT
 
     def processes(self) -> list[ProcessSpec]:
-        config = kubeconfig(self.paths, self.name)
-        return [
-            ProcessSpec(
-                name=self.name,
-                argv=[
-                    str(self.binary("kube-scheduler")),
-                    f"--kubeconfig={config}",
-                    f"--authentication-kubeconfig={config}",
-                    f"--authorization-kubeconfig={config}",
-                    f"--bind-address={HOST}",
-                    f"--secure-port={SCHEDULER_PORT}",
-                    "--leader-elect=false",
-                    "--profiling=false",
-                ],
-            )
-        ]
-
-    def ready(self) -> bool:
-        return healthz(SCHEDULER_PORT)
+        return [ProcessSpec(name=self.name, argv=self.common_args())]
 
 
 class Kwok(Component):
