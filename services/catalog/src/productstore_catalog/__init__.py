@@ -1,0 +1,1 @@
+"""Product Store catalog service."""
