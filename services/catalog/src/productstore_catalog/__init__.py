@@ -1,1 +1,3 @@
-"""Product Store catalog service."""
+"""Product Store catalog service: products, categories and product search."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The HTTP layer: routes, their dependencies and OpenAPI documentation."""

@@ -1,0 +1,115 @@
+"""Products: everyone reads, admins write."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from productstore_catalog.app.api.deps import AdminUser, CatalogDep, IfMatch
+from productstore_catalog.app.api.responses import problems
+from productstore_catalog.app.api.routes.convert import etag, product_public
+from productstore_catalog.app.models import (
+    SLUG_PATTERN,
+    ProductCreate,
+    ProductPublic,
+    ProductsPage,
+    ProductUpdate,
+)
+
+router = APIRouter(prefix="/api/products", tags=["products"])
+
+_ETAG_HEADER = {
+    "ETag": {"description": "The product's version; send it as If-Match to write safely"}
+}
+
+
+@router.get(
+    "",
+    response_model=ProductsPage,
+    responses=problems(400, s400="The cursor is not one this API issued"),
+    summary="List products, a page at a time",
+)
+async def list_products(
+    catalog: CatalogDep,
+    category: Annotated[
+        str | None,
+        Query(max_length=64, pattern=SLUG_PATTERN, description="Only this category's products"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="Products per page")] = 20,
+    cursor: Annotated[
+        str | None, Query(max_length=512, description="`next_cursor` of the previous page")
+    ] = None,
+) -> ProductsPage:
+    """In storage order (not sorted: use search for ordered results)."""
+    items, next_cursor = await catalog.list_products(category=category, limit=limit, cursor=cursor)
+    return ProductsPage(items=[product_public(p) for p in items], next_cursor=next_cursor)
+
+
+@router.get(
+    "/{product_id}",
+    response_model=ProductPublic,
+    responses={200: {"headers": _ETAG_HEADER}, **problems(404)},
+    summary="One product",
+)
+async def get_product(product_id: uuid.UUID, catalog: CatalogDep) -> Response:
+    # The cached document is ProductPublic's JSON already: sent as it is, without a
+    # decode, validation and encode per read (response_model still documents it).
+    version, document = await catalog.get_product_document(product_id)
+    return Response(document, media_type="application/json", headers={"ETag": f'"{version}"'})
+
+
+@router.post(
+    "",
+    response_model=ProductPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(401, 403),
+    summary="Create a product (admin)",
+    response_description="The product; `Location` is its URL, `ETag` its version",
+)
+async def create_product(
+    body: ProductCreate, admin: AdminUser, catalog: CatalogDep, response: Response
+) -> ProductPublic:
+    """The category must exist (422 otherwise). Publishes ProductCreated."""
+    product = await catalog.create_product(body)
+    response.headers["Location"] = f"{router.prefix}/{product.id}"
+    response.headers["ETag"] = etag(product)
+    return product_public(product)
+
+
+@router.patch(
+    "/{product_id}",
+    response_model=ProductPublic,
+    responses={200: {"headers": _ETAG_HEADER}, **problems(400, 401, 403, 404, 412)},
+    summary="Change some of a product's fields (admin)",
+)
+async def update_product(
+    *,
+    product_id: uuid.UUID,
+    body: ProductUpdate,
+    admin: AdminUser,
+    catalog: CatalogDep,
+    if_match: IfMatch,
+    response: Response,
+) -> ProductPublic:
+    """Members left out (or null) keep their value. Publishes ProductUpdated, and
+    PriceChanged when the price or currency changed; a request that changes nothing
+    writes and publishes nothing."""
+    product = await catalog.update_product(product_id, body, if_match=if_match)
+    response.headers["ETag"] = etag(product)
+    return product_public(product)
+
+
+@router.delete(
+    "/{product_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(400, 401, 403, 404, 412),
+    summary="Delete a product (admin)",
+)
+async def delete_product(
+    product_id: uuid.UUID, admin: AdminUser, catalog: CatalogDep, if_match: IfMatch
+) -> Response:
+    """Publishes ProductDeleted."""
+    await catalog.delete_product(product_id, if_match=if_match)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

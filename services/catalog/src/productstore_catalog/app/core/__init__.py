@@ -1,0 +1,1 @@
+"""Configuration and rules that every layer of the catalog may use (no I/O)."""

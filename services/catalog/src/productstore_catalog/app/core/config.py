@@ -1,0 +1,102 @@
+"""The catalog service's settings: `ServiceSettings` plus cache, events and search.
+
+Environment variables with the `CATALOG_` prefix (`CATALOG_CASSANDRA_KEYSPACE`,
+`CATALOG_JWT_JWKS_URL`, ...); the shared connection variables
+(`CASSANDRA_CONTACT_POINTS`, `REDIS_URL`, `KAFKA_BOOTSTRAP_SERVERS`, ...) are read
+too (see productstore_common.settings). The full table is in the README.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from productstore_common.settings import ServiceSettings
+
+DEFAULT_REPLICATION = '{"class": "SimpleStrategy", "replication_factor": 1}'
+# One topic per domain (ARCHITECTURE.md), keyed by product id.
+DEFAULT_EVENTS_TOPIC = "productstore.catalog"
+_KAFKA_TOPIC = r"^[A-Za-z0-9._-]{1,200}$"
+
+
+class CatalogSettings(ServiceSettings):
+    """Settings of the catalog service process."""
+
+    model_config = SettingsConfigDict(env_prefix="CATALOG_")
+
+    service_name: str = Field(default="catalog", pattern=r"^[a-z][a-z0-9-]{0,62}$")
+    cassandra_keyspace: str = Field(default="catalog", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
+
+    # Apply the CQL migrations at start-up; unset means "in development only"
+    # (clusters run `python -m productstore_common.cassandra migrate` as a Job).
+    migrate_on_start: bool | None = None
+    cassandra_replication: str = DEFAULT_REPLICATION
+
+    # Product reads by id are cached in Redis under `<prefix>:product:<id>`; the TTL
+    # bounds how long a value may outlive a write whose cache update failed.
+    redis_key_prefix: str = Field(default="catalog", pattern=r"^[A-Za-z0-9:_.-]{1,64}$")
+    cache_ttl_seconds: int = Field(default=300, ge=1, le=86400)
+    # How long a deleted product's tombstone keeps stale refills out of the cache.
+    cache_tombstone_seconds: int = Field(default=60, ge=1, le=3600)
+
+    # Product events go to this topic through the outbox; the relay runs in-process.
+    events_topic: str = Field(default=DEFAULT_EVENTS_TOPIC, pattern=_KAFKA_TOPIC)
+    # Create the topic and its .dlq at start-up; unset means "in development only"
+    # (the operator creates topics in clusters).
+    create_topics: bool | None = None
+
+    # Each replica's search index follows the topic in its own consumer group
+    # `<prefix>-<host>-<random>`, so every replica sees every event.
+    search_consumer_group_prefix: str = Field(
+        default="catalog-search", pattern=r"^[A-Za-z0-9._-]{1,100}$"
+    )
+    # How long start-up waits for that consumer to be positioned on the topic
+    # before loading the index anyway (Kafka down must not keep reads down).
+    search_consumer_start_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    search_default_limit: int = Field(default=20, ge=1, le=100)
+    # Signs search cursors; every replica needs the same key, or a cursor issued by
+    # one replica is refused by the next. A random per-process key in development.
+    search_cursor_key: SecretStr | None = None
+
+    @field_validator("cassandra_replication")
+    @classmethod
+    def _replication(cls, value: str) -> str:
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict) or "class" not in parsed:
+            raise ValueError(
+                'must be a JSON object with a "class", e.g. '
+                '{"class": "NetworkTopologyStrategy", "dc1": 3}'
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.environment != "development" and self.search_cursor_key is None:
+            raise ValueError(
+                "CATALOG_SEARCH_CURSOR_KEY is required outside development: replicas must "
+                "share the key that signs search cursors (e.g. `openssl rand -base64 32`)"
+            )
+        return self
+
+    def replication(self) -> dict[str, Any]:
+        """The replication map for a keyspace created at start-up."""
+        parsed: dict[str, Any] = json.loads(self.cassandra_replication)
+        return parsed
+
+    @property
+    def migrates_on_start(self) -> bool:
+        if self.migrate_on_start is not None:
+            return self.migrate_on_start
+        return self.environment == "development"
+
+    @property
+    def creates_topics(self) -> bool:
+        if self.create_topics is not None:
+            return self.create_topics
+        return self.environment == "development"

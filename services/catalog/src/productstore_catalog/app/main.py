@@ -1,0 +1,182 @@
+"""The catalog service's app: `create_app()` (a factory, `uvicorn --factory ...:create_app`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+
+from productstore_catalog import __version__
+from productstore_catalog.app.api.deps import Services
+from productstore_catalog.app.api.routes import categories, products, search
+from productstore_catalog.app.core.config import CatalogSettings
+from productstore_catalog.app.data.cache import ProductCache
+from productstore_catalog.app.data.categories import CategoryStore
+from productstore_catalog.app.data.connections import (
+    connect_cassandra,
+    create_topics,
+    redis_client,
+)
+from productstore_catalog.app.data.products import ProductStore
+from productstore_catalog.app.data.search_feed import SearchFeed, replica_group
+from productstore_catalog.app.services.catalog import Catalog
+from productstore_catalog.app.services.search import ProductSearch
+from productstore_catalog.search import SearchIndex
+from productstore_common.app import create_app as create_service_app
+from productstore_common.auth import AuthConfig, auth_lifespan
+from productstore_common.events import ConsumerMetrics, Outbox, OutboxRelay, RelayMetrics
+from productstore_common.health import readiness_of
+from productstore_common.telemetry.metrics import AppMetrics, metrics_of
+
+_logger = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+Products, categories and product search.
+
+Everyone (no token needed) reads products and categories and searches;
+administrators (`admin` role in an access token from the auth service) create,
+change and delete them. Product writes are published as events
+(ProductCreated, ProductUpdated, PriceChanged, ProductDeleted) on the Kafka
+topic `productstore.catalog`. Errors are `application/problem+json` with a
+stable `reason` where the client can act on it.
+"""
+
+OPENAPI_TAGS = [
+    {"name": "products", "description": "Products (admins write, everyone reads)"},
+    {"name": "search", "description": "Full-text product search with filters and facets"},
+    {"name": "categories", "description": "Categories (admins write, everyone reads)"},
+]
+
+
+def create_app(settings: CatalogSettings | None = None) -> FastAPI:
+    """The catalog app; settings from the environment (`CATALOG_*`) unless given."""
+    settings = settings or CatalogSettings()
+    return create_service_app(
+        settings,
+        title="Product Store catalog",
+        version=__version__,
+        description=DESCRIPTION,
+        # search first: the products router's /{product_id} would take "search".
+        routers=[search.router, products.router, categories.router],
+        lifespans=[auth_lifespan(AuthConfig.from_settings(settings)), _lifespan(settings)],
+        openapi_tags=OPENAPI_TAGS,
+    )
+
+
+def _cursor_key(settings: CatalogSettings) -> bytes:
+    if settings.search_cursor_key is not None:
+        return settings.search_cursor_key.get_secret_value().encode("utf-8")
+    # Development only (the settings refuse a missing key elsewhere).
+    return secrets.token_bytes(32)
+
+
+def _lifespan(settings: CatalogSettings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        metrics = metrics_of(app)
+        async with AsyncExitStack() as stack:
+            db = await connect_cassandra(settings)
+            stack.callback(db.close)
+            redis = redis_client(settings)
+            stack.push_async_callback(redis.aclose)
+            if settings.creates_topics:
+                await create_topics(settings)
+
+            outbox = await Outbox.create(db, topic=settings.events_topic)
+            relay = OutboxRelay(
+                db,
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                outbox=outbox,
+                metrics=RelayMetrics(metrics.registry),
+                tracer_provider=app.state.tracer_provider,
+            )
+            await stack.enter_async_context(relay)
+
+            store = ProductStore(db, outbox)
+            product_search = _product_search(metrics, store, _cursor_key(settings))
+            feed = SearchFeed(
+                db,
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                group_id=replica_group(settings.search_consumer_group_prefix),
+                topic=settings.events_topic,
+                handler=product_search.on_event,
+                metrics=ConsumerMetrics(metrics.registry),
+            )
+            await stack.enter_async_context(feed)
+            loader = asyncio.create_task(
+                _load_index(product_search, feed, settings.search_consumer_start_timeout_seconds),
+                name="search-index-load",
+            )
+            stack.push_async_callback(_cancel, loader)
+
+            cache_reads = metrics.counter(
+                "catalog_product_cache_reads_total",
+                "Product reads by id, by cache outcome (hit, miss, tombstone, error).",
+                ("outcome",),
+            )
+            catalog = Catalog(
+                store,
+                CategoryStore(db),
+                ProductCache(
+                    redis,
+                    prefix=settings.redis_key_prefix,
+                    ttl_seconds=settings.cache_ttl_seconds,
+                    tombstone_seconds=settings.cache_tombstone_seconds,
+                ),
+                product_search,
+                on_cache=lambda outcome: cache_reads.labels(outcome).inc(),
+            )
+            app.state.services = Services(settings=settings, catalog=catalog, search=product_search)
+            readiness = readiness_of(app)
+            readiness.add("cassandra", db.ready)
+            readiness.add("search_index", product_search.ready)
+            yield
+
+    return lifespan
+
+
+def _product_search(metrics: AppMetrics, store: ProductStore, cursor_key: bytes) -> ProductSearch:
+    return ProductSearch(
+        SearchIndex(cursor_key=cursor_key),
+        store,
+        indexed_gauge=metrics.gauge(
+            "catalog_search_indexed_products", "Products in this replica's search index."
+        ),
+        duration=metrics.histogram(
+            "catalog_search_duration_seconds",
+            "Time to run one search in the in-memory index (without reading the products).",
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+        ),
+    )
+
+
+async def _load_index(search: ProductSearch, feed: SearchFeed, timeout: float) -> None:
+    """Wait until the feed is positioned at the topic's end, then load Cassandra: every
+    write is either in the load or arrives as an event after it."""
+    try:
+        await asyncio.wait_for(feed.positioned.wait(), timeout)
+    except TimeoutError:
+        _logger.warning(
+            "the search feed is not positioned after %.0f s (Kafka down?); loading the index "
+            "anyway: other replicas' writes made before it starts are missing until restart",
+            timeout,
+        )
+    while True:
+        try:
+            await search.load()
+        except Exception:
+            _logger.warning("search index load failed; retrying in 2 s", exc_info=True)
+            await asyncio.sleep(2.0)
+        else:
+            return
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,264 @@
+"""Products through the HTTP API: CRUD, the validation table, listing pages, ETags."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.catalog.support import (
+    Tokens,
+    assert_problem,
+    bearer,
+    create_category,
+    create_product,
+    product_body,
+    unique_slug,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+async def category(client: httpx.AsyncClient, tokens: Tokens) -> str:
+    return await create_category(client, tokens.admin)
+
+
+async def test_create_read_patch_delete(
+    client: httpx.AsyncClient, tokens: Tokens, category: str
+) -> None:
+    created = await client.post(
+        "/api/products", json=product_body(category), headers=bearer(tokens.admin)
+    )
+    assert created.status_code == 201, created.text
+    product = created.json()
+    assert created.headers["location"] == f"/api/products/{product['id']}"
+    assert created.headers["etag"] == f'"{product["version"]}"'
+    assert product["price"] == "89.90"
+    assert product["rating"] == {"average": None, "count": 0}
+
+    got = await client.get(f"/api/products/{product['id']}")
+    assert got.status_code == 200
+    assert got.json() == product
+
+    patched = await client.patch(
+        f"/api/products/{product['id']}",
+        json={"price": 79.5, "attributes": {"colour": "red", "size": "42"}},
+        headers=bearer(tokens.admin),
+    )
+    assert patched.status_code == 200, patched.text
+    after = patched.json()
+    assert after["price"] == "79.5"
+    assert after["attributes"] == {"colour": "red", "size": "42"}
+    assert after["name"] == product["name"]  # left out: unchanged
+    assert after["version"] > product["version"]
+    assert after["created_at"] == product["created_at"]
+
+    deleted = await client.delete(f"/api/products/{product['id']}", headers=bearer(tokens.admin))
+    assert deleted.status_code == 204
+    assert_problem(await client.get(f"/api/products/{product['id']}"), 404, "product_not_found")
+
+
+async def test_a_patch_that_changes_nothing_keeps_the_version(
+    client: httpx.AsyncClient, tokens: Tokens, category: str
+) -> None:
+    product = await create_product(client, tokens.admin, category)
+    same = await client.patch(
+        f"/api/products/{product['id']}",
+        json={"name": product["name"], "price": product["price"]},
+        headers=bearer(tokens.admin),
+    )
+    assert same.status_code == 200
+    assert same.json()["version"] == product["version"]
+
+
+async def test_moving_a_product_to_another_category(
+    client: httpx.AsyncClient, tokens: Tokens, category: str
+) -> None:
+    other = await create_category(client, tokens.admin)
+    product = await create_product(client, tokens.admin, category)
+    moved = await client.patch(
+        f"/api/products/{product['id']}", json={"category": other}, headers=bearer(tokens.admin)
+    )
+    assert moved.status_code == 200, moved.text
+    in_other = await client.get("/api/products", params={"category": other})
+    assert [item["id"] for item in in_other.json()["items"]] == [product["id"]]
+    in_old = await client.get("/api/products", params={"category": category, "limit": 100})
+    assert product["id"] not in [item["id"] for item in in_old.json()["items"]]
+    # The old category is empty of it: deleting the new one is refused, not the old.
+    refused = await client.delete(f"/api/categories/{other}", headers=bearer(tokens.admin))
+    assert_problem(refused, 409, "category_in_use")
+
+
+# (overrides of a valid body, JSON pointer of the member the problem names, reason/type)
+INVALID: list[tuple[dict[str, Any], str]] = [
+    ({"price": 0}, "#/price"),
+    ({"price": -1}, "#/price"),
+    ({"price": "12.345"}, "#/price"),
+    ({"price": "abc"}, "#/price"),
+    ({"price": "1e15"}, "#/price"),
+    ({"currency": "eur"}, "#/currency"),
+    ({"currency": "EURO"}, "#/currency"),
+    ({"currency": "ABC"}, "#/currency"),
+    ({"currency": "XAU"}, "#/currency"),
+    ({"currency": "JPY", "price": "100.50"}, "#/currency"),
+    ({"name": ""}, "#/name"),
+    ({"name": "n" * 201}, "#/name"),
+    ({"description": "d" * 5001}, "#/description"),
+    ({"category": "Not A Slug"}, "#/category"),
+    ({"attributes": {f"k{i}": "v" for i in range(51)}}, "#/attributes"),
+    ({"attributes": {"k" * 65: "v"}}, "#/attributes/" + "k" * 65 + "/[key]"),
+    ({"attributes": {"k": "v" * 257}}, "#/attributes/k"),
+    ({"attributes": {"k": 3}}, "#/attributes/k"),
+    ({"image_urls": ["ftp://img.example.com/a.jpg"]}, "#/image_urls/0"),
+    ({"image_urls": ["not a url"]}, "#/image_urls/0"),
+    ({"image_urls": ["https://img.example.com/a.jpg"] * 11}, "#/image_urls"),
+    ({"rating": {"average": 5, "count": 1}}, "#/rating"),
+    ({"in_stock": "perhaps"}, "#/in_stock"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "pointer"), INVALID)
+async def test_invalid_products_are_422_naming_the_member(
+    client: httpx.AsyncClient,
+    tokens: Tokens,
+    category: str,
+    overrides: dict[str, Any],
+    pointer: str,
+) -> None:
+    response = await client.post(
+        "/api/products", json=product_body(category, **overrides), headers=bearer(tokens.admin)
+    )
+    problem = assert_problem(response, 422)
+    pointers = [error["pointer"] for error in problem["errors"]]
+    assert pointer in pointers, problem
+    assert all(error["message"] for error in problem["errors"])
+
+
+async def test_unknown_currency_detail_names_the_code(
+    client: httpx.AsyncClient, tokens: Tokens, category: str
+) -> None:
+    response = await client.post(
+        "/api/products", json=product_body(category, currency="ABC"), headers=bearer(tokens.admin)
+    )
+    problem = assert_problem(response, 422)
+    assert "'ABC' is not an ISO 4217 currency code" in problem["errors"][0]["message"]
+
+
+async def test_unknown_category_is_422(client: httpx.AsyncClient, tokens: Tokens) -> None:
+    missing = unique_slug("missing")
+    response = await client.post(
+        "/api/products", json=product_body(missing), headers=bearer(tokens.admin)
+    )
+    problem = assert_problem(response, 422, "unknown_category")
+    assert missing in problem["detail"]
+    assert problem["errors"][0]["pointer"] == "#/category"
+
+
+async def test_patch_validation(client: httpx.AsyncClient, tokens: Tokens, category: str) -> None:
+    product = await create_product(client, tokens.admin, category, price="10.50")
+    url = f"/api/products/{product['id']}"
+    bad_price = await client.patch(url, json={"price": "0"}, headers=bearer(tokens.admin))
+    assert_problem(bad_price, 422)
+    to_missing = await client.patch(
+        url, json={"category": unique_slug("missing")}, headers=bearer(tokens.admin)
+    )
+    assert_problem(to_missing, 422, "unknown_category")
+    # 10.50 cannot become yen without a whole-number price.
+    to_yen = await client.patch(url, json={"currency": "JPY"}, headers=bearer(tokens.admin))
+    assert_problem(to_yen, 422, "currency_minor_units")
+    both = await client.patch(
+        url, json={"currency": "JPY", "price": 1500}, headers=bearer(tokens.admin)
+    )
+    assert both.status_code == 200, both.text
+
+
+async def test_missing_products_are_404(client: httpx.AsyncClient, tokens: Tokens) -> None:
+    url = f"/api/products/{uuid.uuid4()}"
+    assert_problem(await client.get(url), 404, "product_not_found")
+    patch = await client.patch(url, json={"name": "x"}, headers=bearer(tokens.admin))
+    assert_problem(patch, 404, "product_not_found")
+    assert_problem(await client.delete(url, headers=bearer(tokens.admin)), 404)
+    assert_problem(await client.get("/api/products/not-a-uuid"), 422)
+
+
+async def test_if_match(client: httpx.AsyncClient, tokens: Tokens, category: str) -> None:
+    product = await create_product(client, tokens.admin, category)
+    url = f"/api/products/{product['id']}"
+    stale = '"1"'
+    refused = await client.patch(
+        url, json={"name": "New"}, headers={**bearer(tokens.admin), "If-Match": stale}
+    )
+    assert_problem(refused, 412, "version_mismatch")
+    current = (await client.get(url)).headers["etag"]
+    accepted = await client.patch(
+        url, json={"name": "New"}, headers={**bearer(tokens.admin), "If-Match": current}
+    )
+    assert accepted.status_code == 200, accepted.text
+    garbage = await client.delete(url, headers={**bearer(tokens.admin), "If-Match": "abc"})
+    assert_problem(garbage, 400, "invalid_query")
+    old = await client.delete(url, headers={**bearer(tokens.admin), "If-Match": current})
+    assert_problem(old, 412, "version_mismatch")
+
+
+async def test_listing_walks_a_category_with_the_cursor(
+    client: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    slug = await create_category(client, tokens.admin)
+    ids = {(await create_product(client, tokens.admin, slug))["id"] for _ in range(5)}
+    seen: list[str] = []
+    cursor: str | None = None
+    for _ in range(10):  # bounded: 5 products in pages of 2 take 3 pages
+        params: dict[str, Any] = {"category": slug, "limit": 2}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await client.get("/api/products", params=params)).json()
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(ids)
+    assert len(seen) == len(set(seen))
+
+
+async def test_listing_everything_pages_without_repeats(
+    client: httpx.AsyncClient, tokens: Tokens, category: str
+) -> None:
+    await create_product(client, tokens.admin, category)
+    first = (await client.get("/api/products", params={"limit": 1})).json()
+    assert len(first["items"]) == 1
+    assert first["next_cursor"]
+    second = (
+        await client.get("/api/products", params={"limit": 1, "cursor": first["next_cursor"]})
+    ).json()
+    assert second["items"][0]["id"] != first["items"][0]["id"]
+
+
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [
+        ({"cursor": "garbage!"}, 400),
+        ({"cursor": "eyJhZnRlciI6IDF9"}, 400),  # {"after": 1}
+        ({"limit": 0}, 422),
+        ({"limit": 101}, 422),
+        ({"category": "Bad Slug"}, 422),
+    ],
+)
+async def test_bad_listing_parameters(
+    client: httpx.AsyncClient, params: dict[str, Any], status: int
+) -> None:
+    assert_problem(await client.get("/api/products", params=params), status)
+
+
+async def test_a_cursor_of_another_category_is_refused(
+    client: httpx.AsyncClient, tokens: Tokens, category: str
+) -> None:
+    for _ in range(2):
+        await create_product(client, tokens.admin, category)
+    page = (await client.get("/api/products", params={"category": category, "limit": 1})).json()
+    other = await client.get(
+        "/api/products", params={"category": unique_slug(), "cursor": page["next_cursor"]}
+    )
+    assert_problem(other, 400, "invalid_cursor")

@@ -1,0 +1,133 @@
+"""Fixtures of the catalog tests: one keyspace and topic per session (dropped at the
+end), an auth service serving real tokens and its JWKS over HTTP, and one catalog app
+per test module, run in-process with its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
+from cassandra.query import SimpleStatement
+from fastapi import FastAPI
+
+from devstack.components.cassandra import Cassandra
+from devstack.components.kafka import Kafka
+from devstack.components.openbao import OpenBao
+from devstack.components.redis import Redis
+from productstore_auth.app.main import create_app as create_auth_app
+from productstore_catalog.app.core.config import CatalogSettings
+from productstore_catalog.app.data import migrations_dir
+from productstore_common.cassandra import CassandraSession, Migrator
+from productstore_common.events import dead_letter_topic, ensure_topics
+from tests.auth.support import ADMIN_PASSWORD, PASSWORD, cleanup, service_settings, unique_email
+from tests.catalog.support import (
+    AuthServer,
+    Backing,
+    Tokens,
+    asgi_client,
+    catalog_settings,
+    running_app,
+    serve_in_thread,
+)
+
+JWKS_PATH = "/api/auth/.well-known/jwks.json"
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    # Module scope, so the module's app (an async fixture) lives across its tests.
+    return "asyncio"
+
+
+async def _delete_topics(servers: str, topics: list[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
+    await admin.start()
+    try:
+        await admin.delete_topics(topics)
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def backing(cassandra: Cassandra, kafka: Kafka) -> Iterator[Backing]:
+    """A migrated keyspace and a fresh topic (with its .dlq) for this test session."""
+    suffix = uuid.uuid4().hex[:12]
+    found = Backing(keyspace=f"catalog_{suffix}", topic=f"catalog-test-{suffix}")
+    topics = [found.topic, dead_letter_topic(found.topic)]
+    db = CassandraSession.connect(
+        contact_points=cassandra.contact_points,
+        port=cassandra.port,
+        local_dc=cassandra.local_dc,
+        consistency="ONE",
+    )
+    try:
+        replication = {"class": "SimpleStrategy", "replication_factor": 1}
+        Migrator(db, found.keyspace, migrations_dir(), replication=replication).migrate()
+        asyncio.run(ensure_topics(kafka.bootstrap_servers, topics))
+        yield found
+    finally:
+        db.execute(SimpleStatement(f"DROP KEYSPACE IF EXISTS {found.keyspace}"), timeout=60)
+        db.close()
+        asyncio.run(_delete_topics(kafka.bootstrap_servers, topics))
+
+
+@pytest.fixture(scope="session")
+def auth_server(
+    cassandra: Cassandra, redis_server: Redis, openbao: OpenBao
+) -> Iterator[AuthServer]:
+    """An auth service of its own (keyspace, Vault path, first admin) served over HTTP on
+    loopback, so the catalog fetches its JWKS the way it does in production."""
+    settings = service_settings(
+        cassandra, redis_server, openbao, access_token_lifetime_seconds=3600
+    )
+    assert settings.first_admin_email is not None
+    try:
+        with serve_in_thread(create_auth_app(settings)) as url:
+            yield AuthServer(url=url, admin_email=settings.first_admin_email)
+    finally:
+        cleanup(settings, cassandra, openbao)
+
+
+@pytest.fixture(scope="session")
+def tokens(auth_server: AuthServer) -> Tokens:
+    """Access tokens of an administrator and of a plain user, minted by that auth service."""
+    with httpx.Client(base_url=auth_server.url, timeout=30) as http:
+        admin = http.post(
+            "/api/auth/login",
+            json={"email": auth_server.admin_email, "password": ADMIN_PASSWORD},
+        ).raise_for_status()
+        email = unique_email("catalog-user")
+        http.post(
+            "/api/auth/register", json={"email": email, "name": "Ada", "password": PASSWORD}
+        ).raise_for_status()
+        user = http.post(
+            "/api/auth/login", json={"email": email, "password": PASSWORD}
+        ).raise_for_status()
+    return Tokens(admin=admin.json()["access_token"], user=user.json()["access_token"])
+
+
+@pytest.fixture(scope="module")
+def settings(
+    cassandra: Cassandra,
+    redis_server: Redis,
+    kafka: Kafka,
+    backing: Backing,
+    auth_server: AuthServer,
+) -> CatalogSettings:
+    return catalog_settings(cassandra, redis_server, kafka, backing, auth_server.url + JWKS_PATH)
+
+
+@pytest.fixture(scope="module")
+async def app(settings: CatalogSettings) -> AsyncIterator[FastAPI]:
+    async with running_app(settings) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(app) as test_client:
+        yield test_client
