@@ -1,0 +1,339 @@
+"""Vault (or OpenBao) through hvac: mounts, the Kubernetes auth method, policies,
+roles and the store's generated secrets.
+
+hvac is blocking, so every public coroutine runs its calls on a worker thread;
+each call is idempotent (read, compare, write only what differs), so a
+reconcile that runs twice writes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
+
+import hvac
+import hvac.exceptions
+import requests
+
+from productstore_operator.builders.vault import VaultConfig, VaultPolicy, VaultRole
+from productstore_operator.io.errors import TransientError
+
+T = TypeVar("T")
+_DURATION = re.compile(r"(\d+)([hms])")
+_SECONDS = {"h": 3600, "m": 60, "s": 1}
+
+
+@dataclass(frozen=True)
+class KubernetesAuth:
+    """What the Kubernetes auth method is configured with."""
+
+    host: str
+    ca_pem: str | None
+    # Called only when the method needs (re)configuring: TokenRequest costs a call.
+    reviewer_jwt: Callable[[], str] | None
+    # Configure again after this long, before the reviewer token expires.
+    refresh_seconds: float
+
+
+@dataclass(frozen=True)
+class VaultChanges:
+    """What one ``ensure_store`` wrote; empty lists when everything was in place."""
+
+    created_secrets: list[str]
+    written_policies: list[str]
+    written_roles: list[str]
+    removed: list[str]
+    configured_auth: bool
+
+
+def _seconds(duration: str | int) -> int:
+    if isinstance(duration, int):
+        return duration
+    return sum(int(n) * _SECONDS[unit] for n, unit in _DURATION.findall(duration))
+
+
+class VaultAdmin:
+    """One Vault server, as the operator's token sees it."""
+
+    def __init__(self, address: str, token: str | None, timeout: float = 10.0) -> None:
+        self.address = address
+        self._client = hvac.Client(url=address, token=token, timeout=timeout)
+        # (auth mount) -> monotonic time this process last configured it.
+        self._configured_at: dict[str, float] = {}
+        self._auth_lock = threading.Lock()
+
+    def _call(self, what: str, operation: Callable[[], T]) -> T:
+        try:
+            return operation()
+        except hvac.exceptions.Forbidden as exc:
+            raise TransientError(
+                f"Vault at {self.address} refused to {what} (403): give the operator's token "
+                "a policy that allows it"
+            ) from exc
+        except hvac.exceptions.VaultError as exc:
+            raise TransientError(f"Vault at {self.address} failed to {what}: {exc}") from exc
+        except (requests.RequestException, OSError) as exc:
+            raise TransientError(f"Vault at {self.address} is unreachable: {exc}") from exc
+
+    # --- engines and auth methods -----------------------------------------
+
+    def _ensure_kv_v2(self, mount: str) -> None:
+        mounts = self._call("list secrets engines", self._client.sys.list_mounted_secrets_engines)
+        current = (mounts.get("data") or mounts).get(f"{mount}/")
+        if current is None:
+            self._call(
+                f"enable KV v2 at {mount}/",
+                lambda: self._client.sys.enable_secrets_engine(
+                    backend_type="kv", path=mount, options={"version": "2"}
+                ),
+            )
+        elif current.get("type") != "kv" or (current.get("options") or {}).get("version") != "2":
+            raise TransientError(
+                f"Vault's {mount}/ is a {current.get('type')} engine, not KV version 2: "
+                "set spec.vault.kvMount to a KV v2 mount"
+            )
+
+    def _ensure_kubernetes_auth(self, mount: str, auth: KubernetesAuth) -> bool:
+        with self._auth_lock:
+            methods = self._call("list auth methods", self._client.sys.list_auth_methods)
+            current = (methods.get("data") or methods).get(f"{mount}/")
+            if current is None:
+                self._call(
+                    f"enable Kubernetes auth at {mount}/",
+                    lambda: self._client.sys.enable_auth_method("kubernetes", path=mount),
+                )
+            elif current.get("type") != "kubernetes":
+                raise TransientError(
+                    f"Vault's auth/{mount} is a {current.get('type')} method, not kubernetes: "
+                    "set spec.vault.authMount to a Kubernetes auth mount"
+                )
+            last = self._configured_at.get(mount)
+            if last is not None and time.monotonic() - last < auth.refresh_seconds:
+                return False
+            if auth.reviewer_jwt is None:
+                # Vault reviews with its own token: configured right is configured enough.
+                config = self._read_auth_config(mount)
+                if config.get("kubernetes_host") == auth.host and (
+                    auth.ca_pem is None or config.get("kubernetes_ca_cert") == auth.ca_pem
+                ):
+                    self._configured_at[mount] = time.monotonic()
+                    return False
+            arguments: dict[str, Any] = {"kubernetes_host": auth.host}
+            if auth.ca_pem is not None:
+                arguments["kubernetes_ca_cert"] = auth.ca_pem
+            if auth.reviewer_jwt is not None:
+                arguments["token_reviewer_jwt"] = auth.reviewer_jwt()
+                # Vault runs outside the cluster here: never fall back to a local token.
+                arguments["disable_local_ca_jwt"] = True
+            self._call(
+                f"configure auth/{mount}",
+                lambda: self._client.auth.kubernetes.configure(mount_point=mount, **arguments),
+            )
+            self._configured_at[mount] = time.monotonic()
+            return True
+
+    def _read_auth_config(self, mount: str) -> dict[str, Any]:
+        try:
+            response = self._client.auth.kubernetes.read_config(mount_point=mount)
+        except hvac.exceptions.InvalidPath:
+            return {}
+        except (hvac.exceptions.VaultError, requests.RequestException, OSError) as exc:
+            raise TransientError(
+                f"Vault at {self.address}: cannot read auth/{mount}: {exc}"
+            ) from exc
+        # hvac returns the config itself here, not the whole response.
+        data: dict[str, Any] = response.get("data") or response
+        return data
+
+    # --- policies and roles -----------------------------------------------
+
+    def _ensure_policy(self, policy: VaultPolicy) -> bool:
+        try:
+            current = self._client.sys.read_acl_policy(policy.name)["data"]["policy"]
+        except hvac.exceptions.InvalidPath:
+            current = None
+        except (hvac.exceptions.VaultError, requests.RequestException, OSError) as exc:
+            raise TransientError(f"Vault at {self.address}: cannot read a policy: {exc}") from exc
+        if current == policy.hcl:
+            return False
+        self._call(
+            f"write policy {policy.name}",
+            lambda: self._client.sys.create_or_update_acl_policy(
+                policy.name, policy.hcl, pretty_print=False
+            ),
+        )
+        return True
+
+    def _ensure_role(self, mount: str, role: VaultRole) -> bool:
+        try:
+            current = self._client.auth.kubernetes.read_role(role.name, mount_point=mount)
+        except hvac.exceptions.InvalidPath:
+            current = None
+        except (hvac.exceptions.VaultError, requests.RequestException, OSError) as exc:
+            raise TransientError(f"Vault at {self.address}: cannot read a role: {exc}") from exc
+        wanted = role.api_body()
+        # hvac returns the role's data itself (not the whole response) here.
+        if current is not None and _role_matches(current.get("data") or current, wanted):
+            return False
+        self._call(
+            f"write role {role.name}",
+            lambda: self._client.auth.kubernetes.create_role(
+                role.name,
+                bound_service_account_names=wanted["bound_service_account_names"],
+                bound_service_account_namespaces=wanted["bound_service_account_namespaces"],
+                policies=wanted["token_policies"],
+                ttl=wanted["token_ttl"],
+                max_ttl=wanted["token_max_ttl"],
+                mount_point=mount,
+            ),
+        )
+        return True
+
+    def _names(self, what: str, operation: Callable[[], Mapping[str, Any]]) -> list[str]:
+        try:
+            response = operation()
+        except hvac.exceptions.InvalidPath:
+            return []
+        except (hvac.exceptions.VaultError, requests.RequestException, OSError) as exc:
+            raise TransientError(f"Vault at {self.address}: cannot list {what}: {exc}") from exc
+        # Some hvac calls return the whole response, some only its data.
+        data = response.get("data") or response
+        return [str(name) for name in data.get("keys") or []]
+
+    def _prune(self, mount: str, prefix: str, keep: Iterable[str]) -> list[str]:
+        """Delete the roles and policies named ``prefix*`` that are not in ``keep``."""
+        kept = set(keep)
+        removed: list[str] = []
+        roles = self._names(
+            f"roles of auth/{mount}",
+            lambda: self._client.auth.kubernetes.list_roles(mount_point=mount),
+        )
+        for name in roles:
+            if name.startswith(prefix) and name not in kept:
+                self._call(
+                    f"delete role {name}",
+                    partial(self._client.auth.kubernetes.delete_role, name, mount_point=mount),
+                )
+                removed.append(f"role {name}")
+        for name in self._names("policies", self._client.sys.list_acl_policies):
+            if name.startswith(prefix) and name not in kept:
+                self._call(
+                    f"delete policy {name}", partial(self._client.sys.delete_acl_policy, name)
+                )
+                removed.append(f"policy {name}")
+        return removed
+
+    # --- secrets ----------------------------------------------------------
+
+    def _write_once(self, mount: str, path: str, data: Mapping[str, Any]) -> bool:
+        """Write ``data`` unless a secret is at ``path`` already (KV v2 check-and-set 0)."""
+        try:
+            self._client.secrets.kv.v2.create_or_update_secret(
+                path=path, secret=dict(data), cas=0, mount_point=mount
+            )
+        except hvac.exceptions.InvalidRequest as exc:
+            if "check-and-set" in str(exc):
+                return False
+            raise TransientError(f"Vault at {self.address}: cannot write {path}: {exc}") from exc
+        except (hvac.exceptions.VaultError, requests.RequestException, OSError) as exc:
+            raise TransientError(f"Vault at {self.address}: cannot write {path}: {exc}") from exc
+        return True
+
+    # --- what the reconcile calls -----------------------------------------
+
+    def _ensure_store(
+        self,
+        config: VaultConfig,
+        role_prefix: str,
+        auth: KubernetesAuth,
+        generate: Callable[[str], Mapping[str, Any]],
+    ) -> VaultChanges:
+        self._ensure_kv_v2(config.kv_mount)
+        configured = self._ensure_kubernetes_auth(config.auth_mount, auth)
+        created = [
+            secret.key
+            for secret in config.secrets
+            if self._write_once(
+                config.kv_mount, f"{config.store_path}/{secret.key}", generate(secret.kind)
+            )
+        ]
+        policies = [p.name for p in config.policies if self._ensure_policy(p)]
+        roles = [r.name for r in config.roles if self._ensure_role(config.auth_mount, r)]
+        # Services disabled since the last pass lose their role and policy.
+        keep = [p.name for p in config.policies] + [r.name for r in config.roles]
+        removed = self._prune(config.auth_mount, role_prefix, keep)
+        return VaultChanges(created, policies, roles, removed, configured)
+
+    async def ensure_store(
+        self,
+        config: VaultConfig,
+        role_prefix: str,
+        auth: KubernetesAuth,
+        generate: Callable[[str], Mapping[str, Any]],
+    ) -> VaultChanges:
+        """Make Vault hold ``config``: KV v2 mount, auth method, secrets, policies, roles.
+
+        Secrets are written once and never overwritten; ``generate(kind)`` makes
+        a new value only for a secret that does not exist yet.
+        """
+        return await asyncio.to_thread(self._ensure_store, config, role_prefix, auth, generate)
+
+    def _remove_store(self, config: VaultConfig, role_prefix: str, secrets: bool) -> list[str]:
+        removed = self._prune(config.auth_mount, role_prefix, ())
+        if secrets:
+            for secret in config.secrets:
+                path = f"{config.store_path}/{secret.key}"
+                try:
+                    self._client.secrets.kv.v2.delete_metadata_and_all_versions(
+                        path=path, mount_point=config.kv_mount
+                    )
+                except hvac.exceptions.InvalidPath:
+                    continue
+                except (hvac.exceptions.VaultError, requests.RequestException, OSError) as exc:
+                    raise TransientError(
+                        f"Vault at {self.address}: cannot delete {path}: {exc}"
+                    ) from exc
+                removed.append(f"secret {path}")
+        return removed
+
+    async def remove_store(
+        self, config: VaultConfig, role_prefix: str, *, secrets: bool
+    ) -> list[str]:
+        """Delete the store's roles and policies, and its secrets if ``secrets``."""
+        return await asyncio.to_thread(self._remove_store, config, role_prefix, secrets)
+
+
+def _role_matches(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    def as_set(key: str) -> set[str]:
+        return set(current.get(key) or [])
+
+    return (
+        as_set("bound_service_account_names") == set(wanted["bound_service_account_names"])
+        and as_set("bound_service_account_namespaces")
+        == set(wanted["bound_service_account_namespaces"])
+        and as_set("token_policies") == set(wanted["token_policies"])
+        and _seconds(current.get("token_ttl") or 0) == _seconds(wanted["token_ttl"])
+        and _seconds(current.get("token_max_ttl") or 0) == _seconds(wanted["token_max_ttl"])
+    )
+
+
+class VaultPool:
+    """One VaultAdmin per (address, token), so auth-method state survives passes."""
+
+    def __init__(self) -> None:
+        self._admins: dict[tuple[str, str | None], VaultAdmin] = {}
+
+    def admin(self, address: str, token: str | None) -> VaultAdmin:
+        key = (address, token)
+        if key not in self._admins:
+            # A rotated token replaces the old one's client.
+            for stale in [k for k in self._admins if k[0] == address]:
+                del self._admins[stale]
+            self._admins[key] = VaultAdmin(address, token)
+        return self._admins[key]

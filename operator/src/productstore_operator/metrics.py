@@ -1,0 +1,65 @@
+"""The operator's Prometheus metrics, on a registry of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+PHASES: Final = ("Pending", "Reconciling", "Ready", "Degraded", "Failed", "Deleting")
+
+
+class Metrics:
+    """Counters and histograms of reconcile passes, and stores per phase."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.reconciles = Counter(
+            "productstore_operator_reconciles",
+            "Reconcile passes by result: ready, progressing, invalid or error.",
+            ["result"],
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "productstore_operator_reconcile_duration_seconds",
+            "Duration of one reconcile pass over one store.",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "productstore_operator_reconcile_errors",
+            "Passes stopped by a failure outside the spec, by step.",
+            ["step"],
+            registry=self.registry,
+        )
+        self.helm = Counter(
+            "productstore_operator_helm_operations",
+            "helm upgrades and rollbacks by result: success or failure.",
+            ["operation", "result"],
+            registry=self.registry,
+        )
+        self.stores = Gauge(
+            "productstore_operator_stores",
+            "ProductStores by status phase, as this operator last saw them.",
+            ["phase"],
+            registry=self.registry,
+        )
+        self._phases: dict[str, str] = {}
+
+    def set_phase(self, uid: str, phase: str | None) -> None:
+        """Record a store's phase (None: the store is gone)."""
+        if phase is None:
+            self._phases.pop(uid, None)
+        else:
+            self._phases[uid] = phase
+        counts: Mapping[str, int] = {
+            p: sum(1 for v in self._phases.values() if v == p) for p in PHASES
+        }
+        for p, n in counts.items():
+            self.stores.labels(phase=p).set(n)
+
+    def serve(self, address: str, port: int) -> None:
+        """Serve /metrics on a background thread (port 0: not at all)."""
+        if port:
+            start_http_server(port, addr=address, registry=self.registry)

@@ -1,0 +1,81 @@
+"""Everything a pass will apply, built and validated before anything is touched.
+
+An invalid spec is refused here, so a pass either applies a whole plan or
+nothing: no Vault role without its Deployment, no half-upgraded release.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from productstore_operator.builders import (
+    InvalidSpecError,
+    OperatorSettings,
+    StoreRef,
+    VaultConfig,
+    build_k8ssandra_cluster,
+    build_release_values,
+    build_vault_config,
+)
+from productstore_operator.builders.naming import release_name, vault_role_prefix
+from productstore_operator.models import ProductStoreSpec
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The desired state of one store."""
+
+    store: StoreRef
+    uid: str
+    generation: int | None
+    spec: ProductStoreSpec
+    release: str
+    values: dict[str, Any]
+    vault: VaultConfig
+    # Prefix of the store's Vault role and policy names: what the finalizer removes.
+    role_prefix: str
+    # The K8ssandraCluster body (mode k8ssandra), without its owner reference.
+    k8ssandra: dict[str, Any] | None
+
+
+def _explain(error: ValidationError) -> str:
+    return "; ".join(
+        f"spec.{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" if e["loc"] else e["msg"]
+        for e in error.errors()
+    )
+
+
+def make_plan(
+    *,
+    name: str,
+    namespace: str,
+    uid: str,
+    generation: int | None,
+    spec: Mapping[str, Any],
+    settings: OperatorSettings,
+) -> Plan:
+    """The store's plan; InvalidSpecError with what to change if it cannot be built."""
+    try:
+        model = ProductStoreSpec.model_validate(dict(spec))
+    except ValidationError as exc:
+        raise InvalidSpecError(_explain(exc)) from exc
+    store = StoreRef(name, namespace)
+    return Plan(
+        store=store,
+        uid=uid,
+        generation=generation,
+        spec=model,
+        release=release_name(store),
+        values=build_release_values(model, store, settings),
+        vault=build_vault_config(model, store, settings),
+        role_prefix=vault_role_prefix(model.vault.role_prefix, store),
+        k8ssandra=(
+            build_k8ssandra_cluster(model, store, settings)
+            if model.cassandra.mode == "k8ssandra"
+            else None
+        ),
+    )

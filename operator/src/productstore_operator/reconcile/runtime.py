@@ -1,0 +1,58 @@
+"""What every pass shares: the process configuration, the I/O clients and the
+little the operator remembers between passes (all of it rebuilt after a restart)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from productstore_operator.config import RuntimeConfig
+from productstore_operator.io import Helm, Kube, VaultPool
+from productstore_operator.reconcile.manifest import ObjectRef
+
+# Reviewer tokens live this long; Vault is reconfigured at half of it.
+REVIEWER_TOKEN_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class FailedUpgrade:
+    """An upgrade that failed: not retried with the same hash until the backoff passes."""
+
+    stamp: str
+    at: float
+    message: str
+
+
+@dataclass
+class Runtime:
+    """The operator's process-wide state, passed to every reconcile."""
+
+    config: RuntimeConfig
+    kube: Kube
+    helm: Helm
+    vault: VaultPool = field(default_factory=VaultPool)
+    # CA of the apiserver for Vault's Kubernetes auth method, read once at start.
+    kubernetes_ca_pem: str | None = None
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    failed_upgrades: dict[str, FailedUpgrade] = field(default_factory=dict)
+    # (namespace, release, revision) -> the objects that revision rendered.
+    manifests: dict[tuple[str, str, int], list[ObjectRef]] = field(default_factory=dict)
+
+    @property
+    def failed_upgrade_backoff(self) -> float:
+        """Seconds before a failed upgrade with unchanged values is tried again."""
+        return self.config.upgrade_retry_seconds
+
+    @property
+    def stale_pending_seconds(self) -> float:
+        """A release left pending this long is taken as abandoned by a dead helm."""
+        return self.config.stale_release_seconds
+
+    def lock(self, uid: str) -> asyncio.Lock:
+        """One pass at a time per store: the timer and a change handler may overlap."""
+        return self._locks.setdefault(uid, asyncio.Lock())
+
+    def forget(self, uid: str) -> None:
+        """Drop what is remembered of a deleted store."""
+        self._locks.pop(uid, None)
+        self.failed_upgrades.pop(uid, None)

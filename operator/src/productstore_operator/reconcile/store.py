@@ -1,0 +1,263 @@
+"""The ordered reconcile of one ProductStore, and its deletion.
+
+Level-based: every pass compares the cluster (and Vault) with the plan and
+applies only the difference, in order: secrets, Cassandra, the release, the
+mesh. A step that has not converged stops the pass; the next one (kopf's retry
+or the timer) continues. An invalid spec is refused before anything is touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from productstore_operator.builders import InvalidSpecError
+from productstore_operator.builders.k8ssandra import PLURAL as K8SSANDRA_PLURAL
+from productstore_operator.conditions import INVALID_SPEC, set_condition, summarise
+from productstore_operator.io import TransientError
+from productstore_operator.models import (
+    GROUP,
+    PLURAL,
+    VERSION,
+    Condition,
+    ProductStoreStatus,
+    ServiceStatus,
+)
+from productstore_operator.models.status import READY
+from productstore_operator.reconcile.cassandra_step import GROUP as K8SSANDRA_GROUP
+from productstore_operator.reconcile.cassandra_step import VERSION as K8SSANDRA_VERSION
+from productstore_operator.reconcile.cassandra_step import ensure_cassandra
+from productstore_operator.reconcile.mesh_step import check_mesh
+from productstore_operator.reconcile.outcome import (
+    RETRY_SECONDS,
+    Event,
+    EventType,
+    Outcome,
+    StepResult,
+)
+from productstore_operator.reconcile.plan import Plan, make_plan
+from productstore_operator.reconcile.release_step import ensure_release
+from productstore_operator.reconcile.runtime import Runtime
+from productstore_operator.reconcile.vault_step import admin_for, ensure_secrets
+
+
+def _previous(status: Mapping[str, Any]) -> ProductStoreStatus:
+    try:
+        return ProductStoreStatus.model_validate(dict(status))
+    except ValidationError:
+        # A status someone else wrote badly: start over rather than fail forever.
+        return ProductStoreStatus()
+
+
+def _transition_events(before: Sequence[Condition], after: Sequence[Condition]) -> list[Event]:
+    """One event per change of Ready, and per component that turned False (not per pass)."""
+    old = {c.type: c.status for c in before}
+    events: list[Event] = []
+    for condition in after:
+        if old.get(condition.type) == condition.status:
+            continue
+        # Ready tells the story; a component speaks up only when it fails.
+        if condition.type != READY and condition.status != "False":
+            continue
+        kind: EventType = "Warning" if condition.status == "False" else "Normal"
+        events.append(
+            Event(
+                kind,
+                condition.reason,
+                f"{condition.type} is {condition.status}: {condition.message}",
+            )
+        )
+    return events
+
+
+def _status_document(status: ProductStoreStatus) -> dict[str, Any]:
+    document: dict[str, Any] = status.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return document
+
+
+def invalid_outcome(
+    message: str, status: Mapping[str, Any], generation: int | None, now: datetime
+) -> Outcome:
+    """Ready False with reason InvalidSpec and what to change; nothing else moves."""
+    previous = _previous(status)
+    conditions = set_condition(
+        previous.conditions,
+        READY,
+        "False",
+        reason=INVALID_SPEC,
+        message=f"The spec cannot be applied: {message}. Nothing was changed; fix the spec.",
+        generation=generation,
+        now=now,
+    )
+    new = previous.model_copy(
+        update={"conditions": conditions, "phase": "Failed", "observed_generation": generation}
+    )
+    outcome = Outcome(status=_status_document(new), invalid=message)
+    if _transition_events(previous.conditions, conditions):
+        outcome.events.append(Event("Warning", INVALID_SPEC, message))
+    return outcome
+
+
+def plan_for(body: Mapping[str, Any], runtime: Runtime) -> Plan:
+    """The plan of the object ``body``; InvalidSpecError if it cannot be built."""
+    metadata = body["metadata"]
+    return make_plan(
+        name=metadata["name"],
+        namespace=metadata["namespace"],
+        uid=metadata["uid"],
+        generation=metadata.get("generation"),
+        spec=body.get("spec") or {},
+        settings=runtime.config.settings,
+    )
+
+
+async def reconcile(body: Mapping[str, Any], runtime: Runtime) -> Outcome:
+    """One ordered pass over the store ``body`` (the ProductStore as the API returned it)."""
+    now = datetime.now(UTC)
+    status = body.get("status") or {}
+    generation = body["metadata"].get("generation")
+    try:
+        plan = plan_for(body, runtime)
+    except InvalidSpecError as exc:
+        return invalid_outcome(str(exc), status, generation, now)
+    async with runtime.lock(plan.uid):
+        # The timer and a change handler may both have waited here: continue from
+        # the status the other one wrote, not from this handler's older copy.
+        fresh = await _fresh(plan, runtime)
+        if fresh is not None:
+            status = fresh.get("status") or {}
+        return await _run_steps(plan, runtime, _previous(status), now)
+
+
+async def _fresh(plan: Plan, runtime: Runtime) -> dict[str, Any] | None:
+    try:
+        return await runtime.kube.get(GROUP, VERSION, PLURAL, plan.store.namespace, plan.store.name)
+    except TransientError:
+        return None
+
+
+async def _steps(
+    plan: Plan, runtime: Runtime, previous: ProductStoreStatus
+) -> tuple[list[StepResult], dict[str, ServiceStatus], str | None]:
+    """The steps in order, up to the first that has not converged."""
+    services = dict(previous.services)
+    version = previous.version
+    results = [await ensure_secrets(plan, runtime)]
+    if results[-1].done:
+        results.append(await ensure_cassandra(plan, runtime))
+    if results[-1].done:
+        report = await ensure_release(plan, runtime)
+        results.append(report.result)
+        services = {
+            name: ServiceStatus.model_validate(counts) for name, counts in report.services.items()
+        }
+        if report.result.done:
+            version = plan.spec.version
+            results.append(await check_mesh(plan, runtime, report.revision))
+    return results, services, version
+
+
+async def _run_steps(
+    plan: Plan, runtime: Runtime, previous: ProductStoreStatus, now: datetime
+) -> Outcome:
+    results, services, version = await _steps(plan, runtime, previous)
+    conditions = list(previous.conditions)
+    for result in results:
+        conditions = set_condition(
+            conditions,
+            result.condition,
+            result.status,
+            reason=result.reason,
+            message=result.message,
+            generation=plan.generation,
+            now=now,
+        )
+    phase, conditions = summarise(conditions, plan.generation, now)
+    new = ProductStoreStatus(
+        observed_generation=plan.generation,
+        phase=phase,
+        version=version,
+        conditions=conditions,
+        services=services,
+    )
+    outcome = Outcome(status=_status_document(new))
+    for result in results:
+        outcome.events.extend(result.events)
+    outcome.events.extend(_transition_events(previous.conditions, conditions))
+    stopped_at = results[-1]
+    if not stopped_at.done:
+        outcome.retry_after = stopped_at.retry_after or RETRY_SECONDS
+        if stopped_at.status == "False" and stopped_at.reason not in _WAITING:
+            outcome.failed_step = _STEP_OF[stopped_at.condition]
+    return outcome
+
+
+async def finalize(body: Mapping[str, Any], runtime: Runtime) -> list[Event]:
+    """Remove what the store owns outside its namespace's garbage collection.
+
+    Uninstalls the release; deletes the store's Vault roles and policies (and its
+    secrets when cassandra.deletionPolicy is Delete: with Retain the data outlives
+    the store and so must the credentials that open it); keeps (Retain: owner
+    reference removed) or deletes (Delete) the K8ssandraCluster. Raises
+    TransientError while something cannot be removed yet.
+    """
+    try:
+        plan = plan_for(body, runtime)
+    except InvalidSpecError:
+        # Never applied (refused before anything was touched): nothing to remove.
+        # A spec made invalid after it was applied still has a release: remove it.
+        metadata = body["metadata"]
+        await runtime.helm.uninstall(metadata["name"], metadata["namespace"])
+        return [Event("Normal", "Deleted", "invalid spec: removed the release, if any")]
+    events: list[Event] = []
+    ns = plan.store.namespace
+    await runtime.helm.uninstall(plan.release, ns)
+    events.append(Event("Normal", "Deleted", f"uninstalled release {plan.release}"))
+    retain = plan.spec.cassandra.deletion_policy == "Retain"
+    removed = await admin_for(plan, runtime).remove_store(
+        plan.vault, plan.role_prefix, secrets=not retain
+    )
+    events.append(
+        Event("Normal", "Deleted", f"removed from Vault: {', '.join(removed) or 'nothing'}")
+    )
+    if plan.k8ssandra is not None:
+        events.append(await _release_cassandra(plan, runtime, retain=retain))
+    runtime.forget(plan.uid)
+    return events
+
+
+async def _release_cassandra(plan: Plan, runtime: Runtime, *, retain: bool) -> Event:
+    assert plan.k8ssandra is not None  # noqa: S101 - checked by the caller
+    name = plan.k8ssandra["metadata"]["name"]
+    ns = plan.store.namespace
+    args = (K8SSANDRA_GROUP, K8SSANDRA_VERSION, K8SSANDRA_PLURAL, ns, name)
+    cluster = await runtime.kube.get(*args)
+    if cluster is None:
+        return Event("Normal", "Deleted", f"K8ssandraCluster {name} was already gone")
+    if not retain:
+        await runtime.kube.delete(*args)
+        return Event(
+            "Normal", "Deleted", f"deleted K8ssandraCluster {name} (deletionPolicy Delete)"
+        )
+    owners = [
+        ref
+        for ref in cluster["metadata"].get("ownerReferences") or []
+        if ref.get("uid") != plan.uid
+    ]
+    # Without our owner reference the garbage collector leaves it (and its data) alone.
+    await runtime.kube.patch(*args, changes={"metadata": {"ownerReferences": owners or None}})
+    return Event("Normal", "Retained", f"kept K8ssandraCluster {name} (deletionPolicy Retain)")
+
+
+_WAITING = frozenset(
+    {"CassandraProvisioning", "RollingOut", "ReleasePending", "ReleaseNotDeployed"}
+)
+_STEP_OF = {
+    "SecretsReady": "vault",
+    "CassandraReady": "cassandra",
+    "ServicesReady": "services",
+    "MeshConfigured": "mesh",
+}

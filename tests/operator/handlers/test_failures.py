@@ -1,0 +1,185 @@
+"""The whole operator as a process against devstack's real control plane (apiserver,
+controller-manager, scheduler, kwok), OpenBao and helm.
+
+kwok runs no containers but marks Pods Running and Ready, so Deployments
+become available as on a real node.
+
+What goes wrong: a spec beyond the schema, an unreachable Vault, a failed
+upgrade; each ends in a condition that says what happened and what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from kubernetes import client
+
+from tests.operator.handlers.support import (
+    CHART,
+    Harness,
+    deployments,
+    devstack_spec,
+    policies,
+    roles,
+    wait_for,
+)
+
+
+def test_invalid_spec_applies_nothing_and_says_what_to_change(h: Harness) -> None:
+    box, openbao = h.box, h.openbao
+    spec = devstack_spec(box, openbao)
+    # Valid for the schema, but orders calls catalog (callgraph.py).
+    spec["services"] = {"catalog": {"enabled": False}, "wishlist": {"enabled": False},
+                        "recommendations": {"enabled": False}}  # fmt: skip
+    box.apply_store("shop", spec)
+
+    ready = wait_for(
+        "Ready False with reason InvalidSpec",
+        lambda: (
+            c if (c := box.condition("shop", "Ready")) and c["reason"] == "InvalidSpec" else None
+        ),
+    )
+    assert ready["status"] == "False"
+    assert "orders calls catalog" in ready["message"]
+    assert "enable catalog or disable orders" in ready["message"]
+    assert (box.store("shop") or {})["status"]["phase"] == "Failed"
+    warnings = [e for e in box.events("shop") if e.reason == "InvalidSpec"]
+    assert warnings and warnings[0].type == "Warning"
+    # Nothing half-applied: no release, no Vault roles, policies or secrets.
+    assert h.history() == []
+    assert roles(openbao, box) == []
+    assert policies(openbao, box) == []
+    assert deployments(box) == {}
+
+    # Fixing the spec is all it takes.
+    box.patch_spec("shop", {"services": {"orders": {"enabled": False}}})
+    store = box.wait_ready("shop", generation=2)
+    assert "orders" not in store["status"]["services"]
+    assert "catalog" not in store["status"]["services"]
+
+
+def test_unreachable_vault_is_a_retry_not_an_invalid_spec(h: Harness) -> None:
+    box = h.box
+    spec = devstack_spec(box, h.openbao)
+    # The discard port on loopback: nothing answers.
+    spec["vault"]["address"] = "http://127.0.0.1:9"
+    box.apply_store("shop", spec)
+
+    secrets = wait_for(
+        "SecretsReady False",
+        lambda: (
+            c if (c := box.condition("shop", "SecretsReady")) and c["status"] == "False" else None
+        ),
+    )
+    assert secrets["reason"] == "VaultUnavailable"
+    assert "unreachable" in secrets["message"]
+    store = box.store("shop") or {}
+    assert store["status"]["phase"] == "Reconciling"
+    assert box.condition("shop", "ServicesReady") is None  # later steps wait
+    assert h.history() == []
+
+
+def test_failed_upgrade_is_rolled_back_and_reported(h: Harness) -> None:
+    box, openbao = h.box, h.openbao
+    spec = devstack_spec(box, openbao)
+    spec["services"] = {"analytics": {"enabled": False}}
+    box.apply_store("shop", spec)
+    box.wait_ready("shop")
+    # A quota that fits the 8 running services, not a 9th: the apiserver refuses
+    # the new Deployment halfway through the upgrade.
+    core = client.CoreV1Api(box.api)
+    core.create_namespaced_resource_quota(
+        box.namespace,
+        client.V1ResourceQuota(
+            metadata=client.V1ObjectMeta(name="eight-deployments"),
+            spec=client.V1ResourceQuotaSpec(hard={"count/deployments.apps": "8"}),
+        ),
+    )
+    wait_for(
+        "the quota to count the Deployments",
+        lambda: (
+            True
+            if (core.read_namespaced_resource_quota("eight-deployments", box.namespace).status.used)
+            else None
+        ),
+    )
+    box.patch_spec("shop", {"services": {"analytics": {"enabled": True}}})
+
+    failed = wait_for(
+        "ServicesReady False after the failed upgrade",
+        lambda: (
+            c
+            if (c := box.condition("shop", "ServicesReady")) and c["reason"] == "UpgradeFailed"
+            else None
+        ),
+    )
+    assert "exceeded quota" in failed["message"]
+    assert "rolled back to revision 1" in failed["message"]
+    assert [r["status"] for r in h.history()] == ["superseded", "failed", "deployed"]
+    assert {"UpgradeFailed", "RolledBack"} <= {e.reason for e in box.events("shop")}
+    assert "shop-analytics" not in deployments(box)
+    assert (box.store("shop") or {})["status"]["phase"] != "Ready"
+
+    # With room again, the next spec change goes through.
+    core.delete_namespaced_resource_quota("eight-deployments", box.namespace)
+    box.patch_spec("shop", {"services": {"analytics": {"replicas": 1}}})
+    store = box.wait_ready("shop", generation=3)
+    assert store["status"]["services"]["analytics"] == {"desiredReplicas": 1, "readyReplicas": 1}
+
+
+def test_a_release_left_pending_by_a_dead_helm_is_repaired(h: Harness, tmp_path: Path) -> None:
+    box = h.box
+    # A helm that dies mid-install (killed while it waits for a Pod that can never
+    # be scheduled) leaves the release pending-install, which blocks every upgrade.
+    values = tmp_path / "unschedulable.yaml"
+    values.write_text(
+        json.dumps(
+            {
+                "fullnameOverride": "shop",
+                "services": {
+                    "auth": {
+                        "resources": {
+                            "requests": {"cpu": "100000"},
+                            "limits": {"cpu": "100000"},
+                        }
+                    }
+                },
+            }
+        )
+    )
+    stuck = subprocess.Popen(
+        [str(h.helm.binary), "upgrade", "--install", "shop", str(CHART),
+         "--namespace", box.namespace, "--values", str(values), "--wait", "--timeout", "5m",
+         "--kubeconfig", str(h.kube.kubeconfig)],
+        env=h.operator.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_for(
+            "helm to record the release as pending-install",
+            lambda: True if [r["status"] for r in h.history()] == ["pending-install"] else None,
+        )
+    finally:
+        stuck.kill()
+        stuck.wait(timeout=30)
+
+    # The operator takes a pending release this old as abandoned (600 s by default).
+    h.operator.stop()
+    h.operator.env["PRODUCTSTORE_OPERATOR_STALE_RELEASE_SECONDS"] = "20"
+    h.operator.start()
+    box.apply_store("shop", devstack_spec(box, h.openbao))
+    pending = wait_for(
+        "ServicesReady False while the pending release may still be running",
+        lambda: (
+            c
+            if (c := box.condition("shop", "ServicesReady")) and c["reason"] == "ReleasePending"
+            else None
+        ),
+    )
+    assert "pending-install" in pending["message"]
+
+    store = box.wait_ready("shop")
+    assert store["status"]["services"]["auth"] == {"desiredReplicas": 2, "readyReplicas": 2}
+    assert [(r["revision"], r["status"]) for r in h.history()] == [(1, "deployed")]
+    assert "ReleaseRepaired" in {e.reason for e in box.events("shop")}

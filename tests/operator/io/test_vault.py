@@ -1,0 +1,164 @@
+"""VaultAdmin against devstack's OpenBao: idempotent, never overwrites a secret,
+prunes what a spec no longer asks for, says what is wrong."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import hvac
+import hvac.exceptions
+import pytest
+
+from devstack.components.kube import KubeApiserver
+from devstack.components.openbao import OpenBao
+from productstore_operator.builders import OperatorSettings, StoreRef, build_vault_config
+from productstore_operator.builders.naming import vault_role_prefix
+from productstore_operator.io import KubernetesAuth, TransientError, VaultAdmin, generate_secret
+from productstore_operator.models import ProductStoreSpec
+from tests.operator.spec_cases import spec_with
+
+SETTINGS = OperatorSettings()
+
+
+class Names:
+    def __init__(self) -> None:
+        self.suffix = uuid.uuid4().hex[:8]
+        self.mount = f"k8s-io-{self.suffix}"
+        self.kv_path = f"io-test-{self.suffix}"
+        self.prefix = f"io-{self.suffix}"
+
+
+@pytest.fixture
+def names(openbao: OpenBao) -> Iterator[Names]:
+    created = Names()
+    yield created
+    bao = openbao.client()
+    with contextlib.suppress(hvac.exceptions.VaultError):
+        bao.sys.disable_auth_method(path=created.mount)
+    for policy in bao.sys.list_acl_policies()["data"]["keys"]:
+        if policy.startswith(created.prefix):
+            bao.sys.delete_acl_policy(policy)
+    for key in ("cassandra", "auth/jwt"):
+        with contextlib.suppress(hvac.exceptions.VaultError):
+            bao.secrets.kv.v2.delete_metadata_and_all_versions(
+                path=f"{created.kv_path}/ns/shop/{key}", mount_point="secret"
+            )
+
+
+def config_for(names: Names, changes: dict[str, Any] | None = None) -> Any:
+    spec = spec_with(
+        {
+            "vault.address": "http://127.0.0.1:8200",
+            "vault.authMount": names.mount,
+            "vault.kvPath": names.kv_path,
+            "vault.rolePrefix": names.prefix,
+            **(changes or {}),
+        }
+    )
+    model = ProductStoreSpec.model_validate(spec)
+    store = StoreRef("shop", "ns")
+    return build_vault_config(model, store, SETTINGS), vault_role_prefix(names.prefix, store)
+
+
+def auth(kube: KubeApiserver) -> KubernetesAuth:
+    return KubernetesAuth(
+        host=kube.server, ca_pem=kube.ca_cert.read_text(), reviewer_jwt=None, refresh_seconds=3600
+    )
+
+
+def generate(kind: str) -> dict[str, Any]:
+    return generate_secret(kind, StoreRef("shop", "ns"))
+
+
+def test_ensure_store_is_idempotent_and_keeps_secrets(
+    openbao: OpenBao, kube: KubeApiserver, names: Names
+) -> None:
+    admin = VaultAdmin(openbao.addr, openbao.token)
+    config, prefix = config_for(names)
+    first = asyncio.run(admin.ensure_store(config, prefix, auth(kube), generate))
+    assert sorted(first.created_secrets) == ["auth/jwt", "cassandra"]
+    assert len(first.written_roles) == len(first.written_policies) == 9
+    assert first.configured_auth
+
+    bao = openbao.client()
+    path = f"{names.kv_path}/ns/shop/cassandra"
+    original = bao.secrets.kv.v2.read_secret_version(
+        path=path, mount_point="secret", raise_on_deleted_version=True
+    )["data"]["data"]
+    # A second operator process (fresh state) writes nothing and overwrites nothing.
+    again = asyncio.run(
+        VaultAdmin(openbao.addr, openbao.token).ensure_store(config, prefix, auth(kube), generate)
+    )
+    assert (again.created_secrets, again.written_roles, again.written_policies) == ([], [], [])
+    assert again.removed == []
+    assert not again.configured_auth  # configured right already
+    current = bao.secrets.kv.v2.read_secret_version(
+        path=path, mount_point="secret", raise_on_deleted_version=True
+    )["data"]["data"]
+    assert current == original
+    config_read = bao.auth.kubernetes.read_config(mount_point=names.mount)
+    assert (config_read.get("data") or config_read)["kubernetes_host"] == kube.server
+
+
+def test_disabled_services_lose_their_role_and_removal_honours_secrets(
+    openbao: OpenBao, kube: KubeApiserver, names: Names
+) -> None:
+    admin = VaultAdmin(openbao.addr, openbao.token)
+    config, prefix = config_for(names)
+    asyncio.run(admin.ensure_store(config, prefix, auth(kube), generate))
+    fewer, _ = config_for(names, {"services.analytics.enabled": False})
+    changes = asyncio.run(admin.ensure_store(fewer, prefix, auth(kube), generate))
+    assert changes.removed == [f"role {prefix}analytics", f"policy {prefix}analytics"]
+
+    removed = asyncio.run(admin.remove_store(fewer, prefix, secrets=False))
+    assert len(removed) == 16  # 8 roles and 8 policies, no secret
+    bao = openbao.client()
+    assert bao.secrets.kv.v2.read_secret_metadata(
+        path=f"{names.kv_path}/ns/shop/cassandra", mount_point="secret"
+    )
+    removed = asyncio.run(admin.remove_store(fewer, prefix, secrets=True))
+    assert removed == [
+        f"secret {names.kv_path}/ns/shop/cassandra",
+        f"secret {names.kv_path}/ns/shop/auth/jwt",
+    ]
+
+
+def test_a_kv_version_1_mount_is_refused(
+    openbao: OpenBao, kube: KubeApiserver, names: Names
+) -> None:
+    bao = openbao.client()
+    mount = f"kv1-{names.suffix}"
+    bao.sys.enable_secrets_engine(backend_type="kv", path=mount, options={"version": "1"})
+    try:
+        config, prefix = config_for(names, {"vault.kvMount": mount})
+        with pytest.raises(TransientError, match=r"not KV version 2: set spec\.vault\.kvMount"):
+            asyncio.run(
+                VaultAdmin(openbao.addr, openbao.token).ensure_store(
+                    config, prefix, auth(kube), generate
+                )
+            )
+    finally:
+        bao.sys.disable_secrets_engine(path=mount)
+
+
+def test_unreachable_and_forbidden_vaults_are_transient(
+    openbao: OpenBao, kube: KubeApiserver, names: Names
+) -> None:
+    config, prefix = config_for(names)
+    # A port nothing listens on (the loopback discard port).
+    with pytest.raises(TransientError, match="unreachable"):
+        asyncio.run(
+            VaultAdmin("http://127.0.0.1:9", "t", timeout=2).ensure_store(
+                config, prefix, auth(kube), generate
+            )
+        )
+    with pytest.raises(TransientError, match=r"refused .* \(403\)"):
+        asyncio.run(
+            VaultAdmin(openbao.addr, "not-a-token").ensure_store(
+                config, prefix, auth(kube), generate
+            )
+        )
