@@ -21,6 +21,7 @@ import yaml
 from devstack.components.helm import Helm
 from devstack.components.kube import KubeApiserver
 from tests.support.helm import HelmCli
+from tests.support.kubectl import Kubectl
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "productstore"
@@ -47,43 +48,6 @@ RESTRICTED = {
 WAIT_TIMEOUT = 120.0
 
 Manifest = dict[str, Any]
-
-
-class Kubectl:
-    """The provisioned kubectl, pointed at devstack's apiserver."""
-
-    def __init__(self, kube: KubeApiserver) -> None:
-        self.argv = [str(kube.kubectl), "--kubeconfig", str(kube.kubeconfig)]
-
-    def run(
-        self, *args: str, stdin: str | None = None, check: bool = True
-    ) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [*self.argv, *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if check:
-            assert result.returncode == 0, (
-                f"`kubectl {' '.join(args)}` exited {result.returncode}:\n"
-                f"{result.stdout}\n{result.stderr}"
-            )
-        return result
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.run(*args, "--output", "json").stdout)
-
-    def gone(self, *args: str, timeout: float = WAIT_TIMEOUT) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            result = self.run("get", *args, "--ignore-not-found", "--output", "name", check=False)
-            if result.returncode == 0 and not result.stdout.strip():
-                return True
-            time.sleep(1)
-        return False
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,55 @@
+"""devstack's `operator` component: wired to the helm build and acting with the chart's RBAC."""
+
+from __future__ import annotations
+
+import subprocess
+
+import httpx
+
+from devstack.components import helm
+from devstack.components import operator as operator_component
+from devstack.components.kube import KubeApiserver
+from devstack.components.operator import ProductStoreOperator
+
+
+def test_helm_version_matches_the_helm_component() -> None:
+    """operator.py cannot import helm.py (independent components): the copy must agree."""
+    assert operator_component.HELM_VERSION == helm.HELM_VERSION
+
+
+def _can_i(kube: KubeApiserver, operator: ProductStoreOperator, *args: str) -> str:
+    result = subprocess.run(
+        [str(kube.kubectl), "--kubeconfig", str(operator.kubeconfig), "auth", "can-i", *args],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    return result.stdout.strip()
+
+
+def test_operator_acts_as_its_service_account_not_admin(
+    productstore_operator: ProductStoreOperator, kube: KubeApiserver
+) -> None:
+    # What the chart grants...
+    assert (
+        _can_i(kube, productstore_operator, "watch", "productstores", "--all-namespaces") == "yes"
+    )
+    assert _can_i(kube, productstore_operator, "create", "deployments", "-n", "default") == "yes"
+    # ... and nothing an admin could do beyond it.
+    assert _can_i(kube, productstore_operator, "create", "pods", "-n", "default") == "no"
+    assert _can_i(kube, productstore_operator, "create", "clusterroles") == "no"
+    whoami = subprocess.run(
+        [str(kube.kubectl), "--kubeconfig", str(productstore_operator.kubeconfig),
+         "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert whoami.stdout == "system:serviceaccount:productstore-system:productstore-operator"
+
+
+def test_metrics_and_health_answer(productstore_operator: ProductStoreOperator) -> None:
+    metrics = httpx.get(operator_component.METRICS_URL, timeout=5)
+    assert metrics.status_code == 200
+    for family in ("reconciles_total counter", "stores gauge"):
+        assert f"# TYPE productstore_operator_{family}" in metrics.text
+    assert productstore_operator.ready()
+    assert productstore_operator.env() == {
+        "PRODUCTSTORE_OPERATOR_METRICS_URL": operator_component.METRICS_URL
+    }

@@ -1,0 +1,127 @@
+"""One operator, twenty stores: ProductStores in twenty namespaces, created at once,
+all converge to Ready and are all cleaned up, Vault included.
+
+The operator is devstack's `operator` component (one process, the chart's RBAC);
+each store is the devstack sample cut to one Pod of auth and catalog, so twenty
+fit on kwok's node beside other sessions' Pods.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from kubernetes import client
+
+from devstack.components.openbao import OpenBao
+from devstack.components.operator import ProductStoreOperator
+from devstack.process import read_pid_file
+from tests.support.stores import (
+    SMALL_SERVICES,
+    create_namespace,
+    create_store,
+    delete_namespace,
+    delete_store,
+    small_devstack_store,
+    wait_gone,
+    wait_ready,
+)
+
+STORES = 20
+STORE = "shop"
+# For all twenty together, on a busy 2-core machine.
+CONVERGE_TIMEOUT = 900.0
+
+
+@pytest.fixture
+def vault_prefix() -> str:
+    return f"ps-conc-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def namespaces(
+    productstore_operator: ProductStoreOperator, kube_api: client.ApiClient
+) -> Iterator[list[str]]:
+    created: list[str] = []
+    try:
+        created.extend(create_namespace(kube_api, "store-conc") for _ in range(STORES))
+        yield created
+    finally:
+        for namespace in created:
+            delete_store(kube_api, namespace, STORE)
+        try:
+            for namespace in created:
+                wait_gone(kube_api, namespace, STORE)
+        finally:
+            for namespace in created:
+                delete_namespace(kube_api, namespace)
+
+
+def _vault_names(openbao: OpenBao, prefix: str) -> tuple[set[str], set[str]]:
+    """The Kubernetes-auth roles and the ACL policies named ``prefix*``."""
+    bao = openbao.client()
+    roles = bao.auth.kubernetes.list_roles(mount_point="kubernetes").get("keys", [])
+    policies = bao.sys.list_acl_policies()["data"]["keys"]
+    return (
+        {name for name in roles if name.startswith(prefix)},
+        {name for name in policies if name.startswith(prefix)},
+    )
+
+
+def _remaining(deadline: float) -> float:
+    return max(deadline - time.monotonic(), 1.0)
+
+
+def _operator_pid(operator: ProductStoreOperator) -> int:
+    process = read_pid_file(operator.pid_file(operator.name))
+    assert process is not None, "the operator component is not running"
+    return process.pid
+
+
+def test_twenty_stores_converge_concurrently_and_clean_up(
+    kube_api: client.ApiClient,
+    openbao: OpenBao,
+    productstore_operator: ProductStoreOperator,
+    namespaces: list[str],
+    vault_prefix: str,
+) -> None:
+    pid = _operator_pid(productstore_operator)
+    for namespace in namespaces:
+        create_store(kube_api, namespace, small_devstack_store(STORE, vault_prefix))
+
+    deadline = time.monotonic() + CONVERGE_TIMEOUT
+    stores = [wait_ready(kube_api, ns, STORE, timeout=_remaining(deadline)) for ns in namespaces]
+    for store in stores:
+        replicas = store["status"]["services"]
+        assert {s: replicas[s]["readyReplicas"] for s in SMALL_SERVICES} == {
+            "auth": 1,
+            "catalog": 1,
+        }
+    apps = client.AppsV1Api(kube_api)
+    for namespace in namespaces:
+        names = {d.metadata.name for d in apps.list_namespaced_deployment(namespace).items}
+        assert names == {f"{STORE}-{service}" for service in SMALL_SERVICES}
+    # A role and a policy (same name) per service and store, under the store's own names.
+    roles, policies = _vault_names(openbao, vault_prefix)
+    assert roles == policies
+    assert roles == {
+        f"{vault_prefix}-{namespace}-{STORE}-{service}"
+        for namespace in namespaces
+        for service in SMALL_SERVICES
+    }
+
+    for namespace in namespaces:
+        delete_store(kube_api, namespace, STORE)
+    deadline = time.monotonic() + CONVERGE_TIMEOUT
+    for namespace in namespaces:
+        wait_gone(kube_api, namespace, STORE, timeout=_remaining(deadline))
+    assert _vault_names(openbao, vault_prefix) == (set(), set())
+    for namespace in namespaces:
+        secrets = client.CoreV1Api(kube_api).list_namespaced_secret(
+            namespace, label_selector="owner=helm"
+        )
+        assert secrets.items == [], f"helm release left in {namespace}"
+    # One operator process did it all (it neither crashed nor was restarted).
+    assert _operator_pid(productstore_operator) == pid
