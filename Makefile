@@ -26,8 +26,9 @@ setup: $(UV)  ## install system packages, the Python workspace and every pinned 
 	$(UV) sync --frozen
 	$(DEVSTACK) provision
 
-up: setup  ## start the local stack and print what runs where
+up: setup  ## start the local stack, seed the demo catalog, print what runs where
 	$(DEVSTACK) up
+	$(DEVSTACK) seed
 
 down: $(UV)  ## stop everything devstack started
 	$(DEVSTACK) down
@@ -48,9 +49,12 @@ fmt: $(UV)  ## format and autofix
 test: setup lint  ## lint, then the whole test suite against devstack's real servers
 	$(UV) run --frozen pytest
 
-bench: setup  ## benchmarks; JSON results in bench/results/
+bench: setup  ## benchmarks (start-up from stopped, the gateway with wrk, operator convergence); JSON in bench/results/
 	$(UV) run --frozen python bench/devstack_startup.py
+	$(UV) run --frozen python bench/gateway_wrk.py
+	$(UV) run --frozen python bench/operator_converge.py
 
 .PHONY: crds
-crds: $(UV)  ## regenerate crds/productstore.io_productstores.yaml from the operator's models
+crds: $(UV)  ## regenerate crds/productstore.io_productstores.yaml (and the operator chart's copy) from the operator's models
 	$(UV) run --frozen python -m productstore_operator.crd --output crds/productstore.io_productstores.yaml
+	cp crds/productstore.io_productstores.yaml charts/productstore-operator/crds/

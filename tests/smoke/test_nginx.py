@@ -29,7 +29,8 @@ def test_healthz_returns_json_and_request_id(nginx: Nginx) -> None:
 def test_unknown_route_is_a_json_404(nginx: Nginx) -> None:
     response = httpx.get(f"{nginx.url}/no-such-route", timeout=5)
     assert response.status_code == 404
-    assert response.json()["error"] == "no route"
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["title"] == "Not Found"
     assert response.headers["x-request-id"]
 
 

@@ -1,4 +1,4 @@
-"""`devstack` command line: provision, up, down, status, logs, env."""
+"""`devstack` command line: provision, up, down, status, logs, env, seed."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ import time
 from collections.abc import Sequence
 
 from devstack.component import Context
+from devstack.components.nginx import Nginx
+from devstack.components.services import ADMIN_EMAIL, AuthService
 from devstack.errors import DevstackError
 from devstack.paths import Paths
 from devstack.process import tail
+from devstack.seed import DEFAULT_PRODUCTS, DEFAULT_SEED, seed_demo_data
 from devstack.stack import Stack
 
 
@@ -107,6 +110,37 @@ def cmd_env(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_seed(args: argparse.Namespace) -> int:
+    stack = _stack(args)
+    auth, nginx = stack.components["auth"], stack.components["nginx"]
+    if not isinstance(auth, AuthService) or not isinstance(nginx, Nginx):
+        raise TypeError("the registry's auth/nginx are not AuthService/Nginx")
+    result = seed_demo_data(
+        nginx.url,
+        email=ADMIN_EMAIL,
+        password_file=auth.admin_password_file,
+        products=args.products,
+        seed=args.seed,
+    )
+    _out(
+        f"seeded the demo catalog: {result.categories_total} categories "
+        f"({result.categories_created} new), {result.products_created} new products "
+        f"({result.products_present} were there)"
+    )
+    # The password is shown once, on the first seed; afterwards only where it is.
+    shown = auth.admin_password_file.with_name("admin-password.shown")
+    if shown.exists():
+        _out(f"administrator: {ADMIN_EMAIL}, password in {auth.admin_password_file}")
+    else:
+        password = auth.admin_password_file.read_text().strip()
+        _out(
+            f"administrator: {ADMIN_EMAIL} / {password}\n"
+            f"  (shown once; it stays in {auth.admin_password_file}, mode 0600)"
+        )
+        shown.touch()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="devstack",
@@ -138,6 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", "--lines", type=int, default=100)
     p.add_argument("--path", action="store_true", help="print the log file's path only")
     p.set_defaults(func=cmd_logs)
+
+    p = sub.add_parser("seed", help="create the demo catalog through the gateway (idempotent)")
+    p.add_argument("--products", type=int, default=DEFAULT_PRODUCTS, help="demo products")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="corpus generator seed")
+    p.set_defaults(func=cmd_seed)
 
     p = sub.add_parser("env", help="connection settings as shell exports")
     p.add_argument("components", nargs="*")

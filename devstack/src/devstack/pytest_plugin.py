@@ -27,9 +27,10 @@ from devstack.components.kafka import Kafka
 from devstack.components.kube import KubeApiserver
 from devstack.components.nginx import Nginx, Wrk
 from devstack.components.openbao import OpenBao
+from devstack.components.operator import ProductStoreOperator
 from devstack.components.prometheus import Prometheus
 from devstack.components.redis import Redis
-from devstack.components.services import AuthService
+from devstack.components.services import AuthService, CatalogService
 from devstack.errors import DevstackError
 from devstack.paths import Paths
 from devstack.stack import Stack
@@ -177,5 +178,17 @@ def auth_service(devstack: DevstackSession) -> AuthService:
 
 
 @pytest.fixture(scope="session")
+def catalog_service(devstack: DevstackSession) -> CatalogService:
+    """The catalog service, routed by the gateway at /api/products and /api/categories."""
+    return _one(devstack, CatalogService)
+
+
+@pytest.fixture(scope="session")
 def wrk(devstack: DevstackSession) -> Wrk:
     return _one(devstack, Wrk)
+
+
+@pytest.fixture(scope="session")
+def productstore_operator(devstack: DevstackSession) -> ProductStoreOperator:
+    """The Product Store operator, reconciling ProductStores in every namespace."""
+    return _one(devstack, ProductStoreOperator)

@@ -10,9 +10,10 @@ from devstack.components.kafka import Kafka
 from devstack.components.kube import Etcd, KubeApiserver, KubeControllerManager, KubeScheduler, Kwok
 from devstack.components.nginx import Nginx, Wrk
 from devstack.components.openbao import OpenBao
+from devstack.components.operator import ProductStoreOperator
 from devstack.components.prometheus import Prometheus
 from devstack.components.redis import Redis
-from devstack.components.services import AuthService
+from devstack.components.services import AuthService, CatalogService
 
 ALL: tuple[type[Component], ...] = (
     Cassandra,
@@ -30,6 +31,8 @@ ALL: tuple[type[Component], ...] = (
     Jaeger,
     Nginx,
     AuthService,
+    CatalogService,
+    ProductStoreOperator,
     Wrk,
 )
 

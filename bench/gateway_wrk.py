@@ -1,0 +1,374 @@
+"""Benchmark: catalog reads and searches through the nginx gateway, with wrk.
+
+Runs through http://127.0.0.1:8080, each after a warm-up (wrk, 2 threads,
+32 connections unless said otherwise):
+
+- ceiling: a bare FastAPI endpoint (bench/ceiling_app.py) run by uvicorn exactly
+  as devstack runs the services, behind a route rendered by the same template;
+- product_read: GET /api/products/{id} for random ids of a 100,000-product catalog;
+- search: typical searches (Russian and English words, category, price, stock and
+  rating filters, sort orders) on that catalog; again with one connection
+  (search_one_client), the latency of a search without queueing.
+
+The catalog here is a separate instance (own port, keyspace, Kafka topic and
+Redis prefix), bulk-loaded through Cassandra and then restarted so it builds
+its search index from the table, like a replica starting. It is reached at
+/bench/catalog/ (the gateway strips the prefix); the devstack catalog and its
+data are not touched. The gateway's per-address rate limit would refuse a
+benchmark from one address, so it is raised for the run and restored after:
+the numbers are nginx + uvicorn + the catalog, without rate limiting.
+
+Output: JSON on stdout and in bench/results/gateway-wrk.json. Everything the
+benchmark starts or creates is stopped or deleted at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from decimal import Decimal
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import redis
+from cassandra.cluster import Cluster
+from cassandra.concurrent import execute_concurrent_with_args
+from confluent_kafka.admin import AdminClient
+
+from devstack import process
+from devstack.component import Context
+from devstack.components.nginx import Nginx, Wrk
+from devstack.components.services import (
+    CatalogService,
+    render_location,
+    render_upstream,
+    uvicorn_argv,
+)
+from devstack.paths import Paths
+from devstack.stack import Stack
+from productstore_catalog.demo.corpus import CATEGORIES, generate_products
+
+BENCH_DIR = Path(__file__).parent
+RESULTS = BENCH_DIR / "results" / "gateway-wrk.json"
+LUA = BENCH_DIR / "lua" / "random_paths.lua"
+PRODUCTS = int(os.environ.get("BENCH_PRODUCTS", "100000"))
+WRK_THREADS = 2
+WRK_CONNECTIONS = 32
+WARMUP_SECONDS = 5
+RUN_SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
+READ_IDS = 10_000
+# Raised for the run (see the module docstring), restored afterwards.
+BENCH_LIMITS = {"gateway.rate": "1000000", "gateway.burst": "1000000"}
+# The services as `make up` runs them trace every request; BENCH_TRACE_SAMPLE_RATIO
+# measures another sampling rate (production would sample a fraction).
+TRACING = (
+    {"TRACE_SAMPLE_RATIO": os.environ["BENCH_TRACE_SAMPLE_RATIO"]}
+    if "BENCH_TRACE_SAMPLE_RATIO" in os.environ
+    else {}
+)
+SEARCHES: tuple[dict[str, str], ...] = (
+    {"q": "смартфон"},
+    {"q": "смартфоны", "category": "smartphones", "in_stock": "true"},
+    {"q": "ноутбук", "min_price": "40000", "max_price": "150000"},
+    {"q": "наушники", "sort_by": "price_asc"},
+    {"q": "кофе", "min_rating": "4"},
+    {"q": "чёрный чайник", "category": "kitchen"},
+    {"q": "running shoes", "max_price": "150"},
+    {"q": "headphones", "in_stock": "true", "sort_by": "rating"},
+    {"q": "laptop", "min_rating": "3.5", "limit": "10"},
+    {"q": "book"},
+    {"category": "toys", "sort_by": "newest"},
+    {"category": "coffee", "min_price": "5", "max_price": "50", "sort_by": "price_desc"},
+)
+_INSERT_PRODUCT = (
+    "INSERT INTO products (id, name, description, category, price, currency, attributes, "
+    "image_urls, in_stock, rating_average, rating_count, version, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _running(paths: Paths, spec: process.ProcessSpec, url: str, timeout: float) -> Iterator[float]:
+    """Run `spec` until the block ends; yields the seconds it took to answer /readyz or /item."""
+    pid_file = paths.pid_file(spec.name)
+    log_file = paths.log_file(spec.name)
+    process.start(spec, log_file=log_file, pid_file=pid_file, tie_to_parent=True)
+    try:
+        seconds = process.wait_until_ready(
+            spec.name,
+            lambda: httpx.get(url, timeout=5).status_code == 200,
+            timeout=timeout,
+            pid_files=[pid_file],
+            log_file=log_file,
+            hint="see the log",
+        )
+        yield seconds
+    except BaseException:
+        process.stop(pid_file)
+        raise  # the log stays, for the post-mortem
+    process.stop(pid_file)
+    log_file.unlink(missing_ok=True)
+
+
+def _write_all(session: Any, statement: Any, rows: list[tuple[Any, ...]]) -> None:
+    """Insert every row; rows that time out are written again (inserts are idempotent)."""
+    pending = rows
+    for _ in range(5):
+        results = execute_concurrent_with_args(
+            session, statement, pending, concurrency=32, raise_on_first_error=False
+        )
+        pending = [row for row, (ok, _) in zip(pending, results, strict=True) if not ok]
+        if not pending:
+            return
+    raise RuntimeError(f"{len(pending)} rows could not be written")
+
+
+def _bulk_load(keyspace: str, count: int) -> tuple[list[uuid.UUID], float]:
+    """Write the demo corpus straight into the instance's tables; ids and seconds taken."""
+    started = time.monotonic()
+    cluster = Cluster(["127.0.0.1"], port=9042)
+    try:
+        session = cluster.connect(keyspace)
+        # A loaded machine answers slowly; the defaults (10 s) time out under a bulk load.
+        session.default_timeout = 120
+        now = int(time.time() * 1_000_000)
+        categories = session.prepare(
+            "INSERT INTO categories (slug, name, description, created_at, updated_at) "
+            "VALUES (?, ?, ?, toTimestamp(now()), toTimestamp(now()))"
+        )
+        execute_concurrent_with_args(
+            session, categories, [(c.slug, c.name_en, c.name_ru) for c in CATEGORIES]
+        )
+        products = session.prepare(_INSERT_PRODUCT)
+        by_category = session.prepare(
+            "INSERT INTO products_by_category (category, product_id) VALUES (?, ?)"
+        )
+        rng = random.Random(7)  # noqa: S311 - benchmark data
+        rows, index_rows = [], []
+        for n, p in enumerate(generate_products(count, seed=1)):
+            rating_count = 0 if p.rating is None else rng.randint(1, 500)
+            rows.append(
+                (p.id, p.name, p.description, p.category, Decimal(p.price), p.currency,
+                 p.attributes, p.image_urls, p.in_stock, p.rating, rating_count, now + n,
+                 p.created_at, p.created_at)
+            )  # fmt: skip
+            index_rows.append((p.category, p.id))
+        _write_all(session, products, rows)
+        _write_all(session, by_category, index_rows)
+        return [row[0] for row in rows], time.monotonic() - started
+    finally:
+        cluster.shutdown()
+
+
+def _wrk(
+    wrk: Wrk, url: str, paths_file: Path, seconds: int, connections: int = WRK_CONNECTIONS
+) -> dict[str, Any]:
+    threads = min(WRK_THREADS, connections)
+    argv = [str(wrk.binary), f"-t{threads}", f"-c{connections}", f"-d{seconds}s"]
+    argv += ["--timeout", "5s", "-s", str(LUA), url, "--", str(paths_file)]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True)
+    line = next(x for x in reversed(result.stdout.splitlines()) if x.startswith("{"))
+    raw: dict[str, Any] = json.loads(line)
+    seconds_run = raw["duration_us"] / 1e6
+    errors = sum(raw[k] for k in raw if k.endswith(("_errors", "non_2xx", "timeouts")))
+    return {
+        "requests": raw["requests"],
+        "requests_per_second": round(raw["requests"] / seconds_run, 1),
+        "p50_ms": round(raw["p50_us"] / 1000, 2),
+        "p90_ms": round(raw["p90_us"] / 1000, 2),
+        "p99_ms": round(raw["p99_us"] / 1000, 2),
+        "max_ms": round(raw["max_us"] / 1000, 2),
+        "errors": errors,
+        "error_rate": round(errors / max(raw["requests"], 1), 6),
+    }
+
+
+def _measure(
+    wrk: Wrk,
+    base: str,
+    paths: list[str],
+    folder: Path,
+    name: str,
+    *,
+    connections: int = WRK_CONNECTIONS,
+) -> dict[str, Any]:
+    paths_file = folder / f"{name}.txt"
+    paths_file.write_text("\n".join(paths) + "\n")
+    _wrk(wrk, base, paths_file, WARMUP_SECONDS, connections)  # fills caches, opens connections
+    return _wrk(wrk, base, paths_file, RUN_SECONDS, connections)
+
+
+def _cleanup_data(keyspace: str, topic: str, redis_prefix: str) -> None:
+    cluster = Cluster(["127.0.0.1"], port=9042)
+    try:
+        cluster.connect().execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=120)
+    finally:
+        cluster.shutdown()
+    admin = AdminClient({"bootstrap.servers": "127.0.0.1:9092"})
+    existing = admin.list_topics(timeout=10).topics
+    doomed = [t for t in existing if t.startswith(topic)]
+    for future in admin.delete_topics(doomed, operation_timeout=30).values() if doomed else ():
+        future.result()
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    try:
+        for key in client.scan_iter(match=f"{redis_prefix}:*", count=1000):
+            client.delete(key)
+    finally:
+        client.close()
+
+
+def _run(stack: Stack, paths: Paths, folder: Path) -> dict[str, Any]:
+    nginx, catalog, wrk = (stack.components[n] for n in ("nginx", "catalog", "wrk"))
+    assert isinstance(nginx, Nginx) and isinstance(catalog, CatalogService)  # noqa: S101
+    assert isinstance(wrk, Wrk)  # noqa: S101
+    tag = uuid.uuid4().hex[:8]
+    keyspace, topic, prefix = f"bench_catalog_{tag}", f"productstore.bench-{tag}", f"bench-{tag}"
+    ceiling_port, catalog_port = _free_port(), _free_port()
+    report: dict[str, Any] = {"bench_keyspace": keyspace}
+    with ExitStack() as cleanup:
+        cleanup.callback(_cleanup_data, keyspace, topic, prefix)
+        catalog_spec = catalog.process_spec(
+            name=f"bench-catalog-{tag}",
+            port=catalog_port,
+            keyspace=keyspace,
+            extra_env={
+                **TRACING,
+                "EVENTS_TOPIC": topic,
+                "REDIS_KEY_PREFIX": prefix,
+                "SEARCH_CONSUMER_GROUP_PREFIX": prefix,
+            },
+        )
+        ready = f"http://127.0.0.1:{catalog_port}/readyz"
+        with _running(paths, catalog_spec, ready, timeout=180):
+            pass  # the first start creates the keyspace and the tables
+        ids, report["bulk_load_seconds"] = _bulk_load(keyspace, PRODUCTS)
+        report["index_load_ready_seconds"] = round(
+            cleanup.enter_context(_running(paths, catalog_spec, ready, timeout=600)), 1
+        )
+        ceiling_spec = process.ProcessSpec(
+            name=f"bench-ceiling-{tag}",
+            argv=uvicorn_argv("ceiling_app:create_app", ceiling_port),
+            env={"PYTHONPATH": str(BENCH_DIR)},
+            cwd=BENCH_DIR,
+        )
+        cleanup.enter_context(
+            _running(paths, ceiling_spec, f"http://127.0.0.1:{ceiling_port}/item", timeout=60)
+        )
+
+        upstreams = nginx.upstreams_dir / f"bench-{tag}.conf"
+        routes = nginx.routes_dir / f"bench-{tag}.conf"
+        cleanup.callback(nginx.reload)
+        cleanup.callback(routes.unlink, missing_ok=True)
+        cleanup.callback(upstreams.unlink, missing_ok=True)
+        upstreams.write_text(
+            render_upstream(f"bceil{tag}", ceiling_port)
+            + render_upstream(f"bcat{tag}", catalog_port)
+        )
+        routes.write_text(
+            render_location("/bench/ceiling/", f"bceil{tag}", uri="/")
+            + render_location("/bench/catalog/", f"bcat{tag}", uri="/")
+        )
+        # Limits up (the whole gateway, for the run's length), then back to the defaults.
+        cleanup.callback(nginx.after_ready)
+        Nginx(Context(paths=paths, options=BENCH_LIMITS)).after_ready()
+        nginx.reload()
+        sample = random.Random(3).sample(ids, min(READ_IDS, len(ids)))  # noqa: S311
+        searches = [f"/bench/catalog/api/products/search?{urlencode(s)}" for s in SEARCHES]
+        probes = ["/bench/ceiling/item", f"/bench/catalog/api/products/{sample[0]}", searches[0]]
+        for _ in range(50):  # the workers switch over asynchronously
+            answers = [httpx.get(f"{nginx.url}{path}", timeout=30) for path in probes]
+            if all(a.status_code == 200 for a in answers):
+                break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError(f"the bench routes do not answer: {[a.text[:300] for a in answers]}")
+        report["search_matches"] = {
+            s: httpx.get(f"{nginx.url}{s}", timeout=30).json()["total"] for s in searches
+        }
+        report["runs"] = {
+            "ceiling": _measure(wrk, nginx.url, ["/bench/ceiling/item"], folder, "ceiling"),
+            "product_read": _measure(
+                wrk, nginx.url, [f"/bench/catalog/api/products/{i}" for i in sample], folder, "read"
+            ),
+            "search": _measure(wrk, nginx.url, searches, folder, "search"),
+            # One client: the search's own latency, without queueing behind 31 others.
+            "search_one_client": _measure(
+                wrk, nginx.url, searches, folder, "search1", connections=1
+            ),
+        }
+    return report
+
+
+def main() -> int:
+    paths = Paths.from_env()
+    stack = Stack(Context(paths=paths, tie_to_parent=True))
+    load_before = os.getloadavg()
+    results = stack.up(["nginx", "auth", "catalog", "wrk"])
+    started = [r.name for r in results if r.action == "started"]
+    try:
+        with TemporaryDirectory(prefix="bench-gateway-") as folder:
+            report = _run(stack, paths, Path(folder))
+    finally:
+        if started:
+            stack.down(started, dependents=False)
+    runs = report["runs"]
+    ratio = runs["product_read"]["requests_per_second"] / runs["ceiling"]["requests_per_second"]
+    out = {
+        "benchmark": "gateway-wrk",
+        "machine": {
+            "cpus": os.cpu_count(),
+            "loadavg_before": [round(x, 2) for x in load_before],
+            "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+            "note": "shared 2-core machine with other jobs running: numbers are noisy",
+        },
+        "config": {
+            "products": PRODUCTS,
+            "wrk": {
+                "threads": WRK_THREADS,
+                "connections": WRK_CONNECTIONS,
+                "warmup_seconds": WARMUP_SECONDS,
+                "seconds": RUN_SECONDS,
+            },
+            "gateway_rate_limit": "raised to 1e6 r/s per address for the run (default 100 r/s, "
+            "burst 200); every other gateway setting as `make up` runs it",
+            "uvicorn_workers": 1,
+            "catalog_trace_sample_ratio": TRACING.get("TRACE_SAMPLE_RATIO", "1.0 (as make up)"),
+        },
+        **{k: v for k, v in report.items() if k != "runs"},
+        "runs": runs,
+        "product_read_vs_ceiling": round(ratio, 3),
+        "targets": {
+            "product_read_vs_ceiling_at_least_0.6": ratio >= 0.6,
+            "search_p99_under_50ms": runs["search"]["p99_ms"] < 50,
+            "search_one_client_p99_under_50ms": runs["search_one_client"]["p99_ms"] < 50,
+            "product_read_p99_under_100ms": runs["product_read"]["p99_ms"] < 100,
+            "product_read_at_least_5000_rps": runs["product_read"]["requests_per_second"] >= 5000,
+            "error_rate_under_0.01%": all(r["error_rate"] < 0.0001 for r in runs.values()),
+        },
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
