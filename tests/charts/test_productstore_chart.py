@@ -339,6 +339,17 @@ BAD_VALUES = [
         id="redis-url-without-scheme",
     ),
     pytest.param(
+        ["--set", "vault.address=vault.vault.svc:8200"],
+        ["/vault/address", "does not match pattern"],
+        id="vault-address-without-scheme",
+    ),
+    pytest.param(
+        # auth's keys path is derived from it, so it must be a KV v2 data path.
+        ["--set", "vault.secretPath=secret/productstore"],
+        ["/vault/secretPath", "does not match pattern"],
+        id="vault-secret-path-not-kv-v2",
+    ),
+    pytest.param(
         ["--set", "serviceDefaults.resources.limits.memory=lots"],
         ["/serviceDefaults/resources/limits/memory", "does not match pattern"],
         id="bad-quantity",
@@ -373,6 +384,40 @@ def test_bad_values_fail_naming_the_field(
     assert result.stdout == ""
     for message in messages:
         assert message in result.stderr
+
+
+def test_auth_keeps_its_signing_keys_in_vault_when_an_address_is_set(
+    offline_helm: HelmCli,
+) -> None:
+    # The injector is off by default: auth talks to Vault itself, with or without it.
+    docs = _render(offline_helm, FULL_VALUES, "shop", "--set", "vault.enabled=false")
+    configs = _by_kind(docs, "ConfigMap")
+    assert {
+        key: value
+        for key, value in configs[f"{PREFIX}-auth"]["data"].items()
+        if key.startswith("AUTH_VAULT_")
+    } == {
+        "AUTH_VAULT_ADDR": "https://vault.vault.svc:8200",
+        "AUTH_VAULT_ROLE": "shop-auth",
+        "AUTH_VAULT_KUBERNETES_MOUNT": "k8s-prod",
+        "AUTH_VAULT_KV_MOUNT": "kv",
+        "AUTH_VAULT_KEYS_PATH": "shop/auth/signing-keys",
+    }
+    assert not [k for k in configs[f"{PREFIX}-catalog"]["data"] if k.startswith("AUTH_VAULT_")]
+    pods = {
+        name: deployment["spec"]["template"]["spec"]
+        for name, deployment in _by_kind(docs, "Deployment").items()
+    }
+    # auth logs in with its ServiceAccount token; the others need none.
+    assert pods[f"{PREFIX}-auth"]["automountServiceAccountToken"] is True
+    assert pods[f"{PREFIX}-catalog"]["automountServiceAccountToken"] is False
+    # Its keys are no agent file: auth reads and rotates them through the API.
+    annotations = _by_kind(docs, "Deployment")[f"{PREFIX}-auth"]["spec"]["template"]["metadata"]
+    assert not [a for a in annotations.get("annotations", {}) if a.endswith("-jwt")]
+
+    # Without an address (the chart's default) auth's environment says nothing of Vault.
+    default = _by_kind(_render(offline_helm, None, "shop"), "ConfigMap")[f"{PREFIX}-auth"]
+    assert not [k for k in default["data"] if k.startswith("AUTH_VAULT_")]
 
 
 def test_decimal_from_set_is_accepted(offline_helm: HelmCli) -> None:

@@ -174,6 +174,20 @@ Takes (dict "root" $ "name" <service> "svc" <values>).
 {{- if .root.Values.vault.enabled -}}
 {{- $_ := set $data "SECRETS_DIR" "/vault/secrets" -}}
 {{- end -}}
+{{- if include "productstore.authVaultKeys" . -}}
+{{- /*
+auth creates and rotates its signing keys in Vault KV v2 itself, logging in with
+Kubernetes auth as role <rolePrefix>auth; the keys sit at auth/signing-keys below
+secretPath (the path the operator's policy lets auth read, create and update).
+*/ -}}
+{{- $vault := .root.Values.vault -}}
+{{- $kv := splitn "/data/" 2 $vault.secretPath -}}
+{{- $_ := set $data "AUTH_VAULT_ADDR" $vault.address -}}
+{{- $_ := set $data "AUTH_VAULT_ROLE" (printf "%sauth" $vault.rolePrefix) -}}
+{{- $_ := set $data "AUTH_VAULT_KUBERNETES_MOUNT" ($vault.authPath | trimPrefix "auth/") -}}
+{{- $_ := set $data "AUTH_VAULT_KV_MOUNT" $kv._0 -}}
+{{- $_ := set $data "AUTH_VAULT_KEYS_PATH" (printf "%s/auth/signing-keys" ($kv._1 | trimSuffix "/")) -}}
+{{- end -}}
 {{- range $other := include "productstore.enabledServices" .root | fromJsonArray -}}
 {{- $otherValues := dict -}}
 {{- include "productstore.serviceValues" (dict "root" $.root "name" $other "out" $otherValues) -}}
@@ -184,6 +198,15 @@ Takes (dict "root" $ "name" <service> "svc" <values>).
 {{- $_ := set $data $key (toString $value) -}}
 {{- end -}}
 {{- toYaml $data -}}
+{{- end -}}
+
+{{/*
+"true" when this service is auth and vault.address is set: auth then keeps its
+signing keys in Vault and logs in with its ServiceAccount token, whether or not
+the agent injector runs. Takes (dict "root" $ "name" <service> ...).
+*/}}
+{{- define "productstore.authVaultKeys" -}}
+{{- if and (eq .name "auth") .root.Values.vault.address -}}true{{- end -}}
 {{- end -}}
 
 {{/* The Istio principal of a caller ("gateway" or a service). Takes (dict "root" $ "name" <caller>). */}}

@@ -210,13 +210,9 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
         "services.catalog.allowedCallers.wishlist",
         False,
     ),
-    (
-        "auth-reads-jwt",
-        {},
-        "services.auth.vaultSecrets",
-        {"cassandra": "cassandra", "jwt": "auth/jwt"},
-    ),
-    ("catalog-no-jwt", {}, "services.catalog.vaultSecrets", {"cassandra": "cassandra", "jwt": ""}),
+    # auth's signing keys are no agent file: auth reads and rotates them in Vault itself.
+    ("auth-secrets", {}, "services.auth.vaultSecrets", {"cassandra": "cassandra"}),
+    ("catalog-secrets", {}, "services.catalog.vaultSecrets", {"cassandra": "cassandra"}),
     ("ingress-off-without-host", {}, "ingress.enabled", False),
     (
         "ingress-host-and-tls",
@@ -269,6 +265,7 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
         "vault",
         {
             "enabled": True,
+            "address": "https://v:8200",
             "rolePrefix": "productstore-shop-ns-shop-",
             "authPath": "auth/k8s",
             "secretPath": "kv/data/ps/shop-ns/shop",
@@ -358,9 +355,9 @@ def test_helm_renders_what_the_spec_asks(
     enabled = spec_.services.enabled()
     deployments = {name for kind, name in rendered if kind == "Deployment"}
     assert deployments == {f"{store.name}-{service}" for service in enabled}
-    roles = {
-        role.service_account: role.name for role in build_vault_config(spec_, store, SETTINGS).roles
-    }
+    vault = build_vault_config(spec_, store, SETTINGS)
+    roles = {role.service_account: role.name for role in vault.roles}
+    policies = {policy.name: policy.hcl for policy in vault.policies}
 
     for service in enabled:
         settings = spec_.services.get(service)
@@ -390,6 +387,21 @@ def test_helm_renders_what_the_spec_asks(
             assert "vault.hashicorp.com/role" not in annotations
         config = rendered["ConfigMap", name]["data"]
         assert config["CASSANDRA_KEYSPACE"].startswith("ps_")
+        if service == "auth":
+            # auth logs in to the store's Vault as its role, injector or not ...
+            assert config["AUTH_VAULT_ADDR"] == spec_.vault.address
+            assert config["AUTH_VAULT_ROLE"] == roles[account]
+            assert config["AUTH_VAULT_KUBERNETES_MOUNT"] == vault.auth_mount
+            assert pod["spec"]["automountServiceAccountToken"] is True
+            # ... and is told to keep its keys exactly where its policy lets it write.
+            keys = f"{config['AUTH_VAULT_KV_MOUNT']}/data/{config['AUTH_VAULT_KEYS_PATH']}"
+            assert keys == vault.data_path("auth/signing-keys")
+            assert (
+                f'path "{keys}" {{\n  capabilities = ["create", "read", "update"]\n}}\n'
+                in policies[roles[account]]
+            )
+        else:
+            assert not {key for key in config if key.startswith("AUTH_VAULT_")}
         if spec_.istio.enabled:
             policy = rendered["AuthorizationPolicy", name]["spec"]
             principals = policy["rules"][0]["from"][0]["source"]["principals"]

@@ -11,7 +11,12 @@ import pytest
 from devstack.components.openbao import OpenBao
 from productstore_operator.builders import StoreRef, VaultSettings, build_vault_config
 from productstore_operator.builders.settings import OperatorSettings
-from productstore_operator.builders.vault import SECRETS, VaultConfig, secret_files
+from productstore_operator.builders.vault import (
+    OWNED_SECRETS,
+    SECRETS,
+    VaultConfig,
+    secret_files,
+)
 from productstore_operator.models import SERVICE_NAMES
 from tests.operator.builders.support import SETTINGS, spec
 
@@ -23,18 +28,28 @@ def build(changes: dict[str, Any], store: StoreRef = SHOP) -> VaultConfig:
     return build_vault_config(spec(changes), store, SETTINGS)
 
 
+READ = '["read"]'
+# What auth's KV v2 key store needs: read the set, write it with check-and-set
+# (create while absent, update to rotate). No delete, metadata or list.
+OWN = '["create", "read", "update"]'
+
+
 @pytest.mark.parametrize(
-    ("service", "readable"),
+    ("service", "rules"),
     [
-        ("auth", [f"{STORE_DATA}/cassandra", f"{STORE_DATA}/auth/jwt"]),
-        *[(name, [f"{STORE_DATA}/cassandra"]) for name in SERVICE_NAMES if name != "auth"],
+        (
+            "auth",
+            [(f"{STORE_DATA}/cassandra", READ), (f"{STORE_DATA}/auth/signing-keys", OWN)],
+        ),
+        *[(name, [(f"{STORE_DATA}/cassandra", READ)]) for name in SERVICE_NAMES if name != "auth"],
     ],
 )
-def test_policy_grants_read_on_own_secrets_only(service: str, readable: list[str]) -> None:
+def test_policy_grants_exactly_the_own_paths(service: str, rules: list[tuple[str, str]]) -> None:
     config = build({})
     policy = next(p for p in config.policies if p.name == f"productstore-shop-ns-shop-{service}")
-    expected = "".join(f'path "{path}" {{\n  capabilities = ["read"]\n}}\n' for path in readable)
+    expected = "".join(f'path "{path}" {{\n  capabilities = {caps}\n}}\n' for path, caps in rules)
     assert policy.hcl == expected
+    assert "*" not in policy.hcl and "+" not in policy.hcl
 
 
 @pytest.mark.parametrize("service", SERVICE_NAMES)
@@ -67,7 +82,9 @@ def test_paths(changes: dict[str, Any], store: StoreRef, attribute: str, expecte
 def test_secret_path_is_the_kv_v2_data_path() -> None:
     config = build({"vault.kvMount": "kv"})
     assert config.secret_path() == "kv/data/productstore/shop-ns/shop"
-    assert config.data_path("auth/jwt") == "kv/data/productstore/shop-ns/shop/auth/jwt"
+    assert config.data_path("auth/signing-keys") == (
+        "kv/data/productstore/shop-ns/shop/auth/signing-keys"
+    )
 
 
 def test_disabled_services_get_no_role() -> None:
@@ -91,13 +108,13 @@ def test_two_stores_share_no_path_or_role() -> None:
     assert not {r.name for r in one.roles} & {r.name for r in other.roles}
 
 
-def test_generated_secrets() -> None:
-    assert [(s.key, s.kind) for s in SECRETS] == [
-        ("cassandra", "cassandra-credentials"),
-        ("auth/jwt", "es256-signing-key"),
-    ]
-    assert secret_files("auth") == {"cassandra": "cassandra", "jwt": "auth/jwt"}
-    assert secret_files("orders") == {"cassandra": "cassandra", "jwt": ""}
+def test_generated_and_owned_secrets() -> None:
+    # The operator generates only the Cassandra credentials; auth owns its keys.
+    assert [(s.key, s.kind) for s in SECRETS] == [("cassandra", "cassandra-credentials")]
+    assert [(s.key, s.owner) for s in OWNED_SECRETS] == [("auth/signing-keys", "auth")]
+    assert build({}).secret_keys() == ["cassandra", "auth/signing-keys"]
+    assert secret_files("auth") == {"cassandra": "cassandra"}
+    assert secret_files("orders") == {"cassandra": "cassandra"}
     with pytest.raises(KeyError, match="unknown service 'payments'"):
         secret_files("payments")
 

@@ -321,17 +321,24 @@ def deployments(box: Sandbox) -> dict[str, Any]:
     return {d.metadata.name: d for d in found.items}
 
 
-def sa_login(openbao: OpenBao, box: Sandbox, service_account: str, role: str) -> hvac.Client:
-    """Log in to OpenBao as a Pod of ``service_account`` would (TokenRequest JWT)."""
+def sa_token(box: Sandbox, service_account: str) -> str:
+    """A TokenRequest JWT of ``service_account``, as the kubelet mounts into its Pods."""
     core = client.CoreV1Api(box.api)
     request = client.AuthenticationV1TokenRequest(
         spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=600)
     )
-    jwt = core.create_namespaced_service_account_token(
+    jwt: str = core.create_namespaced_service_account_token(
         service_account, box.namespace, request
     ).status.token
+    return jwt
+
+
+def sa_login(openbao: OpenBao, box: Sandbox, service_account: str, role: str) -> hvac.Client:
+    """Log in to OpenBao as a Pod of ``service_account`` would (TokenRequest JWT)."""
     bao = hvac.Client(url=openbao.addr, timeout=10)
-    bao.auth.kubernetes.login(role=role, jwt=jwt, mount_point=box.auth_mount)
+    bao.auth.kubernetes.login(
+        role=role, jwt=sa_token(box, service_account), mount_point=box.auth_mount
+    )
     return bao
 
 

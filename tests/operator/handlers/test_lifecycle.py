@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import signal
 import urllib.request
+from pathlib import Path
 
 import hvac
 import hvac.exceptions
@@ -18,7 +19,9 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from productstore_auth.app.data.vault import VaultKeyStore
 from productstore_operator.models import SERVICE_NAMES
+from tests.operator.auth_keys import create_and_rotate
 from tests.operator.handlers.support import (
     Harness,
     Sandbox,
@@ -28,6 +31,7 @@ from tests.operator.handlers.support import (
     read_secret,
     roles,
     sa_login,
+    sa_token,
     wait_for,
 )
 from tests.operator.spec_cases import load_sample
@@ -36,7 +40,7 @@ K8SSANDRA = ("k8ssandra.io", "v1alpha1")
 COMPONENTS = ("SecretsReady", "CassandraReady", "ServicesReady", "MeshConfigured", "Ready")
 
 
-def test_devstack_store_converges_and_is_removed(h: Harness) -> None:
+def test_devstack_store_converges_and_is_removed(h: Harness, tmp_path: Path) -> None:
     box, operator, openbao = h.box, h.operator, h.openbao
     box.apply_store("shop", devstack_spec(box, openbao))
     store = box.wait_ready("shop")
@@ -65,12 +69,44 @@ def test_devstack_store_converges_and_is_removed(h: Harness) -> None:
     assert set(credentials) == {"username", "password"}
     assert len(credentials["password"]) >= 32
     with pytest.raises(hvac.exceptions.Forbidden):
-        read_secret(catalog, f"{base}/auth/jwt")
-    auth = sa_login(openbao, box, "shop-auth", prefix + "auth")
-    assert read_secret(auth, f"{base}/auth/jwt")["format"] == 1
-    with pytest.raises(hvac.exceptions.Forbidden):
         # The catalog's token is not bound to auth's role.
         sa_login(openbao, box, "shop-catalog", prefix + "auth")
+
+    # auth owns its signing keys: the environment the chart gave its Deployment, a
+    # token of its ServiceAccount and the auth service's own key store create and
+    # rotate them through the real OpenBao.
+    env = client.CoreV1Api(box.api).read_namespaced_config_map("shop-auth", box.namespace).data
+    assert env["AUTH_VAULT_ADDR"] == openbao.addr
+    assert env["AUTH_VAULT_ROLE"] == prefix + "auth"
+    assert env["AUTH_VAULT_KUBERNETES_MOUNT"] == box.auth_mount
+    assert (env["AUTH_VAULT_KV_MOUNT"], env["AUTH_VAULT_KEYS_PATH"]) == (
+        "secret",
+        f"{base}/auth/signing-keys",
+    )
+    token_file = tmp_path / "token"
+    token_file.write_text(sa_token(box, "shop-auth"))
+    keys = create_and_rotate(
+        VaultKeyStore(
+            addr=env["AUTH_VAULT_ADDR"],
+            mount=env["AUTH_VAULT_KV_MOUNT"],
+            path=env["AUTH_VAULT_KEYS_PATH"],
+            kubernetes_role=env["AUTH_VAULT_ROLE"],
+            kubernetes_mount=env["AUTH_VAULT_KUBERNETES_MOUNT"],
+            kubernetes_token_file=token_file,
+        )
+    )
+    assert keys.published_kids == {keys.first_kid, keys.rotated_kid}
+    assert keys.signing_kid_after_rotation == keys.first_kid  # activation delay
+    assert keys.stored_version == 2
+    # Nobody else reaches them, and auth reaches no other store's keys.
+    with pytest.raises(hvac.exceptions.Forbidden):
+        read_secret(catalog, f"{base}/auth/signing-keys")
+    auth = sa_login(openbao, box, "shop-auth", prefix + "auth")
+    for other in (f"{box.kv_path}/{box.namespace}/other", f"{box.kv_path}/other-ns/shop"):
+        with pytest.raises(hvac.exceptions.Forbidden):
+            auth.secrets.kv.v2.create_or_update_secret(
+                path=f"{other}/auth/signing-keys", secret={}, cas=0, mount_point="secret"
+            )
 
     with urllib.request.urlopen(
         f"http://127.0.0.1:{operator.metrics_port}/metrics", timeout=10
@@ -94,8 +130,9 @@ def test_devstack_store_converges_and_is_removed(h: Harness) -> None:
     assert h.history() == []
     assert roles(openbao, box) == []
     assert policies(openbao, box) == []
-    with pytest.raises(hvac.exceptions.InvalidPath):
-        read_secret(openbao.client(), f"{base}/cassandra")
+    for key in ("cassandra", "auth/signing-keys"):
+        with pytest.raises(hvac.exceptions.InvalidPath):
+            read_secret(openbao.client(), f"{base}/{key}")
 
 
 def test_spec_change_upgrades_and_drift_is_repaired(h: Harness) -> None:
@@ -223,7 +260,12 @@ def test_k8ssandra_store_waits_for_cassandra_and_retains_it(h: Harness) -> None:
     store = box.wait_ready("shop")
     assert store["status"]["services"]["auth"]["readyReplicas"] == 2
 
-    # deletionPolicy Retain (the default): the cluster and the credentials stay.
+    # deletionPolicy Retain (the default): the cluster, the credentials and auth's
+    # signing keys (written here as auth would have) stay.
+    base = f"{box.kv_path}/{box.namespace}/shop"
+    openbao.client().secrets.kv.v2.create_or_update_secret(
+        path=f"{base}/auth/signing-keys", secret={"format": 1, "keys": []}, mount_point="secret"
+    )
     box.custom.delete_namespaced_custom_object(
         "productstore.io", "v1alpha1", box.namespace, "productstores", "shop"
     )
@@ -234,8 +276,8 @@ def test_k8ssandra_store_waits_for_cassandra_and_retains_it(h: Harness) -> None:
     assert not kept["metadata"].get("ownerReferences")
     assert h.history() == []
     assert roles(openbao, box) == []
-    base = f"{box.kv_path}/{box.namespace}/shop"
     assert set(read_secret(openbao.client(), f"{base}/cassandra")) == {"username", "password"}
+    assert read_secret(openbao.client(), f"{base}/auth/signing-keys")["format"] == 1
     box.custom.delete_namespaced_custom_object(
         *K8SSANDRA, box.namespace, "k8ssandraclusters", "shop"
     )

@@ -15,10 +15,12 @@ import pytest
 
 from devstack.components.kube import KubeApiserver
 from devstack.components.openbao import OpenBao
+from productstore_auth.app.data.vault import VaultKeyStore, VaultUnavailableError
 from productstore_operator.builders import OperatorSettings, StoreRef, build_vault_config
 from productstore_operator.builders.naming import vault_role_prefix
 from productstore_operator.io import KubernetesAuth, TransientError, VaultAdmin, generate_secret
 from productstore_operator.models import ProductStoreSpec
+from tests.operator.auth_keys import create_and_rotate
 from tests.operator.spec_cases import spec_with
 
 SETTINGS = OperatorSettings()
@@ -42,7 +44,7 @@ def names(openbao: OpenBao) -> Iterator[Names]:
     for policy in bao.sys.list_acl_policies()["data"]["keys"]:
         if policy.startswith(created.prefix):
             bao.sys.delete_acl_policy(policy)
-    for key in ("cassandra", "auth/jwt"):
+    for key in ("cassandra", "auth/signing-keys"):
         with contextlib.suppress(hvac.exceptions.VaultError):
             bao.secrets.kv.v2.delete_metadata_and_all_versions(
                 path=f"{created.kv_path}/ns/shop/{key}", mount_point="secret"
@@ -80,7 +82,8 @@ def test_ensure_store_is_idempotent_and_keeps_secrets(
     admin = VaultAdmin(openbao.addr, openbao.token)
     config, prefix = config_for(names)
     first = asyncio.run(admin.ensure_store(config, prefix, auth(kube), generate))
-    assert sorted(first.created_secrets) == ["auth/jwt", "cassandra"]
+    # Only the Cassandra credentials: auth creates its signing keys itself.
+    assert first.created_secrets == ["cassandra"]
     assert len(first.written_roles) == len(first.written_policies) == 9
     assert first.configured_auth
 
@@ -120,11 +123,62 @@ def test_disabled_services_lose_their_role_and_removal_honours_secrets(
     assert bao.secrets.kv.v2.read_secret_metadata(
         path=f"{names.kv_path}/ns/shop/cassandra", mount_point="secret"
     )
+    # Before auth ever ran there are no signing keys, and none is reported removed.
     removed = asyncio.run(admin.remove_store(fewer, prefix, secrets=True))
-    assert removed == [
-        f"secret {names.kv_path}/ns/shop/cassandra",
-        f"secret {names.kv_path}/ns/shop/auth/jwt",
-    ]
+    assert removed == [f"secret {names.kv_path}/ns/shop/cassandra"]
+
+    # Once auth has written its keys, deleting the store's secrets removes them too.
+    asyncio.run(admin.ensure_store(fewer, prefix, auth(kube), generate))
+    keys = f"{names.kv_path}/ns/shop/auth/signing-keys"
+    bao.secrets.kv.v2.create_or_update_secret(
+        path=keys, secret={"format": 1, "keys": []}, cas=0, mount_point="secret"
+    )
+    removed = asyncio.run(admin.remove_store(fewer, prefix, secrets=True))
+    assert removed[-2:] == [f"secret {names.kv_path}/ns/shop/cassandra", f"secret {keys}"]
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        bao.secrets.kv.v2.read_secret_metadata(path=keys, mount_point="secret")
+
+
+def test_auths_policy_lets_its_key_store_create_and_rotate_nothing_more(
+    openbao: OpenBao, kube: KubeApiserver, names: Names
+) -> None:
+    admin = VaultAdmin(openbao.addr, openbao.token)
+    config, prefix = config_for(names)
+    asyncio.run(admin.ensure_store(config, prefix, auth(kube), generate))
+    bao = openbao.client()
+
+    def token(service: str) -> str:
+        # A token carrying only the service's policy, as its role's login would get.
+        created: str = bao.auth.token.create(policies=[prefix + service], ttl="10m")["auth"][
+            "client_token"
+        ]
+        return created
+
+    def store(service: str, path: str) -> VaultKeyStore:
+        return VaultKeyStore(addr=openbao.addr, mount="secret", path=path, token=token(service))
+
+    keys = f"{names.kv_path}/ns/shop/auth/signing-keys"
+    # The auth service's own code: first key (cas 0), rotation (cas n), re-read.
+    done = create_and_rotate(store("auth", keys))
+    assert done.rotated_kid != done.first_kid
+    assert done.signing_kid_after_rotation == done.first_kid  # activation delay
+    assert done.published_kids == {done.first_kid, done.rotated_kid}
+    assert done.stored_version == 2
+
+    catalog = store("catalog", keys)
+    with pytest.raises(VaultUnavailableError, match="403"):
+        asyncio.run(catalog.load())
+    catalog.close()
+    # auth's policy names one store's path: another store's keys are out of reach.
+    elsewhere = store("auth", f"{names.kv_path}/other-ns/shop/auth/signing-keys")
+    with pytest.raises(VaultUnavailableError, match="403"):
+        asyncio.run(elsewhere.save([], None))
+    elsewhere.close()
+    # The Cassandra credentials stay read-only, to auth too.
+    with pytest.raises(hvac.exceptions.Forbidden):
+        hvac.Client(url=openbao.addr, token=token("auth")).secrets.kv.v2.create_or_update_secret(
+            path=f"{names.kv_path}/ns/shop/cassandra", secret={"x": "y"}, mount_point="secret"
+        )
 
 
 def test_a_kv_version_1_mount_is_refused(

@@ -217,6 +217,9 @@ def _vault(spec: ProductStoreSpec, store: StoreRef, settings: OperatorSettings) 
     annotations["vault.hashicorp.com/service"] = spec.vault.address
     return {
         "enabled": spec.vault.injector.enabled,
+        # auth keeps its signing keys there (the chart sets its AUTH_VAULT_*), with
+        # or without the injector: its policy is in build_vault_config.
+        "address": spec.vault.address,
         "rolePrefix": vault_role_prefix(spec.vault.role_prefix, store),
         "authPath": f"auth/{spec.vault.auth_mount}",
         "secretPath": config.secret_path(),

@@ -18,14 +18,14 @@ from productstore_operator.builders.naming import (
 from productstore_operator.builders.settings import OperatorSettings
 from productstore_operator.models import SERVICE_NAMES, ProductStoreSpec
 
-SecretKind = Literal["es256-signing-key", "cassandra-credentials"]
+SecretKind = Literal["cassandra-credentials"]
 
 
 @dataclass(frozen=True)
 class GeneratedSecret:
     """A secret the operator generates once and never overwrites."""
 
-    # KV key below the store's folder, e.g. "auth/jwt".
+    # KV key below the store's folder, e.g. "cassandra".
     key: str
     kind: SecretKind
     # File under /vault/secrets the agent renders it to.
@@ -33,13 +33,31 @@ class GeneratedSecret:
     readers: tuple[str, ...]
 
 
-# Every service owns tables in Cassandra; only auth signs tokens.
+@dataclass(frozen=True)
+class OwnedSecret:
+    """A secret one service creates and rotates itself (KV v2 check-and-set).
+
+    The operator writes nothing there; it grants the owner read, create and
+    update on exactly that path, and deletes it with the store's secrets.
+    """
+
+    # KV key below the store's folder.
+    key: str
+    owner: str
+
+
+# Every service owns tables in Cassandra.
 SECRETS: Final = (
     GeneratedSecret(
         key="cassandra", kind="cassandra-credentials", file="cassandra", readers=SERVICE_NAMES
     ),
-    GeneratedSecret(key="auth/jwt", kind="es256-signing-key", file="jwt", readers=("auth",)),
 )
+# auth keeps its ES256 signing-key set here (productstore_auth.app.data.vault): it
+# rotates it, keeping the previous public keys, so nobody else may write it. The
+# chart derives AUTH_VAULT_KEYS_PATH from the same key ("productstore.configData"
+# in charts/productstore/templates/_helpers.tpl).
+AUTH_SIGNING_KEYS: Final = OwnedSecret(key="auth/signing-keys", owner="auth")
+OWNED_SECRETS: Final = (AUTH_SIGNING_KEYS,)
 
 
 def secret_files(service: str) -> dict[str, str]:
@@ -89,6 +107,7 @@ class VaultConfig:
     # Folder of the store's secrets below kv_mount.
     store_path: str
     secrets: tuple[GeneratedSecret, ...]
+    owned: tuple[OwnedSecret, ...]
     policies: tuple[VaultPolicy, ...]
     roles: tuple[VaultRole, ...]
 
@@ -100,16 +119,24 @@ class VaultConfig:
         """The chart's vault.secretPath: the data path the secrets' keys are below."""
         return f"{self.kv_mount}/data/{self.store_path}"
 
+    def secret_keys(self) -> list[str]:
+        """Every KV key below the store's folder: what deleting the store's secrets removes."""
+        return [s.key for s in self.secrets] + [s.key for s in self.owned]
 
-def _policy_hcl(paths: list[str]) -> str:
-    # Read only, and only the exact paths: no wildcard reaches a sibling's secret.
-    return "".join(f'path "{path}" {{\n  capabilities = ["read"]\n}}\n' for path in paths)
+
+def _policy_hcl(readable: list[str], writable: list[str]) -> str:
+    # Only the exact paths: no wildcard reaches a sibling's or another store's secret.
+    # KV v2 check-and-set writes need create (cas=0, first key) and update (rotation);
+    # the owner reads the set back with read. No delete, no metadata, no list.
+    rules = [(path, '"read"') for path in readable]
+    rules += [(path, '"create", "read", "update"') for path in writable]
+    return "".join(f'path "{path}" {{\n  capabilities = [{caps}]\n}}\n' for path, caps in rules)
 
 
 def build_vault_config(
     spec: ProductStoreSpec, store: StoreRef, settings: OperatorSettings
 ) -> VaultConfig:
-    """Policies and roles of the enabled services, and the store's generated secrets."""
+    """Policies and roles of the enabled services, and the store's secrets."""
     vault = spec.vault
     enabled = spec.services.enabled()
     config = VaultConfig(
@@ -117,6 +144,7 @@ def build_vault_config(
         kv_mount=vault.kv_mount,
         store_path=vault_store_path(vault.kv_path, store),
         secrets=SECRETS,
+        owned=OWNED_SECRETS,
         policies=(),
         roles=(),
     )
@@ -125,7 +153,8 @@ def build_vault_config(
     for service in enabled:
         name = vault_role_name(vault.role_prefix, store, service)
         readable = [config.data_path(s.key) for s in SECRETS if service in s.readers]
-        policies.append(VaultPolicy(name=name, hcl=_policy_hcl(readable)))
+        writable = [config.data_path(s.key) for s in OWNED_SECRETS if s.owner == service]
+        policies.append(VaultPolicy(name=name, hcl=_policy_hcl(readable, writable)))
         roles.append(
             VaultRole(
                 name=name,

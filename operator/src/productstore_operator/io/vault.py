@@ -287,9 +287,15 @@ class VaultAdmin:
     def _remove_store(self, config: VaultConfig, role_prefix: str, secrets: bool) -> list[str]:
         removed = self._prune(config.auth_mount, role_prefix, ())
         if secrets:
-            for secret in config.secrets:
-                path = f"{config.store_path}/{secret.key}"
+            # The generated secrets and those the services keep themselves (auth's keys).
+            for key in config.secret_keys():
+                path = f"{config.store_path}/{key}"
                 try:
+                    # KV v2 deletes a missing path without complaint; look first so
+                    # the event lists only what existed (auth may never have run).
+                    self._client.secrets.kv.v2.read_secret_metadata(
+                        path=path, mount_point=config.kv_mount
+                    )
                     self._client.secrets.kv.v2.delete_metadata_and_all_versions(
                         path=path, mount_point=config.kv_mount
                     )
