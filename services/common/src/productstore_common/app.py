@@ -88,6 +88,9 @@ def create_app(
         docs_url=docs_url,
         redoc_url=None,
         lifespan=lifespan,
+        # FastAPI's own OpenTelemetry spans and metrics would double ours
+        # (telemetry.tracing's middleware; metrics in Prometheus).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     metrics = AppMetrics(settings.service_name)
     readiness = ReadinessChecks(readiness_checks, timeout_seconds=readiness_timeout_seconds)
@@ -100,7 +103,7 @@ def create_app(
     install_problem_openapi(app)
     # The last added middleware runs first: request id, then metrics (timing the
     # whole response including compression), then gzip. The tracing middleware
-    # wraps them all.
+    # wraps them all, the error handler included.
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
@@ -173,6 +174,11 @@ async def _load_index(search: ProductSearch, feed: SearchFeed, timeout: float) -
             _logger.warning("search index load failed; retrying in 2 s", exc_info=True)
             await asyncio.sleep(2.0)
         else:
+            # The loaded index and documents are long-lived objects that every full
+            # collection of the cyclic GC walked (200-350 ms pauses at 100,000
+            # products, about one a second under load). Frozen, they are left out of
+            # collections; reference counting still frees what is replaced later.
+            gc.freeze()
             return
 
 

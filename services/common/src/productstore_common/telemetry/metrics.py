@@ -161,13 +161,14 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: AppMetrics) -> None:
         self.app = app
         self.metrics = metrics
+        self._in_flight_children: dict[str, Gauge] = {}
+        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         method = scope["method"] if scope["method"] in _KNOWN_METHODS else "OTHER"
-        service = self.metrics.service
         status = 500  # if the app raises before answering, the client gets a 500
 
         async def send_and_record(message: Message) -> None:
@@ -176,7 +177,7 @@ class MetricsMiddleware:
                 status = message["status"]
             await send(message)
 
-        in_flight = self.metrics.in_flight.labels(service, method)
+        in_flight = self._in_flight(method)
         in_flight.inc()
         started = time.perf_counter()
         try:
@@ -185,9 +186,31 @@ class MetricsMiddleware:
             elapsed = time.perf_counter() - started
             in_flight.dec()
             # The router has written the matched route into the scope by now.
-            route = route_label(scope)
-            self.metrics.requests.labels(service, method, route, str(status)).inc()
-            self.metrics.duration.labels(service, method, route).observe(elapsed)
+            requests, duration = self._children(method, route_label(scope), status)
+            requests.inc()
+            duration.observe(elapsed)
+
+    # The labelled children, looked up once per label set: `labels()` validates and
+    # locks on every call. The sets are bounded (known methods, route templates,
+    # status codes), as the metrics' own series are.
+    def _in_flight(self, method: str) -> Gauge:
+        child = self._in_flight_children.get(method)
+        if child is None:
+            child = self.metrics.in_flight.labels(self.metrics.service, method)
+            self._in_flight_children[method] = child
+        return child
+
+    def _children(self, method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            service = self.metrics.service
+            children = (
+                self.metrics.requests.labels(service, method, route, str(status)),
+                self.metrics.duration.labels(service, method, route),
+            )
+            self._request_children[key] = children
+        return children
 
 
 def metrics_of(app: FastAPI) -> AppMetrics:

@@ -94,7 +94,7 @@ def _page_json(search: ProductSearch, result: SearchResult) -> bytes:
     items = []
     for hit in result.hits:
         document = search.document(hit.id)
-        if document is not None:  # always, unless removed while this page was built
+        if document is not None:  # always: the index and the documents change together
             score = b"null" if hit.score is None else json.dumps(hit.score).encode()
             items.append(document[:-1] + b',"score":' + score + b"}")
     facets = FacetsPublic(
