@@ -240,6 +240,12 @@ def test_full_values_reach_the_manifests(offline_helm: HelmCli) -> None:
     assert config["AUTH_ACCESS_TOKEN_TTL_SECONDS"] == "900"
     assert config["CATALOG_SERVICE_URL"] == f"http://{PREFIX}-catalog.shop.svc:8000"
     assert config["SECRETS_DIR"] == "/vault/secrets"
+    assert config["CASSANDRA_KEYSPACE"] == "shop_prod_auth"
+    assert config["AUTH_CASSANDRA_REPLICATION"] == (
+        '{"class": "NetworkTopologyStrategy", "eu-west-1": 3}'
+    )
+    assert config["AUTH_MIGRATE_ON_START"] == "false"
+    assert config["AUTH_CREATE_TOPICS"] == "false"
 
     notifications = deployments[f"{PREFIX}-notifications"]["spec"]["template"]
     annotations = notifications["metadata"]["annotations"]
@@ -350,6 +356,27 @@ BAD_VALUES = [
         id="vault-secret-path-not-kv-v2",
     ),
     pytest.param(
+        ["--set", "config.migrations.onStart=yes"],
+        ["/config/migrations/onStart", "got string, want boolean"],
+        id="migrations-on-start-not-boolean",
+    ),
+    pytest.param(
+        ["--set", "config.kafka.createTopics=null"],
+        ["/config/kafka", "missing property 'createTopics'"],
+        id="create-topics-removed",
+    ),
+    pytest.param(
+        ["--set", "config.cassandra.replication=SimpleStrategy"],
+        ["/config/cassandra/replication", "does not match pattern"],
+        id="replication-not-json",
+    ),
+    pytest.param(
+        # The chart appends "_<service>"; Cassandra's limit is 48 characters.
+        ["--set", f"config.cassandra.keyspace={'k' * 33}"],
+        ["/config/cassandra/keyspace", "does not match pattern"],
+        id="keyspace-too-long-for-service-suffix",
+    ),
+    pytest.param(
         ["--set", "serviceDefaults.resources.limits.memory=lots"],
         ["/serviceDefaults/resources/limits/memory", "does not match pattern"],
         id="bad-quantity",
@@ -418,6 +445,41 @@ def test_auth_keeps_its_signing_keys_in_vault_when_an_address_is_set(
     # Without an address (the chart's default) auth's environment says nothing of Vault.
     default = _by_kind(_render(offline_helm, None, "shop"), "ConfigMap")[f"{PREFIX}-auth"]
     assert not [k for k in default["data"] if k.startswith("AUTH_VAULT_")]
+
+
+def test_default_pods_migrate_create_topics_and_get_their_own_keyspace(
+    offline_helm: HelmCli,
+) -> None:
+    # The pods run in production mode, where a service neither migrates nor creates
+    # topics unless told: plain `helm install` tells them to.
+    configs = _by_kind(_render(offline_helm, None, "shop"), "ConfigMap")
+    for service in ("auth", "catalog"):
+        data = configs[f"{PREFIX}-{service}"]["data"]
+        prefix = service.upper()
+        assert data[f"{prefix}_MIGRATE_ON_START"] == "true"
+        assert data[f"{prefix}_CREATE_TOPICS"] == "true"
+        assert json.loads(data[f"{prefix}_CASSANDRA_REPLICATION"]) == {
+            "class": "SimpleStrategy",
+            "replication_factor": 1,
+        }
+        # Migrations are numbered per service: one keyspace each, one history each.
+        assert data["CASSANDRA_KEYSPACE"] == f"productstore_{service}"
+
+
+def test_catalog_alone_gets_the_search_cursor_key(offline_helm: HelmCli) -> None:
+    docs = _render(offline_helm, None, "shop", "--set", "vault.enabled=true")
+    pods = {
+        name: deployment["spec"]["template"]["metadata"]["annotations"]
+        for name, deployment in _by_kind(docs, "Deployment").items()
+    }
+    catalog = pods[f"{PREFIX}-catalog"]
+    path = "secret/data/productstore/catalog/search-cursor"
+    assert catalog["vault.hashicorp.com/agent-inject-secret-search_cursor"] == path
+    # Rendered as the KV entry's JSON, {"key": ...}: CatalogSettings.search_cursor_key.
+    assert catalog["vault.hashicorp.com/agent-inject-template-search_cursor"] == (
+        f'{{{{- with secret "{path}" -}}}}{{{{ .Data.data | toJSON }}}}{{{{- end -}}}}'
+    )
+    assert "vault.hashicorp.com/agent-inject-secret-search_cursor" not in pods[f"{PREFIX}-auth"]
 
 
 def test_decimal_from_set_is_accepted(offline_helm: HelmCli) -> None:

@@ -161,7 +161,7 @@ Takes (dict "root" $ "name" <service> "svc" <values>).
   "CASSANDRA_CONTACT_POINTS" $cfg.cassandra.contactPoints
   "CASSANDRA_PORT" (toString (int $cfg.cassandra.port))
   "CASSANDRA_LOCAL_DC" $cfg.cassandra.localDatacenter
-  "CASSANDRA_KEYSPACE" $cfg.cassandra.keyspace
+  "CASSANDRA_KEYSPACE" (printf "%s_%s" $cfg.cassandra.keyspace .name)
   "KAFKA_BOOTSTRAP_SERVERS" $cfg.kafka.bootstrapServers
   "REDIS_URL" $cfg.redis.url
   "OTEL_SERVICE_NAME" .name
@@ -171,6 +171,14 @@ Takes (dict "root" $ "name" <service> "svc" <values>).
   "OTEL_TRACES_SAMPLER" "parentbased_traceidratio"
   "OTEL_TRACES_SAMPLER_ARG" (toString $cfg.tracing.sampleRatio)
 -}}
+{{- /*
+Outside development the services neither migrate nor create topics unless told:
+say it either way, so a pod never starts against tables nobody created.
+*/ -}}
+{{- $prefix := printf "%s_" (upper .name) -}}
+{{- $_ := set $data (print $prefix "MIGRATE_ON_START") (toString $cfg.migrations.onStart) -}}
+{{- $_ := set $data (print $prefix "CASSANDRA_REPLICATION") $cfg.cassandra.replication -}}
+{{- $_ := set $data (print $prefix "CREATE_TOPICS") (toString $cfg.kafka.createTopics) -}}
 {{- if .root.Values.vault.enabled -}}
 {{- $_ := set $data "SECRETS_DIR" "/vault/secrets" -}}
 {{- end -}}

@@ -38,6 +38,9 @@ def test_outside_development_vault_is_required() -> None:
     assert "AUTH_VAULT_ADDR is required outside development" in message
     settings = _settings(environment="production", **VAULT)
     assert settings.migrates_on_start is False
+    # The chart tells production pods to migrate (AUTH_MIGRATE_ON_START=true).
+    told = _settings(environment="production", migrate_on_start="true", **VAULT)
+    assert told.migrates_on_start is True
 
 
 def test_vault_needs_a_token_or_a_role() -> None:

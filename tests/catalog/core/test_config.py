@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import secrets
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,6 +34,38 @@ def test_production_needs_a_cursor_key_and_migrates_nothing_itself() -> None:
     )
     assert not settings.migrates_on_start
     assert not settings.creates_topics
+
+
+def test_production_pod_reads_what_the_chart_and_the_vault_agent_give(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The ConfigMap charts/productstore renders for catalog, and the file the Vault
+    # agent writes from the operator's KV entry ({{ .Data.data | toJSON }}).
+    chart_env = {
+        "CASSANDRA_KEYSPACE": "ps_shop_a7fdec58_catalog",
+        "CATALOG_MIGRATE_ON_START": "true",
+        "CATALOG_CREATE_TOPICS": "true",
+        "CATALOG_CASSANDRA_REPLICATION": '{"class": "NetworkTopologyStrategy", "dc1": 3}',
+        "CATALOG_JWT_JWKS_URL": JWKS,
+    }
+    for name, value in chart_env.items():
+        monkeypatch.setenv(name, value)
+    key = secrets.token_urlsafe(32)
+    (tmp_path / "search_cursor").write_text(json.dumps({"key": key}, separators=(",", ":")))
+    # pydantic-settings' `_secrets_dir` init option is not in the typed signature.
+    options: dict[str, Any] = {"_secrets_dir": tmp_path}
+    settings = CatalogSettings(**options)
+    assert settings.environment == "production"
+    assert settings.search_cursor_key is not None
+    assert settings.search_cursor_key.get_secret_value() == key
+    assert settings.migrates_on_start
+    assert settings.creates_topics
+    assert settings.cassandra_keyspace == "ps_shop_a7fdec58_catalog"
+    assert settings.replication() == {"class": "NetworkTopologyStrategy", "dc1": 3}
+    # Without the agent's file, production refuses to start.
+    with pytest.raises(SettingsError, match="CATALOG_SEARCH_CURSOR_KEY"):
+        options["_secrets_dir"] = tmp_path / "empty"
+        CatalogSettings(**options)
 
 
 def test_settings_come_from_prefixed_variables(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,6 +4,7 @@ and rendered by the real helm."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from productstore_operator.builders import (
     StoreRef,
     build_release_values,
     build_vault_config,
+    naming,
 )
 from productstore_operator.builders.naming import service_account_name
 from productstore_operator.callgraph import callers_of
@@ -109,6 +111,8 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
             "port": 9042,
             "localDatacenter": "west",
             "keyspace": "ps_shop_a7fdec58",
+            # Three nodes by default: three copies in the one datacenter.
+            "replication": '{"class": "NetworkTopologyStrategy", "west": 3}',
         },
     ),
     (
@@ -120,6 +124,7 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
             "port": 19042,
             "localDatacenter": "east",
             "keyspace": "ps_shop_a7fdec58",
+            "replication": '{"class": "NetworkTopologyStrategy", "east": 3}',
         },
     ),
     (
@@ -134,6 +139,15 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
         "config.kafka.bootstrapServers",
         "k1:9092,k2:9093",
     ),
+    (
+        "simple-strategy",
+        {"cassandra.replication": {"class": "SimpleStrategy", "replicationFactor": 2}},
+        "config.cassandra.replication",
+        '{"class": "SimpleStrategy", "replication_factor": 2}',
+    ),
+    # Production pods migrate and create topics only when told (the chart says so).
+    ("kafka-creates-topics", {}, "config.kafka.createTopics", True),
+    ("migrations-on-start", {}, "config.migrations", {"onStart": True}),
     (
         "redis-in-cluster",
         {},
@@ -211,8 +225,19 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
         False,
     ),
     # auth's signing keys are no agent file: auth reads and rotates them in Vault itself.
-    ("auth-secrets", {}, "services.auth.vaultSecrets", {"cassandra": "cassandra"}),
-    ("catalog-secrets", {}, "services.catalog.vaultSecrets", {"cassandra": "cassandra"}),
+    (
+        "auth-secrets",
+        {},
+        "services.auth.vaultSecrets",
+        {"cassandra": "cassandra", "search_cursor": ""},
+    ),
+    # Only catalog reads the search cursor key; the whole map replaces the chart's.
+    (
+        "catalog-secrets",
+        {},
+        "services.catalog.vaultSecrets",
+        {"cassandra": "cassandra", "search_cursor": "catalog/search-cursor"},
+    ),
     ("ingress-off-without-host", {}, "ingress.enabled", False),
     (
         "ingress-host-and-tls",
@@ -386,7 +411,26 @@ def test_helm_renders_what_the_spec_asks(
         else:
             assert "vault.hashicorp.com/role" not in annotations
         config = rendered["ConfigMap", name]["data"]
-        assert config["CASSANDRA_KEYSPACE"].startswith("ps_")
+        # One keyspace per service: their migrations are numbered independently.
+        assert config["CASSANDRA_KEYSPACE"] == f"{naming.keyspace(store)}_{service}"
+        assert re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,47}", config["CASSANDRA_KEYSPACE"])
+        prefix = service.upper()
+        assert config[f"{prefix}_MIGRATE_ON_START"] == "true"
+        assert config[f"{prefix}_CREATE_TOPICS"] == "true"
+        assert json.loads(config[f"{prefix}_CASSANDRA_REPLICATION"]) == (
+            spec_.cassandra.replication_options()
+        )
+        secret_annotations = {
+            key.removeprefix("vault.hashicorp.com/agent-inject-secret-")
+            for key in annotations
+            if key.startswith("vault.hashicorp.com/agent-inject-secret-")
+        }
+        if spec_.vault.injector.enabled:
+            # The search cursor key reaches catalog, and only catalog.
+            expected_files = (
+                {"cassandra", "search_cursor"} if service == "catalog" else {"cassandra"}
+            )
+            assert secret_annotations == expected_files
         if service == "auth":
             # auth logs in to the store's Vault as its role, injector or not ...
             assert config["AUTH_VAULT_ADDR"] == spec_.vault.address

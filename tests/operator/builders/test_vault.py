@@ -41,7 +41,15 @@ OWN = '["create", "read", "update"]'
             "auth",
             [(f"{STORE_DATA}/cassandra", READ), (f"{STORE_DATA}/auth/signing-keys", OWN)],
         ),
-        *[(name, [(f"{STORE_DATA}/cassandra", READ)]) for name in SERVICE_NAMES if name != "auth"],
+        (
+            "catalog",
+            [(f"{STORE_DATA}/cassandra", READ), (f"{STORE_DATA}/catalog/search-cursor", READ)],
+        ),
+        *[
+            (name, [(f"{STORE_DATA}/cassandra", READ)])
+            for name in SERVICE_NAMES
+            if name not in ("auth", "catalog")
+        ],
     ],
 )
 def test_policy_grants_exactly_the_own_paths(service: str, rules: list[tuple[str, str]]) -> None:
@@ -109,12 +117,21 @@ def test_two_stores_share_no_path_or_role() -> None:
 
 
 def test_generated_and_owned_secrets() -> None:
-    # The operator generates only the Cassandra credentials; auth owns its keys.
-    assert [(s.key, s.kind) for s in SECRETS] == [("cassandra", "cassandra-credentials")]
+    # The operator generates the Cassandra credentials and catalog's search cursor
+    # key; auth owns its keys.
+    assert [(s.key, s.kind) for s in SECRETS] == [
+        ("cassandra", "cassandra-credentials"),
+        ("catalog/search-cursor", "search-cursor-key"),
+    ]
     assert [(s.key, s.owner) for s in OWNED_SECRETS] == [("auth/signing-keys", "auth")]
-    assert build({}).secret_keys() == ["cassandra", "auth/signing-keys"]
-    assert secret_files("auth") == {"cassandra": "cassandra"}
-    assert secret_files("orders") == {"cassandra": "cassandra"}
+    # Delete removes every one of them; Retain keeps them all.
+    assert build({}).secret_keys() == ["cassandra", "catalog/search-cursor", "auth/signing-keys"]
+    assert secret_files("catalog") == {
+        "cassandra": "cassandra",
+        "search_cursor": "catalog/search-cursor",
+    }
+    assert secret_files("auth") == {"cassandra": "cassandra", "search_cursor": ""}
+    assert secret_files("orders") == {"cassandra": "cassandra", "search_cursor": ""}
     with pytest.raises(KeyError, match="unknown service 'payments'"):
         secret_files("payments")
 

@@ -82,16 +82,19 @@ def test_ensure_store_is_idempotent_and_keeps_secrets(
     admin = VaultAdmin(openbao.addr, openbao.token)
     config, prefix = config_for(names)
     first = asyncio.run(admin.ensure_store(config, prefix, auth(kube), generate))
-    # Only the Cassandra credentials: auth creates its signing keys itself.
-    assert first.created_secrets == ["cassandra"]
+    # The Cassandra credentials and catalog's cursor key: auth creates its signing keys itself.
+    assert first.created_secrets == ["cassandra", "catalog/search-cursor"]
     assert len(first.written_roles) == len(first.written_policies) == 9
     assert first.configured_auth
 
     bao = openbao.client()
-    path = f"{names.kv_path}/ns/shop/cassandra"
-    original = bao.secrets.kv.v2.read_secret_version(
-        path=path, mount_point="secret", raise_on_deleted_version=True
-    )["data"]["data"]
+    paths = [f"{names.kv_path}/ns/shop/{key}" for key in ("cassandra", "catalog/search-cursor")]
+    original = [
+        bao.secrets.kv.v2.read_secret_version(
+            path=path, mount_point="secret", raise_on_deleted_version=True
+        )["data"]["data"]
+        for path in paths
+    ]
     # A second operator process (fresh state) writes nothing and overwrites nothing.
     again = asyncio.run(
         VaultAdmin(openbao.addr, openbao.token).ensure_store(config, prefix, auth(kube), generate)
@@ -99,9 +102,12 @@ def test_ensure_store_is_idempotent_and_keeps_secrets(
     assert (again.created_secrets, again.written_roles, again.written_policies) == ([], [], [])
     assert again.removed == []
     assert not again.configured_auth  # configured right already
-    current = bao.secrets.kv.v2.read_secret_version(
-        path=path, mount_point="secret", raise_on_deleted_version=True
-    )["data"]["data"]
+    current = [
+        bao.secrets.kv.v2.read_secret_version(
+            path=path, mount_point="secret", raise_on_deleted_version=True
+        )["data"]["data"]
+        for path in paths
+    ]
     assert current == original
     config_read = bao.auth.kubernetes.read_config(mount_point=names.mount)
     assert (config_read.get("data") or config_read)["kubernetes_host"] == kube.server
@@ -125,7 +131,10 @@ def test_disabled_services_lose_their_role_and_removal_honours_secrets(
     )
     # Before auth ever ran there are no signing keys, and none is reported removed.
     removed = asyncio.run(admin.remove_store(fewer, prefix, secrets=True))
-    assert removed == [f"secret {names.kv_path}/ns/shop/cassandra"]
+    assert removed == [
+        f"secret {names.kv_path}/ns/shop/cassandra",
+        f"secret {names.kv_path}/ns/shop/catalog/search-cursor",
+    ]
 
     # Once auth has written its keys, deleting the store's secrets removes them too.
     asyncio.run(admin.ensure_store(fewer, prefix, auth(kube), generate))
@@ -134,7 +143,11 @@ def test_disabled_services_lose_their_role_and_removal_honours_secrets(
         path=keys, secret={"format": 1, "keys": []}, cas=0, mount_point="secret"
     )
     removed = asyncio.run(admin.remove_store(fewer, prefix, secrets=True))
-    assert removed[-2:] == [f"secret {names.kv_path}/ns/shop/cassandra", f"secret {keys}"]
+    assert removed[-3:] == [
+        f"secret {names.kv_path}/ns/shop/cassandra",
+        f"secret {names.kv_path}/ns/shop/catalog/search-cursor",
+        f"secret {keys}",
+    ]
     with pytest.raises(hvac.exceptions.InvalidPath):
         bao.secrets.kv.v2.read_secret_metadata(path=keys, mount_point="secret")
 
@@ -179,6 +192,39 @@ def test_auths_policy_lets_its_key_store_create_and_rotate_nothing_more(
         hvac.Client(url=openbao.addr, token=token("auth")).secrets.kv.v2.create_or_update_secret(
             path=f"{names.kv_path}/ns/shop/cassandra", secret={"x": "y"}, mount_point="secret"
         )
+
+
+def test_search_cursor_key_is_generated_once_and_read_only_by_catalog(
+    openbao: OpenBao, kube: KubeApiserver, names: Names
+) -> None:
+    admin = VaultAdmin(openbao.addr, openbao.token)
+    config, prefix = config_for(names)
+    asyncio.run(admin.ensure_store(config, prefix, auth(kube), generate))
+    bao = openbao.client()
+    path = f"{names.kv_path}/ns/shop/catalog/search-cursor"
+
+    def read_as(service: str) -> dict[str, Any]:
+        token = bao.auth.token.create(policies=[prefix + service], ttl="10m")["auth"]
+        client = hvac.Client(url=openbao.addr, token=token["client_token"])
+        data: dict[str, Any] = client.secrets.kv.v2.read_secret_version(
+            path=path, mount_point="secret", raise_on_deleted_version=True
+        )["data"]["data"]
+        return data
+
+    # What the catalog's agent renders to /vault/secrets/search_cursor: {"key": ...}.
+    first = read_as("catalog")
+    assert set(first) == {"key"}
+    assert len(first["key"]) >= 43  # 32 random bytes, url-safe base64
+    for other in ("auth", "orders"):
+        with pytest.raises(hvac.exceptions.Forbidden):
+            read_as(other)
+    # Every replica, and every later pass, sees the same key: it is never regenerated.
+    asyncio.run(
+        VaultAdmin(openbao.addr, openbao.token).ensure_store(config, prefix, auth(kube), generate)
+    )
+    assert read_as("catalog") == first
+    # A fresh value is random, so two stores never share a key.
+    assert generate_secret("search-cursor-key", StoreRef("shop", "ns")) != first
 
 
 def test_a_kv_version_1_mount_is_refused(

@@ -18,8 +18,9 @@ from productstore_operator.models import SERVICE_NAMES
 # label; the chart cuts its name prefix at 40, so longer names would collide.
 MAX_STORE_NAME = 40
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-# CQL keyspace names: a letter, then letters, digits and _, at most 48.
-_KEYSPACE_MAX = 48
+# CQL keyspace names: a letter, then letters, digits and _, at most 48. The chart
+# appends "_<service>" (up to 16 more) to this prefix, so it keeps to 32.
+_KEYSPACE_MAX = 32
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,10 @@ def redis_url(store: StoreRef, cluster_domain: str) -> str:
 
 
 def keyspace(store: StoreRef) -> str:
-    """The store's CQL keyspace, unique per namespace and name.
+    """Prefix of the store's CQL keyspaces, unique per namespace and name.
+
+    Each service keeps its tables in ``<prefix>_<service>`` (the chart's
+    CASSANDRA_KEYSPACE); the prefix also names the store's Cassandra role.
 
     Stores may share an external Cassandra, so the name carries a digest of
     "<namespace>/<name>" as well as a readable part.

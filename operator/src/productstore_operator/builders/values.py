@@ -8,6 +8,7 @@ builds no Kubernetes object itself. Maps the chart merges with its defaults
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from productstore_operator.builders.errors import InvalidSpecError
@@ -108,6 +109,8 @@ def _config(spec: ProductStoreSpec, store: StoreRef, settings: OperatorSettings)
             "localDatacenter": datacenter,
         }
     cassandra_values["keyspace"] = keyspace(store)
+    # The services create their keyspaces (<keyspace>_<service>) when they migrate.
+    cassandra_values["replication"] = json.dumps(cassandra.replication_options())
     kafka = (
         ",".join(spec.kafka.bootstrap_servers)
         if spec.kafka.mode == "external"
@@ -125,7 +128,10 @@ def _config(spec: ProductStoreSpec, store: StoreRef, settings: OperatorSettings)
         tracing["endpoint"] = spec.tracing.endpoint
     return {
         "cassandra": cassandra_values,
-        "kafka": {"bootstrapServers": kafka},
+        # Every pod applies its pending migrations (under an LWT lock) and creates
+        # its topics at start-up: production mode does neither unless told.
+        "kafka": {"bootstrapServers": kafka, "createTopics": True},
+        "migrations": {"onStart": True},
         "redis": {"url": redis},
         "tracing": tracing,
         "logLevel": settings.log_level,

@@ -18,7 +18,7 @@ from productstore_operator.builders.naming import (
 from productstore_operator.builders.settings import OperatorSettings
 from productstore_operator.models import SERVICE_NAMES, ProductStoreSpec
 
-SecretKind = Literal["cassandra-credentials"]
+SecretKind = Literal["cassandra-credentials", "search-cursor-key"]
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,22 @@ class OwnedSecret:
     owner: str
 
 
-# Every service owns tables in Cassandra.
+# The Vault agent renders each KV entry as JSON; the services' settings read field
+# <file>_<entry key> from it (productstore_common.settings), so a file's name plus
+# its entry's keys spell the settings field.
 SECRETS: Final = (
+    # Every service owns tables in Cassandra.
     GeneratedSecret(
         key="cassandra", kind="cassandra-credentials", file="cassandra", readers=SERVICE_NAMES
+    ),
+    # CatalogSettings.search_cursor_key ({"key": ...} in search_cursor): every catalog
+    # replica must sign search cursors with the same key, so it is generated once
+    # per store, not per pod.
+    GeneratedSecret(
+        key="catalog/search-cursor",
+        kind="search-cursor-key",
+        file="search_cursor",
+        readers=("catalog",),
     ),
 )
 # auth keeps its ES256 signing-key set here (productstore_auth.app.data.vault): it

@@ -18,4 +18,7 @@ def generate_secret(kind: str, store: StoreRef) -> dict[str, Any]:
     if kind == "cassandra-credentials":
         # services/common reads /vault/secrets/cassandra as {"username", "password"}.
         return {"username": keyspace(store), "password": secrets.token_urlsafe(32)}
+    if kind == "search-cursor-key":
+        # The catalog reads /vault/secrets/search_cursor {"key"} as CATALOG_SEARCH_CURSOR_KEY.
+        return {"key": secrets.token_urlsafe(32)}
     raise ValueError(f"no generator for secrets of kind {kind!r}")

@@ -100,7 +100,7 @@ class AuthSettings(ServiceSettings):
     first_admin_name: str = Field(default="Administrator", min_length=1, max_length=100)
 
     # Apply the CQL migrations at start-up; unset means "in development only"
-    # (clusters run `python -m productstore_common.cassandra migrate` as a Job).
+    # (charts/productstore sets it true; an LWT lock serialises the replicas).
     migrate_on_start: bool | None = None
     cassandra_replication: str = DEFAULT_REPLICATION
 

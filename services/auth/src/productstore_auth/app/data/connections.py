@@ -27,7 +27,7 @@ REDIS_TIMEOUT_SECONDS = 0.5
 
 async def connect_cassandra(settings: AuthSettings) -> CassandraSession:
     """A session for the service keyspace, after applying the migrations if
-    `settings.migrates_on_start` (development; clusters run them as a Job).
+    `settings.migrates_on_start` (development, and clusters through the chart).
 
     The session has no current keyspace: statements name it (see UserStore).
     """

@@ -31,7 +31,7 @@ class CatalogSettings(ServiceSettings):
     cassandra_keyspace: str = Field(default="catalog", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
 
     # Apply the CQL migrations at start-up; unset means "in development only"
-    # (clusters run `python -m productstore_common.cassandra migrate` as a Job).
+    # (charts/productstore sets it true; an LWT lock serialises the replicas).
     migrate_on_start: bool | None = None
     cassandra_replication: str = DEFAULT_REPLICATION
 
@@ -45,7 +45,7 @@ class CatalogSettings(ServiceSettings):
     # Product events go to this topic through the outbox; the relay runs in-process.
     events_topic: str = Field(default=DEFAULT_EVENTS_TOPIC, pattern=_KAFKA_TOPIC)
     # Create the topic and its .dlq at start-up; unset means "in development only"
-    # (the operator creates topics in clusters).
+    # (charts/productstore sets it true).
     create_topics: bool | None = None
 
     # Each replica's search index follows the topic in its own consumer group
@@ -58,7 +58,8 @@ class CatalogSettings(ServiceSettings):
     search_consumer_start_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     search_default_limit: int = Field(default=20, ge=1, le=100)
     # Signs search cursors; every replica needs the same key, or a cursor issued by
-    # one replica is refused by the next. A random per-process key in development.
+    # one replica is refused by the next. A random per-process key in development;
+    # in clusters the operator generates it (Vault file search_cursor, {"key"}).
     search_cursor_key: SecretStr | None = None
 
     @field_validator("cassandra_replication")

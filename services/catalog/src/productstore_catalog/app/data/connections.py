@@ -55,7 +55,7 @@ def _migrate(settings: CatalogSettings) -> None:
 async def connect_cassandra(settings: CatalogSettings) -> CassandraSession:
     """A session whose current keyspace is the service's (the event tables of
     productstore_common.events are named without one), after applying the
-    migrations if `settings.migrates_on_start` (development; clusters run a Job).
+    migrations if `settings.migrates_on_start` (development, and clusters through the chart).
     A missing keyspace fails here, naming the migrate command."""
     if settings.migrates_on_start:
         await asyncio.to_thread(_migrate, settings)
@@ -63,8 +63,8 @@ async def connect_cassandra(settings: CatalogSettings) -> CassandraSession:
 
 
 async def create_topics(settings: CatalogSettings) -> None:
-    """The events topic and its dead-letter topic (development; the operator does it
-    in clusters)."""
+    """The events topic and its dead-letter topic (development, and clusters
+    through the chart's CATALOG_CREATE_TOPICS)."""
     topic = settings.events_topic
     created = await ensure_topics(
         settings.kafka_bootstrap_servers, [topic, dead_letter_topic(topic)]
