@@ -29,6 +29,7 @@ from productstore_common.errors import install_problem_handlers
 from productstore_common.health import ReadinessCheck, ReadinessChecks, health_router
 from productstore_common.openapi import install_problem_openapi
 from productstore_common.settings import ServiceSettings
+from productstore_common.telemetry.clients import install_client_tracing
 from productstore_common.telemetry.logs import configure_logging
 from productstore_common.telemetry.metrics import AppMetrics, MetricsMiddleware, metrics_router
 from productstore_common.telemetry.request_id import RequestIdMiddleware
@@ -67,6 +68,9 @@ def create_app(
     configure_logging(settings.service_name, settings.log_level)
     tracer_provider = build_tracer_provider(settings, version)
     install_global_tracer_provider(tracer_provider)
+    if settings.otlp_endpoint is not None:
+        # Client spans (Redis, httpx, Cassandra) are only worth making when exported.
+        install_client_tracing(tracer_provider)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -27,11 +27,17 @@ from cassandra.cluster import (
 )
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 from cassandra.query import PreparedStatement, SimpleStatement, Statement
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from productstore_common.cassandra.aio import Page, to_asyncio
 from productstore_common.cassandra.exceptions import (
     CassandraConfigError,
     CassandraUnavailableError,
+)
+from productstore_common.telemetry.clients import (
+    client_tracer,
+    cql_span_attributes,
+    cql_span_name,
 )
 
 log = logging.getLogger(__name__)
@@ -49,6 +55,9 @@ _RELEASE_VERSION = SimpleStatement(
 )
 
 Parameters = Sequence[Any] | Mapping[str, Any] | None
+
+# Client spans only under a recording request span (see telemetry.clients).
+_tracer = client_tracer(__name__)
 
 
 def consistency_level(name: str) -> int:
@@ -231,7 +240,14 @@ class CassandraSession:
         prepared_or_statement = self.prepare(statement) if isinstance(statement, str) else statement
         bound, params = self._bind(prepared_or_statement, parameters, None)
         kwargs: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
-        return self.session.execute(bound, params, **kwargs)
+        span = self._start_span(prepared_or_statement)
+        try:
+            return self.session.execute(bound, params, **kwargs)
+        except BaseException as exc:
+            _fail(span, exc)
+            raise
+        finally:
+            span.end()
 
     async def execute_async(
         self,
@@ -251,10 +267,33 @@ class CassandraSession:
             statement = await self.prepare_async(statement)
         bound, params = self._bind(statement, parameters, fetch_size)
         kwargs: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
-        response_future = self.session.execute_async(
-            bound, params, paging_state=paging_state, **kwargs
-        )
-        return await to_asyncio(response_future)
+        span = self._start_span(statement)
+        try:
+            response_future = self.session.execute_async(
+                bound, params, paging_state=paging_state, **kwargs
+            )
+            page = await to_asyncio(response_future)
+        except BaseException as exc:
+            _fail(span, exc)
+            raise
+        else:
+            if span.is_recording():
+                span.set_attribute("db.response.returned_rows", len(page.rows))
+            return page
+        finally:
+            span.end()
+
+    def _start_span(self, statement: Statement | PreparedStatement) -> Span:
+        """A CLIENT span for one request (non-recording, and nearly free, when the
+        caller's span is not recorded); attributes are built for recorded ones only."""
+        span = _tracer.start_span("CQL", kind=SpanKind.CLIENT)
+        if span.is_recording():
+            query = getattr(statement, "query_string", None)
+            keyspace = _keyspace_of(statement) or self.session.keyspace
+            attributes = cql_span_attributes(query if isinstance(query, str) else None, keyspace)
+            span.update_name(cql_span_name(attributes))
+            span.set_attributes(attributes)
+        return span
 
     async def execute_all(
         self,
@@ -308,3 +347,24 @@ class CassandraSession:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _fail(span: Span, exc: BaseException) -> None:
+    if span.is_recording():
+        span.record_exception(exc)
+        span.set_attribute("error.type", type(exc).__qualname__)
+        span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+
+
+def _keyspace_of(statement: Statement | PreparedStatement) -> str | None:
+    """The keyspace a statement works on; a prepared one knows it from its columns
+    (``system.local`` has no statement keyspace, but its columns say ``system``)."""
+    if statement.keyspace:
+        return str(statement.keyspace)
+    for columns in (
+        getattr(statement, "column_metadata", None),
+        getattr(statement, "result_metadata", None),
+    ):
+        if columns:
+            return str(columns[0][0])
+    return None

@@ -71,7 +71,8 @@ def build_tracer_provider(settings: ServiceSettings, version: str) -> TracerProv
 def install_global_tracer_provider(provider: TracerProvider) -> bool:
     """Make `provider` the process's provider unless one is set already.
 
-    Library instrumentations (cassandra-driver, redis, httpx) use the global one.
+    Code asking the API for a tracer (`trace.get_tracer`) gets the global one; client
+    spans (Redis, httpx, Cassandra) go through `telemetry.clients` instead.
     OpenTelemetry allows setting it once per process; later calls (a second app in
     the same test session) keep the first. Returns whether `provider` was installed.
     """
