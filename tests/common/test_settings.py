@@ -129,6 +129,27 @@ def test_bad_values_name_the_variable(
     assert message in str(raised.value)
 
 
+def test_replication_map(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    env.setenv("PSTEST_API_KEY", REAL_KEY)
+    # Only the prefixed name counts: the chart sets <SERVICE>_CASSANDRA_REPLICATION,
+    # and the unprefixed one belongs to the migration CLI.
+    env.setenv("CASSANDRA_REPLICATION", '{"class": "NetworkTopologyStrategy", "dc9": 5}')
+    assert load(tmp_path).replication() == {"class": "SimpleStrategy", "replication_factor": 1}
+    env.setenv("PSTEST_CASSANDRA_REPLICATION", '{"class": "NetworkTopologyStrategy", "dc1": 3}')
+    assert load(tmp_path).replication() == {"class": "NetworkTopologyStrategy", "dc1": 3}
+    for bad in ("3", "{}", "not json", '["class"]'):
+        env.setenv("PSTEST_CASSANDRA_REPLICATION", bad)
+        with pytest.raises(SettingsError) as raised:
+            load(tmp_path)
+        assert raised.value.problems == [
+            (
+                "PSTEST_CASSANDRA_REPLICATION",
+                'must be a JSON object with a "class", e.g. '
+                '{"class": "NetworkTopologyStrategy", "dc1": 3}',
+            )
+        ]
+
+
 @pytest.mark.parametrize("placeholder", sorted(PLACEHOLDER_SECRETS))
 @pytest.mark.parametrize("environment", ["test", "production"])
 def test_placeholder_secrets_refused_outside_development(

@@ -8,6 +8,7 @@ shape, so every operation's 422 and a `default` response point to `Problem`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI
@@ -45,6 +46,33 @@ class ProblemDetails(BaseModel):
     errors: list[InvalidParam] | None = Field(
         default=None, description="Invalid values, on 422 responses."
     )
+
+
+# What each status usually means; a service passes its own for the rest or to differ.
+PROBLEM_DESCRIPTIONS: Mapping[int, str] = {
+    401: "Missing, invalid or expired credentials",
+    403: "Authenticated, but not allowed",
+    404: "No such resource",
+    409: "Conflicts with the current state",
+    412: "If-Match does not match the current version (ETag)",
+    422: "Invalid body, query or path parameter (`errors` lists each)",
+    429: "Too many attempts; see Retry-After",
+    503: "A dependency is unavailable; see Retry-After",
+}
+
+
+def problems(
+    *statuses: int, descriptions: Mapping[int, str] | None = None, **overrides: str
+) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route: each status documented as a problem.
+
+    A description comes from `overrides` (`s409="The slug is taken"`), then the
+    service's `descriptions`, then PROBLEM_DESCRIPTIONS.
+    """
+    table = {**PROBLEM_DESCRIPTIONS, **(descriptions or {})}
+    return {
+        status: _problem_response(overrides.get(f"s{status}", table[status])) for status in statuses
+    }
 
 
 def _problem_response(description: str) -> dict[str, Any]:

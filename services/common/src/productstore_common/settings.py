@@ -66,6 +66,8 @@ ConsistencyName = Literal[
 ]
 
 VAULT_SECRETS_DIR = "/vault/secrets"
+# Fits a single local node; clusters set e.g. {"class": "NetworkTopologyStrategy", "dc1": 3}.
+DEFAULT_REPLICATION = '{"class": "SimpleStrategy", "replication_factor": 1}'
 
 # Values that templates and examples ship with; a real deployment never uses them.
 PLACEHOLDER_SECRETS = frozenset(
@@ -262,6 +264,8 @@ class ServiceSettings(BaseSettings):
     cassandra_consistency: ConsistencyName = "LOCAL_QUORUM"
     cassandra_username: str | None = None
     cassandra_password: SecretStr | None = None
+    # JSON replication map of the keyspace when the service creates it at start-up.
+    cassandra_replication: str = DEFAULT_REPLICATION
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     kafka_bootstrap_servers: Annotated[list[str], NoDecode] = ["127.0.0.1:9092"]
@@ -367,6 +371,20 @@ class ServiceSettings(BaseSettings):
             )
         return value
 
+    @field_validator("cassandra_replication")
+    @classmethod
+    def _replication(cls, value: str) -> str:
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict) or "class" not in parsed:
+            raise ValueError(
+                'must be a JSON object with a "class", e.g. '
+                '{"class": "NetworkTopologyStrategy", "dc1": 3}'
+            )
+        return value
+
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: str) -> str:
@@ -396,3 +414,8 @@ class ServiceSettings(BaseSettings):
                 f"environment (or {prefix}ENVIRONMENT=development for a local run)"
             )
         return value
+
+    def replication(self) -> dict[str, Any]:
+        """The replication map for a keyspace created at start-up."""
+        parsed: dict[str, Any] = json.loads(self.cassandra_replication)
+        return parsed

@@ -7,9 +7,8 @@ Vault agent's `/vault/secrets/<name>` (see productstore_common.settings).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any, Self
+from typing import Self
 
 from pydantic import (
     BaseModel,
@@ -28,7 +27,6 @@ from productstore_auth.app.core.policy import normalise_email, password_problems
 from productstore_common.settings import ServiceSettings
 
 KUBERNETES_TOKEN_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
-DEFAULT_REPLICATION = '{"class": "SimpleStrategy", "replication_factor": 1}'
 # Below this a client secret can be guessed; generate them (`openssl rand -base64 32`).
 MIN_CLIENT_SECRET_LENGTH = 16
 
@@ -102,7 +100,6 @@ class AuthSettings(ServiceSettings):
     # Apply the CQL migrations at start-up; unset means "in development only"
     # (charts/productstore sets it true; an LWT lock serialises the replicas).
     migrate_on_start: bool | None = None
-    cassandra_replication: str = DEFAULT_REPLICATION
 
     @field_validator("vault_addr")
     @classmethod
@@ -146,20 +143,6 @@ class AuthSettings(ServiceSettings):
                 )
         return value
 
-    @field_validator("cassandra_replication")
-    @classmethod
-    def _replication(cls, value: str) -> str:
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            parsed = None
-        if not isinstance(parsed, dict) or "class" not in parsed:
-            raise ValueError(
-                'must be a JSON object with a "class", e.g. '
-                '{"class": "NetworkTopologyStrategy", "dc1": 3}'
-            )
-        return value
-
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if self.environment != "development" and self.vault_addr is None:
@@ -192,11 +175,6 @@ class AuthSettings(ServiceSettings):
         if self.service_clients is None:
             return {}
         return _CLIENTS.validate_json(self.service_clients.get_secret_value())
-
-    def replication(self) -> dict[str, Any]:
-        """The replication map for a keyspace created at start-up."""
-        parsed: dict[str, Any] = json.loads(self.cassandra_replication)
-        return parsed
 
     @property
     def migrates_on_start(self) -> bool:

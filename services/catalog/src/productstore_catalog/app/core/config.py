@@ -8,15 +8,13 @@ too (see productstore_common.settings). The full table is in the README.
 
 from __future__ import annotations
 
-import json
-from typing import Any, Self
+from typing import Self
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from productstore_common.settings import ServiceSettings
 
-DEFAULT_REPLICATION = '{"class": "SimpleStrategy", "replication_factor": 1}'
 # One topic per domain (ARCHITECTURE.md), keyed by product id.
 DEFAULT_EVENTS_TOPIC = "productstore.catalog"
 _KAFKA_TOPIC = r"^[A-Za-z0-9._-]{1,200}$"
@@ -33,7 +31,6 @@ class CatalogSettings(ServiceSettings):
     # Apply the CQL migrations at start-up; unset means "in development only"
     # (charts/productstore sets it true; an LWT lock serialises the replicas).
     migrate_on_start: bool | None = None
-    cassandra_replication: str = DEFAULT_REPLICATION
 
     # Product reads by id are cached in Redis under `<prefix>:product:<id>`; the TTL
     # bounds how long a value may outlive a write whose cache update failed.
@@ -62,20 +59,6 @@ class CatalogSettings(ServiceSettings):
     # in clusters the operator generates it (Vault file search_cursor, {"key"}).
     search_cursor_key: SecretStr | None = None
 
-    @field_validator("cassandra_replication")
-    @classmethod
-    def _replication(cls, value: str) -> str:
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            parsed = None
-        if not isinstance(parsed, dict) or "class" not in parsed:
-            raise ValueError(
-                'must be a JSON object with a "class", e.g. '
-                '{"class": "NetworkTopologyStrategy", "dc1": 3}'
-            )
-        return value
-
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if self.environment != "development" and self.search_cursor_key is None:
@@ -84,11 +67,6 @@ class CatalogSettings(ServiceSettings):
                 "share the key that signs search cursors (e.g. `openssl rand -base64 32`)"
             )
         return self
-
-    def replication(self) -> dict[str, Any]:
-        """The replication map for a keyspace created at start-up."""
-        parsed: dict[str, Any] = json.loads(self.cassandra_replication)
-        return parsed
 
     @property
     def migrates_on_start(self) -> bool:

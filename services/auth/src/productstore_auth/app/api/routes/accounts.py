@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from productstore_auth.app.api.deps import AccountsDep, CurrentUser
-from productstore_auth.app.api.responses import problems
 from productstore_auth.app.api.routes.convert import user_public
 from productstore_auth.app.models import UserCreate, UserPublic
+from productstore_common.openapi import problems
 
 router = APIRouter(prefix="/api/auth", tags=["accounts"])
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from productstore_auth.app.api.deps import ServiceClientsDep
-from productstore_auth.app.api.responses import problems
 from productstore_auth.app.models import ServiceTokenRequest, ServiceTokenResponse
+from productstore_common.openapi import problems
 
 router = APIRouter(prefix="/api/auth", tags=["service tokens"])
 

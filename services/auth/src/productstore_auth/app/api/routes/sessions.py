@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from productstore_auth.app.api.deps import AccountsDep, ClientIp, SessionsDep
-from productstore_auth.app.api.responses import problems
 from productstore_auth.app.api.routes.convert import token_pair
 from productstore_auth.app.core.policy import normalise_email
 from productstore_auth.app.models import LoginRequest, RefreshRequest, TokenPair
 from productstore_common.errors import Problem
+from productstore_common.openapi import problems
 
 router = APIRouter(prefix="/api/auth", tags=["sessions"])
 

@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from productstore_auth.app.api.deps import AccountsDep, AdminUser
-from productstore_auth.app.api.responses import problems
 from productstore_auth.app.api.routes.convert import user_public
 from productstore_auth.app.models import UserPublic, UserRolesUpdate, UsersPage
+from productstore_common.openapi import problems
 
 router = APIRouter(prefix="/api/auth/users", tags=["users"])
 
