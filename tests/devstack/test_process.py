@@ -206,3 +206,31 @@ def test_tied_process_dies_with_its_parent(tmp_path: Path) -> None:
         if parent.poll() is None:
             parent.kill()
             parent.wait()
+
+
+def test_reload_wait_sees_a_server_s_old_workers_exit(tmp_path: Path) -> None:
+    """What Nginx.reload relies on: the children named via a plain pid file, then their exit."""
+    assert process.children_of_pid_file(tmp_path / "missing.pid") == []
+    # A "master" whose one worker lives 1 s, as an old nginx worker finishing its requests.
+    master = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time; "
+            "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(1)']).wait(); "
+            "time.sleep(30)",
+        ]
+    )
+    try:
+        pid_file = tmp_path / "master.pid"
+        pid_file.write_text(f"{master.pid}\n")
+        deadline = time.monotonic() + 10
+        while not (workers := process.children_of_pid_file(pid_file)):
+            assert time.monotonic() < deadline, "the worker never started"
+            time.sleep(0.05)
+        assert not process.wait_until_gone(workers, timeout=0.01)
+        assert process.wait_until_gone(workers, timeout=10)
+        assert process.children_of_pid_file(pid_file) == []
+    finally:
+        master.kill()
+        master.wait()

@@ -93,6 +93,20 @@ def read_pid_file(pid_file: Path) -> psutil.Process | None:
     return proc
 
 
+def children_of_pid_file(pid_file: Path) -> list[psutil.Process]:
+    """The children of the process a plain pid file names (a server's own, e.g. nginx's)."""
+    try:
+        return psutil.Process(int(pid_file.read_text().strip())).children()
+    except (FileNotFoundError, ValueError, psutil.Error):
+        return []
+
+
+def wait_until_gone(processes: list[psutil.Process], timeout: float) -> bool:
+    """Wait until every one of processes has exited (or is a zombie); False on timeout."""
+    _gone, alive = psutil.wait_procs(processes, timeout=timeout)
+    return all(proc.status() == psutil.STATUS_ZOMBIE for proc in alive if proc.is_running())
+
+
 def start(
     spec: ProcessSpec,
     *,

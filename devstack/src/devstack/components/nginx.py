@@ -33,10 +33,12 @@ from devstack.components.nginx_conf import (
     render_config,
 )
 from devstack.errors import DevstackError
-from devstack.process import Endpoint, ProcessSpec
+from devstack.process import Endpoint, ProcessSpec, children_of_pid_file, wait_until_gone
 
 HOST = "127.0.0.1"
 PORT = 8080
+# Old workers finish their in-flight requests before they exit.
+RELOAD_TIMEOUT_SECONDS = 15.0
 TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 # Swagger UI's files from the PyPI package swagger-ui-py (a devstack dependency).
 SWAGGER_UI_PACKAGE = "swagger_ui"
@@ -206,6 +208,7 @@ class Nginx(Component):
 
     def reload(self) -> None:
         """Validate the config (with the route snippets) and reload the running nginx."""
+        old_workers = children_of_pid_file(self.prefix / "nginx.pid")
         for args in (("-t", "-q"), ("-s", "reload")):
             result = self._control(*args)
             if result.returncode != 0:
@@ -215,6 +218,9 @@ class Nginx(Component):
                     log_file=self.log_file,
                     hint=f"fix the route snippets in {self.routes_dir}",
                 )
+        # Until the old workers exit, one of them may still take a new connection and
+        # answer with the old routes: callers expect the new config on return.
+        wait_until_gone(old_workers, RELOAD_TIMEOUT_SECONDS)
 
     def ready(self) -> bool:
         response = httpx.get(f"{self.url}/healthz", timeout=2.0)

@@ -29,7 +29,13 @@ import httpx
 from devstack.component import Component
 from devstack.errors import DevstackError
 from devstack.openapi import OpenAPIMergeError, merge_documents
-from devstack.process import Endpoint, ProcessSpec, file_lock
+from devstack.process import (
+    Endpoint,
+    ProcessSpec,
+    children_of_pid_file,
+    file_lock,
+    wait_until_gone,
+)
 
 HOST = "127.0.0.1"
 AUTH_PORT = 8101
@@ -42,6 +48,8 @@ REDIS_URL = f"redis://{HOST}:6379/0"
 KAFKA_BOOTSTRAP = f"{HOST}:9092"
 VAULT_ADDR = f"http://{HOST}:8200"
 OTLP_HTTP_ENDPOINT = f"http://{HOST}:4318"
+# How long a reload may take for nginx's old workers to finish (nginx.py's value).
+NGINX_RELOAD_TIMEOUT_SECONDS = 15.0
 # nginx.py's layout of its state directory.
 NGINX_OPENAPI_DIR = "openapi"
 NGINX_MERGED_OPENAPI = "openapi.json"
@@ -274,6 +282,7 @@ class UvicornService(Component):
             "-e",
             "stderr",
         ]
+        old_workers = children_of_pid_file(self._nginx_dir / "nginx.pid")
         for args in (("-t", "-q"), ("-s", "reload")):
             result = subprocess.run(
                 [*base, *args], capture_output=True, text=True, timeout=30, check=False
@@ -286,6 +295,8 @@ class UvicornService(Component):
                     log_file=self.paths.log_file("nginx"),
                     hint="check that nginx runs (`devstack up nginx`) and the route snippets",
                 )
+        # An old worker may still answer a new connection with the old routes.
+        wait_until_gone(old_workers, NGINX_RELOAD_TIMEOUT_SECONDS)
 
     def purge(self) -> None:
         super().purge()
