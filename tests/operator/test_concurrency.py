@@ -25,6 +25,7 @@ from tests.support.stores import (
     delete_namespace,
     delete_store,
     small_devstack_store,
+    vault_role_names,
     wait_gone,
     wait_ready,
 )
@@ -62,7 +63,7 @@ def namespaces(
 def _vault_names(openbao: OpenBao, prefix: str) -> tuple[set[str], set[str]]:
     """The Kubernetes-auth roles and the ACL policies named ``prefix*``."""
     bao = openbao.client()
-    roles = bao.auth.kubernetes.list_roles(mount_point="kubernetes").get("keys", [])
+    roles = vault_role_names(bao)
     policies = bao.sys.list_acl_policies()["data"]["keys"]
     return (
         {name for name in roles if name.startswith(prefix)},

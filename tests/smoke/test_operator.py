@@ -27,6 +27,7 @@ from tests.support.stores import (
     delete_namespace,
     delete_store,
     devstack_store,
+    vault_role_names,
     wait_gone,
     wait_ready,
 )
@@ -77,8 +78,7 @@ def _deployments(api: client.ApiClient, namespace: str) -> dict[str, tuple[int, 
 
 
 def _vault_roles(openbao: OpenBao) -> set[str]:
-    listed = openbao.client().auth.kubernetes.list_roles(mount_point="kubernetes")
-    return set(listed.get("keys", []))
+    return vault_role_names(openbao.client())
 
 
 def test_devstack_sample_becomes_ready_and_is_cleaned_up(

@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import hvac
 import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
@@ -127,3 +128,12 @@ def wait_gone(
             return
         time.sleep(1)
     raise AssertionError(f"{namespace}/{name} still exists {timeout:.0f}s after its deletion")
+
+
+def vault_role_names(bao: hvac.Client, mount: str = "kubernetes") -> set[str]:
+    """The Kubernetes-auth roles in OpenBao; a LIST of none is a 404 there, i.e. no roles."""
+    try:
+        listed = bao.auth.kubernetes.list_roles(mount_point=mount)
+    except hvac.exceptions.InvalidPath:
+        return set()
+    return set(listed.get("keys", []))
