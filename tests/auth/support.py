@@ -18,7 +18,10 @@ from devstack.components.redis import Redis
 from productstore_auth.app.core.config import AuthSettings
 from productstore_auth.app.main import create_app
 from productstore_common.cassandra import CassandraSession
-from productstore_common.errors import PROBLEM_CONTENT_TYPE
+
+# Re-exported (mypy's explicit form) for the test modules that import them from here.
+from tests.support.problems import assert_problem as assert_problem  # noqa: PLC0414
+from tests.support.problems import bearer as bearer  # noqa: PLC0414
 
 PASSWORD = "correct horse battery"
 ADMIN_PASSWORD = "staple of the realm 7"
@@ -97,24 +100,6 @@ def cleanup(settings: AuthSettings, cassandra: Cassandra, openbao: OpenBao) -> N
     openbao.client().secrets.kv.v2.delete_metadata_and_all_versions(
         path=settings.vault_keys_path, mount_point=KV_MOUNT
     )
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def assert_problem(
-    response: httpx.Response, status: int, reason: str | None = None
-) -> dict[str, Any]:
-    """The problem body, after checking status, media type and (if given) reason."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM_CONTENT_TYPE
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert body["detail"]
-    if reason is not None:
-        assert body.get("reason") == reason, body
-    return body
 
 
 async def register(

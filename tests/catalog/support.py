@@ -20,7 +20,10 @@ from devstack.components.kafka import Kafka
 from devstack.components.redis import Redis
 from productstore_catalog.app.core.config import CatalogSettings
 from productstore_catalog.app.main import create_app
-from productstore_common.errors import PROBLEM_CONTENT_TYPE
+
+# Re-exported (mypy's explicit form) for the test modules that import them from here.
+from tests.support.problems import assert_problem as assert_problem  # noqa: PLC0414
+from tests.support.problems import bearer as bearer  # noqa: PLC0414
 
 CURSOR_KEY = "catalog-tests-cursor-key-0123456789abcdef"
 SERVER_START_TIMEOUT = 120.0
@@ -122,24 +125,6 @@ def serve_in_thread(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def assert_problem(
-    response: httpx.Response, status: int, reason: str | None = None
-) -> dict[str, Any]:
-    """The problem body, after checking status, media type and (if given) reason."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM_CONTENT_TYPE
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert body["detail"]
-    if reason is not None:
-        assert body.get("reason") == reason, body
-    return body
 
 
 def unique_slug(tag: str = "cat") -> str:
