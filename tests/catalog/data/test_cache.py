@@ -16,6 +16,7 @@ from devstack.components.redis import Redis
 from productstore_catalog.app.data.cache import ProductCache
 from productstore_catalog.app.data.documents import product_json
 from productstore_catalog.app.data.products import ProductRecord
+from productstore_common.redis_reader import RedisReader
 
 pytestmark = pytest.mark.anyio
 
@@ -30,9 +31,22 @@ async def client(redis_server: Redis) -> AsyncIterator[redis.Redis]:
 
 
 @pytest.fixture
-def cache(client: redis.Redis) -> ProductCache:
+async def reader(redis_server: Redis) -> AsyncIterator[RedisReader]:
+    reads = RedisReader(redis_server.env()["REDIS_URL"])
+    try:
+        yield reads
+    finally:
+        await reads.aclose()
+
+
+@pytest.fixture
+def cache(client: redis.Redis, reader: RedisReader) -> ProductCache:
     return ProductCache(
-        client, prefix=f"catalog-test-{uuid.uuid4().hex[:12]}", ttl_seconds=60, tombstone_seconds=60
+        client,
+        reader,
+        prefix=f"catalog-test-{uuid.uuid4().hex[:12]}",
+        ttl_seconds=60,
+        tombstone_seconds=60,
     )
 
 
@@ -123,8 +137,9 @@ async def test_entries_expire(cache: ProductCache, client: redis.Redis) -> None:
 async def test_redis_down_is_a_miss() -> None:
     # Nothing listens on port 1 of loopback: every call fails at once.
     broken = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
+    broken_reads = RedisReader("redis://127.0.0.1:1/0")
     try:
-        cache = ProductCache(broken, prefix="x", ttl_seconds=60, tombstone_seconds=60)
+        cache = ProductCache(broken, broken_reads, prefix="x", ttl_seconds=60, tombstone_seconds=60)
         product = _product(1)
         assert await cache.get(product.id) == ("error", None)
         assert await cache.get_many([product.id]) == {}
@@ -133,3 +148,4 @@ async def test_redis_down_is_a_miss() -> None:
         await cache.forget(product.id)  # logged, not raised
     finally:
         await broken.aclose()
+        await broken_reads.aclose()

@@ -23,6 +23,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
 from productstore_common.errors import install_problem_handlers
@@ -56,6 +57,7 @@ def create_app(
     version: str,
     description: str = "",
     routers: Sequence[APIRouter] = (),
+    inner_middleware: Sequence[Middleware] = (),
     readiness_checks: Mapping[str, ReadinessCheck] | None = None,
     readiness_timeout_seconds: float = 2.0,
     lifespans: Sequence[Lifespan] = (),
@@ -64,7 +66,11 @@ def create_app(
     docs_url: str | None = "/docs",
 ) -> FastAPI:
     """The service's app; `app.state` holds `settings`, `metrics`, `readiness`,
-    `tracer_provider` for the service's own wiring."""
+    `tracer_provider` for the service's own wiring.
+
+    `inner_middleware` run innermost, first of the list outermost: after request
+    id, metrics and gzip, before routing (a fast path answering without the
+    router is still counted, traced and compressed)."""
     configure_logging(settings.service_name, settings.log_level)
     tracer_provider = build_tracer_provider(settings, version)
     install_global_tracer_provider(tracer_provider)
@@ -108,6 +114,8 @@ def create_app(
     # The last added middleware runs first: request id, then metrics (timing the
     # whole response including compression), then gzip. The tracing middleware
     # wraps them all, the error handler included.
+    for middleware in reversed(inner_middleware):
+        app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)

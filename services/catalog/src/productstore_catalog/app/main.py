@@ -11,8 +11,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from productstore_catalog import __version__
+from productstore_catalog.app.api.cached_reads import CachedProductReads
 from productstore_catalog.app.api.deps import Services
 from productstore_catalog.app.api.routes import categories, products, search
 from productstore_catalog.app.core.config import CatalogSettings
@@ -22,6 +24,7 @@ from productstore_catalog.app.data.connections import (
     connect_cassandra,
     create_topics,
     redis_client,
+    redis_reader,
 )
 from productstore_catalog.app.data.products import ProductStore
 from productstore_catalog.app.data.search_feed import SearchFeed, replica_group
@@ -64,6 +67,7 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
         description=DESCRIPTION,
         # search first: the products router's /{product_id} would take "search".
         routers=[search.router, products.router, categories.router],
+        inner_middleware=[Middleware(CachedProductReads, route=products.get_product_route())],
         lifespans=[auth_lifespan(AuthConfig.from_settings(settings)), _lifespan(settings)],
         openapi_tags=OPENAPI_TAGS,
     )
@@ -85,6 +89,8 @@ def _lifespan(settings: CatalogSettings) -> Callable[[FastAPI], AbstractAsyncCon
             stack.callback(db.close)
             redis = redis_client(settings)
             stack.push_async_callback(redis.aclose)
+            reader = redis_reader(settings)
+            stack.push_async_callback(reader.aclose)
             if settings.creates_topics:
                 await create_topics(settings)
 
@@ -125,6 +131,7 @@ def _lifespan(settings: CatalogSettings) -> Callable[[FastAPI], AbstractAsyncCon
                 CategoryStore(db),
                 ProductCache(
                     redis,
+                    reader,
                     prefix=settings.redis_key_prefix,
                     ttl_seconds=settings.cache_ttl_seconds,
                     tombstone_seconds=settings.cache_tombstone_seconds,

@@ -12,6 +12,10 @@ updates the cache itself after its batch committed (write-through), so the very
 next read on any replica sees it. The TTL bounds the one window left: a write
 whose cache update failed (Redis down) leaves the old value for at most the TTL.
 Redis errors never fail a request: reads fall back to Cassandra.
+
+Reads (GET, MGET) go through a `RedisReader`, pipelined on one connection: the
+read path is the service's hottest, and redis.asyncio costs several times the
+rest of a cached read. Writes (the Lua compare-and-set, DEL) use redis.asyncio.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from redis.exceptions import RedisError
 
 from productstore_catalog.app.data.documents import product_from_json, product_json
 from productstore_catalog.app.data.products import ProductRecord
+from productstore_common.redis_reader import RedisReader, RedisReadError
 
 _logger = logging.getLogger(__name__)
 
@@ -63,9 +68,16 @@ def _parse(value: bytes | str) -> tuple[CacheOutcome, int, bytes | None]:
 
 class ProductCache:
     def __init__(
-        self, client: redis.Redis, *, prefix: str, ttl_seconds: int, tombstone_seconds: int
+        self,
+        client: redis.Redis,
+        reader: RedisReader,
+        *,
+        prefix: str,
+        ttl_seconds: int,
+        tombstone_seconds: int,
     ) -> None:
         self._client = client
+        self._reader = reader
         self._prefix = prefix
         self._ttl = ttl_seconds
         self._tombstone_ttl = tombstone_seconds
@@ -79,8 +91,8 @@ class ProductCache:
         deleted lately, ("miss", 0, None), or ("error", 0, None) when Redis failed
         (read Cassandra)."""
         try:
-            value = await self._client.get(self.key(product_id))
-        except RedisError as exc:
+            value = await self._reader.get(self.key(product_id))
+        except RedisReadError as exc:
             _logger.warning("product cache read failed: %s", exc)
             return "error", 0, None
         if value is None:
@@ -103,8 +115,8 @@ class ProductCache:
         if not ids:
             return {}
         try:
-            values = await self._client.mget([self.key(product_id) for product_id in ids])
-        except RedisError as exc:
+            values = await self._reader.mget([self.key(product_id) for product_id in ids])
+        except RedisReadError as exc:
             _logger.warning("product cache read failed: %s", exc)
             return {}
         found: dict[uuid.UUID, ProductRecord] = {}

@@ -11,8 +11,16 @@ from productstore_catalog.app.core.config import CatalogSettings
 from productstore_catalog.app.data import migrations_dir
 from productstore_common.cassandra import CassandraSession, Migrator
 from productstore_common.events import dead_letter_topic, ensure_topics
+from productstore_common.redis_reader import RedisReader
 
-__all__ = ["CassandraSession", "Redis", "connect_cassandra", "create_topics", "redis_client"]
+__all__ = [
+    "CassandraSession",
+    "Redis",
+    "connect_cassandra",
+    "create_topics",
+    "redis_client",
+    "redis_reader",
+]
 
 Redis = redis.Redis
 
@@ -78,4 +86,13 @@ def redis_client(settings: CatalogSettings) -> Redis:
         settings.redis_url,
         socket_timeout=REDIS_TIMEOUT_SECONDS,
         socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+    )
+
+
+def redis_reader(settings: CatalogSettings) -> RedisReader:
+    """The cache's reads: pipelined on one connection (productstore_common.redis_reader)."""
+    return RedisReader(
+        settings.redis_url,
+        timeout_seconds=REDIS_TIMEOUT_SECONDS,
+        client_name=f"{settings.service_name}-cache-reads",
     )

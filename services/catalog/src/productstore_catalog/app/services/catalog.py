@@ -140,6 +140,16 @@ class Catalog:
 
     # --- product reads --------------------------------------------------------------
 
+    async def cached_product_document(self, product_id: uuid.UUID) -> tuple[int, bytes] | None:
+        """The product's version and public JSON if the cache has them, else None
+        (then `get_product_document` reads Cassandra, or answers 404 for a
+        tombstone). Only hits are counted: the miss is counted by the read after."""
+        outcome, version, document = await self.cache.get_document(product_id)
+        if document is None:
+            return None
+        self._on_cache(outcome)
+        return version, document
+
     async def get_product_document(self, product_id: uuid.UUID) -> tuple[int, bytes]:
         """The product's version and public JSON, through the cache: a hit is served
         without decoding, a miss reads Cassandra and fills the cache (by version)."""

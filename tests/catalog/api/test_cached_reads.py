@@ -1,0 +1,146 @@
+"""Cached product reads answered before the router (api/cached_reads): the same
+answer as the route's, counted and labelled like it; everything else still goes
+to the route."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import redis.asyncio as redis
+from fastapi import FastAPI
+
+from devstack.components.redis import Redis
+from productstore_catalog.app.api.deps import Services
+from productstore_catalog.app.core.config import CatalogSettings
+from tests.catalog.support import Tokens, assert_problem, create_category, create_product
+
+pytestmark = pytest.mark.anyio
+
+COMPARED_HEADERS = ("content-type", "content-length", "etag")
+
+
+@pytest.fixture
+async def redis_client(redis_server: Redis) -> AsyncIterator[redis.Redis]:
+    connection = redis.Redis.from_url(redis_server.env()["REDIS_URL"])
+    try:
+        yield connection
+    finally:
+        await connection.aclose()
+
+
+@pytest.fixture
+async def product(client: httpx.AsyncClient, tokens: Tokens) -> dict[str, Any]:
+    return await create_product(client, tokens.admin, await create_category(client, tokens.admin))
+
+
+@pytest.fixture
+def route_disabled(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The route's read fails while this is active: an answer then came from the
+    fast path."""
+    services: Services = app.state.services
+
+    async def no_route(product_id: uuid.UUID) -> tuple[int, bytes]:
+        raise AssertionError(f"the route read {product_id}")
+
+    monkeypatch.setattr(services.catalog, "get_product_document", no_route)
+    yield
+
+
+def _headers(response: httpx.Response) -> dict[str, str]:
+    return {name: response.headers[name] for name in COMPARED_HEADERS}
+
+
+async def test_a_hit_is_answered_as_the_route_answers(  # noqa: PLR0917 (fixtures)
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    product: dict[str, Any],
+    settings: CatalogSettings,
+    redis_client: redis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = f"/api/products/{product['id']}"
+    await redis_client.delete(f"{settings.redis_key_prefix}:product:{product['id']}")
+    by_route = await client.get(url)  # a miss: the route reads Cassandra, fills the cache
+    assert by_route.status_code == 200
+
+    async def no_route(product_id: uuid.UUID) -> tuple[int, bytes]:
+        raise AssertionError(f"the route read {product_id}")
+
+    monkeypatch.setattr(app.state.services.catalog, "get_product_document", no_route)
+    cached = await client.get(url)
+    assert cached.status_code == 200
+    assert cached.content == by_route.content
+    assert _headers(cached) == _headers(by_route)
+    assert cached.headers["etag"] == f'"{product["version"]}"'
+    assert cached.headers["x-request-id"]  # the middleware around it still ran
+    assert cached.headers["traceresponse"].startswith("00-")
+
+
+@pytest.mark.usefixtures("route_disabled")
+async def test_head_has_the_headers_and_no_body(
+    client: httpx.AsyncClient, product: dict[str, Any]
+) -> None:
+    url = f"/api/products/{product['id']}"
+    got = await client.get(url)
+    head = await client.head(url)
+    assert head.status_code == 200
+    assert head.content == b""
+    assert _headers(head) == _headers(got)
+
+
+async def test_hits_are_counted_under_the_route_template(
+    app: FastAPI, client: httpx.AsyncClient, product: dict[str, Any]
+) -> None:
+    def reads() -> float:
+        metrics = app.state.metrics
+        value = metrics.registry.get_sample_value(
+            "http_requests_total",
+            {
+                "service": metrics.service,
+                "method": "GET",
+                "route": "/api/products/{product_id}",
+                "status": "200",
+            },
+        )
+        return value or 0.0
+
+    def hits() -> float:
+        value = app.state.metrics.registry.get_sample_value(
+            "catalog_product_cache_reads_total", {"outcome": "hit"}
+        )
+        return value or 0.0
+
+    before, hits_before = reads(), hits()
+    for _ in range(3):
+        assert (await client.get(f"/api/products/{product['id']}")).status_code == 200
+    assert reads() == before + 3
+    assert hits() == hits_before + 3
+
+
+async def test_other_spellings_and_paths_go_to_the_route(
+    client: httpx.AsyncClient, product: dict[str, Any]
+) -> None:
+    canonical = await client.get(f"/api/products/{product['id']}")
+    upper = await client.get(f"/api/products/{product['id'].upper()}")
+    assert upper.status_code == 200
+    assert upper.content == canonical.content
+    compact = await client.get(f"/api/products/{uuid.UUID(product['id']).hex}")
+    assert compact.status_code == 200
+    assert compact.content == canonical.content
+    not_an_id = await client.get("/api/products/" + "z" * 36)
+    assert_problem(not_an_id, 422)
+    assert (await client.get(f"/api/products/{product['id']}/")).status_code != 200
+    missing = await client.get(f"/api/products/{uuid.uuid4()}")
+    assert_problem(missing, 404)
+
+
+async def test_writes_are_not_answered_from_the_cache(
+    client: httpx.AsyncClient, product: dict[str, Any]
+) -> None:
+    # An anonymous DELETE of a cached product reaches the route: 401, not the document.
+    response = await client.delete(f"/api/products/{product['id']}")
+    assert_problem(response, 401)
