@@ -53,8 +53,20 @@ async def test_large_responses_are_gzipped() -> None:
         large = await client.get("/api/things", params={"limit": 100})
         small = await client.get("/api/things/1")
     assert large.headers["content-encoding"] == "gzip"
+    assert large.headers["vary"] == "Accept-Encoding"
     assert len(large.json()) == 100
     assert "content-encoding" not in small.headers
+
+
+async def test_clients_not_asking_for_gzip_get_the_body_as_it_is() -> None:
+    async with serve(build_app()) as client:
+        plain = await client.get(
+            "/api/things", params={"limit": 100}, headers={"Accept-Encoding": "identity"}
+        )
+        gzipped = await client.get("/api/things", params={"limit": 100})
+    assert "content-encoding" not in plain.headers
+    assert plain.json() == gzipped.json()
+    assert int(plain.headers["content-length"]) == len(plain.content)
 
 
 async def test_openapi_metadata() -> None:

@@ -24,8 +24,8 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from starlette.middleware import Middleware
-from starlette.middleware.gzip import GZipMiddleware
 
+from productstore_common.compression import GZipMiddleware
 from productstore_common.errors import install_problem_handlers
 from productstore_common.health import ReadinessCheck, ReadinessChecks, health_router
 from productstore_common.openapi import install_problem_openapi
