@@ -9,7 +9,13 @@ Runs through http://127.0.0.1:8080, each after a warm-up (wrk, 2 threads,
   catalog, each read once before (the cached read, as for a popular product page);
 - search: typical searches (Russian and English words, category, price, stock and
   rating filters, sort orders) on that catalog; again with one connection
-  (search_one_client), the latency of a search without queueing.
+  (search_one_client), the latency of a search without queueing. Twelve searches
+  repeated: after the first of each, the replica's page cache answers them (the
+  popular searches of a store);
+- search_distinct: 40,000 different searches (catalog words, categories, sort
+  orders, page sizes), so most run in the index (the long tail); again with one
+  connection (search_distinct_one_client). Each search run reports the page
+  cache's hits and misses during it.
 
 The catalog here is a separate instance (own port, keyspace, Kafka topic and
 Redis prefix), bulk-loaded through Cassandra and then restarted so it builds
@@ -71,6 +77,7 @@ RUN_SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
 # The hot set read: each id is read once before the run, so the run measures the
 # cached read (the steady state of a product page), not Cassandra misses.
 READ_IDS = 2_000
+DISTINCT_SEARCHES = 40_000
 # Raised for the run (see the module docstring), restored afterwards.
 BENCH_LIMITS = {"gateway.rate": "1000000", "gateway.burst": "1000000"}
 # The bench catalog samples traces as the chart deploys the services (10 %,
@@ -236,6 +243,54 @@ def _cleanup_data(keyspace: str, topic: str, redis_prefix: str) -> None:
         client.close()
 
 
+def _distinct_searches(count: int) -> list[dict[str, str]]:
+    """`count` different searches: words of the corpus's names, alone or in pairs,
+    with or without a category, in every sort order and three page sizes."""
+    words = sorted(
+        {
+            word.lower()
+            for product in generate_products(3000, seed=1)
+            for word in product.name.split()
+            if len(word) >= 4 and word.isalpha()
+        }
+    )
+    rng = random.Random(11)  # noqa: S311 - benchmark data
+    sorts = ("relevance", "price_asc", "price_desc", "rating", "newest", "name")
+    categories = [None, *(c.slug for c in CATEGORIES)]
+    found: dict[str, dict[str, str]] = {}
+    while len(found) < count:
+        q = rng.choice(words)
+        if rng.random() < 0.3:
+            q += " " + rng.choice(words)
+        search = {"q": q, "sort_by": rng.choice(sorts), "limit": rng.choice(("10", "20", "30"))}
+        category = rng.choice(categories)
+        if category is not None:
+            search["category"] = category
+        found[urlencode(search)] = search
+    return list(found.values())
+
+
+def _page_cache_lookups(base: str) -> dict[str, float]:
+    """`catalog_search_page_cache_lookups_total` by outcome, from the catalog's /metrics."""
+    counts: dict[str, float] = {}
+    for line in httpx.get(f"{base}/metrics", timeout=10).text.splitlines():
+        if line.startswith("catalog_search_page_cache_lookups_total{"):
+            labels, _, value = line.rpartition(" ")
+            counts[labels.split('outcome="')[1].split('"')[0]] = float(value)
+    return counts
+
+
+def _measure_search(
+    wrk: Wrk, base: str, paths: list[str], folder: Path, name: str, *, catalog: str, **kw: Any
+) -> dict[str, Any]:
+    """`_measure`, with the page cache's hits and misses during the run (and warm-up)."""
+    before = _page_cache_lookups(catalog)
+    result = _measure(wrk, base, paths, folder, name, **kw)
+    after = _page_cache_lookups(catalog)
+    result["page_cache"] = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in ("hit", "miss")}
+    return result
+
+
 def _run(stack: Stack, paths: Paths, folder: Path) -> dict[str, Any]:
     nginx, catalog, wrk = (stack.components[n] for n in ("nginx", "catalog", "wrk"))
     assert isinstance(nginx, Nginx) and isinstance(catalog, CatalogService)  # noqa: S101
@@ -293,6 +348,11 @@ def _run(stack: Stack, paths: Paths, folder: Path) -> dict[str, Any]:
         nginx.reload()
         sample = random.Random(3).sample(ids, min(READ_IDS, len(ids)))  # noqa: S311
         searches = [f"/bench/catalog/api/products/search?{urlencode(s)}" for s in SEARCHES]
+        distinct = [
+            f"/bench/catalog/api/products/search?{urlencode(s)}"
+            for s in _distinct_searches(DISTINCT_SEARCHES)
+        ]
+        direct = f"http://127.0.0.1:{catalog_port}"
         probes = ["/bench/ceiling/item", f"/bench/catalog/api/products/{sample[0]}", searches[0]]
         for _ in range(50):  # the workers switch over asynchronously
             answers = [httpx.get(f"{nginx.url}{path}", timeout=30) for path in probes]
@@ -312,10 +372,16 @@ def _run(stack: Stack, paths: Paths, folder: Path) -> dict[str, Any]:
             "product_read": _measure(
                 wrk, nginx.url, [f"/bench/catalog/api/products/{i}" for i in sample], folder, "read"
             ),
-            "search": _measure(wrk, nginx.url, searches, folder, "search"),
+            "search": _measure_search(wrk, nginx.url, searches, folder, "search", catalog=direct),
             # One client: the search's own latency, without queueing behind 31 others.
-            "search_one_client": _measure(
-                wrk, nginx.url, searches, folder, "search1", connections=1
+            "search_one_client": _measure_search(
+                wrk, nginx.url, searches, folder, "search1", catalog=direct, connections=1
+            ),
+            "search_distinct": _measure_search(
+                wrk, nginx.url, distinct, folder, "distinct", catalog=direct
+            ),
+            "search_distinct_one_client": _measure_search(
+                wrk, nginx.url, distinct, folder, "distinct1", catalog=direct, connections=1
             ),
         }
     return report
@@ -363,6 +429,10 @@ def main() -> int:
             "product_read_vs_ceiling_at_least_0.6": ratio >= 0.6,
             "search_p99_under_50ms": runs["search"]["p99_ms"] < 50,
             "search_one_client_p99_under_50ms": runs["search_one_client"]["p99_ms"] < 50,
+            "search_distinct_p99_under_50ms": runs["search_distinct"]["p99_ms"] < 50,
+            "search_distinct_one_client_p99_under_50ms": (
+                runs["search_distinct_one_client"]["p99_ms"] < 50
+            ),
             "product_read_p99_under_100ms": runs["product_read"]["p99_ms"] < 100,
             "product_read_at_least_5000_rps": runs["product_read"]["requests_per_second"] >= 5000,
             "error_rate_under_0.01%": all(r["error_rate"] < 0.0001 for r in runs.values()),

@@ -1,6 +1,6 @@
-"""Cached product reads answered before the router (api/cached_reads): the same
-answer as the route's, counted and labelled like it; everything else still goes
-to the route."""
+"""Cached reads answered before the router (api/cached_reads), products by id and
+search pages: the same answer as the route's, counted and labelled like it;
+everything else still goes to the route."""
 
 from __future__ import annotations
 
@@ -16,11 +16,18 @@ from fastapi import FastAPI
 from devstack.components.redis import Redis
 from productstore_catalog.app.api.deps import Services
 from productstore_catalog.app.core.config import CatalogSettings
-from tests.catalog.support import Tokens, assert_problem, create_category, create_product
+from tests.catalog.support import (
+    Tokens,
+    assert_problem,
+    bearer,
+    create_category,
+    create_product,
+)
 
 pytestmark = pytest.mark.anyio
 
 COMPARED_HEADERS = ("content-type", "content-length", "etag")
+SEARCH = "/api/products/search"
 
 
 @pytest.fixture
@@ -144,3 +151,50 @@ async def test_writes_are_not_answered_from_the_cache(
     # An anonymous DELETE of a cached product reaches the route: 401, not the document.
     response = await client.delete(f"/api/products/{product['id']}")
     assert_problem(response, 401)
+
+
+async def test_a_repeated_search_is_answered_as_the_route_answers(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    product: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    params = {"q": "trail runner", "category": product["category"], "sort_by": "price_desc"}
+    by_route = await client.get(SEARCH, params=params)
+    assert by_route.status_code == 200
+    assert [item["id"] for item in by_route.json()["items"]] == [product["id"]]
+
+    def no_route(*args: object) -> bytes:
+        raise AssertionError("the route rendered the page")
+
+    monkeypatch.setattr(app.state.services.search, "page", no_route)
+    cached = await client.get(SEARCH, params=params)
+    assert cached.status_code == 200
+    assert cached.content == by_route.content
+    assert {k: cached.headers[k] for k in ("content-type", "content-length")} == {
+        k: by_route.headers[k] for k in ("content-type", "content-length")
+    }
+    head = await client.head(SEARCH, params=params)
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-length"] == by_route.headers["content-length"]
+
+
+async def test_searches_the_route_refuses_are_refused_every_time(
+    client: httpx.AsyncClient,
+) -> None:
+    for _ in range(2):
+        assert_problem(await client.get(SEARCH, params={"limit": 0}), 422)
+        assert_problem(await client.get(SEARCH, params={"cursor": "forged"}), 400)
+
+
+async def test_a_write_reaches_the_next_search_at_once(
+    client: httpx.AsyncClient, tokens: Tokens, product: dict[str, Any]
+) -> None:
+    params = {"q": "runner", "category": product["category"]}
+    before = (await client.get(SEARCH, params=params)).json()
+    assert before["total"] == 1
+    assert (await client.get(SEARCH, params=params)).json() == before  # cached now
+    await client.patch(
+        f"/api/products/{product['id']}", json={"name": "Road sandal"}, headers=bearer(tokens.admin)
+    )
+    assert (await client.get(SEARCH, params=params)).json()["total"] == 0

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from tests.catalog.support import Tokens, assert_problem, bearer, create_category, create_product
 
@@ -176,3 +177,42 @@ async def test_a_cursor_is_bound_to_its_query(
         SEARCH, params={"category": shop["hats"], "limit": 1, "cursor": first["next_cursor"]}
     )
     assert_problem(other, 400, "invalid_cursor")
+
+
+def _page_lookups(app: FastAPI, outcome: str) -> float:
+    value = app.state.metrics.registry.get_sample_value(
+        "catalog_search_page_cache_lookups_total", {"outcome": outcome}
+    )
+    return value or 0.0
+
+
+async def test_a_repeated_search_is_served_from_the_page_cache_until_a_write(
+    app: FastAPI, client: httpx.AsyncClient, tokens: Tokens, shop: dict[str, Any]
+) -> None:
+    params = {"q": "running", "category": shop["shoes"], "sort_by": "price_asc"}
+    first = await client.get(SEARCH, params=params)
+    hits = _page_lookups(app, "hit")
+    again = await client.get(SEARCH, params=params)
+    assert again.content == first.content
+    assert _page_lookups(app, "hit") == hits + 1
+
+    # Prices spelled differently are another page (a cursor binds the spelling).
+    spelled = await client.get(SEARCH, params={**params, "min_price": "1.0"})
+    assert _page_lookups(app, "hit") == hits + 1
+    assert spelled.json()["items"] == first.json()["items"]
+
+    cheapest = first.json()["items"][0]
+    patched = await client.patch(
+        f"/api/products/{cheapest['id']}", json={"price": "9.99"}, headers=bearer(tokens.admin)
+    )
+    assert patched.status_code == 200
+    misses = _page_lookups(app, "miss")
+    after = (await _search(client, **params))["items"]
+    assert _page_lookups(app, "miss") == misses + 1
+    assert after[0]["id"] == cheapest["id"]
+    assert after[0]["price"] == "9.99"
+    await client.patch(
+        f"/api/products/{cheapest['id']}",
+        json={"price": cheapest["price"]},
+        headers=bearer(tokens.admin),
+    )

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from starlette.middleware import Middleware
 
 from productstore_catalog import __version__
-from productstore_catalog.app.api.cached_reads import CachedProductReads
+from productstore_catalog.app.api.cached_reads import CachedReads, route_of
 from productstore_catalog.app.api.deps import Services
 from productstore_catalog.app.api.routes import categories, products, search
 from productstore_catalog.app.core.config import CatalogSettings
@@ -29,6 +29,7 @@ from productstore_catalog.app.data.connections import (
 from productstore_catalog.app.data.products import ProductStore
 from productstore_catalog.app.data.search_feed import SearchFeed, replica_group
 from productstore_catalog.app.services.catalog import Catalog
+from productstore_catalog.app.services.page_cache import PageCache
 from productstore_catalog.app.services.search import ProductSearch
 from productstore_catalog.search import SearchIndex
 from productstore_common.app import create_app as create_service_app
@@ -67,7 +68,13 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
         description=DESCRIPTION,
         # search first: the products router's /{product_id} would take "search".
         routers=[search.router, products.router, categories.router],
-        inner_middleware=[Middleware(CachedProductReads, route=products.get_product_route())],
+        inner_middleware=[
+            Middleware(
+                CachedReads,
+                product_route=route_of(products.router, products.get_product),
+                search_route=route_of(search.router, search.search_products),
+            )
+        ],
         lifespans=[auth_lifespan(AuthConfig.from_settings(settings)), _lifespan(settings)],
         openapi_tags=OPENAPI_TAGS,
     )
@@ -105,7 +112,9 @@ def _lifespan(settings: CatalogSettings) -> Callable[[FastAPI], AbstractAsyncCon
             await stack.enter_async_context(relay)
 
             store = ProductStore(db, outbox)
-            product_search = _product_search(metrics, store, _cursor_key(settings))
+            product_search = _product_search(
+                metrics, store, _cursor_key(settings), settings.search_page_cache_bytes
+            )
             feed = SearchFeed(
                 db,
                 bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -148,7 +157,15 @@ def _lifespan(settings: CatalogSettings) -> Callable[[FastAPI], AbstractAsyncCon
     return lifespan
 
 
-def _product_search(metrics: AppMetrics, store: ProductStore, cursor_key: bytes) -> ProductSearch:
+def _product_search(
+    metrics: AppMetrics, store: ProductStore, cursor_key: bytes, page_cache_bytes: int
+) -> ProductSearch:
+    lookups = metrics.counter(
+        "catalog_search_page_cache_lookups_total",
+        "Search pages looked up in the replica's page cache, by outcome (hit, miss).",
+        ("outcome",),
+    )
+    hit, miss = lookups.labels("hit"), lookups.labels("miss")
     return ProductSearch(
         SearchIndex(cursor_key=cursor_key),
         store,
@@ -160,6 +177,8 @@ def _product_search(metrics: AppMetrics, store: ProductStore, cursor_key: bytes)
             "Time to run one search in the in-memory index (without reading the products).",
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
         ),
+        pages=PageCache(page_cache_bytes),
+        on_page=lambda found: (hit if found else miss).inc(),
     )
 
 

@@ -1,72 +1,100 @@
-"""Cached product reads answered before FastAPI's router.
+"""Cached reads answered before FastAPI's router: products by id, search pages.
 
-`GET /api/products/{id}` is the store's hottest request, and most of its cost was
-FastAPI around it: route matching, dependency solving and path validation, an
-exit stack, a Response object. This ASGI middleware, innermost in the service's
-stack (request id, metrics, tracing and gzip still wrap it), answers a GET or
-HEAD of a product id whose document is in the cache. Everything else (a miss, a
-tombstone, Redis failing, a malformed id, another route) goes on to the router,
-whose route answers exactly as before: its status codes, problems and OpenAPI
-document are unchanged, and a hit answered here has the same status, headers
-and body as one answered there.
+`GET /api/products/{id}` and `GET /api/products/search` are the store's hottest
+requests, and once their answer is cached most of their cost was FastAPI around
+it: route matching, dependency solving and parameter validation, an exit stack,
+a Response object. This ASGI middleware, innermost in the service's stack
+(request id, metrics, tracing and gzip still wrap it), answers a GET or HEAD
+whose answer is cached:
+
+- a canonical product id whose document is in the Redis cache;
+- a search whose raw query string was rendered before on the index as it is
+  (services/page_cache): the same bytes parse to the same query, so no
+  validation is needed to know the page.
+
+Everything else (a miss, a tombstone, Redis failing, a malformed id or
+parameter, another route) goes on to the router, whose routes answer exactly as
+before: their status codes, problems and OpenAPI document are unchanged, and an
+answer from here has the status, headers and body the route would give.
 
 The scope gets the route's object as `route`, so metrics and spans carry its
-template (`/api/products/{product_id}`) as they would from the router.
+template (`/api/products/{product_id}`, `/api/products/search`) as they would
+from the router.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import Any
 
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from productstore_catalog.app.api.deps import Services
 
-PREFIX = "/api/products/"
+PRODUCTS = "/api/products/"
+SEARCH = "/api/products/search"
 _ID_LENGTH = 36  # the canonical text of a UUID; other spellings go to the router
 _METHODS = frozenset(("GET", "HEAD"))
+_JSON = (b"content-type", b"application/json")
 
 
-class CachedProductReads:
-    """`route` is the router's route of `GET /api/products/{product_id}`."""
+def route_of(router: APIRouter, endpoint: Callable[..., Any]) -> APIRoute:
+    """The route of `endpoint` in `router`."""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.endpoint is endpoint:
+            return route
+    raise LookupError(f"{endpoint.__name__} is not routed")
 
-    def __init__(self, app: ASGIApp, route: BaseRoute) -> None:
+
+class CachedReads:
+    """`product_route` and `search_route` are the router's routes of the two reads."""
+
+    def __init__(self, app: ASGIApp, *, product_route: BaseRoute, search_route: BaseRoute) -> None:
         self.app = app
-        self._route = route
+        self._product_route = product_route
+        self._search_route = search_route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in _METHODS:
-            path: str = scope["path"]
-            if len(path) == len(PREFIX) + _ID_LENGTH and path.startswith(PREFIX):
-                services = getattr(scope["app"].state, "services", None)
-                if isinstance(services, Services) and await self._answer(
-                    scope, send, services, path[len(PREFIX) :]
-                ):
-                    return
+            services = getattr(scope["app"].state, "services", None)
+            if isinstance(services, Services) and await self._answer(scope, send, services):
+                return
         await self.app(scope, receive, send)
 
-    async def _answer(self, scope: Scope, send: Send, services: Services, text: str) -> bool:
+    async def _answer(self, scope: Scope, send: Send, services: Services) -> bool:
+        path: str = scope["path"]
+        if path == SEARCH:
+            page = services.search.cached_page(scope["query_string"])
+            if page is None:
+                return False
+            scope["route"] = self._search_route
+            await _send(scope, send, page, [_JSON])
+            return True
+        if len(path) != len(PRODUCTS) + _ID_LENGTH or not path.startswith(PRODUCTS):
+            return False
         try:
-            product_id = uuid.UUID(text)
+            product_id = uuid.UUID(path[len(PRODUCTS) :])
         except ValueError:
             return False  # the router's 422
         cached = await services.catalog.cached_product_document(product_id)
         if cached is None:
             return False
         version, document = cached
-        scope["route"] = self._route
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-length", b"%d" % len(document)),
-                    (b"content-type", b"application/json"),
-                    (b"etag", b'"%d"' % version),
-                ],
-            }
-        )
-        body = b"" if scope["method"] == "HEAD" else document
-        await send({"type": "http.response.body", "body": body})
+        scope["route"] = self._product_route
+        await _send(scope, send, document, [_JSON, (b"etag", b'"%d"' % version)])
         return True
+
+
+async def _send(scope: Scope, send: Send, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-length", b"%d" % len(body)), *headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})

@@ -6,7 +6,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from fastapi.routing import APIRoute
 
 from productstore_catalog.app.api.deps import AdminUser, CatalogDep, IfMatch
 from productstore_catalog.app.api.responses import problems
@@ -59,14 +58,6 @@ async def get_product(product_id: uuid.UUID, catalog: CatalogDep) -> Response:
     # decode, validation and encode per read (response_model still documents it).
     version, document = await catalog.get_product_document(product_id)
     return Response(document, media_type="application/json", headers={"ETag": f'"{version}"'})
-
-
-def get_product_route() -> APIRoute:
-    """The route of `get_product` (api/cached_reads answers its cache hits)."""
-    for route in router.routes:
-        if isinstance(route, APIRoute) and route.endpoint is get_product:
-            return route
-    raise LookupError("get_product is not routed")
 
 
 @router.post(

@@ -9,7 +9,7 @@ import json
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from productstore_catalog.app.api.deps import SearchDep, SettingsDep
 from productstore_catalog.app.api.responses import problems
@@ -40,6 +40,7 @@ PriceQuery = Annotated[
 )
 async def search_products(
     *,
+    request: Request,
     search: SearchDep,
     settings: SettingsDep,
     q: Annotated[
@@ -80,12 +81,14 @@ async def search_products(
         cursor=cursor,
     )
     try:
-        result = search.search(query)
+        page = search.page(
+            request.scope["query_string"], query, lambda result: _page_json(search, result)
+        )
     except InvalidCursor as exc:
         raise invalid_cursor(
             f"{exc} Pass `next_cursor` of the previous page unchanged, with the same parameters."
         ) from None
-    return Response(_page_json(search, result), media_type="application/json")
+    return Response(page, media_type="application/json")
 
 
 def _page_json(search: ProductSearch, result: SearchResult) -> bytes:
