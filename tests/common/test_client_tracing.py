@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
 from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
 from fastapi import APIRouter, FastAPI, Request
 from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 
 from devstack.components.cassandra import Cassandra
 from devstack.components.jaeger import Jaeger
@@ -27,6 +28,7 @@ from productstore_common.cassandra import CassandraSession
 from productstore_common.events.kafka import ensure_topics
 from productstore_common.events.outbox import OutboxRow
 from productstore_common.events.publisher import OutboxPublisher
+from productstore_common.redis_reader import RedisReader
 from productstore_common.settings import ServiceSettings
 from productstore_common.telemetry.tracing import context_from_kafka_headers, inject_context
 from tests.common.cassandra.support import connect
@@ -300,3 +302,45 @@ async def test_calls_outside_a_request_make_no_spans(
         assert (await client.get("/work")).status_code == 200
     names = sorted(span.name for span in exporter.get_finished_spans())
     assert names == ["GET", "GET", ROUTE_SPAN, "SELECT system"]
+
+
+reader_router = APIRouter()
+
+
+@reader_router.get("/read")
+async def read(request: Request) -> dict[str, bool]:
+    state = request.app.state
+    await state.traced_reader.get(state.redis_key)
+    await state.untraced_reader.get(state.redis_key)
+    return {"read": True}
+
+
+async def test_redis_reader_commands_are_client_spans_unless_untraced(
+    jaeger: Jaeger, redis_server: Redis
+) -> None:
+    settings = ServiceSettings(
+        environment="test",
+        service_name=f"pstest-{uuid.uuid4().hex[:12]}",
+        otlp_endpoint=jaeger.otlp_http_endpoint,
+        trace_sample_ratio=1.0,
+    )
+    app = create_app(settings, title="Read", version=VERSION, routers=[reader_router])
+    url = redis_server.env()["REDIS_URL"]
+    app.state.traced_reader = RedisReader(url)
+    app.state.untraced_reader = RedisReader(url, traced=False)
+    app.state.redis_key = f"pstest:{uuid.uuid4().hex}"
+    exporter = capture_spans(app)
+    try:
+        async with serve(app) as client:
+            assert (await client.get("/read")).status_code == 200
+    finally:
+        await app.state.traced_reader.aclose()
+        await app.state.untraced_reader.aclose()
+    spans = exporter.get_finished_spans()
+    (server,) = [span for span in spans if span.kind == SpanKind.SERVER]
+    clients = [span for span in spans if span.kind == SpanKind.CLIENT]
+    assert [(span.name, dict(span.attributes or {})) for span in clients] == [
+        ("GET", {"db.system.name": "redis", "db.operation.name": "GET"})
+    ]
+    assert clients[0].parent is not None
+    assert clients[0].parent.span_id == server.context.span_id

@@ -23,6 +23,7 @@ from tests.catalog.support import (
     create_category,
     create_product,
 )
+from tests.common.tinyapp import capture_spans
 
 pytestmark = pytest.mark.anyio
 
@@ -198,3 +199,21 @@ async def test_a_write_reaches_the_next_search_at_once(
         f"/api/products/{product['id']}", json={"name": "Road sandal"}, headers=bearer(tokens.admin)
     )
     assert (await client.get(SEARCH, params=params)).json()["total"] == 0
+
+
+async def test_the_server_span_says_where_the_answer_came_from(
+    app: FastAPI, client: httpx.AsyncClient, product: dict[str, Any]
+) -> None:
+    exporter = capture_spans(app)
+    url = f"/api/products/{product['id']}"
+    assert (await client.get(url)).status_code == 200
+    params = {"q": "runner", "category": product["category"]}
+    for _ in range(2):
+        assert (await client.get(SEARCH, params=params)).status_code == 200
+    exporter.shutdown()
+    spans = exporter.get_finished_spans()
+    assert [(span.name, (span.attributes or {}).get("productstore.cache")) for span in spans] == [
+        ("GET /api/products/{product_id}", "redis"),
+        ("GET /api/products/search", None),  # rendered by the route
+        ("GET /api/products/search", "search_pages"),
+    ]

@@ -17,6 +17,10 @@ would on redis.asyncio's errors:
   down, reads fail at once instead of each waiting for a connect timeout;
 - a lost connection fails the commands in flight; the next command reconnects.
 
+Each command is a client span under a recorded parent unless `traced=False`: a
+sampled span costs more than the GET itself, so a caller whose request does
+nothing but this read (a cache hit) marks its own span instead.
+
 The URL is the services' `redis_url`: `redis://[[user]:password@]host[:port][/db]`,
 `rediss://` (TLS, the system's CAs) or `unix://[[user]:password@]/path[?db=N]`.
 """
@@ -180,8 +184,10 @@ class RedisReader:
         timeout_seconds: float = 0.5,
         retry_after_seconds: float = 1.0,
         client_name: str | None = None,
+        traced: bool = True,
     ) -> None:
         self._target = _Target.parse(url)
+        self._traced = traced
         self._timeout = timeout_seconds
         self._retry_after = retry_after_seconds
         self._connection: _Connection | None = None
@@ -228,6 +234,8 @@ class RedisReader:
         connection = self._connection
         if connection is None or not connection.usable:
             connection = await self._connect()
+        if not self._traced:
+            return await connection.send(_command(name, *args))
         span = _tracer.start_span(name.decode(), kind=SpanKind.CLIENT)
         if span.is_recording():
             span.set_attributes({"db.system.name": "redis", "db.operation.name": name.decode()})

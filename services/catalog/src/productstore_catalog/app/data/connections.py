@@ -95,4 +95,6 @@ def redis_reader(settings: CatalogSettings) -> RedisReader:
         settings.redis_url,
         timeout_seconds=REDIS_TIMEOUT_SECONDS,
         client_name=f"{settings.service_name}-cache-reads",
+        # A cached read's server span is the Redis read (api/cached_reads marks it).
+        traced=False,
     )
