@@ -134,13 +134,13 @@ def _wait_until_serving(base_url: str, process: subprocess.Popen[str]) -> None:
     raise AssertionError("uvicorn did not serve /healthz within 60s")
 
 
-def test_uvicorn_process_logs_only_json() -> None:
-    """The whole process, uvicorn's own lines included, logs JSON to stdout."""
+def _serve_and_log(env: dict[str, str]) -> tuple[list[dict[str, Any]], httpx.Response]:
+    """Run tinyapp under uvicorn as a deployment would, request /api/things/5/log once;
+    the process's log entries and the response."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         port = sock.getsockname()[1]
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -152,7 +152,7 @@ def test_uvicorn_process_logs_only_json() -> None:
                 str(sock.fileno()),
             ],
             cwd=REPO,
-            env=env,
+            env={**os.environ, "PYTHONPATH": str(REPO), **env},
             pass_fds=[sock.fileno()],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -169,7 +169,13 @@ def test_uvicorn_process_logs_only_json() -> None:
         process.terminate()
         stdout, stderr = process.communicate(timeout=30)
     assert stderr == ""
-    entries = [json.loads(line) for line in stdout.splitlines() if line]
+    return [json.loads(line) for line in stdout.splitlines() if line], response
+
+
+def test_uvicorn_process_logs_only_json() -> None:
+    """The whole process, uvicorn's own lines included, logs JSON to stdout; with
+    access logs asked for, a line per request split into fields."""
+    entries, response = _serve_and_log({"PRODUCTSTORE_ACCESS_LOG": "true"})
     messages = [entry["message"] for entry in entries if entry["logger"] == "uvicorn.error"]
     assert "Application startup complete." in messages
     (access,) = [
@@ -181,3 +187,13 @@ def test_uvicorn_process_logs_only_json() -> None:
     assert access["status"] == 200
     assert access["request_id"] == "edge-7"
     assert access["trace_id"] == response.json()["trace_id"]
+
+
+def test_no_access_log_unless_asked() -> None:
+    """uvicorn writes access lines whenever its logger has a handler: ours must not
+    give it one by default (the gateway logs requests; a line each cost ~15 % of a
+    cached read)."""
+    entries, _ = _serve_and_log({})
+    assert not [entry for entry in entries if entry["logger"] == "uvicorn.access"]
+    assert [entry for entry in entries if entry["logger"] == "uvicorn.error"]
+    assert [entry for entry in entries if entry.get("request_id") == "edge-7"]  # the app's own

@@ -71,7 +71,7 @@ def create_app(
     `inner_middleware` run innermost, first of the list outermost: after request
     id, metrics and gzip, before routing (a fast path answering without the
     router is still counted, traced and compressed)."""
-    configure_logging(settings.service_name, settings.log_level)
+    configure_logging(settings.service_name, settings.log_level, access_log=settings.access_log)
     tracer_provider = build_tracer_provider(settings, version)
     install_global_tracer_provider(tracer_provider)
     if settings.otlp_endpoint is not None:

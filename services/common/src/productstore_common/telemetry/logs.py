@@ -3,7 +3,8 @@
 Fields: ts, level, logger, message, service, trace_id, span_id, request_id, then
 whatever the call passed in `extra=`, and `exception` (the traceback) when there
 is one. uvicorn's own loggers are routed through the same handler, and its access
-log lines are split into fields (client, method, path, status).
+log lines (only if asked: `access_log`) are split into fields (client, method,
+path, status).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", logging.INFO, "", 0, "
     "taskName",
 }
 
-_UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+_ACCESS_LOGGER = "uvicorn.access"
+_UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", _ACCESS_LOGGER)
 _ACCESS_FIELDS = ("client", "method", "path", "http_version", "status")
 
 
@@ -52,7 +54,7 @@ class JsonFormatter(logging.Formatter):
         if request_id is not None:
             entry["request_id"] = request_id
         if (
-            record.name == "uvicorn.access"
+            record.name == _ACCESS_LOGGER
             and isinstance(record.args, tuple)
             and len(record.args) == len(_ACCESS_FIELDS)
         ):
@@ -73,8 +75,14 @@ class _JsonHandler(logging.StreamHandler[TextIO]):
     """Marks the handler we installed, so configuring again replaces only it."""
 
 
-def configure_logging(service: str, level: str = "INFO", stream: TextIO | None = None) -> None:
+def configure_logging(
+    service: str, level: str = "INFO", stream: TextIO | None = None, *, access_log: bool = False
+) -> None:
     """Send every log record of the process to `stream` (stdout) as JSON lines.
+
+    uvicorn logs each request only with `access_log`: it writes access lines when
+    its access logger has a handler, and routing it to ours would give it one
+    whatever `--no-access-log` said.
 
     Safe to call again (e.g. one app per test): our previous handler is replaced,
     handlers installed by others (pytest's capture) are left alone.
@@ -92,5 +100,5 @@ def configure_logging(service: str, level: str = "INFO", stream: TextIO | None =
     for name in _UVICORN_LOGGERS:
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
-        uvicorn_logger.propagate = True
+        uvicorn_logger.propagate = name != _ACCESS_LOGGER or access_log
         uvicorn_logger.setLevel(level)
