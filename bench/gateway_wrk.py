@@ -52,6 +52,7 @@ import redis
 from cassandra.cluster import Cluster
 from cassandra.concurrent import execute_concurrent_with_args
 from confluent_kafka.admin import AdminClient
+from scrape import counter_by_label
 
 from devstack import process
 from devstack.component import Context
@@ -78,6 +79,7 @@ RUN_SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
 # cached read (the steady state of a product page), not Cassandra misses.
 READ_IDS = 2_000
 DISTINCT_SEARCHES = 40_000
+PAGE_CACHE_LOOKUPS = "catalog_search_page_cache_lookups_total"
 # Raised for the run (see the module docstring), restored afterwards.
 BENCH_LIMITS = {"gateway.rate": "1000000", "gateway.burst": "1000000"}
 # The bench catalog samples traces as the chart deploys the services (10 %,
@@ -270,23 +272,13 @@ def _distinct_searches(count: int) -> list[dict[str, str]]:
     return list(found.values())
 
 
-def _page_cache_lookups(base: str) -> dict[str, float]:
-    """`catalog_search_page_cache_lookups_total` by outcome, from the catalog's /metrics."""
-    counts: dict[str, float] = {}
-    for line in httpx.get(f"{base}/metrics", timeout=10).text.splitlines():
-        if line.startswith("catalog_search_page_cache_lookups_total{"):
-            labels, _, value = line.rpartition(" ")
-            counts[labels.split('outcome="')[1].split('"')[0]] = float(value)
-    return counts
-
-
 def _measure_search(
     wrk: Wrk, base: str, paths: list[str], folder: Path, name: str, *, catalog: str, **kw: Any
 ) -> dict[str, Any]:
     """`_measure`, with the page cache's hits and misses during the run (and warm-up)."""
-    before = _page_cache_lookups(catalog)
+    before = counter_by_label(catalog, PAGE_CACHE_LOOKUPS, "outcome")
     result = _measure(wrk, base, paths, folder, name, **kw)
-    after = _page_cache_lookups(catalog)
+    after = counter_by_label(catalog, PAGE_CACHE_LOOKUPS, "outcome")
     result["page_cache"] = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in ("hit", "miss")}
     return result
 

@@ -46,12 +46,14 @@ import redis
 from cassandra.cluster import Cluster
 from cassandra.concurrent import execute_concurrent_with_args
 from confluent_kafka.admin import AdminClient
+from scrape import counter_by_label
 
 from devstack.components.services import uvicorn_argv
 from productstore_catalog.demo.corpus import CATEGORIES, generate_products
 
 BENCH_DIR = Path(__file__).parent
 RESULTS = BENCH_DIR / "results" / "catalog-profile.json"
+CACHE_READS = "catalog_product_cache_reads_total"
 LUA = BENCH_DIR / "lua" / "random_paths.lua"
 JWKS_URL = "http://127.0.0.1:8101/api/auth/.well-known/jwks.json"
 SEARCHES: tuple[dict[str, str], ...] = (
@@ -197,16 +199,6 @@ def _wrk(url: str, paths: list[str], folder: Path, *, seconds: int, conns: int) 
     }
 
 
-def _cache_outcomes(base: str) -> dict[str, float]:
-    """`catalog_product_cache_reads_total` by outcome, from the catalog's /metrics."""
-    counts: dict[str, float] = {}
-    for line in httpx.get(f"{base}/metrics", timeout=10).text.splitlines():
-        if line.startswith("catalog_product_cache_reads_total{"):
-            labels, _, value = line.rpartition(" ")
-            counts[labels.split('outcome="')[1].split('"')[0]] = float(value)
-    return counts
-
-
 def _measured(
     server: psutil.Process, base: str, paths: list[str], folder: Path, args: argparse.Namespace
 ) -> dict[str, Any]:
@@ -304,9 +296,13 @@ def main() -> int:  # noqa: PLR0915 - one linear script
                 runs: dict[str, Any] = {
                     "ceiling": _measured(ceiling, ceiling_url, ["/item"], folder, args)
                 }
-                outcomes_before = _cache_outcomes(catalog_url)
+                outcomes_before = counter_by_label(
+                    catalog_url, "catalog_product_cache_reads_total", "outcome"
+                )
                 runs["product_read"] = _measured(catalog, catalog_url, reads, folder, args)
-                outcomes = _cache_outcomes(catalog_url)
+                outcomes = counter_by_label(
+                    catalog_url, "catalog_product_cache_reads_total", "outcome"
+                )
                 runs["product_read"]["cache_outcomes"] = {
                     k: v - outcomes_before.get(k, 0.0) for k, v in outcomes.items()
                 }

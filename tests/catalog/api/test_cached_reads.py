@@ -5,7 +5,7 @@ everything else still goes to the route."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -13,7 +13,6 @@ import pytest
 import redis.asyncio as redis
 from fastapi import FastAPI
 
-from devstack.components.redis import Redis
 from productstore_catalog.app.api.deps import Services
 from productstore_catalog.app.core.config import CatalogSettings
 from tests.catalog.support import (
@@ -29,15 +28,6 @@ pytestmark = pytest.mark.anyio
 
 COMPARED_HEADERS = ("content-type", "content-length", "etag")
 SEARCH = "/api/products/search"
-
-
-@pytest.fixture
-async def redis_client(redis_server: Redis) -> AsyncIterator[redis.Redis]:
-    connection = redis.Redis.from_url(redis_server.env()["REDIS_URL"])
-    try:
-        yield connection
-    finally:
-        await connection.aclose()
 
 
 @pytest.fixture

@@ -22,15 +22,6 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-async def client(redis_server: Redis) -> AsyncIterator[redis.Redis]:
-    connection = redis.Redis.from_url(redis_server.env()["REDIS_URL"])
-    try:
-        yield connection
-    finally:
-        await connection.aclose()
-
-
-@pytest.fixture
 async def reader(redis_server: Redis) -> AsyncIterator[RedisReader]:
     reads = RedisReader(redis_server.env()["REDIS_URL"])
     try:
@@ -40,9 +31,9 @@ async def reader(redis_server: Redis) -> AsyncIterator[RedisReader]:
 
 
 @pytest.fixture
-def cache(client: redis.Redis, reader: RedisReader) -> ProductCache:
+def cache(redis_client: redis.Redis, reader: RedisReader) -> ProductCache:
     return ProductCache(
-        client,
+        redis_client,
         reader,
         prefix=f"catalog-test-{uuid.uuid4().hex[:12]}",
         ttl_seconds=60,
@@ -97,10 +88,10 @@ async def test_a_hit_is_the_public_document_as_stored(cache: ProductCache) -> No
     ],
 )
 async def test_entries_of_another_format_are_misses(
-    cache: ProductCache, client: redis.Redis, value: str
+    cache: ProductCache, redis_client: redis.Redis, value: str
 ) -> None:
     product = _product(10)
-    await client.set(cache.key(product.id), value, ex=60)
+    await redis_client.set(cache.key(product.id), value, ex=60)
     assert await cache.get(product.id) == ("miss", None)
     assert await cache.get_many([product.id]) == {}
     assert await cache.get_document(product.id) == ("miss", 0, None)
@@ -127,10 +118,10 @@ async def test_a_tombstone_keeps_stale_fills_out(cache: ProductCache) -> None:
     assert await cache.get_many([product.id]) == {}
 
 
-async def test_entries_expire(cache: ProductCache, client: redis.Redis) -> None:
+async def test_entries_expire(cache: ProductCache, redis_client: redis.Redis) -> None:
     product = _product(40)
     await cache.put(product)
-    ttl = await client.ttl(cache.key(product.id))
+    ttl = await redis_client.ttl(cache.key(product.id))
     assert 0 < ttl <= 60
 
 

@@ -3,26 +3,14 @@ write is visible to the very next read, a delete is a 404 at once."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 import redis.asyncio as redis
 
-from devstack.components.redis import Redis
 from productstore_catalog.app.core.config import CatalogSettings
 from tests.catalog.support import Tokens, bearer, create_category, create_product
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def redis_client(redis_server: Redis) -> AsyncIterator[redis.Redis]:
-    connection = redis.Redis.from_url(redis_server.env()["REDIS_URL"])
-    try:
-        yield connection
-    finally:
-        await connection.aclose()
 
 
 async def _get(client: redis.Redis, key: str) -> str | None:
