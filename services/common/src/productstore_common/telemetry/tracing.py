@@ -95,6 +95,7 @@ class _ScopeHeaders(Getter[Scope]):
 
 
 _SCOPE_HEADERS = _ScopeHeaders()
+_NO_PARENT = Context()
 
 
 def _request_attributes(scope: Scope) -> dict[str, Any]:
@@ -130,12 +131,23 @@ class TracingMiddleware:
     def __init__(self, app: ASGIApp, provider: TracerProvider) -> None:
         self.app = app
         self.tracer = provider.get_tracer("productstore_common.telemetry.tracing")
+        # The headers the process's propagators read (traceparent, tracestate, baggage
+        # by default; OTEL_PROPAGATORS may name others), as ASGI spells them.
+        self._context_headers = frozenset(
+            field.lower().encode("latin-1") for field in propagate.get_global_textmap().fields
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in UNTRACED_PATHS:
             await self.app(scope, receive, send)
             return
-        parent = propagate.extract(scope, getter=_SCOPE_HEADERS)
+        # Most requests carry no trace context (from the edge, probes): then the
+        # propagators' extract (a header scan and a Context per propagator) is skipped.
+        parent = (
+            propagate.extract(scope, getter=_SCOPE_HEADERS)
+            if any(name in self._context_headers for name, _ in scope["headers"])
+            else _NO_PARENT
+        )
         method = scope["method"]
         span = self.tracer.start_span(method, context=parent, kind=SpanKind.SERVER)
         recording = span.is_recording()
