@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import defaultdict
 from typing import Any
@@ -24,6 +25,7 @@ from productstore_common.events import (
     header_value,
     new_event,
 )
+from productstore_common.events.relay import _PassReads
 from tests.common.events.support import (
     FAST,
     LAYOUT,
@@ -189,3 +191,16 @@ async def test_trace_context_travels_from_the_write_to_the_consumer_span(
     assert send.attributes["messaging.message.id"] == str(event.id)
     assert process.attributes["messaging.message.id"] == str(event.id)
     assert "messaging.kafka.offset" in send.attributes
+
+
+def test_a_pass_publishes_later_reads_only_up_to_its_first_read() -> None:
+    """The first read of a pass may publish anything it sees; later reads only rows
+    stamped before the first read (less the guard), so none overtakes a row whose
+    write was still under way when an earlier read of the pass missed it."""
+    reads = _PassReads(guard_seconds=0.5)
+    before = time.time()
+    assert reads.started_read() is None
+    bound = reads.started_read()
+    assert bound is not None
+    assert before - 0.5 <= bound <= time.time() - 0.5
+    assert reads.started_read() == bound  # every later read of the pass: the same bound

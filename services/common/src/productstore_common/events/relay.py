@@ -66,6 +66,37 @@ class RelayConfig:
     sweep_interval: float = 300.0
     sweep_window_seconds: float = 3600.0
     stop_timeout: float = 10.0
+    # Clock difference allowed between writers and the relay where event order is
+    # at stake (see _PassReads); fresh rows wait at most about this long.
+    order_guard_seconds: float = 0.5
+
+
+class _PassReads:
+    """When a shard's pass made its first read: what later reads may publish.
+
+    An aggregate's next write is stamped only after its previous write was
+    acknowledged, but a row becomes visible only when its write is. So a read
+    can miss a row (its write still under way) whose successor a later read of
+    the same pass already sees: a later bucket, or the next page of a bucket.
+    Publishing that successor would overtake its predecessor. A row stamped
+    before the pass's first read (less `order_guard_seconds` for writer clocks)
+    is safe: its predecessors were acknowledged before that read, so every
+    read of the pass sees them, in order. The first read publishes all it
+    reads; a later read publishes its rows stamped before that bound and ends
+    the shard's pass at the first one that is not (the next pass, whose first
+    read may take it, comes soon).
+    """
+
+    def __init__(self, guard_seconds: float) -> None:
+        self._guard = guard_seconds
+        self._bound: float | None = None
+
+    def started_read(self) -> float | None:
+        """Call just before a read: the newest stamp it may publish (None: any)."""
+        if self._bound is None:
+            self._bound = time.time() - self._guard
+            return None
+        return self._bound
 
 
 class PassFailedError(Exception):
@@ -240,11 +271,13 @@ class OutboxRelay(BackgroundLoop):
         if sweep:
             first = min(cursor, self.layout.bucket_of(now - self.config.sweep_window_seconds))
         advanced = cursor
+        reads = _PassReads(self.config.order_guard_seconds)
         for bucket in range(first, max(current, cursor) + 1):
             if not self._leases.holds(shard):
                 raise PassFailedError(f"lease of shard {shard} lapsed")
             # Behind the cursor only sweeps look, and they read whole buckets.
-            await self._drain(shard, bucket, use_mark=bucket >= cursor)
+            if not await self._drain(shard, bucket, use_mark=bucket >= cursor, reads=reads):
+                break  # rows too fresh for this pass (_PassReads); the next pass takes them
             if (
                 bucket == advanced
                 and self.layout.bucket_end(bucket) + self.config.settle_seconds < now
@@ -256,8 +289,9 @@ class OutboxRelay(BackgroundLoop):
             for key in [key for key in self._marks if key[0] == shard and key[1] < advanced]:
                 del self._marks[key]
 
-    async def _drain(self, shard: int, bucket: int, *, use_mark: bool) -> None:
-        """Publish the bucket's rows page by page; PassFailedError at the first failure."""
+    async def _drain(self, shard: int, bucket: int, *, use_mark: bool, reads: _PassReads) -> bool:
+        """Publish the bucket's rows page by page; PassFailedError at the first failure.
+        False when it stopped at a row too fresh for this pass (see _PassReads)."""
         after: uuid.UUID | None = None
         mark = self._marks.get((shard, bucket)) if use_mark else None
         if mark is not None:
@@ -265,6 +299,7 @@ class OutboxRelay(BackgroundLoop):
             after = min_uuid_from_time(unix_seconds(mark) - self.config.settle_seconds)
         size = self.config.page_size
         while True:
+            bound = reads.started_read()
             if after is None:
                 page = await self.session.execute_async(PAGE_CQL, (shard, bucket, size))
             else:
@@ -272,8 +307,11 @@ class OutboxRelay(BackgroundLoop):
                     PAGE_AFTER_CQL, (shard, bucket, after, size)
                 )
             rows = [OutboxRow(shard, bucket, *row) for row in page.rows]
+            read = len(rows)
+            if bound is not None:
+                rows = [row for row in rows if unix_seconds(row.outbox_time) < bound]
             if not rows:
-                return
+                return read == 0
             published = await self._publish_page(rows)
             prefix = 0
             while prefix < len(rows) and rows[prefix].outbox_time in published:
@@ -287,8 +325,10 @@ class OutboxRelay(BackgroundLoop):
                     pending=len(unpublished),
                     oldest=unix_seconds(unpublished[0].outbox_time),
                 )
-            if len(rows) < size:
-                return
+            if len(rows) < read:
+                return False
+            if read < size:
+                return True
             after = rows[-1].outbox_time
 
     async def _publish_page(self, rows: list[OutboxRow]) -> set[uuid.UUID]:
