@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-import redis.asyncio as redis
 from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
 from cassandra.query import SimpleStatement
 from fastapi import FastAPI
@@ -132,13 +131,3 @@ async def app(settings: CatalogSettings) -> AsyncIterator[FastAPI]:
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with asgi_client(app) as test_client:
         yield test_client
-
-
-@pytest.fixture
-async def redis_client(redis_server: Redis) -> AsyncIterator[redis.Redis]:
-    """A plain client of the devstack Redis, to look at (or plant) cache entries."""
-    connection = redis.Redis.from_url(redis_server.env()["REDIS_URL"])
-    try:
-        yield connection
-    finally:
-        await connection.aclose()

@@ -77,15 +77,6 @@ def db(cassandra: Cassandra) -> Iterator[CassandraSession]:
         session.close()
 
 
-@pytest.fixture
-async def redis_client(redis_server: Redis) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_server.env()["REDIS_URL"])
-    try:
-        yield client
-    finally:
-        await client.aclose()
-
-
 router = APIRouter()
 
 

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 import redis.asyncio as redis
@@ -43,15 +43,6 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-async def client(redis_server: Redis) -> AsyncIterator[redis.Redis]:
-    connection = redis.Redis.from_url(redis_server.env()["REDIS_URL"])
-    try:
-        yield connection
-    finally:
-        await connection.aclose()
-
-
-@pytest.fixture
 def clock() -> Clock:
     return Clock()
 
@@ -67,8 +58,10 @@ def metrics() -> AppMetrics:
 
 
 @pytest.fixture
-def limiter(client: redis.Redis, prefix: str, clock: Clock, metrics: AppMetrics) -> RateLimiter:
-    return RateLimiter(client, prefix=prefix, clock=clock, metrics=metrics)
+def limiter(
+    redis_client: redis.Redis, prefix: str, clock: Clock, metrics: AppMetrics
+) -> RateLimiter:
+    return RateLimiter(redis_client, prefix=prefix, clock=clock, metrics=metrics)
 
 
 def checks(metrics: AppMetrics, limit: str, outcome: str) -> float:
@@ -149,9 +142,9 @@ async def test_cost_spends_several_tokens(limiter: RateLimiter) -> None:
         await limiter.check(limit, "user:a", cost=6)
 
 
-async def test_concurrent_checks_never_overspend(client: redis.Redis, prefix: str) -> None:
+async def test_concurrent_checks_never_overspend(redis_client: redis.Redis, prefix: str) -> None:
     # Redis's own clock here: replicas share it, and it exercises the TIME path.
-    limiter = RateLimiter(client, prefix=prefix)
+    limiter = RateLimiter(redis_client, prefix=prefix)
     limit = RateLimit("checkout", rate=10, per=3600)
     decisions = await asyncio.gather(*(limiter.check(limit, "user:a") for _ in range(50)))
     assert sum(d.allowed for d in decisions) == 10
@@ -175,17 +168,17 @@ async def test_a_burst_larger_than_the_pool_waits_rather_than_failing_open(
 
 
 async def test_keys_are_hashed_and_expire_when_full_again(
-    limiter: RateLimiter, client: redis.Redis, prefix: str
+    limiter: RateLimiter, redis_client: redis.Redis, prefix: str
 ) -> None:
     limit = RateLimit("login", rate=3, per=30)
     await limiter.check(limit, "ip:192.0.2.7")
-    keys = [key.decode() async for key in client.scan_iter(match=f"{prefix}:*")]
+    keys = [key.decode() async for key in redis_client.scan_iter(match=f"{prefix}:*")]
     assert keys == [limiter.key(limit, "ip:192.0.2.7")]
     assert "192.0.2.7" not in keys[0]
-    assert 0 < await client.pttl(keys[0]) <= 10_000  # one interval spent: 10 s to refill
+    assert 0 < await redis_client.pttl(keys[0]) <= 10_000  # one interval spent: 10 s to refill
 
     await limiter.reset(limit, "ip:192.0.2.7")
-    assert await client.exists(keys[0]) == 0
+    assert await redis_client.exists(keys[0]) == 0
 
 
 @pytest.mark.parametrize(

@@ -27,15 +27,6 @@ def url(redis_server: Redis) -> str:
 
 
 @pytest.fixture
-async def admin(url: str) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(url)
-    try:
-        yield client
-    finally:
-        await client.aclose()
-
-
-@pytest.fixture
 async def reader(url: str) -> AsyncIterator[RedisReader]:
     reader = RedisReader(url, client_name=f"test-reader-{uuid.uuid4().hex[:8]}")
     try:
@@ -49,10 +40,10 @@ def prefix() -> str:
     return f"reader-test-{uuid.uuid4().hex[:12]}"
 
 
-async def test_get_and_mget(reader: RedisReader, admin: aioredis.Redis, prefix: str) -> None:
+async def test_get_and_mget(reader: RedisReader, redis_client: aioredis.Redis, prefix: str) -> None:
     payload = bytes(range(256)) * 40  # binary, longer than one read of the socket
-    await admin.set(f"{prefix}:a", payload, ex=60)
-    await admin.set(f"{prefix}:b", b"", ex=60)
+    await redis_client.set(f"{prefix}:a", payload, ex=60)
+    await redis_client.set(f"{prefix}:b", b"", ex=60)
     assert await reader.get(f"{prefix}:a") == payload
     assert await reader.get(f"{prefix}:b".encode()) == b""
     assert await reader.get(f"{prefix}:missing") is None
@@ -65,22 +56,22 @@ async def test_get_and_mget(reader: RedisReader, admin: aioredis.Redis, prefix: 
 
 
 async def test_concurrent_reads_get_their_own_values(
-    reader: RedisReader, admin: aioredis.Redis, prefix: str
+    reader: RedisReader, redis_client: aioredis.Redis, prefix: str
 ) -> None:
     values = {f"{prefix}:{i}": f"value-{i}".encode() * (i % 7 + 1) for i in range(500)}
-    await admin.mset(values)
+    await redis_client.mset(values)
     try:
         keys = list(values)
         results = await asyncio.gather(*(reader.get(key) for key in keys))
         assert results == [values[key] for key in keys]
     finally:
-        await admin.delete(*values)
+        await redis_client.delete(*values)
 
 
 async def test_a_cancelled_read_does_not_shift_the_replies(
-    reader: RedisReader, admin: aioredis.Redis, prefix: str
+    reader: RedisReader, redis_client: aioredis.Redis, prefix: str
 ) -> None:
-    await admin.mset({f"{prefix}:x": b"x", f"{prefix}:y": b"y"})
+    await redis_client.mset({f"{prefix}:x": b"x", f"{prefix}:y": b"y"})
     try:
         first = asyncio.ensure_future(reader.get(f"{prefix}:x"))
         second = asyncio.ensure_future(reader.get(f"{prefix}:y"))
@@ -90,51 +81,51 @@ async def test_a_cancelled_read_does_not_shift_the_replies(
         assert first.cancelled()
         assert await reader.get(f"{prefix}:x") == b"x"
     finally:
-        await admin.delete(f"{prefix}:x", f"{prefix}:y")
+        await redis_client.delete(f"{prefix}:x", f"{prefix}:y")
 
 
 async def test_an_error_reply_fails_only_its_command(
-    reader: RedisReader, admin: aioredis.Redis, prefix: str
+    reader: RedisReader, redis_client: aioredis.Redis, prefix: str
 ) -> None:
-    await admin.rpush(f"{prefix}:list", b"item")
-    await admin.set(f"{prefix}:s", b"ok")
+    await redis_client.rpush(f"{prefix}:list", b"item")
+    await redis_client.set(f"{prefix}:s", b"ok")
     try:
         with pytest.raises(RedisReadError, match="WRONGTYPE"):
             await reader.get(f"{prefix}:list")
         assert await reader.get(f"{prefix}:s") == b"ok"
     finally:
-        await admin.delete(f"{prefix}:list", f"{prefix}:s")
+        await redis_client.delete(f"{prefix}:list", f"{prefix}:s")
 
 
 async def test_no_reply_in_time_fails_and_the_next_read_reconnects(
-    url: str, admin: aioredis.Redis, prefix: str
+    url: str, redis_client: aioredis.Redis, prefix: str
 ) -> None:
     reader = RedisReader(url, timeout_seconds=0.2, retry_after_seconds=0.0)
     try:
-        await admin.set(f"{prefix}:k", b"v", ex=60)
+        await redis_client.set(f"{prefix}:k", b"v", ex=60)
         assert await reader.get(f"{prefix}:k") == b"v"
-        await admin.client_pause(600)  # Redis stops answering
+        await redis_client.client_pause(600)  # Redis stops answering
         with pytest.raises(RedisReadError, match=r"no reply from Redis within 0\.2 s"):
             await reader.get(f"{prefix}:k")
         await asyncio.sleep(0.5)  # the pause is over
         assert await reader.get(f"{prefix}:k") == b"v"
     finally:
-        await admin.client_unpause()
-        await admin.delete(f"{prefix}:k")
+        await redis_client.client_unpause()
+        await redis_client.delete(f"{prefix}:k")
         await reader.aclose()
 
 
 async def test_a_killed_connection_fails_what_was_in_flight_and_reconnects(
-    url: str, admin: aioredis.Redis, prefix: str
+    url: str, redis_client: aioredis.Redis, prefix: str
 ) -> None:
     name = f"test-killed-{uuid.uuid4().hex[:8]}"
     reader = RedisReader(url, client_name=name, retry_after_seconds=0.0)
     try:
-        await admin.set(f"{prefix}:k", b"v", ex=60)
+        await redis_client.set(f"{prefix}:k", b"v", ex=60)
         assert await reader.get(f"{prefix}:k") == b"v"
-        clients = await admin.client_list()
+        clients = await redis_client.client_list()
         (connection,) = [c for c in clients if c["name"] == name]
-        await admin.client_kill_filter(_id=connection["id"])
+        await redis_client.client_kill_filter(_id=connection["id"])
         failures = 0
         for _ in range(50):  # the loss is noticed when the socket's close is read
             try:
@@ -147,9 +138,9 @@ async def test_a_killed_connection_fails_what_was_in_flight_and_reconnects(
         else:
             pytest.fail("the reader did not reconnect")
         assert failures <= 1
-        assert [c for c in await admin.client_list() if c["name"] == name]
+        assert [c for c in await redis_client.client_list() if c["name"] == name]
     finally:
-        await admin.delete(f"{prefix}:k")
+        await redis_client.delete(f"{prefix}:k")
         await reader.aclose()
 
 
@@ -165,9 +156,9 @@ async def test_redis_down_fails_fast_until_the_retry_time() -> None:
         await reader.aclose()
 
 
-async def test_auth_and_select(url: str, admin: aioredis.Redis, prefix: str) -> None:
+async def test_auth_and_select(url: str, redis_client: aioredis.Redis, prefix: str) -> None:
     user, password = f"reader-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
-    await admin.acl_setuser(
+    await redis_client.acl_setuser(
         user,
         enabled=True,
         passwords=[f"+{password}"],
@@ -192,7 +183,7 @@ async def test_auth_and_select(url: str, admin: aioredis.Redis, prefix: str) -> 
     finally:
         await db3.delete(f"{prefix}:in-3")
         await db3.aclose()
-        await admin.acl_deluser(user)
+        await redis_client.acl_deluser(user)
 
 
 async def test_a_closed_reader_refuses_reads(url: str) -> None:
