@@ -207,3 +207,28 @@ async def test_the_server_span_says_where_the_answer_came_from(
         ("GET /api/products/search", None),  # rendered by the route
         ("GET /api/products/search", "search_pages"),
     ]
+
+
+async def test_a_miss_reads_the_cache_once(  # noqa: PLR0917 (fixtures)
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    product: dict[str, Any],
+    settings: CatalogSettings,
+    redis_client: redis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The route goes on from the middleware's cache read, not a second GET."""
+    cache = app.state.services.catalog.cache
+    reads: list[uuid.UUID] = []
+    get_document = cache.get_document
+
+    async def counted(product_id: uuid.UUID) -> Any:
+        reads.append(product_id)
+        return await get_document(product_id)
+
+    monkeypatch.setattr(cache, "get_document", counted)
+    await redis_client.delete(f"{settings.redis_key_prefix}:product:{product['id']}")
+    assert (await client.get(f"/api/products/{product['id']}")).status_code == 200  # a miss
+    assert reads == [uuid.UUID(product["id"])]
+    assert (await client.get(f"/api/products/{product['id']}")).status_code == 200  # a hit
+    assert len(reads) == 2

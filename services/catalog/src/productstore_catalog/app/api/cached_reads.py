@@ -13,7 +13,8 @@ whose answer is cached:
   validation is needed to know the page.
 
 Everything else (a miss, a tombstone, Redis failing, a malformed id or
-parameter, another route) goes on to the router, whose routes answer exactly as
+parameter, another route) goes on to the router (a product route takes the
+cache read made here: `product_cache_read`, not a second GET), whose routes answer exactly as
 before: their status codes, problems and OpenAPI document are unchanged, and an
 answer from here has the status, headers and body the route would give.
 
@@ -37,12 +38,23 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from productstore_catalog.app.api.deps import Services
+from productstore_catalog.app.services.catalog import CacheRead
 
 PRODUCTS = "/api/products/"
 SEARCH = "/api/products/search"
 _ID_LENGTH = 36  # the canonical text of a UUID; other spellings go to the router
 _METHODS = frozenset(("GET", "HEAD"))
 _JSON = (b"content-type", b"application/json")
+_PRODUCT_CACHE_READ = "product_cache_read"
+
+
+def product_cache_read(scope: Scope, product_id: uuid.UUID) -> CacheRead | None:
+    """The cache read this middleware made for `product_id` and did not answer from."""
+    found = scope.get("state", {}).get(_PRODUCT_CACHE_READ)
+    if found is not None and found[0] == product_id:
+        read: CacheRead = found[1]
+        return read
+    return None
 
 
 def route_of(router: APIRouter, endpoint: Callable[..., Any]) -> APIRoute:
@@ -84,10 +96,12 @@ class CachedReads:
             product_id = uuid.UUID(path[len(PRODUCTS) :])
         except ValueError:
             return False  # the router's 422
-        cached = await services.catalog.cached_product_document(product_id)
-        if cached is None:
+        read = await services.catalog.cached_product_document(product_id)
+        _, version, document = read
+        if document is None:
+            # The route goes on from this read (Cassandra, or 404 for a tombstone).
+            scope.setdefault("state", {})[_PRODUCT_CACHE_READ] = (product_id, read)
             return False
-        version, document = cached
         scope["route"] = self._product_route
         _mark_span("redis")
         await _send(scope, send, document, [_JSON, (b"etag", b'"%d"' % version)])

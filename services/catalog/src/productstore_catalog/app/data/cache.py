@@ -51,6 +51,8 @@ _TOMBSTONE = b"-"
 _DOCUMENT = b"d1|"
 
 CacheOutcome = Literal["hit", "tombstone", "miss", "error"]
+# A cache read: (outcome, version, the document if a hit).
+CacheRead = tuple[CacheOutcome, int, bytes | None]
 
 
 def _parse(value: bytes | str) -> tuple[CacheOutcome, int, bytes | None]:
@@ -86,7 +88,7 @@ class ProductCache:
     def key(self, product_id: uuid.UUID) -> str:
         return f"{self._prefix}:product:{product_id}"
 
-    async def get_document(self, product_id: uuid.UUID) -> tuple[CacheOutcome, int, bytes | None]:
+    async def get_document(self, product_id: uuid.UUID) -> CacheRead:
         """("hit", version, public JSON), ("tombstone", version, None) for a product
         deleted lately, ("miss", 0, None), or ("error", 0, None) when Redis failed
         (read Cassandra)."""

@@ -18,7 +18,7 @@ from typing import Any
 
 from productstore_catalog.app.core import errors
 from productstore_catalog.app.core.currencies import ZERO_DECIMAL_CODES
-from productstore_catalog.app.data.cache import ProductCache
+from productstore_catalog.app.data.cache import CacheRead, ProductCache
 from productstore_catalog.app.data.categories import CategoryRecord, CategoryStore
 from productstore_catalog.app.data.clock import next_version, version_time
 from productstore_catalog.app.data.documents import product_json
@@ -39,7 +39,7 @@ from productstore_common.events.catalog_events import (
     ProductUpdated,
 )
 
-__all__ = ["Catalog", "CategoryRecord", "ProductRecord"]
+__all__ = ["CacheRead", "Catalog", "CategoryRecord", "ProductRecord"]
 
 # Fields a PATCH may change, in the order events list them.
 _WRITABLE = (
@@ -140,20 +140,23 @@ class Catalog:
 
     # --- product reads --------------------------------------------------------------
 
-    async def cached_product_document(self, product_id: uuid.UUID) -> tuple[int, bytes] | None:
-        """The product's version and public JSON if the cache has them, else None
-        (then `get_product_document` reads Cassandra, or answers 404 for a
-        tombstone). Only hits are counted: the miss is counted by the read after."""
-        outcome, version, document = await self.cache.get_document(product_id)
-        if document is None:
-            return None
-        self._on_cache(outcome)
-        return version, document
+    async def cached_product_document(self, product_id: uuid.UUID) -> CacheRead:
+        """The cache's answer for the product: (outcome, version, public JSON or None).
+        A hit is counted here; pass anything else on to `get_product_document` as
+        `cached`, which counts it and goes on without reading the cache again."""
+        read = await self.cache.get_document(product_id)
+        if read[2] is not None:
+            self._on_cache(read[0])
+        return read
 
-    async def get_product_document(self, product_id: uuid.UUID) -> tuple[int, bytes]:
-        """The product's version and public JSON, through the cache: a hit is served
-        without decoding, a miss reads Cassandra and fills the cache (by version)."""
-        outcome, version, document = await self.cache.get_document(product_id)
+    async def get_product_document(
+        self, product_id: uuid.UUID, cached: CacheRead | None = None
+    ) -> tuple[int, bytes]:
+        """The product's version and public JSON, through the cache (`cached`: its
+        answer, already read): a hit is served without decoding, a miss reads
+        Cassandra and fills the cache (by version)."""
+        read = cached if cached is not None else await self.cache.get_document(product_id)
+        outcome, version, document = read
         self._on_cache(outcome)
         if document is not None:
             return version, document

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
+from productstore_catalog.app.api.cached_reads import product_cache_read
 from productstore_catalog.app.api.deps import AdminUser, CatalogDep, IfMatch
 from productstore_catalog.app.api.responses import problems
 from productstore_catalog.app.api.routes.convert import etag, product_public
@@ -53,10 +54,14 @@ async def list_products(
     responses={200: {"headers": _ETAG_HEADER}, **problems(404)},
     summary="One product",
 )
-async def get_product(product_id: uuid.UUID, catalog: CatalogDep) -> Response:
+async def get_product(product_id: uuid.UUID, catalog: CatalogDep, request: Request) -> Response:
     # The cached document is ProductPublic's JSON already: sent as it is, without a
     # decode, validation and encode per read (response_model still documents it).
-    version, document = await catalog.get_product_document(product_id)
+    # Cache hits are answered before the router (api/cached_reads), which passes
+    # the cache read it made on.
+    version, document = await catalog.get_product_document(
+        product_id, cached=product_cache_read(request.scope, product_id)
+    )
     return Response(document, media_type="application/json", headers={"ETag": f'"{version}"'})
 
 
