@@ -13,7 +13,7 @@ UV_DIR := $(PRODUCTSTORE_CACHE)/tools/uv-$(UV_VERSION)
 UV := $(UV_DIR)/bin/uv
 DEVSTACK := $(UV) run --frozen devstack
 
-.PHONY: help setup up down status test lint fmt bench clean-cache
+.PHONY: help setup up down status env test lint fmt bench clean-cache
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,6 +35,11 @@ down: $(UV)  ## stop everything devstack started
 
 status: $(UV)  ## show components, readiness, ports and memory
 	$(DEVSTACK) status
+
+# uv lives in the cache, not on PATH: this is how a shell gets devstack, kubectl,
+# helm, pytest and the connection settings without it.
+env: $(UV)  ## shell exports (connection settings; PATH with devstack, kubectl, helm, pytest): eval "$(make -s env)"
+	@$(DEVSTACK) env
 
 lint: $(UV)  ## ruff, mypy --strict, import-linter
 	$(UV) run --frozen ruff format --check .
