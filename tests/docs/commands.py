@@ -269,10 +269,29 @@ def make_env_exports(system_env: tuple[tuple[str, str], ...]) -> dict[str, str]:
     return exports
 
 
+# What a new terminal on this machine has besides PATH: its home, devstack's
+# locations if moved, and the machine's network settings (a proxy, its CAs), which
+# uv needs to build the workspace's packages.
+KEPT_VARIABLES = (
+    "HOME",
+    "LANG",
+    "PRODUCTSTORE_CACHE",
+    "PRODUCTSTORE_STATE",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+)
+
+
 def fresh_environment() -> dict[str, str]:
-    """A new terminal: HOME, the system's PATH, and devstack's locations if moved."""
-    keep = ("HOME", "LANG", "PRODUCTSTORE_CACHE", "PRODUCTSTORE_STATE")
-    return {**{k: os.environ[k] for k in keep if k in os.environ}, "PATH": SYSTEM_PATH}
+    """A new terminal: the system's PATH and KEPT_VARIABLES, nothing else."""
+    kept = {key: os.environ[key] for key in KEPT_VARIABLES if key in os.environ}
+    return {**kept, "PATH": SYSTEM_PATH}
 
 
 class Shell:
