@@ -17,7 +17,7 @@ from productstore_operator.models import SERVICE_NAMES
 # The ingress gateway: outside traffic enters through it only.
 GATEWAY: Final = "gateway"
 
-# caller -> the services it calls (ARCHITECTURE.md "Services").
+# caller -> the services it calls (planned services included: their calls are designed).
 CALLS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
     {
         # Every service has a public API under /api/<...>.
