@@ -60,3 +60,38 @@ def test_the_image_serves_on_the_charts_port() -> None:
     values = yaml.safe_load((REPO / "charts/productstore/values.yaml").read_text())
     assert f"EXPOSE {values['serviceDefaults']['port']}" in DOCKERFILE
     assert f"--port {values['serviceDefaults']['port']}" in DOCKERFILE
+
+
+# Served by every service for the platform, not routed by the gateway.
+_PLATFORM_PATHS = {
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/openapi.json",
+    "/docs",
+    "/docs/oauth2-redirect",
+}
+
+
+def _routed(path: str, prefixes: tuple[str, ...]) -> bool:
+    # nginx's rule (devstack render_routes): "/api/x" routes itself and "/api/x/...",
+    # "/api/x/" only what is below it.
+    return any(
+        path.startswith(prefix)
+        if prefix.endswith("/")
+        else path == prefix or path.startswith(f"{prefix}/")
+        for prefix in prefixes
+    )
+
+
+@pytest.mark.parametrize("service", DESCRIPTORS, ids=lambda d: d.name)
+def test_every_public_route_is_under_the_descriptors_prefixes(
+    service: ServiceDescriptor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(f"{service.env_prefix}ENVIRONMENT", "development")
+    monkeypatch.setenv(f"{service.env_prefix}JWT_JWKS_URL", "http://127.0.0.1:1/jwks.json")
+    module, factory = service.app_factory.split(":")
+    app = getattr(importlib.import_module(module), factory)()
+    paths = set(app.openapi()["paths"]) - _PLATFORM_PATHS
+    assert paths
+    assert sorted(p for p in paths if not _routed(p, service.route_prefixes)) == []
