@@ -9,9 +9,11 @@ Components may not import each other, so those directories and nginx's
 control arguments are computed from the paths here, the same way nginx.py and
 prometheus.py lay them out.
 
-Every service shares one base class, `UvicornService`; a service states its
-port, app factory, settings prefix, keyspace and routes, and adds its own
-environment.
+Every service is a `UvicornService` made from its descriptor
+(productstore_contracts.services): port, app factory, settings prefix, gateway
+routes and what must run first all come from it, so a new service needs no
+change here. A service with local needs of its own subclasses it (auth: its
+Vault token and first administrator).
 """
 
 from __future__ import annotations
@@ -36,12 +38,11 @@ from devstack.process import (
     file_lock,
     wait_until_gone,
 )
+from productstore_contracts.descriptor import ServiceDescriptor
+from productstore_contracts.services import AUTH, CATALOG, DESCRIPTORS
 
 HOST = "127.0.0.1"
-AUTH_PORT = 8101
-AUTH_URL = f"http://{HOST}:{AUTH_PORT}"
-CATALOG_PORT = 8102
-CATALOG_URL = f"http://{HOST}:{CATALOG_PORT}"
+AUTH_URL = f"http://{HOST}:{AUTH.port}"
 # Where the other components listen (their modules' constants; not importable here).
 CASSANDRA_PORT = 9042
 REDIS_URL = f"redis://{HOST}:6379/0"
@@ -130,6 +131,15 @@ def uvicorn_argv(app_factory: str, port: int) -> list[str]:
     ]
 
 
+# The devstack component that runs each kind of shared server a descriptor names.
+_DEPENDENCY_COMPONENTS = {
+    "cassandra": "cassandra",
+    "redis": "redis",
+    "kafka": "kafka",
+    "vault": "openbao",
+}
+
+
 class UvicornService(Component):
     """A Product Store service: uvicorn on 127.0.0.1, migrated on start, routed by nginx."""
 
@@ -137,6 +147,7 @@ class UvicornService(Component):
     # The first start creates the keyspace and its tables (schema agreement included).
     ready_timeout = 90.0
 
+    descriptor: ClassVar[ServiceDescriptor]
     port: ClassVar[int]
     # `module:factory` for `uvicorn --factory`.
     app_factory: ClassVar[str]
@@ -146,6 +157,30 @@ class UvicornService(Component):
     keyspace: ClassVar[str]
     # Public path prefixes the gateway sends to the service.
     route_prefixes: ClassVar[tuple[str, ...]]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        descriptor = cls.__dict__.get("descriptor")
+        if descriptor is None:
+            return
+        cls.name = descriptor.name
+        cls.port = descriptor.port
+        cls.app_factory = descriptor.app_factory
+        cls.package = descriptor.package
+        cls.env_prefix = descriptor.env_prefix
+        cls.keyspace = f"productstore_{descriptor.name}"
+        cls.route_prefixes = descriptor.route_prefixes
+        cls.description = (
+            f"Product Store {descriptor.name} service on {HOST}:{descriptor.port} "
+            f"(gateway {', '.join(descriptor.route_prefixes)})"
+        )
+        needs = sorted(_DEPENDENCY_COMPONENTS[d] for d in descriptor.dependencies)
+        # The services it calls (auth: the JWKS that verifies tokens) start first.
+        cls.requires = (*needs, "nginx", "jaeger", *sorted(descriptor.calls))
+        cls.start_hint = (
+            f"read the log (`devstack logs {descriptor.name}`); check that port "
+            f"{descriptor.port} is free and that {', '.join(cls.requires)} are up"
+        )
 
     @property
     def url(self) -> str:
@@ -190,7 +225,16 @@ class UvicornService(Component):
 
     def service_env(self) -> dict[str, str]:
         """The service's own settings, beside the shared ones (without the prefix)."""
-        return {}
+        env: dict[str, str] = {}
+        if "kafka" in self.descriptor.dependencies:
+            env["KAFKA_BOOTSTRAP_SERVERS"] = KAFKA_BOOTSTRAP
+        if self.descriptor.verifies_tokens:
+            env["JWT_JWKS_URL"] = f"{AUTH_URL}/api/auth/.well-known/jwks.json"
+        return env
+
+    def env(self) -> dict[str, str]:
+        """`<NAME>_URL` for `devstack env`."""
+        return {f"{self.name.upper()}_URL": self.url}
 
     def process_spec(
         self,
@@ -308,22 +352,9 @@ class UvicornService(Component):
 
 
 class AuthService(UvicornService):
-    """The auth service (``/api/auth/*``) on 127.0.0.1:8101, routed by the gateway."""
+    """The auth service, with devstack's Vault token and its first administrator."""
 
-    name = "auth"
-    description = f"Product Store auth service on {HOST}:{AUTH_PORT} (gateway /api/auth/)"
-    requires = ("cassandra", "redis", "openbao", "nginx", "jaeger")
-    start_hint = (
-        f"read the log (`devstack logs auth`); check that port {AUTH_PORT} is free and "
-        "that cassandra, redis and openbao are up"
-    )
-    port = AUTH_PORT
-    # The app factory in services/auth/src/productstore_auth/app/main.py.
-    app_factory = "productstore_auth.app.main:create_app"
-    package = "productstore_auth"
-    env_prefix = "AUTH_"
-    keyspace = "productstore_auth"
-    route_prefixes = ("/api/auth/",)
+    descriptor = AUTH
 
     @property
     def vault_token_file(self) -> Path:
@@ -349,6 +380,7 @@ class AuthService(UvicornService):
 
     def service_env(self) -> dict[str, str]:
         return {
+            **super().service_env(),
             "VAULT_ADDR": VAULT_ADDR,
             # Files, not values, so secrets stay out of the environment and `ps`.
             "VAULT_TOKEN_FILE": str(self.vault_token_file),
@@ -357,37 +389,25 @@ class AuthService(UvicornService):
             "FIRST_ADMIN_PASSWORD_FILE": str(self.admin_password_file),
         }
 
-    def env(self) -> dict[str, str]:
-        return {"AUTH_URL": self.url}
+
+def service_component(descriptor: ServiceDescriptor) -> type[UvicornService]:
+    """The devstack component of a service that needs nothing beyond its descriptor."""
+    return type(
+        f"{descriptor.name.capitalize()}Service",
+        (UvicornService,),
+        {"descriptor": descriptor, "__module__": __name__, "__doc__": descriptor.summary},
+    )
 
 
 class CatalogService(UvicornService):
-    """The catalog service (``/api/products*``, ``/api/categories*``) on 127.0.0.1:8102."""
+    """The catalog service (a class of its own for typed fixtures and the benchmark)."""
 
-    name = "catalog"
-    description = (
-        f"Product Store catalog service on {HOST}:{CATALOG_PORT} "
-        "(gateway /api/products, /api/categories)"
-    )
-    # auth: the catalog verifies tokens with the auth service's JWKS.
-    requires = ("cassandra", "redis", "kafka", "nginx", "jaeger", "auth")
-    start_hint = (
-        f"read the log (`devstack logs catalog`); check that port {CATALOG_PORT} is free and "
-        "that cassandra, redis, kafka and auth are up"
-    )
-    port = CATALOG_PORT
-    app_factory = "productstore_catalog.app.main:create_app"
-    package = "productstore_catalog"
-    env_prefix = "CATALOG_"
-    keyspace = "productstore_catalog"
-    # Without the trailing slash: `/api/products?q=` and `/api/products/{id}` both match.
-    route_prefixes = ("/api/products", "/api/categories")
+    descriptor = CATALOG
 
-    def service_env(self) -> dict[str, str]:
-        return {
-            "KAFKA_BOOTSTRAP_SERVERS": KAFKA_BOOTSTRAP,
-            "JWT_JWKS_URL": f"{AUTH_URL}/api/auth/.well-known/jwks.json",
-        }
 
-    def env(self) -> dict[str, str]:
-        return {"CATALOG_URL": self.url}
+# Services with a class of their own; every other descriptor gets service_component's.
+_NAMED: dict[str, type[UvicornService]] = {"auth": AuthService, "catalog": CatalogService}
+
+SERVICES: tuple[type[UvicornService], ...] = tuple(
+    _NAMED.get(d.name) or service_component(d) for d in DESCRIPTORS
+)

@@ -283,6 +283,13 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = "productstore"
     jwt_jwks_url: str | None = None
 
+    # Apply the service's CQL migrations at start-up; unset means "in development only"
+    # (charts/productstore sets it true; an LWT lock serialises the replicas).
+    migrate_on_start: bool | None = None
+    # Create the topics the service produces to (and their .dlq) at start-up; unset
+    # means "in development only" (charts/productstore sets it true).
+    create_topics: bool | None = None
+
     def __init__(self, **values: Any) -> None:
         try:
             super().__init__(**values)
@@ -418,6 +425,18 @@ class ServiceSettings(BaseSettings):
                 f"environment (or {prefix}ENVIRONMENT=development for a local run)"
             )
         return value
+
+    @property
+    def migrates_on_start(self) -> bool:
+        if self.migrate_on_start is not None:
+            return self.migrate_on_start
+        return self.environment == "development"
+
+    @property
+    def creates_topics(self) -> bool:
+        if self.create_topics is not None:
+            return self.create_topics
+        return self.environment == "development"
 
     def replication(self) -> dict[str, Any]:
         """The replication map for a keyspace created at start-up."""
