@@ -16,14 +16,13 @@ import pytest
 from fastapi import FastAPI
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
-from devstack.components import ALL
-from devstack.components.services import UvicornService
 from devstack.openapi import merge_documents
+from productstore_contracts.descriptor import ServiceDescriptor
+from productstore_contracts.services import DESCRIPTORS
 
-# The one list of services: the ones devstack runs (and routes through the gateway).
-SERVICES: tuple[type[UvicornService], ...] = tuple(
-    cls for cls in ALL if issubclass(cls, UvicornService)
-)
+# The one list of services (devstack runs and routes the same ones): a new service's
+# descriptor puts its document under these tests.
+SERVICES: tuple[ServiceDescriptor, ...] = DESCRIPTORS
 
 # What any service needs to build its app in development; nothing is contacted
 # before the lifespan runs, so the JWKS address need not answer.
@@ -33,7 +32,7 @@ DEVELOPMENT_SETTINGS = {
 }
 
 
-def _document(service: type[UvicornService], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def _document(service: ServiceDescriptor, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """The service's /openapi.json as its app serves it (JSON: status codes as strings)."""
     for key, value in DEVELOPMENT_SETTINGS.items():
         monkeypatch.setenv(f"{service.env_prefix}{key}", value)
@@ -53,12 +52,12 @@ def _errors(document: dict[str, Any]) -> list[str]:
 
 def test_the_list_holds_the_services() -> None:
     # A registry change that dropped them would make the tests below pass vacuously.
-    assert {cls.name for cls in SERVICES} >= {"auth", "catalog"}
+    assert {service.name for service in SERVICES} >= {"auth", "catalog"}
 
 
-@pytest.mark.parametrize("service", SERVICES, ids=lambda cls: cls.name)
+@pytest.mark.parametrize("service", SERVICES, ids=lambda service: service.name)
 def test_service_document_is_valid_openapi_3_1(
-    service: type[UvicornService], monkeypatch: pytest.MonkeyPatch
+    service: ServiceDescriptor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     document = _document(service, monkeypatch)
     assert document["openapi"].startswith("3.1."), document["openapi"]
@@ -67,8 +66,8 @@ def test_service_document_is_valid_openapi_3_1(
 
 
 def test_gateway_document_is_valid_openapi_3_1(monkeypatch: pytest.MonkeyPatch) -> None:
-    documents = {cls.name: _document(cls, monkeypatch) for cls in SERVICES}
-    merged = merge_documents(documents, {cls.name: cls.route_prefixes for cls in SERVICES})
+    documents = {service.name: _document(service, monkeypatch) for service in SERVICES}
+    merged = merge_documents(documents, {s.name: s.route_prefixes for s in SERVICES})
     assert {op["x-service"] for item in merged["paths"].values() for op in item.values()} == set(
         documents
     )

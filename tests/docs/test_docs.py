@@ -75,7 +75,8 @@ def test_architecture_names_the_shared_variables_and_the_vault_files() -> None:
     text = (DOCS / "architecture.md").read_text()
     expected = [f"`{name}`" for name in SHARED_VARIABLES.values()]
     expected += [f"`/vault/secrets/{secret.file}`" for secret in SECRETS]
-    expected += [f"`{secret.key}`" for secret in (*SECRETS, *OWNED_SECRETS)]
+    expected += [f"`{secret.key}`" for secret in SECRETS]
+    expected += [f"`{owned.key}`" for owned in OWNED_SECRETS]
     assert [name for name in expected if name not in text] == []
 
 
