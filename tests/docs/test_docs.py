@@ -81,8 +81,8 @@ def test_architecture_names_the_shared_variables_and_the_vault_files() -> None:
 
 
 def test_the_checks_see_a_bad_link() -> None:
-    assert _outside_or_missing("docs/README.md", "../../shared/x.md") == (
-        "../../shared/x.md is outside the repository"
+    assert _outside_or_missing("docs/README.md", "../../elsewhere/x.md") == (
+        "../../elsewhere/x.md is outside the repository"
     )
     assert _outside_or_missing("docs/README.md", "adr/9999-nothing.md") == (
         "adr/9999-nothing.md does not exist"
