@@ -16,7 +16,7 @@ from pydantic_settings import SettingsConfigDict
 from productstore_common.settings import ServiceSettings
 from productstore_contracts.events.catalog import CATALOG_TOPIC
 
-# One topic per domain (ARCHITECTURE.md), keyed by product id.
+# One topic per domain (docs/architecture.md), keyed by product id.
 DEFAULT_EVENTS_TOPIC = CATALOG_TOPIC
 _KAFKA_TOPIC = r"^[A-Za-z0-9._-]{1,200}$"
 
