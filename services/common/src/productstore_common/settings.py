@@ -214,6 +214,8 @@ SHARED_VARIABLES: dict[str, str] = {
     "redis_url": "REDIS_URL",
     "otlp_endpoint": "OTEL_EXPORTER_OTLP_ENDPOINT",
     "trace_sample_ratio": "OTEL_TRACES_SAMPLER_ARG",
+    # Where every service of a store reads auth's public keys.
+    "jwt_jwks_url": "JWT_JWKS_URL",
 }
 
 
