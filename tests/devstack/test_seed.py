@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -55,6 +58,36 @@ def test_seed_twice_creates_once(
         assert len(created) == 4
         slugs = {c["slug"] for c in httpx.get(f"{nginx.url}/api/categories").json()["items"]}
         assert {c.slug for c in CATEGORIES} <= slugs
+    finally:
+        headers = {"Authorization": f"Bearer {admin_token(auth_service, nginx.url)}"}
+        for product in _demo_products(nginx.url, seed):
+            httpx.delete(f"{nginx.url}/api/products/{product['id']}", headers=headers, timeout=30)
+
+
+def test_seed_names_the_password_file_and_never_prints_the_password(
+    auth_service: AuthService, catalog_service: CatalogService, nginx: Nginx, tmp_path: Path
+) -> None:
+    """A state directory of its own whose auth password file has never been shown: the
+    first seed from it is the one that used to print the password."""
+    state = tmp_path / "state"
+    password_file = state / "auth" / "admin-password"
+    password_file.parent.mkdir(parents=True)
+    password_file.touch(mode=0o600)
+    password = auth_service.admin_password_file.read_text()
+    password_file.write_text(password)
+    seed = random.randint(10**6, 10**9)  # noqa: S311
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "devstack", "seed", "--products", "1", "--seed", str(seed)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PRODUCTSTORE_STATE": str(state)},
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert password.strip() not in result.stdout + result.stderr
+        assert f"{ADMIN_EMAIL}, password in {password_file}" in result.stdout
     finally:
         headers = {"Authorization": f"Bearer {admin_token(auth_service, nginx.url)}"}
         for product in _demo_products(nginx.url, seed):

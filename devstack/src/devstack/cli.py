@@ -149,17 +149,9 @@ def cmd_seed(args: argparse.Namespace) -> int:
         f"({result.categories_created} new), {result.products_created} new products "
         f"({result.products_present} were there)"
     )
-    # The password is shown once, on the first seed; afterwards only where it is.
-    shown = auth.admin_password_file.with_name("admin-password.shown")
-    if shown.exists():
-        _out(f"administrator: {ADMIN_EMAIL}, password in {auth.admin_password_file}")
-    else:
-        password = auth.admin_password_file.read_text().strip()
-        _out(
-            f"administrator: {ADMIN_EMAIL} / {password}\n"
-            f"  (shown once; it stays in {auth.admin_password_file}, mode 0600)"
-        )
-        shown.touch()
+    # Never the password itself: terminals, CI logs and `make up` transcripts keep
+    # stdout; the password stays in its 0600 file.
+    _out(f"administrator: {ADMIN_EMAIL}, password in {auth.admin_password_file}")
     return 0
 
 
