@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import socket
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from productstore_common.errors import PROBLEM_CONTENT_TYPE, Problem, validation_errors
-from tests.common.tinyapp import build_app, serve
+from tests.common.tinyapp import build_app, capture_spans, serve, uvicorn_process
 
 pytestmark = pytest.mark.anyio
 
@@ -106,7 +109,9 @@ async def test_http_exception_keeps_its_detail() -> None:
 
 
 async def test_unhandled_exception_is_500_without_internals() -> None:
-    async with serve(build_app()) as client:
+    app = build_app()
+    spans = capture_spans(app)
+    async with serve(app) as client:
         response = await client.get("/api/things/3/crash")
     body = problem(response, 500)
     assert set(body) == {"type", "title", "status", "detail", "instance", "trace_id", "request_id"}
@@ -117,6 +122,52 @@ async def test_unhandled_exception_is_500_without_internals() -> None:
     assert len(body["trace_id"]) == 32
     assert response.headers["x-request-id"] == body["request_id"]
     assert response.headers["traceresponse"].split("-")[1] == body["trace_id"]
+    # The exception is answered inside the app, and still recorded on the server span.
+    (server,) = [span for span in spans.get_finished_spans() if span.name.endswith("/crash")]
+    assert [event.name for event in server.events] == ["exception"]
+
+
+def _exchange(sock: socket.socket, path: str) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 request on an open connection: status, headers, body (by length)."""
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: tiny.test\r\n\r\n".encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            chunk = b""
+        assert chunk, f"the server closed the connection instead of answering {path}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v for k, _, v in (line.partition(": ") for line in lines)}
+    while len(body) < int(headers["content-length"]):
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed the connection in the middle of a body"
+        body += chunk
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.mark.parametrize("repeat", [1, 3])
+def test_an_unhandled_exception_keeps_the_connection_open(repeat: int) -> None:
+    """Behind a gateway a kept-alive connection carries many clients' requests: one
+    client's 500 must not close it, or the gateway answers the next client with 503.
+    uvicorn closes a connection whenever an exception escapes the app, even after the
+    500 was sent, so the app must answer it without letting the exception out."""
+    with uvicorn_process() as served:
+        address = urlsplit(served.url)
+        with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
+            for _ in range(repeat):
+                status, headers, body = _exchange(sock, "/api/things/3/crash")
+                assert status == 500
+                assert headers["content-type"] == PROBLEM_CONTENT_TYPE
+                assert "connection" not in headers  # not "close"
+                assert json.loads(body)["title"] == "Internal Server Error"
+                after, _, thing = _exchange(sock, "/api/things/4")
+                assert after == 200
+                assert json.loads(thing)["id"] == 4
+    assert "hunter2" in served.stdout  # the traceback went to the log, once per crash
+    assert served.stdout.count("unhandled RuntimeError on GET /api/things/3/crash") == repeat
 
 
 def test_problem_refuses_a_non_error_status() -> None:

@@ -5,24 +5,16 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from productstore_common.telemetry.logs import JsonFormatter, configure_logging
-from tests.common.tinyapp import build_app, serve
+from tests.common.tinyapp import build_app, serve, uvicorn_process
 
 pytestmark = pytest.mark.anyio
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -121,55 +113,16 @@ def test_uvicorn_access_record_is_split_into_fields() -> None:
     assert entry["status"] == 200
 
 
-def _wait_until_serving(base_url: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"uvicorn exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError("uvicorn did not serve /healthz within 60s")
-
-
 def _serve_and_log(env: dict[str, str]) -> tuple[list[dict[str, Any]], httpx.Response]:
     """Run tinyapp under uvicorn as a deployment would, request /api/things/5/log once;
     the process's log entries and the response."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        port = sock.getsockname()[1]
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "tests.common.tinyapp:make_app",
-                "--factory",
-                "--fd",
-                str(sock.fileno()),
-            ],
-            cwd=REPO,
-            env={**os.environ, "PYTHONPATH": str(REPO), **env},
-            pass_fds=[sock.fileno()],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-    try:
-        base_url = f"http://127.0.0.1:{port}"
-        _wait_until_serving(base_url, process)
+    with uvicorn_process(env) as served:
         response = httpx.get(
-            f"{base_url}/api/things/5/log", headers={"X-Request-ID": "edge-7"}, timeout=5
+            f"{served.url}/api/things/5/log", headers={"X-Request-ID": "edge-7"}, timeout=5
         )
         assert response.status_code == 200
-    finally:
-        process.terminate()
-        stdout, stderr = process.communicate(timeout=30)
-    assert stderr == ""
-    return [json.loads(line) for line in stdout.splitlines() if line], response
+    assert served.stderr == ""
+    return [json.loads(line) for line in served.stdout.splitlines() if line], response
 
 
 def test_uvicorn_process_logs_only_json() -> None:

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
@@ -21,6 +28,7 @@ from productstore_common.health import ReadinessCheck
 from productstore_common.settings import ServiceSettings
 
 VERSION = "1.2.3"
+REPO = Path(__file__).resolve().parents[2]
 _logger = logging.getLogger("tests.tinyapp")
 
 
@@ -139,3 +147,60 @@ async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 def make_app() -> FastAPI:
     """App factory for `uvicorn --factory`, as a deployment would run it."""
     return build_app()
+
+
+@dataclass
+class UvicornProcess:
+    """tinyapp under `uvicorn --factory` in a child process; its output once stopped."""
+
+    url: str
+    process: subprocess.Popen[str]
+    stdout: str = ""
+    stderr: str = ""
+
+
+def _wait_until_serving(base_url: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"uvicorn exited with {process.returncode}")
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError("uvicorn did not serve /healthz within 60s")
+
+
+@contextmanager
+def uvicorn_process(env: Mapping[str, str] | None = None) -> Iterator[UvicornProcess]:
+    """`make_app` served by uvicorn as a deployment runs it, on a free loopback port
+    (the socket is bound here and handed over, so no other process can take the port)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "tests.common.tinyapp:make_app",
+                "--factory",
+                "--fd",
+                str(sock.fileno()),
+            ],
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+            pass_fds=[sock.fileno()],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    served = UvicornProcess(f"http://127.0.0.1:{port}", process)
+    try:
+        _wait_until_serving(served.url, process)
+        yield served
+    finally:
+        process.terminate()
+        served.stdout, served.stderr = process.communicate(timeout=30)

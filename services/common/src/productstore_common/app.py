@@ -26,7 +26,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.middleware import Middleware
 
 from productstore_common.compression import GZipMiddleware
-from productstore_common.errors import install_problem_handlers
+from productstore_common.errors import UnhandledErrorMiddleware, install_problem_handlers
 from productstore_common.health import ReadinessCheck, ReadinessChecks, health_router
 from productstore_common.openapi import install_problem_openapi
 from productstore_common.settings import ServiceSettings
@@ -111,14 +111,16 @@ def create_app(
 
     install_problem_handlers(app)
     install_problem_openapi(app)
-    # The last added middleware runs first: request id, then metrics (timing the
-    # whole response including compression), then gzip. The tracing middleware
-    # wraps them all, the error handler included.
+    # The last added middleware runs first: the 500 of unhandled errors (so no
+    # exception reaches uvicorn, which would close the connection), request id,
+    # then metrics (timing the whole response including compression), then gzip.
+    # The tracing middleware wraps them all, the error handler included.
     for middleware in reversed(inner_middleware):
         app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(UnhandledErrorMiddleware)
     instrument_app(app, tracer_provider)
 
     app.include_router(health_router(readiness))

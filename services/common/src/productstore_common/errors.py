@@ -22,6 +22,7 @@ from fastapi.routing import iter_route_contexts
 from opentelemetry import trace
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from productstore_common.telemetry.request_id import REQUEST_ID_HEADER
 
@@ -209,8 +210,10 @@ async def _handle_validation_error(request: Request, exc: Exception) -> JSONResp
 
 async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
     trace_id = _trace_id()
-    # Starlette runs this handler outside every user middleware, so the request id
-    # comes from the request's state rather than from the middleware's context.
+    # The exception stops here, so the server span would not see it otherwise.
+    trace.get_current_span().record_exception(exc)
+    # This runs outside the request id middleware, so the request id comes from the
+    # request's state rather than from the middleware's context.
     request_id = getattr(request.state, "request_id", None)
     # The traceback goes to the log (with the trace id, via the log formatter),
     # never to the client.
@@ -234,11 +237,50 @@ async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(problem, request)
 
 
+class UnhandledErrorMiddleware:
+    """Answers any exception of the layers inside it with the problem+json 500, and
+    lets none escape.
+
+    Starlette's ServerErrorMiddleware sends the 500 and then re-raises, and uvicorn
+    closes the connection of any exception that leaves the app. Behind a gateway that
+    connection is a kept-alive upstream one carrying other clients' requests: nginx
+    answered the next of them with 503. Added as the outermost user middleware (in
+    `create_app`), it keeps the connection open. Only an exception after the response
+    started is re-raised: half a response can only be ended by closing.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception as exc:
+            if started:
+                raise
+            response = await _handle_unexpected(Request(scope, receive), exc)
+            await response(scope, receive, send)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
-    """Render every error of `app` as `application/problem+json`."""
+    """Render every error of `app` as `application/problem+json`.
+
+    Unhandled exceptions are answered by `UnhandledErrorMiddleware`, which the app
+    adds outside its other middleware."""
     app.add_exception_handler(Problem, _handle_problem)
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
-    # Registered for Exception, Starlette calls it from ServerErrorMiddleware, the
-    # outermost layer, so even a failing middleware answers with a problem.
+    # The last resort, should UnhandledErrorMiddleware itself fail: Starlette calls
+    # it from ServerErrorMiddleware (which then lets uvicorn close the connection).
     app.add_exception_handler(Exception, _handle_unexpected)
