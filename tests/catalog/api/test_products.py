@@ -203,6 +203,29 @@ async def test_if_match(client: httpx.AsyncClient, tokens: Tokens, category: str
     assert_problem(old, 412, "version_mismatch")
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        b'"\xb2"',  # "²" in Latin-1, as servers decode header bytes: str.isdigit() says yes
+        b'W/"1\xb9"',  # "1¹"
+        b'"\xd9\xa1"',  # Arabic-Indic one, in UTF-8
+        b'"12a"',
+        b'""',
+        b'"-1"',
+    ],
+)
+async def test_if_match_accepts_only_ascii_digits(
+    client: httpx.AsyncClient, tokens: Tokens, category: str, value: bytes
+) -> None:
+    product = await create_product(client, tokens.admin, category)
+    url = f"/api/products/{product['id']}"
+    response = await client.patch(
+        url, json={"name": "New"}, headers={**bearer(tokens.admin), "If-Match": value}
+    )
+    assert_problem(response, 400, "invalid_query")
+    assert (await client.get(url)).json()["name"] == product["name"]
+
+
 async def test_listing_walks_a_category_with_the_cursor(
     client: httpx.AsyncClient, tokens: Tokens
 ) -> None:

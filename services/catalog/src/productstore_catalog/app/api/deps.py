@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import Depends, Header
@@ -23,6 +24,11 @@ __all__ = [
 ]
 
 
+# ASCII digits only: str.isdigit() also says yes to "²" (a header's bytes are
+# Latin-1 to the server), and int() then raised: a 500 instead of a 400.
+_VERSION = re.compile(r"[0-9]{1,20}")
+
+
 async def _if_match(
     if_match: Annotated[
         str | None,
@@ -37,7 +43,7 @@ async def _if_match(
     if if_match is None or if_match.strip() == "*":
         return None
     text = if_match.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    if not _VERSION.fullmatch(text):
         raise invalid_query(
             f"If-Match must be an ETag this API issued (a quoted number), got {if_match!r}"
         )
