@@ -175,6 +175,54 @@ async def test_patch_validation(client: httpx.AsyncClient, tokens: Tokens, categ
     assert both.status_code == 200, both.text
 
 
+# (the product's currency and price, the PATCH body or None for the create itself,
+# whether the write is accepted): the whole-number rule on every write path.
+PRICE_RULES: list[tuple[tuple[str, str], dict[str, Any] | None, bool]] = [
+    (("JPY", "12.34"), None, False),
+    (("JPY", "1500"), None, True),
+    (("EUR", "12.34"), None, True),
+    (("JPY", "1500"), {"price": "12.34"}, False),
+    (("JPY", "1500"), {"price": "1200.00"}, True),
+    (("EUR", "10.50"), {"currency": "JPY"}, False),
+    (("EUR", "10.00"), {"currency": "JPY"}, True),
+    (("EUR", "10.50"), {"currency": "JPY", "price": "12.34"}, False),
+    (("EUR", "10.50"), {"currency": "JPY", "price": "1500"}, True),
+    (("JPY", "1500"), {"currency": "EUR", "price": "12.34"}, True),
+    (("JPY", "1500"), {"currency": "EUR"}, True),
+    (("JPY", "1500"), {"name": "Renamed"}, True),
+]
+
+
+@pytest.mark.parametrize(("initial", "patch", "accepted"), PRICE_RULES)
+async def test_zero_decimal_currencies_take_whole_prices_on_every_write(
+    client: httpx.AsyncClient,
+    tokens: Tokens,
+    category: str,
+    initial: tuple[str, str],
+    patch: dict[str, Any] | None,
+    accepted: bool,
+) -> None:
+    currency, price = initial
+    body = product_body(category, currency=currency, price=price)
+    created = await client.post("/api/products", json=body, headers=bearer(tokens.admin))
+    if patch is None:
+        if accepted:
+            assert created.status_code == 201, created.text
+        else:
+            assert_problem(created, 422)
+        return
+    assert created.status_code == 201, created.text
+    url = f"/api/products/{created.json()['id']}"
+    response = await client.patch(url, json=patch, headers=bearer(tokens.admin))
+    if accepted:
+        assert response.status_code == 200, response.text
+        return
+    problem = assert_problem(response, 422, "currency_minor_units")
+    assert [error["pointer"] for error in problem["errors"]] == ["#/price"]
+    unchanged = (await client.get(url)).json()
+    assert (unchanged["currency"], unchanged["price"]) == (currency, price)
+
+
 async def test_missing_products_are_404(client: httpx.AsyncClient, tokens: Tokens) -> None:
     url = f"/api/products/{uuid.uuid4()}"
     assert_problem(await client.get(url), 404, "product_not_found")

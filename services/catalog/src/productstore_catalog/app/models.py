@@ -20,7 +20,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from productstore_catalog.app.core.currencies import ZERO_DECIMAL_CODES, currency_problem
+from productstore_catalog.app.core.currencies import currency_problem, minor_units_problem
 
 MAX_ATTRIBUTES = 50
 MAX_IMAGES = 10
@@ -75,13 +75,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _whole_units(price: Decimal | None, currency: str | None) -> None:
-    if price is not None and currency in ZERO_DECIMAL_CODES and price != price.to_integral():
-        raise PydanticCustomError(
-            "currency_minor_units",
-            "{currency} has no minor units: the price must be a whole number",
-            {"currency": currency},
-        )
+def _whole_units(price: Decimal | None, currency: str) -> None:
+    problem = price is not None and minor_units_problem(price, currency)
+    if problem:
+        raise PydanticCustomError("currency_minor_units", problem)
 
 
 # --- categories -------------------------------------------------------------------
@@ -143,7 +140,7 @@ class ProductBase(_Strict):
 
     @field_validator("currency")
     @classmethod
-    def _minor_units(cls, value: str | None, info: ValidationInfo) -> str | None:
+    def _minor_units(cls, value: str, info: ValidationInfo) -> str:
         # price is declared first, so it is validated (when valid) by now.
         _whole_units(info.data.get("price"), value)
         return value
@@ -186,12 +183,8 @@ class ProductUpdate(_Strict):
     image_urls: ImageUrls | None = None
     in_stock: bool | None = None
 
-    @field_validator("currency")
-    @classmethod
-    def _minor_units(cls, value: str | None, info: ValidationInfo) -> str | None:
-        # price is declared first, so it is validated (when valid) by now.
-        _whole_units(info.data.get("price"), value)
-        return value
+    # No price rule here: a PATCH's price or currency alone says nothing; the
+    # catalog checks the product it would store (`Catalog.update_product`).
 
 
 class Rating(BaseModel):

@@ -8,6 +8,8 @@ shop charges in: precious metals (XAU, XAG, XPD, XPT), bond-market units
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 ISO_4217_CODES = frozenset(
     """
     AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD
@@ -43,4 +45,14 @@ def currency_problem(code: str) -> str | None:
         return f"{code!r} is not an ISO 4217 code: use three upper-case letters, e.g. 'EUR'"
     if code not in ISO_4217_CODES:
         return f"{code!r} is not an ISO 4217 currency code"
+    return None
+
+
+def minor_units_problem(price: Decimal, currency: str) -> str | None:
+    """Why `price` cannot be a price in `currency` (too many decimals), or None.
+
+    The one rule every write applies to the product it would store (create, and a
+    PATCH of the price, the currency or both, against the merged result)."""
+    if currency in ZERO_DECIMAL_CODES and price != price.to_integral_value():
+        return f"{currency} has no minor units: the price must be a whole number, not {price}"
     return None

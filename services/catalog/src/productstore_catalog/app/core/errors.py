@@ -33,12 +33,18 @@ def unknown_category(slug: str) -> Problem:
     )
 
 
-def whole_price_required(currency: str, price: object) -> Problem:
+def whole_price_required(currency: str, price: object, *, price_sent: bool) -> Problem:
+    """A PATCH whose resulting price has decimals its currency does not have."""
+    detail = (
+        f"{currency} has no minor units: the price must be a whole number, not {price}."
+        if price_sent
+        else f"{currency} has no minor units but the product's price is {price}: send a "
+        "whole-number `price` together with the currency change."
+    )
     return problem(
         422,
         "currency_minor_units",
-        f"{currency} has no minor units but the product's price is {price}: send a "
-        "whole-number `price` together with the currency change.",
+        detail,
         errors=[
             {
                 "loc": ["body", "price"],

@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from productstore_catalog.app.core import errors
-from productstore_catalog.app.core.currencies import ZERO_DECIMAL_CODES
+from productstore_catalog.app.core.currencies import minor_units_problem
 from productstore_catalog.app.data.cache import CacheRead, ProductCache
 from productstore_catalog.app.data.categories import CategoryRecord, CategoryStore
 from productstore_catalog.app.data.clock import next_version, version_time
@@ -225,11 +225,12 @@ class Catalog:
         }
         if "image_urls" in changes:
             changes["image_urls"] = [str(url) for url in changes["image_urls"]]
-        # A price keeps its number across a currency change, within the new currency's
-        # minor units.
-        currency = changes.get("currency")
-        if "price" not in changes and currency in ZERO_DECIMAL_CODES and current.price % 1:
-            raise errors.whole_price_required(changes["currency"], current.price)
+        # The price rule applies to what would be stored: a price-only PATCH of a yen
+        # product, or a currency-only one of a product priced 10.50, breaks it too.
+        price = changes.get("price", current.price)
+        currency = changes.get("currency", current.currency)
+        if minor_units_problem(price, currency) is not None:
+            raise errors.whole_price_required(currency, price, price_sent="price" in changes)
         changed = [
             name
             for name in _WRITABLE
