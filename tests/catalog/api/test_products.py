@@ -193,16 +193,14 @@ PRICE_RULES: list[tuple[tuple[str, str], dict[str, Any] | None, bool]] = [
 ]
 
 
-@pytest.mark.parametrize(("initial", "patch", "accepted"), PRICE_RULES)
+@pytest.mark.parametrize("case", PRICE_RULES)
 async def test_zero_decimal_currencies_take_whole_prices_on_every_write(
     client: httpx.AsyncClient,
     tokens: Tokens,
     category: str,
-    initial: tuple[str, str],
-    patch: dict[str, Any] | None,
-    accepted: bool,
+    case: tuple[tuple[str, str], dict[str, Any] | None, bool],
 ) -> None:
-    currency, price = initial
+    (currency, price), patch, accepted = case
     body = product_body(category, currency=currency, price=price)
     created = await client.post("/api/products", json=body, headers=bearer(tokens.admin))
     if patch is None:
