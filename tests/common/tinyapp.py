@@ -9,22 +9,24 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, FastAPI, HTTPException, Query
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import BaseModel, Field
 
 from productstore_common.app import Lifespan, create_app
+from productstore_common.client_address import client_address
 from productstore_common.errors import Problem
 from productstore_common.health import ReadinessCheck
+from productstore_common.ratelimit import client_ip
 from productstore_common.settings import ServiceSettings
 
 VERSION = "1.2.3"
@@ -99,6 +101,15 @@ async def log_something(thing_id: int) -> dict[str, Any]:
     }
 
 
+who = APIRouter(prefix="/api/whoami")
+
+
+@who.get("")
+async def whoami(request: Request) -> dict[str, str]:
+    """The client's address and rate-limit subject, as every service would key them."""
+    return {"address": client_address(request), "subject": client_ip(request)}
+
+
 def settings(**values: Any) -> ServiceSettings:
     values.setdefault("environment", "test")
     values.setdefault("service_name", f"tiny-{uuid.uuid4().hex[:8]}")
@@ -117,7 +128,7 @@ def build_app(
         title="Tiny",
         version=VERSION,
         description="A tiny service for tests.",
-        routers=[router],
+        routers=[router, who],
         readiness_checks=readiness_checks,
         readiness_timeout_seconds=readiness_timeout_seconds,
         lifespans=lifespans,
@@ -173,9 +184,12 @@ def _wait_until_serving(base_url: str, process: subprocess.Popen[str]) -> None:
 
 
 @contextmanager
-def uvicorn_process(env: Mapping[str, str] | None = None) -> Iterator[UvicornProcess]:
-    """`make_app` served by uvicorn as a deployment runs it, on a free loopback port
-    (the socket is bound here and handed over, so no other process can take the port)."""
+def uvicorn_process(
+    env: Mapping[str, str] | None = None, args: Sequence[str] = ()
+) -> Iterator[UvicornProcess]:
+    """`make_app` served by uvicorn as a deployment runs it (`args`: more of uvicorn's
+    options), on a free loopback port (the socket is bound here and handed over, so no
+    other process can take the port)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
@@ -189,6 +203,7 @@ def uvicorn_process(env: Mapping[str, str] | None = None) -> Iterator[UvicornPro
                 "--factory",
                 "--fd",
                 str(sock.fileno()),
+                *args,
             ],
             cwd=REPO,
             env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},

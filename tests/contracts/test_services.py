@@ -62,6 +62,14 @@ def test_the_image_serves_on_the_charts_port() -> None:
     assert f"--port {values['serviceDefaults']['port']}" in DOCKERFILE
 
 
+def test_the_image_never_takes_the_client_address_from_x_forwarded_for() -> None:
+    # uvicorn's default believes X-Forwarded-For from 127.0.0.1 (a sidecar's
+    # address too); services read only X-Client-Address from TRUSTED_PROXIES.
+    (command,) = re.findall(r"^CMD .*$", DOCKERFILE, re.MULTILINE)
+    assert "--no-proxy-headers" in command
+    assert "--forwarded-allow-ips" not in command
+
+
 # Served by every service for the platform, not routed by the gateway.
 _PLATFORM_PATHS = {
     "/healthz",

@@ -146,6 +146,10 @@ def test_request_id_is_made_propagated_and_replaced_when_malformed(
     assert HEX_ID.fullmatch(fresh.headers["x-request-id"])
     assert fresh.json()["x-request-id"] == fresh.headers["x-request-id"]
     assert fresh.json()["x-forwarded-for"] == "127.0.0.1"
+    # The one forwarding header services believe: the address nginx saw, never the client's.
+    assert fresh.json()["x-client-address"] == "127.0.0.1"
+    spoofed = httpx.get(url, headers={"X-Client-Address": "203.0.113.7"}, timeout=10)
+    assert spoofed.json()["x-client-address"] == "127.0.0.1"
 
     mine = f"client-{uuid.uuid4().hex[:8]}"
     echoed = httpx.get(url, headers={"X-Request-ID": mine}, timeout=10)

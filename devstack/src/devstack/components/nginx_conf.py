@@ -127,6 +127,8 @@ http {{
         add_header Content-Security-Policy "{api_csp}" always;
         proxy_set_header X-Request-ID $gateway_request_id;
         proxy_set_header Host $host;
+        # The client's address for the services; replaces any the client sent.
+        proxy_set_header X-Client-Address $remote_addr;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;
 

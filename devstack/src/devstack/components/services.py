@@ -71,6 +71,10 @@ upstream {upstream} {{
 # nginx inherits proxy_set_header into a location only if the location sets none
 # of its own, so this one repeats the gateway's. The service echoes the
 # X-Request-ID it gets; hiding the upstream's copy leaves the gateway's one header.
+# X-Client-Address is the address nginx accepted the connection from, replacing
+# any the client sent: the one forwarding header services believe (from
+# TRUSTED_PROXIES only; productstore_common.client_address). X-Forwarded-For is
+# passed on for logs but never trusted: its first entries are the client's own.
 # Headers, rate limit, body limit and error pages come from the server block.
 _LOCATION_TEMPLATE = """\
 location {match} {{
@@ -79,6 +83,7 @@ location {match} {{
     proxy_set_header Connection "";
     proxy_set_header X-Request-ID $gateway_request_id;
     proxy_set_header Host $host;
+    proxy_set_header X-Client-Address $remote_addr;
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
     proxy_set_header X-Forwarded-Proto $scheme;
     proxy_set_header X-Forwarded-Host $host;
@@ -124,9 +129,10 @@ def uvicorn_argv(app_factory: str, port: int) -> list[str]:
         HOST,
         "--port",
         str(port),
-        # The gateway's X-Forwarded-For is the client address (per-IP limits).
-        "--forwarded-allow-ips",
-        HOST,
+        # The client's address is the gateway's X-Client-Address, which the app
+        # believes from TRUSTED_PROXIES only; uvicorn must not rewrite the peer
+        # from X-Forwarded-For (its own default trusts that from 127.0.0.1).
+        "--no-proxy-headers",
         "--no-access-log",
     ]
 
@@ -256,6 +262,8 @@ class UvicornService(Component):
             "CASSANDRA_CONSISTENCY": "ONE",
             "REDIS_URL": REDIS_URL,
             "OTLP_ENDPOINT": OTLP_HTTP_ENDPOINT,
+            # The gateway's address: its X-Client-Address names the client.
+            "TRUSTED_PROXIES": HOST,
             **self.service_env(),
             **(extra_env or {}),
         }

@@ -25,6 +25,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from starlette.middleware import Middleware
 
+from productstore_common.client_address import TrustedProxies
 from productstore_common.compression import GZipMiddleware
 from productstore_common.errors import UnhandledErrorMiddleware, install_problem_handlers
 from productstore_common.health import ReadinessCheck, ReadinessChecks, health_router
@@ -108,6 +109,7 @@ def create_app(
     app.state.metrics = metrics
     app.state.readiness = readiness
     app.state.tracer_provider = tracer_provider
+    app.state.trusted_proxies = TrustedProxies.parse(settings.trusted_proxies)
 
     install_problem_handlers(app)
     install_problem_openapi(app)

@@ -47,6 +47,7 @@ from redis.exceptions import RedisError
 
 from productstore_common.auth.deps import CurrentPrincipal, OptionalPrincipal
 from productstore_common.auth.tokens import Principal
+from productstore_common.client_address import client_address
 from productstore_common.errors import PROBLEM_CONTENT_TYPE, Problem
 from productstore_common.telemetry.metrics import AppMetrics
 
@@ -263,15 +264,12 @@ def get_rate_limiter(request: Request) -> RateLimiter:
 
 
 def client_ip(request: Request) -> str:
-    """The client's address, as uvicorn sees it; IPv6 clients by their /64.
-
-    Behind the gateway this is the real client only when uvicorn trusts the
-    proxy's X-Forwarded-For (`--forwarded-allow-ips`). One IPv6 host usually
-    holds a whole /64, so limiting single addresses would not limit it.
+    """The client's address as the gateway saw it (`client_address`); IPv6 clients
+    by their /64, since one IPv6 host usually holds a whole /64 and limiting single
+    addresses would not limit it.
     """
-    host = request.client.host if request.client else ""
     try:
-        address = ipaddress.ip_address(host)
+        address = ipaddress.ip_address(client_address(request))
     except ValueError:
         return "ip:unknown"
     if address.version == 6:

@@ -28,6 +28,7 @@ message naming every bad variable, so a deployment fails once, not once per fix.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -216,6 +217,8 @@ SHARED_VARIABLES: dict[str, str] = {
     "trace_sample_ratio": "OTEL_TRACES_SAMPLER_ARG",
     # Where every service of a store reads auth's public keys.
     "jwt_jwks_url": "JWT_JWKS_URL",
+    # The gateway (or mesh sidecar) addresses whose X-Client-Address is believed.
+    "trusted_proxies": "TRUSTED_PROXIES",
 }
 
 
@@ -285,6 +288,12 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = "productstore"
     jwt_jwks_url: str | None = None
 
+    # Addresses or networks (comma-separated, "127.0.0.1,10.0.0.0/8") of the proxies
+    # whose X-Client-Address header names the client (productstore_common.client_address):
+    # the gateway, or the mesh sidecar (127.0.0.6). Empty: no proxy is believed, the
+    # client is the connection's peer.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+
     # Apply the service's CQL migrations at start-up; unset means "in development only"
     # (charts/productstore sets it true; an LWT lock serialises the replicas).
     migrate_on_start: bool | None = None
@@ -344,10 +353,28 @@ class ServiceSettings(BaseSettings):
             raise ValueError(value.reason)  # noqa: TRY004 - pydantic turns it into a field error
         return value
 
-    @field_validator("cassandra_contact_points", "kafka_bootstrap_servers", mode="before")
+    @field_validator(
+        "cassandra_contact_points", "kafka_bootstrap_servers", "trusted_proxies", mode="before"
+    )
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         return _split_list(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        bad = []
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                bad.append(item)
+        if bad:
+            raise ValueError(
+                f"expected comma-separated IP addresses or networks (10.0.0.0/8), "
+                f"got {', '.join(bad)}"
+            )
+        return value
 
     @field_validator("cassandra_contact_points", "kafka_bootstrap_servers")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from productstore_auth.app.core.config import AuthSettings
 from productstore_auth.app.services.accounts import Accounts
@@ -13,6 +13,7 @@ from productstore_auth.app.services.service_clients import ServiceClients
 from productstore_auth.app.services.sessions import Sessions
 from productstore_common.auth import AdminUser, CurrentUser
 from productstore_common.kit import provide
+from productstore_common.ratelimit import client_ip
 
 __all__ = [
     "AccountsDep",
@@ -26,15 +27,11 @@ __all__ = [
 ]
 
 
-def _client_ip(request: Request) -> str:
-    # Behind the gateway this is the client's address only when uvicorn trusts
-    # the proxy's X-Forwarded-For (--forwarded-allow-ips).
-    return request.client.host if request.client else "unknown"
-
-
 AccountsDep = Annotated[Accounts, Depends(provide(Accounts))]
 SessionsDep = Annotated[Sessions, Depends(provide(Sessions))]
 KeyRingDep = Annotated[KeyRing, Depends(provide(KeyRing))]
 ServiceClientsDep = Annotated[ServiceClients, Depends(provide(ServiceClients))]
 SettingsDep = Annotated[AuthSettings, Depends(provide(AuthSettings))]
-ClientIp = Annotated[str, Depends(_client_ip)]
+# The address the gateway saw (X-Client-Address from a trusted proxy only), IPv6 by
+# its /64: the same subject as every service's per-address rate limits.
+ClientIp = Annotated[str, Depends(client_ip)]
