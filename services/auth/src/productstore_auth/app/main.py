@@ -11,7 +11,7 @@ from productstore_auth.app.api.routes import accounts, keys, service_tokens, ses
 from productstore_auth.app.core.config import AuthSettings
 from productstore_auth.app.data import migrations_dir
 from productstore_auth.app.data.key_store import key_store
-from productstore_auth.app.data.login_attempts import LoginAttempts
+from productstore_auth.app.data.login_attempts import AccountDelays, LoginAttempts
 from productstore_auth.app.data.refresh_tokens import RefreshTokenStore
 from productstore_auth.app.data.users import UserStore
 from productstore_auth.app.services.accounts import Accounts, LoginLimits
@@ -125,16 +125,20 @@ def _accounts(
         concurrency=settings.password_hash_concurrency,
     )
     attempts = LoginAttempts(
-        redis, prefix=settings.redis_key_prefix, window_seconds=settings.login_window_seconds
+        redis,
+        prefix=settings.redis_key_prefix,
+        window_seconds=settings.login_window_seconds,
+        delays=AccountDelays(
+            free_failures=settings.login_attempts_per_account,
+            first_delay=settings.login_first_delay_seconds,
+            max_delay=settings.login_max_delay_seconds,
+        ),
     )
     accounts = Accounts(
         UserStore(db, settings.cassandra_keyspace),
         passwords,
         attempts,
-        LoginLimits(
-            per_account=settings.login_attempts_per_account,
-            per_ip=settings.login_attempts_per_ip,
-        ),
+        LoginLimits(per_ip=settings.login_attempts_per_ip),
         on_login=lambda outcome: logins.labels(outcome).inc(),
     )
     tokens = AccessTokens(

@@ -67,10 +67,15 @@ class AuthSettings(ServiceSettings):
     # Hashes running at once: each holds `memory_kib` and a CPU.
     password_hash_concurrency: int = Field(default=4, ge=1, le=64)
 
-    # Login rate limits: fixed windows in Redis, per account and per client IP.
+    # Login limits in Redis (data/login_attempts.py): attempts per client address per
+    # fixed window; per account, failures free of delay, then a delay before each
+    # further try that starts at the first and doubles per failure up to the max;
+    # failures are forgotten a window after their delay ended, or at a success.
     login_window_seconds: int = Field(default=60, ge=1, le=86400)
     login_attempts_per_account: int = Field(default=10, ge=1)
     login_attempts_per_ip: int = Field(default=100, ge=1)
+    login_first_delay_seconds: float = Field(default=1.0, gt=0, le=60)
+    login_max_delay_seconds: float = Field(default=30.0, gt=0, le=3600)
     redis_key_prefix: str = Field(default="auth", pattern=r"^[A-Za-z0-9:_.-]{1,64}$")
 
     # Signing keys: OpenBao/Vault KV v2 when vault_addr is set (required outside
@@ -102,6 +107,14 @@ class AuthSettings(ServiceSettings):
     def _vault_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError(f"must be an http:// or https:// URL, got {value!r}")
+        return value
+
+    @field_validator("login_max_delay_seconds")
+    @classmethod
+    def _max_delay(cls, value: float, info: ValidationInfo) -> float:
+        first = info.data.get("login_first_delay_seconds")
+        if first is not None and value < first:
+            raise ValueError(f"must be at least LOGIN_FIRST_DELAY_SECONDS ({first:g})")
         return value
 
     @field_validator("first_admin_email")

@@ -27,8 +27,7 @@ DEFAULT_ROLES: frozenset[Role] = frozenset({"user"})
 
 @dataclass(frozen=True)
 class LoginLimits:
-    per_account: int
-    per_ip: int
+    per_ip: int  # attempts per window from one client address
 
 
 class Accounts:
@@ -74,19 +73,21 @@ class Accounts:
         return user
 
     async def _authenticate(self, *, email: str, password: str, client_ip: str) -> UserRecord:
-        exceeded = await self.attempts.attempt(
-            [
-                Limit("account", email, self.limits.per_account),
-                Limit("ip", client_ip, self.limits.per_ip),
-            ]
-        )
+        # The address's budget first: it costs no hash, and it is the sender's own.
+        exceeded = await self.attempts.attempt([Limit("ip", client_ip, self.limits.per_ip)])
         if exceeded is not None:
-            what = "for this account" if exceeded.kind == "account" else "from your address"
-            raise errors.rate_limited(exceeded.retry_after, what)
+            raise errors.rate_limited(exceeded.retry_after, "from your address")
+        # The account's failures delay its next attempt (refused unchecked until then,
+        # so a guesser learns nothing); successes are never counted against it.
+        waiting = await self.attempts.admit(email)
+        if waiting is not None:
+            raise errors.rate_limited(waiting.retry_after, "for this account")
         user = await self.users.get_by_email(email)
         matches = await self.passwords.verify(user.password_hash if user else None, password)
         if user is None or not matches:
+            await self.attempts.failed(email)
             raise errors.invalid_credentials()
+        await self.attempts.succeeded(email)
         if user.disabled:
             raise errors.account_disabled()
         if self.passwords.needs_rehash(user.password_hash):
