@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
@@ -190,32 +191,41 @@ def uvicorn_process(
     """`make_app` served by uvicorn as a deployment runs it (`args`: more of uvicorn's
     options), on a free loopback port (the socket is bound here and handed over, so no
     other process can take the port)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        port = sock.getsockname()[1]
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "tests.common.tinyapp:make_app",
-                "--factory",
-                "--fd",
-                str(sock.fileno()),
-                *args,
-            ],
-            cwd=REPO,
-            env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
-            pass_fds=[sock.fileno()],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-    served = UvicornProcess(f"http://127.0.0.1:{port}", process)
-    try:
-        _wait_until_serving(served.url, process)
-        yield served
-    finally:
-        process.terminate()
-        served.stdout, served.stderr = process.communicate(timeout=30)
+    # Files, not pipes: a pipe nobody reads while the test runs fills up (a few
+    # logged tracebacks) and then blocks the server's logging, so it stops answering.
+    with (
+        tempfile.TemporaryFile("w+") as stdout,
+        tempfile.TemporaryFile("w+") as stderr,
+    ):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            sock.listen()
+            port = sock.getsockname()[1]
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "tests.common.tinyapp:make_app",
+                    "--factory",
+                    "--fd",
+                    str(sock.fileno()),
+                    *args,
+                ],
+                cwd=REPO,
+                env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+                pass_fds=[sock.fileno()],
+                stdout=stdout,
+                stderr=stderr,
+                text=True,
+            )
+        served = UvicornProcess(f"http://127.0.0.1:{port}", process)
+        try:
+            _wait_until_serving(served.url, process)
+            yield served
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+            stdout.seek(0)
+            stderr.seek(0)
+            served.stdout, served.stderr = stdout.read(), stderr.read()

@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-import grp
-import os
-import pwd
 import random
-import shutil
-import socket
-import subprocess
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -19,23 +10,20 @@ import pytest
 
 from devstack.component import Context
 from devstack.components import ALL
-from devstack.components.nginx import TEMP_DIRS
-from devstack.components.nginx_conf import HEADERS, GatewayLimits, render_config
 from devstack.components.services import (
     SERVICES,
     AuthService,
     CatalogService,
     UvicornService,
     render_routes,
-    render_upstream,
     service_component,
     uvicorn_argv,
 )
 from devstack.paths import Paths
-from devstack.process import Endpoint, port_open
 from productstore_contracts.descriptor import ServiceDescriptor
 from productstore_contracts.services import DESCRIPTORS
 from tests.common.tinyapp import uvicorn_process
+from tests.support.gateway import private_gateway
 
 THINGS = ServiceDescriptor(
     name="things",
@@ -93,52 +81,6 @@ def test_services_without_kafka_or_auth_get_neither(
     assert (f"{prefix}JWT_JWKS_URL" in env) == service.descriptor.verifies_tokens
 
 
-@contextmanager
-def _private_gateway(tmp_path: Path, name: str, upstream_port: int) -> Iterator[str]:
-    """The gateway's nginx config, with a service route made by the services' templates,
-    in an nginx of its own on a free port (the shared gateway is left alone)."""
-    prefix = tmp_path / "nginx"
-    for sub in ("logs", "routes", "upstreams", "openapi", *(f"temp/{t}" for t in TEMP_DIRS)):
-        (prefix / sub).mkdir(parents=True, exist_ok=True)
-    (prefix / "headers.conf").write_text(HEADERS)
-    (prefix / "upstreams" / f"{name}.conf").write_text(render_upstream(name, upstream_port))
-    (prefix / "routes" / f"{name}.conf").write_text(render_routes(name, ("/api/whoami",)))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    user = ""
-    if os.geteuid() == 0:  # as Nginx.render_config: workers stay the invoking user
-        user = f"user {pwd.getpwuid(os.geteuid()).pw_name} {grp.getgrgid(os.getegid()).gr_name};\n"
-    config = prefix / "nginx.conf"
-    config.write_text(
-        render_config(
-            user=user,
-            prefix=str(prefix),
-            routes=str(prefix / "routes"),
-            upstreams=str(prefix / "upstreams"),
-            host="127.0.0.1",
-            port=port,
-            limits=GatewayLimits(),
-            openapi_file=str(prefix / "openapi" / "openapi.json"),
-        )
-    )
-    binary = shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin")
-    assert binary, "nginx is not installed (make setup)"
-    argv = [binary, "-p", f"{prefix}/", "-c", str(config), "-e", "stderr", "-g", "daemon off;"]
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while not port_open(Endpoint("127.0.0.1", port)):
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            assert time.monotonic() < deadline, "the private gateway did not start"
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 def _get_from(source: str, url: str, headers: dict[str, str]) -> dict[str, str]:
     """GET `url` over a connection from the loopback address `source`."""
     transport = httpx.HTTPTransport(local_address=source)
@@ -180,7 +122,7 @@ def test_services_key_clients_by_the_address_the_gateway_saw(
     env = {f"PRODUCTSTORE_{key}": value for key, value in trusted.items()}
     with uvicorn_process(env, options) as served:
         upstream_port = int(served.url.rsplit(":", 1)[1])
-        with _private_gateway(tmp_path, "whoami", upstream_port) as gateway:
+        with private_gateway(tmp_path, "whoami", upstream_port, ("/api/whoami",)) as gateway:
             seen = _get_from(source, f"{gateway}/api/whoami", spoof)
             assert seen == {"address": source, "subject": f"ip:{source}"}
             if source != "127.0.0.1":
