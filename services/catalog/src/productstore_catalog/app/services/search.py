@@ -121,6 +121,10 @@ class ProductSearch:
         known = held[0] if held is not None else self._removed.get(product.id)
         if known is not None and product.version < known:
             return
+        if held is not None and product.version == held[0]:
+            # The row held already (the event of this replica's own write, a replay):
+            # the index is unchanged, and so are the pages rendered from it.
+            return
         self.index.upsert(indexed(product))
         self.generation += 1
         self._documents[product.id] = (product.version, product_json(product))
