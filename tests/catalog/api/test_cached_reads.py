@@ -13,9 +13,9 @@ import pytest
 import redis.asyncio as redis
 from fastapi import FastAPI
 
+from productstore_catalog.app.api.search_pages import SearchPages
 from productstore_catalog.app.core.config import CatalogSettings
-from productstore_catalog.app.services.catalog import Catalog
-from productstore_catalog.app.services.search import ProductSearch
+from productstore_catalog.app.services.reads import CatalogReads
 from productstore_common.kit import container_of
 from tests.catalog.support import (
     Tokens,
@@ -41,12 +41,12 @@ async def product(client: httpx.AsyncClient, tokens: Tokens) -> dict[str, Any]:
 def route_disabled(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The route's read fails while this is active: an answer then came from the
     fast path."""
-    catalog = container_of(app).get(Catalog)
+    reads = container_of(app).get(CatalogReads)
 
-    async def no_route(product_id: uuid.UUID) -> tuple[int, bytes]:
+    async def no_route(product_id: uuid.UUID, cached: object = None) -> tuple[int, bytes]:
         raise AssertionError(f"the route read {product_id}")
 
-    monkeypatch.setattr(catalog, "get_product_document", no_route)
+    monkeypatch.setattr(reads, "product_document", no_route)
     yield
 
 
@@ -67,10 +67,10 @@ async def test_a_hit_is_answered_as_the_route_answers(  # noqa: PLR0917 (fixture
     by_route = await client.get(url)  # a miss: the route reads Cassandra, fills the cache
     assert by_route.status_code == 200
 
-    async def no_route(product_id: uuid.UUID) -> tuple[int, bytes]:
+    async def no_route(product_id: uuid.UUID, cached: object = None) -> tuple[int, bytes]:
         raise AssertionError(f"the route read {product_id}")
 
-    monkeypatch.setattr(container_of(app).get(Catalog), "get_product_document", no_route)
+    monkeypatch.setattr(container_of(app).get(CatalogReads), "product_document", no_route)
     cached = await client.get(url)
     assert cached.status_code == 200
     assert cached.content == by_route.content
@@ -157,10 +157,10 @@ async def test_a_repeated_search_is_answered_as_the_route_answers(
     assert by_route.status_code == 200
     assert [item["id"] for item in by_route.json()["items"]] == [product["id"]]
 
-    def no_route(*args: object) -> bytes:
+    def no_route(*args: object) -> tuple[int, bytes]:
         raise AssertionError("the route rendered the page")
 
-    monkeypatch.setattr(container_of(app).get(ProductSearch), "page", no_route)
+    monkeypatch.setattr(container_of(app).get(CatalogReads), "search_page", no_route)
     cached = await client.get(SEARCH, params=params)
     assert cached.status_code == 200
     assert cached.content == by_route.content
@@ -220,7 +220,7 @@ async def test_a_miss_reads_the_cache_once(  # noqa: PLR0917 (fixtures)
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The route goes on from the middleware's cache read, not a second GET."""
-    cache = container_of(app).get(Catalog).cache
+    cache = container_of(app).get(CatalogReads).cache
     reads: list[uuid.UUID] = []
     get_document = cache.get_document
 
@@ -234,3 +234,69 @@ async def test_a_miss_reads_the_cache_once(  # noqa: PLR0917 (fixtures)
     assert reads == [uuid.UUID(product["id"])]
     assert (await client.get(f"/api/products/{product['id']}")).status_code == 200  # a hit
     assert len(reads) == 2
+
+
+def _page_lookups(app: FastAPI) -> dict[str, float]:
+    registry = app.state.metrics.registry
+    return {
+        outcome: registry.get_sample_value(
+            "catalog_search_page_cache_lookups_total", {"outcome": outcome}
+        )
+        or 0.0
+        for outcome in ("hit", "miss")
+    }
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "counted"),
+    [
+        ({"q": "runner", "sort_by": "newest"}, 200, {"hit": 1.0, "miss": 1.0}),
+        ({"cursor": "forged", "sort_by": "name"}, 400, {"hit": 0.0, "miss": 2.0}),
+        ({"limit": "0"}, 422, {"hit": 0.0, "miss": 0.0}),  # refused before any lookup
+    ],
+)
+async def test_a_search_looks_its_page_up_once(  # noqa: PLR0917 (fixtures)
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    product: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    params: dict[str, str],
+    status: int,
+    counted: dict[str, float],
+) -> None:
+    """Asked twice: the first is a miss that the route renders without a second
+    lookup, the second a hit (a page the route refuses is never kept)."""
+    pages = container_of(app).get(SearchPages).pages
+    lookups: list[object] = []
+    get = pages.get
+
+    def looked_up(key: object) -> bytes | None:
+        lookups.append(key)
+        return get(key)
+
+    monkeypatch.setattr(pages, "get", looked_up)
+    before = _page_lookups(app)
+    for _ in range(2):
+        assert (
+            await client.get(SEARCH, params={**params, "category": product["category"]})
+        ).status_code == status
+    assert len(lookups) == 2
+    after = _page_lookups(app)
+    assert {k: after[k] - before[k] for k in after} == counted
+
+
+async def test_pages_of_an_older_index_are_dropped(
+    app: FastAPI, client: httpx.AsyncClient, tokens: Tokens, product: dict[str, Any]
+) -> None:
+    search_pages = container_of(app).get(SearchPages)
+    for q in ("runner", "trail"):
+        assert (await client.get(SEARCH, params={"q": q})).status_code == 200
+    assert len(search_pages.pages) >= 2
+    patched = await client.patch(
+        f"/api/products/{product['id']}", json={"name": "Road sandal"}, headers=bearer(tokens.admin)
+    )
+    assert patched.status_code == 200
+    before = _page_lookups(app)
+    assert (await client.get(SEARCH, params={"q": "runner"})).json()["total"] >= 0
+    assert _page_lookups(app)["miss"] == before["miss"] + 1
+    assert len(search_pages.pages) == 1  # the page rendered now; the older ones are gone

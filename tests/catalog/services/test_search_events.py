@@ -130,6 +130,28 @@ async def test_documents_follow_the_index_versions(
     assert _ids(app, slug, q="recreated") == [product["id"]]
 
 
+async def test_only_a_change_of_the_index_advances_its_generation(
+    app: FastAPI, client: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    """Pages rendered on a generation stay valid until the index changes: the held
+    version again (the event of this replica's own write) or an older one is none."""
+    search = _search(app)
+    product = await create_product(
+        client, tokens.admin, await create_category(client, tokens.admin)
+    )
+    document = search.document(uuid.UUID(product["id"]))
+    assert document is not None
+    current = product_from_json(document)
+    generation = search.generation
+    search.apply(current)
+    search.apply(replace(current, name="Older name", version=current.version - 1))
+    assert search.generation == generation
+    search.apply(replace(current, name="Newer name", version=current.version + 1))
+    assert search.generation == generation + 1
+    search.remove(current.id, current.version + 2)
+    assert search.generation == generation + 2
+
+
 async def test_the_gauge_counts_the_index(
     app: FastAPI, client: httpx.AsyncClient, tokens: Tokens
 ) -> None:

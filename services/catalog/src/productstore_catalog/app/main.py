@@ -14,6 +14,7 @@ from starlette.middleware import Middleware
 from productstore_catalog import __version__
 from productstore_catalog.app.api.cached_reads import CachedReads, route_of
 from productstore_catalog.app.api.routes import categories, products, search
+from productstore_catalog.app.api.search_pages import SearchPages
 from productstore_catalog.app.core.config import CatalogSettings
 from productstore_catalog.app.data import migrations_dir
 from productstore_catalog.app.data.cache import ProductCache
@@ -21,7 +22,7 @@ from productstore_catalog.app.data.categories import CategoryStore
 from productstore_catalog.app.data.products import ProductStore
 from productstore_catalog.app.data.search_feed import SearchFeed, replica_group
 from productstore_catalog.app.services.catalog import Catalog
-from productstore_catalog.app.services.page_cache import PageCache
+from productstore_catalog.app.services.reads import CatalogReads
 from productstore_catalog.app.services.search import ProductSearch
 from productstore_catalog.search import SearchIndex
 from productstore_common.events import ConsumerMetrics
@@ -79,7 +80,8 @@ def _cursor_key(settings: CatalogSettings) -> bytes:
 
 
 async def setup(kit: ServiceKit[CatalogSettings]) -> None:
-    """The catalog's objects: store, cache, search index and its feed, outbox."""
+    """The catalog's objects: store, cache, search index and its feed, outbox; the
+    writes (Catalog), the read model (CatalogReads) and its search pages."""
     settings, metrics = kit.settings, kit.metrics
     db = await kit.cassandra()
     redis = kit.redis()
@@ -88,9 +90,13 @@ async def setup(kit: ServiceKit[CatalogSettings]) -> None:
     outbox = await kit.outbox(settings.events_topic)
 
     store = ProductStore(db, outbox)
-    product_search = _product_search(
-        metrics, store, _cursor_key(settings), settings.search_page_cache_bytes
+    page_lookups = metrics.counter(
+        "catalog_search_page_cache_lookups_total",
+        "Search pages looked up in the replica's page cache, by outcome (hit, miss).",
+        ("outcome",),
     )
+    hit, miss = page_lookups.labels("hit"), page_lookups.labels("miss")
+    product_search = _product_search(metrics, store, _cursor_key(settings))
     feed = SearchFeed(
         db,
         bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -106,38 +112,36 @@ async def setup(kit: ServiceKit[CatalogSettings]) -> None:
     )
     kit.on_stop(lambda: _cancel(loader))
 
+    cache = ProductCache(
+        redis,
+        reader,
+        prefix=settings.redis_key_prefix,
+        ttl_seconds=settings.cache_ttl_seconds,
+        tombstone_seconds=settings.cache_tombstone_seconds,
+    )
+    kit.provide(Catalog(store, CategoryStore(db), cache, product_search))
     cache_reads = metrics.counter(
         "catalog_product_cache_reads_total",
         "Product reads by id, by cache outcome (hit, miss, tombstone, error).",
         ("outcome",),
     )
-    catalog = Catalog(
-        store,
-        CategoryStore(db),
-        ProductCache(
-            redis,
-            reader,
-            prefix=settings.redis_key_prefix,
-            ttl_seconds=settings.cache_ttl_seconds,
-            tombstone_seconds=settings.cache_tombstone_seconds,
-        ),
-        product_search,
-        on_cache=lambda outcome: cache_reads.labels(outcome).inc(),
+    reads = kit.provide(
+        CatalogReads(
+            store, cache, product_search, on_cache=lambda outcome: cache_reads.labels(outcome).inc()
+        )
     )
-    kit.provide(catalog)
+    kit.provide(
+        SearchPages(
+            reads,
+            max_bytes=settings.search_page_cache_bytes,
+            on_lookup=lambda found: (hit if found else miss).inc(),
+        )
+    )
     kit.provide(product_search)
     kit.readiness.add("search_index", product_search.ready)
 
 
-def _product_search(
-    metrics: AppMetrics, store: ProductStore, cursor_key: bytes, page_cache_bytes: int
-) -> ProductSearch:
-    lookups = metrics.counter(
-        "catalog_search_page_cache_lookups_total",
-        "Search pages looked up in the replica's page cache, by outcome (hit, miss).",
-        ("outcome",),
-    )
-    hit, miss = lookups.labels("hit"), lookups.labels("miss")
+def _product_search(metrics: AppMetrics, store: ProductStore, cursor_key: bytes) -> ProductSearch:
     return ProductSearch(
         SearchIndex(cursor_key=cursor_key),
         store,
@@ -149,8 +153,6 @@ def _product_search(
             "Time to run one search in the in-memory index (without reading the products).",
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
         ),
-        pages=PageCache(page_cache_bytes),
-        on_page=lambda found: (hit if found else miss).inc(),
     )
 
 

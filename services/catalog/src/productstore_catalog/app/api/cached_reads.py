@@ -9,14 +9,18 @@ whose answer is cached:
 
 - a canonical product id whose document is in the Redis cache;
 - a search whose raw query string was rendered before on the index as it is
-  (services/page_cache): the same bytes parse to the same query, so no
-  validation is needed to know the page.
+  (api/search_pages): the same bytes parse to the same query, so no validation
+  is needed to know the page.
 
+Both come from the objects the routes use, the read model (services.reads) and
+the search pages, so each read looks its cache up once and is counted once.
 Everything else (a miss, a tombstone, Redis failing, a malformed id or
-parameter, another route) goes on to the router (a product route takes the
-cache read made here: `product_cache_read`, not a second GET), whose routes answer exactly as
-before: their status codes, problems and OpenAPI document are unchanged, and an
-answer from here has the status, headers and body the route would give.
+parameter, another route) goes on to the router: a product route takes the
+cache read made here (`product_cache_read`, not a second GET), the search route
+renders the page this found missing (no second lookup). The routes answer
+exactly as before: their status codes, problems and OpenAPI document are
+unchanged, and an answer from here has the status, headers and body the route
+would give.
 
 The scope gets the route's object as `route`, so metrics and spans carry its
 template (`/api/products/{product_id}`, `/api/products/search`) as they would
@@ -37,8 +41,8 @@ from opentelemetry import trace
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from productstore_catalog.app.services.catalog import CacheRead, Catalog
-from productstore_catalog.app.services.search import ProductSearch
+from productstore_catalog.app.api.search_pages import SearchPages
+from productstore_catalog.app.services.reads import CacheRead, CatalogReads
 from productstore_common.kit import Container
 
 PRODUCTS = "/api/products/"
@@ -80,20 +84,20 @@ class CachedReads:
             container = getattr(scope["app"].state, "container", None)
             if (
                 isinstance(container, Container)
-                and Catalog in container
+                and CatalogReads in container
                 and await self._answer(
-                    scope, send, container.get(Catalog), container.get(ProductSearch)
+                    scope, send, container.get(CatalogReads), container.get(SearchPages)
                 )
             ):
                 return
         await self.app(scope, receive, send)
 
     async def _answer(
-        self, scope: Scope, send: Send, catalog: Catalog, search: ProductSearch
+        self, scope: Scope, send: Send, reads: CatalogReads, pages: SearchPages
     ) -> bool:
         path: str = scope["path"]
         if path == SEARCH:
-            page = search.cached_page(scope["query_string"])
+            page = pages.cached(scope["query_string"])
             if page is None:
                 return False
             scope["route"] = self._search_route
@@ -106,7 +110,7 @@ class CachedReads:
             product_id = uuid.UUID(path[len(PRODUCTS) :])
         except ValueError:
             return False  # the router's 422
-        read = await catalog.cached_product_document(product_id)
+        read = await reads.cached_product_document(product_id)
         _, version, document = read
         if document is None:
             # The route goes on from this read (Cassandra, or 404 for a tombstone).

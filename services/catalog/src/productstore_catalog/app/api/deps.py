@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import Depends, Header
 
+from productstore_catalog.app.api.search_pages import SearchPages
 from productstore_catalog.app.core.config import CatalogSettings
 from productstore_catalog.app.core.errors import invalid_query
 from productstore_catalog.app.services.catalog import Catalog
-from productstore_catalog.app.services.search import ProductSearch
+from productstore_catalog.app.services.reads import CatalogReads
 from productstore_common.auth import AdminUser, OptionalPrincipal
 from productstore_common.kit import provide
 
@@ -19,7 +20,8 @@ __all__ = [
     "CatalogDep",
     "IfMatch",
     "OptionalPrincipal",
-    "SearchDep",
+    "ReadsDep",
+    "SearchPagesDep",
     "SettingsDep",
 ]
 
@@ -51,6 +53,7 @@ async def _if_match(
 
 
 CatalogDep = Annotated[Catalog, Depends(provide(Catalog))]
-SearchDep = Annotated[ProductSearch, Depends(provide(ProductSearch))]
+ReadsDep = Annotated[CatalogReads, Depends(provide(CatalogReads))]
+SearchPagesDep = Annotated[SearchPages, Depends(provide(SearchPages))]
 SettingsDep = Annotated[CatalogSettings, Depends(provide(CatalogSettings))]
 IfMatch = Annotated[int | None, Depends(_if_match)]

@@ -48,7 +48,7 @@ class CatalogSettings(ServiceSettings):
     # before loading the index anyway (Kafka down must not keep reads down).
     search_consumer_start_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     search_default_limit: int = Field(default=20, ge=1, le=100)
-    # Rendered search pages kept per replica (services/page_cache), in bytes; 0 is off.
+    # Rendered search pages kept per replica (api/search_pages), in bytes; 0 is off.
     search_page_cache_bytes: int = Field(default=32 * 1024 * 1024, ge=0, le=1024 * 1024 * 1024)
     # Signs search cursors; every replica needs the same key, or a cursor issued by
     # one replica is refused by the next. A random per-process key in development;

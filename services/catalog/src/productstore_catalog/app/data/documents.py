@@ -1,11 +1,17 @@
-"""A product's public JSON document: the body of `GET /api/products/{id}`.
+"""The catalog's JSON bodies: a product's public document (the body of
+`GET /api/products/{id}` and of writes), and the pages built from documents
+(product listings, search pages). The one module that knows how a product is
+encoded.
 
-Encoded once per product version (when it is written, read from Cassandra or
-loaded into the search index) and then served as bytes: from the Redis cache
-for reads by id, from this replica's memory for search pages. It is exactly the
-`ProductPublic` model's JSON (members in the model's order, prices as strings,
-UTC times with `Z`); tests/catalog/data/test_documents.py holds the two together.
-It also holds every field of a ProductRecord, so it decodes back into one.
+A document is encoded once per product version (when it is written, read from
+Cassandra or loaded into the search index) and then served as bytes: from the
+Redis cache for reads by id, from this replica's memory for search pages, which
+splice the documents as they are (`{...document, "score": s}`): no per-item model
+to build, validate and encode. Every body is exactly its API model's JSON
+(`ProductPublic`, `ProductsPage`, `SearchPage`: members in the model's order,
+prices as strings, UTC times with `Z`, as FastAPI would send it);
+tests/catalog/data/test_documents.py holds them together. A document also holds
+every field of a ProductRecord, so it decodes back into one.
 """
 
 from __future__ import annotations
@@ -17,8 +23,17 @@ from decimal import Decimal
 from typing import Any
 
 from productstore_catalog.app.data.products import ProductRecord
+from productstore_catalog.search import Facets
 
-__all__ = ["product_from_json", "product_json"]
+__all__ = ["product_from_json", "product_json", "products_page_json", "search_page_json"]
+
+
+# json.dumps with options builds an encoder per call; this one is made once.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def _json(value: object) -> bytes:
+    return _ENCODER.encode(value).encode("utf-8")
 
 
 def _time(value: datetime) -> str:
@@ -28,7 +43,7 @@ def _time(value: datetime) -> str:
 
 
 def product_json(product: ProductRecord) -> bytes:
-    return json.dumps(
+    return _json(
         {
             "id": str(product.id),
             "name": product.name,
@@ -43,10 +58,63 @@ def product_json(product: ProductRecord) -> bytes:
             "version": product.version,
             "created_at": _time(product.created_at),
             "updated_at": _time(product.updated_at),
-        },
-        ensure_ascii=False,
-        separators=(",", ":"),
-    ).encode("utf-8")
+        }
+    )
+
+
+def products_page_json(products: list[ProductRecord], next_cursor: str | None) -> bytes:
+    """ProductsPage's JSON."""
+    return b"".join(
+        (
+            b'{"items":[',
+            b",".join(product_json(product) for product in products),
+            b'],"next_cursor":',
+            _json(next_cursor),
+            b"}",
+        )
+    )
+
+
+def search_page_json(
+    items: list[tuple[bytes, float | None]],
+    *,
+    total: int,
+    facets: Facets,
+    next_cursor: str | None,
+) -> bytes:
+    """SearchPage's JSON; `items` are the hits' documents and scores, in order."""
+    facets_json = {
+        "categories": facets.categories,
+        "price": [
+            {
+                "min": _decimal(bucket.min),
+                "max": _decimal(bucket.max),
+                "count": bucket.count,
+            }
+            for bucket in facets.price
+        ],
+        "in_stock": facets.in_stock,
+    }
+    return b"".join(
+        (
+            b'{"items":[',
+            b",".join(
+                document[:-1] + b',"score":' + _json(score) + b"}" for document, score in items
+            ),
+            b'],"total":',
+            b"%d" % total,
+            b',"facets":',
+            _json(facets_json),
+            b',"next_cursor":',
+            _json(next_cursor),
+            b"}",
+        )
+    )
+
+
+def _decimal(value: Decimal | None) -> str | None:
+    # pydantic writes a Decimal as its str().
+    return None if value is None else str(value)
 
 
 def product_from_json(document: bytes | str) -> ProductRecord:

@@ -8,17 +8,13 @@ see the write. Other replicas' indexes follow through the events feed.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from productstore_catalog.app.core import errors
 from productstore_catalog.app.core.currencies import minor_units_problem
-from productstore_catalog.app.data.cache import CacheRead, ProductCache
+from productstore_catalog.app.data.cache import ProductCache
 from productstore_catalog.app.data.categories import CategoryRecord, CategoryStore
 from productstore_catalog.app.data.clock import next_version, version_time
 from productstore_catalog.app.data.documents import product_json
@@ -39,7 +35,7 @@ from productstore_contracts.events.catalog import (
     ProductUpdated,
 )
 
-__all__ = ["CacheRead", "Catalog", "CategoryRecord", "ProductRecord"]
+__all__ = ["Catalog", "CategoryRecord", "ProductRecord", "product_json"]
 
 # Fields a PATCH may change, in the order events list them.
 _WRITABLE = (
@@ -52,36 +48,10 @@ _WRITABLE = (
     "image_urls",
     "in_stock",
 )
-MAX_CURSOR_LENGTH = 512
 
 
 def _event(payload: EventPayload, product_id: uuid.UUID) -> CloudEvent[Any]:
     return new_event(payload, source=CATALOG_SOURCE, subject=str(product_id))
-
-
-def encode_cursor(after: uuid.UUID, category: str | None) -> str:
-    raw = json.dumps({"after": str(after), "category": category}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, category: str | None) -> uuid.UUID:
-    """The product id a listing continues after; 400 for anything else."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-        after = uuid.UUID(str(values["after"]))
-        cursor_category = values["category"]
-    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error, UnicodeError):
-        raise errors.invalid_cursor(
-            "The cursor is not one this API issued; pass `next_cursor` of the previous page "
-            "unchanged."
-        ) from None
-    if cursor_category != category:
-        raise errors.invalid_cursor(
-            "The cursor belongs to a listing with another `category`; keep the filters of "
-            "the first page."
-        )
-    return after
 
 
 class Catalog:
@@ -91,14 +61,11 @@ class Catalog:
         categories: CategoryStore,
         cache: ProductCache,
         search: ProductSearch,
-        *,
-        on_cache: Callable[[str], None] = lambda outcome: None,
     ) -> None:
         self.products = products
         self.categories = categories
         self.cache = cache
         self.search = search
-        self._on_cache = on_cache
 
     # --- categories -----------------------------------------------------------------
 
@@ -137,49 +104,6 @@ class Catalog:
             raise errors.category_in_use(slug)
         if not await self.categories.delete(slug):
             raise errors.category_not_found(slug)
-
-    # --- product reads --------------------------------------------------------------
-
-    async def cached_product_document(self, product_id: uuid.UUID) -> CacheRead:
-        """The cache's answer for the product: (outcome, version, public JSON or None).
-        A hit is counted here; pass anything else on to `get_product_document` as
-        `cached`, which counts it and goes on without reading the cache again."""
-        read = await self.cache.get_document(product_id)
-        if read[2] is not None:
-            self._on_cache(read[0])
-        return read
-
-    async def get_product_document(
-        self, product_id: uuid.UUID, cached: CacheRead | None = None
-    ) -> tuple[int, bytes]:
-        """The product's version and public JSON, through the cache (`cached`: its
-        answer, already read): a hit is served without decoding, a miss reads
-        Cassandra and fills the cache (by version)."""
-        read = cached if cached is not None else await self.cache.get_document(product_id)
-        outcome, version, document = read
-        self._on_cache(outcome)
-        if document is not None:
-            return version, document
-        if outcome == "tombstone":
-            raise errors.product_not_found(product_id)
-        product = await self.products.get(product_id)
-        if product is None:
-            raise errors.product_not_found(product_id)
-        document = product_json(product)
-        if outcome == "miss":
-            await self.cache.put(product, document)
-        return product.version, document
-
-    async def list_products(
-        self, *, category: str | None, limit: int, cursor: str | None
-    ) -> tuple[list[ProductRecord], str | None]:
-        after = decode_cursor(cursor, category) if cursor is not None else None
-        if category is None:
-            items = await self.products.page(limit=limit, after=after)
-        else:
-            items = await self.products.page_in_category(category, limit=limit, after=after)
-        next_cursor = encode_cursor(items[-1].id, category) if len(items) == limit else None
-        return items, next_cursor
 
     # --- product writes -------------------------------------------------------------
 

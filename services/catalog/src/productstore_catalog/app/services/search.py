@@ -25,7 +25,6 @@ from prometheus_client import Gauge, Histogram
 
 from productstore_catalog.app.data.documents import product_json
 from productstore_catalog.app.data.products import ProductRecord, ProductStore
-from productstore_catalog.app.services.page_cache import PageCache
 from productstore_catalog.search import (
     IndexedProduct,
     SearchIndex,
@@ -61,15 +60,13 @@ class ProductSearch:
         *,
         indexed_gauge: Gauge,
         duration: Histogram,
-        pages: PageCache | None = None,
-        on_page: Callable[[bool], None] | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.index = index
         self.store = store
-        # Rendered pages of the index as it is (emptied by every change below).
-        self.pages = pages if pages is not None else PageCache(0)
-        self._on_page = on_page or (lambda hit: None)
+        # One more at every change of the index: what was rendered from an older
+        # generation may be wrong now (services.reads, api.search_pages).
+        self.generation = 0
         self._gauge = indexed_gauge
         self._duration = duration
         self._clock = clock
@@ -110,7 +107,7 @@ class ProductSearch:
 
     def remove(self, product_id: uuid.UUID, version: int) -> None:
         self.index.remove(product_id, version=version)
-        self.pages.clear()
+        self.generation += 1
         held = self._documents.get(product_id)
         known = held[0] if held is not None else self._removed.get(product_id)
         if known is None or version >= known:
@@ -124,8 +121,12 @@ class ProductSearch:
         known = held[0] if held is not None else self._removed.get(product.id)
         if known is not None and product.version < known:
             return
+        if held is not None and product.version == held[0]:
+            # The row held already (the event of this replica's own write, a replay):
+            # the index is unchanged, and so are the pages rendered from it.
+            return
         self.index.upsert(indexed(product))
-        self.pages.clear()
+        self.generation += 1
         self._documents[product.id] = (product.version, product_json(product))
         self._removed.pop(product.id, None)
 
@@ -148,30 +149,6 @@ class ProductSearch:
         # event follows in the same partition and removes it.
 
     # --- queries --------------------------------------------------------------------
-
-    def cached_page(self, key: bytes) -> bytes | None:
-        """The page rendered for the raw query string `key` if the index has not
-        changed since; a hit is counted, a miss is counted by `page` after."""
-        page = self.pages.get(key)
-        if page is not None:
-            self._on_page(True)
-        return page
-
-    def page(
-        self, key: bytes, query: SearchQuery, render: Callable[[SearchResult], bytes]
-    ) -> bytes:
-        """`render` of the query's result, kept under `key`, the raw query string
-        `query` was parsed from: the same string is the same query, so a page found
-        under it is the one this would render (the index has not changed since, or
-        the page would be gone). Raises InvalidCursor for a bad cursor.
-
-        Synchronous from lookup to store: no change of the index can come between."""
-        page = self.pages.get(key)
-        self._on_page(page is not None)
-        if page is None:
-            page = render(self.search(query))
-            self.pages.put(key, page)
-        return page
 
     def search(self, query: SearchQuery) -> SearchResult:
         """Raises InvalidCursor for a bad cursor."""

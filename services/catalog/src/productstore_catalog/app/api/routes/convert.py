@@ -1,9 +1,10 @@
-"""Records of the services layer as API models."""
+"""Records of the services layer as API models (products are JSON documents
+already: services.reads, data.documents)."""
 
 from __future__ import annotations
 
-from productstore_catalog.app.models import CategoryPublic, ProductPublic, Rating
-from productstore_catalog.app.services.catalog import CategoryRecord, ProductRecord
+from productstore_catalog.app.models import CategoryPublic
+from productstore_catalog.app.services.catalog import CategoryRecord
 
 
 def category_public(category: CategoryRecord) -> CategoryPublic:
@@ -14,25 +15,3 @@ def category_public(category: CategoryRecord) -> CategoryPublic:
         created_at=category.created_at,
         updated_at=category.updated_at,
     )
-
-
-def product_public(product: ProductRecord) -> ProductPublic:
-    return ProductPublic(
-        id=product.id,
-        name=product.name,
-        description=product.description,
-        category=product.category,
-        price=product.price,
-        currency=product.currency,
-        attributes=product.attributes,
-        image_urls=product.image_urls,
-        in_stock=product.in_stock,
-        rating=Rating(average=product.rating_average, count=product.rating_count),
-        version=product.version,
-        created_at=product.created_at,
-        updated_at=product.updated_at,
-    )
-
-
-def etag(product: ProductRecord) -> str:
-    return f'"{product.version}"'

@@ -8,9 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from productstore_catalog.app.api.cached_reads import product_cache_read
-from productstore_catalog.app.api.deps import AdminUser, CatalogDep, IfMatch
+from productstore_catalog.app.api.deps import AdminUser, CatalogDep, IfMatch, ReadsDep
 from productstore_catalog.app.api.responses import problems
-from productstore_catalog.app.api.routes.convert import etag, product_public
 from productstore_catalog.app.models import (
     SLUG_PATTERN,
     ProductCreate,
@@ -18,6 +17,7 @@ from productstore_catalog.app.models import (
     ProductsPage,
     ProductUpdate,
 )
+from productstore_catalog.app.services.catalog import ProductRecord, product_json
 
 router = APIRouter(prefix="/api/products", tags=["products"])
 
@@ -37,7 +37,7 @@ _ETAG_HEADER = {
     summary="List products, a page at a time",
 )
 async def list_products(
-    catalog: CatalogDep,
+    reads: ReadsDep,
     category: Annotated[
         str | None,
         Query(max_length=64, pattern=SLUG_PATTERN, description="Only this category's products"),
@@ -46,10 +46,10 @@ async def list_products(
     cursor: Annotated[
         str | None, Query(max_length=512, description="`next_cursor` of the previous page")
     ] = None,
-) -> ProductsPage:
+) -> Response:
     """In storage order (not sorted: use search for ordered results)."""
-    items, next_cursor = await catalog.list_products(category=category, limit=limit, cursor=cursor)
-    return ProductsPage(items=[product_public(p) for p in items], next_cursor=next_cursor)
+    page = await reads.products_page(category=category, limit=limit, cursor=cursor)
+    return _json(page)
 
 
 @router.get(
@@ -58,15 +58,13 @@ async def list_products(
     responses={200: {"headers": _ETAG_HEADER}, **problems(404)},
     summary="One product",
 )
-async def get_product(product_id: uuid.UUID, catalog: CatalogDep, request: Request) -> Response:
-    # The cached document is ProductPublic's JSON already: sent as it is, without a
-    # decode, validation and encode per read (response_model still documents it).
+async def get_product(product_id: uuid.UUID, reads: ReadsDep, request: Request) -> Response:
     # Cache hits are answered before the router (api/cached_reads), which passes
     # the cache read it made on.
-    version, document = await catalog.get_product_document(
+    version, document = await reads.product_document(
         product_id, cached=product_cache_read(request.scope, product_id)
     )
-    return Response(document, media_type="application/json", headers={"ETag": f'"{version}"'})
+    return Response(document, media_type="application/json", headers={"ETag": etag(version)})
 
 
 @router.post(
@@ -77,14 +75,10 @@ async def get_product(product_id: uuid.UUID, catalog: CatalogDep, request: Reque
     summary="Create a product (admin)",
     response_description="The product; `Location` is its URL, `ETag` its version",
 )
-async def create_product(
-    body: ProductCreate, admin: AdminUser, catalog: CatalogDep, response: Response
-) -> ProductPublic:
+async def create_product(body: ProductCreate, admin: AdminUser, catalog: CatalogDep) -> Response:
     """The category must exist (422 otherwise). Publishes ProductCreated."""
     product = await catalog.create_product(body)
-    response.headers["Location"] = f"{router.prefix}/{product.id}"
-    response.headers["ETag"] = etag(product)
-    return product_public(product)
+    return _written(product, status.HTTP_201_CREATED, location=f"{router.prefix}/{product.id}")
 
 
 @router.patch(
@@ -100,14 +94,12 @@ async def update_product(
     admin: AdminUser,
     catalog: CatalogDep,
     if_match: IfMatch,
-    response: Response,
-) -> ProductPublic:
+) -> Response:
     """Members left out (or null) keep their value. Publishes ProductUpdated, and
     PriceChanged when the price or currency changed; a request that changes nothing
     writes and publishes nothing."""
     product = await catalog.update_product(product_id, body, if_match=if_match)
-    response.headers["ETag"] = etag(product)
-    return product_public(product)
+    return _written(product, status.HTTP_200_OK)
 
 
 @router.delete(
@@ -122,3 +114,25 @@ async def delete_product(
     """Publishes ProductDeleted."""
     await catalog.delete_product(product_id, if_match=if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def etag(version: int) -> str:
+    """A product's ETag: its version, quoted (api/cached_reads sends the same)."""
+    return f'"{version}"'
+
+
+# Bodies are the JSON of the routes' response models (data.documents, through the
+# services layer), sent as they are: response_model still documents them.
+
+
+def _json(body: bytes, status_code: int = status.HTTP_200_OK) -> Response:
+    return Response(body, status_code=status_code, media_type="application/json")
+
+
+def _written(product: ProductRecord, status_code: int, *, location: str | None = None) -> Response:
+    response = _json(product_json(product), status_code)
+    # After the body's headers, in the order FastAPI sent them with a model.
+    if location is not None:
+        response.headers["Location"] = location
+    response.headers["ETag"] = etag(product.version)
+    return response

@@ -5,23 +5,16 @@ Registered before the products router, whose `/{product_id}` would take "search"
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from productstore_catalog.app.api.deps import SearchDep, SettingsDep
+from productstore_catalog.app.api.deps import SearchPagesDep, SettingsDep
 from productstore_catalog.app.api.responses import problems
 from productstore_catalog.app.core.errors import invalid_cursor, invalid_query
-from productstore_catalog.app.models import (
-    SLUG_PATTERN,
-    FacetsPublic,
-    PriceBucketPublic,
-    SearchPage,
-)
-from productstore_catalog.app.services.search import ProductSearch
-from productstore_catalog.search import InvalidCursor, SearchQuery, SearchResult, SortBy
+from productstore_catalog.app.models import SLUG_PATTERN, SearchPage
+from productstore_catalog.search import InvalidCursor, SearchQuery, SortBy
 
 router = APIRouter(prefix="/api/products", tags=["search"])
 
@@ -41,7 +34,7 @@ PriceQuery = Annotated[
 async def search_products(
     *,
     request: Request,
-    search: SearchDep,
+    pages: SearchPagesDep,
     settings: SettingsDep,
     q: Annotated[
         str | None,
@@ -80,44 +73,12 @@ async def search_products(
         limit=limit or settings.search_default_limit,
         cursor=cursor,
     )
+    # A page cached for this query string was answered before the router
+    # (api/cached_reads); this one was not there.
     try:
-        page = search.page(
-            request.scope["query_string"], query, lambda result: _page_json(search, result)
-        )
+        page = pages.render(request.scope["query_string"], query)
     except InvalidCursor as exc:
         raise invalid_cursor(
             f"{exc} Pass `next_cursor` of the previous page unchanged, with the same parameters."
         ) from None
     return Response(page, media_type="application/json")
-
-
-def _page_json(search: ProductSearch, result: SearchResult) -> bytes:
-    """SearchPage's JSON, with the items spliced from the replica's product documents
-    (`{...document, "score": s}`): no per-item model to build, validate and encode."""
-    items = []
-    for hit in result.hits:
-        document = search.document(hit.id)
-        if document is not None:  # always: the index and the documents change together
-            score = b"null" if hit.score is None else json.dumps(hit.score).encode()
-            items.append(document[:-1] + b',"score":' + score + b"}")
-    facets = FacetsPublic(
-        categories=result.facets.categories,
-        price=[
-            PriceBucketPublic(min=bucket.min, max=bucket.max, count=bucket.count)
-            for bucket in result.facets.price
-        ],
-        in_stock=result.facets.in_stock,
-    )
-    return b"".join(
-        (
-            b'{"items":[',
-            b",".join(items),
-            b'],"total":',
-            str(result.total).encode(),
-            b',"facets":',
-            facets.model_dump_json().encode(),
-            b',"next_cursor":',
-            json.dumps(result.next_cursor).encode(),
-            b"}",
-        )
-    )

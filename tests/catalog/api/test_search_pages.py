@@ -1,8 +1,10 @@
-"""PageCache: bounded by bytes, least recently used out first, emptied by clear()."""
+"""The search page cache: bounded by bytes, least recently used out first, emptied by
+clear() (PageCache); pages of an older index generation are never served, and each
+lookup is counted once (SearchPages, on the catalog app)."""
 
 from __future__ import annotations
 
-from productstore_catalog.app.services.page_cache import PageCache
+from productstore_catalog.app.api.search_pages import PageCache
 
 
 def test_a_page_put_is_got() -> None:

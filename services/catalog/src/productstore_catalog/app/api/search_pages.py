@@ -1,0 +1,113 @@
+"""Rendered search pages by raw query string, for the index generation they were rendered on.
+
+A search page depends only on the query (its cursor included) and the index: the
+same query on an unchanged index gives the same bytes, and the same raw query
+string parses to the same query, so a page found under it needs no validation.
+That key is what the API received, so this cache is the API's: the read model
+(services.reads) renders pages from parsed queries and tells the index's
+`generation`, which grows with every change of the replica's index (a write
+here, an event from the feed). Pages of an older generation are never served:
+the first lookup after a change empties the cache, so a page is never older
+than the index it would be computed from.
+
+Store searches repeat a lot (the popular words, the category pages), so each
+replica keeps the pages it rendered. A catalog written every second still serves
+its popular pages from here between writes; one written more often than it is
+searched gains nothing and loses nothing (one dict lookup a search).
+
+Bounded by the bytes of the pages held (`max_bytes`; 0 turns it off), least
+recently used first out. Every lookup is counted once, as a hit or a miss: a hit
+by `cached` (the middleware that answers it), a miss by `render` (the route that
+answers it after the middleware's miss).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+from productstore_catalog.app.services.reads import CatalogReads
+from productstore_catalog.search import SearchQuery
+
+
+class PageCache:
+    """Pages by key, bounded by their bytes, least recently used first out."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._pages: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
+    def get(self, key: Hashable) -> bytes | None:
+        page = self._pages.get(key)
+        if page is not None:
+            self._pages.move_to_end(key)
+        return page
+
+    def put(self, key: Hashable, page: bytes) -> None:
+        size = len(page)
+        if size > self.max_bytes:
+            return
+        previous = self._pages.pop(key, None)
+        if previous is not None:
+            self._bytes -= len(previous)
+        self._pages[key] = page
+        self._bytes += size
+        while self._bytes > self.max_bytes:
+            _, dropped = self._pages.popitem(last=False)
+            self._bytes -= len(dropped)
+
+    def clear(self) -> None:
+        if self._pages:
+            self._pages.clear()
+            self._bytes = 0
+
+
+class SearchPages:
+    """The search pages of `reads`, by the raw query string each was asked with."""
+
+    def __init__(
+        self,
+        reads: CatalogReads,
+        *,
+        max_bytes: int,
+        on_lookup: Callable[[bool], None] = lambda found: None,
+    ) -> None:
+        self._reads = reads
+        self.pages = PageCache(max_bytes)
+        self._generation = reads.generation
+        self._on_lookup = on_lookup
+
+    def cached(self, query_string: bytes) -> bytes | None:
+        """The page rendered for `query_string` on the index as it is; a hit is
+        counted, a miss is counted by `render`, which answers it."""
+        page = self._fresh().get(query_string)
+        if page is not None:
+            self._on_lookup(True)
+        return page
+
+    def render(self, query_string: bytes, query: SearchQuery) -> bytes:
+        """The page of `query`, parsed from `query_string`, after `cached` had none:
+        counted as a miss, rendered by the read model and kept for its generation.
+        Raises InvalidCursor for a bad cursor."""
+        self._on_lookup(False)
+        generation, page = self._reads.search_page(query)
+        pages = self._fresh()
+        if generation == self._generation:  # the index did not change since
+            pages.put(query_string, page)
+        return page
+
+    def _fresh(self) -> PageCache:
+        """The pages, emptied first if the index changed since they were rendered."""
+        generation = self._reads.generation
+        if generation != self._generation:
+            self.pages.clear()
+            self._generation = generation
+        return self.pages
