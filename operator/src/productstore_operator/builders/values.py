@@ -15,9 +15,7 @@ from productstore_operator.builders.errors import InvalidSpecError
 from productstore_operator.builders.naming import (
     StoreRef,
     cassandra_service_host,
-    kafka_bootstrap,
     keyspace,
-    redis_url,
     service_account_name,
     vault_role_prefix,
 )
@@ -111,14 +109,10 @@ def _config(spec: ProductStoreSpec, store: StoreRef, settings: OperatorSettings)
     cassandra_values["keyspace"] = keyspace(store)
     # The services create their keyspaces (<keyspace>_<service>) when they migrate.
     cassandra_values["replication"] = json.dumps(cassandra.replication_options())
-    kafka = (
-        ",".join(spec.kafka.bootstrap_servers)
-        if spec.kafka.mode == "external"
-        else kafka_bootstrap(store, settings.cluster_domain)
-    )
-    redis = (
-        spec.redis.url if spec.redis.url is not None else redis_url(store, settings.cluster_domain)
-    )
+    # mode external is the only one the spec accepts (the operator creates
+    # neither Kafka nor Redis yet), so both addresses are the user's.
+    kafka = ",".join(spec.kafka.bootstrap_servers)
+    redis = spec.redis.url
     tracing: dict[str, Any] = {
         "enabled": spec.tracing.endpoint is not None,
         "sampleRatio": spec.tracing.sample_ratio,

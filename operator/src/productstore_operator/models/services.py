@@ -22,6 +22,12 @@ SERVICE_NAMES: Final = (
     "recommendations",
 )
 
+# The services whose code exists (services/<name> in the repository). Only these
+# may be enabled and only these are on by default: an unbuilt service has no
+# image to run. The one place that says which services exist.
+IMPLEMENTED_SERVICES: Final = ("auth", "catalog")
+UNBUILT_SERVICES: Final = tuple(name for name in SERVICE_NAMES if name not in IMPLEMENTED_SERVICES)
+
 
 class ResourceRequests(ResourceModel):
     """Resources the scheduler reserves for each Pod of the service."""
@@ -82,7 +88,9 @@ class ServiceSpec(ResourceModel):
     """How one service runs."""
 
     enabled: bool = Field(
-        default=True, description="Run the service. Disabled services get no Deployment."
+        default=True,
+        description="Run the service. Disabled services get no Deployment. Only services "
+        "whose code exists can be enabled; the others default to false.",
     )
     replicas: Replicas = Field(
         default=2, description="Number of Pods while autoscaling is disabled."
@@ -91,24 +99,47 @@ class ServiceSpec(ResourceModel):
     autoscaling: Autoscaling = Field(default_factory=Autoscaling)
 
 
-def _service(summary: str) -> Any:
+def _service(name: str, what: str) -> Any:
     # Every service gets its own field (not a free-form map) so the CRD defaults
     # each one, `kubectl explain` lists them and typos are rejected.
-    return Field(default_factory=ServiceSpec, description=summary)
+    if name in IMPLEMENTED_SERVICES:
+        return Field(default_factory=ServiceSpec, description=f"{name}: {what}")
+    return Field(
+        default_factory=lambda: ServiceSpec(enabled=False),
+        description=f"{name}: {what} Not built yet: off, and cannot be enabled.",
+    )
+
+
+def _words(names: tuple[str, ...]) -> str:
+    return " and ".join(filter(None, [", ".join(names[:-1]), *names[-1:]]))
+
+
+# One rule for all unbuilt services (the CEL twin of _only_built_services_enabled).
+_UNBUILT_RULE = " && ".join(f"!self.{name}.enabled" for name in UNBUILT_SERVICES) or "true"
+_UNBUILT_MESSAGE = (
+    f"only {_words(IMPLEMENTED_SERVICES)} can be enabled: "
+    f"{_words(UNBUILT_SERVICES)} have no code yet (set their enabled to false)"
+)
 
 
 class ServicesSpec(ResourceModel):
     """Settings per service, keyed by service name."""
 
-    auth: ServiceSpec = _service("auth: users, roles, refresh tokens and signing keys.")
-    catalog: ServiceSpec = _service("catalog: products, categories, prices and search.")
-    orders: ServiceSpec = _service("orders: carts, orders and the order state machine.")
-    inventory: ServiceSpec = _service("inventory: stock, reservations and reorder suggestions.")
-    wishlist: ServiceSpec = _service("wishlist: wishlists, share links and price-drop alerts.")
-    reviews: ServiceSpec = _service("reviews: reviews, ratings and moderation.")
-    notifications: ServiceSpec = _service("notifications: email, SMS, push and chat notifications.")
-    analytics: ServiceSpec = _service("analytics: sales and behaviour aggregates and reports.")
-    recommendations: ServiceSpec = _service("recommendations: product recommendations.")
+    auth: ServiceSpec = _service("auth", "users, roles, refresh tokens and signing keys.")
+    catalog: ServiceSpec = _service("catalog", "products, categories, prices and search.")
+    orders: ServiceSpec = _service("orders", "carts, orders and the order state machine.")
+    inventory: ServiceSpec = _service("inventory", "stock, reservations and reorder suggestions.")
+    wishlist: ServiceSpec = _service("wishlist", "wishlists, share links and price-drop alerts.")
+    reviews: ServiceSpec = _service("reviews", "reviews, ratings and moderation.")
+    notifications: ServiceSpec = _service(
+        "notifications", "email, SMS, push and chat notifications."
+    )
+    analytics: ServiceSpec = _service("analytics", "sales and behaviour aggregates and reports.")
+    recommendations: ServiceSpec = _service("recommendations", "product recommendations.")
+
+    @cel_rule(_UNBUILT_RULE, _UNBUILT_MESSAGE)
+    def _only_built_services_enabled(self) -> bool:
+        return not any(self.get(name).enabled for name in UNBUILT_SERVICES)
 
     def get(self, name: str) -> ServiceSpec:
         """The settings of the service called ``name`` (one of SERVICE_NAMES)."""
