@@ -103,6 +103,16 @@ def test_defaults() -> None:
     assert (catalog.replicas, catalog.autoscaling.enabled) == (2, False)
     assert catalog.resources.requests.cpu == "100m"
     assert catalog.resources.limits.cpu is None
+    # The values the chart used to disagree on (issue 9), decided once here.
+    assert (catalog.resources.requests.memory, catalog.resources.limits.memory) == (
+        "192Mi",
+        "512Mi",
+    )
+    assert catalog.autoscaling.max_replicas == 5
+    traffic = spec.istio.traffic
+    assert (traffic.retries.per_try_timeout, traffic.timeout) == ("3s", "10s")
+    breaker = traffic.circuit_breaker
+    assert (breaker.max_connections, breaker.http1_max_pending_requests) == (1024, 1024)
     assert spec.cassandra.mode == "k8ssandra"
     assert spec.cassandra.deletion_policy == "Retain"
     assert (spec.kafka.mode, spec.redis.mode) == ("external", "external")

@@ -157,12 +157,12 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
     ("replicas", {"services.catalog.replicas": 7}, "services.catalog.replicas", 7),
     ("disabled", {"services.catalog.enabled": False}, "services.catalog.enabled", False),
     ("unbuilt-off", {}, "services.reviews.enabled", False),
-    ("no-cpu-limit", {}, "services.catalog.resources.limits", {"memory": "256Mi"}),
+    ("no-cpu-limit", {}, "services.catalog.resources.limits", {"memory": "512Mi"}),
     (
         "cpu-limit",
         {"services.catalog.resources.limits.cpu": "1500m"},
         "services.catalog.resources.limits",
-        {"memory": "256Mi", "cpu": "1500m"},
+        {"memory": "512Mi", "cpu": "1500m"},
     ),
     (
         "autoscaling",
@@ -255,7 +255,7 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
             "timeout": "5s",
             "retries": {
                 "attempts": 0,
-                "perTryTimeout": "2s",
+                "perTryTimeout": "3s",
                 "retryOn": "connect-failure,refused-stream",
             },
             "connectionPool": {"maxConnections": 1024, "http1MaxPendingRequests": 1024},

@@ -33,7 +33,11 @@ class ResourceRequests(ResourceModel):
     """Resources the scheduler reserves for each Pod of the service."""
 
     cpu: Quantity = Field(default="100m", description="CPU request, e.g. 100m or 1.")
-    memory: Quantity = Field(default="128Mi", description="Memory request, e.g. 128Mi or 1Gi.")
+    # Measured on devstack: auth and catalog sit at ~130 MiB resident when idle
+    # (112 MiB once their modules are imported). 128Mi would be under that (nodes
+    # overcommitted); 512Mi leaves catalog room for its search index (~0.55 KB
+    # per product, services/catalog/SEARCH.md) and request bursts.
+    memory: Quantity = Field(default="192Mi", description="Memory request, e.g. 192Mi or 1Gi.")
 
 
 class ResourceLimits(ResourceModel):
@@ -44,7 +48,7 @@ class ResourceLimits(ResourceModel):
         default=None, description="CPU limit, e.g. 1 or 500m. Unset: no CPU limit."
     )
     memory: Quantity = Field(
-        default="256Mi", description="Memory limit, e.g. 256Mi; the container is killed above it."
+        default="512Mi", description="Memory limit, e.g. 512Mi; the container is killed above it."
     )
 
 
