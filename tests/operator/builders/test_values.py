@@ -10,7 +10,6 @@ from typing import Any
 
 import jsonschema
 import pytest
-import yaml
 
 from devstack.components.helm import Helm
 from productstore_operator.builders import (
@@ -24,13 +23,13 @@ from productstore_operator.builders.naming import service_account_name
 from productstore_operator.callgraph import callers_of
 from productstore_operator.models import IMPLEMENTED_SERVICES, ProductStoreSpec
 from tests.operator.builders.support import (
-    CHART,
     NAMESPACE,
     SAMPLE_IDS,
     SETTINGS,
     chart_defaults,
     chart_schema,
     coalesce,
+    render,
     sample,
     spec,
     without_nulls,
@@ -336,24 +335,6 @@ def test_same_input_gives_byte_identical_values(
 @pytest.fixture(scope="module")
 def offline_helm(helm: Helm, tmp_path_factory: pytest.TempPathFactory) -> HelmCli:
     return HelmCli(helm, tmp_path_factory.mktemp("helm-home"))
-
-
-def render(
-    helm: HelmCli, values: dict[str, Any], store: StoreRef, tmp_path: Path
-) -> dict[tuple[str, str], dict[str, Any]]:
-    values_file = tmp_path / "values.json"
-    values_file.write_text(json.dumps(values))
-    out = helm.run(
-        "template",
-        store.name,
-        str(CHART),
-        "--namespace",
-        store.namespace,
-        "--values",
-        str(values_file),
-    ).stdout
-    objects = [doc for doc in yaml.safe_load_all(out) if doc]
-    return {(doc["kind"], doc["metadata"]["name"]): doc for doc in objects}
 
 
 @pytest.mark.parametrize(("id_", "spec_", "store"), CASES, ids=CASE_IDS)

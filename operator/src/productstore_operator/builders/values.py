@@ -51,9 +51,6 @@ def build_release_values(
         "fullnameOverride": store.name,
         "global": _global(spec),
         "config": _config(spec, store, settings),
-        # null removes the chart's default CPU limit: a service gets one only if
-        # its spec sets one (helm drops null values when it merges).
-        "serviceDefaults": {"resources": {"limits": {"cpu": None}}},
         "services": {
             name: _service(spec, name, spec.services.get(name), enabled, store)
             for name in SERVICE_NAMES
@@ -74,7 +71,7 @@ def build_release_values(
             "enabled": spec.istio.enabled,
             "mtlsMode": spec.istio.mtls_mode,
             "trustDomain": settings.trust_domain,
-            "traffic": _traffic(spec.istio.traffic),
+            "traffic": traffic_values(spec.istio.traffic),
         },
     }
 
@@ -132,6 +129,26 @@ def _config(spec: ProductStoreSpec, store: StoreRef, settings: OperatorSettings)
     }
 
 
+def service_settings(service: ServiceSpec) -> dict[str, Any]:
+    """The chart's replicas, resources, autoscaling and pdb of one service.
+
+    The chart's serviceDefaults are these for a default ServiceSpec
+    (productstore_operator.chart_values writes them into values.yaml).
+    """
+    autoscaling = service.autoscaling
+    return {
+        "replicas": service.replicas,
+        "resources": _resources(service),
+        "autoscaling": {
+            "enabled": autoscaling.enabled,
+            "minReplicas": autoscaling.min_replicas,
+            "maxReplicas": autoscaling.max_replicas,
+            "targetCPUUtilizationPercentage": autoscaling.target_cpu_utilization_percentage,
+        },
+        "pdb": _pdb(service),
+    }
+
+
 def _resources(service: ServiceSpec) -> dict[str, Any]:
     resources = service.resources
     limits: dict[str, str] = {"memory": resources.limits.memory}
@@ -153,30 +170,22 @@ def _pdb(service: ServiceSpec) -> dict[str, Any]:
 def _service(
     spec: ProductStoreSpec, name: str, service: ServiceSpec, enabled: list[str], store: StoreRef
 ) -> dict[str, Any]:
-    autoscaling = service.autoscaling
     values: dict[str, Any] = {
         "enabled": service.enabled,
         "image": {"name": f"{IMAGE_PREFIX}{name}"},
-        "replicas": service.replicas,
-        "resources": _resources(service),
-        "autoscaling": {
-            "enabled": autoscaling.enabled,
-            "minReplicas": autoscaling.min_replicas,
-            "maxReplicas": autoscaling.max_replicas,
-            "targetCPUUtilizationPercentage": autoscaling.target_cpu_utilization_percentage,
-        },
-        "pdb": _pdb(service),
+        **service_settings(service),
         "serviceAccount": {"create": True, "name": service_account_name(store, name)},
         "allowedCallers": allowed_callers(name, enabled),
         "vaultSecrets": secret_files(name),
     }
     traffic = spec.istio.traffic_for(name)
     if traffic != spec.istio.traffic:
-        values["istio"] = _traffic(traffic)
+        values["istio"] = traffic_values(traffic)
     return values
 
 
-def _traffic(traffic: TrafficPolicy) -> dict[str, Any]:
+def traffic_values(traffic: TrafficPolicy) -> dict[str, Any]:
+    """The chart's istio.traffic (or services.<name>.istio) for one policy."""
     breaker = traffic.circuit_breaker
     return {
         "timeout": traffic.timeout,

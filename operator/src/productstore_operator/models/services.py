@@ -66,7 +66,8 @@ class Autoscaling(ResourceModel):
         default=False,
         description=(
             "Create a HorizontalPodAutoscaler for the service. It needs a metrics server "
-            "in the cluster; while enabled the HPA, not replicas, sets the replica count."
+            "in the cluster and a CPU request (its target is a share of it); while enabled "
+            "the HPA, not replicas, sets the replica count."
         ),
     )
     min_replicas: Replicas = Field(default=2, description="Fewest replicas the HPA keeps.")
