@@ -158,12 +158,12 @@ def test_spec_change_upgrades_and_drift_is_repaired(h: Harness) -> None:
     # A deleted Deployment and a hand-scaled one come back on the next timer pass.
     apps = client.AppsV1Api(box.api)
     apps.delete_namespaced_deployment("shop-catalog", box.namespace)
-    apps.patch_namespaced_deployment_scale("shop-orders", box.namespace, {"spec": {"replicas": 5}})
+    apps.patch_namespaced_deployment_scale("shop-auth", box.namespace, {"spec": {"replicas": 5}})
 
     def repaired() -> bool | None:
         found = deployments(box)
-        catalog, orders = found.get("shop-catalog"), found["shop-orders"]
-        return True if catalog is not None and orders.spec.replicas == 2 else None
+        catalog, auth = found.get("shop-catalog"), found["shop-auth"]
+        return True if catalog is not None and auth.spec.replicas == 3 else None
 
     wait_for("the drifted Deployments to be restored", repaired)
     revisions = wait_for(
