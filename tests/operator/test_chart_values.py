@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from devstack.components.helm import Helm
 from productstore_operator import chart_values
@@ -22,7 +23,7 @@ from productstore_operator.chart_values import (
     blocks,
     render_values,
 )
-from productstore_operator.models import SERVICE_NAMES
+from productstore_operator.models import SERVICE_NAMES, ServiceSpec
 from tests.operator.builders.support import (
     CHART,
     NAMESPACE,
@@ -97,6 +98,36 @@ def test_values_yaml_without_its_blocks_is_refused(
     text = (CHART / "values.yaml").read_text()
     with pytest.raises(ChartValuesError, match=message):
         render_values(edit(text), blocks())
+
+
+class _Undescribed(BaseModel):
+    value: int = 1
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        # A key the builders write that no model field or chart note explains.
+        (
+            lambda: chart_values._keys({"bogus": 1}, ServiceSpec, "serviceDefaults"),
+            "serviceDefaults.bogus: neither a model field nor described",
+        ),
+        (
+            lambda: chart_values._keys({"value": 1}, _Undescribed, "x"),
+            "x.value: the field needs a description",
+        ),
+        (
+            lambda: chart_values._draft7(
+                {"anyOf": [{"type": "integer"}, {"type": "boolean"}]}, "y"
+            ),
+            r"y: no draft-07 form for \['anyOf'\]",
+        ),
+    ],
+    ids=["unknown-key", "undescribed-field", "union"],
+)
+def test_generator_refuses_what_it_cannot_describe(make: Callable[[], Any], message: str) -> None:
+    with pytest.raises(ChartValuesError, match=message):
+        make()
 
 
 def _only(shape: Any, values: Any) -> Any:
