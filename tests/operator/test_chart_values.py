@@ -160,8 +160,9 @@ def _drop(values: dict[str, Any], path: list[str]) -> None:
 
 def helm_alone(operator: dict[str, Any]) -> dict[str, Any]:
     """The operator's values without every key the chart's generated blocks
-    hold: what a helm user passes for the same store (where Cassandra, Vault,
-    the callers are), leaving the defaults to values.yaml."""
+    hold: what a helm user passes for the same store (where Cassandra, Kafka,
+    Redis and Vault are, the callers, whether Istio runs: the chart cannot
+    default those), leaving the rest to values.yaml."""
     values = copy.deepcopy(operator)
     for block in blocks():
         parent = block.parent.split(".")
