@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from productstore_contracts.services import DESCRIPTORS
 from productstore_operator.models import (
     API_VERSION,
     IMPLEMENTED_SERVICES,
@@ -129,6 +130,10 @@ def test_integer_quantities_become_strings() -> None:
 
 def test_services_model_lists_every_service_in_order() -> None:
     assert tuple(ServicesSpec.model_fields) == SERVICE_NAMES
+    # Every service with a descriptor (with code) has its field, and only those are built.
+    described = [descriptor.name for descriptor in DESCRIPTORS]
+    assert set(described) <= set(SERVICE_NAMES)
+    assert set(IMPLEMENTED_SERVICES) == set(described)
     assert tuple(ServiceTrafficOverrides.model_fields) == SERVICE_NAMES
     services = ServicesSpec.model_validate({"orders": {"enabled": False}})
     assert [name for name, _ in services.items()] == list(SERVICE_NAMES)

@@ -7,6 +7,7 @@ from typing import Any, Final
 
 from pydantic import Field
 
+from productstore_contracts.services import DESCRIPTORS
 from productstore_operator.models.base import Quantity, Replicas, ResourceModel, cel_rule
 
 # The store's services, in the order they are listed everywhere (spec, status, charts).
@@ -22,10 +23,11 @@ SERVICE_NAMES: Final = (
     "recommendations",
 )
 
-# The services whose code exists (services/<name> in the repository). Only these
-# may be enabled and only these are on by default: an unbuilt service has no
-# image to run. The one place that says which services exist.
-IMPLEMENTED_SERVICES: Final = ("auth", "catalog")
+# The services whose code exists: those with a descriptor
+# (productstore_contracts.services, the one table of services). Only these may
+# be enabled and only these are on by default: an unbuilt service has no image.
+_DESCRIBED = {descriptor.name for descriptor in DESCRIPTORS}
+IMPLEMENTED_SERVICES: Final = tuple(name for name in SERVICE_NAMES if name in _DESCRIBED)
 UNBUILT_SERVICES: Final = tuple(name for name in SERVICE_NAMES if name not in IMPLEMENTED_SERVICES)
 
 
