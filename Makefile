@@ -59,9 +59,12 @@ bench: setup  ## benchmarks (start-up from stopped, the gateway with wrk, operat
 	$(UV) run --frozen python bench/gateway_wrk.py
 	$(UV) run --frozen python bench/operator_converge.py
 
-.PHONY: generate crds
+.PHONY: generate crds chart-defaults
 generate: crds  ## regenerate every derived file (the CRD, the charts' generated values) after changing a model or a descriptor
 
-crds: $(UV)  ## regenerate crds/productstore.io_productstores.yaml (and the operator chart's copy) from the operator's models
+crds: chart-defaults  ## regenerate crds/productstore.io_productstores.yaml (and the operator chart's copy) and the chart defaults from the operator's models
 	$(UV) run --frozen python -m productstore_operator.crd --output crds/productstore.io_productstores.yaml
 	cp crds/productstore.io_productstores.yaml charts/productstore-operator/crds/
+
+chart-defaults: $(UV)  ## regenerate the generated blocks of charts/productstore's values.yaml and values.schema.json from the operator's models
+	$(UV) run --frozen python -m productstore_operator.chart_values --chart charts/productstore

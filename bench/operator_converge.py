@@ -3,7 +3,8 @@
 Runs against devstack's `operator` component (it and what it needs are
 started here if not running, and those are stopped again):
 
-- one store of the full devstack sample (nine services, two Pods each);
+- one store of the devstack sample (the services that have code, auth and
+  catalog, two Pods each);
 - one small store (one Pod each of auth and catalog);
 - twenty small stores in twenty namespaces, created at once.
 
@@ -45,16 +46,13 @@ from devstack.components.operator import HELM_VERSION, METRICS_URL, ProductStore
 from devstack.paths import Paths
 from devstack.process import read_pid_file
 from devstack.stack import Stack
+from productstore_operator.models import IMPLEMENTED_SERVICES
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "operator-converge.json"
 SAMPLE = REPO / "manifests" / "samples" / "productstore-devstack.yaml"
 CHART = REPO / "charts" / "productstore"
 GROUP, VERSION, PLURAL = "productstore.io", "v1alpha1", "productstores"
-SERVICES = (
-    "auth", "catalog", "orders", "inventory", "wishlist",
-    "reviews", "notifications", "analytics", "recommendations",
-)  # fmt: skip
 STORE = "bench"
 MANY = 20
 TIMEOUT = 900.0
@@ -65,9 +63,7 @@ def _store(small: bool, prefix: str) -> dict[str, Any]:
     body["metadata"] = {"name": STORE}
     body["spec"]["vault"].update(kvPath=prefix, rolePrefix=prefix)
     if small:
-        body["spec"]["services"] = {
-            s: {"enabled": s in ("auth", "catalog"), "replicas": 1} for s in SERVICES
-        }
+        body["spec"]["services"] = {s: {"replicas": 1} for s in IMPLEMENTED_SERVICES}
     return body
 
 
@@ -151,7 +147,7 @@ class Bench:
                 self.core.delete_namespace(ns)
         return {
             "stores": count,
-            "pods_per_store": 2 if small else 2 * len(SERVICES),
+            "pods_per_store": (1 if small else 2) * len(IMPLEMENTED_SERVICES),
             "ready_seconds": _summary(ready),
             "delete_to_gone_seconds": _summary(gone),
             "reconcile_passes": reconciles,

@@ -317,10 +317,26 @@ BAD_VALUES = [
         ["/services/catalog/allowedCallers", "'everyone' not allowed"],
         id="unknown-caller",
     ),
+    # Bounds generated from the ProductStore models: the chart accepts what the CRD does.
     pytest.param(
-        ["--set", "services.auth.replicas=-1"],
-        ["/services/auth/replicas", "minimum: got -1, want 0"],
-        id="negative-replicas",
+        ["--set", "services.auth.replicas=0"],
+        ["/services/auth/replicas", "minimum: got 0, want 1"],
+        id="zero-replicas",
+    ),
+    pytest.param(
+        ["--set", "serviceDefaults.autoscaling.maxReplicas=1001"],
+        ["/serviceDefaults/autoscaling/maxReplicas", "maximum: got 1,001, want 1,000"],
+        id="max-replicas-above-the-crd-bound",
+    ),
+    pytest.param(
+        ["--set", "istio.traffic.retries.attempts=11"],
+        ["/istio/traffic/retries/attempts", "maximum: got 11, want 10"],
+        id="retry-attempts-above-the-crd-bound",
+    ),
+    pytest.param(
+        ["--set", "istio.traffic.retries.perTryTimeout=3 seconds"],
+        ["/istio/traffic/retries/perTryTimeout", "does not match pattern"],
+        id="per-try-timeout-not-a-duration",
     ),
     pytest.param(
         ["--set", "global.image.pullPolicy=Sometimes"],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import subprocess
+import textwrap
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ import yaml
 
 from devstack.components.helm import Helm
 from devstack.components.kube import KubeApiserver
+from productstore_operator.models import ProductStoreSpec
 from tests.support.helm import HelmCli
 from tests.support.kubectl import Kubectl
 
@@ -397,6 +399,13 @@ def _installed(helm_cli: HelmCli, release: str, namespace: str, *args: str) -> I
             helm_cli.run("uninstall", release, "--namespace", namespace, "--wait", check=False)
 
 
+def _notes_store(notes: str) -> Manifest:
+    """The ProductStore of NOTES.txt's `kubectl apply -f - <<'YAML'` step."""
+    body = notes.split("<<'YAML'\n", 1)[1].split("\n  YAML\n", 1)[0]
+    store: Manifest = yaml.safe_load(textwrap.dedent(body))
+    return store
+
+
 def test_install_grants_exactly_the_contract(
     helm_cli: HelmCli, kubectl: Kubectl, namespaces: list[str]
 ) -> None:
@@ -412,6 +421,12 @@ def test_install_grants_exactly_the_contract(
         assert deployment["status"].get("availableReplicas") == 1
         # helm keeps the CRD of crds/ (it existed already, or helm created it).
         kubectl.run("get", "crd", "productstores.productstore.io")
+        # The store the notes tell the user to create is valid, for the model and the apiserver.
+        store = _notes_store(notes)
+        ProductStoreSpec.model_validate(store["spec"])
+        kubectl.run(
+            "create", "--dry-run=server", "-n", store_ns, "-f", "-", stdin=json.dumps(store)
+        )
 
         in_store = ("--namespace", store_ns)
         granted = _permissions(kubectl, account, GRANTED_IN_STORE_NAMESPACE, *in_store)

@@ -153,15 +153,33 @@ INVALID = [
     ),
     Invalid(
         "kafka-external-without-servers",
-        {"kafka.mode": "external"},
+        {"kafka.bootstrapServers": REMOVE},
         ("kafka",),
         "kafka.bootstrapServers is required when mode is external, and only then",
         "spec.kafka.bootstrapServers",
         "kafka.bootstrapServers is required when mode is external, and only then",
     ),
     Invalid(
+        "kafka-missing",
+        {"kafka": REMOVE},
+        ("kafka",),
+        "Field required",
+        "spec.kafka",
+        "Required value",
+    ),
+    # inCluster modes would create nothing: refused until the operator builds them.
+    Invalid(
+        "kafka-in-cluster-not-built",
+        {"kafka": {"mode": "inCluster"}},
+        ("kafka",),
+        "kafka.mode inCluster is not built yet (the operator creates no Kafka): "
+        "use mode external with bootstrapServers",
+        "spec.kafka.mode",
+        "kafka.mode inCluster is not built yet",
+    ),
+    Invalid(
         "kafka-servers-while-in-cluster",
-        {"kafka.bootstrapServers": ["kafka.example.com:9092"]},
+        {"kafka.mode": "inCluster"},
         ("kafka",),
         "kafka.bootstrapServers is required when mode is external, and only then",
         "spec.kafka.bootstrapServers",
@@ -169,11 +187,38 @@ INVALID = [
     ),
     Invalid(
         "redis-external-without-url",
-        {"redis.mode": "external"},
+        {"redis.url": REMOVE},
         ("redis",),
         "redis.url is required when mode is external, and only then",
         "spec.redis.url",
         "redis.url is required when mode is external, and only then",
+    ),
+    Invalid(
+        "redis-in-cluster-not-built",
+        {"redis": {"mode": "inCluster"}},
+        ("redis",),
+        "redis.mode inCluster is not built yet (the operator creates no Redis): "
+        "use mode external with url",
+        "spec.redis.mode",
+        "redis.mode inCluster is not built yet",
+    ),
+    Invalid(
+        "unbuilt-service-enabled",
+        {"services.orders.enabled": True},
+        ("services",),
+        "only auth and catalog can be enabled: orders, inventory, wishlist, reviews, "
+        "notifications, analytics and recommendations have no code yet",
+        "spec.services",
+        "only auth and catalog can be enabled",
+    ),
+    # Settings alone enable a service (enabled defaults to true in each entry).
+    Invalid(
+        "unbuilt-service-given-settings",
+        {"services.reviews": {"replicas": 3}},
+        ("services",),
+        "only auth and catalog can be enabled",
+        "spec.services",
+        "only auth and catalog can be enabled",
     ),
     Invalid(
         "version-not-semver",
@@ -239,7 +284,7 @@ VALID: dict[str, dict[str, Any]] = {
     "autoscaling-min-equals-max": {
         "services.catalog.autoscaling": {"enabled": True, "minReplicas": 3, "maxReplicas": 3}
     },
-    "quantities-as-integers": {"services.analytics.resources.requests": {"cpu": 1, "memory": 1}},
+    "quantities-as-integers": {"services.catalog.resources.requests": {"cpu": 1, "memory": 1}},
     "sample-ratio-zero": {"tracing.sampleRatio": 0},
     "sample-ratio-one": {"tracing.sampleRatio": 1},
     "replication-factor-equals-size": {
@@ -260,7 +305,10 @@ VALID: dict[str, dict[str, Any]] = {
         "cassandra.external": {**EXTERNAL_CASSANDRA, "port": 19042},
         "cassandra.replication.datacenters": {"dc-east": 3, "dc-west": 2},
     },
-    "service-disabled": {"services.recommendations.enabled": False},
+    "service-disabled": {"services.catalog.enabled": False, "services.auth.enabled": False},
+    "unbuilt-service-configured-off": {
+        "services.orders": {"enabled": False, "replicas": 3, "autoscaling": {"enabled": True}}
+    },
     "istio-off-permissive": {"istio": {"enabled": False, "mtlsMode": "PERMISSIVE"}},
     "wildcard-gateway-with-tls": {
         "gateway": {"host": "*.shop.example.com", "tlsSecretName": "wildcard-tls"}

@@ -135,7 +135,13 @@ def test_nested_defaults_reach_the_crd() -> None:
         "targetCPUUtilizationPercentage": 70,
     }
     assert "default" not in spec["version"] and "default" not in spec["vault"]
-    assert set(_schema()["properties"]["spec"]["required"]) == {"version", "vault"}
+    # kafka and redis too: the only mode that works (external) needs their addresses.
+    assert set(_schema()["properties"]["spec"]["required"]) == {
+        "version",
+        "vault",
+        "kafka",
+        "redis",
+    }
 
 
 class _Union(BaseModel):

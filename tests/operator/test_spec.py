@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from productstore_contracts.services import DESCRIPTORS
 from productstore_operator.models import (
     API_VERSION,
+    IMPLEMENTED_SERVICES,
     KIND,
     SERVICE_NAMES,
     CassandraSpec,
@@ -41,8 +43,11 @@ def test_sample_parses(name: str) -> None:
 
 def test_minimal_sample_is_only_what_a_user_must_choose() -> None:
     spec = minimal_spec()
-    assert set(spec) == {"version", "vault"}
+    # Kafka and Redis too: the operator creates neither yet, so only their addresses work.
+    assert set(spec) == {"version", "vault", "kafka", "redis"}
     assert set(spec["vault"]) == {"address"}
+    assert set(spec["kafka"]) == {"bootstrapServers"}
+    assert set(spec["redis"]) == {"url"}
     for required in spec:
         with pytest.raises(ValidationError) as excinfo:
             ProductStoreSpec.model_validate({k: v for k, v in spec.items() if k != required})
@@ -93,14 +98,25 @@ def test_invalid_spec_names_the_field(case: Invalid) -> None:
 
 def test_defaults() -> None:
     spec = ProductStoreSpec.model_validate(minimal_spec())
-    assert spec.services.enabled() == list(SERVICE_NAMES)
+    # Only the services whose code exists run by default.
+    assert spec.services.enabled() == list(IMPLEMENTED_SERVICES) == ["auth", "catalog"]
     catalog = spec.services.get("catalog")
     assert (catalog.replicas, catalog.autoscaling.enabled) == (2, False)
     assert catalog.resources.requests.cpu == "100m"
     assert catalog.resources.limits.cpu is None
+    # The values the chart used to disagree on (issue 9), decided once here.
+    assert (catalog.resources.requests.memory, catalog.resources.limits.memory) == (
+        "192Mi",
+        "512Mi",
+    )
+    assert catalog.autoscaling.max_replicas == 5
+    traffic = spec.istio.traffic
+    assert (traffic.retries.per_try_timeout, traffic.timeout) == ("3s", "10s")
+    breaker = traffic.circuit_breaker
+    assert (breaker.max_connections, breaker.http1_max_pending_requests) == (1024, 1024)
     assert spec.cassandra.mode == "k8ssandra"
     assert spec.cassandra.deletion_policy == "Retain"
-    assert (spec.kafka.mode, spec.redis.mode) == ("inCluster", "inCluster")
+    assert (spec.kafka.mode, spec.redis.mode) == ("external", "external")
     assert (spec.istio.enabled, spec.istio.mtls_mode) == (True, "STRICT")
     assert spec.tracing.endpoint is None
     assert spec.image.registry == "ghcr.io/productstore"
@@ -108,12 +124,16 @@ def test_defaults() -> None:
 
 def test_integer_quantities_become_strings() -> None:
     spec = ProductStoreSpec.model_validate(spec_with(VALID["quantities-as-integers"]))
-    requests = spec.services.analytics.resources.requests
+    requests = spec.services.catalog.resources.requests
     assert (requests.cpu, requests.memory) == ("1", "1")
 
 
 def test_services_model_lists_every_service_in_order() -> None:
     assert tuple(ServicesSpec.model_fields) == SERVICE_NAMES
+    # Every service with a descriptor (with code) has its field, and only those are built.
+    described = [descriptor.name for descriptor in DESCRIPTORS]
+    assert set(described) <= set(SERVICE_NAMES)
+    assert set(IMPLEMENTED_SERVICES) == set(described)
     assert tuple(ServiceTrafficOverrides.model_fields) == SERVICE_NAMES
     services = ServicesSpec.model_validate({"orders": {"enabled": False}})
     assert [name for name, _ in services.items()] == list(SERVICE_NAMES)

@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from devstack.components.openbao import OpenBao
 from devstack.components.operator import METRICS_URL, ProductStoreOperator
 from productstore_operator.builders.naming import StoreRef, release_name, vault_role_name
-from productstore_operator.models import SERVICE_NAMES
+from productstore_operator.models import IMPLEMENTED_SERVICES
 from tests.support.stores import (
     GONE_TIMEOUT,
     create_namespace,
@@ -86,7 +86,7 @@ def test_devstack_sample_becomes_ready_and_is_cleaned_up(
 ) -> None:
     ref = StoreRef(name=STORE, namespace=namespace)
     release = release_name(ref)
-    roles = {vault_role_name(ROLE_PREFIX, ref, service) for service in SERVICE_NAMES}
+    roles = {vault_role_name(ROLE_PREFIX, ref, service) for service in IMPLEMENTED_SERVICES}
     reconciled_before = _ready_reconciles()
 
     create_store(kube_api, namespace, devstack_store(STORE))
@@ -100,9 +100,9 @@ def test_devstack_sample_becomes_ready_and_is_cleaned_up(
         "ServicesReady": "True",
         "MeshConfigured": "True",
     }
-    # Every service of the sample runs (kwok plays the node) as the release's Deployment.
+    # Every service with code runs (kwok plays the node) as the release's Deployment; no other.
     deployments = _deployments(kube_api, namespace)
-    assert set(deployments) == {f"{STORE}-{s}" for s in SERVICE_NAMES}
+    assert set(deployments) == {f"{STORE}-{s}" for s in IMPLEMENTED_SERVICES}
     assert all(available == wanted > 0 for available, wanted in deployments.values())
     assert _helm_releases(kube_api, namespace, release)
     assert roles <= _vault_roles(openbao)

@@ -13,6 +13,7 @@ import yaml
 from productstore_operator.builders import OperatorSettings, StoreRef
 from productstore_operator.models import ProductStoreSpec
 from tests.operator.spec_cases import SAMPLES, load_sample, spec_with
+from tests.support.helm import HelmCli
 
 CHART = Path(__file__).resolve().parents[3] / "charts" / "productstore"
 SETTINGS = OperatorSettings()
@@ -76,3 +77,22 @@ def without_nulls(values: Any) -> Any:
     if isinstance(values, dict):
         return {k: without_nulls(v) for k, v in values.items() if v is not None}
     return values
+
+
+def render(
+    helm: HelmCli, values: dict[str, Any], store: StoreRef, tmp_path: Path
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """``helm template`` of the chart with ``values``: the objects by (kind, name)."""
+    values_file = tmp_path / "values.json"
+    values_file.write_text(json.dumps(values))
+    out = helm.run(
+        "template",
+        store.name,
+        str(CHART),
+        "--namespace",
+        store.namespace,
+        "--values",
+        str(values_file),
+    ).stdout
+    objects = [doc for doc in yaml.safe_load_all(out) if doc]
+    return {(doc["kind"], doc["metadata"]["name"]): doc for doc in objects}

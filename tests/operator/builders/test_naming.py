@@ -37,8 +37,6 @@ def test_names_that_cannot_prefix_children_are_refused(
             ("dc1", "cluster.local"),
             "shop-dc1-service.ns.svc.cluster.local",
         ),
-        (naming.kafka_bootstrap, ("k.local",), "shop-kafka.ns.svc.k.local:9092"),
-        (naming.redis_url, ("cluster.local",), "redis://shop-redis.ns.svc.cluster.local:6379/0"),
     ],
 )
 def test_name(function: object, args: tuple[str, ...], expected: str) -> None:

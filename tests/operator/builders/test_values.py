@@ -10,7 +10,6 @@ from typing import Any
 
 import jsonschema
 import pytest
-import yaml
 
 from devstack.components.helm import Helm
 from productstore_operator.builders import (
@@ -22,15 +21,15 @@ from productstore_operator.builders import (
 )
 from productstore_operator.builders.naming import service_account_name
 from productstore_operator.callgraph import callers_of
-from productstore_operator.models import SERVICE_NAMES, ProductStoreSpec
+from productstore_operator.models import IMPLEMENTED_SERVICES, ProductStoreSpec
 from tests.operator.builders.support import (
-    CHART,
     NAMESPACE,
     SAMPLE_IDS,
     SETTINGS,
     chart_defaults,
     chart_schema,
     coalesce,
+    render,
     sample,
     spec,
     without_nulls,
@@ -49,22 +48,18 @@ EXTERNAL = {
     },
     "cassandra.replication.datacenters": {"east": 3},
 }
-ONLY_CORE = {
-    f"services.{name}.enabled": False
-    for name in ("wishlist", "reviews", "notifications", "analytics", "recommendations")
-}
 
 # (id, spec, store): every sample plus the shapes the samples do not cover.
 CASES: list[tuple[str, ProductStoreSpec, StoreRef]] = [
     *[(id_, *sample(name)) for id_, name in zip(SAMPLE_IDS, SAMPLES, strict=True)],
     ("external-cassandra", spec(EXTERNAL), SHOP),
     ("istio-off", spec({"istio.enabled": False}), SHOP),
-    ("core-services-only", spec(ONLY_CORE), SHOP),
+    ("auth-only", spec({"services.catalog.enabled": False}), SHOP),
     ("vault-injector-off", spec({"vault.injector.enabled": False}), SHOP),
     ("gateway-host", spec({"gateway.host": "shop.example.com"}), SHOP),
     (
         "single-replicas",
-        spec({f"services.{name}.replicas": 1 for name in SERVICE_NAMES}),
+        spec({f"services.{name}.replicas": 1 for name in IMPLEMENTED_SERVICES}),
         StoreRef("a" * 40, "n" * 63),
     ),
 ]
@@ -127,12 +122,8 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
             "replication": '{"class": "NetworkTopologyStrategy", "east": 3}',
         },
     ),
-    (
-        "kafka-in-cluster",
-        {},
-        "config.kafka.bootstrapServers",
-        "shop-kafka.shop-ns.svc.cluster.local:9092",
-    ),
+    # The minimal sample's addresses: the operator creates no Kafka or Redis yet.
+    ("kafka-from-spec", {}, "config.kafka.bootstrapServers", "kafka-bootstrap.kafka.svc:9092"),
     (
         "kafka-external",
         {"kafka.mode": "external", "kafka.bootstrapServers": ["k1:9092", "k2:9093"]},
@@ -148,12 +139,7 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
     # Production pods migrate and create topics only when told (the chart says so).
     ("kafka-creates-topics", {}, "config.kafka.createTopics", True),
     ("migrations-on-start", {}, "config.migrations", {"onStart": True}),
-    (
-        "redis-in-cluster",
-        {},
-        "config.redis.url",
-        "redis://shop-redis.shop-ns.svc.cluster.local:6379/0",
-    ),
+    ("redis-from-spec", {}, "config.redis.url", "redis://redis.redis.svc:6379/0"),
     (
         "redis-external",
         {"redis.mode": "external", "redis.url": "rediss://r:6380/1"},
@@ -167,14 +153,15 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
         "config.tracing",
         {"enabled": True, "sampleRatio": 0.5, "endpoint": "http://otel:4318"},
     ),
-    ("replicas", {"services.orders.replicas": 7}, "services.orders.replicas", 7),
-    ("disabled", {"services.reviews.enabled": False}, "services.reviews.enabled", False),
-    ("no-cpu-limit", {}, "services.catalog.resources.limits", {"memory": "256Mi"}),
+    ("replicas", {"services.catalog.replicas": 7}, "services.catalog.replicas", 7),
+    ("disabled", {"services.catalog.enabled": False}, "services.catalog.enabled", False),
+    ("unbuilt-off", {}, "services.reviews.enabled", False),
+    ("no-cpu-limit", {}, "services.catalog.resources.limits", {"memory": "512Mi"}),
     (
         "cpu-limit",
         {"services.catalog.resources.limits.cpu": "1500m"},
         "services.catalog.resources.limits",
-        {"memory": "256Mi", "cpu": "1500m"},
+        {"memory": "512Mi", "cpu": "1500m"},
     ),
     (
         "autoscaling",
@@ -202,14 +189,15 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
     ),
     ("service-account", {}, "services.orders.serviceAccount.name", "shop-orders"),
     (
-        "inventory-callers",
+        "auth-callers",
         {},
-        "services.inventory.allowedCallers",
+        "services.auth.allowedCallers",
         {
             "gateway": True,
             "auth": False,
-            "catalog": False,
-            "orders": True,
+            "catalog": True,
+            # Callers that are not built (so not enabled) are not let in.
+            "orders": False,
             "inventory": False,
             "wishlist": False,
             "reviews": False,
@@ -220,8 +208,8 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
     ),
     (
         "disabled-caller-not-allowed",
-        {"services.wishlist.enabled": False},
-        "services.catalog.allowedCallers.wishlist",
+        {"services.catalog.enabled": False},
+        "services.auth.allowedCallers.catalog",
         False,
     ),
     # auth's signing keys are no agent file: auth reads and rotates them in Vault itself.
@@ -260,13 +248,13 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
     ),
     (
         "istio-override-inherits-unset-fields",
-        {"istio.services.orders": {"timeout": "5s", "retries": {"attempts": 0}}},
-        "services.orders.istio",
+        {"istio.services.catalog": {"timeout": "5s", "retries": {"attempts": 0}}},
+        "services.catalog.istio",
         {
             "timeout": "5s",
             "retries": {
                 "attempts": 0,
-                "perTryTimeout": "2s",
+                "perTryTimeout": "3s",
                 "retryOn": "connect-failure,refused-stream",
             },
             "connectionPool": {"maxConnections": 1024, "http1MaxPendingRequests": 1024},
@@ -311,9 +299,9 @@ def test_value(changes: dict[str, Any], path: str, expected: Any) -> None:
 
 
 def test_service_without_istio_overrides_inherits_the_global_policy() -> None:
-    values = build(spec({"istio.services.orders": {"timeout": "5s"}}))
-    assert "istio" in values["services"]["orders"]
-    assert "istio" not in values["services"]["catalog"]
+    values = build(spec({"istio.services.catalog": {"timeout": "5s"}}))
+    assert "istio" in values["services"]["catalog"]
+    assert "istio" not in values["services"]["auth"]
 
 
 @pytest.mark.parametrize(
@@ -323,13 +311,8 @@ def test_service_without_istio_overrides_inherits_the_global_policy() -> None:
             {"services.auth.enabled": False},
             "catalog calls auth, but services.auth.enabled is false",
         ),
-        (
-            {"services.inventory.enabled": False},
-            "orders calls inventory, but services.inventory.enabled is false: "
-            "enable inventory or disable orders",
-        ),
     ],
-    ids=["auth-off", "inventory-off"],
+    ids=["auth-off"],
 )
 def test_enabled_service_calling_a_disabled_one_is_refused(
     changes: dict[str, Any], message: str
@@ -352,24 +335,6 @@ def test_same_input_gives_byte_identical_values(
 @pytest.fixture(scope="module")
 def offline_helm(helm: Helm, tmp_path_factory: pytest.TempPathFactory) -> HelmCli:
     return HelmCli(helm, tmp_path_factory.mktemp("helm-home"))
-
-
-def render(
-    helm: HelmCli, values: dict[str, Any], store: StoreRef, tmp_path: Path
-) -> dict[tuple[str, str], dict[str, Any]]:
-    values_file = tmp_path / "values.json"
-    values_file.write_text(json.dumps(values))
-    out = helm.run(
-        "template",
-        store.name,
-        str(CHART),
-        "--namespace",
-        store.namespace,
-        "--values",
-        str(values_file),
-    ).stdout
-    objects = [doc for doc in yaml.safe_load_all(out) if doc]
-    return {(doc["kind"], doc["metadata"]["name"]): doc for doc in objects}
 
 
 @pytest.mark.parametrize(("id_", "spec_", "store"), CASES, ids=CASE_IDS)

@@ -17,7 +17,7 @@ from productstore_operator.builders.vault import (
     VaultConfig,
     secret_files,
 )
-from productstore_operator.models import SERVICE_NAMES
+from productstore_operator.models import IMPLEMENTED_SERVICES
 from tests.operator.builders.support import SETTINGS, spec
 
 SHOP = StoreRef("shop", "shop-ns")
@@ -45,11 +45,6 @@ OWN = '["create", "read", "update"]'
             "catalog",
             [(f"{STORE_DATA}/cassandra", READ), (f"{STORE_DATA}/catalog/search-cursor", READ)],
         ),
-        *[
-            (name, [(f"{STORE_DATA}/cassandra", READ)])
-            for name in SERVICE_NAMES
-            if name not in ("auth", "catalog")
-        ],
     ],
 )
 def test_policy_grants_exactly_the_own_paths(service: str, rules: list[tuple[str, str]]) -> None:
@@ -60,7 +55,7 @@ def test_policy_grants_exactly_the_own_paths(service: str, rules: list[tuple[str
     assert "*" not in policy.hcl and "+" not in policy.hcl
 
 
-@pytest.mark.parametrize("service", SERVICE_NAMES)
+@pytest.mark.parametrize("service", IMPLEMENTED_SERVICES)
 def test_role_binds_the_service_account(service: str) -> None:
     config = build({})
     role = next(r for r in config.roles if r.name == f"productstore-shop-ns-shop-{service}")
@@ -95,10 +90,15 @@ def test_secret_path_is_the_kv_v2_data_path() -> None:
     )
 
 
-def test_disabled_services_get_no_role() -> None:
-    config = build({"services.analytics.enabled": False, "services.recommendations.enabled": False})
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [({}, list(IMPLEMENTED_SERVICES)), ({"services.catalog.enabled": False}, ["auth"])],
+    ids=["unbuilt-services-off", "catalog-off"],
+)
+def test_disabled_services_get_no_role(changes: dict[str, Any], expected: list[str]) -> None:
+    config = build(changes)
     names = [role.name.removeprefix("productstore-shop-ns-shop-") for role in config.roles]
-    assert names == [s for s in SERVICE_NAMES if s not in ("analytics", "recommendations")]
+    assert names == expected
     assert [p.name for p in config.policies] == [r.name for r in config.roles]
 
 

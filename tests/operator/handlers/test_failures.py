@@ -30,9 +30,8 @@ from tests.operator.handlers.support import (
 def test_invalid_spec_applies_nothing_and_says_what_to_change(h: Harness) -> None:
     box, openbao = h.box, h.openbao
     spec = devstack_spec(box, openbao)
-    # Valid for the schema, but orders calls catalog (callgraph.py).
-    spec["services"] = {"catalog": {"enabled": False}, "wishlist": {"enabled": False},
-                        "recommendations": {"enabled": False}}  # fmt: skip
+    # Valid for the schema, but catalog calls auth (callgraph.py).
+    spec["services"] = {"auth": {"enabled": False}}
     box.apply_store("shop", spec)
 
     ready = wait_for(
@@ -42,8 +41,8 @@ def test_invalid_spec_applies_nothing_and_says_what_to_change(h: Harness) -> Non
         ),
     )
     assert ready["status"] == "False"
-    assert "orders calls catalog" in ready["message"]
-    assert "enable catalog or disable orders" in ready["message"]
+    assert "catalog calls auth" in ready["message"]
+    assert "enable auth or disable catalog" in ready["message"]
     assert (box.store("shop") or {})["status"]["phase"] == "Failed"
     warnings = [e for e in box.events("shop") if e.reason == "InvalidSpec"]
     assert warnings and warnings[0].type == "Warning"
@@ -54,10 +53,9 @@ def test_invalid_spec_applies_nothing_and_says_what_to_change(h: Harness) -> Non
     assert deployments(box) == {}
 
     # Fixing the spec is all it takes.
-    box.patch_spec("shop", {"services": {"orders": {"enabled": False}}})
+    box.patch_spec("shop", {"services": {"auth": {"enabled": True}}})
     store = box.wait_ready("shop", generation=2)
-    assert "orders" not in store["status"]["services"]
-    assert "catalog" not in store["status"]["services"]
+    assert set(store["status"]["services"]) == {"auth", "catalog"}
 
 
 def test_unreachable_vault_is_a_retry_not_an_invalid_spec(h: Harness) -> None:
@@ -84,28 +82,28 @@ def test_unreachable_vault_is_a_retry_not_an_invalid_spec(h: Harness) -> None:
 def test_failed_upgrade_is_rolled_back_and_reported(h: Harness) -> None:
     box, openbao = h.box, h.openbao
     spec = devstack_spec(box, openbao)
-    spec["services"] = {"analytics": {"enabled": False}}
+    spec["services"] = {"catalog": {"enabled": False}}
     box.apply_store("shop", spec)
     box.wait_ready("shop")
-    # A quota that fits the 8 running services, not a 9th: the apiserver refuses
-    # the new Deployment halfway through the upgrade.
+    # A quota that fits the one running service (auth), not a second: the
+    # apiserver refuses the new Deployment halfway through the upgrade.
     core = client.CoreV1Api(box.api)
     core.create_namespaced_resource_quota(
         box.namespace,
         client.V1ResourceQuota(
-            metadata=client.V1ObjectMeta(name="eight-deployments"),
-            spec=client.V1ResourceQuotaSpec(hard={"count/deployments.apps": "8"}),
+            metadata=client.V1ObjectMeta(name="one-deployment"),
+            spec=client.V1ResourceQuotaSpec(hard={"count/deployments.apps": "1"}),
         ),
     )
     wait_for(
         "the quota to count the Deployments",
         lambda: (
             True
-            if (core.read_namespaced_resource_quota("eight-deployments", box.namespace).status.used)
+            if (core.read_namespaced_resource_quota("one-deployment", box.namespace).status.used)
             else None
         ),
     )
-    box.patch_spec("shop", {"services": {"analytics": {"enabled": True}}})
+    box.patch_spec("shop", {"services": {"catalog": {"enabled": True}}})
 
     failed = wait_for(
         "ServicesReady False after the failed upgrade",
@@ -119,14 +117,14 @@ def test_failed_upgrade_is_rolled_back_and_reported(h: Harness) -> None:
     assert "rolled back to revision 1" in failed["message"]
     assert [r["status"] for r in h.history()] == ["superseded", "failed", "deployed"]
     assert {"UpgradeFailed", "RolledBack"} <= {e.reason for e in box.events("shop")}
-    assert "shop-analytics" not in deployments(box)
+    assert "shop-catalog" not in deployments(box)
     assert (box.store("shop") or {})["status"]["phase"] != "Ready"
 
     # With room again, the next spec change goes through.
-    core.delete_namespaced_resource_quota("eight-deployments", box.namespace)
-    box.patch_spec("shop", {"services": {"analytics": {"replicas": 1}}})
+    core.delete_namespaced_resource_quota("one-deployment", box.namespace)
+    box.patch_spec("shop", {"services": {"catalog": {"replicas": 1}}})
     store = box.wait_ready("shop", generation=3)
-    assert store["status"]["services"]["analytics"] == {"desiredReplicas": 1, "readyReplicas": 1}
+    assert store["status"]["services"]["catalog"] == {"desiredReplicas": 1, "readyReplicas": 1}
 
 
 def test_a_release_left_pending_by_a_dead_helm_is_repaired(h: Harness, tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from productstore_auth.app.data.vault import VaultKeyStore
-from productstore_operator.models import SERVICE_NAMES
+from productstore_operator.models import IMPLEMENTED_SERVICES
 from tests.operator.auth_keys import create_and_rotate
 from tests.operator.handlers.support import (
     Harness,
@@ -50,19 +50,21 @@ def test_devstack_store_converges_and_is_removed(h: Harness, tmp_path: Path) -> 
         COMPONENTS, "True"
     )
     assert status["version"] == "0.1.0"
+    # Only the services whose code exists run, and only they count for ServicesReady.
     assert status["services"] == {
-        name: {"desiredReplicas": 2, "readyReplicas": 2} for name in SERVICE_NAMES
+        name: {"desiredReplicas": 2, "readyReplicas": 2} for name in IMPLEMENTED_SERVICES
     }
     found = deployments(box)
-    for name in SERVICE_NAMES:
+    assert set(found) == {f"shop-{name}" for name in IMPLEMENTED_SERVICES}
+    for name in IMPLEMENTED_SERVICES:
         assert found[f"shop-{name}"].status.available_replicas == 2
     revisions = h.history()
     assert [(r["revision"], r["status"]) for r in revisions] == [(1, "deployed")]
 
     # Vault: one role and policy per service, generated secrets, each SA sees its own.
     prefix = f"{box.role_prefix}-{box.namespace}-shop-"
-    assert sorted(roles(openbao, box)) == sorted(prefix + s for s in SERVICE_NAMES)
-    assert sorted(policies(openbao, box)) == sorted(prefix + s for s in SERVICE_NAMES)
+    assert sorted(roles(openbao, box)) == sorted(prefix + s for s in IMPLEMENTED_SERVICES)
+    assert sorted(policies(openbao, box)) == sorted(prefix + s for s in IMPLEMENTED_SERVICES)
     base = f"{box.kv_path}/{box.namespace}/shop"
     catalog = sa_login(openbao, box, "shop-catalog", prefix + "catalog")
     credentials = read_secret(catalog, f"{base}/cassandra")
@@ -156,12 +158,12 @@ def test_spec_change_upgrades_and_drift_is_repaired(h: Harness) -> None:
     # A deleted Deployment and a hand-scaled one come back on the next timer pass.
     apps = client.AppsV1Api(box.api)
     apps.delete_namespaced_deployment("shop-catalog", box.namespace)
-    apps.patch_namespaced_deployment_scale("shop-orders", box.namespace, {"spec": {"replicas": 5}})
+    apps.patch_namespaced_deployment_scale("shop-auth", box.namespace, {"spec": {"replicas": 5}})
 
     def repaired() -> bool | None:
         found = deployments(box)
-        catalog, orders = found.get("shop-catalog"), found["shop-orders"]
-        return True if catalog is not None and orders.spec.replicas == 2 else None
+        catalog, auth = found.get("shop-catalog"), found["shop-auth"]
+        return True if catalog is not None and auth.spec.replicas == 3 else None
 
     wait_for("the drifted Deployments to be restored", repaired)
     revisions = wait_for(
@@ -196,7 +198,7 @@ def test_restart_mid_reconcile_converges_without_duplicates(h: Harness) -> None:
     )
     assert [(r["revision"], r["status"]) for r in h.history()] == [(1, "deployed")]
     assert first[0]["description"].startswith("productstore.io/hash=")
-    assert len(deployments(box)) == len(SERVICE_NAMES)
+    assert len(deployments(box)) == len(IMPLEMENTED_SERVICES)
 
 
 def _set_cassandra_ready(box: Sandbox, name: str, datacenter: str) -> None:

@@ -20,7 +20,7 @@ from productstore_operator.builders import OperatorSettings, StoreRef, build_vau
 from productstore_operator.builders.naming import vault_role_prefix
 from productstore_operator.builders.vault import GeneratedSecret
 from productstore_operator.io import KubernetesAuth, TransientError, VaultAdmin, generate_secret
-from productstore_operator.models import ProductStoreSpec
+from productstore_operator.models import IMPLEMENTED_SERVICES, ProductStoreSpec
 from tests.operator.auth_keys import create_and_rotate
 from tests.operator.spec_cases import spec_with
 
@@ -85,7 +85,7 @@ def test_ensure_store_is_idempotent_and_keeps_secrets(
     first = asyncio.run(admin.ensure_store(config, prefix, auth(kube), generate))
     # The Cassandra credentials and catalog's cursor key: auth creates its signing keys itself.
     assert first.created_secrets == ["cassandra", "catalog/search-cursor"]
-    assert len(first.written_roles) == len(first.written_policies) == 9
+    assert len(first.written_roles) == len(first.written_policies) == len(IMPLEMENTED_SERVICES)
     assert first.configured_auth
 
     bao = openbao.client()
@@ -120,12 +120,12 @@ def test_disabled_services_lose_their_role_and_removal_honours_secrets(
     admin = VaultAdmin(openbao.addr, openbao.token)
     config, prefix = config_for(names)
     asyncio.run(admin.ensure_store(config, prefix, auth(kube), generate))
-    fewer, _ = config_for(names, {"services.analytics.enabled": False})
+    fewer, _ = config_for(names, {"services.catalog.enabled": False})
     changes = asyncio.run(admin.ensure_store(fewer, prefix, auth(kube), generate))
-    assert changes.removed == [f"role {prefix}analytics", f"policy {prefix}analytics"]
+    assert changes.removed == [f"role {prefix}catalog", f"policy {prefix}catalog"]
 
     removed = asyncio.run(admin.remove_store(fewer, prefix, secrets=False))
-    assert len(removed) == 16  # 8 roles and 8 policies, no secret
+    assert removed == [f"role {prefix}auth", f"policy {prefix}auth"]  # no secret
     bao = openbao.client()
     assert bao.secrets.kv.v2.read_secret_metadata(
         path=f"{names.kv_path}/ns/shop/cassandra", mount_point="secret"

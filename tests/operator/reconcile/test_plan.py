@@ -42,17 +42,28 @@ def test_every_sample_plans(sample: str) -> None:
     [
         # Beyond the schema: a running service calls a disabled one.
         (
-            spec_with({"services.catalog.enabled": False}),
+            spec_with({"services.auth.enabled": False}),
             "shop",
-            "orders calls catalog, but services.catalog.enabled is false",
+            "catalog calls auth, but services.auth.enabled is false",
         ),
         # A store name too long for its children's names.
         (spec_with({}), "s" * 41, "at most 40 characters"),
         # What the apiserver would refuse too, if it reached the operator anyway.
         (spec_with({"services.auth.replicas": 0}), "shop", "spec.services.auth.replicas"),
         (spec_with({"version": "latest"}), "shop", "spec.version"),
+        # A store created under an older CRD: an unbuilt service or mode is refused.
+        (
+            spec_with({"services.orders.enabled": True}),
+            "shop",
+            "only auth and catalog can be enabled: orders, inventory",
+        ),
+        (
+            spec_with({"redis": {"mode": "inCluster"}}),
+            "shop",
+            "redis.mode inCluster is not built yet",
+        ),
     ],
-    ids=["unmet-call", "long-name", "replicas", "version"],
+    ids=["unmet-call", "long-name", "replicas", "version", "unbuilt-service", "unbuilt-mode"],
 )
 def test_invalid_specs_are_refused_with_what_to_change(
     spec: dict[str, Any], name: str, message: str

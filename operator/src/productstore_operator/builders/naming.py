@@ -75,16 +75,6 @@ def cassandra_service_host(store: StoreRef, datacenter: str, cluster_domain: str
     )
 
 
-def kafka_bootstrap(store: StoreRef, cluster_domain: str) -> str:
-    """host:port of the in-cluster Kafka (kafka.mode inCluster)."""
-    return f"{store.name}-kafka.{store.namespace}.svc.{cluster_domain}:9092"
-
-
-def redis_url(store: StoreRef, cluster_domain: str) -> str:
-    """URL of the in-cluster Redis (redis.mode inCluster)."""
-    return f"redis://{store.name}-redis.{store.namespace}.svc.{cluster_domain}:6379/0"
-
-
 def keyspace(store: StoreRef) -> str:
     """Prefix of the store's CQL keyspaces, unique per namespace and name.
 

@@ -15,9 +15,7 @@ from productstore_operator.builders.errors import InvalidSpecError
 from productstore_operator.builders.naming import (
     StoreRef,
     cassandra_service_host,
-    kafka_bootstrap,
     keyspace,
-    redis_url,
     service_account_name,
     vault_role_prefix,
 )
@@ -53,9 +51,6 @@ def build_release_values(
         "fullnameOverride": store.name,
         "global": _global(spec),
         "config": _config(spec, store, settings),
-        # null removes the chart's default CPU limit: a service gets one only if
-        # its spec sets one (helm drops null values when it merges).
-        "serviceDefaults": {"resources": {"limits": {"cpu": None}}},
         "services": {
             name: _service(spec, name, spec.services.get(name), enabled, store)
             for name in SERVICE_NAMES
@@ -76,7 +71,7 @@ def build_release_values(
             "enabled": spec.istio.enabled,
             "mtlsMode": spec.istio.mtls_mode,
             "trustDomain": settings.trust_domain,
-            "traffic": _traffic(spec.istio.traffic),
+            "traffic": traffic_values(spec.istio.traffic),
         },
     }
 
@@ -111,14 +106,10 @@ def _config(spec: ProductStoreSpec, store: StoreRef, settings: OperatorSettings)
     cassandra_values["keyspace"] = keyspace(store)
     # The services create their keyspaces (<keyspace>_<service>) when they migrate.
     cassandra_values["replication"] = json.dumps(cassandra.replication_options())
-    kafka = (
-        ",".join(spec.kafka.bootstrap_servers)
-        if spec.kafka.mode == "external"
-        else kafka_bootstrap(store, settings.cluster_domain)
-    )
-    redis = (
-        spec.redis.url if spec.redis.url is not None else redis_url(store, settings.cluster_domain)
-    )
+    # mode external is the only one the spec accepts (the operator creates
+    # neither Kafka nor Redis yet), so both addresses are the user's.
+    kafka = ",".join(spec.kafka.bootstrap_servers)
+    redis = spec.redis.url
     tracing: dict[str, Any] = {
         "enabled": spec.tracing.endpoint is not None,
         "sampleRatio": spec.tracing.sample_ratio,
@@ -135,6 +126,26 @@ def _config(spec: ProductStoreSpec, store: StoreRef, settings: OperatorSettings)
         "redis": {"url": redis},
         "tracing": tracing,
         "logLevel": settings.log_level,
+    }
+
+
+def service_settings(service: ServiceSpec) -> dict[str, Any]:
+    """The chart's replicas, resources, autoscaling and pdb of one service.
+
+    The chart's serviceDefaults are these for a default ServiceSpec
+    (productstore_operator.chart_values writes them into values.yaml).
+    """
+    autoscaling = service.autoscaling
+    return {
+        "replicas": service.replicas,
+        "resources": _resources(service),
+        "autoscaling": {
+            "enabled": autoscaling.enabled,
+            "minReplicas": autoscaling.min_replicas,
+            "maxReplicas": autoscaling.max_replicas,
+            "targetCPUUtilizationPercentage": autoscaling.target_cpu_utilization_percentage,
+        },
+        "pdb": _pdb(service),
     }
 
 
@@ -159,30 +170,22 @@ def _pdb(service: ServiceSpec) -> dict[str, Any]:
 def _service(
     spec: ProductStoreSpec, name: str, service: ServiceSpec, enabled: list[str], store: StoreRef
 ) -> dict[str, Any]:
-    autoscaling = service.autoscaling
     values: dict[str, Any] = {
         "enabled": service.enabled,
         "image": {"name": f"{IMAGE_PREFIX}{name}"},
-        "replicas": service.replicas,
-        "resources": _resources(service),
-        "autoscaling": {
-            "enabled": autoscaling.enabled,
-            "minReplicas": autoscaling.min_replicas,
-            "maxReplicas": autoscaling.max_replicas,
-            "targetCPUUtilizationPercentage": autoscaling.target_cpu_utilization_percentage,
-        },
-        "pdb": _pdb(service),
+        **service_settings(service),
         "serviceAccount": {"create": True, "name": service_account_name(store, name)},
         "allowedCallers": allowed_callers(name, enabled),
         "vaultSecrets": secret_files(name),
     }
     traffic = spec.istio.traffic_for(name)
     if traffic != spec.istio.traffic:
-        values["istio"] = _traffic(traffic)
+        values["istio"] = traffic_values(traffic)
     return values
 
 
-def _traffic(traffic: TrafficPolicy) -> dict[str, Any]:
+def traffic_values(traffic: TrafficPolicy) -> dict[str, Any]:
+    """The chart's istio.traffic (or services.<name>.istio) for one policy."""
     breaker = traffic.circuit_breaker
     return {
         "timeout": traffic.timeout,

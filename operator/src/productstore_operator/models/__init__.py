@@ -27,6 +27,7 @@ from productstore_operator.models.resource import (
     VERSION,
 )
 from productstore_operator.models.services import (
+    IMPLEMENTED_SERVICES,
     SERVICE_NAMES,
     Autoscaling,
     Resources,
@@ -54,6 +55,7 @@ __all__ = [
     "CONDITION_TYPES",
     "CRD_NAME",
     "GROUP",
+    "IMPLEMENTED_SERVICES",
     "KIND",
     "PLURAL",
     "SERVICE_NAMES",

@@ -19,7 +19,10 @@ RetryOn = Annotated[str, StringConstraints(max_length=256, pattern=r"^[a-z0-9-]+
 RetryAttempts = Annotated[int, Field(ge=0, le=10)]
 
 _ATTEMPTS = "Retries after the first try; 0 disables retries."
-_PER_TRY = "Timeout of each try, e.g. 2s."
+_PER_TRY = (
+    "Timeout of each try, e.g. 3s. A try that times out is not retried by the default "
+    "retryOn, so this is the longest a request the service received may take."
+)
 _RETRY_ON = (
     "Istio retryOn conditions, comma-separated. The default retries only requests the "
     "service never received, which is safe for non-idempotent calls."
@@ -36,7 +39,8 @@ class Retries(ResourceModel):
     """Retries of idempotent failures (VirtualService retries)."""
 
     attempts: RetryAttempts = Field(default=2, description=_ATTEMPTS)
-    per_try_timeout: Duration = Field(default="2s", description=_PER_TRY)
+    # 3 tries of 3s still fit in the 10s timeout.
+    per_try_timeout: Duration = Field(default="3s", description=_PER_TRY)
     retry_on: RetryOn = Field(default="connect-failure,refused-stream", description=_RETRY_ON)
 
 
@@ -58,9 +62,12 @@ class TrafficPolicy(ResourceModel):
     """Timeout, retries and circuit breaking of calls to a service."""
 
     timeout: Duration = Field(default="10s", description=_TIMEOUT)
-    retries: Retries = Field(default_factory=Retries, description="Retries.")
+    retries: Retries = Field(
+        default_factory=Retries, description="Retries of failed tries (VirtualService retries)."
+    )
     circuit_breaker: CircuitBreaker = Field(
-        default_factory=CircuitBreaker, description="Circuit breaking."
+        default_factory=CircuitBreaker,
+        description="Circuit breaking (DestinationRule outlier detection and connection pool).",
     )
 
 

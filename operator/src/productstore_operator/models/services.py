@@ -7,6 +7,7 @@ from typing import Any, Final
 
 from pydantic import Field
 
+from productstore_contracts.services import DESCRIPTORS
 from productstore_operator.models.base import Quantity, Replicas, ResourceModel, cel_rule
 
 # The store's services, in the order they are listed everywhere (spec, status, charts).
@@ -22,12 +23,23 @@ SERVICE_NAMES: Final = (
     "recommendations",
 )
 
+# The services whose code exists: those with a descriptor
+# (productstore_contracts.services, the one table of services). Only these may
+# be enabled and only these are on by default: an unbuilt service has no image.
+_DESCRIBED = {descriptor.name for descriptor in DESCRIPTORS}
+IMPLEMENTED_SERVICES: Final = tuple(name for name in SERVICE_NAMES if name in _DESCRIBED)
+UNBUILT_SERVICES: Final = tuple(name for name in SERVICE_NAMES if name not in IMPLEMENTED_SERVICES)
+
 
 class ResourceRequests(ResourceModel):
     """Resources the scheduler reserves for each Pod of the service."""
 
     cpu: Quantity = Field(default="100m", description="CPU request, e.g. 100m or 1.")
-    memory: Quantity = Field(default="128Mi", description="Memory request, e.g. 128Mi or 1Gi.")
+    # Measured on devstack: auth and catalog sit at ~130 MiB resident when idle
+    # (112 MiB once their modules are imported). 128Mi would be under that (nodes
+    # overcommitted); 512Mi leaves catalog room for its search index (~0.55 KB
+    # per product, services/catalog/SEARCH.md) and request bursts.
+    memory: Quantity = Field(default="192Mi", description="Memory request, e.g. 192Mi or 1Gi.")
 
 
 class ResourceLimits(ResourceModel):
@@ -38,7 +50,7 @@ class ResourceLimits(ResourceModel):
         default=None, description="CPU limit, e.g. 1 or 500m. Unset: no CPU limit."
     )
     memory: Quantity = Field(
-        default="256Mi", description="Memory limit, e.g. 256Mi; the container is killed above it."
+        default="512Mi", description="Memory limit, e.g. 512Mi; the container is killed above it."
     )
 
 
@@ -56,7 +68,8 @@ class Autoscaling(ResourceModel):
         default=False,
         description=(
             "Create a HorizontalPodAutoscaler for the service. It needs a metrics server "
-            "in the cluster; while enabled the HPA, not replicas, sets the replica count."
+            "in the cluster and a CPU request (its target is a share of it); while enabled "
+            "the HPA, not replicas, sets the replica count."
         ),
     )
     min_replicas: Replicas = Field(default=2, description="Fewest replicas the HPA keeps.")
@@ -82,7 +95,9 @@ class ServiceSpec(ResourceModel):
     """How one service runs."""
 
     enabled: bool = Field(
-        default=True, description="Run the service. Disabled services get no Deployment."
+        default=True,
+        description="Run the service. Disabled services get no Deployment. Only services "
+        "whose code exists can be enabled; the others default to false.",
     )
     replicas: Replicas = Field(
         default=2, description="Number of Pods while autoscaling is disabled."
@@ -91,24 +106,47 @@ class ServiceSpec(ResourceModel):
     autoscaling: Autoscaling = Field(default_factory=Autoscaling)
 
 
-def _service(summary: str) -> Any:
+def _service(name: str, what: str) -> Any:
     # Every service gets its own field (not a free-form map) so the CRD defaults
     # each one, `kubectl explain` lists them and typos are rejected.
-    return Field(default_factory=ServiceSpec, description=summary)
+    if name in IMPLEMENTED_SERVICES:
+        return Field(default_factory=ServiceSpec, description=f"{name}: {what}")
+    return Field(
+        default_factory=lambda: ServiceSpec(enabled=False),
+        description=f"{name}: {what} Not built yet: off, and cannot be enabled.",
+    )
+
+
+def _words(names: tuple[str, ...]) -> str:
+    return " and ".join(filter(None, [", ".join(names[:-1]), *names[-1:]]))
+
+
+# One rule for all unbuilt services (the CEL twin of _only_built_services_enabled).
+_UNBUILT_RULE = " && ".join(f"!self.{name}.enabled" for name in UNBUILT_SERVICES) or "true"
+_UNBUILT_MESSAGE = (
+    f"only {_words(IMPLEMENTED_SERVICES)} can be enabled: "
+    f"{_words(UNBUILT_SERVICES)} have no code yet (set their enabled to false)"
+)
 
 
 class ServicesSpec(ResourceModel):
     """Settings per service, keyed by service name."""
 
-    auth: ServiceSpec = _service("auth: users, roles, refresh tokens and signing keys.")
-    catalog: ServiceSpec = _service("catalog: products, categories, prices and search.")
-    orders: ServiceSpec = _service("orders: carts, orders and the order state machine.")
-    inventory: ServiceSpec = _service("inventory: stock, reservations and reorder suggestions.")
-    wishlist: ServiceSpec = _service("wishlist: wishlists, share links and price-drop alerts.")
-    reviews: ServiceSpec = _service("reviews: reviews, ratings and moderation.")
-    notifications: ServiceSpec = _service("notifications: email, SMS, push and chat notifications.")
-    analytics: ServiceSpec = _service("analytics: sales and behaviour aggregates and reports.")
-    recommendations: ServiceSpec = _service("recommendations: product recommendations.")
+    auth: ServiceSpec = _service("auth", "users, roles, refresh tokens and signing keys.")
+    catalog: ServiceSpec = _service("catalog", "products, categories, prices and search.")
+    orders: ServiceSpec = _service("orders", "carts, orders and the order state machine.")
+    inventory: ServiceSpec = _service("inventory", "stock, reservations and reorder suggestions.")
+    wishlist: ServiceSpec = _service("wishlist", "wishlists, share links and price-drop alerts.")
+    reviews: ServiceSpec = _service("reviews", "reviews, ratings and moderation.")
+    notifications: ServiceSpec = _service(
+        "notifications", "email, SMS, push and chat notifications."
+    )
+    analytics: ServiceSpec = _service("analytics", "sales and behaviour aggregates and reports.")
+    recommendations: ServiceSpec = _service("recommendations", "product recommendations.")
+
+    @cel_rule(_UNBUILT_RULE, _UNBUILT_MESSAGE)
+    def _only_built_services_enabled(self) -> bool:
+        return not any(self.get(name).enabled for name in UNBUILT_SERVICES)
 
     def get(self, name: str) -> ServiceSpec:
         """The settings of the service called ``name`` (one of SERVICE_NAMES)."""

@@ -74,18 +74,28 @@ class GatewaySpec(ResourceModel):
 
 
 class KafkaSpec(ResourceModel):
-    """The Kafka cluster that carries the store's events."""
+    """The Kafka cluster that carries the store's events (the operator creates none yet)."""
 
     mode: Literal["inCluster", "external"] = Field(
-        default="inCluster",
-        description="inCluster: a single-broker Kafka in the store's namespace (trials, not "
-        "highly available). external: the brokers in bootstrapServers.",
+        default="external",
+        description="external: the brokers in bootstrapServers. inCluster (a Kafka in the "
+        "store's namespace) is not built yet: the operator would create nothing, so it is "
+        "refused.",
     )
     bootstrap_servers: list[BootstrapServer] = Field(
         default_factory=list,
         max_length=16,
         description="host:port of brokers to bootstrap from (mode external only).",
     )
+
+    @cel_rule(
+        "self.mode != 'inCluster'",
+        "kafka.mode inCluster is not built yet (the operator creates no Kafka): "
+        "use mode external with bootstrapServers",
+        field_path=".mode",
+    )
+    def _in_cluster_not_built(self) -> bool:
+        return self.mode != "inCluster"
 
     @cel_rule(
         "(self.mode == 'external') == (size(self.bootstrapServers) > 0)",
@@ -97,17 +107,27 @@ class KafkaSpec(ResourceModel):
 
 
 class RedisSpec(ResourceModel):
-    """The Redis used for caches and rate limits."""
+    """The Redis used for caches and rate limits (the operator creates none yet)."""
 
     mode: Literal["inCluster", "external"] = Field(
-        default="inCluster",
-        description="inCluster: a single Redis in the store's namespace. external: url.",
+        default="external",
+        description="external: the Redis at url. inCluster (a Redis in the store's "
+        "namespace) is not built yet: the operator would create nothing, so it is refused.",
     )
     url: RedisUrl | None = Field(
         default=None,
         description="redis:// or rediss:// URL with the database number, e.g. "
         "redis://redis.example:6379/0 (mode external only). Passwords come from Vault.",
     )
+
+    @cel_rule(
+        "self.mode != 'inCluster'",
+        "redis.mode inCluster is not built yet (the operator creates no Redis): "
+        "use mode external with url",
+        field_path=".mode",
+    )
+    def _in_cluster_not_built(self) -> bool:
+        return self.mode != "inCluster"
 
     @cel_rule(
         "(self.mode == 'external') == has(self.url)",
@@ -177,8 +197,9 @@ class ProductStoreSpec(ResourceModel):
     services: ServicesSpec = Field(default_factory=ServicesSpec)
     gateway: GatewaySpec = Field(default_factory=GatewaySpec)
     cassandra: CassandraSpec = Field(default_factory=CassandraSpec)
-    kafka: KafkaSpec = Field(default_factory=KafkaSpec)
-    redis: RedisSpec = Field(default_factory=RedisSpec)
+    # No defaults: the only mode that works (external) needs the user's addresses.
+    kafka: KafkaSpec
+    redis: RedisSpec
     istio: IstioSpec = Field(default_factory=IstioSpec)
     vault: VaultSpec
     tracing: TracingSpec = Field(default_factory=TracingSpec)
