@@ -30,7 +30,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, TypeAdapter
 
+from productstore_contracts.services import DESCRIPTORS
 from productstore_operator.builders.values import service_settings, traffic_values
+from productstore_operator.callgraph import allowed_callers
 from productstore_operator.models import (
     IMPLEMENTED_SERVICES,
     SERVICE_NAMES,
@@ -200,12 +202,59 @@ def blocks() -> tuple[Block, ...]:
                         else f"Off: {name} has no code yet, and the operator refuses to enable it.",
                         services.get(name).enabled,
                     ),
+                    *_described(name),
                 ),
                 None,
             )
             for name in SERVICE_NAMES
         ),
     )
+
+
+def _described(name: str) -> tuple[Key, ...]:
+    """What the service's descriptor says the chart needs: who may call it, the paths
+    the gateway routes to it, and the Vault files of the secrets it reads."""
+    found = [d for d in DESCRIPTORS if d.name == name]
+    if not found:
+        return ()
+    descriptor = found[0]
+    callers = allowed_callers(name, IMPLEMENTED_SERVICES)
+    keys = [
+        Key(
+            "allowedCallers",
+            "Who may call the service (the call graph of the services' descriptors).",
+            children=tuple(
+                Key(caller, f"{caller} {'calls' if ok else 'does not call'} {name}.", ok)
+                for caller, ok in callers.items()
+            ),
+        ),
+        Key(
+            "paths",
+            "Public paths the gateway routes to the service (its descriptor's prefixes).",
+            children=tuple(
+                Key(_path_key(prefix), f"{prefix.rstrip('/')} and below.", prefix.rstrip("/"))
+                for prefix in descriptor.route_prefixes
+            ),
+        ),
+    ]
+    generated = [s for s in descriptor.secrets if s.kind == "generated"]
+    if generated:
+        keys.append(
+            Key(
+                "vaultSecrets",
+                "Vault files of the secrets the service reads, file to KV key (the operator "
+                "generates them once per store).",
+                children=tuple(
+                    Key(s.file, f"{{{', '.join(s.fields)}}} of {s.key}.", s.key) for s in generated
+                ),
+            )
+        )
+    return tuple(keys)
+
+
+def _path_key(prefix: str) -> str:
+    # /api/products -> products, /api/auth/ -> auth
+    return prefix.rstrip("/").rsplit("/", 1)[-1]
 
 
 # --- values.yaml -------------------------------------------------------------
