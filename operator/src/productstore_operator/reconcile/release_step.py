@@ -1,47 +1,35 @@
-"""Step 3, ServicesReady: the store's Helm release, then its Deployments' rollout.
+"""Step ServicesReady: the store's Helm release, then its Deployments' rollout.
 
 The release is upgraded only when the hash of (values, chart) differs from the
-one stamped into the deployed revision, or when a rendered child is missing or
-was edited: a timer pass over a converged store runs no helm upgrade and adds no
-revision. A failed upgrade is rolled back to the last deployed revision.
+one stamped into the deployed revision, or when an object of the deployed
+manifest is missing or drifted (the pass's inventory compares the hash of each
+rendered object with the hash of the same fields live): a timer pass over a
+converged store runs no helm upgrade and adds no revision. A failed upgrade is
+rolled back to the last deployed revision.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Final
 
 from productstore_operator.builders.meta import spec_hash
 from productstore_operator.builders.naming import component_name
 from productstore_operator.io import Revision, TransientError
-from productstore_operator.io.helm import PENDING
-from productstore_operator.models.status import SERVICES_READY
-from productstore_operator.reconcile.children import (
-    deployment_state,
-    edited_deployments,
-    live_objects,
-    missing_objects,
-    release_objects,
-)
-from productstore_operator.reconcile.outcome import POLL_SECONDS, RETRY_SECONDS, Event, StepResult
+from productstore_operator.models import ServiceStatus
+from productstore_operator.reconcile.context import PassContext
+from productstore_operator.reconcile.inventory import Inventory, deployment_state
+from productstore_operator.reconcile.outcome import Event, StepResult
 from productstore_operator.reconcile.plan import Plan
 from productstore_operator.reconcile.runtime import FailedUpgrade, Runtime
 
-DEPLOYMENTS = ("apps", "v1", "deployments")
 # Lines of helm's error output kept in a condition message.
 ERROR_LINES = 5
-
-
-@dataclass
-class ReleaseReport:
-    """The step's result plus what the status needs from it."""
-
-    result: StepResult
-    # service -> {"desiredReplicas", "readyReplicas"}
-    services: dict[str, dict[str, int]] = field(default_factory=dict)
-    revision: int | None = None
+# The step waits (no error) for these: a rollout, another helm.
+ROLLING_OUT: Final = "RollingOut"
+RELEASE_PENDING: Final = "ReleasePending"
+UPGRADE_FAILED: Final = "UpgradeFailed"
 
 
 def release_stamp(plan: Plan, runtime: Runtime) -> str:
@@ -57,15 +45,9 @@ def _tail(text: str) -> str:
     return " ".join(text.strip().splitlines()[-ERROR_LINES:]) or "no output"
 
 
-def _failed(reason: str, message: str, retry: float, *events: Event) -> ReleaseReport:
-    return ReleaseReport(
-        StepResult(SERVICES_READY, "False", reason, message, False, retry, tuple(events))
-    )
-
-
 async def _clear_stale_pending(
-    plan: Plan, runtime: Runtime, history: list[Revision]
-) -> tuple[list[Revision], Event | None] | None:
+    plan: Plan, runtime: Runtime, history: tuple[Revision, ...]
+) -> Event | None:
     """A pending release left by a helm that died: roll it back (or uninstall a
     first install). None while it may still be running."""
     latest = history[-1]
@@ -73,7 +55,7 @@ async def _clear_stale_pending(
         age = (datetime.now(UTC) - latest.updated).total_seconds()
         if age < runtime.stale_pending_seconds:
             return None
-    good = _deployed(history[:-1]) or next(
+    good = _deployed(list(history[:-1])) or next(
         (r for r in reversed(history[:-1]) if r.status == "superseded"), None
     )
     ns = plan.store.namespace
@@ -83,16 +65,15 @@ async def _clear_stale_pending(
     else:
         await runtime.helm.uninstall(plan.release, ns)
         what = "uninstalled the unfinished first install"
-    event = Event(
+    return Event(
         "Warning", "ReleaseRepaired", f"revision {latest.revision} was left {latest.status}: {what}"
     )
-    return await runtime.helm.history(plan.release, ns), event
 
 
 async def _upgrade(
     plan: Plan, runtime: Runtime, stamp: str, reason: str, previous: Revision | None
-) -> tuple[Revision | None, list[Event], ReleaseReport | None]:
-    """Run the upgrade; on failure roll back and return the report to give."""
+) -> tuple[list[Event], StepResult | None]:
+    """Run the upgrade; on failure roll back and return the result to give."""
     ns = plan.store.namespace
     ok, error = await runtime.helm.upgrade(plan.release, ns, plan.values, stamp)
     history = await runtime.helm.history(plan.release, ns)
@@ -102,7 +83,7 @@ async def _upgrade(
         verb = "installed" if previous is None else "upgraded"
         number = current.revision if current else "?"
         message = f"{verb} release {plan.release} (revision {number}): {reason}"
-        return current, [Event("Normal", "Upgraded", message)], None
+        return [Event("Normal", "Upgraded", message)], None
     events = [Event("Warning", "UpgradeFailed", f"helm upgrade failed: {_tail(error)}")]
     good = _deployed(history)
     applied = bool(history) and history[-1].status == "failed"
@@ -128,35 +109,34 @@ async def _upgrade(
         f"It is retried in {runtime.failed_upgrade_backoff:.0f}s or when the spec changes"
     )
     runtime.failed_upgrades[plan.uid] = FailedUpgrade(stamp, time.monotonic(), message)
-    return None, events, _failed("UpgradeFailed", message, runtime.failed_upgrade_backoff, *events)
+    return events, StepResult.failed(
+        UPGRADE_FAILED, message, events, after=runtime.failed_upgrade_backoff
+    )
 
 
-async def ensure_release(plan: Plan, runtime: Runtime) -> ReleaseReport:
+async def ensure_release(ctx: PassContext) -> StepResult:
     """Install or upgrade the release when needed, then report the rollout."""
-    ns = plan.store.namespace
+    plan, runtime = ctx.plan, ctx.runtime
     events: list[Event] = []
+    # A failed step reports no services (as before the step table).
+    ctx.services = {}
     try:
-        history = await runtime.helm.history(plan.release, ns)
-        if history and history[-1].status in PENDING:
-            cleared = await _clear_stale_pending(plan, runtime, history)
-            if cleared is None:
-                return _failed(
-                    "ReleasePending",
-                    f"release {plan.release} revision {history[-1].revision} is "
-                    f"{history[-1].status} (another helm is running); waiting for it",
-                    POLL_SECONDS,
+        inventory = await ctx.inventory()
+        pending = inventory.pending
+        if pending is not None:
+            event = await _clear_stale_pending(plan, runtime, inventory.history)
+            if event is None:
+                return StepResult.waiting(
+                    RELEASE_PENDING,
+                    f"release {plan.release} revision {pending.revision} is "
+                    f"{pending.status} (another helm is running); waiting for it",
                 )
-            history, event = cleared
-            if event is not None:
-                events.append(event)
+            events.append(event)
+            ctx.release_changed()
+            inventory = await ctx.inventory()
         stamp = release_stamp(plan, runtime)
-        deployed = _deployed(history)
-        drift: list[str] = []
-        if deployed is not None:
-            objects = await release_objects(plan, runtime, deployed.revision)
-            drift = await missing_objects(plan, runtime, objects)
-            live = await live_objects(plan, runtime, {(*DEPLOYMENTS, ns)})
-            drift += edited_deployments(plan, live[(*DEPLOYMENTS, ns)])
+        deployed = inventory.deployed
+        drift = [str(d) for d in inventory.drift()] if deployed is not None else []
         if deployed is None or deployed.stamped_hash != stamp or drift:
             failed = runtime.failed_upgrades.get(plan.uid)
             if (
@@ -165,61 +145,52 @@ async def ensure_release(plan: Plan, runtime: Runtime) -> ReleaseReport:
                 and not drift
                 and time.monotonic() - failed.at < runtime.failed_upgrade_backoff
             ):
-                return _failed("UpgradeFailed", failed.message, runtime.failed_upgrade_backoff)
+                return StepResult.failed(
+                    UPGRADE_FAILED, failed.message, after=runtime.failed_upgrade_backoff
+                )
             if deployed is None:
                 reason = "first install"
             elif deployed.stamped_hash != stamp:
                 reason = "the spec or the chart changed"
             else:
                 reason = f"repairing {', '.join(drift)}"
-            deployed, upgrade_events, report = await _upgrade(
-                plan, runtime, stamp, reason, deployed
-            )
+            upgrade_events, failure = await _upgrade(plan, runtime, stamp, reason, deployed)
+            ctx.release_changed()
             events += upgrade_events
-            if report is not None:
-                return report
-        live = await live_objects(plan, runtime, {(*DEPLOYMENTS, ns)})
+            if failure is not None:
+                return failure
+            inventory = await ctx.inventory()
     except TransientError as exc:
-        return _failed("HelmError", str(exc), RETRY_SECONDS, *events)
-    return _rollout(plan, live[(*DEPLOYMENTS, ns)], deployed, events)
+        return StepResult.failed("HelmError", str(exc), events)
+    return _rollout(ctx, inventory, events)
 
 
-def _rollout(
-    plan: Plan,
-    deployments: dict[str, dict[str, Any]],
-    deployed: Revision | None,
-    events: list[Event],
-) -> ReleaseReport:
-    services: dict[str, dict[str, int]] = {}
+def _rollout(ctx: PassContext, inventory: Inventory, events: list[Event]) -> StepResult:
+    plan = ctx.plan
+    services: dict[str, ServiceStatus] = {}
     waiting: list[str] = []
     for service in plan.spec.services.enabled():
         name = component_name(plan.store, service)
-        deployment = deployments.get(name)
+        deployment = inventory.deployments.get(name)
         if deployment is None:
             waiting.append(f"{service} (no Deployment {name} yet)")
             continue
         state = deployment_state(deployment)
-        services[service] = {"desiredReplicas": state.desired, "readyReplicas": state.ready}
+        services[service] = ServiceStatus(
+            desired_replicas=state.desired, ready_replicas=state.ready
+        )
         if not state.rolled_out:
             waiting.append(f"{service} ({state.ready}/{state.desired} ready)")
+    ctx.services = services
+    deployed = inventory.deployed
     revision = deployed.revision if deployed else None
     if waiting:
-        result = StepResult(
-            SERVICES_READY,
-            "False",
-            "RollingOut",
-            f"revision {revision}: waiting for {', '.join(waiting)}",
-            done=False,
-            retry_after=POLL_SECONDS,
-            events=tuple(events),
+        return StepResult.waiting(
+            ROLLING_OUT, f"revision {revision}: waiting for {', '.join(waiting)}", events
         )
-    else:
-        result = StepResult(
-            SERVICES_READY,
-            "True",
-            "ServicesAvailable",
-            f"{len(services)} services available (release {plan.release}, revision {revision})",
-            done=True,
-            events=tuple(events),
-        )
-    return ReleaseReport(result, services, revision)
+    ctx.version = plan.spec.version
+    return StepResult.ready(
+        "ServicesAvailable",
+        f"{len(services)} services available (release {plan.release}, revision {revision})",
+        events,
+    )

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from productstore_operator.config import RuntimeConfig
 from productstore_operator.io import Helm, Kube, VaultPool
-from productstore_operator.reconcile.manifest import ObjectRef
+from productstore_operator.reconcile.manifest import RenderedObject
 
 # Reviewer tokens live this long; Vault is reconfigured at half of it.
 REVIEWER_TOKEN_SECONDS = 24 * 3600
@@ -36,7 +36,7 @@ class Runtime:
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     failed_upgrades: dict[str, FailedUpgrade] = field(default_factory=dict)
     # (namespace, release, revision) -> the objects that revision rendered.
-    manifests: dict[tuple[str, str, int], list[ObjectRef]] = field(default_factory=dict)
+    manifests: dict[tuple[str, str, int], list[RenderedObject]] = field(default_factory=dict)
 
     @property
     def failed_upgrade_backoff(self) -> float:
