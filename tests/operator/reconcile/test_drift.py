@@ -204,6 +204,30 @@ def test_live_hash_equals_the_rendered_hash_unless_a_rendered_field_changed(
     assert first_difference(live, rendered) == difference
 
 
+@pytest.mark.parametrize(
+    ("rendered", "served", "same"),
+    [
+        ("0.5", "500m", True),
+        (1, "1", True),
+        (0.25, "250m", True),
+        ("1Gi", "1024Mi", True),
+        ("1e3", "1k", True),
+        ("2", "3", False),
+        ("100Mi", "100M", False),
+        ("0.1.0", "0.1.0", True),
+        ("0.1.0", "0.1", False),
+        ("3s", "3s", True),
+        (True, "true", False),
+    ],
+)
+def test_quantities_compare_by_value_as_the_apiserver_stores_them(
+    rendered: object, served: str, same: bool
+) -> None:
+    desired = edited(DEPLOYMENT, _set(f"{CONTAINER}.resources", {"requests": {"cpu": rendered}}))
+    live = edited(DEPLOYMENT, _set(f"{CONTAINER}.resources", {"requests": {"cpu": served}}))
+    assert (live_hash(live, desired) == rendered_hash(desired)) == same
+
+
 def test_the_rendered_hash_is_of_the_object_not_its_spelling() -> None:
     reordered = {key: DEPLOYMENT[key] for key in reversed(list(DEPLOYMENT))}
     assert rendered_hash(reordered) == rendered_hash(DEPLOYMENT)

@@ -11,8 +11,9 @@ rule) is. Pure functions: tables test them without a cluster.
 
 from __future__ import annotations
 
-import json
-from typing import Any
+import re
+from decimal import Decimal
+from typing import Any, Final
 
 from productstore_operator.builders.meta import spec_hash
 
@@ -20,14 +21,45 @@ from productstore_operator.builders.meta import spec_hash
 _SERVER_FIELDS = frozenset({"status"})
 
 
+# A Kubernetes quantity (resource.Quantity): the apiserver stores its canonical
+# spelling, so a spec's cpu "0.5" or 1 comes back "500m" or "1".
+_QUANTITY: Final = re.compile(
+    r"^(?P<number>[+-]?(?:\d+(?:\.\d*)?|\.\d+))"
+    r"(?P<suffix>[KMGTPE]i|[numkMGTPE]|[eE][+-]?\d+)?$"
+)
+_SUFFIXES: Final = {
+    "": Decimal(1),
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "k": Decimal("1e3"),
+    "M": Decimal("1e6"),
+    "G": Decimal("1e9"),
+    "T": Decimal("1e12"),
+    "P": Decimal("1e15"),
+    "E": Decimal("1e18"),
+    **{f"{p}i": Decimal(1024) ** (n + 1) for n, p in enumerate("KMGTPE")},
+}
+
+
 def _scalar(value: Any) -> Any:
-    # The apiserver answers quantities and int-or-string fields as strings where
-    # YAML gave numbers (cpu: 1 comes back "1"): compare their spelling.
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+    # Numbers and quantities compare by value: "500m" == "0.5" == 0.5, 1 == "1".
+    # Anything else (a version "0.1.0", a duration "3s") by its spelling.
+    if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, int | float):
-        return json.dumps(value)
-    return value
+        value = str(value)
+    if not isinstance(value, str) or not (match := _QUANTITY.match(value)):
+        return value
+    suffix = match["suffix"] or ""
+    try:
+        if suffix[:1] in {"e", "E"}:
+            number = Decimal(match["number"]) * Decimal(10) ** int(suffix[1:])
+        else:
+            number = Decimal(match["number"]) * _SUFFIXES[suffix]
+    except ArithmeticError:  # decimal's InvalidOperation and Overflow among them
+        return value
+    return f"#{number.normalize()}"
 
 
 def canonical(value: Any) -> Any:

@@ -39,9 +39,21 @@ class DeploymentState:
 class Drift:
     """A rendered object the cluster does not hold as rendered."""
 
-    ref: ObjectRef
+    item: RenderedObject
     # None: the object is missing; else the first field that differs.
-    field: str | None
+    field: str | None = None
+    # The hash of the live object's rendered fields (None: missing).
+    live_hash: str | None = None
+
+    @property
+    def ref(self) -> ObjectRef:
+        """Which object."""
+        return self.item.ref
+
+    @property
+    def signature(self) -> tuple[ObjectRef, str, str | None]:
+        """The object, its rendering and its live state: equal while nothing changes."""
+        return (self.item.ref, self.item.hash, self.live_hash)
 
     def __str__(self) -> str:
         return str(self.ref) if self.field is None else f"{self.ref} {self.field}"
@@ -80,9 +92,9 @@ class Inventory:
         for item in self.rendered if rendered is None else rendered:
             live = self.find(item.ref)
             if live is None:
-                found.append(Drift(item.ref, None))
-            elif live_hash(live, item.body) != item.hash:
-                found.append(Drift(item.ref, first_difference(live, item.body)))
+                found.append(Drift(item))
+            elif (observed := live_hash(live, item.body)) != item.hash:
+                found.append(Drift(item, first_difference(live, item.body), observed))
         return found
 
     @property

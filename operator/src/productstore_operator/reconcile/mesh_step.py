@@ -1,7 +1,7 @@
 """Step MeshConfigured: the Istio objects the chart rendered are in the cluster, as rendered.
 
 The chart owns them (PeerAuthentication, AuthorizationPolicies,
-DestinationRules, VirtualServices); the operator only checks them, in the
+DestinationRules, VirtualServices); this step only checks them, in the
 pass's inventory. A missing or edited one was already repaired by the
 release step; one still off after that is reported here.
 """
@@ -35,11 +35,20 @@ async def check_mesh(ctx: PassContext) -> StepResult:
     objects = tuple(
         item for item in inventory.rendered if item.ref.group.endswith(ISTIO_GROUP_SUFFIX)
     )
-    missing = [str(d.ref) for d in inventory.drift(objects) if d.field is None]
+    drift = inventory.drift(objects)
+    missing = [str(d.ref) for d in drift if d.field is None]
     if missing:
         return StepResult.failed(
             "IstioObjectsMissing",
             f"missing {', '.join(missing)}; the next pass re-applies the release",
+            after=POLL_SECONDS,
+        )
+    if drift:
+        # The release step restores edits; one left here survived that.
+        return StepResult.failed(
+            "IstioObjectsChanged",
+            f"{', '.join(str(d) for d in drift)} differ from the release after a repair "
+            "(see the DriftNotRepaired event)",
             after=POLL_SECONDS,
         )
     kinds = sorted({item.ref.kind for item in objects})

@@ -19,7 +19,7 @@ from productstore_operator.builders.naming import component_name
 from productstore_operator.io import Revision, TransientError
 from productstore_operator.models import ServiceStatus
 from productstore_operator.reconcile.context import PassContext
-from productstore_operator.reconcile.inventory import Inventory, deployment_state
+from productstore_operator.reconcile.inventory import Drift, Inventory, deployment_state
 from productstore_operator.reconcile.outcome import Event, StepResult
 from productstore_operator.reconcile.plan import Plan
 from productstore_operator.reconcile.runtime import FailedUpgrade, Runtime
@@ -114,6 +114,97 @@ async def _upgrade(
     )
 
 
+def helm_repairs(drift: Drift) -> bool:
+    """Whether ``helm upgrade`` puts ``drift`` back.
+
+    It creates a missing object, and its three-way merge restores the edited
+    fields of a built-in kind. A custom resource (Istio's) it patches only with
+    the difference between the old and the new manifest, so an edit stays:
+    the step restores those itself. Built-in API groups have no dot (apps,
+    policy) or end in .k8s.io; a CRD's group must have a dot and may not.
+    """
+    group = drift.ref.group
+    return drift.field is None or "." not in group or group.endswith(".k8s.io")
+
+
+async def _restore(ctx: PassContext, drifted: list[Drift]) -> Event:
+    """Merge-patch each edited custom resource with its rendered fields."""
+    for drift in drifted:
+        ref, body = drift.ref, drift.item.body
+        metadata = body.get("metadata") or {}
+        changes = {k: v for k, v in body.items() if k not in {"apiVersion", "kind", "metadata"}}
+        changes["metadata"] = {
+            k: metadata[k] for k in ("labels", "annotations") if metadata.get(k) is not None
+        }
+        await ctx.runtime.kube.patch(
+            ref.group, ref.version, ref.plural, ref.namespace, ref.name, changes=changes
+        )
+    what = ", ".join(str(d) for d in drifted)
+    return Event("Normal", "DriftRepaired", f"restored {what} as the release rendered them")
+
+
+async def _converge_objects(
+    ctx: PassContext, inventory: Inventory, stamp: str, events: list[Event]
+) -> tuple[Inventory, StepResult | None]:
+    """Upgrade when the values, the chart or the objects differ from the release."""
+    plan, runtime = ctx.plan, ctx.runtime
+    deployed = inventory.deployed
+    current = inventory.drift() if deployed is not None else []
+    # Drift a repair could not move stays known only while it lasts.
+    known = runtime.unrepaired.pop(plan.uid, frozenset()) & {d.signature for d in current}
+    if known:
+        runtime.unrepaired[plan.uid] = known
+    drift = [d for d in current if d.signature not in known]
+    by_helm = [d for d in drift if helm_repairs(d)]
+    if deployed is None or deployed.stamped_hash != stamp or by_helm:
+        failed = runtime.failed_upgrades.get(plan.uid)
+        if (
+            failed is not None
+            and failed.stamp == stamp
+            and not by_helm
+            and time.monotonic() - failed.at < runtime.failed_upgrade_backoff
+        ):
+            return inventory, StepResult.failed(
+                UPGRADE_FAILED, failed.message, after=runtime.failed_upgrade_backoff
+            )
+        if deployed is None:
+            reason = "first install"
+        elif deployed.stamped_hash != stamp:
+            reason = "the spec or the chart changed"
+        else:
+            reason = f"repairing {', '.join(str(d) for d in by_helm)}"
+        upgrade_events, failure = await _upgrade(plan, runtime, stamp, reason, deployed)
+        ctx.release_changed()
+        events += upgrade_events
+        if failure is not None:
+            return inventory, failure
+        inventory = await ctx.inventory()
+    # Edits helm left in place (all of them for custom resources), the
+    # upgrade's new manifest considered.
+    left = [d for d in inventory.drift() if d.signature not in known and d.field is not None]
+    custom = [d for d in left if not helm_repairs(d)]
+    if custom:
+        events.append(await _restore(ctx, custom))
+        ctx.release_changed()
+        inventory = await ctx.inventory()
+    if left:
+        tried = {d.signature for d in drift} | {d.signature for d in left}
+        stuck = [d for d in inventory.drift() if d.signature in tried and d.field is not None]
+        if stuck:
+            # What the server rewrites (or someone keeps rewriting) is reported
+            # once, not upgraded again every pass.
+            runtime.unrepaired[plan.uid] = known | {d.signature for d in stuck}
+            events.append(
+                Event(
+                    "Warning",
+                    "DriftNotRepaired",
+                    f"{', '.join(str(d) for d in stuck)} still differ from the release "
+                    "after a repair; not retried until they change",
+                )
+            )
+    return inventory, None
+
+
 async def ensure_release(ctx: PassContext) -> StepResult:
     """Install or upgrade the release when needed, then report the rollout."""
     plan, runtime = ctx.plan, ctx.runtime
@@ -134,32 +225,11 @@ async def ensure_release(ctx: PassContext) -> StepResult:
             events.append(event)
             ctx.release_changed()
             inventory = await ctx.inventory()
-        stamp = release_stamp(plan, runtime)
-        deployed = inventory.deployed
-        drift = [str(d) for d in inventory.drift()] if deployed is not None else []
-        if deployed is None or deployed.stamped_hash != stamp or drift:
-            failed = runtime.failed_upgrades.get(plan.uid)
-            if (
-                failed is not None
-                and failed.stamp == stamp
-                and not drift
-                and time.monotonic() - failed.at < runtime.failed_upgrade_backoff
-            ):
-                return StepResult.failed(
-                    UPGRADE_FAILED, failed.message, after=runtime.failed_upgrade_backoff
-                )
-            if deployed is None:
-                reason = "first install"
-            elif deployed.stamped_hash != stamp:
-                reason = "the spec or the chart changed"
-            else:
-                reason = f"repairing {', '.join(drift)}"
-            upgrade_events, failure = await _upgrade(plan, runtime, stamp, reason, deployed)
-            ctx.release_changed()
-            events += upgrade_events
-            if failure is not None:
-                return failure
-            inventory = await ctx.inventory()
+        inventory, failure = await _converge_objects(
+            ctx, inventory, release_stamp(plan, runtime), events
+        )
+        if failure is not None:
+            return failure
     except TransientError as exc:
         return StepResult.failed("HelmError", str(exc), events)
     return _rollout(ctx, inventory, events)
