@@ -77,8 +77,10 @@ def edited(document: dict[str, Any], change: Callable[[dict[str, Any]], object])
 
 
 def served(document: dict[str, Any]) -> dict[str, Any]:
-    """What the apiserver answers for ``document`` once helm applied it."""
+    """What the apiserver's list answers for ``document`` once helm applied it."""
     live = copy.deepcopy(document)
+    # A list's items carry no apiVersion or kind.
+    del live["apiVersion"], live["kind"]
     metadata = live["metadata"]
     metadata.update(uid="u-1", resourceVersion="42", creationTimestamp="2026-01-01T00:00:00Z")
     metadata["annotations"] = {
@@ -87,9 +89,9 @@ def served(document: dict[str, Any]) -> dict[str, Any]:
         "meta.helm.sh/release-namespace": "ns",
     }
     metadata["managedFields"] = [{"manager": "helm", "operation": "Update"}]
-    if live["kind"] == "Service":
+    if document["kind"] == "Service":
         live["spec"].update(clusterIP="10.0.0.7", clusterIPs=["10.0.0.7"], sessionAffinity="None")
-    if live["kind"] == "Deployment":
+    if document["kind"] == "Deployment":
         metadata["annotations"]["deployment.kubernetes.io/revision"] = "1"
         container = live["spec"]["template"]["spec"]["containers"][0]
         container.update(terminationMessagePath="/dev/termination-log", imagePullPolicy="Always")

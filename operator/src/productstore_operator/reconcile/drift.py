@@ -17,8 +17,9 @@ from typing import Any, Final
 
 from productstore_operator.builders.meta import spec_hash
 
-# Ignored on the live side even when rendered: the server's own bookkeeping.
-_SERVER_FIELDS = frozenset({"status"})
+# Not compared: the kind is how the object was found (a list's items carry no
+# apiVersion or kind), the status is the server's.
+_NOT_COMPARED: Final = frozenset({"apiVersion", "kind", "status"})
 
 
 # A Kubernetes quantity (resource.Quantity): the apiserver stores its canonical
@@ -87,7 +88,7 @@ def project(live: Any, rendered: Any) -> Any:
 
 
 def _desired(rendered: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in rendered.items() if k not in _SERVER_FIELDS}
+    return {k: v for k, v in rendered.items() if k not in _NOT_COMPARED}
 
 
 def rendered_hash(rendered: dict[str, Any]) -> str:
