@@ -95,3 +95,47 @@ def test_edited_configmap_service_and_policy_are_detected_and_repaired(h: Harnes
         lambda: True if operator.logs().count("Timer 'resync' succeeded") >= passes + 2 else None,
     )
     assert len(h.history()) == 2
+
+
+def test_drift_a_repair_cannot_move_is_reported_once_not_upgraded_again(h: Harness) -> None:
+    box, operator = h.box, h.operator
+    box.apply_store("shop", devstack_spec(box, h.openbao))
+    box.wait_ready("shop")
+    operator.stop()
+    # A container port renumbered and renamed: helm's three-way merge keys ports by
+    # number, so it adds the rendered one back and keeps this one. Two ports, one
+    # rendered: the Deployment differs from the release after every upgrade.
+    client.AppsV1Api(box.api).patch_namespaced_deployment(
+        "shop-catalog",
+        box.namespace,
+        [
+            {
+                "op": "replace",
+                "path": "/spec/template/spec/containers/0/ports/0",
+                "value": {"containerPort": 8999, "name": "by-hand", "protocol": "TCP"},
+            }
+        ],
+    )
+    operator.start()
+
+    def reported() -> str | None:
+        found = [e.message for e in box.events("shop") if e.reason == "DriftNotRepaired"]
+        return found[0] if found else None
+
+    message = wait_for("the DriftNotRepaired warning", reported)
+    assert "Deployment/shop-catalog spec.template.spec.containers[0].ports" in message
+    ports = client.AppsV1Api(box.api).read_namespaced_deployment("shop-catalog", box.namespace)
+    numbers = sorted(p.container_port for p in ports.spec.template.spec.containers[0].ports)
+    assert numbers[-1] == 8999 and len(numbers) == 2  # the rendered port is back beside it
+    # One repair upgrade, then no more: timer passes leave the release alone.
+    passes = operator.logs().count("Timer 'resync' succeeded")
+    wait_for(
+        "three more timer passes",
+        lambda: True if operator.logs().count("Timer 'resync' succeeded") >= passes + 3 else None,
+    )
+    assert [(r["revision"], r["status"]) for r in h.history()] == [
+        (1, "superseded"),
+        (2, "deployed"),
+    ]
+    assert len([e for e in box.events("shop") if e.reason == "DriftNotRepaired"]) == 1
+    box.wait_ready("shop")
