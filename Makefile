@@ -13,7 +13,7 @@ UV_DIR := $(PRODUCTSTORE_CACHE)/tools/uv-$(UV_VERSION)
 UV := $(UV_DIR)/bin/uv
 DEVSTACK := $(UV) run --frozen devstack
 
-.PHONY: help setup up down status test lint fmt bench clean-cache
+.PHONY: help setup up down status env test lint fmt bench clean-cache
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,6 +36,11 @@ down: $(UV)  ## stop everything devstack started
 status: $(UV)  ## show components, readiness, ports and memory
 	$(DEVSTACK) status
 
+# uv lives in the cache, not on PATH: this is how a shell gets devstack, kubectl,
+# helm, pytest and the connection settings without it.
+env: $(UV)  ## shell exports (connection settings; PATH with devstack, kubectl, helm, pytest): eval "$(make -s env)"
+	@$(DEVSTACK) env
+
 lint: $(UV)  ## ruff, mypy --strict, import-linter
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen ruff check .
@@ -54,7 +59,9 @@ bench: setup  ## benchmarks (start-up from stopped, the gateway with wrk, operat
 	$(UV) run --frozen python bench/gateway_wrk.py
 	$(UV) run --frozen python bench/operator_converge.py
 
-.PHONY: crds
+.PHONY: generate crds
+generate: crds  ## regenerate every derived file (the CRD, the charts' generated values) after changing a model or a descriptor
+
 crds: $(UV)  ## regenerate crds/productstore.io_productstores.yaml (and the operator chart's copy) from the operator's models
 	$(UV) run --frozen python -m productstore_operator.crd --output crds/productstore.io_productstores.yaml
 	cp crds/productstore.io_productstores.yaml charts/productstore-operator/crds/

@@ -15,7 +15,7 @@ Same corpus (productstore_catalog.demo, seed 42) for both. A unique keyspace,
 dropped at the end. Bounded: about two minutes on a loaded 2-core machine.
 
 Output: JSON on stdout and in bench/results/catalog-search-design.json.
-Run: uv run python bench/catalog_search_design.py [--memory-products N] [--cassandra-products N]
+Run: .venv/bin/python bench/catalog_search_design.py [--memory-products N] [--cassandra-products N]
 """
 
 from __future__ import annotations

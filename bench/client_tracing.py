@@ -1,6 +1,6 @@
 """Cost of client tracing (Redis, Cassandra) for an unsampled request.
 
-    uv run python bench/client_tracing.py
+    .venv/bin/python bench/client_tracing.py
 
 Inside an unsampled request span (`TRACE_SAMPLE_RATIO=0`, what most production
 requests are), measures: the instrumentation's own work per call with the network

@@ -1,7 +1,7 @@
 """Profile and measure the catalog's read paths directly against uvicorn (no gateway).
 
-    uv run python bench/profile_catalog.py                 # measure
-    uv run python bench/profile_catalog.py --profile       # also cProfile the catalog
+    .venv/bin/python bench/profile_catalog.py                 # measure
+    .venv/bin/python bench/profile_catalog.py --profile       # also cProfile the catalog
 
 Starts, on free loopback ports, the bench ceiling app (bench/ceiling_app.py) and a
 catalog instance with its own keyspace, Kafka topic and Redis prefix, both served

@@ -4,7 +4,8 @@
 # only calls apt-get when a package is missing.
 set -euo pipefail
 
-PACKAGES=(redis-server nginx-light prometheus wrk openjdk-17-jre-headless maven golang-go procps iproute2 ca-certificates)
+# curl: the README talks to the gateway with it, and a minimal Debian lacks it.
+PACKAGES=(redis-server nginx-light prometheus wrk openjdk-17-jre-headless maven golang-go procps iproute2 ca-certificates curl)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -239,6 +239,10 @@ def test_full_values_reach_the_manifests(offline_helm: HelmCli) -> None:
     assert config["OTEL_TRACES_SAMPLER_ARG"] == "0.25"
     assert config["AUTH_ACCESS_TOKEN_TTL_SECONDS"] == "900"
     assert config["CATALOG_SERVICE_URL"] == f"http://{PREFIX}-catalog.shop.svc:8000"
+    # Every service verifies tokens with auth's keys (the catalog refuses to start without).
+    assert config["JWT_JWKS_URL"] == (
+        f"http://{PREFIX}-auth.shop.svc:8000/api/auth/.well-known/jwks.json"
+    )
     assert config["SECRETS_DIR"] == "/vault/secrets"
     assert config["CASSANDRA_KEYSPACE"] == "shop_prod_auth"
     assert config["AUTH_CASSANDRA_REPLICATION"] == (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from productstore_contracts.services import DESCRIPTORS
 from productstore_operator.callgraph import (
     CALLERS,
     CALLS,
@@ -30,26 +31,27 @@ def test_no_service_calls_itself_and_nothing_calls_the_gateway() -> None:
 @pytest.mark.parametrize(
     ("service", "callers"),
     [
-        ("auth", (GATEWAY, *[s for s in SERVICE_NAMES if s != "auth"])),
-        ("catalog", (GATEWAY, "orders", "wishlist", "recommendations")),
-        ("inventory", (GATEWAY, "orders")),
-        ("orders", (GATEWAY,)),
-        ("wishlist", (GATEWAY,)),
-        ("reviews", (GATEWAY,)),
-        # Stock, order and price events reach it over Kafka, not HTTP.
-        ("notifications", (GATEWAY,)),
-        ("analytics", (GATEWAY,)),
-        ("recommendations", (GATEWAY,)),
+        # catalog verifies tokens with auth's JWKS.
+        ("auth", (GATEWAY, "catalog")),
+        ("catalog", (GATEWAY,)),
+        # Planned services have no descriptor yet: only the gateway would route to them.
+        *((name, (GATEWAY,)) for name in SERVICE_NAMES if name not in ("auth", "catalog")),
     ],
 )
 def test_callers_of(service: str, callers: tuple[str, ...]) -> None:
     assert callers_of(service) == callers
 
 
+def test_the_calls_are_the_descriptors_calls() -> None:
+    for descriptor in DESCRIPTORS:
+        assert CALLS[descriptor.name] == descriptor.calls
+
+
 def test_allowed_callers_names_every_caller_and_admits_only_running_ones() -> None:
-    allowed = allowed_callers("catalog", ["auth", "catalog", "orders"])
+    allowed = allowed_callers("auth", ["auth", "catalog", "orders"])
     assert list(allowed) == list(CALLERS)
-    assert {caller for caller, ok in allowed.items() if ok} == {GATEWAY, "orders"}
+    assert {caller for caller, ok in allowed.items() if ok} == {GATEWAY, "catalog"}
+    assert {c for c, ok in allowed_callers("auth", ["auth"]).items() if ok} == {GATEWAY}
 
 
 def test_unknown_service() -> None:
@@ -63,23 +65,14 @@ def test_unknown_service() -> None:
         (list(SERVICE_NAMES), []),
         (["auth", "catalog"], []),
         (
-            ["auth", "orders", "catalog"],
+            ["catalog"],
             [
-                "orders calls inventory, but services.inventory.enabled is false: "
-                "enable inventory or disable orders"
-            ],
-        ),
-        (
-            ["wishlist"],
-            [
-                "wishlist calls auth, but services.auth.enabled is false: "
-                "enable auth or disable wishlist",
-                "wishlist calls catalog, but services.catalog.enabled is false: "
-                "enable catalog or disable wishlist",
+                "catalog calls auth, but services.auth.enabled is false: "
+                "enable auth or disable catalog"
             ],
         ),
     ],
-    ids=["all", "core", "orders-without-inventory", "wishlist-alone"],
+    ids=["all", "core", "catalog-alone"],
 )
 def test_unmet_calls(enabled: list[str], messages: list[str]) -> None:
     assert unmet_calls(enabled) == messages

@@ -200,7 +200,12 @@ secretPath (the path the operator's policy lets auth read, create and update).
 {{- $otherValues := dict -}}
 {{- include "productstore.serviceValues" (dict "root" $.root "name" $other "out" $otherValues) -}}
 {{- $key := printf "%s_SERVICE_URL" ($other | upper) -}}
-{{- $_ := set $data $key (include "productstore.serviceURL" (dict "root" $.root "name" $other "svc" $otherValues)) -}}
+{{- $url := include "productstore.serviceURL" (dict "root" $.root "name" $other "svc" $otherValues) -}}
+{{- $_ := set $data $key $url -}}
+{{- if eq $other "auth" -}}
+{{- /* Every service verifies access tokens with auth's public keys. */ -}}
+{{- $_ := set $data "JWT_JWKS_URL" (printf "%s/api/auth/.well-known/jwks.json" $url) -}}
+{{- end -}}
 {{- end -}}
 {{- range $key, $value := .svc.env -}}
 {{- $_ := set $data $key (toString $value) -}}

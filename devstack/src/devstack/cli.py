@@ -7,8 +7,10 @@ import json
 import os
 import shlex
 import sys
+import sysconfig
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from devstack.component import Context
 from devstack.components.nginx import Nginx
@@ -54,7 +56,10 @@ def cmd_up(args: argparse.Namespace) -> int:
             _out(f"  {result.name:<24} already running")
     _out(f"devstack up: ready in {time.monotonic() - started:.1f}s")
     _print_status(stack, names)
-    _out(f'\nConnection settings: eval "$(devstack env)"   logs: {stack.ctx.paths.state}/logs')
+    _out(
+        '\nConnection settings, and devstack, kubectl and helm on PATH: eval "$(make -s env)"'
+        f"   logs: {stack.ctx.paths.state}/logs"
+    )
     return 0
 
 
@@ -103,9 +108,26 @@ def cmd_logs(args: argparse.Namespace) -> int:
     return 0
 
 
+# Pinned tools devstack exports by path whose folders `env` also puts on PATH, so
+# `kubectl` and `helm` work as typed, not only as $KUBECTL and $HELM.
+PATH_TOOLS = ("KUBECTL", "HELM")
+
+
+def shell_path(exports: Mapping[str, str], current: str) -> str:
+    """PATH with the workspace's programs (devstack, pytest, uvicorn, python, ...) and
+    devstack's pinned tools first, then ``current`` without them: evaluating the exports
+    again leaves PATH as it is."""
+    first = [sysconfig.get_path("scripts")]
+    first += [str(Path(exports[key]).parent) for key in PATH_TOOLS if key in exports]
+    rest = [folder for folder in current.split(os.pathsep) if folder and folder not in first]
+    return os.pathsep.join(dict.fromkeys([*first, *rest]))
+
+
 def cmd_env(args: argparse.Namespace) -> int:
     stack = _stack(args)
-    for key, value in sorted(stack.env(args.components or None).items()):
+    exports = stack.env(args.components or None)
+    exports["PATH"] = shell_path(exports, os.environ.get("PATH", os.defpath))
+    for key, value in sorted(exports.items()):
         _out(f"export {key}={shlex.quote(value)}")
     return 0
 
@@ -178,7 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="corpus generator seed")
     p.set_defaults(func=cmd_seed)
 
-    p = sub.add_parser("env", help="connection settings as shell exports")
+    p = sub.add_parser(
+        "env", help="connection settings and PATH (workspace programs, kubectl, helm) as exports"
+    )
     p.add_argument("components", nargs="*")
     p.set_defaults(func=cmd_env)
     return parser

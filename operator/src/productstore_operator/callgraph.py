@@ -1,9 +1,11 @@
 """Who calls whom over HTTP: the one table every network rule derives from.
 
 The AuthorizationPolicies, NetworkPolicies and the chart's ``allowedCallers``
-all come from ``CALLS``, so adding a call means adding one line here. Kafka
-flows (OrderPlaced, PriceChanged, ...) are not HTTP calls and are absent on
-purpose: a consumer never opens a connection to the producer.
+all come from ``CALLS``, which comes from the services' descriptors
+(productstore_contracts.services: each names the services it calls), so a new
+call is one word in one descriptor. Kafka flows (OrderPlaced, PriceChanged, ...)
+are not HTTP calls and are absent on purpose: a consumer never opens a
+connection to the producer. A planned service without a descriptor calls nothing.
 """
 
 from __future__ import annotations
@@ -12,29 +14,20 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Final
 
+from productstore_contracts.services import DESCRIPTORS
 from productstore_operator.models import SERVICE_NAMES
 
 # The ingress gateway: outside traffic enters through it only.
 GATEWAY: Final = "gateway"
 
-# caller -> the services it calls (ARCHITECTURE.md "Services").
+_DESCRIBED_CALLS = {descriptor.name: descriptor.calls for descriptor in DESCRIPTORS}
+
+# caller -> the services it calls.
 CALLS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
     {
         # Every service has a public API under /api/<...>.
         GATEWAY: frozenset(SERVICE_NAMES),
-        # Every service fetches auth's JWKS and its service-to-service tokens.
-        "auth": frozenset(),
-        "catalog": frozenset({"auth"}),
-        # Prices at checkout, stock checks before a reservation.
-        "orders": frozenset({"auth", "catalog", "inventory"}),
-        "inventory": frozenset({"auth"}),
-        # Product details of the wished items.
-        "wishlist": frozenset({"auth", "catalog"}),
-        "reviews": frozenset({"auth"}),
-        "notifications": frozenset({"auth"}),
-        "analytics": frozenset({"auth"}),
-        # Product details of the recommended items.
-        "recommendations": frozenset({"auth", "catalog"}),
+        **{name: _DESCRIBED_CALLS.get(name, frozenset()) for name in SERVICE_NAMES},
     }
 )
 

@@ -13,8 +13,10 @@ import pytest
 import redis.asyncio as redis
 from fastapi import FastAPI
 
-from productstore_catalog.app.api.deps import Services
 from productstore_catalog.app.core.config import CatalogSettings
+from productstore_catalog.app.services.catalog import Catalog
+from productstore_catalog.app.services.search import ProductSearch
+from productstore_common.kit import container_of
 from tests.catalog.support import (
     Tokens,
     assert_problem,
@@ -39,12 +41,12 @@ async def product(client: httpx.AsyncClient, tokens: Tokens) -> dict[str, Any]:
 def route_disabled(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The route's read fails while this is active: an answer then came from the
     fast path."""
-    services: Services = app.state.services
+    catalog = container_of(app).get(Catalog)
 
     async def no_route(product_id: uuid.UUID) -> tuple[int, bytes]:
         raise AssertionError(f"the route read {product_id}")
 
-    monkeypatch.setattr(services.catalog, "get_product_document", no_route)
+    monkeypatch.setattr(catalog, "get_product_document", no_route)
     yield
 
 
@@ -68,7 +70,7 @@ async def test_a_hit_is_answered_as_the_route_answers(  # noqa: PLR0917 (fixture
     async def no_route(product_id: uuid.UUID) -> tuple[int, bytes]:
         raise AssertionError(f"the route read {product_id}")
 
-    monkeypatch.setattr(app.state.services.catalog, "get_product_document", no_route)
+    monkeypatch.setattr(container_of(app).get(Catalog), "get_product_document", no_route)
     cached = await client.get(url)
     assert cached.status_code == 200
     assert cached.content == by_route.content
@@ -158,7 +160,7 @@ async def test_a_repeated_search_is_answered_as_the_route_answers(
     def no_route(*args: object) -> bytes:
         raise AssertionError("the route rendered the page")
 
-    monkeypatch.setattr(app.state.services.search, "page", no_route)
+    monkeypatch.setattr(container_of(app).get(ProductSearch), "page", no_route)
     cached = await client.get(SEARCH, params=params)
     assert cached.status_code == 200
     assert cached.content == by_route.content
@@ -218,7 +220,7 @@ async def test_a_miss_reads_the_cache_once(  # noqa: PLR0917 (fixtures)
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The route goes on from the middleware's cache read, not a second GET."""
-    cache = app.state.services.catalog.cache
+    cache = container_of(app).get(Catalog).cache
     reads: list[uuid.UUID] = []
     get_document = cache.get_document
 

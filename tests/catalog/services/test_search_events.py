@@ -11,11 +11,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from productstore_catalog.app.api.deps import Services
 from productstore_catalog.app.data.documents import product_from_json
+from productstore_catalog.app.services.search import ProductSearch
 from productstore_catalog.search import SearchQuery
 from productstore_common.events import new_event
-from productstore_common.events.catalog_events import (
+from productstore_common.kit import container_of
+from productstore_contracts.events.catalog import (
     CATALOG_SOURCE,
     ProductCreated,
     ProductDeleted,
@@ -26,14 +27,12 @@ from tests.catalog.support import Tokens, bearer, create_category, create_produc
 pytestmark = pytest.mark.anyio
 
 
-def _services(app: FastAPI) -> Services:
-    services = app.state.services
-    assert isinstance(services, Services)
-    return services
+def _search(app: FastAPI) -> ProductSearch:
+    return container_of(app).get(ProductSearch)
 
 
 def _ids(app: FastAPI, category: str, q: str | None = None) -> list[str]:
-    result = _services(app).search.search(SearchQuery(q=q, category=category, limit=100))
+    result = _search(app).search(SearchQuery(q=q, category=category, limit=100))
     return [str(hit.id) for hit in result.hits]
 
 
@@ -56,9 +55,7 @@ async def test_a_stale_event_applies_the_current_row(
     product = await create_product(client, tokens.admin, slug, name="Current name")
     product_id = uuid.UUID(product["id"])
     stale = _created(product_id, 1, "Ancient name", slug)
-    await _services(app).search.on_event(
-        new_event(stale, source=CATALOG_SOURCE, subject=product["id"])
-    )
+    await _search(app).on_event(new_event(stale, source=CATALOG_SOURCE, subject=product["id"]))
     assert _ids(app, slug, q="current") == [product["id"]]
     assert _ids(app, slug, q="ancient") == []
 
@@ -84,7 +81,7 @@ async def test_a_replayed_create_does_not_resurrect_a_deleted_product(
             changed=["name"],
         ),
     ):
-        await _services(app).search.on_event(
+        await _search(app).on_event(
             new_event(payload, source=CATALOG_SOURCE, subject=product["id"])
         )
     assert _ids(app, slug) == []
@@ -97,9 +94,7 @@ async def test_a_delete_event_for_a_product_that_exists_again_is_ignored(
     slug = await create_category(client, tokens.admin)
     product = await create_product(client, tokens.admin, slug)
     deleted = ProductDeleted(product_id=uuid.UUID(product["id"]), version=1)
-    await _services(app).search.on_event(
-        new_event(deleted, source=CATALOG_SOURCE, subject=product["id"])
-    )
+    await _search(app).on_event(new_event(deleted, source=CATALOG_SOURCE, subject=product["id"]))
     assert _ids(app, slug) == [product["id"]]
 
 
@@ -108,7 +103,7 @@ async def test_documents_follow_the_index_versions(
 ) -> None:
     """The documents search pages are built from keep the largest version, as the index
     does: an older write applied late changes neither, a removal drops both."""
-    search = _services(app).search
+    search = _search(app)
     slug = await create_category(client, tokens.admin)
     product = await create_product(client, tokens.admin, slug, name="Current name")
     product_id = uuid.UUID(product["id"])
@@ -143,7 +138,7 @@ async def test_the_gauge_counts_the_index(
     line = next(
         line for line in metrics.splitlines() if line.startswith("catalog_search_indexed_products ")
     )
-    assert float(line.split()[1]) == len(_services(app).search)
+    assert float(line.split()[1]) == len(_search(app))
 
 
 async def test_readiness_includes_the_index(client: httpx.AsyncClient) -> None:

@@ -119,9 +119,10 @@ def test_two_stores_share_no_path_or_role() -> None:
 def test_generated_and_owned_secrets() -> None:
     # The operator generates the Cassandra credentials and catalog's search cursor
     # key; auth owns its keys.
-    assert [(s.key, s.kind) for s in SECRETS] == [
-        ("cassandra", "cassandra-credentials"),
-        ("catalog/search-cursor", "search-cursor-key"),
+    # (from the services' descriptors)
+    assert [(s.key, s.kind, s.fields) for s in SECRETS] == [
+        ("cassandra", "cassandra-credentials", ()),
+        ("catalog/search-cursor", "random", ("key",)),
     ]
     assert [(s.key, s.owner) for s in OWNED_SECRETS] == [("auth/signing-keys", "auth")]
     # Delete removes every one of them; Retain keeps them all.

@@ -18,6 +18,7 @@ from devstack.components.openbao import OpenBao
 from productstore_auth.app.data.vault import VaultKeyStore, VaultUnavailableError
 from productstore_operator.builders import OperatorSettings, StoreRef, build_vault_config
 from productstore_operator.builders.naming import vault_role_prefix
+from productstore_operator.builders.vault import GeneratedSecret
 from productstore_operator.io import KubernetesAuth, TransientError, VaultAdmin, generate_secret
 from productstore_operator.models import ProductStoreSpec
 from tests.operator.auth_keys import create_and_rotate
@@ -72,8 +73,8 @@ def auth(kube: KubeApiserver) -> KubernetesAuth:
     )
 
 
-def generate(kind: str) -> dict[str, Any]:
-    return generate_secret(kind, StoreRef("shop", "ns"))
+def generate(secret: GeneratedSecret) -> dict[str, Any]:
+    return generate_secret(secret, StoreRef("shop", "ns"))
 
 
 def test_ensure_store_is_idempotent_and_keeps_secrets(
@@ -224,7 +225,8 @@ def test_search_cursor_key_is_generated_once_and_read_only_by_catalog(
     )
     assert read_as("catalog") == first
     # A fresh value is random, so two stores never share a key.
-    assert generate_secret("search-cursor-key", StoreRef("shop", "ns")) != first
+    cursor_key = next(s for s in config.secrets if s.file == "search_cursor")
+    assert generate_secret(cursor_key, StoreRef("shop", "ns")) != first
 
 
 def test_a_kv_version_1_mount_is_refused(

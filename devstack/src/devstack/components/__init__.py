@@ -13,7 +13,7 @@ from devstack.components.openbao import OpenBao
 from devstack.components.operator import ProductStoreOperator
 from devstack.components.prometheus import Prometheus
 from devstack.components.redis import Redis
-from devstack.components.services import AuthService, CatalogService
+from devstack.components.services import SERVICES
 
 ALL: tuple[type[Component], ...] = (
     Cassandra,
@@ -30,8 +30,8 @@ ALL: tuple[type[Component], ...] = (
     Prometheus,
     Jaeger,
     Nginx,
-    AuthService,
-    CatalogService,
+    # Product Store's own services, one per descriptor (productstore_contracts.services).
+    *SERVICES,
     ProductStoreOperator,
     Wrk,
 )

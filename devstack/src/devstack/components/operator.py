@@ -65,7 +65,7 @@ WAIT_SECONDS = 60.0
 # run an operator of their own; reconciling those would fight them.
 WATCHED_NAMESPACES = "default,store-*"
 
-_SYNC_HINT = "run `uv sync` in the repository (the workspace installs productstore-operator)"
+_SYNC_HINT = "run `make setup` in the repository (the workspace installs productstore-operator)"
 _KUBE_HINT = "check that the control plane runs (`devstack up kube`) and its log"
 
 

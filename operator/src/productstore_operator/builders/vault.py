@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
 
+from productstore_contracts.services import DESCRIPTORS
 from productstore_operator.builders.naming import (
     StoreRef,
     service_account_name,
@@ -18,7 +19,8 @@ from productstore_operator.builders.naming import (
 from productstore_operator.builders.settings import OperatorSettings
 from productstore_operator.models import SERVICE_NAMES, ProductStoreSpec
 
-SecretKind = Literal["cassandra-credentials", "search-cursor-key"]
+# "random": one random URL-safe value per field (a service's generated SecretFile).
+SecretKind = Literal["cassandra-credentials", "random"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class GeneratedSecret:
     # File under /vault/secrets the agent renders it to.
     file: str
     readers: tuple[str, ...]
+    # The entry's fields, for kind "random".
+    fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,22 +58,31 @@ SECRETS: Final = (
     GeneratedSecret(
         key="cassandra", kind="cassandra-credentials", file="cassandra", readers=SERVICE_NAMES
     ),
-    # CatalogSettings.search_cursor_key ({"key": ...} in search_cursor): every catalog
-    # replica must sign search cursors with the same key, so it is generated once
-    # per store, not per pod.
-    GeneratedSecret(
-        key="catalog/search-cursor",
-        kind="search-cursor-key",
-        file="search_cursor",
-        readers=("catalog",),
+    # What the services' descriptors ask for (catalog's search-cursor key: every
+    # replica must sign cursors with the same key, so it is made once per store).
+    *(
+        GeneratedSecret(
+            key=secret.key,
+            kind="random",
+            file=secret.file,
+            readers=(service.name,),
+            fields=secret.fields,
+        )
+        for service in DESCRIPTORS
+        for secret in service.secrets
+        if secret.kind == "generated"
     ),
 )
-# auth keeps its ES256 signing-key set here (productstore_auth.app.data.vault): it
-# rotates it, keeping the previous public keys, so nobody else may write it. The
-# chart derives AUTH_VAULT_KEYS_PATH from the same key ("productstore.configData"
-# in charts/productstore/templates/_helpers.tpl).
-AUTH_SIGNING_KEYS: Final = OwnedSecret(key="auth/signing-keys", owner="auth")
-OWNED_SECRETS: Final = (AUTH_SIGNING_KEYS,)
+# Secrets a service writes and rotates itself (auth's ES256 signing-key set, keeping
+# the previous public keys): nobody else may write them. The chart derives
+# AUTH_VAULT_KEYS_PATH from the same key ("productstore.configData" in
+# charts/productstore/templates/_helpers.tpl).
+OWNED_SECRETS: Final = tuple(
+    OwnedSecret(key=secret.key, owner=service.name)
+    for service in DESCRIPTORS
+    for secret in service.secrets
+    if secret.kind == "owned"
+)
 
 
 def secret_files(service: str) -> dict[str, str]:

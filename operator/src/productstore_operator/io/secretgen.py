@@ -11,14 +11,16 @@ import secrets
 from typing import Any
 
 from productstore_operator.builders.naming import StoreRef, keyspace
+from productstore_operator.builders.vault import GeneratedSecret
 
 
-def generate_secret(kind: str, store: StoreRef) -> dict[str, Any]:
-    """A fresh value of a secret of ``kind`` for ``store``."""
-    if kind == "cassandra-credentials":
+def generate_secret(secret: GeneratedSecret, store: StoreRef) -> dict[str, Any]:
+    """A fresh value of ``secret`` for ``store``."""
+    if secret.kind == "cassandra-credentials":
         # services/common reads /vault/secrets/cassandra as {"username", "password"}.
         return {"username": keyspace(store), "password": secrets.token_urlsafe(32)}
-    if kind == "search-cursor-key":
-        # The catalog reads /vault/secrets/search_cursor {"key"} as CATALOG_SEARCH_CURSOR_KEY.
-        return {"key": secrets.token_urlsafe(32)}
-    raise ValueError(f"no generator for secrets of kind {kind!r}")
+    if secret.kind == "random":
+        # e.g. the catalog reads /vault/secrets/search_cursor {"key"} as
+        # CATALOG_SEARCH_CURSOR_KEY.
+        return {field: secrets.token_urlsafe(32) for field in secret.fields}
+    raise ValueError(f"no generator for secrets of kind {secret.kind!r}")

@@ -21,7 +21,12 @@ import hvac
 import hvac.exceptions
 import requests
 
-from productstore_operator.builders.vault import VaultConfig, VaultPolicy, VaultRole
+from productstore_operator.builders.vault import (
+    GeneratedSecret,
+    VaultConfig,
+    VaultPolicy,
+    VaultRole,
+)
 from productstore_operator.io.errors import TransientError
 
 T = TypeVar("T")
@@ -252,7 +257,7 @@ class VaultAdmin:
         config: VaultConfig,
         role_prefix: str,
         auth: KubernetesAuth,
-        generate: Callable[[str], Mapping[str, Any]],
+        generate: Callable[[GeneratedSecret], Mapping[str, Any]],
     ) -> VaultChanges:
         self._ensure_kv_v2(config.kv_mount)
         configured = self._ensure_kubernetes_auth(config.auth_mount, auth)
@@ -260,7 +265,7 @@ class VaultAdmin:
             secret.key
             for secret in config.secrets
             if self._write_once(
-                config.kv_mount, f"{config.store_path}/{secret.key}", generate(secret.kind)
+                config.kv_mount, f"{config.store_path}/{secret.key}", generate(secret)
             )
         ]
         policies = [p.name for p in config.policies if self._ensure_policy(p)]
@@ -275,7 +280,7 @@ class VaultAdmin:
         config: VaultConfig,
         role_prefix: str,
         auth: KubernetesAuth,
-        generate: Callable[[str], Mapping[str, Any]],
+        generate: Callable[[GeneratedSecret], Mapping[str, Any]],
     ) -> VaultChanges:
         """Make Vault hold ``config``: KV v2 mount, auth method, secrets, policies, roles.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from productstore_operator.builders.vault import GeneratedSecret
 from productstore_operator.config import ConfigError
 from productstore_operator.io import KubernetesAuth, TransientError, VaultAdmin, generate_secret
 from productstore_operator.reconcile.context import PassContext
@@ -46,8 +47,8 @@ async def ensure_secrets(ctx: PassContext) -> StepResult:
     try:
         admin = admin_for(plan, runtime)
 
-        def generate(kind: str) -> dict[str, Any]:
-            return generate_secret(kind, plan.store)
+        def generate(secret: GeneratedSecret) -> dict[str, Any]:
+            return generate_secret(secret, plan.store)
 
         changes = await admin.ensure_store(
             plan.vault, plan.role_prefix, _kubernetes_auth(runtime), generate

@@ -84,6 +84,29 @@ class Problem(Exception):  # noqa: N818 - "Problem" is RFC 9457's own term
         return body
 
 
+# RFC 9110's names where Python's HTTPStatus still has the older ones.
+_RFC9110_TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
+
+
+def problem(
+    status: int,
+    reason: str,
+    detail: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **members: Any,
+) -> Problem:
+    """A problem with a stable `reason` a client can act on, titled by its status.
+
+    `detail` is for people; `reason` for code; `members` become extension members
+    (`errors=[...]`, `balance=...`).
+    """
+    title = _RFC9110_TITLES.get(status) or status_title(status)
+    return Problem(
+        status, title, detail, headers=headers or None, extra={"reason": reason, **members}
+    )
+
+
 def problem_response(problem: Problem, request: Request) -> JSONResponse:
     """The HTTP response for `problem` answering `request`."""
     return JSONResponse(

@@ -214,6 +214,8 @@ SHARED_VARIABLES: dict[str, str] = {
     "redis_url": "REDIS_URL",
     "otlp_endpoint": "OTEL_EXPORTER_OTLP_ENDPOINT",
     "trace_sample_ratio": "OTEL_TRACES_SAMPLER_ARG",
+    # Where every service of a store reads auth's public keys.
+    "jwt_jwks_url": "JWT_JWKS_URL",
 }
 
 
@@ -282,6 +284,13 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "productstore-auth"
     jwt_audience: str = "productstore"
     jwt_jwks_url: str | None = None
+
+    # Apply the service's CQL migrations at start-up; unset means "in development only"
+    # (charts/productstore sets it true; an LWT lock serialises the replicas).
+    migrate_on_start: bool | None = None
+    # Create the topics the service produces to (and their .dlq) at start-up; unset
+    # means "in development only" (charts/productstore sets it true).
+    create_topics: bool | None = None
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -418,6 +427,18 @@ class ServiceSettings(BaseSettings):
                 f"environment (or {prefix}ENVIRONMENT=development for a local run)"
             )
         return value
+
+    @property
+    def migrates_on_start(self) -> bool:
+        if self.migrate_on_start is not None:
+            return self.migrate_on_start
+        return self.environment == "development"
+
+    @property
+    def creates_topics(self) -> bool:
+        if self.create_topics is not None:
+            return self.create_topics
+        return self.environment == "development"
 
     def replication(self) -> dict[str, Any]:
         """The replication map for a keyspace created at start-up."""

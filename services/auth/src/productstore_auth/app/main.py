@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
 
 from productstore_auth import __version__
-from productstore_auth.app.api.deps import Services
 from productstore_auth.app.api.routes import accounts, keys, service_tokens, sessions, users
 from productstore_auth.app.core.config import AuthSettings
-from productstore_auth.app.data.connections import (
-    CassandraSession,
-    Redis,
-    connect_cassandra,
-    key_store,
-    redis_client,
-)
+from productstore_auth.app.data import migrations_dir
+from productstore_auth.app.data.key_store import key_store
 from productstore_auth.app.data.login_attempts import LoginAttempts
 from productstore_auth.app.data.refresh_tokens import RefreshTokenStore
 from productstore_auth.app.data.users import UserStore
@@ -29,9 +21,10 @@ from productstore_auth.app.services.service_clients import ServiceClients
 from productstore_auth.app.services.sessions import Sessions
 from productstore_auth.app.services.tokens import AccessTokens
 from productstore_auth.app.services.verification import local_authenticator
-from productstore_common.app import create_app as create_service_app
-from productstore_common.health import readiness_of
-from productstore_common.telemetry.metrics import metrics_of
+from productstore_common.cassandra import CassandraSession
+from productstore_common.kit import Redis, ServiceKit, service_app
+from productstore_common.telemetry.metrics import AppMetrics
+from productstore_contracts.services import AUTH
 
 DESCRIPTION = """\
 Accounts, logins and the keys that sign Product Store's access tokens.
@@ -53,10 +46,9 @@ OPENAPI_TAGS = [
 
 def create_app(settings: AuthSettings | None = None) -> FastAPI:
     """The auth app; settings from the environment (`AUTH_*`) unless given."""
-    settings = settings or AuthSettings()
-    return create_service_app(
-        settings,
-        title="Product Store auth",
+    return service_app(
+        AUTH,
+        settings or AuthSettings(),
         version=__version__,
         description=DESCRIPTION,
         routers=[
@@ -66,57 +58,57 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
             keys.router,
             service_tokens.router,
         ],
-        lifespans=[_lifespan(settings)],
+        setup=setup,
+        migrations=migrations_dir(),
         openapi_tags=OPENAPI_TAGS,
     )
 
 
-def _lifespan(settings: AuthSettings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with AsyncExitStack() as stack:
-            db = await connect_cassandra(settings)
-            stack.callback(db.close)
-            redis = redis_client(settings)
-            stack.push_async_callback(redis.aclose)
-            store = key_store(settings, db)
-            stack.callback(store.close)
-            keyring = KeyRing(
-                store,
-                activation_delay=timedelta(seconds=settings.key_activation_delay_seconds),
-                reload_interval=settings.key_reload_seconds,
-            )
-            await keyring.start()
+async def setup(kit: ServiceKit[AuthSettings]) -> None:
+    """auth's objects: its key ring, accounts, sessions, and a verifier of its own tokens."""
+    settings = kit.settings
+    db = await kit.cassandra()
+    redis = kit.redis()
+    store = key_store(settings, db)
+    kit.on_stop(store.close)
+    keyring = KeyRing(
+        store,
+        activation_delay=timedelta(seconds=settings.key_activation_delay_seconds),
+        reload_interval=settings.key_reload_seconds,
+    )
+    await keyring.start()
+    kit.provide(keyring)
 
-            app.state.services = services = _services(app, settings, db, redis, keyring)
-            authenticator = await local_authenticator(
-                issuer=settings.jwt_issuer,
-                audience=settings.jwt_audience,
-                service_audience=settings.service_name,
-                keyring=keyring,
-            )
-            app.state.auth = authenticator
-            stack.push_async_callback(authenticator.aclose)
+    accounts, sessions, tokens = _accounts(kit.metrics, settings, db, redis, keyring)
+    kit.provide(accounts)
+    kit.provide(sessions)
+    kit.provide(ServiceClients(settings.clients(), tokens))
+    # auth verifies its own tokens from its key ring, not over HTTP.
+    authenticator = await local_authenticator(
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        service_audience=settings.service_name,
+        keyring=keyring,
+    )
+    kit.app.state.auth = authenticator
+    kit.on_stop(authenticator.aclose)
+    kit.readiness.add("signing_keys", keyring.ready)
 
-            readiness = readiness_of(app)
-            readiness.add("cassandra", db.ready)
-            readiness.add("signing_keys", keyring.ready)
-
-            if settings.first_admin_email and settings.first_admin_password:
-                await services.accounts.ensure_admin(
-                    email=settings.first_admin_email,
-                    name=settings.first_admin_name,
-                    password=settings.first_admin_password.get_secret_value(),
-                )
-            yield
-
-    return lifespan
+    if settings.first_admin_email and settings.first_admin_password:
+        await accounts.ensure_admin(
+            email=settings.first_admin_email,
+            name=settings.first_admin_name,
+            password=settings.first_admin_password.get_secret_value(),
+        )
 
 
-def _services(
-    app: FastAPI, settings: AuthSettings, db: CassandraSession, redis: Redis, keyring: KeyRing
-) -> Services:
-    metrics = metrics_of(app)
+def _accounts(
+    metrics: AppMetrics,
+    settings: AuthSettings,
+    db: CassandraSession,
+    redis: Redis,
+    keyring: KeyRing,
+) -> tuple[Accounts, Sessions, AccessTokens]:
     logins = metrics.counter(
         "auth_logins_total",
         "Login attempts by outcome (success or the problem's reason).",
@@ -160,10 +152,4 @@ def _services(
         session_lifetime=timedelta(seconds=settings.session_lifetime_seconds),
         on_reuse=reuse.inc,
     )
-    return Services(
-        settings=settings,
-        accounts=accounts,
-        sessions=sessions,
-        keyring=keyring,
-        service_clients=ServiceClients(settings.clients(), tokens),
-    )
+    return accounts, sessions, tokens

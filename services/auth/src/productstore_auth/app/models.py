@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, Self, get_args
 
 from pydantic import (
     AfterValidator,
@@ -81,10 +81,21 @@ class UserRolesUpdate(_Strict):
 
 
 class UserPublic(UserBase):
+    # Built from the services layer's UserRecord (`UserPublic.model_validate(user)`).
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     roles: list[Role]
     disabled: bool
     created_at: datetime
+
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _known_roles_in_order(cls, value: object) -> object:
+        # A record holds a set of role names; the API lists the known ones in one order.
+        if isinstance(value, set | frozenset):
+            return [role for role in get_args(Role) if role in value]
+        return value
 
 
 class UsersPage(BaseModel):
@@ -104,6 +115,9 @@ class RefreshRequest(_Strict):
 
 
 class TokenPair(BaseModel):
+    # Built from the services layer's IssuedTokens (`TokenPair.model_validate(tokens)`).
+    model_config = ConfigDict(from_attributes=True)
+
     access_token: str = Field(description="ES256 JWT for `Authorization: Bearer`")
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - RFC 6750 token type
     expires_in: int = Field(description="Seconds until the access token expires")

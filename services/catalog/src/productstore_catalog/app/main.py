@@ -7,36 +7,27 @@ import contextlib
 import gc
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 
 from productstore_catalog import __version__
 from productstore_catalog.app.api.cached_reads import CachedReads, route_of
-from productstore_catalog.app.api.deps import Services
 from productstore_catalog.app.api.routes import categories, products, search
 from productstore_catalog.app.core.config import CatalogSettings
+from productstore_catalog.app.data import migrations_dir
 from productstore_catalog.app.data.cache import ProductCache
 from productstore_catalog.app.data.categories import CategoryStore
-from productstore_catalog.app.data.connections import (
-    connect_cassandra,
-    create_topics,
-    redis_client,
-    redis_reader,
-)
 from productstore_catalog.app.data.products import ProductStore
 from productstore_catalog.app.data.search_feed import SearchFeed, replica_group
 from productstore_catalog.app.services.catalog import Catalog
 from productstore_catalog.app.services.page_cache import PageCache
 from productstore_catalog.app.services.search import ProductSearch
 from productstore_catalog.search import SearchIndex
-from productstore_common.app import create_app as create_service_app
-from productstore_common.auth import AuthConfig, auth_lifespan
-from productstore_common.events import ConsumerMetrics, Outbox, OutboxRelay, RelayMetrics
-from productstore_common.health import readiness_of
-from productstore_common.telemetry.metrics import AppMetrics, metrics_of
+from productstore_common.events import ConsumerMetrics
+from productstore_common.kit import ServiceKit, service_app
+from productstore_common.telemetry.metrics import AppMetrics
+from productstore_contracts.services import CATALOG
 
 _logger = logging.getLogger(__name__)
 
@@ -60,14 +51,15 @@ OPENAPI_TAGS = [
 
 def create_app(settings: CatalogSettings | None = None) -> FastAPI:
     """The catalog app; settings from the environment (`CATALOG_*`) unless given."""
-    settings = settings or CatalogSettings()
-    return create_service_app(
-        settings,
-        title="Product Store catalog",
+    return service_app(
+        CATALOG,
+        settings or CatalogSettings(),
         version=__version__,
         description=DESCRIPTION,
         # search first: the products router's /{product_id} would take "search".
         routers=[search.router, products.router, categories.router],
+        setup=setup,
+        migrations=migrations_dir(),
         inner_middleware=[
             Middleware(
                 CachedReads,
@@ -75,7 +67,6 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
                 search_route=route_of(search.router, search.search_products),
             )
         ],
-        lifespans=[auth_lifespan(AuthConfig.from_settings(settings)), _lifespan(settings)],
         openapi_tags=OPENAPI_TAGS,
     )
 
@@ -87,74 +78,55 @@ def _cursor_key(settings: CatalogSettings) -> bytes:
     return secrets.token_bytes(32)
 
 
-def _lifespan(settings: CatalogSettings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        metrics = metrics_of(app)
-        async with AsyncExitStack() as stack:
-            db = await connect_cassandra(settings)
-            stack.callback(db.close)
-            redis = redis_client(settings)
-            stack.push_async_callback(redis.aclose)
-            reader = redis_reader(settings)
-            stack.push_async_callback(reader.aclose)
-            if settings.creates_topics:
-                await create_topics(settings)
+async def setup(kit: ServiceKit[CatalogSettings]) -> None:
+    """The catalog's objects: store, cache, search index and its feed, outbox."""
+    settings, metrics = kit.settings, kit.metrics
+    db = await kit.cassandra()
+    redis = kit.redis()
+    # A cached read's server span is the Redis read (api/cached_reads marks it).
+    reader = kit.redis_reader("cache-reads", traced=False)
+    outbox = await kit.outbox(settings.events_topic)
 
-            outbox = await Outbox.create(db, topic=settings.events_topic)
-            relay = OutboxRelay(
-                db,
-                bootstrap_servers=settings.kafka_bootstrap_servers,
-                outbox=outbox,
-                metrics=RelayMetrics(metrics.registry),
-                tracer_provider=app.state.tracer_provider,
-            )
-            await stack.enter_async_context(relay)
+    store = ProductStore(db, outbox)
+    product_search = _product_search(
+        metrics, store, _cursor_key(settings), settings.search_page_cache_bytes
+    )
+    feed = SearchFeed(
+        db,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=replica_group(settings.search_consumer_group_prefix),
+        topic=settings.events_topic,
+        handler=product_search.on_event,
+        metrics=ConsumerMetrics(metrics.registry),
+    )
+    await kit.enter(feed)
+    loader = asyncio.create_task(
+        _load_index(product_search, feed, settings.search_consumer_start_timeout_seconds),
+        name="search-index-load",
+    )
+    kit.on_stop(lambda: _cancel(loader))
 
-            store = ProductStore(db, outbox)
-            product_search = _product_search(
-                metrics, store, _cursor_key(settings), settings.search_page_cache_bytes
-            )
-            feed = SearchFeed(
-                db,
-                bootstrap_servers=settings.kafka_bootstrap_servers,
-                group_id=replica_group(settings.search_consumer_group_prefix),
-                topic=settings.events_topic,
-                handler=product_search.on_event,
-                metrics=ConsumerMetrics(metrics.registry),
-            )
-            await stack.enter_async_context(feed)
-            loader = asyncio.create_task(
-                _load_index(product_search, feed, settings.search_consumer_start_timeout_seconds),
-                name="search-index-load",
-            )
-            stack.push_async_callback(_cancel, loader)
-
-            cache_reads = metrics.counter(
-                "catalog_product_cache_reads_total",
-                "Product reads by id, by cache outcome (hit, miss, tombstone, error).",
-                ("outcome",),
-            )
-            catalog = Catalog(
-                store,
-                CategoryStore(db),
-                ProductCache(
-                    redis,
-                    reader,
-                    prefix=settings.redis_key_prefix,
-                    ttl_seconds=settings.cache_ttl_seconds,
-                    tombstone_seconds=settings.cache_tombstone_seconds,
-                ),
-                product_search,
-                on_cache=lambda outcome: cache_reads.labels(outcome).inc(),
-            )
-            app.state.services = Services(settings=settings, catalog=catalog, search=product_search)
-            readiness = readiness_of(app)
-            readiness.add("cassandra", db.ready)
-            readiness.add("search_index", product_search.ready)
-            yield
-
-    return lifespan
+    cache_reads = metrics.counter(
+        "catalog_product_cache_reads_total",
+        "Product reads by id, by cache outcome (hit, miss, tombstone, error).",
+        ("outcome",),
+    )
+    catalog = Catalog(
+        store,
+        CategoryStore(db),
+        ProductCache(
+            redis,
+            reader,
+            prefix=settings.redis_key_prefix,
+            ttl_seconds=settings.cache_ttl_seconds,
+            tombstone_seconds=settings.cache_tombstone_seconds,
+        ),
+        product_search,
+        on_cache=lambda outcome: cache_reads.labels(outcome).inc(),
+    )
+    kit.provide(catalog)
+    kit.provide(product_search)
+    kit.readiness.add("search_index", product_search.ready)
 
 
 def _product_search(

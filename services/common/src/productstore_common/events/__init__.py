@@ -14,7 +14,6 @@ from productstore_common.events.envelope import (
     MAX_ENVELOPE_BYTES,
     CloudEvent,
     EventDecodeError,
-    EventPayload,
     EventRegistry,
     KafkaRecord,
     header_value,
@@ -30,6 +29,7 @@ from productstore_common.events.outbox import (
     event_tables_cql,
 )
 from productstore_common.events.relay import OutboxRelay, RelayConfig
+from productstore_contracts.events import EventPayload
 
 __all__ = [
     "MAX_ENVELOPE_BYTES",

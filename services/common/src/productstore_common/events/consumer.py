@@ -47,12 +47,12 @@ from productstore_common.events.dedupe import ProcessedEvents
 from productstore_common.events.envelope import (
     CloudEvent,
     EventDecodeError,
-    EventPayload,
     EventRegistry,
 )
 from productstore_common.events.kafka import bootstrap, dead_letter_topic, idempotent_producer
 from productstore_common.events.metrics import ConsumerMetrics
 from productstore_common.telemetry.tracing import context_from_kafka_headers
+from productstore_contracts.events import EventPayload
 
 log = logging.getLogger(__name__)
 

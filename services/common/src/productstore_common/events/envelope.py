@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import (
     AwareDatetime,
@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from productstore_common.telemetry.tracing import kafka_trace_headers
+from productstore_contracts.events import EventPayload
 
 SPEC_VERSION: Literal["1.0"] = "1.0"
 DATA_CONTENT_TYPE: Literal["application/json"] = "application/json"
@@ -61,18 +62,6 @@ def check_event_type(event_type: str) -> str:
             "e.g. 'productstore.catalog.PriceChanged.v1'"
         )
     return event_type
-
-
-class EventPayload(BaseModel):
-    """Base of every event's ``data``; subclasses set ``event_type``.
-
-    Unknown fields are ignored so a producer may add optional fields without a
-    new version; removing or changing a field needs a new ``.vN`` type.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    event_type: ClassVar[str]
 
 
 PayloadT = TypeVar("PayloadT", bound=EventPayload)

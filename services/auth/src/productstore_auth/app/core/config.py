@@ -97,10 +97,6 @@ class AuthSettings(ServiceSettings):
     first_admin_password: SecretStr | None = None
     first_admin_name: str = Field(default="Administrator", min_length=1, max_length=100)
 
-    # Apply the CQL migrations at start-up; unset means "in development only"
-    # (charts/productstore sets it true; an LWT lock serialises the replicas).
-    migrate_on_start: bool | None = None
-
     @field_validator("vault_addr")
     @classmethod
     def _vault_url(cls, value: str | None) -> str | None:
@@ -175,9 +171,3 @@ class AuthSettings(ServiceSettings):
         if self.service_clients is None:
             return {}
         return _CLIENTS.validate_json(self.service_clients.get_secret_value())
-
-    @property
-    def migrates_on_start(self) -> bool:
-        if self.migrate_on_start is not None:
-            return self.migrate_on_start
-        return self.environment == "development"

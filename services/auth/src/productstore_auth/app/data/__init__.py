@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parents[2]
+from productstore_common import kit
 
 
 def migrations_dir() -> Path:
-    """The service's CQL migrations: inside the installed wheel, or the source tree's folder."""
-    packaged = _PACKAGE / "migrations"
-    if packaged.is_dir():
-        return packaged
-    # An editable (workspace) install: services/auth/src/productstore_auth -> services/auth.
-    return _PACKAGE.parents[1] / "migrations"
+    """auth's CQL migrations (inside the wheel, or services/auth/migrations)."""
+    return kit.migrations_dir(__file__)

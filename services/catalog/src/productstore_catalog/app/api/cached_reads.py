@@ -37,8 +37,9 @@ from opentelemetry import trace
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from productstore_catalog.app.api.deps import Services
-from productstore_catalog.app.services.catalog import CacheRead
+from productstore_catalog.app.services.catalog import CacheRead, Catalog
+from productstore_catalog.app.services.search import ProductSearch
+from productstore_common.kit import Container
 
 PRODUCTS = "/api/products/"
 SEARCH = "/api/products/search"
@@ -75,15 +76,24 @@ class CachedReads:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in _METHODS:
-            services = getattr(scope["app"].state, "services", None)
-            if isinstance(services, Services) and await self._answer(scope, send, services):
+            # Set up by the app's lifespan; before that (or without it) the router answers.
+            container = getattr(scope["app"].state, "container", None)
+            if (
+                isinstance(container, Container)
+                and Catalog in container
+                and await self._answer(
+                    scope, send, container.get(Catalog), container.get(ProductSearch)
+                )
+            ):
                 return
         await self.app(scope, receive, send)
 
-    async def _answer(self, scope: Scope, send: Send, services: Services) -> bool:
+    async def _answer(
+        self, scope: Scope, send: Send, catalog: Catalog, search: ProductSearch
+    ) -> bool:
         path: str = scope["path"]
         if path == SEARCH:
-            page = services.search.cached_page(scope["query_string"])
+            page = search.cached_page(scope["query_string"])
             if page is None:
                 return False
             scope["route"] = self._search_route
@@ -96,7 +106,7 @@ class CachedReads:
             product_id = uuid.UUID(path[len(PRODUCTS) :])
         except ValueError:
             return False  # the router's 422
-        read = await services.catalog.cached_product_document(product_id)
+        read = await catalog.cached_product_document(product_id)
         _, version, document = read
         if document is None:
             # The route goes on from this read (Cassandra, or 404 for a tombstone).

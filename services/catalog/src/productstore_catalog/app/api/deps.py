@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header
 
 from productstore_catalog.app.core.config import CatalogSettings
 from productstore_catalog.app.core.errors import invalid_query
 from productstore_catalog.app.services.catalog import Catalog
 from productstore_catalog.app.services.search import ProductSearch
 from productstore_common.auth import AdminUser, OptionalPrincipal
+from productstore_common.kit import provide
 
 __all__ = [
     "AdminUser",
@@ -19,41 +19,8 @@ __all__ = [
     "IfMatch",
     "OptionalPrincipal",
     "SearchDep",
-    "Services",
     "SettingsDep",
 ]
-
-
-@dataclass(frozen=True)
-class Services:
-    """What the routes use, built once per process by the app's lifespan."""
-
-    settings: CatalogSettings
-    catalog: Catalog
-    search: ProductSearch
-
-
-def _services(request: Request) -> Services:
-    services = getattr(request.app.state, "services", None)
-    if not isinstance(services, Services):
-        raise RuntimeError(  # noqa: TRY004 - a wiring bug, not a caller's type error
-            "the catalog services are not set up: was the app's lifespan run?"
-        )
-    return services
-
-
-# The dependencies are `async def`: FastAPI runs a plain `def` dependency in the
-# thread pool, a thread hop per request for a dictionary lookup.
-async def _catalog(request: Request) -> Catalog:
-    return _services(request).catalog
-
-
-async def _search(request: Request) -> ProductSearch:
-    return _services(request).search
-
-
-async def _settings(request: Request) -> CatalogSettings:
-    return _services(request).settings
 
 
 async def _if_match(
@@ -77,7 +44,7 @@ async def _if_match(
     return int(text)
 
 
-CatalogDep = Annotated[Catalog, Depends(_catalog)]
-SearchDep = Annotated[ProductSearch, Depends(_search)]
-SettingsDep = Annotated[CatalogSettings, Depends(_settings)]
+CatalogDep = Annotated[Catalog, Depends(provide(Catalog))]
+SearchDep = Annotated[ProductSearch, Depends(provide(ProductSearch))]
+SettingsDep = Annotated[CatalogSettings, Depends(provide(CatalogSettings))]
 IfMatch = Annotated[int | None, Depends(_if_match)]

@@ -14,9 +14,10 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from productstore_common.settings import ServiceSettings
+from productstore_contracts.events.catalog import CATALOG_TOPIC
 
-# One topic per domain (ARCHITECTURE.md), keyed by product id.
-DEFAULT_EVENTS_TOPIC = "productstore.catalog"
+# One topic per domain (docs/architecture.md), keyed by product id.
+DEFAULT_EVENTS_TOPIC = CATALOG_TOPIC
 _KAFKA_TOPIC = r"^[A-Za-z0-9._-]{1,200}$"
 
 
@@ -28,10 +29,6 @@ class CatalogSettings(ServiceSettings):
     service_name: str = Field(default="catalog", pattern=r"^[a-z][a-z0-9-]{0,62}$")
     cassandra_keyspace: str = Field(default="catalog", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
 
-    # Apply the CQL migrations at start-up; unset means "in development only"
-    # (charts/productstore sets it true; an LWT lock serialises the replicas).
-    migrate_on_start: bool | None = None
-
     # Product reads by id are cached in Redis under `<prefix>:product:<id>`; the TTL
     # bounds how long a value may outlive a write whose cache update failed.
     redis_key_prefix: str = Field(default="catalog", pattern=r"^[A-Za-z0-9:_.-]{1,64}$")
@@ -41,9 +38,6 @@ class CatalogSettings(ServiceSettings):
 
     # Product events go to this topic through the outbox; the relay runs in-process.
     events_topic: str = Field(default=DEFAULT_EVENTS_TOPIC, pattern=_KAFKA_TOPIC)
-    # Create the topic and its .dlq at start-up; unset means "in development only"
-    # (charts/productstore sets it true).
-    create_topics: bool | None = None
 
     # Each replica's search index follows the topic in its own consumer group
     # `<prefix>-<host>-<random>`, so every replica sees every event.
@@ -69,15 +63,3 @@ class CatalogSettings(ServiceSettings):
                 "share the key that signs search cursors (e.g. `openssl rand -base64 32`)"
             )
         return self
-
-    @property
-    def migrates_on_start(self) -> bool:
-        if self.migrate_on_start is not None:
-            return self.migrate_on_start
-        return self.environment == "development"
-
-    @property
-    def creates_topics(self) -> bool:
-        if self.create_topics is not None:
-            return self.create_topics
-        return self.environment == "development"

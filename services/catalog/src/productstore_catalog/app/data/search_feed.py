@@ -23,7 +23,7 @@ from productstore_common.events import (
     Handler,
     IdempotentConsumer,
 )
-from productstore_common.events.catalog_events import PRODUCT_EVENTS
+from productstore_contracts.events.catalog import PRODUCT_EVENTS
 
 # The consumer polls this often for its partition assignment at start-up.
 _ASSIGNMENT_POLL_SECONDS = 0.1

@@ -31,7 +31,7 @@ from productstore_catalog.app.models import (
 )
 from productstore_catalog.app.services.search import ProductSearch
 from productstore_common.events import CloudEvent, EventPayload, new_event
-from productstore_common.events.catalog_events import (
+from productstore_contracts.events.catalog import (
     CATALOG_SOURCE,
     PriceChanged,
     ProductCreated,

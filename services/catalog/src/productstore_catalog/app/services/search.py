@@ -33,7 +33,7 @@ from productstore_catalog.search import (
     SearchResult,
 )
 from productstore_common.events import CloudEvent, EventPayload
-from productstore_common.events.catalog_events import ProductDeleted
+from productstore_contracts.events.catalog import ProductDeleted
 
 _logger = logging.getLogger(__name__)
 

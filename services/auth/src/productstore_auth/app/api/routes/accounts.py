@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from productstore_auth.app.api.deps import AccountsDep, CurrentUser
-from productstore_auth.app.api.routes.convert import user_public
 from productstore_auth.app.models import UserCreate, UserPublic
 from productstore_common.openapi import problems
 
@@ -22,7 +21,7 @@ router = APIRouter(prefix="/api/auth", tags=["accounts"])
 async def register(body: UserCreate, accounts: AccountsDep) -> UserPublic:
     """A new account with the `user` role. Log in afterwards to get tokens."""
     user = await accounts.register(email=body.email, name=body.name, password=body.password)
-    return user_public(user)
+    return UserPublic.model_validate(user)
 
 
 @router.get(
@@ -33,4 +32,4 @@ async def register(body: UserCreate, accounts: AccountsDep) -> UserPublic:
 )
 async def me(principal: CurrentUser, accounts: AccountsDep) -> UserPublic:
     """The account the access token speaks for; 403 once it is disabled."""
-    return user_public(await accounts.active_user(principal.sub))
+    return UserPublic.model_validate(await accounts.active_user(principal.sub))

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from productstore_auth.app.api.deps import AccountsDep, ClientIp, SessionsDep
-from productstore_auth.app.api.routes.convert import token_pair
 from productstore_auth.app.core.policy import normalise_email
 from productstore_auth.app.models import LoginRequest, RefreshRequest, TokenPair
 from productstore_common.errors import Problem
@@ -38,7 +37,7 @@ async def login(
         email=body.email, password=body.password, client_ip=client_ip
     )
     response.headers.update(_NO_STORE)
-    return token_pair(await sessions.start(user))
+    return TokenPair.model_validate(await sessions.start(user))
 
 
 @router.post(
@@ -66,7 +65,7 @@ async def token(
         ) from None
     user = await accounts.authenticate(email=email, password=form.password, client_ip=client_ip)
     response.headers.update(_NO_STORE)
-    return token_pair(await sessions.start(user))
+    return TokenPair.model_validate(await sessions.start(user))
 
 
 @router.post(
@@ -81,7 +80,7 @@ async def refresh(body: RefreshRequest, sessions: SessionsDep, response: Respons
     """New tokens; the refresh token sent is used up. Sending a used refresh token again
     revokes its whole session (theft detection)."""
     response.headers.update(_NO_STORE)
-    return token_pair(await sessions.refresh(body.refresh_token))
+    return TokenPair.model_validate(await sessions.refresh(body.refresh_token))
 
 
 @router.post(

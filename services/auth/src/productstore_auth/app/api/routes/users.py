@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from productstore_auth.app.api.deps import AccountsDep, AdminUser
-from productstore_auth.app.api.routes.convert import user_public
 from productstore_auth.app.models import UserPublic, UserRolesUpdate, UsersPage
 from productstore_common.openapi import problems
 
@@ -32,12 +31,14 @@ async def list_users(
     ] = None,
 ) -> UsersPage:
     users, next_cursor = await accounts.page(limit=limit, cursor=cursor)
-    return UsersPage(items=[user_public(user) for user in users], next_cursor=next_cursor)
+    return UsersPage(
+        items=[UserPublic.model_validate(user) for user in users], next_cursor=next_cursor
+    )
 
 
 @router.get("/{user_id}", response_model=UserPublic, responses=_ADMIN_PROBLEMS, summary="One user")
 async def get_user(user_id: uuid.UUID, admin: AdminUser, accounts: AccountsDep) -> UserPublic:
-    return user_public(await accounts.get(user_id))
+    return UserPublic.model_validate(await accounts.get(user_id))
 
 
 @router.put(
@@ -51,7 +52,7 @@ async def set_roles(
 ) -> UserPublic:
     """Takes effect in the user's next access token (at the next refresh or login)."""
     user = await accounts.set_roles(user_id, body.role_set(), acting_admin=admin.sub)
-    return user_public(user)
+    return UserPublic.model_validate(user)
 
 
 @router.post(
@@ -63,7 +64,9 @@ async def set_roles(
 async def disable_user(user_id: uuid.UUID, admin: AdminUser, accounts: AccountsDep) -> UserPublic:
     """Login and refresh are refused from now on, and sessions started before stay ended
     after the account is enabled again. Access tokens already issued expire on their own."""
-    return user_public(await accounts.set_disabled(user_id, disabled=True, acting_admin=admin.sub))
+    return UserPublic.model_validate(
+        await accounts.set_disabled(user_id, disabled=True, acting_admin=admin.sub)
+    )
 
 
 @router.post(
@@ -73,4 +76,6 @@ async def disable_user(user_id: uuid.UUID, admin: AdminUser, accounts: AccountsD
     summary="Enable a disabled user",
 )
 async def enable_user(user_id: uuid.UUID, admin: AdminUser, accounts: AccountsDep) -> UserPublic:
-    return user_public(await accounts.set_disabled(user_id, disabled=False, acting_admin=admin.sub))
+    return UserPublic.model_validate(
+        await accounts.set_disabled(user_id, disabled=False, acting_admin=admin.sub)
+    )

@@ -21,8 +21,12 @@ from productstore_catalog.app.models import (
 
 router = APIRouter(prefix="/api/products", tags=["products"])
 
+# OpenAPI 3.1 requires a header object's `schema` (or `content`): client generators need it.
 _ETAG_HEADER = {
-    "ETag": {"description": "The product's version; send it as If-Match to write safely"}
+    "ETag": {
+        "description": "The product's version; send it as If-Match to write safely",
+        "schema": {"type": "string"},
+    }
 }
 
 

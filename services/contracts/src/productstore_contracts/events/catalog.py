@@ -16,7 +16,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from productstore_common.events.envelope import EventPayload
+from productstore_contracts.events import EventPayload
 
 CATALOG_SOURCE = "/productstore/catalog"
 CATALOG_TOPIC = "productstore.catalog"

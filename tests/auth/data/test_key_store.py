@@ -9,10 +9,12 @@ import pytest
 from devstack.components.cassandra import Cassandra
 from devstack.components.openbao import OpenBao
 from devstack.components.redis import Redis
-from productstore_auth.app.data.connections import connect_cassandra, key_store
+from productstore_auth.app.data import migrations_dir
+from productstore_auth.app.data.key_store import key_store
 from productstore_auth.app.data.signing_keys import CassandraKeyStore
 from productstore_auth.app.data.vault import VaultKeyStore
 from productstore_common.cassandra import CassandraSession, CassandraUnavailableError
+from productstore_common.kit.connections import connect_cassandra
 from tests.auth.support import service_settings
 
 pytestmark = pytest.mark.anyio
@@ -29,7 +31,7 @@ async def test_without_migrations_a_missing_keyspace_fails_start_up_clearly(
         cassandra_keyspace=f"missing_{uuid.uuid4().hex[:12]}",
     )
     with pytest.raises(CassandraUnavailableError, match="run the auth migrations first"):
-        await connect_cassandra(settings)
+        await connect_cassandra(settings, migrations_dir())
 
 
 def test_keys_live_in_vault_when_configured_else_in_cassandra(

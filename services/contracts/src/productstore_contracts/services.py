@@ -1,0 +1,55 @@
+"""The descriptor of every service that exists: the one table of services.
+
+devstack runs these, the operator deploys and wires these, the chart's generated
+values route to these. A service that is planned but has no code has no
+descriptor, so nothing can enable it by accident.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from productstore_contracts.descriptor import SecretFile, ServiceDescriptor, check_registry
+from productstore_contracts.events.catalog import CATALOG_TOPIC
+
+AUTH: Final = ServiceDescriptor(
+    name="auth",
+    summary="users, roles, refresh tokens and signing keys",
+    route_prefixes=("/api/auth/",),
+    port=8101,
+    dependencies=frozenset({"cassandra", "redis", "vault"}),
+    secrets=(
+        # The ES256 signing-key set (productstore_auth.app.data.vault): auth rotates it
+        # and keeps the previous public keys, so nobody else may write it.
+        SecretFile(file="signing_keys", key="auth/signing-keys", fields=("keys",), kind="owned"),
+    ),
+)
+
+CATALOG: Final = ServiceDescriptor(
+    name="catalog",
+    summary="products, categories, prices and search",
+    route_prefixes=("/api/products", "/api/categories"),
+    port=8102,
+    dependencies=frozenset({"cassandra", "redis", "kafka"}),
+    calls=frozenset({"auth"}),
+    produces=(CATALOG_TOPIC,),
+    # Every replica's search index follows the product topic.
+    consumes=(CATALOG_TOPIC,),
+    secrets=(
+        # Every replica signs search cursors with the same key, made once per store.
+        SecretFile(file="search_cursor", key="catalog/search-cursor", fields=("key",)),
+    ),
+)
+
+DESCRIPTORS: Final = (AUTH, CATALOG)
+check_registry(DESCRIPTORS)
+
+
+def descriptor(name: str) -> ServiceDescriptor:
+    """The descriptor of the service called `name`."""
+    for found in DESCRIPTORS:
+        if found.name == name:
+            return found
+    raise KeyError(
+        f"no service {name!r} exists; services are {', '.join(d.name for d in DESCRIPTORS)}"
+    )
