@@ -10,6 +10,7 @@ drops the pass's inventory; the next step to ask takes a new one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,7 +74,7 @@ class Inventory:
     @property
     def deployed(self) -> Revision | None:
         """The revision helm last deployed, if any."""
-        return next((r for r in reversed(self.history) if r.status == "deployed"), None)
+        return deployed_revision(self.history)
 
     @property
     def pending(self) -> Revision | None:
@@ -103,11 +104,16 @@ class Inventory:
         return self.live.get((*DEPLOYMENTS, self.namespace), {})
 
 
+def deployed_revision(history: Sequence[Revision]) -> Revision | None:
+    """The newest revision of ``history`` with status deployed."""
+    return next((r for r in reversed(history) if r.status == "deployed"), None)
+
+
 async def take_inventory(plan: Plan, runtime: Runtime) -> Inventory:
     """Read the release's history, its deployed manifest and its live objects."""
     ns = plan.store.namespace
     history = tuple(await runtime.helm.history(plan.release, ns))
-    deployed = next((r for r in reversed(history) if r.status == "deployed"), None)
+    deployed = deployed_revision(history)
     rendered = (
         tuple(await _rendered(plan, runtime, deployed.revision)) if deployed is not None else ()
     )

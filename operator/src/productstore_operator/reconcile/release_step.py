@@ -19,7 +19,12 @@ from productstore_operator.builders.naming import component_name
 from productstore_operator.io import Revision, TransientError
 from productstore_operator.models import ServiceStatus
 from productstore_operator.reconcile.context import PassContext
-from productstore_operator.reconcile.inventory import Drift, Inventory, deployment_state
+from productstore_operator.reconcile.inventory import (
+    Drift,
+    Inventory,
+    deployed_revision,
+    deployment_state,
+)
 from productstore_operator.reconcile.outcome import Event, StepResult
 from productstore_operator.reconcile.plan import Plan
 from productstore_operator.reconcile.runtime import FailedUpgrade, Runtime
@@ -37,10 +42,6 @@ def release_stamp(plan: Plan, runtime: Runtime) -> str:
     return spec_hash({"values": plan.values, "chart": runtime.helm.digest})
 
 
-def _deployed(history: list[Revision]) -> Revision | None:
-    return next((r for r in reversed(history) if r.status == "deployed"), None)
-
-
 def _tail(text: str) -> str:
     return " ".join(text.strip().splitlines()[-ERROR_LINES:]) or "no output"
 
@@ -55,7 +56,7 @@ async def _clear_stale_pending(
         age = (datetime.now(UTC) - latest.updated).total_seconds()
         if age < runtime.stale_pending_seconds:
             return None
-    good = _deployed(list(history[:-1])) or next(
+    good = deployed_revision(history[:-1]) or next(
         (r for r in reversed(history[:-1]) if r.status == "superseded"), None
     )
     ns = plan.store.namespace
@@ -79,13 +80,13 @@ async def _upgrade(
     history = await runtime.helm.history(plan.release, ns)
     if ok:
         runtime.failed_upgrades.pop(plan.uid, None)
-        current = _deployed(history)
+        current = deployed_revision(history)
         verb = "installed" if previous is None else "upgraded"
         number = current.revision if current else "?"
         message = f"{verb} release {plan.release} (revision {number}): {reason}"
         return [Event("Normal", "Upgraded", message)], None
     events = [Event("Warning", "UpgradeFailed", f"helm upgrade failed: {_tail(error)}")]
-    good = _deployed(history)
+    good = deployed_revision(history)
     applied = bool(history) and history[-1].status == "failed"
     if good is not None and not applied:
         # Refused before it changed anything (e.g. an object helm does not own).

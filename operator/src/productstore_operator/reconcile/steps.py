@@ -44,7 +44,7 @@ class Step:
     metric: str
     run: StepFunction
 
-    def failed(self, result: StepResult) -> bool:
+    def counts_as_error(self, result: StepResult) -> bool:
         """Whether ``result`` is a failure (counted), not convergence in progress."""
         return result.status == "False" and result.reason not in self.waiting
 

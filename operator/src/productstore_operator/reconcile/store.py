@@ -178,7 +178,7 @@ async def run_steps(
     stopped, result = ran[-1]
     if not result.done:
         outcome.retry_after = result.retry_after or RETRY_SECONDS
-        if stopped.failed(result):
+        if stopped.counts_as_error(result):
             outcome.failed_step = stopped.metric
     return outcome
 
