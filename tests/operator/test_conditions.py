@@ -8,7 +8,6 @@ import pytest
 
 from productstore_operator.conditions import (
     ALL_READY,
-    COMPONENT_TYPES,
     INVALID_SPEC,
     NOT_OBSERVED,
     Status,
@@ -23,6 +22,7 @@ from productstore_operator.models.status import (
     SECRETS_READY,
     SERVICES_READY,
 )
+from productstore_operator.reconcile.steps import COMPONENT_TYPES
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 T1 = datetime(2026, 1, 1, 12, 5, tzinfo=UTC)
@@ -126,7 +126,7 @@ ALL_TRUE = [condition(t, "True") for t in COMPONENT_TYPES]
 def test_summarise(
     conditions: list[Condition], phase: str, status: Status, reason: str, message: str
 ) -> None:
-    result_phase, result = summarise(conditions, generation=4, now=T1)
+    result_phase, result = summarise(conditions, COMPONENT_TYPES, generation=4, now=T1)
     ready = next(c for c in result if c.type == READY)
     assert result_phase == phase
     assert (ready.status, ready.reason, ready.observed_generation) == (status, reason, 4)
@@ -134,8 +134,8 @@ def test_summarise(
 
 
 def test_summarise_keeps_ready_transition_time_while_ready() -> None:
-    _, first = summarise(ALL_TRUE, generation=1, now=T0)
-    _, second = summarise(first, generation=2, now=T1)
+    _, first = summarise(ALL_TRUE, COMPONENT_TYPES, generation=1, now=T0)
+    _, second = summarise(first, COMPONENT_TYPES, generation=2, now=T1)
     ready = next(c for c in second if c.type == READY)
     assert ready.last_transition_time == T0
     assert ready.observed_generation == 2

@@ -11,20 +11,9 @@ from datetime import datetime
 from typing import Final, Literal
 
 from productstore_operator.models import Condition
-from productstore_operator.models.status import (
-    CASSANDRA_READY,
-    MESH_CONFIGURED,
-    READY,
-    SECRETS_READY,
-    SERVICES_READY,
-    Phase,
-)
+from productstore_operator.models.status import READY, SERVICES_READY, Phase
 
 Status = Literal["True", "False", "Unknown"]
-
-# The conditions Ready summarises, in reconcile order. A step that does not
-# apply (external Cassandra, Istio disabled) is set True with a reason saying so.
-COMPONENT_TYPES: Final = (SECRETS_READY, CASSANDRA_READY, SERVICES_READY, MESH_CONFIGURED)
 
 # Reason of a False condition that only a spec change can fix: the phase is Failed.
 INVALID_SPEC: Final = "InvalidSpec"
@@ -65,21 +54,24 @@ def set_condition(
 
 
 def summarise(
-    conditions: Sequence[Condition], generation: int | None, now: datetime
+    conditions: Sequence[Condition],
+    components: Sequence[str],
+    generation: int | None,
+    now: datetime,
 ) -> tuple[Phase, list[Condition]]:
     """The phase and ``conditions`` with Ready set from the component conditions.
 
-    Ready is True when every component is True, False when one is False, and
-    Unknown while one has not been observed yet. Its reason and message are
-    those of the first component, in reconcile order, that holds it back.
+    ``components`` are the condition types of the reconcile's steps, in their
+    order (``reconcile.steps.COMPONENT_TYPES``); a step that does not apply
+    (external Cassandra, Istio disabled) sets its condition True with a reason
+    saying so. Ready is True when every component is True, False when one is
+    False, and Unknown while one has not been observed yet. Its reason and
+    message are those of the first component, in reconcile order, that holds
+    it back.
     """
     by_type = {c.type: c for c in conditions}
-    components = [by_type.get(t) for t in COMPONENT_TYPES]
-    blocking = [
-        (t, c)
-        for t, c in zip(COMPONENT_TYPES, components, strict=True)
-        if c is None or c.status != "True"
-    ]
+    found = [(t, by_type.get(t)) for t in components]
+    blocking = [(t, c) for t, c in found if c is None or c.status != "True"]
     if not blocking:
         ready = set_condition(
             conditions,
@@ -102,13 +94,17 @@ def summarise(
     ready = set_condition(
         conditions, READY, status, reason=reason, message=message, generation=generation, now=now
     )
-    return _phase(by_type, failed), ready
+    return _phase(by_type, components, failed), ready
 
 
-def _phase(by_type: dict[str, Condition], failed: Sequence[tuple[str, Condition]]) -> Phase:
+def _phase(
+    by_type: dict[str, Condition],
+    components: Sequence[str],
+    failed: Sequence[tuple[str, Condition]],
+) -> Phase:
     if any(c.reason == INVALID_SPEC for _, c in failed):
         return "Failed"
-    if not any(t in by_type for t in COMPONENT_TYPES):
+    if not any(t in by_type for t in components):
         return "Pending"
     services = by_type.get(SERVICES_READY)
     # The services run but something around them fails: usable, not healthy.

@@ -1,6 +1,7 @@
 """kopf's side: the decorators, kept thin. Every change, resume and timer tick runs
-the same ordered reconcile; its Outcome becomes a status patch, events, and a
-TemporaryError (come back later) or PermanentError (fix the spec).
+the same reconcile (the table of steps); its Outcome becomes a status patch,
+events, metrics, and a TemporaryError (come back later) or PermanentError (fix
+the spec).
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ import kopf
 
 from productstore_operator.metrics import Metrics
 from productstore_operator.models import GROUP, PLURAL, VERSION
-from productstore_operator.reconcile import Outcome, Runtime, TransientError, finalize, reconcile
+from productstore_operator.reconcile import (
+    STEPS,
+    Outcome,
+    Runtime,
+    TransientError,
+    finalize,
+    reconcile,
+)
 from productstore_operator.reconcile.outcome import RETRY_SECONDS
 
 # kopf keeps its progress and last-handled spec in annotations under this prefix:
@@ -56,6 +64,7 @@ def _status_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, A
 def register(registry: kopf.OperatorRegistry, runtime: Runtime, metrics: Metrics) -> None:
     """Attach the operator's handlers to ``registry``."""
     resource = (GROUP, VERSION, PLURAL)
+    metrics.declare_steps(step.metric for step in STEPS)
 
     @kopf.on.login(id="login", registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
@@ -77,6 +86,8 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime, metrics: Metrics
         outcome = await reconcile(body, runtime)
         metrics.duration.observe(time.monotonic() - started)
         metrics.reconciles.labels(result=outcome.result).inc()
+        for step, seconds in outcome.step_seconds.items():
+            metrics.step_duration.labels(step=step).observe(seconds)
         if outcome.failed_step is not None:
             metrics.errors.labels(step=outcome.failed_step).inc()
         metrics.set_phase(body.metadata.uid or "", outcome.status.get("phase"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
@@ -33,6 +33,13 @@ class Metrics:
             ["step"],
             registry=self.registry,
         )
+        self.step_duration = Histogram(
+            "productstore_operator_step_duration_seconds",
+            "Duration of one reconcile step over one store, by step.",
+            ["step"],
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+            registry=self.registry,
+        )
         self.helm = Counter(
             "productstore_operator_helm_operations",
             "helm upgrades and rollbacks by result: success or failure.",
@@ -46,6 +53,13 @@ class Metrics:
             registry=self.registry,
         )
         self._phases: dict[str, str] = {}
+
+    def declare_steps(self, steps: Iterable[str]) -> None:
+        """Create every step's series at zero: a rate over a step that never failed
+        is 0, not absent."""
+        for step in steps:
+            self.errors.labels(step=step)
+            self.step_duration.labels(step=step)
 
     def set_phase(self, uid: str, phase: str | None) -> None:
         """Record a store's phase (None: the store is gone)."""

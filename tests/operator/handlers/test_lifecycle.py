@@ -115,6 +115,11 @@ def test_devstack_store_converges_and_is_removed(h: Harness, tmp_path: Path) -> 
     ) as response:
         metrics = response.read().decode()
     assert 'productstore_operator_reconciles_total{result="ready"}' in metrics
+    # A series per row of the step table: durations of the steps that ran, and
+    # error counters that exist at zero before any step failed.
+    for step in ("vault", "cassandra", "services", "mesh"):
+        assert f'productstore_operator_step_duration_seconds_count{{step="{step}"}}' in metrics
+        assert f'productstore_operator_reconcile_errors_total{{step="{step}"}} 0.0' in metrics
     assert (
         'productstore_operator_helm_operations_total{operation="upgrade",result="success"} 1.0'
         in metrics

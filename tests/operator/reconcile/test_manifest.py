@@ -29,7 +29,7 @@ metadata:
 
 
 def test_objects_with_their_groups_and_namespaces() -> None:
-    assert parse_manifest(MANIFEST, "ns") == [
+    assert [o.ref for o in parse_manifest(MANIFEST, "ns")] == [
         ObjectRef("", "v1", "ServiceAccount", "ns", "shop-auth"),
         ObjectRef("apps", "v1", "Deployment", "other", "shop-auth"),
         ObjectRef("security.istio.io", "v1", "AuthorizationPolicy", "ns", "shop-auth"),

@@ -1,4 +1,4 @@
-"""Step 2, CassandraReady: the store's K8ssandraCluster, and waiting until it is ready.
+"""Step CassandraReady: the store's K8ssandraCluster, and waiting until it is ready.
 
 k8ssandra-operator (v1.21) reports readiness in the K8ssandraCluster's status:
 condition CassandraInitialized once the cluster first came up, and per
@@ -16,13 +16,14 @@ from productstore_operator.builders.k8ssandra import API_VERSION, KIND, PLURAL
 from productstore_operator.io import TransientError
 from productstore_operator.models import API_VERSION as STORE_API_VERSION
 from productstore_operator.models import KIND as STORE_KIND
-from productstore_operator.models.status import CASSANDRA_READY
-from productstore_operator.reconcile.outcome import POLL_SECONDS, RETRY_SECONDS, Event, StepResult
+from productstore_operator.reconcile.context import PassContext
+from productstore_operator.reconcile.outcome import Event, StepResult
 from productstore_operator.reconcile.plan import Plan
-from productstore_operator.reconcile.runtime import Runtime
 
 GROUP, _, VERSION = API_VERSION.partition("/")
 INITIALIZED: Final = "CassandraInitialized"
+# The step waits (no error) while the cluster provisions.
+PROVISIONING: Final = "CassandraProvisioning"
 
 
 def owner_reference(plan: Plan) -> dict[str, Any]:
@@ -60,17 +61,14 @@ def cluster_readiness(cluster: dict[str, Any], datacenter: str) -> str | None:
     return None
 
 
-async def ensure_cassandra(plan: Plan, runtime: Runtime) -> StepResult:
+async def ensure_cassandra(ctx: PassContext) -> StepResult:
     """Create or update the K8ssandraCluster, then wait for it (nothing for external)."""
+    plan, runtime = ctx.plan, ctx.runtime
     if plan.k8ssandra is None:
         external = plan.spec.cassandra.external
         where = ", ".join(external.contact_points) if external is not None else "?"
-        return StepResult(
-            CASSANDRA_READY,
-            "True",
-            "ExternalCassandra",
-            f"Cassandra at {where} is managed outside the operator",
-            done=True,
+        return StepResult.ready(
+            "ExternalCassandra", f"Cassandra at {where} is managed outside the operator"
         )
     body = {
         **plan.k8ssandra,
@@ -99,26 +97,12 @@ async def ensure_cassandra(plan: Plan, runtime: Runtime) -> StepResult:
             )
             events.append(Event("Normal", "CassandraUpdated", f"updated {KIND} {name}"))
     except TransientError as exc:
-        return StepResult(
-            CASSANDRA_READY, "False", "KubernetesError", str(exc), done=False,
-            retry_after=RETRY_SECONDS,
-        )  # fmt: skip
+        return StepResult.failed("KubernetesError", str(exc))
     waiting = cluster_readiness(cluster, plan.spec.cassandra.k8ssandra.datacenter.name)
     if waiting is not None:
-        return StepResult(
-            CASSANDRA_READY,
-            "False",
-            "CassandraProvisioning",
+        return StepResult.waiting(
+            PROVISIONING,
             f"waiting for {KIND} {name}: {waiting}; the services start once it is ready",
-            done=False,
-            retry_after=POLL_SECONDS,
-            events=tuple(events),
+            events,
         )
-    return StepResult(
-        CASSANDRA_READY,
-        "True",
-        "CassandraReady",
-        f"{KIND} {name} is ready",
-        done=True,
-        events=tuple(events),
-    )
+    return StepResult.ready("CassandraReady", f"{KIND} {name} is ready", events)

@@ -1,61 +1,59 @@
-"""Step 4, MeshConfigured: the Istio objects the chart rendered are in the cluster.
+"""Step MeshConfigured: the Istio objects the chart rendered are in the cluster, as rendered.
 
 The chart owns them (PeerAuthentication, AuthorizationPolicies,
-DestinationRules, VirtualServices); the operator only checks they exist. A
-missing one was already put back by the release step's drift repair.
+DestinationRules, VirtualServices); this step only checks them, in the
+pass's inventory. A missing or edited one was already repaired by the
+release step; one still off after that is reported here.
 """
 
 from __future__ import annotations
 
+from typing import Final
+
 from productstore_operator.io import TransientError
-from productstore_operator.models.status import MESH_CONFIGURED
-from productstore_operator.reconcile.children import missing_objects, release_objects
-from productstore_operator.reconcile.outcome import POLL_SECONDS, RETRY_SECONDS, StepResult
-from productstore_operator.reconcile.plan import Plan
-from productstore_operator.reconcile.runtime import Runtime
+from productstore_operator.reconcile.context import PassContext
+from productstore_operator.reconcile.outcome import POLL_SECONDS, StepResult
 
 ISTIO_GROUP_SUFFIX = "istio.io"
+# The step waits (no error) until the release step has deployed a revision.
+NOT_DEPLOYED: Final = "ReleaseNotDeployed"
 
 
-async def check_mesh(plan: Plan, runtime: Runtime, revision: int | None) -> StepResult:
-    """True when Istio is off, or every Istio object of the deployed revision exists."""
+async def check_mesh(ctx: PassContext) -> StepResult:
+    """True when Istio is off, or every Istio object of the deployed revision is in place."""
+    plan = ctx.plan
     if not plan.spec.istio.enabled:
-        return StepResult(
-            MESH_CONFIGURED, "True", "IstioDisabled",
-            "spec.istio.enabled is false: the store has no Istio objects", done=True,
-        )  # fmt: skip
-    if revision is None:
-        return StepResult(
-            MESH_CONFIGURED, "Unknown", "ReleaseNotDeployed",
-            "no deployed release yet", done=False, retry_after=POLL_SECONDS,
-        )  # fmt: skip
+        return StepResult.ready(
+            "IstioDisabled", "spec.istio.enabled is false: the store has no Istio objects"
+        )
     try:
-        objects = [
-            ref
-            for ref in await release_objects(plan, runtime, revision)
-            if ref.group.endswith(ISTIO_GROUP_SUFFIX)
-        ]
-        missing = await missing_objects(plan, runtime, objects)
+        inventory = await ctx.inventory()
     except TransientError as exc:
-        return StepResult(
-            MESH_CONFIGURED, "False", "KubernetesError", str(exc), done=False,
-            retry_after=RETRY_SECONDS,
-        )  # fmt: skip
+        return StepResult.failed("KubernetesError", str(exc))
+    if inventory.deployed is None:
+        return StepResult.waiting(NOT_DEPLOYED, "no deployed release yet", status="Unknown")
+    objects = tuple(
+        item for item in inventory.rendered if item.ref.group.endswith(ISTIO_GROUP_SUFFIX)
+    )
+    drift = inventory.drift(objects)
+    missing = [str(d.ref) for d in drift if d.field is None]
     if missing:
-        return StepResult(
-            MESH_CONFIGURED,
-            "False",
+        return StepResult.failed(
             "IstioObjectsMissing",
             f"missing {', '.join(missing)}; the next pass re-applies the release",
-            done=False,
-            retry_after=POLL_SECONDS,
+            after=POLL_SECONDS,
         )
-    kinds = sorted({ref.kind for ref in objects})
-    return StepResult(
-        MESH_CONFIGURED,
-        "True",
+    if drift:
+        # The release step restores edits; one left here survived that.
+        return StepResult.failed(
+            "IstioObjectsChanged",
+            f"{', '.join(str(d) for d in drift)} differ from the release after a repair "
+            "(see the DriftNotRepaired event)",
+            after=POLL_SECONDS,
+        )
+    kinds = sorted({item.ref.kind for item in objects})
+    return StepResult.ready(
         "IstioObjectsApplied",
         f"{len(objects)} Istio objects in place ({', '.join(kinds)}), mTLS "
         f"{plan.spec.istio.mtls_mode}",
-        done=True,
     )

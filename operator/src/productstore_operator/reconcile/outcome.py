@@ -6,6 +6,7 @@ TemporaryError to come back later, a PermanentError for an invalid spec).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -30,9 +31,12 @@ class Event:
 
 @dataclass(frozen=True)
 class StepResult:
-    """One step's condition, and whether the reconcile may go on to the next step."""
+    """What every step returns: its condition's status, and whether the pass goes on.
 
-    condition: str
+    The step's row in the table (``steps.STEPS``) names the condition; the
+    result says how it stands. Build one with ``ready``, ``waiting`` or ``failed``.
+    """
+
     status: Status
     reason: str
     message: str
@@ -40,6 +44,36 @@ class StepResult:
     done: bool
     retry_after: float | None = None
     events: tuple[Event, ...] = ()
+
+    @classmethod
+    def ready(cls, reason: str, message: str, events: Iterable[Event] = ()) -> StepResult:
+        """Converged: the condition is True and the next step runs."""
+        return cls("True", reason, message, done=True, events=tuple(events))
+
+    @classmethod
+    def waiting(
+        cls,
+        reason: str,
+        message: str,
+        events: Iterable[Event] = (),
+        *,
+        status: Status = "False",
+        after: float = POLL_SECONDS,
+    ) -> StepResult:
+        """Not converged yet (a rollout, a cluster provisioning): look again soon."""
+        return cls(status, reason, message, done=False, retry_after=after, events=tuple(events))
+
+    @classmethod
+    def failed(
+        cls,
+        reason: str,
+        message: str,
+        events: Iterable[Event] = (),
+        *,
+        after: float = RETRY_SECONDS,
+    ) -> StepResult:
+        """Something outside the spec failed (a server down, a refusal): retry later."""
+        return cls("False", reason, message, done=False, retry_after=after, events=tuple(events))
 
 
 @dataclass
@@ -52,8 +86,10 @@ class Outcome:
     retry_after: float | None = None
     # The spec cannot be built; the message says what to change.
     invalid: str | None = None
-    # Which step failed (for the errors metric), if one did.
+    # Which step failed (its metric label, for the errors metric), if one did.
     failed_step: str | None = None
+    # Seconds each step that ran took, by metric label, in order.
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def result(self) -> str:

@@ -1,47 +1,40 @@
-"""Step 3, ServicesReady: the store's Helm release, then its Deployments' rollout.
+"""Step ServicesReady: the store's Helm release, then its Deployments' rollout.
 
 The release is upgraded only when the hash of (values, chart) differs from the
-one stamped into the deployed revision, or when a rendered child is missing or
-was edited: a timer pass over a converged store runs no helm upgrade and adds no
-revision. A failed upgrade is rolled back to the last deployed revision.
+one stamped into the deployed revision, or when an object of the deployed
+manifest is missing or drifted (the pass's inventory compares the hash of each
+rendered object with the hash of the same fields live): a timer pass over a
+converged store runs no helm upgrade and adds no revision. A failed upgrade is
+rolled back to the last deployed revision.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Final
 
 from productstore_operator.builders.meta import spec_hash
 from productstore_operator.builders.naming import component_name
 from productstore_operator.io import Revision, TransientError
-from productstore_operator.io.helm import PENDING
-from productstore_operator.models.status import SERVICES_READY
-from productstore_operator.reconcile.children import (
+from productstore_operator.models import ServiceStatus
+from productstore_operator.reconcile.context import PassContext
+from productstore_operator.reconcile.inventory import (
+    Drift,
+    Inventory,
+    deployed_revision,
     deployment_state,
-    edited_deployments,
-    live_objects,
-    missing_objects,
-    release_objects,
 )
-from productstore_operator.reconcile.outcome import POLL_SECONDS, RETRY_SECONDS, Event, StepResult
+from productstore_operator.reconcile.outcome import Event, StepResult
 from productstore_operator.reconcile.plan import Plan
 from productstore_operator.reconcile.runtime import FailedUpgrade, Runtime
 
-DEPLOYMENTS = ("apps", "v1", "deployments")
 # Lines of helm's error output kept in a condition message.
 ERROR_LINES = 5
-
-
-@dataclass
-class ReleaseReport:
-    """The step's result plus what the status needs from it."""
-
-    result: StepResult
-    # service -> {"desiredReplicas", "readyReplicas"}
-    services: dict[str, dict[str, int]] = field(default_factory=dict)
-    revision: int | None = None
+# The step waits (no error) for these: a rollout, another helm.
+ROLLING_OUT: Final = "RollingOut"
+RELEASE_PENDING: Final = "ReleasePending"
+UPGRADE_FAILED: Final = "UpgradeFailed"
 
 
 def release_stamp(plan: Plan, runtime: Runtime) -> str:
@@ -49,23 +42,13 @@ def release_stamp(plan: Plan, runtime: Runtime) -> str:
     return spec_hash({"values": plan.values, "chart": runtime.helm.digest})
 
 
-def _deployed(history: list[Revision]) -> Revision | None:
-    return next((r for r in reversed(history) if r.status == "deployed"), None)
-
-
 def _tail(text: str) -> str:
     return " ".join(text.strip().splitlines()[-ERROR_LINES:]) or "no output"
 
 
-def _failed(reason: str, message: str, retry: float, *events: Event) -> ReleaseReport:
-    return ReleaseReport(
-        StepResult(SERVICES_READY, "False", reason, message, False, retry, tuple(events))
-    )
-
-
 async def _clear_stale_pending(
-    plan: Plan, runtime: Runtime, history: list[Revision]
-) -> tuple[list[Revision], Event | None] | None:
+    plan: Plan, runtime: Runtime, history: tuple[Revision, ...]
+) -> Event | None:
     """A pending release left by a helm that died: roll it back (or uninstall a
     first install). None while it may still be running."""
     latest = history[-1]
@@ -73,7 +56,7 @@ async def _clear_stale_pending(
         age = (datetime.now(UTC) - latest.updated).total_seconds()
         if age < runtime.stale_pending_seconds:
             return None
-    good = _deployed(history[:-1]) or next(
+    good = deployed_revision(history[:-1]) or next(
         (r for r in reversed(history[:-1]) if r.status == "superseded"), None
     )
     ns = plan.store.namespace
@@ -83,28 +66,27 @@ async def _clear_stale_pending(
     else:
         await runtime.helm.uninstall(plan.release, ns)
         what = "uninstalled the unfinished first install"
-    event = Event(
+    return Event(
         "Warning", "ReleaseRepaired", f"revision {latest.revision} was left {latest.status}: {what}"
     )
-    return await runtime.helm.history(plan.release, ns), event
 
 
 async def _upgrade(
     plan: Plan, runtime: Runtime, stamp: str, reason: str, previous: Revision | None
-) -> tuple[Revision | None, list[Event], ReleaseReport | None]:
-    """Run the upgrade; on failure roll back and return the report to give."""
+) -> tuple[list[Event], StepResult | None]:
+    """Run the upgrade; on failure roll back and return the result to give."""
     ns = plan.store.namespace
     ok, error = await runtime.helm.upgrade(plan.release, ns, plan.values, stamp)
     history = await runtime.helm.history(plan.release, ns)
     if ok:
         runtime.failed_upgrades.pop(plan.uid, None)
-        current = _deployed(history)
+        current = deployed_revision(history)
         verb = "installed" if previous is None else "upgraded"
         number = current.revision if current else "?"
         message = f"{verb} release {plan.release} (revision {number}): {reason}"
-        return current, [Event("Normal", "Upgraded", message)], None
+        return [Event("Normal", "Upgraded", message)], None
     events = [Event("Warning", "UpgradeFailed", f"helm upgrade failed: {_tail(error)}")]
-    good = _deployed(history)
+    good = deployed_revision(history)
     applied = bool(history) and history[-1].status == "failed"
     if good is not None and not applied:
         # Refused before it changed anything (e.g. an object helm does not own).
@@ -128,98 +110,158 @@ async def _upgrade(
         f"It is retried in {runtime.failed_upgrade_backoff:.0f}s or when the spec changes"
     )
     runtime.failed_upgrades[plan.uid] = FailedUpgrade(stamp, time.monotonic(), message)
-    return None, events, _failed("UpgradeFailed", message, runtime.failed_upgrade_backoff, *events)
+    return events, StepResult.failed(
+        UPGRADE_FAILED, message, events, after=runtime.failed_upgrade_backoff
+    )
 
 
-async def ensure_release(plan: Plan, runtime: Runtime) -> ReleaseReport:
-    """Install or upgrade the release when needed, then report the rollout."""
-    ns = plan.store.namespace
-    events: list[Event] = []
-    try:
-        history = await runtime.helm.history(plan.release, ns)
-        if history and history[-1].status in PENDING:
-            cleared = await _clear_stale_pending(plan, runtime, history)
-            if cleared is None:
-                return _failed(
-                    "ReleasePending",
-                    f"release {plan.release} revision {history[-1].revision} is "
-                    f"{history[-1].status} (another helm is running); waiting for it",
-                    POLL_SECONDS,
-                )
-            history, event = cleared
-            if event is not None:
-                events.append(event)
-        stamp = release_stamp(plan, runtime)
-        deployed = _deployed(history)
-        drift: list[str] = []
-        if deployed is not None:
-            objects = await release_objects(plan, runtime, deployed.revision)
-            drift = await missing_objects(plan, runtime, objects)
-            live = await live_objects(plan, runtime, {(*DEPLOYMENTS, ns)})
-            drift += edited_deployments(plan, live[(*DEPLOYMENTS, ns)])
-        if deployed is None or deployed.stamped_hash != stamp or drift:
-            failed = runtime.failed_upgrades.get(plan.uid)
-            if (
-                failed is not None
-                and failed.stamp == stamp
-                and not drift
-                and time.monotonic() - failed.at < runtime.failed_upgrade_backoff
-            ):
-                return _failed("UpgradeFailed", failed.message, runtime.failed_upgrade_backoff)
-            if deployed is None:
-                reason = "first install"
-            elif deployed.stamped_hash != stamp:
-                reason = "the spec or the chart changed"
-            else:
-                reason = f"repairing {', '.join(drift)}"
-            deployed, upgrade_events, report = await _upgrade(
-                plan, runtime, stamp, reason, deployed
+def helm_repairs(drift: Drift) -> bool:
+    """Whether ``helm upgrade`` puts ``drift`` back.
+
+    It creates a missing object, and its three-way merge restores the edited
+    fields of a built-in kind. A custom resource (Istio's) it patches only with
+    the difference between the old and the new manifest, so an edit stays:
+    the step restores those itself. Built-in API groups have no dot (apps,
+    policy) or end in .k8s.io; a CRD's group must have a dot and may not.
+    """
+    group = drift.ref.group
+    return drift.field is None or "." not in group or group.endswith(".k8s.io")
+
+
+async def _restore(ctx: PassContext, drifted: list[Drift]) -> Event:
+    """Merge-patch each edited custom resource with its rendered fields."""
+    for drift in drifted:
+        ref, body = drift.ref, drift.item.body
+        metadata = body.get("metadata") or {}
+        changes = {k: v for k, v in body.items() if k not in {"apiVersion", "kind", "metadata"}}
+        changes["metadata"] = {
+            k: metadata[k] for k in ("labels", "annotations") if metadata.get(k) is not None
+        }
+        await ctx.runtime.kube.patch(
+            ref.group, ref.version, ref.plural, ref.namespace, ref.name, changes=changes
+        )
+    what = ", ".join(str(d) for d in drifted)
+    return Event("Normal", "DriftRepaired", f"restored {what} as the release rendered them")
+
+
+async def _converge_objects(
+    ctx: PassContext, inventory: Inventory, stamp: str, events: list[Event]
+) -> tuple[Inventory, StepResult | None]:
+    """Upgrade when the values, the chart or the objects differ from the release."""
+    plan, runtime = ctx.plan, ctx.runtime
+    deployed = inventory.deployed
+    current = inventory.drift() if deployed is not None else []
+    # Drift a repair could not move stays known only while it lasts.
+    known = runtime.unrepaired.pop(plan.uid, frozenset()) & {d.signature for d in current}
+    if known:
+        runtime.unrepaired[plan.uid] = known
+    drift = [d for d in current if d.signature not in known]
+    by_helm = [d for d in drift if helm_repairs(d)]
+    if deployed is None or deployed.stamped_hash != stamp or by_helm:
+        failed = runtime.failed_upgrades.get(plan.uid)
+        if (
+            failed is not None
+            and failed.stamp == stamp
+            and not by_helm
+            and time.monotonic() - failed.at < runtime.failed_upgrade_backoff
+        ):
+            return inventory, StepResult.failed(
+                UPGRADE_FAILED, failed.message, after=runtime.failed_upgrade_backoff
             )
-            events += upgrade_events
-            if report is not None:
-                return report
-        live = await live_objects(plan, runtime, {(*DEPLOYMENTS, ns)})
+        if deployed is None:
+            reason = "first install"
+        elif deployed.stamped_hash != stamp:
+            reason = "the spec or the chart changed"
+        else:
+            reason = f"repairing {', '.join(str(d) for d in by_helm)}"
+        upgrade_events, failure = await _upgrade(plan, runtime, stamp, reason, deployed)
+        ctx.release_changed()
+        events += upgrade_events
+        if failure is not None:
+            return inventory, failure
+        inventory = await ctx.inventory()
+    # Edits helm left in place (all of them for custom resources), the
+    # upgrade's new manifest considered.
+    left = [d for d in inventory.drift() if d.signature not in known and d.field is not None]
+    custom = [d for d in left if not helm_repairs(d)]
+    if custom:
+        events.append(await _restore(ctx, custom))
+        ctx.release_changed()
+        inventory = await ctx.inventory()
+    if left:
+        tried = {d.signature for d in drift} | {d.signature for d in left}
+        stuck = [d for d in inventory.drift() if d.signature in tried and d.field is not None]
+        if stuck:
+            # What the server rewrites (or someone keeps rewriting) is reported
+            # once, not upgraded again every pass.
+            runtime.unrepaired[plan.uid] = known | {d.signature for d in stuck}
+            events.append(
+                Event(
+                    "Warning",
+                    "DriftNotRepaired",
+                    f"{', '.join(str(d) for d in stuck)} still differ from the release "
+                    "after a repair; not retried until they change",
+                )
+            )
+    return inventory, None
+
+
+async def ensure_release(ctx: PassContext) -> StepResult:
+    """Install or upgrade the release when needed, then report the rollout."""
+    plan, runtime = ctx.plan, ctx.runtime
+    events: list[Event] = []
+    # A failed step reports no services (as before the step table).
+    ctx.services = {}
+    try:
+        inventory = await ctx.inventory()
+        pending = inventory.pending
+        if pending is not None:
+            event = await _clear_stale_pending(plan, runtime, inventory.history)
+            if event is None:
+                return StepResult.waiting(
+                    RELEASE_PENDING,
+                    f"release {plan.release} revision {pending.revision} is "
+                    f"{pending.status} (another helm is running); waiting for it",
+                )
+            events.append(event)
+            ctx.release_changed()
+            inventory = await ctx.inventory()
+        inventory, failure = await _converge_objects(
+            ctx, inventory, release_stamp(plan, runtime), events
+        )
+        if failure is not None:
+            return failure
     except TransientError as exc:
-        return _failed("HelmError", str(exc), RETRY_SECONDS, *events)
-    return _rollout(plan, live[(*DEPLOYMENTS, ns)], deployed, events)
+        return StepResult.failed("HelmError", str(exc), events)
+    return _rollout(ctx, inventory, events)
 
 
-def _rollout(
-    plan: Plan,
-    deployments: dict[str, dict[str, Any]],
-    deployed: Revision | None,
-    events: list[Event],
-) -> ReleaseReport:
-    services: dict[str, dict[str, int]] = {}
+def _rollout(ctx: PassContext, inventory: Inventory, events: list[Event]) -> StepResult:
+    plan = ctx.plan
+    services: dict[str, ServiceStatus] = {}
     waiting: list[str] = []
     for service in plan.spec.services.enabled():
         name = component_name(plan.store, service)
-        deployment = deployments.get(name)
+        deployment = inventory.deployments.get(name)
         if deployment is None:
             waiting.append(f"{service} (no Deployment {name} yet)")
             continue
         state = deployment_state(deployment)
-        services[service] = {"desiredReplicas": state.desired, "readyReplicas": state.ready}
+        services[service] = ServiceStatus(
+            desired_replicas=state.desired, ready_replicas=state.ready
+        )
         if not state.rolled_out:
             waiting.append(f"{service} ({state.ready}/{state.desired} ready)")
+    ctx.services = services
+    deployed = inventory.deployed
     revision = deployed.revision if deployed else None
     if waiting:
-        result = StepResult(
-            SERVICES_READY,
-            "False",
-            "RollingOut",
-            f"revision {revision}: waiting for {', '.join(waiting)}",
-            done=False,
-            retry_after=POLL_SECONDS,
-            events=tuple(events),
+        return StepResult.waiting(
+            ROLLING_OUT, f"revision {revision}: waiting for {', '.join(waiting)}", events
         )
-    else:
-        result = StepResult(
-            SERVICES_READY,
-            "True",
-            "ServicesAvailable",
-            f"{len(services)} services available (release {plan.release}, revision {revision})",
-            done=True,
-            events=tuple(events),
-        )
-    return ReleaseReport(result, services, revision)
+    ctx.version = plan.spec.version
+    return StepResult.ready(
+        "ServicesAvailable",
+        f"{len(services)} services available (release {plan.release}, revision {revision})",
+        events,
+    )

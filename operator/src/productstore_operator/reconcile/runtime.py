@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from productstore_operator.config import RuntimeConfig
 from productstore_operator.io import Helm, Kube, VaultPool
-from productstore_operator.reconcile.manifest import ObjectRef
+from productstore_operator.reconcile.manifest import ObjectRef, RenderedObject
 
 # Reviewer tokens live this long; Vault is reconfigured at half of it.
 REVIEWER_TOKEN_SECONDS = 24 * 3600
@@ -36,7 +36,13 @@ class Runtime:
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     failed_upgrades: dict[str, FailedUpgrade] = field(default_factory=dict)
     # (namespace, release, revision) -> the objects that revision rendered.
-    manifests: dict[tuple[str, str, int], list[ObjectRef]] = field(default_factory=dict)
+    manifests: dict[tuple[str, str, int], list[RenderedObject]] = field(default_factory=dict)
+    # uid -> drift a repair left as it was (object, rendered hash, live hash): not
+    # tried again until either changes, so a field the server rewrites cannot loop
+    # upgrades.
+    unrepaired: dict[str, frozenset[tuple[ObjectRef, str, str | None]]] = field(
+        default_factory=dict
+    )
 
     @property
     def failed_upgrade_backoff(self) -> float:
@@ -56,3 +62,4 @@ class Runtime:
         """Drop what is remembered of a deleted store."""
         self._locks.pop(uid, None)
         self.failed_upgrades.pop(uid, None)
+        self.unrepaired.pop(uid, None)

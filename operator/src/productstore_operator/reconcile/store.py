@@ -1,13 +1,15 @@
-"""The ordered reconcile of one ProductStore, and its deletion.
+"""The reconcile of one ProductStore, and its deletion.
 
 Level-based: every pass compares the cluster (and Vault) with the plan and
-applies only the difference, in order: secrets, Cassandra, the release, the
-mesh. A step that has not converged stops the pass; the next one (kopf's retry
-or the timer) continues. An invalid spec is refused before anything is touched.
+applies only the difference, running the rows of ``steps.STEPS`` in order
+(secrets, Cassandra, the release, the mesh). The driver is one loop: a step
+that has not converged stops the pass; the next one (kopf's retry or the
+timer) continues. An invalid spec is refused before anything is touched.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -18,19 +20,11 @@ from productstore_operator.builders import InvalidSpecError
 from productstore_operator.builders.k8ssandra import PLURAL as K8SSANDRA_PLURAL
 from productstore_operator.conditions import INVALID_SPEC, set_condition, summarise
 from productstore_operator.io import TransientError
-from productstore_operator.models import (
-    GROUP,
-    PLURAL,
-    VERSION,
-    Condition,
-    ProductStoreStatus,
-    ServiceStatus,
-)
+from productstore_operator.models import GROUP, PLURAL, VERSION, Condition, ProductStoreStatus
 from productstore_operator.models.status import READY
 from productstore_operator.reconcile.cassandra_step import GROUP as K8SSANDRA_GROUP
 from productstore_operator.reconcile.cassandra_step import VERSION as K8SSANDRA_VERSION
-from productstore_operator.reconcile.cassandra_step import ensure_cassandra
-from productstore_operator.reconcile.mesh_step import check_mesh
+from productstore_operator.reconcile.context import PassContext
 from productstore_operator.reconcile.outcome import (
     RETRY_SECONDS,
     Event,
@@ -39,9 +33,9 @@ from productstore_operator.reconcile.outcome import (
     StepResult,
 )
 from productstore_operator.reconcile.plan import Plan, make_plan
-from productstore_operator.reconcile.release_step import ensure_release
 from productstore_operator.reconcile.runtime import Runtime
-from productstore_operator.reconcile.vault_step import admin_for, ensure_secrets
+from productstore_operator.reconcile.steps import STEPS, Step
+from productstore_operator.reconcile.vault_step import admin_for
 
 
 def _previous(status: Mapping[str, Any]) -> ProductStoreStatus:
@@ -129,7 +123,9 @@ async def reconcile(body: Mapping[str, Any], runtime: Runtime) -> Outcome:
         fresh = await _fresh(plan, runtime)
         if fresh is not None:
             status = fresh.get("status") or {}
-        return await _run_steps(plan, runtime, _previous(status), now)
+        previous = _previous(status)
+        ctx = PassContext(plan, runtime, services=dict(previous.services), version=previous.version)
+        return await run_steps(STEPS, ctx, previous, now)
 
 
 async def _fresh(plan: Plan, runtime: Runtime) -> dict[str, Any] | None:
@@ -139,59 +135,51 @@ async def _fresh(plan: Plan, runtime: Runtime) -> dict[str, Any] | None:
         return None
 
 
-async def _steps(
-    plan: Plan, runtime: Runtime, previous: ProductStoreStatus
-) -> tuple[list[StepResult], dict[str, ServiceStatus], str | None]:
-    """The steps in order, up to the first that has not converged."""
-    services = dict(previous.services)
-    version = previous.version
-    results = [await ensure_secrets(plan, runtime)]
-    if results[-1].done:
-        results.append(await ensure_cassandra(plan, runtime))
-    if results[-1].done:
-        report = await ensure_release(plan, runtime)
-        results.append(report.result)
-        services = {
-            name: ServiceStatus.model_validate(counts) for name, counts in report.services.items()
-        }
-        if report.result.done:
-            version = plan.spec.version
-            results.append(await check_mesh(plan, runtime, report.revision))
-    return results, services, version
-
-
-async def _run_steps(
-    plan: Plan, runtime: Runtime, previous: ProductStoreStatus, now: datetime
+async def run_steps(
+    steps: Sequence[Step], ctx: PassContext, previous: ProductStoreStatus, now: datetime
 ) -> Outcome:
-    results, services, version = await _steps(plan, runtime, previous)
+    """Run ``steps`` in order up to the first that has not converged; the status,
+    events and retry of the pass follow from their results."""
+    ran: list[tuple[Step, StepResult]] = []
+    seconds: dict[str, float] = {}
+    for step in steps:
+        started = time.monotonic()
+        result = await step.run(ctx)
+        seconds[step.metric] = time.monotonic() - started
+        ran.append((step, result))
+        if not result.done:
+            break
+    plan = ctx.plan
     conditions = list(previous.conditions)
-    for result in results:
+    for step, result in ran:
         conditions = set_condition(
             conditions,
-            result.condition,
+            step.condition,
             result.status,
             reason=result.reason,
             message=result.message,
             generation=plan.generation,
             now=now,
         )
-    phase, conditions = summarise(conditions, plan.generation, now)
+    phase, conditions = summarise(
+        conditions, [step.condition for step in steps], plan.generation, now
+    )
     new = ProductStoreStatus(
         observed_generation=plan.generation,
         phase=phase,
-        version=version,
+        version=ctx.version,
         conditions=conditions,
-        services=services,
+        services=ctx.services,
     )
-    outcome = Outcome(status=_status_document(new))
-    for result in results:
+    outcome = Outcome(status=_status_document(new), step_seconds=seconds)
+    for _, result in ran:
         outcome.events.extend(result.events)
     outcome.events.extend(_transition_events(previous.conditions, conditions))
-    stopped_at = results[-1]
-    if not stopped_at.done:
-        outcome.retry_after = stopped_at.retry_after or RETRY_SECONDS
-        if stopped_at.status == "False" and stopped_at.reason not in _WAITING:
-            outcome.failed_step = _STEP_OF[stopped_at.condition]
+    stopped, result = ran[-1]
+    if not result.done:
+        outcome.retry_after = result.retry_after or RETRY_SECONDS
+        if stopped.counts_as_error(result):
+            outcome.failed_step = stopped.metric
     return outcome
 
 
@@ -250,14 +238,3 @@ async def _release_cassandra(plan: Plan, runtime: Runtime, *, retain: bool) -> E
     # Without our owner reference the garbage collector leaves it (and its data) alone.
     await runtime.kube.patch(*args, changes={"metadata": {"ownerReferences": owners or None}})
     return Event("Normal", "Retained", f"kept K8ssandraCluster {name} (deletionPolicy Retain)")
-
-
-_WAITING = frozenset(
-    {"CassandraProvisioning", "RollingOut", "ReleasePending", "ReleaseNotDeployed"}
-)
-_STEP_OF = {
-    "SecretsReady": "vault",
-    "CassandraReady": "cassandra",
-    "ServicesReady": "services",
-    "MeshConfigured": "mesh",
-}

@@ -1,4 +1,4 @@
-"""Step 1, SecretsReady: the store's Vault mount, auth method, policies, roles, secrets."""
+"""Step SecretsReady: the store's Vault mount, auth method, policies, roles, secrets."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from productstore_operator.builders.vault import GeneratedSecret
 from productstore_operator.config import ConfigError
 from productstore_operator.io import KubernetesAuth, TransientError, VaultAdmin, generate_secret
-from productstore_operator.models.status import SECRETS_READY
+from productstore_operator.reconcile.context import PassContext
 from productstore_operator.reconcile.outcome import RETRY_SECONDS, Event, StepResult
 from productstore_operator.reconcile.plan import Plan
 from productstore_operator.reconcile.runtime import REVIEWER_TOKEN_SECONDS, Runtime
@@ -40,8 +40,9 @@ def admin_for(plan: Plan, runtime: Runtime) -> VaultAdmin:
     return runtime.vault.admin(plan.spec.vault.address, token)
 
 
-async def ensure_secrets(plan: Plan, runtime: Runtime) -> StepResult:
+async def ensure_secrets(ctx: PassContext) -> StepResult:
     """Make Vault hold the store's configuration; never overwrite a secret."""
+    plan, runtime = ctx.plan, ctx.runtime
     address = plan.spec.vault.address
     try:
         admin = admin_for(plan, runtime)
@@ -53,13 +54,8 @@ async def ensure_secrets(plan: Plan, runtime: Runtime) -> StepResult:
             plan.vault, plan.role_prefix, _kubernetes_auth(runtime), generate
         )
     except TransientError as exc:
-        return StepResult(
-            SECRETS_READY,
-            "False",
-            "VaultUnavailable",
-            f"{exc}; the operator retries in {RETRY_SECONDS:.0f}s",
-            done=False,
-            retry_after=RETRY_SECONDS,
+        return StepResult.failed(
+            "VaultUnavailable", f"{exc}; the operator retries in {RETRY_SECONDS:.0f}s"
         )
     events: list[Event] = []
     if changes.created_secrets:
@@ -77,12 +73,9 @@ async def ensure_secrets(plan: Plan, runtime: Runtime) -> StepResult:
         events.append(
             Event("Normal", "VaultConfigured", f"wrote {written} Vault roles/policies{removed}")
         )
-    return StepResult(
-        SECRETS_READY,
-        "True",
+    return StepResult.ready(
         "SecretsInPlace",
         f"{len(plan.vault.roles)} Kubernetes-auth roles at {address} (auth/"
         f"{plan.vault.auth_mount}); secrets under {plan.vault.kv_mount}/{plan.vault.store_path}",
-        done=True,
-        events=tuple(events),
+        events,
     )
