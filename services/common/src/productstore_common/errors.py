@@ -108,6 +108,26 @@ def problem(
     )
 
 
+def body_field_problem(reason: str, detail: str, field: str, message: str) -> Problem:
+    """A 422 about one member of the JSON body that passed validation but breaks a rule
+    only the service knows (a category that does not exist): `errors` has the shape of
+    request validation's, so a client handles both alike."""
+    return problem(
+        422,
+        reason,
+        detail,
+        errors=[
+            {
+                "loc": ["body", field],
+                "in": "body",
+                "pointer": _json_pointer([field]),
+                "message": message,
+                "type": reason,
+            }
+        ],
+    )
+
+
 def problem_response(problem: Problem, request: Request) -> JSONResponse:
     """The HTTP response for `problem` answering `request`."""
     return JSONResponse(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from productstore_common.errors import Problem, problem
+from productstore_common.errors import Problem, body_field_problem, problem
 
 
 def product_not_found(product_id: uuid.UUID) -> Problem:
@@ -17,19 +17,11 @@ def category_not_found(slug: str) -> Problem:
 
 def unknown_category(slug: str) -> Problem:
     # 422, not 404: the resource in the path exists; a member of the body is wrong.
-    return problem(
-        422,
+    return body_field_problem(
         "unknown_category",
         f"The category {slug!r} does not exist; create it first (POST /api/categories).",
-        errors=[
-            {
-                "loc": ["body", "category"],
-                "in": "body",
-                "pointer": "#/category",
-                "message": f"no category {slug!r}",
-                "type": "unknown_category",
-            }
-        ],
+        "category",
+        f"no category {slug!r}",
     )
 
 
@@ -41,19 +33,8 @@ def whole_price_required(currency: str, price: object, *, price_sent: bool) -> P
         else f"{currency} has no minor units but the product's price is {price}: send a "
         "whole-number `price` together with the currency change."
     )
-    return problem(
-        422,
-        "currency_minor_units",
-        detail,
-        errors=[
-            {
-                "loc": ["body", "price"],
-                "in": "body",
-                "pointer": "#/price",
-                "message": f"{currency} prices are whole numbers",
-                "type": "currency_minor_units",
-            }
-        ],
+    return body_field_problem(
+        "currency_minor_units", detail, "price", f"{currency} prices are whole numbers"
     )
 
 
