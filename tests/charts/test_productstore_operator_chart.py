@@ -407,7 +407,7 @@ def _notes_store(notes: str) -> Manifest:
 
 
 def test_install_grants_exactly_the_contract(
-    helm_cli: HelmCli, kubectl: Kubectl, namespaces: list[str]
+    helm_cli: HelmCli, kubectl: Kubectl, namespaces: list[str], productstore_crd: Manifest
 ) -> None:
     """Cluster-wide install: the operator's account may do what the reconcile does, no more."""
     operator_ns, store_ns = namespaces[0], namespaces[3]
@@ -419,7 +419,8 @@ def test_install_grants_exactly_the_contract(
         assert "every namespace" in notes
         deployment = kubectl.json("get", "deployment", name, "-n", operator_ns)
         assert deployment["status"].get("availableReplicas") == 1
-        # helm keeps the CRD of crds/ (it existed already, or helm created it).
+        # helm keeps the CRD of crds/ (it existed already, or helm created it); the
+        # fixture made it this checkout's, whatever an earlier session left.
         kubectl.run("get", "crd", "productstores.productstore.io")
         # The store the notes tell the user to create is valid, for the model and the apiserver.
         store = _notes_store(notes)
