@@ -47,6 +47,12 @@ def test_problem_return_is_json_with_the_request_id() -> None:
     }
 
 
+@pytest.mark.parametrize("detail", ["the API's paths", "a \\ backslash"])
+def test_problem_return_refuses_what_breaks_nginx_quoting(detail: str) -> None:
+    with pytest.raises(ValueError, match="may hold no"):
+        problem_return(400, "Bad Request", detail)
+
+
 def test_render_config_puts_the_limits_in() -> None:
     text = render_config(
         user="",

@@ -183,6 +183,38 @@ def test_unknown_route_is_a_problem(gateway: httpx.Client) -> None:
     assert "/api/" in body["detail"]
 
 
+def _raw(request: bytes) -> httpx.Response:
+    """One request written as bytes, so nothing in between tidies it; the answer parsed."""
+    with socket.create_connection(("127.0.0.1", 8080), timeout=30) as s:
+        s.sendall(request)
+        data = bytearray()
+        for _ in range(10_000):  # bounded: the request says Connection: close
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    status = int(bytes(data).split(b" ", 2)[1])
+    return _first_response(bytes(data), status)
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        # A method nginx refuses for its own document.
+        (b"POST /api/openapi.json HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n", 405),
+        # A header line without a colon.
+        (b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nno colon here\r\n", 400),
+    ],
+    ids=["405", "400"],
+)
+def test_the_gateways_own_refusals_are_problems(
+    gateway: httpx.Client, request_bytes: bytes, status: int
+) -> None:
+    response = _raw(request_bytes + b"Connection: close\r\n\r\n")
+    body = _assert_problem(response, status)
+    assert body["request_id"]
+
+
 def test_burst_over_the_rate_limit_gets_429_problems(nginx: Nginx) -> None:
     limits = nginx.limits
     count = limits.burst + 2 * limits.rate_per_second + 100

@@ -133,6 +133,11 @@ http {{
         proxy_set_header X-Forwarded-Proto $scheme;
 
         limit_req zone=gateway burst={burst} nodelay;
+        # nginx's own refusals are problems too, never its HTML pages.
+        error_page 400 = @gateway_bad_request;
+        error_page 405 = @gateway_method_not_allowed;
+        # Not 414: a URI over the header buffers leaves nothing a location can run on
+        # (nginx answers 500 from an error_page for it); nginx's own page stays.
         error_page 413 = @gateway_too_large;
         error_page 429 = @gateway_rate_limited;
         error_page 502 504 = @gateway_unavailable;
@@ -181,6 +186,18 @@ http {{
             types {{ }}
             default_type application/problem+json;
             {too_large}
+        }}
+
+        location @gateway_bad_request {{
+            types {{ }}
+            default_type application/problem+json;
+            {bad_request}
+        }}
+
+        location @gateway_method_not_allowed {{
+            types {{ }}
+            default_type application/problem+json;
+            {method_not_allowed}
         }}
 
         location @gateway_unavailable {{
@@ -254,7 +271,9 @@ def problem_return(status: int, title: str, detail: str) -> str:
         },
         separators=(",", ":"),
     )
-    # nginx's single-quoted string: the JSON holds no quote or backslash of its own.
+    # nginx's single-quoted string: the JSON may hold no quote or backslash of its own.
+    if "'" in body or "\\" in body:
+        raise ValueError(f"a gateway problem's text may hold no ' or \\: {detail!r}")
     return f"return {status} '{body}\\n';"
 
 
@@ -299,6 +318,16 @@ def render_config(
             413,
             "Content Too Large",
             f"The request body is larger than the gateway allows ({limits.max_body}).",
+        ),
+        bad_request=problem_return(
+            400,
+            "Bad Request",
+            "The gateway could not read this request (its request line or headers).",
+        ),
+        method_not_allowed=problem_return(
+            405,
+            "Method Not Allowed",
+            "This path does not take this method; /api/docs/ lists the methods of every path.",
         ),
         unavailable=problem_return(
             503,
