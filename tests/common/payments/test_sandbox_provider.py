@@ -61,7 +61,11 @@ async def test_tok_approve_authorises(provider: SandboxPaymentProvider) -> None:
     )
     assert payment.status is PaymentStatus.AUTHORIZED
     assert (payment.amount, payment.currency, payment.reference) == (Decimal("12.34"), EUR, order)
-    assert (payment.amount_captured, payment.reconciled, payment.replayed) == (0, False, False)
+    assert (payment.amount_captured, payment.reconciled, payment.replayed) == (
+        Decimal(0),
+        False,
+        False,
+    )
     assert await provider.get(payment.id) == payment
 
 
