@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
@@ -134,4 +134,53 @@ def silent_server() -> Iterator[str]:
         thread.join(timeout=2)
         for connection in held:
             connection.close()
+        listener.close()
+
+
+@contextmanager
+def answer_losing_proxy(target: str, lose: int = 1) -> Iterator[str]:
+    """A loopback TCP proxy to ``target`` (``http://host:port``) that passes requests on
+    but throws away the answers on its first ``lose`` connections: the call happens at
+    the provider and the caller times out, as when a network drops the answer."""
+    host, port = target.removeprefix("http://").split(":")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.2)
+    stop = threading.Event()
+    sockets: list[socket.socket] = []
+
+    def pump(source: socket.socket, sink: socket.socket | None) -> None:
+        with suppress(OSError):
+            while chunk := source.recv(65536):
+                if sink is not None:
+                    sink.sendall(chunk)
+        with suppress(OSError):
+            (sink or source).shutdown(socket.SHUT_WR)
+
+    def serve() -> None:
+        accepted = 0
+        while not stop.is_set():
+            try:
+                downstream, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            upstream = socket.create_connection((host, int(port)))
+            sockets.extend((downstream, upstream))
+            accepted += 1
+            answers_to = None if accepted <= lose else downstream
+            for source, sink in ((downstream, upstream), (upstream, answers_to)):
+                threading.Thread(target=pump, args=(source, sink), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=2)
+        for sock in sockets:
+            sock.close()
         listener.close()

@@ -13,16 +13,18 @@ import pytest
 from devstack.components.payments import SLOW_SECONDS, PaymentsSandbox
 from productstore_common.payments import (
     IdempotencyKeyReused,
+    Payment,
     PaymentDeclined,
     PaymentNotFound,
     PaymentRefused,
     PaymentStatus,
     PaymentsUnavailable,
+    Refund,
     SandboxPaymentProvider,
     idempotency_key,
 )
 from tests.operator.handlers.support import free_port
-from tests.support.payments import silent_server
+from tests.support.payments import answer_losing_proxy, silent_server
 
 pytestmark = pytest.mark.anyio
 
@@ -119,6 +121,44 @@ async def test_tok_timeout_is_reconciled_by_its_key(payments_sandbox: PaymentsSa
             amount=Decimal("7.50"), currency=EUR, token="tok_timeout", idempotency_key=key
         )
         assert (again.id, again.replayed, again.reconciled) == (payment.id, True, False)
+
+
+@pytest.mark.parametrize("operation", ["capture", "refund", "void"])
+async def test_a_step_whose_answer_was_lost_is_resent_with_its_key_and_runs_once(
+    payments_sandbox: PaymentsSandbox, provider: SandboxPaymentProvider, operation: str
+) -> None:
+    """The provider ran the step, its answer never came: the resend is replayed."""
+    order, payment_id = await _authorised(provider, "8.00")
+    if operation == "refund":
+        await provider.capture(payment_id, idempotency_key=idempotency_key(order, "capture"))
+    key = idempotency_key(order, operation)
+    with answer_losing_proxy(payments_sandbox.url) as lossy_url:
+        async with SandboxPaymentProvider(
+            lossy_url, api_key=payments_sandbox.api_key(), timeout=1.0
+        ) as lossy:
+            if operation == "capture":
+                answer: Payment | Refund = await lossy.capture(payment_id, idempotency_key=key)
+            elif operation == "refund":
+                answer = await lossy.refund(payment_id, idempotency_key=key)
+            else:
+                answer = await lossy.void(payment_id, idempotency_key=key)
+    # Sent twice, and the second answer was the provider's record of the first.
+    assert (answer.reconciled, answer.replayed) == (True, True)
+    result = answer.payment if isinstance(answer, Refund) else answer
+    expected = {
+        "capture": PaymentStatus.CAPTURED,
+        "refund": PaymentStatus.REFUNDED,
+        "void": PaymentStatus.VOIDED,
+    }[operation]
+    assert result.status is expected
+    now = await provider.get(payment_id)
+    assert now.status is expected
+    # Once: one capture of the whole amount, one refund of it.
+    assert (now.amount_captured, now.amount_refunded) == {
+        "capture": (Decimal("8.00"), Decimal(0)),
+        "refund": (Decimal("8.00"), Decimal("8.00")),
+        "void": (Decimal(0), Decimal(0)),
+    }[operation]
 
 
 async def test_a_provider_that_hangs_is_unavailable_not_a_guess() -> None:
