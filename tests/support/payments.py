@@ -36,7 +36,9 @@ class Received:
 
 @dataclass
 class WebhookReceiver:
-    """Records every POST; answers each with the next of ``statuses``, then 200."""
+    """Records every POST; answers the n-th attempt of each event (same body) with
+    ``statuses[n]``, 200 past the list. Per event, so another session's events sent
+    to the same receiver cannot use up the failures a test counts on."""
 
     url: str
     statuses: list[int] = field(default_factory=list)
@@ -45,8 +47,9 @@ class WebhookReceiver:
 
     def answer(self, request: Received) -> int:
         with self.lock:
+            attempt = sum(r.body == request.body for r in self.received)
             self.received.append(request)
-            return self.statuses.pop(0) if self.statuses else 200
+            return self.statuses[attempt] if attempt < len(self.statuses) else 200
 
     def bodies_with(self, text: str) -> list[Received]:
         with self.lock:
