@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
+import redis.asyncio as redis
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -90,6 +91,23 @@ async def replace_thing(thing_id: int) -> None:
 @router.get("/{thing_id}/crash")
 async def crash(thing_id: int) -> None:
     raise RuntimeError("secret internals: password=hunter2")
+
+
+# Where the stock route finds Redis: nothing listens there unless a test says so.
+STOCK_REDIS_URL = "TINY_STOCK_REDIS_URL"
+
+
+@router.get("/{thing_id}/stock")
+async def stock(thing_id: int) -> dict[str, Any]:
+    """Reads a counter from a real Redis, with no error handling: an outage is the
+    app's to answer (productstore_common.outages)."""
+    url = os.environ.get(STOCK_REDIS_URL, "redis://127.0.0.1:1/0")
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        count = await client.get(f"tiny:stock:{thing_id}")
+    finally:
+        await client.aclose()
+    return {"id": thing_id, "stock": int(count or 0)}
 
 
 @router.get("/{thing_id}/log")
