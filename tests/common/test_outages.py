@@ -34,8 +34,14 @@ from devstack.components.redis import Redis
 from productstore_common.cassandra import CassandraSession
 from productstore_common.errors import PROBLEM_CONTENT_TYPE
 from productstore_common.outages import unavailable_dependency
-from tests.common.test_errors import _exchange
-from tests.common.tinyapp import STOCK_REDIS_URL, build_app, serve, settings, uvicorn_process
+from tests.common.tinyapp import (
+    STOCK_REDIS_URL,
+    build_app,
+    http_exchange,
+    serve,
+    settings,
+    uvicorn_process,
+)
 from tests.support.proxy import TcpProxy, tcp_proxy
 
 pytestmark = pytest.mark.anyio
@@ -320,13 +326,13 @@ def test_an_outage_keeps_the_connection_open(repeat: int) -> None:
             address = urlsplit(served.url)
             with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
                 for _ in range(repeat):
-                    status, headers, body = _exchange(sock, "/api/things/3/stock")
+                    status, headers, body = http_exchange(sock, "/api/things/3/stock")
                     assert status == 503
                     assert headers["content-type"] == PROBLEM_CONTENT_TYPE
                     assert headers["retry-after"] == "5"  # the default
                     assert "connection" not in headers  # not "close"
                     assert json.loads(body)["dependency"] == "redis"
-                    after, _, thing = _exchange(sock, "/api/things/4")
+                    after, _, thing = http_exchange(sock, "/api/things/4")
                     assert after == 200
                     assert json.loads(thing)["id"] == 4
     # One warning line per outage, no traceback.

@@ -247,3 +247,24 @@ def uvicorn_process(
             stdout.seek(0)
             stderr.seek(0)
             served.stdout, served.stderr = stdout.read(), stderr.read()
+
+
+def http_exchange(sock: socket.socket, path: str) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 request on an open connection: status, headers, body (by length)."""
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: tiny.test\r\n\r\n".encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            chunk = b""
+        assert chunk, f"the server closed the connection instead of answering {path}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v for k, _, v in (line.partition(": ") for line in lines)}
+    while len(body) < int(headers["content-length"]):
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed the connection in the middle of a body"
+        body += chunk
+    return int(status_line.split()[1]), headers, body
