@@ -1,8 +1,9 @@
 """The operator as the chart's ServiceAccount, with the chart's default RBAC: granted
 the release's namespace only (no ClusterRoleBinding of the namespaced rules), it
-converges a store there and removes it again. So least privilege is enough for a
-whole reconcile, helm's release records included; the denials themselves are
-tests/charts/test_productstore_operator_chart.py's.
+converges a store there and removes it again, watching with a kopf glob as
+devstack does, beside a matching namespace nobody granted. So least privilege is
+enough for a whole reconcile, helm's release records included; the denials
+themselves are tests/charts/test_productstore_operator_chart.py's.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from tests.operator.handlers.support import (
 )
 from tests.support.helm import HelmCli
 from tests.support.kubectl import Kubectl
+from tests.support.stores import create_namespace, delete_namespace
 
 _log = logging.getLogger(__name__)
 OPERATOR_CHART = Path(__file__).resolve().parents[3] / "charts" / "productstore-operator"
@@ -90,6 +93,10 @@ def test_the_charts_default_grant_is_enough_for_a_whole_reconcile(
 ) -> None:
     operator = OperatorProcess(box, kube, helm, openbao, tmp_path)
     operator.env["KUBECONFIG"] = chart_rbac
+    # As devstack watches store-*: a glob, which also matches a namespace nobody
+    # granted; kopf's watch there is refused, and the granted one must not suffer.
+    ungranted = create_namespace(box.api, box.namespace)
+    operator.watch = f"{box.namespace}*"
     reviewer = f"{box.namespace}/ps-op-{box.suffix}-vault-reviewer"
     operator.env["PRODUCTSTORE_OPERATOR_VAULT_REVIEWER_SERVICE_ACCOUNT"] = reviewer
     operator.start()
@@ -106,7 +113,22 @@ def test_the_charts_default_grant_is_enough_for_a_whole_reconcile(
         wait_for("the store to be gone", lambda: True if box.store("shop") is None else None)
         assert release_history(helm, kube, box, tmp_path / "helm-cli") == []
         assert roles(openbao, box) == []
+        assert operator.process is not None
+        assert operator.process.poll() is None, "the operator exited"
+        box.custom.create_namespaced_custom_object(
+            "productstore.io", "v1alpha1", ungranted, "productstores",
+            {"apiVersion": "productstore.io/v1alpha1", "kind": "ProductStore",
+             "metadata": {"name": "shop"}, "spec": devstack_spec(box, openbao)},
+        )  # fmt: skip
+        time.sleep(10)
+        # Not seen, so untouched: no finalizer, no status, nothing installed.
+        stray = box.custom.get_namespaced_custom_object(
+            "productstore.io", "v1alpha1", ungranted, "productstores", "shop"
+        )
+        assert "status" not in stray
+        assert not stray["metadata"].get("finalizers")
     finally:
         operator.stop()
+        delete_namespace(box.api, ungranted)
         # Shown by pytest when the test failed.
         _log.info("operator logs:\n%s", operator.logs()[-20000:])
