@@ -42,7 +42,12 @@ from kubernetes.client.rest import ApiException
 from prometheus_client.parser import text_string_to_metric_families
 
 from devstack.component import Context
-from devstack.components.operator import HELM_VERSION, METRICS_URL, ProductStoreOperator
+from devstack.components.operator import (
+    HELM_VERSION,
+    METRICS_URL,
+    ProductStoreOperator,
+    grant_object,
+)
 from devstack.paths import Paths
 from devstack.process import read_pid_file
 from devstack.stack import Stack
@@ -126,8 +131,11 @@ class Bench:
     def run(self, count: int, *, small: bool) -> dict[str, Any]:
         prefix = f"bench-{uuid.uuid4().hex[:8]}"
         namespaces = [f"store-{prefix}-{i:02d}" for i in range(count)]
+        rbac = client.RbacAuthorizationV1Api(self.core.api_client)
         for ns in namespaces:
             self.core.create_namespace({"metadata": {"name": ns}})
+            # devstack's operator acts only where it is granted.
+            rbac.create_namespaced_role_binding(ns, grant_object(ns))
         try:
             cpu_before, reconciles_before = _cpu_seconds(self.operator), _reconciles()
             started = time.monotonic()

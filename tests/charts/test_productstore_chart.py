@@ -250,6 +250,7 @@ def test_full_values_reach_the_manifests(offline_helm: HelmCli) -> None:
     )
     assert config["AUTH_MIGRATE_ON_START"] == "false"
     assert config["AUTH_CREATE_TOPICS"] == "false"
+    assert config["TRUSTED_PROXIES"] == "127.0.0.6"
 
     notifications = deployments[f"{PREFIX}-notifications"]["spec"]["template"]
     annotations = notifications["metadata"]["annotations"]
@@ -363,6 +364,11 @@ BAD_VALUES = [
         ["--set", "config.redis.url=localhost:6379"],
         ["/config/redis/url", "does not match pattern"],
         id="redis-url-without-scheme",
+    ),
+    pytest.param(
+        ["--set", "config.trustedProxies=the-gateway"],
+        ["/config/trustedProxies", "does not match pattern"],
+        id="trusted-proxy-not-an-address",
     ),
     pytest.param(
         ["--set", "vault.address=vault.vault.svc:8200"],
@@ -484,6 +490,8 @@ def test_default_pods_migrate_create_topics_and_get_their_own_keyspace(
         }
         # Migrations are numbered per service: one keyspace each, one history each.
         assert data["CASSANDRA_KEYSPACE"] == f"productstore_{service}"
+        # No gateway is assumed: nobody's X-Client-Address is believed until set.
+        assert data["TRUSTED_PROXIES"] == ""
 
 
 def test_catalog_alone_gets_the_search_cursor_key(offline_helm: HelmCli) -> None:

@@ -154,19 +154,20 @@ def _wait_for_service_account(kubectl: Kubectl, namespace: str, name: str = "def
 
 
 def _expected_kinds(case: str, release: str, watched: list[str]) -> dict[str, set[str]]:
+    # The namespaced rules are never bound cluster-wide: RoleBindings only.
     if case == "default":
         name = f"{release}-productstore-operator"
         return {
             "ClusterRole": {name, f"{name}-cluster-scoped"},
-            "ClusterRoleBinding": {name, f"{name}-cluster-scoped"},
+            "ClusterRoleBinding": {f"{name}-cluster-scoped"},
             "Deployment": {name},
+            "RoleBinding": {name},
             "Service": {name},
             "ServiceAccount": {name},
         }
     name, reviewer = "ps-operator", "ps-operator-vault-reviewer"
     return {
         "ClusterRole": {name, f"{name}-cluster-scoped"},
-        # Watched namespaces: RoleBindings replace the cluster-wide binding.
         "ClusterRoleBinding": {f"{name}-cluster-scoped", reviewer},
         "Deployment": {name},
         "Role": {f"{reviewer}-token"},
@@ -191,11 +192,13 @@ def test_rendering_is_accepted_by_the_apiserver(
     docs = _render(offline_helm, release, values, operator_ns, *extra)
     case = request.node.callspec.id
     assert _names(docs) == _expected_kinds(case, release, watched)
+    operator_name = "ps-operator" if values else f"{release}-productstore-operator"
     bindings = [
-        d for d in docs if d["kind"] == "RoleBinding" and d["metadata"]["name"] == "ps-operator"
+        d for d in docs if d["kind"] == "RoleBinding" and d["metadata"]["name"] == operator_name
     ]
+    # Default: the release's namespace only.
     assert sorted(d["metadata"]["namespace"] for d in bindings) == (
-        sorted(watched) if values else []
+        sorted(watched) if values else [operator_ns]
     )
 
     # A Pod is admitted only if its ServiceAccount exists: those are created for real
@@ -227,13 +230,16 @@ def test_operator_environment_follows_the_values(offline_helm: HelmCli) -> None:
     assert env == {
         "HTTPS_PROXY": "http://proxy.example:3128",
         "PRODUCTSTORE_OPERATOR_CLUSTER_DOMAIN": "cluster.example",
+        "PRODUCTSTORE_OPERATOR_ALL_NAMESPACES": "true",
+        "PRODUCTSTORE_OPERATOR_ALLOWED_REGISTRIES": (
+            "registry.example.com/productstore,mirror.example.com:5000/productstore"
+        ),
         "PRODUCTSTORE_OPERATOR_HEALTH_PORT": "9101",
         # operator.env overrides operator.logLevel.
         "PRODUCTSTORE_OPERATOR_LOG_LEVEL": "WARNING",
         "PRODUCTSTORE_OPERATOR_MAX_CONCURRENT_HELM": "2",
         "PRODUCTSTORE_OPERATOR_METRICS_PORT": "9100",
         "PRODUCTSTORE_OPERATOR_MONITORING_NAMESPACE": "observability",
-        "PRODUCTSTORE_OPERATOR_NAMESPACES": "shop-a,shop-b",
         "PRODUCTSTORE_OPERATOR_NETWORK_POLICY": "true",
         "PRODUCTSTORE_OPERATOR_RESYNC_SECONDS": "120",
         "PRODUCTSTORE_OPERATOR_TRUST_DOMAIN": "mesh.example",
@@ -260,8 +266,10 @@ def test_operator_environment_follows_the_values(offline_helm: HelmCli) -> None:
         e["name"]: e["value"]
         for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]
     }
-    assert env["PRODUCTSTORE_OPERATOR_ALL_NAMESPACES"] == "true"
-    assert "PRODUCTSTORE_OPERATOR_NAMESPACES" not in env
+    # Least privilege by default: the release's namespace, the project's registry.
+    assert env["PRODUCTSTORE_OPERATOR_NAMESPACES"] == "platform"
+    assert "PRODUCTSTORE_OPERATOR_ALL_NAMESPACES" not in env
+    assert env["PRODUCTSTORE_OPERATOR_ALLOWED_REGISTRIES"] == "ghcr.io/productstore"
     assert "PRODUCTSTORE_OPERATOR_VAULT_TOKEN_FILE" not in env
 
 
@@ -280,6 +288,31 @@ BAD_VALUES = [
         ["--set", "operator.namespaces=Shop_A"],
         ["/operator/namespaces", "does not match pattern"],
         id="namespace-not-a-dns-label",
+    ),
+    pytest.param(
+        ["--set-string", "operator.namespaces=shop\\,kube-system"],
+        ["operator.namespaces: the operator never acts in kube-system"],
+        id="kube-system-watched",
+    ),
+    pytest.param(
+        ["--namespace", "kube-system"],
+        ["operator.namespaces: the operator never acts in kube-system"],
+        id="released-into-kube-system",
+    ),
+    pytest.param(
+        ["--set", "operator.allowedRegistries={https://evil.example.com}"],
+        ["/operator/allowedRegistries/0", "does not match pattern"],
+        id="registry-with-scheme",
+    ),
+    pytest.param(
+        ["--set-json", "operator.allowedRegistries=[]"],
+        ["/operator/allowedRegistries", "minItems: got 0, want 1"],
+        id="no-registry",
+    ),
+    pytest.param(
+        ["--set", "operator.clusterWide=yes"],
+        ["/operator/clusterWide", "got string, want boolean"],
+        id="cluster-wide-not-a-boolean",
     ),
     pytest.param(
         ["--set", "operator.resyncSeconds=0"],
@@ -330,7 +363,10 @@ GRANTED_IN_STORE_NAMESPACE: list[Permission] = [
     ("create", "k8ssandraclusters.k8ssandra.io"),
     ("delete", "k8ssandraclusters.k8ssandra.io"),
     ("create", "secrets"),
+    ("get", "secrets"),
+    ("list", "secrets"),
     ("update", "configmaps"),
+    ("create", "serviceaccounts"),
     ("delete", "serviceaccounts"),
     ("patch", "services"),
     ("create", "deployments.apps"),
@@ -355,6 +391,18 @@ DENIED_IN_STORE_NAMESPACE: list[Permission] = [
     ("create", "serviceaccounts", "token"),
     ("create", "jobs.batch"),
     ("delete", "events"),
+]
+# Outside the namespaces it was given, nothing that acts (kube-system least of all: its
+# Secrets and ServiceAccounts are the cluster's keys), in either mode.
+ACTING_ROWS: list[Permission] = [
+    row for row in GRANTED_IN_STORE_NAMESPACE if not row[1].startswith(("productstores", "events"))
+]
+# Cluster-wide questions (`--all-namespaces`) the default install once answered yes.
+NOWHERE_CLUSTER_WIDE: list[Permission] = [
+    ("list", "secrets"),
+    ("get", "secrets"),
+    ("create", "deployments.apps"),
+    ("create", "serviceaccounts"),
 ]
 CLUSTER_SCOPED_GRANTED: list[Permission] = [
     ("list", "customresourcedefinitions.apiextensions.k8s.io"),
@@ -409,35 +457,45 @@ def _notes_store(notes: str) -> Manifest:
 def test_install_grants_exactly_the_contract(
     helm_cli: HelmCli, kubectl: Kubectl, namespaces: list[str], productstore_crd: Manifest
 ) -> None:
-    """Cluster-wide install: the operator's account may do what the reconcile does, no more."""
-    operator_ns, store_ns = namespaces[0], namespaces[3]
+    """Default install: the operator's account may do what the reconcile does in the
+    release's namespace, no more, and nothing anywhere else."""
+    operator_ns, unwatched = namespaces[0], namespaces[3]
     release = _unique("op")
     name = f"{release}-productstore-operator"
     account = f"system:serviceaccount:{operator_ns}:{name}"
     with _installed(helm_cli, release, operator_ns) as notes:
         assert f"rollout status deployment/{name}" in notes
-        assert "every namespace" in notes
         deployment = kubectl.json("get", "deployment", name, "-n", operator_ns)
         assert deployment["status"].get("availableReplicas") == 1
         # helm keeps the CRD of crds/ (it existed already, or helm created it); the
         # fixture made it this checkout's, whatever an earlier session left.
         kubectl.run("get", "crd", "productstores.productstore.io")
-        # The store the notes tell the user to create is valid, for the model and the apiserver.
-        store = _notes_store(notes)
-        ProductStoreSpec.model_validate(store["spec"])
-        kubectl.run(
-            "create", "--dry-run=server", "-n", store_ns, "-f", "-", stdin=json.dumps(store)
-        )
-
-        in_store = ("--namespace", store_ns)
+        in_store = ("--namespace", operator_ns)
         granted = _permissions(kubectl, account, GRANTED_IN_STORE_NAMESPACE, *in_store)
         assert granted == dict.fromkeys(GRANTED_IN_STORE_NAMESPACE, True)
         denied = _permissions(kubectl, account, DENIED_IN_STORE_NAMESPACE, *in_store)
         assert denied == dict.fromkeys(DENIED_IN_STORE_NAMESPACE, False)
+        for elsewhere in ("kube-system", unwatched):
+            outside = _permissions(
+                kubectl, account, GRANTED_IN_STORE_NAMESPACE, "--namespace", elsewhere
+            )
+            assert outside == dict.fromkeys(GRANTED_IN_STORE_NAMESPACE, False), elsewhere
+        everywhere = _permissions(kubectl, account, NOWHERE_CLUSTER_WIDE, "--all-namespaces")
+        assert everywhere == dict.fromkeys(NOWHERE_CLUSTER_WIDE, False)
         cluster = _permissions(kubectl, account, CLUSTER_SCOPED_GRANTED)
         assert cluster == dict.fromkeys(CLUSTER_SCOPED_GRANTED, True)
         outside = _permissions(kubectl, account, CLUSTER_SCOPED_DENIED)
         assert outside == dict.fromkeys(CLUSTER_SCOPED_DENIED, False)
+        # The store the notes tell the user to create is valid, for the model and the
+        # apiserver, in the namespace the notes name.
+        assert f"kubectl --namespace {operator_ns} apply -f -" in notes
+        store = _notes_store(notes)
+        ProductStoreSpec.model_validate(store["spec"])
+        kubectl.run(
+            "create", "--dry-run=server", "-n", operator_ns, "-f", "-", stdin=json.dumps(store)
+        )
+        assert f"in the namespaces {operator_ns} (a RoleBinding in each" in notes
+        assert "only from ghcr.io/productstore" in notes
     assert kubectl.gone("clusterrole,clusterrolebinding", name, f"{name}-cluster-scoped")
 
 
@@ -454,16 +512,17 @@ def test_install_watching_namespaces_is_confined_to_them(
         "--set", "vault.reviewer.create=true",
     )  # fmt: skip
     with _installed(helm_cli, release, operator_ns, *args) as notes:
-        assert f"the namespaces {', '.join(watched)}" in notes
         for namespace in watched:
             granted = _permissions(
                 kubectl, account, GRANTED_IN_STORE_NAMESPACE, "--namespace", namespace
             )
             assert granted == dict.fromkeys(GRANTED_IN_STORE_NAMESPACE, True)
-        elsewhere = _permissions(
-            kubectl, account, GRANTED_IN_STORE_NAMESPACE, "--namespace", unwatched
-        )
-        assert elsewhere == dict.fromkeys(GRANTED_IN_STORE_NAMESPACE, False)
+        # Not even the operator's own namespace is a store's unless it is listed.
+        for elsewhere in (unwatched, operator_ns, "kube-system"):
+            outside = _permissions(
+                kubectl, account, GRANTED_IN_STORE_NAMESPACE, "--namespace", elsewhere
+            )
+            assert outside == dict.fromkeys(GRANTED_IN_STORE_NAMESPACE, False), elsewhere
         # A token of the Vault reviewer account only, which may review tokens.
         token = ("--subresource", "token")
         assert _can_i(
@@ -474,4 +533,46 @@ def test_install_watching_namespaces_is_confined_to_them(
         )
         reviewer_account = f"system:serviceaccount:{operator_ns}:{reviewer}"
         assert _can_i(kubectl, reviewer_account, "create", "tokenreviews.authentication.k8s.io")
+        assert f"in the namespaces {', '.join(watched)}" in notes
     assert kubectl.gone("clusterrolebinding", reviewer)
+
+
+def test_cluster_wide_install_watches_everywhere_but_acts_only_where_granted(
+    helm_cli: HelmCli, kubectl: Kubectl, namespaces: list[str]
+) -> None:
+    """operator.clusterWide: every namespace's ProductStores (to reconcile or refuse
+    them with a condition), Secrets and workloads still only where a RoleBinding is."""
+    operator_ns, watched, unwatched = namespaces[0], namespaces[1], namespaces[3]
+    release = _unique("op")
+    name = f"{release}-productstore-operator"
+    account = f"system:serviceaccount:{operator_ns}:{name}"
+    args = ("--set", "operator.clusterWide=true", "--set-string", f"operator.namespaces={watched}")
+    with _installed(helm_cli, release, operator_ns, *args) as notes:
+        assert "It watches every namespace" in notes
+        assert f"kubectl create rolebinding {name} --namespace <namespace>" in notes
+        granted = _permissions(kubectl, account, GRANTED_IN_STORE_NAMESPACE, "--namespace", watched)
+        assert granted == dict.fromkeys(GRANTED_IN_STORE_NAMESPACE, True)
+        watch = ("watch", "productstores.productstore.io")
+        status = ("patch", "productstores.productstore.io", "status")
+        assert _permissions(kubectl, account, [watch], "--all-namespaces") == {watch: True}
+        for elsewhere in (unwatched, "kube-system"):
+            # The store is seen and told why nothing happens...
+            assert _permissions(kubectl, account, [status], "--namespace", elsewhere) == {
+                status: True
+            }
+            # ... and nothing else may be done there.
+            outside = _permissions(kubectl, account, ACTING_ROWS, "--namespace", elsewhere)
+            assert outside == dict.fromkeys(ACTING_ROWS, False), elsewhere
+        everywhere = _permissions(kubectl, account, NOWHERE_CLUSTER_WIDE, "--all-namespaces")
+        assert everywhere == dict.fromkeys(NOWHERE_CLUSTER_WIDE, False)
+
+        # An administrator grants one more namespace, as the notes say: one RoleBinding.
+        kubectl.run(
+            "create", "rolebinding", name, "--namespace", unwatched, "--clusterrole", name,
+            "--serviceaccount", f"{operator_ns}:{name}",
+        )  # fmt: skip
+        try:
+            later = _permissions(kubectl, account, ACTING_ROWS, "--namespace", unwatched)
+            assert later == dict.fromkeys(ACTING_ROWS, True)
+        finally:
+            kubectl.run("delete", "rolebinding", name, "--namespace", unwatched, check=False)

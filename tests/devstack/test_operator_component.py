@@ -3,18 +3,40 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import httpx
+import yaml
 
 from devstack.components import helm
 from devstack.components import operator as operator_component
+from devstack.components.helm import Helm
 from devstack.components.kube import KubeApiserver
-from devstack.components.operator import ProductStoreOperator
+from devstack.components.operator import ProductStoreOperator, grant_object
+from tests.support.helm import HelmCli
+
+CHART = Path(__file__).resolve().parents[2] / "charts" / "productstore-operator"
 
 
 def test_helm_version_matches_the_helm_component() -> None:
     """operator.py cannot import helm.py (independent components): the copy must agree."""
     assert operator_component.HELM_VERSION == helm.HELM_VERSION
+
+
+def test_a_grant_is_the_charts_rolebinding(helm: Helm, tmp_path: Path) -> None:
+    """devstack grants a namespace exactly as the chart's operator.namespaces does."""
+    rendered = HelmCli(helm, tmp_path).run(
+        "template", "productstore", str(CHART), "--namespace", operator_component.NAMESPACE,
+        "--set", "fullnameOverride=productstore-operator",
+        "--set-string", "operator.namespaces=store-x",
+        "--show-only", "templates/rolebinding.yaml",
+    ).stdout  # fmt: skip
+    (chart,) = [doc for doc in yaml.safe_load_all(rendered) if doc]
+    ours = grant_object("store-x")
+    assert ours["metadata"]["namespace"] == chart["metadata"]["namespace"] == "store-x"
+    assert ours["metadata"]["name"] == chart["metadata"]["name"]
+    assert ours["roleRef"] == chart["roleRef"]
+    assert ours["subjects"] == chart["subjects"]
 
 
 def _can_i(kube: KubeApiserver, operator: ProductStoreOperator, *args: str) -> str:
@@ -25,17 +47,34 @@ def _can_i(kube: KubeApiserver, operator: ProductStoreOperator, *args: str) -> s
     return result.stdout.strip()
 
 
+# The access devstack's operator has: the chart's rules where it was granted...
+GRANTED = [
+    ("watch", "productstores", "-n", "default"),
+    ("create", "deployments", "-n", "default"),
+    ("create", "secrets", "-n", "default"),
+    ("list", "namespaces"),
+]
+# ... and nothing in kube-system, in a namespace nobody granted it, cluster-wide, or
+# beyond the chart's rules (as an admin could).
+DENIED = [
+    ("get", "secrets", "-n", "kube-system"),
+    ("create", "secrets", "-n", "kube-system"),
+    ("create", "deployments", "-n", "kube-system"),
+    ("create", "serviceaccounts", "-n", "kube-system"),
+    ("get", "secrets", "-n", "kube-public"),
+    ("create", "deployments", "-n", "kube-public"),
+    ("list", "secrets", "--all-namespaces"),
+    ("watch", "productstores", "--all-namespaces"),
+    ("create", "pods", "-n", "default"),
+    ("create", "clusterroles"),
+]
+
+
 def test_operator_acts_as_its_service_account_not_admin(
     productstore_operator: ProductStoreOperator, kube: KubeApiserver
 ) -> None:
-    # What the chart grants...
-    assert (
-        _can_i(kube, productstore_operator, "watch", "productstores", "--all-namespaces") == "yes"
-    )
-    assert _can_i(kube, productstore_operator, "create", "deployments", "-n", "default") == "yes"
-    # ... and nothing an admin could do beyond it.
-    assert _can_i(kube, productstore_operator, "create", "pods", "-n", "default") == "no"
-    assert _can_i(kube, productstore_operator, "create", "clusterroles") == "no"
+    answers = {row: _can_i(kube, productstore_operator, *row) for row in GRANTED + DENIED}
+    assert answers == {**dict.fromkeys(GRANTED, "yes"), **dict.fromkeys(DENIED, "no")}
     whoami = subprocess.run(
         [str(kube.kubectl), "--kubeconfig", str(productstore_operator.kubeconfig),
          "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"],

@@ -101,6 +101,7 @@ def test_operator_installs_and_a_store_becomes_ready(cluster: KindCluster) -> No
     _kubectl(cluster, "create", "namespace", OPERATOR_NAMESPACE)
     _kubectl(cluster, "label", "namespace", OPERATOR_NAMESPACE,
              "pod-security.kubernetes.io/enforce=restricted")  # fmt: skip
+    _kubectl(cluster, "create", "namespace", STORE_NAMESPACE)
     _kubectl(cluster, "-n", OPERATOR_NAMESPACE, "create", "secret", "generic",
              "operator-vault-token", f"--from-literal=token={DEV_ROOT_TOKEN}")  # fmt: skip
 
@@ -112,11 +113,12 @@ def test_operator_installs_and_a_store_becomes_ready(cluster: KindCluster) -> No
         "--set", f"image.registry={registry},image.repository={repository},image.tag={tag}",
         "--set", "image.pullPolicy=Never,vault.tokenSecret.name=operator-vault-token",
         "--set", "operator.monitoringNamespace=",
+        # The operator acts only in the namespaces it is given (a RoleBinding each).
+        "--set-string", f"operator.namespaces={STORE_NAMESPACE}",
         "--wait", "--timeout", "5m",
     )  # fmt: skip
     assert "rollout status deployment/productstore-operator" in install
 
-    _kubectl(cluster, "create", "namespace", STORE_NAMESPACE)
     sample = REPO / "manifests" / "kind" / "productstore-kind.yaml"
     _kubectl(cluster, "-n", STORE_NAMESPACE, "apply", "-f", str(sample))
     _kubectl(cluster, "-n", STORE_NAMESPACE, "wait", f"productstore/{STORE}",

@@ -20,8 +20,8 @@ from devstack.components.operator import ProductStoreOperator
 from devstack.process import read_pid_file
 from tests.support.stores import (
     SMALL_SERVICES,
-    create_namespace,
     create_store,
+    create_store_namespace,
     delete_namespace,
     delete_store,
     small_devstack_store,
@@ -47,7 +47,7 @@ def namespaces(
 ) -> Iterator[list[str]]:
     created: list[str] = []
     try:
-        created.extend(create_namespace(kube_api, "store-conc") for _ in range(STORES))
+        created.extend(create_store_namespace(kube_api, "store-conc") for _ in range(STORES))
         yield created
     finally:
         for namespace in created:

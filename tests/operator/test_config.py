@@ -21,6 +21,7 @@ def test_defaults_need_only_a_scope() -> None:
     assert config.vault_auth.kubernetes_host == "https://kubernetes.default.svc"
     assert config.vault_auth.reviewer_service_account is None
     assert config.settings.cluster_domain == "cluster.local"
+    assert config.allowed_registries == ("ghcr.io/productstore",)
 
 
 def test_environment_fills_what_flags_leave_out_and_flags_win() -> None:
@@ -65,8 +66,29 @@ def test_token_file_is_read_each_time(tmp_path: Path) -> None:
         (["--all-namespaces", "--max-concurrent-helm", "0"], "at least 1"),
         (["--all-namespaces", "--chart", "/nonexistent"], "not a Helm chart"),
         (["--all-namespaces", "--vault-reviewer-service-account", "reviewer"], "NAMESPACE/NAME"),
+        # The control plane's namespaces are never watched, by name or by kopf glob.
+        (["--namespace", "kube-system"], "'kube-system' covers kube-system"),
+        (["--namespace", "shop", "--namespace", "kube-*"], "covers kube-system, kube-public"),
+        (["--namespace", "*"], "never acts in kube-system, kube-public, kube-node-lease"),
+        (["--all-namespaces", "--allowed-registry", "https://ghcr.io/x"], "not a registry path"),
+        (["--all-namespaces", "--allowed-registry", "GHCR.io"], "not a registry path"),
     ],
 )
 def test_bad_configuration_is_refused_with_the_fix(argv: list[str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(argv, {})
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "allowed"),
+    [
+        ([], {}, ("ghcr.io/productstore",)),
+        ([], {"PRODUCTSTORE_OPERATOR_ALLOWED_REGISTRIES": "a.example/x, b.example:5000/"},
+         ("a.example/x", "b.example:5000")),
+        (["--allowed-registry", "c.example/y"],
+         {"PRODUCTSTORE_OPERATOR_ALLOWED_REGISTRIES": "a.example/x"}, ("c.example/y",)),
+    ],
+    ids=["default", "env", "flag-wins"],
+)  # fmt: skip
+def test_allowed_registries(argv: list[str], env: dict[str, str], allowed: tuple[str, ...]) -> None:
+    assert load_config(["--all-namespaces", *argv], env).allowed_registries == allowed

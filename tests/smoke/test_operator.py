@@ -22,8 +22,8 @@ from productstore_operator.builders.naming import StoreRef, release_name, vault_
 from productstore_operator.models import IMPLEMENTED_SERVICES
 from tests.support.stores import (
     GONE_TIMEOUT,
-    create_namespace,
     create_store,
+    create_store_namespace,
     delete_namespace,
     delete_store,
     devstack_store,
@@ -40,7 +40,7 @@ ROLE_PREFIX = "productstore"  # the sample leaves spec.vault.rolePrefix at its d
 def namespace(
     productstore_operator: ProductStoreOperator, kube_api: client.ApiClient
 ) -> Iterator[str]:
-    name = create_namespace(kube_api, "store-smoke")
+    name = create_store_namespace(kube_api, "store-smoke")
     try:
         yield name
     finally:

@@ -17,6 +17,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from devstack.components.operator import grant_object
 from productstore_operator.models import GROUP, PLURAL, SERVICE_NAMES, VERSION
 
 SAMPLE = Path(__file__).resolve().parents[2] / "manifests/samples/productstore-devstack.yaml"
@@ -52,6 +53,15 @@ def small_devstack_store(name: str, vault_prefix: str) -> Store:
 def create_namespace(api: client.ApiClient, prefix: str) -> str:
     name = f"{prefix}-{uuid.uuid4().hex[:10]}"
     client.CoreV1Api(api).create_namespace({"metadata": {"name": name}})
+    return name
+
+
+def create_store_namespace(api: client.ApiClient, prefix: str) -> str:
+    """A namespace for devstack's operator: ``prefix`` must start with "store-" (what
+    it watches), and the operator is granted it, as an administrator would."""
+    assert prefix.startswith("store-"), f"devstack's operator does not watch {prefix}-*"
+    name = create_namespace(api, prefix)
+    client.RbacAuthorizationV1Api(api).create_namespaced_role_binding(name, grant_object(name))
     return name
 
 

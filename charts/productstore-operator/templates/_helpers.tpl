@@ -71,7 +71,11 @@ app.kubernetes.io/part-of: productstore
 /var/run/secrets/productstore/vault
 {{- end -}}
 
-{{/* The namespaces of operator.namespaces as a JSON list (empty: every namespace). */}}
+{{/*
+The namespaces the operator is granted, as a JSON list: operator.namespaces, or the
+release's namespace when it is empty. The control plane's namespaces are refused:
+a RoleBinding there would let the operator mint tokens of kube-system's accounts.
+*/}}
 {{- define "productstore-operator.namespaces" -}}
 {{- $names := list -}}
 {{- range splitList "," .Values.operator.namespaces -}}
@@ -79,7 +83,15 @@ app.kubernetes.io/part-of: productstore
 {{- $names = append $names (trim .) -}}
 {{- end -}}
 {{- end -}}
-{{- toJson $names -}}
+{{- if not $names -}}
+{{- $names = list .Release.Namespace -}}
+{{- end -}}
+{{- range $names -}}
+{{- if has . (list "kube-system" "kube-public" "kube-node-lease") -}}
+{{- fail (printf "operator.namespaces: the operator never acts in %s (kube-system, kube-public and kube-node-lease belong to the control plane); name the stores' namespaces, or install the release in another namespace" .) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson (uniq $names) -}}
 {{- end -}}
 
 {{/*
@@ -101,11 +113,12 @@ operator.env, which wins. A map first, so an override replaces its key.
   "PRODUCTSTORE_OPERATOR_HEALTH_PORT" (toString (int .Values.ports.health))
   "PRODUCTSTORE_OPERATOR_VAULT_KUBERNETES_HOST" .Values.vault.kubernetesHost
 -}}
-{{- if $namespaces -}}
-{{- $_ := set $env "PRODUCTSTORE_OPERATOR_NAMESPACES" (join "," $namespaces) -}}
-{{- else -}}
+{{- if $op.clusterWide -}}
 {{- $_ := set $env "PRODUCTSTORE_OPERATOR_ALL_NAMESPACES" "true" -}}
+{{- else -}}
+{{- $_ := set $env "PRODUCTSTORE_OPERATOR_NAMESPACES" (join "," $namespaces) -}}
 {{- end -}}
+{{- $_ := set $env "PRODUCTSTORE_OPERATOR_ALLOWED_REGISTRIES" (join "," $op.allowedRegistries) -}}
 {{- if .Values.vault.tokenSecret.name -}}
 {{- $_ := set $env "PRODUCTSTORE_OPERATOR_VAULT_TOKEN_FILE" (printf "%s/%s" (include "productstore-operator.vaultTokenDir" .) .Values.vault.tokenSecret.key) -}}
 {{- end -}}

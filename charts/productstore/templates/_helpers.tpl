@@ -170,6 +170,7 @@ Takes (dict "root" $ "name" <service> "svc" <values>).
   "OTEL_EXPORTER_OTLP_PROTOCOL" "http/protobuf"
   "OTEL_TRACES_SAMPLER" "parentbased_traceidratio"
   "OTEL_TRACES_SAMPLER_ARG" (toString $cfg.tracing.sampleRatio)
+  "TRUSTED_PROXIES" (trim $cfg.trustedProxies)
 -}}
 {{- /*
 Outside development the services neither migrate nor create topics unless told:

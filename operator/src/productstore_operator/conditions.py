@@ -17,6 +17,10 @@ Status = Literal["True", "False", "Unknown"]
 
 # Reason of a False condition that only a spec change can fix: the phase is Failed.
 INVALID_SPEC: Final = "InvalidSpec"
+# Ready False because of where the store is, not what it says: a control-plane
+# namespace (never) and a namespace the operator was not granted (until it is).
+NAMESPACE_NOT_ALLOWED: Final = "NamespaceNotAllowed"
+NAMESPACE_NOT_GRANTED: Final = "NamespaceNotGranted"
 ALL_READY: Final = "AllComponentsReady"
 NOT_OBSERVED: Final = "NotObserved"
 

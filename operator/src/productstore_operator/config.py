@@ -9,18 +9,25 @@ needs (chart, helm, Vault credentials, ports). A flag wins over its variable.
 from __future__ import annotations
 
 import argparse
+import fnmatch
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
 from productstore_operator.builders.settings import LogLevel, OperatorSettings
+from productstore_operator.models.spec import DEFAULT_REGISTRY, REGISTRY_PATTERN
 
 ENV_PREFIX: Final = "PRODUCTSTORE_OPERATOR_"
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # A source checkout: operator/src/productstore_operator/config.py -> <repo>/charts/productstore.
 _CHECKOUT_CHART: Final = Path(__file__).resolve().parents[3] / "charts" / "productstore"
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
+# The control plane's own namespaces: a store there is refused whatever the scope
+# (secrets and workloads in kube-system are the cluster's keys), and no
+# --namespace may name or match one.
+PROTECTED_NAMESPACES: Final = ("kube-system", "kube-public", "kube-node-lease")
 
 
 class ConfigError(ValueError):
@@ -63,6 +70,9 @@ class RuntimeConfig:
     metrics_port: int = 8080
     health_port: int = 8081
     settings: OperatorSettings = field(default_factory=OperatorSettings)
+    # spec.image.registry must be one of these (exactly): whoever may create a
+    # ProductStore chooses the images the operator's account deploys.
+    allowed_registries: tuple[str, ...] = (DEFAULT_REGISTRY,)
 
     def read_vault_token(self) -> str | None:
         """The operator's Vault token, read anew each time so an agent can rotate the file."""
@@ -112,6 +122,18 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         default=var("VAULT_REVIEWER_SERVICE_ACCOUNT"),
         metavar="NAMESPACE/NAME",
     )
+    parser.add_argument(
+        "--allowed-registry",
+        action="append",
+        dest="allowed_registries",
+        default=None,
+        metavar="REGISTRY",
+        help=(
+            "an image registry stores may use (repeatable; env "
+            f"{ENV_PREFIX}ALLOWED_REGISTRIES, comma-separated; default {DEFAULT_REGISTRY})"
+        ),
+    )
+    parser.set_defaults(env_allowed_registries=_split(var("ALLOWED_REGISTRIES")))
     parser.add_argument("--resync-seconds", default=var("RESYNC_SECONDS", "60"))
     parser.add_argument("--max-concurrent-helm", default=var("MAX_CONCURRENT_HELM", "4"))
     parser.add_argument("--upgrade-retry-seconds", default=var("UPGRADE_RETRY_SECONDS", "300"))
@@ -144,6 +166,32 @@ def _number(name: str, text: str, *, low: float, integer: bool = False) -> float
     return value
 
 
+def _split(text: str | None) -> list[str]:
+    return [item.strip() for item in (text or "").split(",") if item.strip()]
+
+
+def _allowed_registries(given: Sequence[str]) -> tuple[str, ...]:
+    registries = tuple(dict.fromkeys(r.strip().rstrip("/") for r in given)) or (DEFAULT_REGISTRY,)
+    bad = [r for r in registries if not re.fullmatch(REGISTRY_PATTERN, r)]
+    if bad:
+        raise ConfigError(
+            f"--allowed-registry {', '.join(map(repr, bad))} is not a registry path "
+            "(host[:port][/path], lower case, no scheme, no trailing slash)"
+        )
+    return registries
+
+
+def _check_scope(namespaces: Sequence[str]) -> None:
+    """No watched namespace (or kopf glob) may be, or match, a protected one."""
+    for pattern in namespaces:
+        hit = [ns for ns in PROTECTED_NAMESPACES if fnmatch.fnmatchcase(ns, pattern)]
+        if hit:
+            raise ConfigError(
+                f"--namespace {pattern!r} covers {', '.join(hit)}: the operator never acts "
+                f"in {', '.join(PROTECTED_NAMESPACES)}; name the stores' namespaces instead"
+            )
+
+
 def _reviewer(text: str | None) -> tuple[str, str] | None:
     if not text:
         return None
@@ -162,6 +210,7 @@ def load_config(argv: Sequence[str], env: Mapping[str, str]) -> RuntimeConfig:
     namespaces = tuple(args.namespaces or args.env_namespaces)
     if bool(namespaces) == bool(args.all_namespaces):
         raise ConfigError("give --namespace NS (repeatable) or --all-namespaces, not both or none")
+    _check_scope(namespaces)
     chart = Path(args.chart) if args.chart else _CHECKOUT_CHART
     if not (chart / "Chart.yaml").is_file():
         raise ConfigError(f"--chart {chart} is not a Helm chart (no Chart.yaml)")
@@ -196,5 +245,8 @@ def load_config(argv: Sequence[str], env: Mapping[str, str]) -> RuntimeConfig:
             monitoring_namespace=args.monitoring_namespace or None,
             network_policy=bool(args.network_policy),
             log_level=log_level,
+        ),
+        allowed_registries=_allowed_registries(
+            args.allowed_registries or args.env_allowed_registries
         ),
     )

@@ -251,6 +251,8 @@ class OperatorProcess:
         }
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        # What --namespace watches: the sandbox, or a kopf glob a test sets.
+        self.watch = box.namespace
 
     @property
     def log(self) -> Path:
@@ -260,7 +262,7 @@ class OperatorProcess:
         self.starts += 1
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "productstore_operator", "--namespace", self.box.namespace],
+                [sys.executable, "-m", "productstore_operator", "--namespace", self.watch],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

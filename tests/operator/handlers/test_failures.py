@@ -58,6 +58,31 @@ def test_invalid_spec_applies_nothing_and_says_what_to_change(h: Harness) -> Non
     assert set(store["status"]["services"]) == {"auth", "catalog"}
 
 
+def test_an_image_registry_the_operator_does_not_allow_deploys_nothing(h: Harness) -> None:
+    """Whoever writes the store does not choose what runs under its accounts: the
+    operator's --allowed-registry (here its default, the project's registry) does."""
+    box, openbao = h.box, h.openbao
+    spec = devstack_spec(box, openbao)
+    spec["image"] = {"registry": "registry.evil.example/miner"}
+    box.apply_store("shop", spec)
+
+    ready = wait_for(
+        "Ready False with reason InvalidSpec",
+        lambda: (
+            c if (c := box.condition("shop", "Ready")) and c["reason"] == "InvalidSpec" else None
+        ),
+    )
+    assert "spec.image.registry 'registry.evil.example/miner' is not allowed" in ready["message"]
+    assert "deploys images only from ghcr.io/productstore" in ready["message"]
+    assert (box.store("shop") or {})["status"]["phase"] == "Failed"
+    assert h.history() == []
+    assert roles(openbao, box) == []
+    assert deployments(box) == {}
+
+    box.patch_spec("shop", {"image": {"registry": "ghcr.io/productstore"}})
+    box.wait_ready("shop", generation=2)
+
+
 def test_unreachable_vault_is_a_retry_not_an_invalid_spec(h: Harness) -> None:
     box = h.box
     spec = devstack_spec(box, h.openbao)

@@ -11,11 +11,19 @@ from productstore_operator.reconcile.plan import make_plan
 from tests.operator.spec_cases import SAMPLES, load_sample, spec_with
 
 SETTINGS = OperatorSettings()
+# The project's registry and the full sample's.
+ALLOWED = ("ghcr.io/productstore", "registry.example.com/productstore")
 
 
 def plan(spec: dict[str, Any], name: str = "shop") -> Any:
     return make_plan(
-        name=name, namespace="ns", uid="uid-1", generation=3, spec=spec, settings=SETTINGS
+        name=name,
+        namespace="ns",
+        uid="uid-1",
+        generation=3,
+        spec=spec,
+        settings=SETTINGS,
+        allowed_registries=ALLOWED,
     )
 
 
@@ -62,11 +70,47 @@ def test_every_sample_plans(sample: str) -> None:
             "shop",
             "redis.mode inCluster is not built yet",
         ),
+        # Images from anywhere but the operator's allowed registries, the list named.
+        (
+            spec_with({"image.registry": "evil.example.com/miner"}),
+            "shop",
+            "spec.image.registry 'evil.example.com/miner' is not allowed; this operator "
+            "deploys images only from ghcr.io/productstore, registry.example.com/productstore",
+        ),
+        # Exact match: a path below an allowed registry is another registry.
+        (
+            spec_with({"image.registry": "ghcr.io/productstore/forks"}),
+            "shop",
+            "'ghcr.io/productstore/forks' is not allowed",
+        ),
     ],
-    ids=["unmet-call", "long-name", "replicas", "version", "unbuilt-service", "unbuilt-mode"],
+    ids=[
+        "unmet-call",
+        "long-name",
+        "replicas",
+        "version",
+        "unbuilt-service",
+        "unbuilt-mode",
+        "registry-not-allowed",
+        "registry-sub-path",
+    ],
 )
 def test_invalid_specs_are_refused_with_what_to_change(
     spec: dict[str, Any], name: str, message: str
 ) -> None:
     with pytest.raises(InvalidSpecError, match=message):
         plan(spec, name)
+
+
+def test_the_default_allow_list_is_the_projects_registry() -> None:
+    """Without an allow-list (the operator's default) only ghcr.io/productstore deploys."""
+
+    def default_plan(spec: dict[str, Any]) -> Any:
+        return make_plan(
+            name="shop", namespace="ns", uid="u", generation=1, spec=spec, settings=SETTINGS
+        )
+
+    assert default_plan(spec_with({})).spec.image.registry == "ghcr.io/productstore"
+    elsewhere = spec_with({"image.registry": "registry.example.com/productstore"})
+    with pytest.raises(InvalidSpecError, match=r"only from ghcr\.io/productstore \("):
+        default_plan(elsewhere)

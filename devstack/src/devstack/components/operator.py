@@ -6,8 +6,11 @@ so ``kubectl apply -f
 manifests/samples/productstore-devstack.yaml`` turns into a running store.
 
 It acts with the access a cluster install grants, not as cluster admin: the
-ServiceAccount, ClusterRoles and bindings of ``manifests/operator`` (the chart's
-defaults) are applied, and the process authenticates with that account's
+ServiceAccount, ClusterRoles and cluster-scoped binding of ``manifests/operator``
+(the chart's defaults) are applied, the namespaced rules are granted by a
+RoleBinding in ``default`` here and in each ``store-*`` namespace by whoever
+creates it (``grant_object``: tests, benchmarks), as an administrator grants a
+namespace in a cluster, and the process authenticates with that account's
 token. A missing rule therefore fails here first, not in a user's cluster.
 OpenBao runs outside the cluster, so Vault's Kubernetes auth reviews the
 stores' tokens with a reviewer account the operator requests tokens for.
@@ -55,15 +58,41 @@ RBAC_FILES = (
     "serviceaccount.yaml",
     "clusterrole.yaml",
     "clusterrole-cluster-scoped.yaml",
-    "clusterrolebinding.yaml",
     "clusterrolebinding-cluster-scoped.yaml",
 )
+# The ClusterRole of the namespaced rules (manifests/operator/clusterrole.yaml),
+# which a RoleBinding per namespace grants.
+NAMESPACED_ROLE = "productstore-operator"
+# Earlier devstacks bound NAMESPACED_ROLE cluster-wide under this name: removed.
+STALE_CLUSTER_BINDING = "productstore-operator"
+# Namespaces granted at start; "store-*" ones are granted by whoever creates them.
+GRANTED_NAMESPACES = ("default",)
 WAIT_SECONDS = 60.0
 # Opt-in by namespace name (kopf globs): "default" for the README's path, and
 # "store-*" for tests and benchmarks. Other sessions' tests create ProductStores
 # in namespaces of their own without expecting an operator (CRD validation) or
-# run an operator of their own; reconciling those would fight them.
+# run an operator of their own; reconciling those would fight them. The operator
+# may act only where a RoleBinding grants it (GRANTED_NAMESPACES, grant_object):
+# kopf cannot watch a "store-*" namespace nobody granted, so it never sees a store there.
 WATCHED_NAMESPACES = "default,store-*"
+
+
+def grant_object(namespace: str) -> dict[str, Any]:
+    """The RoleBinding that lets devstack's operator act in ``namespace`` (what the
+    chart's operator.namespaces renders there)."""
+    rbac = "rbac.authorization.k8s.io"
+    return {
+        "apiVersion": f"{rbac}/v1",
+        "kind": "RoleBinding",
+        "metadata": {
+            "name": SERVICE_ACCOUNT,
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/part-of": "productstore"},
+        },
+        "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": NAMESPACED_ROLE},
+        "subjects": [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": NAMESPACE}],
+    }
+
 
 _SYNC_HINT = "run `make setup` in the repository (the workspace installs productstore-operator)"
 _KUBE_HINT = "check that the control plane runs (`devstack up kube`) and its log"
@@ -198,7 +227,11 @@ class ProductStoreOperator(Component):
         self._kubectl_apply(["--filename", str(CRD_FILE)])
         self._wait_established()
         self._kubectl_apply([arg for f in RBAC_FILES for arg in ("--filename", str(MANIFESTS / f))])
-        self._kubectl_apply(["--filename", "-"], stdin=json.dumps(_list(_reviewer_objects())))
+        grants = [grant_object(namespace) for namespace in GRANTED_NAMESPACES]
+        self._kubectl_apply(
+            ["--filename", "-"], stdin=json.dumps(_list([*_reviewer_objects(), *grants]))
+        )
+        self._kubectl(["delete", "clusterrolebinding", STALE_CLUSTER_BINDING, "--ignore-not-found"])
         self._write_kubeconfig(self._service_account_token())
 
     def processes(self) -> list[ProcessSpec]:
@@ -250,17 +283,20 @@ class ProductStoreOperator(Component):
     # --- the apiserver -------------------------------------------------------
     def _kubectl_apply(self, args: list[str], stdin: str | None = None) -> None:
         # Server-side: the CRD is bigger than client-side apply's annotation allows.
-        argv = [
-            str(self.kubectl), f"--kubeconfig={kubeconfig(self.paths, 'admin')}",
-            "apply", "--server-side", "--force-conflicts", "--field-manager=devstack", *args,
-        ]  # fmt: skip
+        self._kubectl(
+            ["apply", "--server-side", "--force-conflicts", "--field-manager=devstack", *args],
+            stdin,
+        )
+
+    def _kubectl(self, args: list[str], stdin: str | None = None) -> None:
+        argv = [str(self.kubectl), f"--kubeconfig={kubeconfig(self.paths, 'admin')}", *args]
         result = subprocess.run(
             argv, input=stdin, capture_output=True, text=True, timeout=120, check=False
         )
         if result.returncode != 0:
             raise DevstackError(
                 self.name,
-                f"`kubectl apply {' '.join(args)}` failed: {result.stderr.strip()}",
+                f"`kubectl {' '.join(args)}` failed: {result.stderr.strip()}",
                 hint=_KUBE_HINT,
             )
 

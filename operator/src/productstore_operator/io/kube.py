@@ -41,6 +41,7 @@ class Kube:
         self._api = api
         self._custom = client.CustomObjectsApi(api)
         self._core = client.CoreV1Api(api)
+        self._authz = client.AuthorizationV1Api(api)
 
     async def _call(self, what: str, operation: Callable[[], T]) -> T:
         try:
@@ -157,6 +158,23 @@ class Kube:
                     raise
 
         await self._call(f"delete {plural}/{name}", delete)
+
+    async def can_i(self, verb: str, group: str, resource: str, namespace: str) -> bool:
+        """The apiserver's verdict on the operator's own access (a SelfSubjectAccessReview,
+        which every authenticated account may ask)."""
+        review = client.V1SelfSubjectAccessReview(
+            spec=client.V1SelfSubjectAccessReviewSpec(
+                resource_attributes=client.V1ResourceAttributes(
+                    verb=verb, group=group, resource=resource, namespace=namespace
+                )
+            )
+        )
+
+        def ask() -> bool:
+            answer = self._authz.create_self_subject_access_review(review)
+            return bool(answer.status.allowed)
+
+        return await self._call(f"review its access to {resource} in {namespace}", ask)
 
     async def service_account_token(self, namespace: str, name: str, seconds: int) -> str:
         """A TokenRequest token of a ServiceAccount, for the apiserver's own audience."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import Field, StringConstraints
 
@@ -15,13 +15,12 @@ Version = Annotated[
     str,
     StringConstraints(max_length=64, pattern=r"^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$"),
 ]
-Registry = Annotated[
-    str,
-    StringConstraints(
-        max_length=255,
-        pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$",
-    ),
-]
+REGISTRY_PATTERN: Final = (
+    r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$"
+)
+Registry = Annotated[str, StringConstraints(max_length=255, pattern=REGISTRY_PATTERN)]
+# The project's registry: the images' default, and the operator's default allow-list.
+DEFAULT_REGISTRY: Final = "ghcr.io/productstore"
 BootstrapServer = Annotated[
     str,
     StringConstraints(max_length=260, pattern=r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$"),
@@ -47,8 +46,11 @@ class ImageSpec(ResourceModel):
     """Where the services' container images come from: <registry>/<service>:<version>."""
 
     registry: Registry = Field(
-        default="ghcr.io/productstore",
-        description="Registry and path prefix of the images, without a trailing slash.",
+        default=DEFAULT_REGISTRY,
+        description=(
+            "Registry and path prefix of the images, without a trailing slash. "
+            "It must be one of the operator's allowed registries (--allowed-registry)."
+        ),
     )
     pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field(
         default="IfNotPresent", description="imagePullPolicy of the services' containers."

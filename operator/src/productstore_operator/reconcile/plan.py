@@ -6,7 +6,7 @@ nothing: no Vault role without its Deployment, no half-upgraded release.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,7 @@ from productstore_operator.builders import (
 )
 from productstore_operator.builders.naming import release_name, vault_role_prefix
 from productstore_operator.models import ProductStoreSpec
+from productstore_operator.models.spec import DEFAULT_REGISTRY
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,21 @@ def make_plan(
     generation: int | None,
     spec: Mapping[str, Any],
     settings: OperatorSettings,
+    allowed_registries: Collection[str] = (DEFAULT_REGISTRY,),
 ) -> Plan:
     """The store's plan; InvalidSpecError with what to change if it cannot be built."""
     try:
         model = ProductStoreSpec.model_validate(dict(spec))
     except ValidationError as exc:
         raise InvalidSpecError(_explain(exc)) from exc
+    if model.image.registry not in allowed_registries:
+        # The operator's account deploys these images: the operator's
+        # configuration, not the store's author, decides where they come from.
+        raise InvalidSpecError(
+            f"spec.image.registry {model.image.registry!r} is not allowed; this operator "
+            f"deploys images only from {', '.join(sorted(allowed_registries))} "
+            "(its --allowed-registry, the chart's operator.allowedRegistries)"
+        )
     store = StoreRef(name, namespace)
     return Plan(
         store=store,

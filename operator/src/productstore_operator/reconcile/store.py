@@ -18,7 +18,14 @@ from pydantic import ValidationError
 
 from productstore_operator.builders import InvalidSpecError
 from productstore_operator.builders.k8ssandra import PLURAL as K8SSANDRA_PLURAL
-from productstore_operator.conditions import INVALID_SPEC, set_condition, summarise
+from productstore_operator.conditions import (
+    INVALID_SPEC,
+    NAMESPACE_NOT_ALLOWED,
+    NAMESPACE_NOT_GRANTED,
+    set_condition,
+    summarise,
+)
+from productstore_operator.config import PROTECTED_NAMESPACES
 from productstore_operator.io import TransientError
 from productstore_operator.models import GROUP, PLURAL, VERSION, Condition, ProductStoreStatus
 from productstore_operator.models.status import READY
@@ -76,23 +83,73 @@ def invalid_outcome(
     message: str, status: Mapping[str, Any], generation: int | None, now: datetime
 ) -> Outcome:
     """Ready False with reason InvalidSpec and what to change; nothing else moves."""
+    return refused_outcome(
+        INVALID_SPEC,
+        f"The spec cannot be applied: {message}. Nothing was changed; fix the spec.",
+        status,
+        generation,
+        now,
+        invalid=message,
+    )
+
+
+def refused_outcome(
+    reason: str,
+    message: str,
+    status: Mapping[str, Any],
+    generation: int | None,
+    now: datetime,
+    *,
+    invalid: str | None = None,
+    retry_after: float | None = None,
+) -> Outcome:
+    """Ready False with ``reason`` and ``message``, phase Failed, one Warning event when
+    Ready turns False; nothing is applied. ``invalid``: only a change of the spec (or
+    the store's namespace) fixes it; else the operator looks again after ``retry_after``."""
     previous = _previous(status)
     conditions = set_condition(
         previous.conditions,
         READY,
         "False",
-        reason=INVALID_SPEC,
-        message=f"The spec cannot be applied: {message}. Nothing was changed; fix the spec.",
+        reason=reason,
+        message=message,
         generation=generation,
         now=now,
     )
     new = previous.model_copy(
         update={"conditions": conditions, "phase": "Failed", "observed_generation": generation}
     )
-    outcome = Outcome(status=_status_document(new), invalid=message)
+    outcome = Outcome(status=_status_document(new), invalid=invalid, retry_after=retry_after)
     if _transition_events(previous.conditions, conditions):
-        outcome.events.append(Event("Warning", INVALID_SPEC, message))
+        outcome.events.append(Event("Warning", reason, invalid or message))
     return outcome
+
+
+def _not_allowed_here(namespace: str) -> str:
+    return (
+        f"The operator never acts in namespace {namespace} ({', '.join(PROTECTED_NAMESPACES)} "
+        "belong to the control plane). Nothing was changed; create the store in a namespace "
+        "of its own"
+    )
+
+
+async def _granted(namespace: str, runtime: Runtime) -> bool:
+    """Whether the operator was given the store's namespace (a RoleBinding of its
+    namespaced ClusterRole): helm keeps the release in a Secret there, so without
+    Secrets nothing else can be done."""
+    return await runtime.kube.can_i("create", "", "secrets", namespace)
+
+
+def _not_granted_here(namespace: str) -> str:
+    return (
+        f"The operator has no access to namespace {namespace}: it may act only where an "
+        "administrator granted it. Add the namespace to the operator chart's "
+        "operator.namespaces, or bind the operator's namespaced ClusterRole there "
+        f"(kubectl create rolebinding productstore-operator --namespace {namespace} "
+        "--clusterrole <release>-productstore-operator --serviceaccount "
+        "<operator namespace>:<operator account>). Nothing was changed; the operator "
+        "looks again every resync"
+    )
 
 
 def plan_for(body: Mapping[str, Any], runtime: Runtime) -> Plan:
@@ -105,6 +162,7 @@ def plan_for(body: Mapping[str, Any], runtime: Runtime) -> Plan:
         generation=metadata.get("generation"),
         spec=body.get("spec") or {},
         settings=runtime.config.settings,
+        allowed_registries=runtime.config.allowed_registries,
     )
 
 
@@ -113,10 +171,29 @@ async def reconcile(body: Mapping[str, Any], runtime: Runtime) -> Outcome:
     now = datetime.now(UTC)
     status = body.get("status") or {}
     generation = body["metadata"].get("generation")
+    namespace = body["metadata"]["namespace"]
+    if namespace in PROTECTED_NAMESPACES:
+        message = _not_allowed_here(namespace)
+        return refused_outcome(
+            NAMESPACE_NOT_ALLOWED, message, status, generation, now, invalid=message
+        )
     try:
         plan = plan_for(body, runtime)
     except InvalidSpecError as exc:
         return invalid_outcome(str(exc), status, generation, now)
+    try:
+        granted = await _granted(namespace, runtime)
+    except TransientError:
+        granted = True  # the steps meet the same outage and report it
+    if not granted:
+        return refused_outcome(
+            NAMESPACE_NOT_GRANTED,
+            _not_granted_here(namespace),
+            status,
+            generation,
+            now,
+            retry_after=runtime.config.resync_seconds,
+        )
     async with runtime.lock(plan.uid):
         # The timer and a change handler may both have waited here: continue from
         # the status the other one wrote, not from this handler's older copy.
@@ -192,6 +269,13 @@ async def finalize(body: Mapping[str, Any], runtime: Runtime) -> list[Event]:
     reference removed) or deletes (Delete) the K8ssandraCluster. Raises
     TransientError while something cannot be removed yet.
     """
+    if body["metadata"]["namespace"] in PROTECTED_NAMESPACES:
+        # Refused before anything was applied: there is nothing of ours to remove.
+        return [Event("Normal", "Deleted", "a store in a protected namespace had nothing applied")]
+    if not await _granted(body["metadata"]["namespace"], runtime):
+        # Refused every pass, so nothing was applied (revoke a grant only after
+        # its stores are deleted); trying would block the deletion forever.
+        return [Event("Normal", "Deleted", "no access to the namespace: removed nothing")]
     try:
         plan = plan_for(body, runtime)
     except InvalidSpecError:
