@@ -16,6 +16,7 @@ from productstore_auth.app.data.refresh_tokens import RefreshTokenStore
 from productstore_auth.app.data.users import UserStore
 from productstore_auth.app.services.accounts import Accounts, LoginLimits
 from productstore_auth.app.services.keyring import KeyRing
+from productstore_auth.app.services.limits import RequestLimits
 from productstore_auth.app.services.passwords import Passwords
 from productstore_auth.app.services.service_clients import ServiceClients
 from productstore_auth.app.services.sessions import Sessions
@@ -23,6 +24,7 @@ from productstore_auth.app.services.tokens import AccessTokens
 from productstore_auth.app.services.verification import local_authenticator
 from productstore_common.cassandra import CassandraSession
 from productstore_common.kit import Redis, ServiceKit, service_app
+from productstore_common.ratelimit import RateLimiter
 from productstore_common.telemetry.metrics import AppMetrics
 from productstore_contracts.services import AUTH
 
@@ -83,6 +85,20 @@ async def setup(kit: ServiceKit[AuthSettings]) -> None:
     kit.provide(accounts)
     kit.provide(sessions)
     kit.provide(ServiceClients(settings.clients(), tokens))
+    kit.provide(
+        RequestLimits.of(
+            RateLimiter(redis, prefix=settings.redis_key_prefix, metrics=kit.metrics),
+            register=(settings.register_attempts_per_ip, settings.register_window_seconds),
+            service_token_per_ip=(
+                settings.service_token_attempts_per_ip,
+                settings.service_token_window_seconds,
+            ),
+            service_token_per_client=(
+                settings.service_token_attempts_per_client,
+                settings.service_token_window_seconds,
+            ),
+        )
+    )
     # auth verifies its own tokens from its key ring, not over HTTP.
     authenticator = await local_authenticator(
         issuer=settings.jwt_issuer,

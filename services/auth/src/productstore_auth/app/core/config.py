@@ -78,6 +78,16 @@ class AuthSettings(ServiceSettings):
     login_max_delay_seconds: float = Field(default=30.0, gt=0, le=3600)
     redis_key_prefix: str = Field(default="auth", pattern=r"^[A-Za-z0-9:_.-]{1,64}$")
 
+    # Limits of the other unauthenticated endpoints (productstore_common.ratelimit, GCRA
+    # in Redis), per client address as the gateway saw it: each registration costs an
+    # argon2 hash (64 MiB) and answers whether an address has an account; service
+    # tokens are also limited per client id, summed over all addresses.
+    register_attempts_per_ip: int = Field(default=10, ge=1)
+    register_window_seconds: int = Field(default=3600, ge=1, le=86400)
+    service_token_attempts_per_ip: int = Field(default=60, ge=1)
+    service_token_attempts_per_client: int = Field(default=600, ge=1)
+    service_token_window_seconds: int = Field(default=60, ge=1, le=86400)
+
     # Signing keys: OpenBao/Vault KV v2 when vault_addr is set (required outside
     # development), else a Cassandra table.
     vault_addr: str | None = None
