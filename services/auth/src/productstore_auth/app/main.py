@@ -77,6 +77,7 @@ async def setup(kit: ServiceKit[AuthSettings]) -> None:
         store,
         activation_delay=timedelta(seconds=settings.key_activation_delay_seconds),
         reload_interval=settings.key_reload_seconds,
+        retire_after=settings.key_retire_after(),
     )
     await keyring.start()
     kit.provide(keyring)
