@@ -47,7 +47,9 @@ Prose = TypeAdapter(
         *((f"a{c}b", None, None) for c in "\u2066\u2067\u2068\u2069\u200e\u200f\u061c"),
     ],
 )
-def test_what_each_rule_keeps_and_refuses(value: str, single: str | None, multi: str | None) -> None:
+def test_what_each_rule_keeps_and_refuses(
+    value: str, single: str | None, multi: str | None
+) -> None:
     for adapter, expected in ((Line, single), (Prose, multi)):
         if expected is None:
             with pytest.raises(ValidationError) as caught:

@@ -22,6 +22,7 @@ from productstore_auth.app.services.service_clients import ServiceClients
 from productstore_auth.app.services.sessions import Sessions
 from productstore_auth.app.services.tokens import AccessTokens
 from productstore_auth.app.services.verification import local_authenticator
+from productstore_common.auth import RoleEpochs
 from productstore_common.cassandra import CassandraSession
 from productstore_common.kit import Redis, ServiceKit, service_app
 from productstore_common.ratelimit import RateLimiter
@@ -82,7 +83,9 @@ async def setup(kit: ServiceKit[AuthSettings]) -> None:
     await keyring.start()
     kit.provide(keyring)
 
-    accounts, sessions, tokens = _accounts(kit.metrics, settings, db, redis, keyring)
+    # Written on demote and disable, read by every service's role checks.
+    epochs = RoleEpochs(redis, issuer=settings.jwt_issuer)
+    accounts, sessions, tokens = _accounts(kit.metrics, settings, db, redis, keyring, epochs)
     kit.provide(accounts)
     kit.provide(sessions)
     kit.provide(ServiceClients(settings.clients(), tokens))
@@ -106,6 +109,7 @@ async def setup(kit: ServiceKit[AuthSettings]) -> None:
         audience=settings.jwt_audience,
         service_audience=settings.service_name,
         keyring=keyring,
+        epochs=epochs,
     )
     kit.app.state.auth = authenticator
     kit.on_stop(authenticator.aclose)
@@ -125,6 +129,7 @@ def _accounts(
     db: CassandraSession,
     redis: Redis,
     keyring: KeyRing,
+    epochs: RoleEpochs,
 ) -> tuple[Accounts, Sessions, AccessTokens]:
     logins = metrics.counter(
         "auth_logins_total",
@@ -156,6 +161,8 @@ def _accounts(
         passwords,
         attempts,
         LoginLimits(per_ip=settings.login_attempts_per_ip),
+        epochs=epochs,
+        token_lifetime=settings.key_retire_after(),
         on_login=lambda outcome: logins.labels(outcome).inc(),
     )
     tokens = AccessTokens(
