@@ -44,7 +44,7 @@ def test_addresses_are_trimmed_and_lower_cased(raw: str, stored: str) -> None:
         "ada@exam\u200bple.com",
         '"a b"@example.com',
         "ada@[192.0.2.1]",
-        # Mixed-script look-alikes: a Cyrillic а in "admin", in "example", a Greek ο.
+        # Mixed-script look-alikes: a Cyrillic a (U+0430) in "admin", in "example", a Greek o.
         "\u0430dmin@example.com",
         "admin@ex\u0430mple.com",
         "admin@g\u03bfogle.com",

@@ -85,7 +85,9 @@ async def setup(kit: ServiceKit[AuthSettings]) -> None:
 
     # Written on demote and disable, read by every service's role checks.
     epochs = RoleEpochs(redis, issuer=settings.jwt_issuer)
-    accounts, sessions, tokens = _accounts(kit.metrics, settings, db, redis, keyring, epochs)
+    accounts, sessions, tokens = _accounts(
+        kit.metrics, settings, db, redis, keyring=keyring, epochs=epochs
+    )
     kit.provide(accounts)
     kit.provide(sessions)
     kit.provide(ServiceClients(settings.clients(), tokens))
@@ -128,6 +130,7 @@ def _accounts(
     settings: AuthSettings,
     db: CassandraSession,
     redis: Redis,
+    *,
     keyring: KeyRing,
     epochs: RoleEpochs,
 ) -> tuple[Accounts, Sessions, AccessTokens]:

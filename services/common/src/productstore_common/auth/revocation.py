@@ -112,7 +112,7 @@ class RoleEpochs:
         try:
             await self.client.set(self.key(sub), str(epoch), ex=math.ceil(lifetime_seconds))
         except (RedisError, OSError) as exc:
-            _logger.error("role epoch of %s not recorded, Redis unavailable: %s", sub, exc)
+            _logger.warning("role epoch of %s not recorded, Redis unavailable: %s", sub, exc)
             raise RoleEpochsUnavailableError from exc
         # This process sees its own change at once.
         self._remember(sub, float(epoch))

@@ -30,6 +30,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any, Protocol
 
 from productstore_common.auth.keys import (
@@ -121,9 +122,7 @@ def retained(
     near = near[: max(0, max_keys - len(current) - len(newest))]
     # A key stopped signing when its successor activated; its tokens live `retire_after`.
     previous = [
-        key
-        for key, successor in zip(active, active[1:], strict=False)
-        if now - successor.activates_at < retire_after
+        key for key, successor in pairwise(active) if now - successor.activates_at < retire_after
     ]
     room = max(0, max_keys - len(current) - len(near) - len(newest))
     return previous[max(0, len(previous) - room) :] + current + near + newest

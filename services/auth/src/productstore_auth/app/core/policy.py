@@ -18,7 +18,7 @@ MIN_DISTINCT_CHARACTERS = 5
 # Unicode scripts (ISO 15924 codes, the values of the Script property in Unicode 17),
 # for the mixed-script rule below. A letter of a script missing here belongs to
 # none of them and is refused: a newer Unicode can make the rule stricter, never laxer.
-_SCRIPTS = """
+_SCRIPT_CODES = """
 Adlm Aghb Ahom Arab Armi Armn Avst Bali Bamu Bass Batk Beng Berf Bhks Bopo Brah Brai Bugi
 Buhd Cakm Cans Cari Cham Cher Chrs Copt Cpmn Cprt Cyrl Deva Diak Dogr Dsrt Dupl Egyp Elba
 Elym Ethi Gara Geor Glag Gong Gonm Goth Gran Grek Gujr Gukh Guru Hang Hani Hano Hatr Hebr
@@ -29,7 +29,8 @@ Orkh Orya Osge Osma Ougr Palm Pauc Pcun Perm Phag Phli Phlp Phnx Plrd Prti Rjng 
 Samr Sarb Saur Seal Sgnw Shaw Shrd Sidd Sidt Sind Sinh Sogd Sogo Sora Soyo Sund Sunu Sylo
 Syrc Tagb Takr Tale Talu Taml Tang Tavt Tayo Telu Tfng Tglg Thaa Thai Tibt Tirh Tnsa Todr
 Tols Toto Tutg Ugar Vaii Vith Wara Wcho Xpeo Xsux Yezi Yiii Zanb
-""".split()
+"""
+_SCRIPTS = _SCRIPT_CODES.split()
 # UTS #39's augmented script sets: the writing systems that mix scripts by nature
 # (Japanese, Korean, Han with Bopomofo) count as one script.
 _WRITING_SYSTEMS = (("Hani", "Hira", "Kana"), ("Hani", "Hang"), ("Hani", "Bopo"))
@@ -93,8 +94,8 @@ def normalise_email(value: str) -> str:
     IDNA 2008-checked, lower-cased and in its Unicode form, so `xn--` and Unicode
     spellings are one address) are email-validator's; no DNS look-up is made.
     Then the whole address is lower-cased (accounts are case-insensitive), and the
-    local part and each domain label must be single-script, so `аdmin@` with a
-    Cyrillic а cannot pose as `admin@`.
+    local part and each domain label must be single-script, so an address with a
+    Cyrillic a (U+0430) in `admin@` cannot pose as `admin@`.
     """
     text = value.strip()
     if len(text) > MAX_EMAIL_LENGTH:
