@@ -17,6 +17,8 @@ from productstore_auth.app.core.policy import normalise_email, password_problems
         ("Админ@Пример.РФ", "админ@пример.рф"),
         ("ελένη@παράδειγμα.gr", "ελένη@παράδειγμα.gr"),
         ("山田@例え.jp", "山田@例え.jp"),
+        # Internal staff domains (devstack's administrator is admin@productstore.local).
+        ("Admin@ProductStore.local", "admin@productstore.local"),
         # An IDNA domain is one address in either spelling.
         ("ada@xn--e1afmkfd.xn--p1ai", "ada@пример.рф"),
     ],
@@ -44,6 +46,9 @@ def test_addresses_are_trimmed_and_lower_cased(raw: str, stored: str) -> None:
         "ada@exam\u200bple.com",
         '"a b"@example.com',
         "ada@[192.0.2.1]",
+        "ada@localhost",
+        "ada@shop.test",
+        "ada@shop.invalid",
         # Mixed-script look-alikes: a Cyrillic a (U+0430) in "admin", in "example", a Greek o.
         "\u0430dmin@example.com",
         "admin@ex\u0430mple.com",
