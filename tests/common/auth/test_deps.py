@@ -185,6 +185,8 @@ def test_config_from_settings(jwks_server: JwksServer) -> None:
         # Role checks read the role epochs in the service's Redis.
         roles_redis_url="redis://redis.example:6379/2",
     )
+    # A service without Redis (its descriptor needs none) has no role epochs to read.
+    assert AuthConfig.from_settings(settings, role_epochs=False).roles_redis_url is None
 
 
 def test_config_from_settings_requires_the_jwks_url() -> None:

@@ -79,8 +79,10 @@ class AuthConfig(BaseModel):
     role_epoch_cache_seconds: float = Field(default=DEFAULT_CACHE_SECONDS, ge=0, le=60)
 
     @classmethod
-    def from_settings(cls, settings: ServiceSettings) -> AuthConfig:
-        """The config from the service's `JWT_*` settings; the JWKS URL is required."""
+    def from_settings(cls, settings: ServiceSettings, *, role_epochs: bool = True) -> AuthConfig:
+        """The config from the service's `JWT_*` settings; the JWKS URL is required. Role
+        checks read the role epochs in the service's Redis unless `role_epochs` is False
+        (a service without Redis)."""
         if settings.jwt_jwks_url is None:
             prefix = str(settings.model_config.get("env_prefix", "")).upper()
             raise SettingsError(
@@ -92,7 +94,7 @@ class AuthConfig(BaseModel):
             audience=settings.jwt_audience,
             service_audience=settings.service_name,
             jwks_url=HttpUrl(settings.jwt_jwks_url),
-            roles_redis_url=settings.redis_url,
+            roles_redis_url=settings.redis_url if role_epochs else None,
         )
 
 
