@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from productstore_common.errors import PROBLEM_CONTENT_TYPE, Problem, validation_errors
-from tests.common.tinyapp import build_app, capture_spans, serve, uvicorn_process
+from tests.common.tinyapp import build_app, capture_spans, http_exchange, serve, uvicorn_process
 
 pytestmark = pytest.mark.anyio
 
@@ -127,27 +127,6 @@ async def test_unhandled_exception_is_500_without_internals() -> None:
     assert [event.name for event in server.events] == ["exception"]
 
 
-def _exchange(sock: socket.socket, path: str) -> tuple[int, dict[str, str], bytes]:
-    """One HTTP/1.1 request on an open connection: status, headers, body (by length)."""
-    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: tiny.test\r\n\r\n".encode())
-    data = b""
-    while b"\r\n\r\n" not in data:
-        try:
-            chunk = sock.recv(65536)
-        except ConnectionResetError:
-            chunk = b""
-        assert chunk, f"the server closed the connection instead of answering {path}"
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    status_line, *lines = head.decode("latin-1").split("\r\n")
-    headers = {k.lower(): v for k, _, v in (line.partition(": ") for line in lines)}
-    while len(body) < int(headers["content-length"]):
-        chunk = sock.recv(65536)
-        assert chunk, "the server closed the connection in the middle of a body"
-        body += chunk
-    return int(status_line.split()[1]), headers, body
-
-
 @pytest.mark.parametrize("repeat", [1, 3])
 def test_an_unhandled_exception_keeps_the_connection_open(repeat: int) -> None:
     """Behind a gateway a kept-alive connection carries many clients' requests: one
@@ -158,12 +137,12 @@ def test_an_unhandled_exception_keeps_the_connection_open(repeat: int) -> None:
         address = urlsplit(served.url)
         with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
             for _ in range(repeat):
-                status, headers, body = _exchange(sock, "/api/things/3/crash")
+                status, headers, body = http_exchange(sock, "/api/things/3/crash")
                 assert status == 500
                 assert headers["content-type"] == PROBLEM_CONTENT_TYPE
                 assert "connection" not in headers  # not "close"
                 assert json.loads(body)["title"] == "Internal Server Error"
-                after, _, thing = _exchange(sock, "/api/things/4")
+                after, _, thing = http_exchange(sock, "/api/things/4")
                 assert after == 200
                 assert json.loads(thing)["id"] == 4
     assert "hunter2" in served.stdout  # the traceback went to the log, once per crash

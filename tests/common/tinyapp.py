@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
+import redis.asyncio as redis
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -90,6 +91,23 @@ async def replace_thing(thing_id: int) -> None:
 @router.get("/{thing_id}/crash")
 async def crash(thing_id: int) -> None:
     raise RuntimeError("secret internals: password=hunter2")
+
+
+# Where the stock route finds Redis: nothing listens there unless a test says so.
+STOCK_REDIS_URL = "TINY_STOCK_REDIS_URL"
+
+
+@router.get("/{thing_id}/stock")
+async def stock(thing_id: int) -> dict[str, Any]:
+    """Reads a counter from a real Redis, with no error handling: an outage is the
+    app's to answer (productstore_common.outages)."""
+    url = os.environ.get(STOCK_REDIS_URL, "redis://127.0.0.1:1/0")
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        count = await client.get(f"tiny:stock:{thing_id}")
+    finally:
+        await client.aclose()
+    return {"id": thing_id, "stock": int(count or 0)}
 
 
 @router.get("/{thing_id}/log")
@@ -229,3 +247,24 @@ def uvicorn_process(
             stdout.seek(0)
             stderr.seek(0)
             served.stdout, served.stderr = stdout.read(), stderr.read()
+
+
+def http_exchange(sock: socket.socket, path: str) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 request on an open connection: status, headers, body (by length)."""
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: tiny.test\r\n\r\n".encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            chunk = b""
+        assert chunk, f"the server closed the connection instead of answering {path}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v for k, _, v in (line.partition(": ") for line in lines)}
+    while len(body) < int(headers["content-length"]):
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed the connection in the middle of a body"
+        body += chunk
+    return int(status_line.split()[1]), headers, body

@@ -20,6 +20,7 @@ from productstore_operator.chart_values import (
     BEGIN,
     END,
     ChartValuesError,
+    Key,
     blocks,
     render_values,
 )
@@ -166,12 +167,21 @@ def helm_alone(operator: dict[str, Any]) -> dict[str, Any]:
     values = copy.deepcopy(operator)
     for block in blocks():
         parent = block.parent.split(".")
-        for key in block.keys:
-            if parent == ["serviceDefaults"]:
-                for name in SERVICE_NAMES:
-                    _drop(values, ["services", name, key.name])
-            _drop(values, [*parent, key.name])
+        if parent == ["serviceDefaults"]:
+            for name in SERVICE_NAMES:
+                _drop_generated(values, ["services", name], block.keys)
+        _drop_generated(values, parent, block.keys)
     return values
+
+
+def _drop_generated(values: dict[str, Any], path: list[str], keys: tuple[Key, ...]) -> None:
+    # Leaves only: a generated mapping (services.<name>) also holds keys the
+    # chart cannot default, such as a service's replicas.
+    for key in keys:
+        if key.children:
+            _drop_generated(values, [*path, key.name], key.children)
+        else:
+            _drop(values, [*path, key.name])
 
 
 def _differences(

@@ -77,7 +77,7 @@ def test_full_sample_sets_every_field() -> None:
     # Fields the rules forbid beside the others; the sample's header says where they are.
     allowed = {"cassandra.external", "cassandra.replication.replicationFactor"}
     assert missing <= allowed, f"productstore-full.yaml leaves out {sorted(missing - allowed)}"
-    orders = spec.istio.services.orders
+    orders = spec.istio.services.get("orders")
     assert orders is not None
     assert not _unset_fields(orders, raw["istio"]["services"]["orders"], "")
 
@@ -124,7 +124,7 @@ def test_defaults() -> None:
 
 def test_integer_quantities_become_strings() -> None:
     spec = ProductStoreSpec.model_validate(spec_with(VALID["quantities-as-integers"]))
-    requests = spec.services.catalog.resources.requests
+    requests = spec.services.get("catalog").resources.requests
     assert (requests.cpu, requests.memory) == ("1", "1")
 
 

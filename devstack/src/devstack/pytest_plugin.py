@@ -28,6 +28,7 @@ from devstack.components.kube import KubeApiserver
 from devstack.components.nginx import Nginx, Wrk
 from devstack.components.openbao import OpenBao
 from devstack.components.operator import ProductStoreOperator
+from devstack.components.payments import PaymentsSandbox
 from devstack.components.prometheus import Prometheus
 from devstack.components.redis import Redis
 from devstack.components.services import AuthService, CatalogService
@@ -181,6 +182,12 @@ def auth_service(devstack: DevstackSession) -> AuthService:
 def catalog_service(devstack: DevstackSession) -> CatalogService:
     """The catalog service, routed by the gateway at /api/products and /api/categories."""
     return _one(devstack, CatalogService)
+
+
+@pytest.fixture(scope="session")
+def payments_sandbox(devstack: DevstackSession) -> PaymentsSandbox:
+    """The payment provider sandbox (its URL, API key and webhook secret)."""
+    return _one(devstack, PaymentsSandbox)
 
 
 @pytest.fixture(scope="session")

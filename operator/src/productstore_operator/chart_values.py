@@ -31,8 +31,8 @@ import yaml
 from pydantic import BaseModel, TypeAdapter
 
 from productstore_contracts.services import DESCRIPTORS
-from productstore_operator.builders.values import service_settings, traffic_values
-from productstore_operator.callgraph import allowed_callers
+from productstore_operator.builders.values import IMAGE_PREFIX, service_settings, traffic_values
+from productstore_operator.callgraph import CALLERS, allowed_callers
 from productstore_operator.models import (
     IMPLEMENTED_SERVICES,
     SERVICE_NAMES,
@@ -40,6 +40,7 @@ from productstore_operator.models import (
     ServiceSpec,
     ServicesSpec,
     TrafficPolicy,
+    service_summary,
 )
 from productstore_operator.models.base import Duration, Quantity
 
@@ -191,24 +192,26 @@ def blocks() -> tuple[Block, ...]:
             )
             for group in ("connectionPool", "outlierDetection")
         ),
-        *(
-            Block(
-                f"services.{name}",
-                (
-                    Key(
-                        "enabled",
-                        "Deploy the service."
-                        if name in IMPLEMENTED_SERVICES
-                        else f"Off: {name} has no code yet, and the operator refuses to enable it.",
-                        services.get(name).enabled,
-                    ),
-                    *_described(name),
-                ),
-                None,
-            )
-            for name in SERVICE_NAMES
-        ),
+        Block("services", tuple(_service_key(name, services) for name in SERVICE_NAMES), None),
     )
+
+
+def _service_key(name: str, services: ServicesSpec) -> Key:
+    """One service's entry under services: on or off, its image, and what its
+    descriptor says the chart needs."""
+    enabled = Key(
+        "enabled",
+        "Deploy the service."
+        if name in IMPLEMENTED_SERVICES
+        else f"Off: {name} has no code yet, and the operator refuses to enable it.",
+        services.get(name).enabled,
+    )
+    image = Key(
+        "image",
+        "The service's image.",
+        children=(Key("name", "Image name under global.image.registry.", f"{IMAGE_PREFIX}{name}"),),
+    )
+    return Key(name, f"{service_summary(name)}.", children=(enabled, image, *_described(name)))
 
 
 def _described(name: str) -> tuple[Key, ...]:
@@ -364,6 +367,15 @@ def render_schema(text: str, generated: Sequence[Block]) -> str:
     for block in generated:
         if block.schema_pointer is not None:
             _describe(schema, block.schema_pointer, block.keys)
+    # The names the schema admits: every service, and every caller of one.
+    services = _node(schema, ("properties", "services"), "services")
+    services["properties"] = {
+        name: {"$ref": "#/definitions/serviceSettings"} for name in SERVICE_NAMES
+    }
+    callers = _node(
+        definitions, ("serviceSettings", "properties", "allowedCallers"), "allowedCallers"
+    )
+    callers["properties"] = {caller: {"type": "boolean"} for caller in CALLERS}
     return json.dumps(schema, indent=2) + "\n"
 
 

@@ -8,27 +8,36 @@ in Jaeger. If the kit needs more than this from a service, this test says so.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
+import subprocess
 import sys
 import textwrap
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import yaml
 from cassandra.query import SimpleStatement
 
 from devstack.components.cassandra import Cassandra
+from devstack.components.helm import Helm
 from devstack.components.jaeger import Jaeger
 from devstack.components.nginx import Nginx
 from devstack.components.services import AuthService, UvicornService, service_component
 from devstack.pytest_plugin import DevstackSession
 from productstore_common.cassandra import CassandraSession
-from productstore_contracts.descriptor import ServiceDescriptor
+from productstore_contracts.descriptor import SecretFile, ServiceDescriptor
 from tests.support.gateway import admin_token
+from tests.support.helm import HelmCli
 from tests.support.problems import assert_problem
+
+REPO = Path(__file__).resolve().parents[3]
 
 DESCRIPTOR = ServiceDescriptor(
     name="kitprobe",
@@ -222,3 +231,116 @@ def test_a_new_service_is_measured_documented_and_traced(
         traces = json.loads(answer.text).get("data") or []
         time.sleep(0.5)
     assert traces, "no trace of the kitprobe service reached Jaeger"
+
+
+# --- the operator and the chart pick it up -------------------------------------
+
+# The same service asking for a secret the operator generates, so the Vault side
+# of the pickup shows too.
+WITH_SECRET = dataclasses.replace(
+    DESCRIPTOR, secrets=(SecretFile(file="probe_key", key="kitprobe/probe-key", fields=("key",)),)
+)
+
+# Run in a fresh interpreter: the operator reads the table of descriptors when it
+# is imported, as it does in its Pod. Appending to DESCRIPTORS is the one edit a
+# new service makes to shared code.
+_PICKUP = """
+import json, sys
+from pathlib import Path
+
+import productstore_contracts.services as registry
+from productstore_contracts.descriptor import check_registry
+
+chart, out = (Path(arg) for arg in sys.argv[1:])
+sys.path.insert(0, str(out))
+from kitprobe_descriptor import DESCRIPTOR as new
+
+registry.DESCRIPTORS = (*registry.DESCRIPTORS, new)
+check_registry(registry.DESCRIPTORS)
+
+from productstore_operator import chart_values, crd
+from productstore_operator.builders import StoreRef, build_release_values, build_vault_config
+from productstore_operator.callgraph import unmet_calls
+from tests.operator.builders.support import SETTINGS, spec
+
+assert chart_values.main(["--chart", str(chart)]) == 0
+store = StoreRef("shop", "shop")
+vault = build_vault_config(spec({}), store, SETTINGS)
+result = {
+    "crd": crd.build_crd(),
+    "values": build_release_values(spec({"gateway.host": "shop.example"}), store, SETTINGS),
+    "policies": {policy.name: policy.hcl for policy in vault.policies},
+    "roles": {role.name: role.service_account for role in vault.roles},
+    "secretPath": vault.secret_path(),
+    "unmetWithoutAuth": unmet_calls([new.name]),
+}
+(out / "pickup.json").write_text(json.dumps(result))
+"""
+
+
+def _manifests(text: str) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        (doc["kind"], doc["metadata"]["name"]): doc
+        for doc in yaml.safe_load_all(text)
+        if doc is not None
+    }
+
+
+def test_the_operator_and_the_chart_pick_a_new_service_up_from_its_descriptor(
+    helm: Helm, tmp_path: Path
+) -> None:
+    chart = tmp_path / "chart"
+    shutil.copytree(REPO / "charts" / "productstore", chart)
+    (tmp_path / "kitprobe_descriptor.py").write_text(
+        "from productstore_contracts.descriptor import SecretFile, ServiceDescriptor\n\n"
+        f"DESCRIPTOR = {WITH_SECRET!r}\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", _PICKUP, str(chart), str(tmp_path)],
+        cwd=REPO,
+        check=True,
+        timeout=120,
+    )
+    picked = json.loads((tmp_path / "pickup.json").read_text())
+
+    # The CRD: a field for the service, on by default, explained by its summary.
+    schema = picked["crd"]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    field = schema["properties"]["spec"]["properties"]["services"]["properties"]["kitprobe"]
+    assert field["description"] == "kitprobe: a throwaway service written by a test."
+    assert field["default"] == {}
+    # The call graph: it calls auth, so it cannot run without auth.
+    assert picked["unmetWithoutAuth"] == [
+        "kitprobe calls auth, but services.auth.enabled is false: enable auth or disable kitprobe"
+    ]
+    # Vault: a role for its ServiceAccount whose policy reads exactly its generated secret.
+    policy = next(hcl for name, hcl in picked["policies"].items() if name.endswith("kitprobe"))
+    assert f'path "{picked["secretPath"]}/kitprobe/probe-key"' in policy
+    assert "shop-kitprobe" in picked["roles"].values()
+
+    # The chart alone (its regenerated defaults) and the operator's values render
+    # the service the same way: Deployment, Service, route, callers, secret file.
+    offline = HelmCli(helm, tmp_path / "helm-home")
+    values = tmp_path / "operator-values.json"
+    values.write_text(json.dumps(picked["values"]))
+    renders = {
+        "helm alone": [
+            *("--set", "fullnameOverride=shop", "--set", "istio.enabled=true"),
+            *("--set", "vault.enabled=true", "--set", "ingress.enabled=true"),
+            *("--set", "ingress.host=shop.example"),
+        ],
+        "operator": ["--values", str(values)],
+    }
+    for who, args in renders.items():
+        rendered = offline.run("template", "shop", str(chart), "--namespace", "shop", *args)
+        docs = _manifests(rendered.stdout)
+        deployment = docs.get(("Deployment", "shop-kitprobe"))
+        assert deployment is not None, f"{who}: no Deployment for kitprobe"
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert "vault.hashicorp.com/agent-inject-secret-probe_key" in annotations, who
+        assert ("Service", "shop-kitprobe") in docs, who
+        routes = json.dumps(
+            [d for (kind, _), d in docs.items() if kind in ("Ingress", "VirtualService")]
+        )
+        assert "/api/kitprobes" in routes, f"{who}: the gateway does not route /api/kitprobes"
+        auth_policy = json.dumps(docs[("AuthorizationPolicy", "shop-auth")])
+        assert "/sa/shop-kitprobe" in auth_policy, f"{who}: auth does not let kitprobe call it"

@@ -11,6 +11,7 @@ from devstack.components.kube import Etcd, KubeApiserver, KubeControllerManager,
 from devstack.components.nginx import Nginx, Wrk
 from devstack.components.openbao import OpenBao
 from devstack.components.operator import ProductStoreOperator
+from devstack.components.payments import PaymentsSandbox
 from devstack.components.prometheus import Prometheus
 from devstack.components.redis import Redis
 from devstack.components.services import SERVICES
@@ -30,6 +31,8 @@ ALL: tuple[type[Component], ...] = (
     Prometheus,
     Jaeger,
     Nginx,
+    # A third party's stand-in (the services will call it; it needs nothing).
+    PaymentsSandbox,
     # Product Store's own services, one per descriptor (productstore_contracts.services).
     *SERVICES,
     ProductStoreOperator,

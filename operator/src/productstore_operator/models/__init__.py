@@ -28,11 +28,13 @@ from productstore_operator.models.resource import (
 )
 from productstore_operator.models.services import (
     IMPLEMENTED_SERVICES,
+    PLANNED_SERVICES,
     SERVICE_NAMES,
     Autoscaling,
     Resources,
     ServiceSpec,
     ServicesSpec,
+    service_summary,
 )
 from productstore_operator.models.spec import (
     GatewaySpec,
@@ -57,6 +59,7 @@ __all__ = [
     "GROUP",
     "IMPLEMENTED_SERVICES",
     "KIND",
+    "PLANNED_SERVICES",
     "PLURAL",
     "SERVICE_NAMES",
     "VERSION",
@@ -84,4 +87,5 @@ __all__ = [
     "TrafficOverride",
     "TrafficPolicy",
     "VaultSpec",
+    "service_summary",
 ]

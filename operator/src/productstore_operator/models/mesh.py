@@ -7,9 +7,9 @@ changes one timeout does not restate the rest.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, create_model
 
 from productstore_operator.models.base import Duration, ResourceModel
 from productstore_operator.models.services import SERVICE_NAMES
@@ -109,18 +109,29 @@ def _override(name: str) -> Any:
     return Field(default=None, description=f"Traffic-policy overrides for {name}.")
 
 
-class ServiceTrafficOverrides(ResourceModel):
+class _TrafficOverrides(ResourceModel):
     """Per-service traffic-policy overrides, keyed by service name."""
 
-    auth: TrafficOverride | None = _override("auth")
-    catalog: TrafficOverride | None = _override("catalog")
-    orders: TrafficOverride | None = _override("orders")
-    inventory: TrafficOverride | None = _override("inventory")
-    wishlist: TrafficOverride | None = _override("wishlist")
-    reviews: TrafficOverride | None = _override("reviews")
-    notifications: TrafficOverride | None = _override("notifications")
-    analytics: TrafficOverride | None = _override("analytics")
-    recommendations: TrafficOverride | None = _override("recommendations")
+    def get(self, service: str) -> TrafficOverride | None:
+        """The overrides of ``service`` (one of SERVICE_NAMES), None when it has none."""
+        if service not in SERVICE_NAMES:
+            raise KeyError(f"unknown service {service!r}; services are {', '.join(SERVICE_NAMES)}")
+        override: TrafficOverride | None = getattr(self, service)
+        return override
+
+
+# One field per service, from SERVICE_NAMES like ServicesSpec, so a new
+# descriptor adds its field.
+if TYPE_CHECKING:
+    ServiceTrafficOverrides = _TrafficOverrides
+else:
+    ServiceTrafficOverrides = create_model(
+        "ServiceTrafficOverrides",
+        __base__=_TrafficOverrides,
+        __doc__=_TrafficOverrides.__doc__,
+        __module__=__name__,
+        **{name: (TrafficOverride | None, _override(name)) for name in SERVICE_NAMES},
+    )
 
 
 def _merged(base: ResourceModel, override: ResourceModel | None) -> dict[str, Any]:
@@ -153,9 +164,7 @@ class IstioSpec(ResourceModel):
 
     def traffic_for(self, service: str) -> TrafficPolicy:
         """The effective traffic policy of ``service``: traffic with its overrides applied."""
-        if service not in SERVICE_NAMES:
-            raise KeyError(f"unknown service {service!r}; services are {', '.join(SERVICE_NAMES)}")
-        override: TrafficOverride | None = getattr(self.services, service)
+        override = self.services.get(service)
         if override is None:
             return self.traffic
         return TrafficPolicy(

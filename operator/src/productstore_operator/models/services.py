@@ -3,32 +3,46 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from pydantic import Field
+from pydantic import Field, create_model
 
 from productstore_contracts.services import DESCRIPTORS
 from productstore_operator.models.base import Quantity, Replicas, ResourceModel, cel_rule
 
-# The store's services, in the order they are listed everywhere (spec, status, charts).
-SERVICE_NAMES: Final = (
-    "auth",
-    "catalog",
-    "orders",
-    "inventory",
-    "wishlist",
-    "reviews",
-    "notifications",
-    "analytics",
-    "recommendations",
-)
+# The roadmap's services and what each does, in the order they are listed
+# everywhere (spec, status, charts). The spec has a field for each, so the CRD
+# documents them before they exist.
+PLANNED_SERVICES: Final = {
+    "auth": "users, roles, refresh tokens and signing keys",
+    "catalog": "products, categories, prices and search",
+    "orders": "carts, orders and the order state machine",
+    "inventory": "stock, reservations and reorder suggestions",
+    "wishlist": "wishlists, share links and price-drop alerts",
+    "reviews": "reviews, ratings and moderation",
+    "notifications": "email, SMS, push and chat notifications",
+    "analytics": "sales and behaviour aggregates and reports",
+    "recommendations": "product recommendations",
+}
 
 # The services whose code exists: those with a descriptor
 # (productstore_contracts.services, the one table of services). Only these may
 # be enabled and only these are on by default: an unbuilt service has no image.
-_DESCRIBED = {descriptor.name for descriptor in DESCRIPTORS}
+# A descriptor for a name the roadmap does not plan adds that service after
+# the planned ones: the spec, the chart and the call graph follow from it.
+_DESCRIBED: Final = {descriptor.name: descriptor for descriptor in DESCRIPTORS}
+SERVICE_NAMES: Final = (
+    *PLANNED_SERVICES,
+    *(name for name in _DESCRIBED if name not in PLANNED_SERVICES),
+)
 IMPLEMENTED_SERVICES: Final = tuple(name for name in SERVICE_NAMES if name in _DESCRIBED)
 UNBUILT_SERVICES: Final = tuple(name for name in SERVICE_NAMES if name not in IMPLEMENTED_SERVICES)
+
+
+def service_summary(name: str) -> str:
+    """What the service does: its descriptor's summary, else the roadmap's words."""
+    described = _DESCRIBED.get(name)
+    return described.summary if described is not None else PLANNED_SERVICES[name]
 
 
 class ResourceRequests(ResourceModel):
@@ -106,14 +120,15 @@ class ServiceSpec(ResourceModel):
     autoscaling: Autoscaling = Field(default_factory=Autoscaling)
 
 
-def _service(name: str, what: str) -> Any:
+def _service(name: str) -> Any:
     # Every service gets its own field (not a free-form map) so the CRD defaults
     # each one, `kubectl explain` lists them and typos are rejected.
+    what = f"{name}: {service_summary(name)}."
     if name in IMPLEMENTED_SERVICES:
-        return Field(default_factory=ServiceSpec, description=f"{name}: {what}")
+        return Field(default_factory=ServiceSpec, description=what)
     return Field(
         default_factory=lambda: ServiceSpec(enabled=False),
-        description=f"{name}: {what} Not built yet: off, and cannot be enabled.",
+        description=f"{what} Not built yet: off, and cannot be enabled.",
     )
 
 
@@ -129,20 +144,8 @@ _UNBUILT_MESSAGE = (
 )
 
 
-class ServicesSpec(ResourceModel):
+class _Services(ResourceModel):
     """Settings per service, keyed by service name."""
-
-    auth: ServiceSpec = _service("auth", "users, roles, refresh tokens and signing keys.")
-    catalog: ServiceSpec = _service("catalog", "products, categories, prices and search.")
-    orders: ServiceSpec = _service("orders", "carts, orders and the order state machine.")
-    inventory: ServiceSpec = _service("inventory", "stock, reservations and reorder suggestions.")
-    wishlist: ServiceSpec = _service("wishlist", "wishlists, share links and price-drop alerts.")
-    reviews: ServiceSpec = _service("reviews", "reviews, ratings and moderation.")
-    notifications: ServiceSpec = _service(
-        "notifications", "email, SMS, push and chat notifications."
-    )
-    analytics: ServiceSpec = _service("analytics", "sales and behaviour aggregates and reports.")
-    recommendations: ServiceSpec = _service("recommendations", "product recommendations.")
 
     @cel_rule(_UNBUILT_RULE, _UNBUILT_MESSAGE)
     def _only_built_services_enabled(self) -> bool:
@@ -163,3 +166,17 @@ class ServicesSpec(ResourceModel):
     def enabled(self) -> list[str]:
         """Names of the services that run."""
         return [name for name, service in self.items() if service.enabled]
+
+
+# One field per service, made from SERVICE_NAMES so a new descriptor adds its
+# field; code reaches the fields through get() and items(), which type-check.
+if TYPE_CHECKING:
+    ServicesSpec = _Services
+else:
+    ServicesSpec = create_model(
+        "ServicesSpec",
+        __base__=_Services,
+        __doc__=_Services.__doc__,
+        __module__=__name__,
+        **{name: (ServiceSpec, _service(name)) for name in SERVICE_NAMES},
+    )

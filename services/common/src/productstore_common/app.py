@@ -12,7 +12,8 @@
 Wired in: JSON logs, OpenTelemetry traces (W3C traceparent in, traceresponse
 out), Prometheus RED metrics and `/metrics`, `/healthz` and `/readyz`,
 problem+json for every error (also in the OpenAPI document), X-Request-ID in
-and out, and gzip.
+and out, gzip, and a 503 with Retry-After when a dependency is down
+(productstore_common.outages).
 """
 
 from __future__ import annotations
@@ -27,9 +28,14 @@ from starlette.middleware import Middleware
 
 from productstore_common.client_address import TrustedProxies
 from productstore_common.compression import GZipMiddleware
-from productstore_common.errors import UnhandledErrorMiddleware, install_problem_handlers
+from productstore_common.errors import (
+    ProblemMiddleware,
+    UnhandledErrorMiddleware,
+    install_problem_handlers,
+)
 from productstore_common.health import ReadinessCheck, ReadinessChecks, health_router
 from productstore_common.openapi import install_problem_openapi
+from productstore_common.outages import DependencyOutages
 from productstore_common.settings import ServiceSettings
 from productstore_common.telemetry.clients import install_client_tracing
 from productstore_common.telemetry.logs import configure_logging
@@ -110,16 +116,21 @@ def create_app(
     app.state.readiness = readiness
     app.state.tracer_provider = tracer_provider
     app.state.trusted_proxies = TrustedProxies.parse(settings.trusted_proxies)
+    outages = DependencyOutages(
+        metrics, retry_after_seconds=settings.dependency_retry_after_seconds
+    )
 
     install_problem_handlers(app)
     install_problem_openapi(app)
     # The last added middleware runs first: the 500 of unhandled errors (so no
     # exception reaches uvicorn, which would close the connection), request id,
-    # then metrics (timing the whole response including compression), then gzip.
-    # The tracing middleware wraps them all, the error handler included.
+    # then metrics (timing the whole response including compression), then the 503
+    # of a dependency's outage (inside metrics, so they count a 503, not a 500),
+    # then gzip. The tracing middleware wraps them all, the error handler included.
     for middleware in reversed(inner_middleware):
         app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
+    app.add_middleware(ProblemMiddleware, translate=outages.problem)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(UnhandledErrorMiddleware)

@@ -10,7 +10,7 @@ carries a generic detail and the trace id, the log carries the traceback.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -228,13 +228,26 @@ async def _handle_validation_error(request: Request, exc: Exception) -> JSONResp
     return problem_response(problem, request)
 
 
-async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    trace_id = _trace_id()
-    # The exception stops here, so the server span would not see it otherwise.
-    trace.get_current_span().record_exception(exc)
+def _request_ids(request: Request) -> tuple[str | None, str | None]:
     # This runs outside the request id middleware, so the request id comes from the
     # request's state rather than from the middleware's context.
-    request_id = getattr(request.state, "request_id", None)
+    return _trace_id(), getattr(request.state, "request_id", None)
+
+
+def _with_ids(problem: Problem, trace_id: str | None, request_id: str | None) -> Problem:
+    """`problem` carrying the ids a client quotes when it reports a server error."""
+    if trace_id:
+        problem.extra["trace_id"] = trace_id
+    if request_id:
+        problem.extra["request_id"] = request_id
+        problem.headers[REQUEST_ID_HEADER] = request_id
+    return problem
+
+
+async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    trace_id, request_id = _request_ids(request)
+    # The exception stops here, so the server span would not see it otherwise.
+    trace.get_current_span().record_exception(exc)
     # The traceback goes to the log (with the trace id, via the log formatter),
     # never to the client.
     _logger.error(
@@ -246,31 +259,26 @@ async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
         extra={"request_id": request_id} if request_id else None,
     )
     detail = "The server failed to handle this request."
-    extra: dict[str, str] = {}
     if trace_id:
         detail += " It has been logged; quote the trace id when reporting it."
-        extra["trace_id"] = trace_id
-    if request_id:
-        extra["request_id"] = request_id
-    headers = {REQUEST_ID_HEADER: request_id} if request_id else None
-    problem = Problem(500, "Internal Server Error", detail, headers=headers, extra=extra)
-    return problem_response(problem, request)
+    problem = Problem(500, "Internal Server Error", detail)
+    return problem_response(_with_ids(problem, trace_id, request_id), request)
 
 
-class UnhandledErrorMiddleware:
-    """Answers any exception of the layers inside it with the problem+json 500, and
-    lets none escape.
+ErrorProblem = Callable[[BaseException], Problem | None]
+"""The problem an exception means for the client, or None if it is no known case."""
 
-    Starlette's ServerErrorMiddleware sends the 500 and then re-raises, and uvicorn
-    closes the connection of any exception that leaves the app. Behind a gateway that
-    connection is a kept-alive upstream one carrying other clients' requests: nginx
-    answered the next of them with 503. Added as the outermost user middleware (in
-    `create_app`), it keeps the connection open. Only an exception after the response
-    started is re-raised: half a response can only be ended by closing.
-    """
+
+class _AnsweringMiddleware:
+    """Answers the exceptions of the layers inside it that `_answer` knows, before the
+    response started, and lets no answered one escape (uvicorn closes the connection
+    of any exception that leaves the app)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+
+    async def _answer(self, request: Request, exc: Exception) -> JSONResponse | None:
+        raise NotImplementedError
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -287,10 +295,49 @@ class UnhandledErrorMiddleware:
         try:
             await self.app(scope, receive, send_tracking)
         except Exception as exc:
+            # Half a response can only be ended by closing.
             if started:
                 raise
-            response = await _handle_unexpected(Request(scope, receive), exc)
+            response = await self._answer(Request(scope, receive), exc)
+            if response is None:
+                raise
             await response(scope, receive, send)
+
+
+class ProblemMiddleware(_AnsweringMiddleware):
+    """Answers the exceptions that `translate` makes a problem of (a dependency's
+    outage: `productstore_common.outages`) and re-raises the others.
+
+    Installed inside the metrics middleware (`create_app`), so the RED metrics count
+    the problem's status rather than an exception's 500."""
+
+    def __init__(self, app: ASGIApp, translate: ErrorProblem) -> None:
+        super().__init__(app)
+        self.translate = translate
+
+    async def _answer(self, request: Request, exc: Exception) -> JSONResponse | None:
+        problem = self.translate(exc)
+        if problem is None:
+            return None
+        # The exception stops here, so the server span would not see it otherwise.
+        trace.get_current_span().record_exception(exc)
+        return problem_response(_with_ids(problem, *_request_ids(request)), request)
+
+
+class UnhandledErrorMiddleware(_AnsweringMiddleware):
+    """Answers any exception of the layers inside it with the problem+json 500, and
+    lets none escape.
+
+    Starlette's ServerErrorMiddleware sends the 500 and then re-raises, and uvicorn
+    closes the connection of any exception that leaves the app. Behind a gateway that
+    connection is a kept-alive upstream one carrying other clients' requests: nginx
+    answered the next of them with 503. Added as the outermost user middleware (in
+    `create_app`), it keeps the connection open. Only an exception after the response
+    started is re-raised: half a response can only be ended by closing.
+    """
+
+    async def _answer(self, request: Request, exc: Exception) -> JSONResponse | None:
+        return await _handle_unexpected(request, exc)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -269,6 +269,9 @@ class ServiceSettings(BaseSettings):
     cassandra_consistency: ConsistencyName = "LOCAL_QUORUM"
     cassandra_username: str | None = None
     cassandra_password: SecretStr | None = None
+    # The longest wait between attempts to reconnect to a Cassandra node that is down
+    # (the driver doubles it from 1 s): how long a recovered node can go unused.
+    cassandra_reconnect_max_delay_seconds: float = Field(default=10.0, gt=0, le=600)
     # JSON replication map of the keyspace when the service creates it at start-up.
     cassandra_replication: str = DEFAULT_REPLICATION
 
@@ -283,6 +286,12 @@ class ServiceSettings(BaseSettings):
     # logs every request already, and a JSON line per request cost ~15 % of a cached
     # read's CPU.
     access_log: bool = False
+
+    # Retry-After (seconds) of the 503 a request gets while a dependency (Cassandra,
+    # Redis, Kafka, Vault) is unavailable (productstore_common.outages). About how
+    # long a restarted node takes to be used again: the Cassandra driver reconnects
+    # within seconds, the readiness probe takes the pod out meanwhile.
+    dependency_retry_after_seconds: int = Field(default=5, ge=1, le=3600)
 
     jwt_issuer: str = "productstore-auth"
     jwt_audience: str = "productstore"

@@ -25,7 +25,11 @@ from cassandra.cluster import (
     NoHostAvailable,
     Session,
 )
-from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+from cassandra.policies import (
+    DCAwareRoundRobinPolicy,
+    ExponentialReconnectionPolicy,
+    TokenAwarePolicy,
+)
 from cassandra.query import PreparedStatement, SimpleStatement, Statement
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
@@ -45,6 +49,13 @@ log = logging.getLogger(__name__)
 # Cassandra 4.0+ speaks v5; pinned so the driver never negotiates down
 # (and never logs the downgrade dance) against a mixed-version cluster.
 PROTOCOL_VERSION = 5
+
+# The driver's default waits up to 600 s between attempts to reconnect to a node
+# that went down: after a long outage a service would stay down for minutes after
+# Cassandra came back. Doubling from 1 s up to this cap, it is back within seconds.
+# (The policy's default also gives up after 64 attempts, which at this cap is
+# about ten minutes of outage; ours never gives up: a process outlives outages.)
+DEFAULT_RECONNECT_MAX_DELAY = 10.0
 
 _KEYSPACE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
 _SERIAL_NAMES = frozenset({"SERIAL", "LOCAL_SERIAL"})
@@ -122,10 +133,13 @@ class CassandraSession:
         request_timeout: float = 10.0,
         schema_agreement_timeout: float = 30.0,
         application_name: str | None = None,
+        reconnect_max_delay: float = DEFAULT_RECONNECT_MAX_DELAY,
     ) -> Self:
         """Connect (blocking); raises CassandraUnavailableError when no node answers.
 
         ``consistency``: LOCAL_QUORUM in clusters, ONE on a single local node.
+        ``reconnect_max_delay``: the longest wait between attempts to reconnect to a
+        node that is down, so the longest a recovered node goes unused.
         """
         if not contact_points:
             raise CassandraConfigError("no Cassandra contact points given")
@@ -151,6 +165,11 @@ class CassandraSession:
             ),
             connect_timeout=connect_timeout,
             control_connection_timeout=connect_timeout,
+            reconnection_policy=ExponentialReconnectionPolicy(
+                base_delay=min(1.0, reconnect_max_delay),
+                max_delay=reconnect_max_delay,
+                max_attempts=None,
+            ),
             max_schema_agreement_wait=schema_agreement_timeout,
             application_name=application_name,
             # Insights reporting is a DataStax Enterprise feature: nothing to do here.

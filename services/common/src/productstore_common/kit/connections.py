@@ -64,6 +64,7 @@ async def connect_cassandra(settings: ServiceSettings, migrations: Path) -> Cass
         username=settings.cassandra_username,
         password=password.get_secret_value() if password is not None else None,
         application_name=settings.service_name,
+        reconnect_max_delay=settings.cassandra_reconnect_max_delay_seconds,
     )
     try:
         if settings.migrates_on_start:
