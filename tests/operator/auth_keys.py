@@ -31,7 +31,12 @@ def create_and_rotate(store: VaultKeyStore) -> KeyLifecycle:
     """What a fresh auth replica does: create the first key, then rotate once."""
 
     async def run() -> KeyLifecycle:
-        ring = KeyRing(store, activation_delay=ACTIVATION_DELAY, reload_interval=30.0)
+        ring = KeyRing(
+            store,
+            activation_delay=ACTIVATION_DELAY,
+            reload_interval=30.0,
+            retire_after=timedelta(minutes=15),
+        )
         await ring.start()  # KV v2 write with cas=0: needs "create"
         first, _ = await ring.signing_key()
         rotation = await ring.rotate()  # write with cas=<version>: needs "update"

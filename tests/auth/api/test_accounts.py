@@ -158,6 +158,43 @@ async def test_concurrent_registrations_of_one_address_have_one_winner(
             "#/password",
             "e-mail address",
         ),
+        # Look-alikes and hidden characters (issue 10, finding 8).
+        (
+            {"email": "\u0430dmin@example.com", "name": "Ada", "password": PASSWORD},
+            "#/email",
+            "scripts",
+        ),
+        (
+            {"email": "ada@ex\u0430mple.com", "name": "Ada", "password": PASSWORD},
+            "#/email",
+            "scripts",
+        ),
+        (
+            {"email": "ad\x00a@example.com", "name": "Ada", "password": PASSWORD},
+            "#/email",
+            "U+0000",
+        ),
+        (
+            {"email": "ad\u202ea@example.com", "name": "Ada", "password": PASSWORD},
+            "#/email",
+            "OVERRIDE",
+        ),
+        ({"email": "ada@example.com", "name": "A\x00da", "password": PASSWORD}, "#/name", "U+0000"),
+        (
+            {"email": "ada@example.com", "name": "Ada\u202e", "password": PASSWORD},
+            "#/name",
+            "U+202E",
+        ),
+        (
+            {"email": "ada@example.com", "name": "A\u0085da", "password": PASSWORD},
+            "#/name",
+            "U+0085",
+        ),
+        (
+            {"email": "ada@example.com", "name": "Ada\nAdmin", "password": PASSWORD},
+            "#/name",
+            "line break",
+        ),
         (
             {"email": "ada@example.com", "name": "Ada", "password": PASSWORD, "role": "admin"},
             "#/role",

@@ -208,6 +208,41 @@ async def test_role_change_takes_effect_at_the_next_refresh(
     assert (await client.get("/api/auth/users", headers=bearer(access))).status_code == 200
 
 
+@pytest.mark.parametrize("change", ["demote", "disable"])
+async def test_a_demoted_or_disabled_admins_token_loses_admin_power_at_once(
+    client: httpx.AsyncClient, admin_token: str, change: str
+) -> None:
+    """Issue 10, finding 8: the token in hand used to keep admin power until it expired.
+    Here (the process that made the change) at once; other services within seconds
+    (tests/catalog/api/test_authorization.py)."""
+    user, tokens = await new_user(client)
+    promote = await client.put(
+        f"/api/auth/users/{user['id']}/roles",
+        json={"roles": ["admin", "user"]},
+        headers=bearer(admin_token),
+    )
+    assert promote.status_code == 200
+    refreshed = await client.post(
+        "/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+    )
+    admin = refreshed.json()["access_token"]
+    assert (await client.get("/api/auth/users", headers=bearer(admin))).status_code == 200
+
+    if change == "demote":
+        changed = await client.put(
+            f"/api/auth/users/{user['id']}/roles",
+            json={"roles": ["user"]},
+            headers=bearer(admin_token),
+        )
+    else:
+        changed = await client.post(
+            f"/api/auth/users/{user['id']}/disable", headers=bearer(admin_token)
+        )
+    assert changed.status_code == 200, changed.text
+    refused = await client.get("/api/auth/users", headers=bearer(admin))
+    assert_problem(refused, 401, "token_revoked")
+
+
 async def test_admins_cannot_demote_or_disable_themselves(
     client: httpx.AsyncClient, admin_token: str
 ) -> None:

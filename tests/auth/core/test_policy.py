@@ -13,6 +13,14 @@ from productstore_auth.app.core.policy import normalise_email, password_problems
         ("ada@example.com", "ada@example.com"),
         ("  Ada.Lovelace@Example.COM ", "ada.lovelace@example.com"),
         ("a+shop@sub.example.co.uk", "a+shop@sub.example.co.uk"),
+        # One script per part: Cyrillic, Greek, Japanese (Han with kana) are addresses too.
+        ("Админ@Пример.РФ", "админ@пример.рф"),
+        ("ελένη@παράδειγμα.gr", "ελένη@παράδειγμα.gr"),
+        ("山田@例え.jp", "山田@例え.jp"),
+        # Internal staff domains (devstack's administrator is admin@productstore.local).
+        ("Admin@ProductStore.local", "admin@productstore.local"),
+        # An IDNA domain is one address in either spelling.
+        ("ada@xn--e1afmkfd.xn--p1ai", "ada@пример.рф"),
     ],
 )
 def test_addresses_are_trimmed_and_lower_cased(raw: str, stored: str) -> None:
@@ -31,6 +39,20 @@ def test_addresses_are_trimmed_and_lower_cased(raw: str, stored: str) -> None:
         "a da@example.com",
         "ada@example.",
         "x" * 250 + "@example.com",
+        # Hidden characters: NUL, other controls, bidi controls, a zero-width space.
+        "ad\x00a@example.com",
+        "ad\x1ba@example.com",
+        "ad\u202ea@example.com",
+        "ada@exam\u200bple.com",
+        '"a b"@example.com',
+        "ada@[192.0.2.1]",
+        "ada@localhost",
+        "ada@shop.test",
+        "ada@shop.invalid",
+        # Mixed-script look-alikes: a Cyrillic a (U+0430) in "admin", in "example", a Greek o.
+        "\u0430dmin@example.com",
+        "admin@ex\u0430mple.com",
+        "admin@g\u03bfogle.com",
     ],
 )
 def test_non_addresses_are_refused(raw: str) -> None:

@@ -4,17 +4,27 @@ first key, concurrent replicas, rotation with an activation delay, retention."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from devstack.components.openbao import KV_MOUNT, OpenBao
-from productstore_auth.app.core.keys import KeyDocumentError, KeyStore
+from productstore_auth.app.core.keys import MAX_PUBLISHED_KEYS, KeyDocumentError, KeyStore
 from productstore_auth.app.data.signing_keys import CassandraKeyStore
 from productstore_auth.app.data.vault import VaultKeyStore, VaultUnavailableError
 from productstore_auth.app.services.keyring import KeyRing
+from productstore_auth.app.services.verification import KeyRingTransport
+from productstore_common.auth import (
+    JwksClient,
+    access_token_claims,
+    sign_access_token,
+    verify_access_token,
+)
+from productstore_common.auth.jwks import MAX_DOCUMENT_BYTES
 from productstore_common.cassandra import CassandraSession
 
 pytestmark = pytest.mark.anyio
@@ -53,12 +63,16 @@ class Clock:
         return self.now
 
 
+RETIRE_AFTER = timedelta(seconds=990)  # a 15-minute token, leeway and skew
+
+
 def _ring(store: KeyStore, clock: Clock | None = None, delay: float = 0) -> KeyRing:
     # reload_interval 0: every call re-reads the store, as if much time had passed.
     return KeyRing(
         store,
         activation_delay=timedelta(seconds=delay),
         reload_interval=0.0,
+        retire_after=RETIRE_AFTER,
         clock=clock or Clock(),
     )
 
@@ -108,7 +122,7 @@ async def test_a_rotated_key_is_published_before_it_signs(new_store: StoreFactor
     assert (await other.signing_key())[0] == rotation.kid
 
 
-async def test_rotation_keeps_only_the_previous_key(new_store: StoreFactory) -> None:
+async def test_rotation_keeps_keys_while_their_tokens_live(new_store: StoreFactory) -> None:
     clock = Clock()
     ring = _ring(new_store(), clock)
     await ring.start()
@@ -116,7 +130,49 @@ async def test_rotation_keeps_only_the_previous_key(new_store: StoreFactory) -> 
     for _ in range(3):
         clock.now += timedelta(seconds=1)
         kids.append((await ring.rotate()).kid)
-    assert await _kids(ring) == set(kids[-2:])
+    # Tokens of every key may still be valid: all stay published.
+    assert await _kids(ring) == set(kids)
+    # Once the tokens of the first three can no longer be valid, the next rotation
+    # drops them.
+    clock.now += RETIRE_AFTER + timedelta(seconds=1)
+    last = (await ring.rotate()).kid
+    assert await _kids(ring) == {kids[-1], last}
+
+
+async def test_300_rotations_keep_the_jwks_bounded_and_verifiable(
+    new_store: StoreFactory,
+) -> None:
+    """Issue 10, finding 8: every rotation used to add a pending key that nothing
+    removed; after ~280 the JWKS passed the 64 KiB every verifier accepts, and no
+    token verified anywhere."""
+    clock = Clock()
+    ring = _ring(new_store(), clock, delay=330)
+    await ring.start()
+    for _ in range(300):
+        clock.now += timedelta(seconds=1)
+        await ring.rotate()
+    jwks = await ring.jwks()
+    assert len(jwks["keys"]) <= MAX_PUBLISHED_KEYS
+    assert len(json.dumps(jwks).encode()) < MAX_DOCUMENT_BYTES // 10
+
+    # A verifier with this JWKS (over HTTP, like every other service) accepts a fresh
+    # token of the key in force once the newest key signs.
+    clock.now += timedelta(seconds=331)
+    kid, private = await ring.signing_key()
+    token = sign_access_token(
+        access_token_claims(issuer="iss", audience="aud", subject="u", token_type="user"),
+        private,
+        kid,
+    )
+    verifier = JwksClient(
+        "http://auth.test/jwks",
+        http=httpx.AsyncClient(transport=KeyRingTransport(ring)),
+    )
+    try:
+        principal = await verify_access_token(token, jwks=verifier, issuer="iss", audience="aud")
+    finally:
+        await verifier.aclose()
+    assert principal.sub == "u"
 
 
 async def test_a_corrupt_key_document_fails_loudly(

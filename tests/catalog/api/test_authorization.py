@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from productstore_common.auth.revocation import DEFAULT_CACHE_SECONDS
+from tests.auth.support import PASSWORD, unique_email
 from tests.catalog.support import (
+    AuthServer,
     Tokens,
     assert_problem,
     bearer,
@@ -143,3 +148,51 @@ async def test_a_forged_token_is_refused(client: httpx.AsyncClient, tokens: Toke
         "/api/categories", json={"slug": unique_slug(), "name": "N"}, headers=bearer(forged)
     )
     assert_problem(response, 401)
+
+
+@pytest.mark.parametrize("change", ["demote", "disable"])
+async def test_a_demoted_or_disabled_admin_loses_admin_power_within_seconds(
+    client: httpx.AsyncClient, tokens: Tokens, auth_server: AuthServer, change: str
+) -> None:
+    """Issue 10, finding 8: a demoted or disabled administrator's token kept admin power
+    in the catalog until it expired (an hour in these tests). The auth service records
+    a role epoch in the shared Redis; the catalog's role checks read it (cached for
+    DEFAULT_CACHE_SECONDS), so the old token stops working within that."""
+    async with httpx.AsyncClient(base_url=auth_server.url, timeout=30) as auth:
+        email = unique_email("second-admin")
+        registered = await auth.post(
+            "/api/auth/register", json={"email": email, "name": "Grace", "password": PASSWORD}
+        )
+        user_id = registered.raise_for_status().json()["id"]
+        promoted = await auth.put(
+            f"/api/auth/users/{user_id}/roles",
+            json={"roles": ["admin", "user"]},
+            headers=bearer(tokens.admin),
+        )
+        assert promoted.status_code == 200, promoted.text
+        login = await auth.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+        token = login.raise_for_status().json()["access_token"]
+        # An admin now, in the catalog too (and the catalog has cached that).
+        assert (await _create_category(client, tokens.admin, bearer(token))).status_code == 201
+
+        changed = (
+            await auth.put(
+                f"/api/auth/users/{user_id}/roles",
+                json={"roles": ["user"]},
+                headers=bearer(tokens.admin),
+            )
+            if change == "demote"
+            else await auth.post(f"/api/auth/users/{user_id}/disable", headers=bearer(tokens.admin))
+        )
+        assert changed.status_code == 200, changed.text
+
+    deadline = time.monotonic() + DEFAULT_CACHE_SECONDS + 2
+    while True:
+        response = await _create_category(client, tokens.admin, bearer(token))
+        if response.status_code != 201 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.25)
+    problem = assert_problem(response, 401, "token_revoked")
+    assert "refresh" in problem["detail"]
+    # Reads need no role, and so no role check.
+    assert (await _list_categories(client, tokens.admin, bearer(token))).status_code == 200

@@ -78,6 +78,8 @@ async def test_a_category_with_products_cannot_be_deleted(
         ({"slug": "ok-slug", "name": "n" * 201}, "#/name"),
         ({"slug": "ok-slug", "name": "x", "description": "d" * 5001}, "#/description"),
         ({"slug": "ok-slug", "name": "x", "colour": "red"}, "#/colour"),
+        ({"slug": "ok-slug", "name": "Shoes\u202e"}, "#/name"),
+        ({"slug": "ok-slug", "name": "x", "description": "a\x00b"}, "#/description"),
         ({"name": "x"}, "#/slug"),
     ],
 )

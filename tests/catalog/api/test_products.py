@@ -117,6 +117,15 @@ INVALID: list[tuple[dict[str, Any], str]] = [
     ({"image_urls": ["https://img.example.com/a.jpg"] * 11}, "#/image_urls"),
     ({"rating": {"average": 5, "count": 1}}, "#/rating"),
     ({"in_stock": "perhaps"}, "#/in_stock"),
+    # Free text refuses control and bidi characters (productstore_common.text).
+    ({"name": "Trail\x00runner"}, "#/name"),
+    ({"name": "Trail\u202erunner"}, "#/name"),
+    ({"name": "Trail\nrunner"}, "#/name"),
+    ({"name": "Trail\x85runner"}, "#/name"),
+    ({"description": "Light\x1b[2J shoe"}, "#/description"),
+    ({"description": "Light \u2066shoe\u2069"}, "#/description"),
+    ({"attributes": {"colour\x00": "blue"}}, "#/attributes/colour\x00/[key]"),
+    ({"attributes": {"colour": "bl\u200fue"}}, "#/attributes/colour"),
 ]
 
 
@@ -135,6 +144,30 @@ async def test_invalid_products_are_422_naming_the_member(
     pointers = [error["pointer"] for error in problem["errors"]]
     assert pointer in pointers, problem
     assert all(error["message"] for error in problem["errors"])
+
+
+async def test_unsafe_text_is_refused_by_name_and_prose_keeps_its_lines(
+    client: httpx.AsyncClient, tokens: Tokens, category: str
+) -> None:
+    refused = await client.post(
+        "/api/products",
+        json=product_body(category, name="Boots \u202egnp.exe"),
+        headers=bearer(tokens.admin),
+    )
+    (error,) = assert_problem(refused, 422)["errors"]
+    assert error["type"] == "unsafe_text"
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE" in error["message"]
+    assert "position 7" in error["message"]
+    # Right-to-left text needs no bidi controls; descriptions keep tabs and line breaks.
+    product = await create_product(
+        client,
+        tokens.admin,
+        category,
+        name="  حذاء الجري  ",
+        description="Line one\r\n\tLine two",
+    )
+    assert product["name"] == "حذاء الجري"
+    assert product["description"] == "Line one\n\tLine two"
 
 
 async def test_unknown_currency_detail_names_the_code(

@@ -172,6 +172,7 @@ def test_config_from_settings(jwks_server: JwksServer) -> None:
         jwt_issuer=ISSUER,
         jwt_audience=AUDIENCE,
         jwt_jwks_url=jwks_server.url,
+        redis_url="redis://redis.example:6379/2",
     )
 
     config = AuthConfig.from_settings(settings)
@@ -181,7 +182,11 @@ def test_config_from_settings(jwks_server: JwksServer) -> None:
         audience=AUDIENCE,
         service_audience="catalog",
         jwks_url=HttpUrl(jwks_server.url),
+        # Role checks read the role epochs in the service's Redis.
+        roles_redis_url="redis://redis.example:6379/2",
     )
+    # A service without Redis (its descriptor needs none) has no role epochs to read.
+    assert AuthConfig.from_settings(settings, role_epochs=False).roles_redis_url is None
 
 
 def test_config_from_settings_requires_the_jwks_url() -> None:

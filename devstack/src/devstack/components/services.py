@@ -395,6 +395,9 @@ class AuthService(UvicornService):
             # The service creates this administrator at start-up when it is missing.
             "FIRST_ADMIN_EMAIL": ADMIN_EMAIL,
             "FIRST_ADMIN_PASSWORD_FILE": str(self.admin_password_file),
+            # Every client of a devstack (smoke, e2e and schemathesis tests, the seed)
+            # registers from the one loopback address: 10 an hour would not do.
+            "REGISTER_ATTEMPTS_PER_IP": "10000",
         }
 
 

@@ -16,13 +16,16 @@ from productstore_auth.app.data.refresh_tokens import RefreshTokenStore
 from productstore_auth.app.data.users import UserStore
 from productstore_auth.app.services.accounts import Accounts, LoginLimits
 from productstore_auth.app.services.keyring import KeyRing
+from productstore_auth.app.services.limits import RequestLimits
 from productstore_auth.app.services.passwords import Passwords
 from productstore_auth.app.services.service_clients import ServiceClients
 from productstore_auth.app.services.sessions import Sessions
 from productstore_auth.app.services.tokens import AccessTokens
 from productstore_auth.app.services.verification import local_authenticator
+from productstore_common.auth import RoleEpochs
 from productstore_common.cassandra import CassandraSession
 from productstore_common.kit import Redis, ServiceKit, service_app
+from productstore_common.ratelimit import RateLimiter
 from productstore_common.telemetry.metrics import AppMetrics
 from productstore_contracts.services import AUTH
 
@@ -75,20 +78,40 @@ async def setup(kit: ServiceKit[AuthSettings]) -> None:
         store,
         activation_delay=timedelta(seconds=settings.key_activation_delay_seconds),
         reload_interval=settings.key_reload_seconds,
+        retire_after=settings.key_retire_after(),
     )
     await keyring.start()
     kit.provide(keyring)
 
-    accounts, sessions, tokens = _accounts(kit.metrics, settings, db, redis, keyring)
+    # Written on demote and disable, read by every service's role checks.
+    epochs = RoleEpochs(redis, issuer=settings.jwt_issuer)
+    accounts, sessions, tokens = _accounts(
+        kit.metrics, settings, db, redis, keyring=keyring, epochs=epochs
+    )
     kit.provide(accounts)
     kit.provide(sessions)
     kit.provide(ServiceClients(settings.clients(), tokens))
+    kit.provide(
+        RequestLimits.of(
+            RateLimiter(redis, prefix=settings.redis_key_prefix, metrics=kit.metrics),
+            register=(settings.register_attempts_per_ip, settings.register_window_seconds),
+            service_token_per_ip=(
+                settings.service_token_attempts_per_ip,
+                settings.service_token_window_seconds,
+            ),
+            service_token_per_client=(
+                settings.service_token_attempts_per_client,
+                settings.service_token_window_seconds,
+            ),
+        )
+    )
     # auth verifies its own tokens from its key ring, not over HTTP.
     authenticator = await local_authenticator(
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         service_audience=settings.service_name,
         keyring=keyring,
+        epochs=epochs,
     )
     kit.app.state.auth = authenticator
     kit.on_stop(authenticator.aclose)
@@ -107,7 +130,9 @@ def _accounts(
     settings: AuthSettings,
     db: CassandraSession,
     redis: Redis,
+    *,
     keyring: KeyRing,
+    epochs: RoleEpochs,
 ) -> tuple[Accounts, Sessions, AccessTokens]:
     logins = metrics.counter(
         "auth_logins_total",
@@ -139,6 +164,8 @@ def _accounts(
         passwords,
         attempts,
         LoginLimits(per_ip=settings.login_attempts_per_ip),
+        epochs=epochs,
+        token_lifetime=settings.key_retire_after(),
         on_login=lambda outcome: logins.labels(outcome).inc(),
     )
     tokens = AccessTokens(

@@ -19,6 +19,7 @@ from pydantic_core import PydanticCustomError
 
 from productstore_auth.app.core.policy import MAX_EMAIL_LENGTH, normalise_email, password_problems
 from productstore_common.auth import Role
+from productstore_common.text import SINGLE_LINE
 
 
 def _email(value: str) -> str:
@@ -34,7 +35,10 @@ Email = Annotated[
     Field(max_length=MAX_EMAIL_LENGTH, examples=["ada@example.com"]),
     AfterValidator(_email),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# A display name: no control or bidi characters (checked after stripping).
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), SINGLE_LINE
+]
 # Opaque tokens we issue are 43 characters; the bound keeps junk out of the hash.
 OpaqueToken = Annotated[str, Field(min_length=1, max_length=256)]
 

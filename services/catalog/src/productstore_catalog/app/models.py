@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from productstore_catalog.app.core.currencies import currency_problem, minor_units_problem
+from productstore_common.text import MULTI_LINE, SINGLE_LINE
 
 MAX_ATTRIBUTES = 50
 MAX_IMAGES = 10
@@ -40,8 +41,12 @@ Slug = Annotated[
     StringConstraints(min_length=1, max_length=64, pattern=SLUG_PATTERN),
     Field(description="Lower-case letters, digits and single hyphens", examples=["running-shoes"]),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
+# Free text: no control or bidi characters (productstore_common.text), checked last,
+# after surrounding whitespace is stripped.
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SINGLE_LINE
+]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000), MULTI_LINE]
 Price = Annotated[
     Decimal,
     Field(
@@ -57,8 +62,12 @@ Currency = Annotated[
     Field(min_length=1, max_length=8, description="ISO 4217 code", examples=["EUR"]),
     AfterValidator(_currency),
 ]
-AttributeKey = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-AttributeValue = Annotated[str, StringConstraints(strip_whitespace=True, max_length=256)]
+AttributeKey = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), SINGLE_LINE
+]
+AttributeValue = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=256), SINGLE_LINE
+]
 Attributes = Annotated[
     dict[AttributeKey, AttributeValue],
     Field(max_length=MAX_ATTRIBUTES, examples=[{"colour": "blue", "size": "42"}]),

@@ -1,7 +1,8 @@
 """Access-token authentication: ES256 JWTs from the auth service, verified with its JWKS.
 
 `keys` (ES256 keys and JWKs), `jwks` (the cached JWKS client), `tokens`
-(verify and sign access tokens), `deps` (FastAPI dependencies).
+(verify and sign access tokens), `revocation` (role epochs in the shared Redis),
+`deps` (FastAPI dependencies).
 """
 
 from productstore_common.auth.deps import (
@@ -18,6 +19,7 @@ from productstore_common.auth.deps import (
     require_service,
 )
 from productstore_common.auth.jwks import JwksClient, JwksUnavailableError
+from productstore_common.auth.revocation import RoleEpochs, RoleEpochsUnavailableError
 from productstore_common.auth.tokens import (
     AuthUnavailableError,
     InvalidTokenError,
@@ -43,6 +45,8 @@ __all__ = [
     "OptionalPrincipal",
     "Principal",
     "Role",
+    "RoleEpochs",
+    "RoleEpochsUnavailableError",
     "TokenType",
     "access_token_claims",
     "auth_lifespan",

@@ -17,6 +17,10 @@ No credentials or bad credentials answer 401, valid credentials without the
 needed role or token type answer 403 (both problem+json, with a Bearer
 challenge). A bad token is 401 even where a token is optional: a client that
 believes it is logged in must learn that it is not.
+
+Role checks (`require_role`, `AdminUser`) also ask the shared Redis whether the
+user's account changed after the token was issued (`revocation`: a demoted or
+disabled administrator loses admin power within seconds, not at token expiry).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from productstore_common.auth.jwks import JwksClient
+from productstore_common.auth.revocation import DEFAULT_CACHE_SECONDS, RoleEpochs
 from productstore_common.auth.tokens import (
     DEFAULT_LEEWAY_SECONDS,
     InvalidTokenError,
@@ -66,10 +71,18 @@ class AuthConfig(BaseModel):
     jwks_min_refresh_seconds: float = Field(default=10.0, ge=0)
     jwks_max_stale_seconds: float = Field(default=3600.0, ge=0)
     jwks_timeout_seconds: float = Field(default=2.0, gt=0)
+    roles_redis_url: str | None = Field(
+        default=None,
+        description="The shared Redis of the role epochs (revocation); None: role checks "
+        "trust the token's roles until it expires",
+    )
+    role_epoch_cache_seconds: float = Field(default=DEFAULT_CACHE_SECONDS, ge=0, le=60)
 
     @classmethod
-    def from_settings(cls, settings: ServiceSettings) -> AuthConfig:
-        """The config from the service's `JWT_*` settings; the JWKS URL is required."""
+    def from_settings(cls, settings: ServiceSettings, *, role_epochs: bool = True) -> AuthConfig:
+        """The config from the service's `JWT_*` settings; the JWKS URL is required. Role
+        checks read the role epochs in the service's Redis unless `role_epochs` is False
+        (a service without Redis)."""
         if settings.jwt_jwks_url is None:
             prefix = str(settings.model_config.get("env_prefix", "")).upper()
             raise SettingsError(
@@ -81,14 +94,23 @@ class AuthConfig(BaseModel):
             audience=settings.jwt_audience,
             service_audience=settings.service_name,
             jwks_url=HttpUrl(settings.jwt_jwks_url),
+            roles_redis_url=settings.redis_url if role_epochs else None,
         )
 
 
 class Authenticator:
-    """An AuthConfig with its JWKS client: what the dependencies use per request."""
+    """An AuthConfig with its JWKS client and role epochs: what the dependencies use
+    per request. `epochs` replaces the ones the config's Redis URL would make."""
 
-    def __init__(self, config: AuthConfig) -> None:
+    def __init__(self, config: AuthConfig, *, epochs: RoleEpochs | None = None) -> None:
         self.config = config
+        if epochs is None and config.roles_redis_url is not None:
+            epochs = RoleEpochs.from_url(
+                config.roles_redis_url,
+                issuer=config.issuer,
+                cache_seconds=config.role_epoch_cache_seconds,
+            )
+        self.epochs = epochs
         self.jwks = JwksClient(
             str(config.jwks_url),
             ttl=config.jwks_ttl_seconds,
@@ -112,8 +134,17 @@ class Authenticator:
             leeway=self.config.leeway_seconds,
         )
 
+    async def roles_current(self, principal: Principal) -> bool:
+        """Whether `principal`'s roles still count: no change of its user's account since
+        the token was issued (always, for services and without role epochs)."""
+        if self.epochs is None or principal.token_type != "user" or principal.iat is None:  # noqa: S105
+            return True
+        return await self.epochs.current(principal.sub, principal.iat)
+
     async def aclose(self) -> None:
         await self.jwks.aclose()
+        if self.epochs is not None:
+            await self.epochs.aclose()
 
 
 def install_auth(app: FastAPI, config: AuthConfig) -> Authenticator:
@@ -231,9 +262,15 @@ def require_role(role: Role) -> Callable[..., Awaitable[Principal]]:
     if role not in get_args(Role):
         raise ValueError(f"unknown role {role!r}; roles are {get_args(Role)}")
 
-    async def has_role(principal: CurrentPrincipal) -> Principal:
+    async def has_role(request: Request, principal: CurrentPrincipal) -> Principal:
         if not principal.has_role(role):
             raise ForbiddenError("missing_role", f"This operation requires the '{role}' role.")
+        if not await get_authenticator(request).roles_current(principal):
+            raise InvalidTokenError(
+                "token_revoked",
+                "The account's roles or status changed after this token was issued; "
+                "refresh it or log in again.",
+            )
         return principal
 
     return has_role

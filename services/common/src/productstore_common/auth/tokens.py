@@ -61,6 +61,7 @@ class Principal(BaseModel):
     aud: tuple[str, ...]
     exp: datetime
     jti: str
+    iat: datetime | None = Field(default=None, description="When the token was issued")
 
     def has_role(self, role: Role) -> bool:
         return any(role in _IMPLIED_ROLES[held] for held in self.roles)
@@ -229,6 +230,7 @@ def _principal(
         aud=token_audiences,
         exp=datetime.fromtimestamp(claims.exp, UTC),
         jti=claims.jti,
+        iat=datetime.fromtimestamp(claims.iat, UTC),
     )
 
 

@@ -181,7 +181,9 @@ def service_app(
     container.add(settings)
     lifespans = []
     if descriptor.verifies_tokens:
-        lifespans.append(auth_lifespan(AuthConfig.from_settings(settings)))
+        # Role checks read the role epochs auth writes to the shared Redis.
+        config = AuthConfig.from_settings(settings, role_epochs="redis" in descriptor.dependencies)
+        lifespans.append(auth_lifespan(config))
     lifespans.append(_setup_lifespan(descriptor, settings, setup, migrations))
     app = create_app(
         settings,

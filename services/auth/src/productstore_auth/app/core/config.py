@@ -7,6 +7,7 @@ Vault agent's `/vault/secrets/<name>` (see productstore_common.settings).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Self
 
@@ -24,11 +25,14 @@ from pydantic import (
 from pydantic_settings import SettingsConfigDict
 
 from productstore_auth.app.core.policy import normalise_email, password_problems
+from productstore_common.auth.tokens import DEFAULT_LEEWAY_SECONDS
 from productstore_common.settings import ServiceSettings
 
 KUBERNETES_TOKEN_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 # Below this a client secret can be guessed; generate them (`openssl rand -base64 32`).
 MIN_CLIENT_SECRET_LENGTH = 16
+# Between the clocks of auth's replicas and of verifiers, beyond the verifiers' leeway.
+KEY_CLOCK_SKEW = timedelta(seconds=60)
 
 
 class ServiceClient(BaseModel):
@@ -77,6 +81,16 @@ class AuthSettings(ServiceSettings):
     login_first_delay_seconds: float = Field(default=1.0, gt=0, le=60)
     login_max_delay_seconds: float = Field(default=30.0, gt=0, le=3600)
     redis_key_prefix: str = Field(default="auth", pattern=r"^[A-Za-z0-9:_.-]{1,64}$")
+
+    # Limits of the other unauthenticated endpoints (productstore_common.ratelimit, GCRA
+    # in Redis), per client address as the gateway saw it: each registration costs an
+    # argon2 hash (64 MiB) and answers whether an address has an account; service
+    # tokens are also limited per client id, summed over all addresses.
+    register_attempts_per_ip: int = Field(default=10, ge=1)
+    register_window_seconds: int = Field(default=3600, ge=1, le=86400)
+    service_token_attempts_per_ip: int = Field(default=60, ge=1)
+    service_token_attempts_per_client: int = Field(default=600, ge=1)
+    service_token_window_seconds: int = Field(default=60, ge=1, le=86400)
 
     # Signing keys: OpenBao/Vault KV v2 when vault_addr is set (required outside
     # development), else a Cassandra table.
@@ -178,6 +192,12 @@ class AuthSettings(ServiceSettings):
                 "AUTH_SESSION_LIFETIME_SECONDS must be at least AUTH_REFRESH_TOKEN_LIFETIME_SECONDS"
             )
         return self
+
+    def key_retire_after(self) -> timedelta:
+        """How long a signing key stays published after it stopped signing: until every
+        token it signed has expired, with the verifiers' leeway and clock skew."""
+        longest = max(self.access_token_lifetime_seconds, self.service_token_lifetime_seconds)
+        return timedelta(seconds=longest + DEFAULT_LEEWAY_SECONDS) + KEY_CLOCK_SKEW
 
     def clients(self) -> dict[str, ServiceClient]:
         """The service clients by client id (validated at start)."""

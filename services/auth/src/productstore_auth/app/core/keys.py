@@ -3,8 +3,21 @@
 A key set is a list of ES256 keys, each with the instant it starts signing
 (`activates_at`). Rotation adds a key that activates `delay` seconds later, so
 verifiers see it in the JWKS before any token names it; the newest active key
-signs; the key it replaced stays published so that tokens it signed keep
-verifying until they expire. Older keys are dropped at the next rotation.
+signs. The set is bounded by design (`retained`, applied at every rotation):
+
+- a key that stopped signing stays published until every token it signed has
+  expired (`retire_after`: the longest token lifetime plus the verifiers' leeway
+  and clock skew), then it is dropped;
+- at most one key is pending: a rotation replaces a pending key that has not
+  signed yet (it activates more than `PENDING_SKEW` from now), since the newer one
+  makes it pointless;
+- never more than `MAX_PUBLISHED_KEYS` keys: past that the oldest retired keys
+  go first (their tokens then fail as verifiers refresh), never the signing or
+  pending key. A JWK of a P-256 key is about 180 bytes, so the JWKS stays near
+  3 KiB, far below the 64 KiB every verifier accepts however often anyone rotates.
+
+With the default activation delay (330 s) a key activates at most every 330 s, so
+a 15-minute token lifetime needs 3 retired keys and the cap is never reached.
 
 The store behind it (Vault KV v2, or Cassandra in development) keeps the set
 as one versioned document and replaces it with a compare-and-set, so replicas
@@ -17,6 +30,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any, Protocol
 
 from productstore_common.auth.keys import (
@@ -27,6 +41,11 @@ from productstore_common.auth.keys import (
 )
 
 DOCUMENT_FORMAT = 1
+# The hard cap on published keys (see the module doc).
+MAX_PUBLISHED_KEYS = 16
+# A pending key this close to its activation may already sign on a replica whose
+# clock runs ahead: a rotation keeps it rather than replace it.
+PENDING_SKEW = timedelta(seconds=60)
 
 
 class KeyDocumentError(ValueError):
@@ -81,12 +100,32 @@ def active_key(keys: Sequence[StoredKey], now: datetime) -> StoredKey | None:
     return max(active, key=lambda key: (key.activates_at, key.created_at), default=None)
 
 
-def retained(keys: Sequence[StoredKey], now: datetime) -> list[StoredKey]:
-    """The keys worth keeping at `now`: pending ones, the active one and its predecessor."""
+def retained(
+    keys: Sequence[StoredKey],
+    now: datetime,
+    *,
+    retire_after: timedelta,
+    max_keys: int = MAX_PUBLISHED_KEYS,
+) -> list[StoredKey]:
+    """The keys worth keeping at `now`, oldest first (see the module doc): the newest
+    pending key (and any about to activate), the signing key, and the keys before it
+    whose tokens may still be valid, at most `max_keys` in all."""
+    if max_keys < 2:
+        raise ValueError("max_keys must leave room for the signing key and a pending one")
     ordered = sorted(keys, key=lambda key: (key.activates_at, key.created_at))
     active = [key for key in ordered if key.activates_at <= now]
     pending = [key for key in ordered if key.activates_at > now]
-    return active[-2:] + pending
+    current, newest = active[-1:], pending[-1:]
+    # Older pending keys give way to the newest, unless about to activate (they may
+    # sign already where a clock runs ahead); the cap bounds even those.
+    near = [key for key in pending[:-1] if key.activates_at - now <= PENDING_SKEW]
+    near = near[: max(0, max_keys - len(current) - len(newest))]
+    # A key stopped signing when its successor activated; its tokens live `retire_after`.
+    previous = [
+        key for key, successor in pairwise(active) if now - successor.activates_at < retire_after
+    ]
+    room = max(0, max_keys - len(current) - len(near) - len(newest))
+    return previous[max(0, len(previous) - room) :] + current + near + newest
 
 
 def encode_document(keys: Sequence[StoredKey]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from productstore_auth.app.core import errors
 from productstore_auth.app.data.login_attempts import Limit, LoginAttempts
@@ -15,7 +16,7 @@ from productstore_auth.app.data.users import (
     UserStore,
 )
 from productstore_auth.app.services.passwords import Passwords
-from productstore_common.auth import Role
+from productstore_common.auth import Role, RoleEpochs
 from productstore_common.errors import Problem
 
 __all__ = ["DEFAULT_ROLES", "Accounts", "LoginLimits", "UserRecord"]
@@ -37,12 +38,20 @@ class Accounts:
         passwords: Passwords,
         attempts: LoginAttempts,
         limits: LoginLimits,
+        *,
+        epochs: RoleEpochs,
+        token_lifetime: timedelta,
         on_login: Callable[[str], None] = lambda outcome: None,
     ) -> None:
         self.users = users
         self.passwords = passwords
         self.attempts = attempts
         self.limits = limits
+        # Role epochs: a demoted or disabled user's tokens lose their roles at once in
+        # every service (productstore_common.auth.revocation), for as long as any of
+        # them can live.
+        self.epochs = epochs
+        self.token_lifetime = token_lifetime
         self.on_login = on_login
 
     async def register(
@@ -132,9 +141,15 @@ class Accounts:
                 "own_admin_role",
                 "You cannot remove your own admin role; ask another administrator.",
             )
+        before = await self.users.get(user_id)
         user = await self.users.set_roles(user_id, frozenset(roles))
         if user is None:
             raise errors.user_not_found(user_id)
+        if before is not None and not before.roles <= user.roles:
+            # A role was taken away: the user's tokens lose theirs in every service.
+            # After the change, so a token minted from the old roles meanwhile is older.
+            # (A promotion needs nothing: the old tokens carry fewer rights.)
+            await self._revoke(user_id)
         _logger.info("roles of user %s set to %s by %s", user_id, sorted(roles), acting_admin)
         return user
 
@@ -146,10 +161,17 @@ class Accounts:
         user = await self.users.set_disabled(user_id, disabled=disabled)
         if user is None:
             raise errors.user_not_found(user_id)
+        if disabled:
+            await self._revoke(user_id)
         _logger.info(
             "user %s %s by %s", user_id, "disabled" if disabled else "enabled", acting_admin
         )
         return user
+
+    async def _revoke(self, user_id: uuid.UUID) -> None:
+        # A Redis failure answers 503 to the acting administrator: the change is stored,
+        # and repeating the call (idempotent) records the epoch.
+        await self.epochs.revoke(str(user_id), lifetime_seconds=self.token_lifetime.total_seconds())
 
     async def ensure_admin(self, *, email: str, name: str, password: str) -> None:
         """Create the configured first administrator unless the address has an account."""

@@ -52,11 +52,14 @@ class KeyRing:
         *,
         activation_delay: timedelta,
         reload_interval: float,
+        retire_after: timedelta,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.activation_delay = activation_delay
+        # How long a key that stopped signing stays published: its tokens' longest life.
+        self.retire_after = retire_after
         self.reload_interval = reload_interval
         self._clock = clock
         self._monotonic = monotonic
@@ -132,16 +135,17 @@ class KeyRing:
         return key.kid, self._private[key.kid]
 
     async def jwks(self) -> dict[str, Any]:
-        """The JWKS of every retained key: pending, active and the previous one."""
+        """The JWKS of every retained key: pending, active, and those whose tokens live."""
         await self._fresh()
         return jwks_document({key.kid: self._private[key.kid] for key in self._keys})
 
     async def rotate(self) -> Rotation:
-        """Add a key that signs after the activation delay; drop keys no longer needed."""
+        """Add a key that signs after the activation delay; drop keys no longer needed
+        (`core.keys.retained`: the set stays bounded however often this is called)."""
         fresh, _ = new_key(self._clock(), self.activation_delay)
 
         def add(keys: list[StoredKey]) -> list[StoredKey]:
-            return retained([*keys, fresh], self._clock())
+            return retained([*keys, fresh], self._clock(), retire_after=self.retire_after)
 
         keys = await self._update(add)
         _logger.info(

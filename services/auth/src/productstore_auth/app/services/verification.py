@@ -14,7 +14,7 @@ import httpx
 from pydantic import HttpUrl
 
 from productstore_auth.app.services.keyring import KeyRing
-from productstore_common.auth import AuthConfig, Authenticator, JwksClient
+from productstore_common.auth import AuthConfig, Authenticator, JwksClient, RoleEpochs
 
 # Only the transport below ever sees this URL; no request leaves the process.
 LOCAL_JWKS_URL = "http://auth.local/api/auth/.well-known/jwks.json"
@@ -32,9 +32,10 @@ class KeyRingTransport(httpx.AsyncBaseTransport):
 
 
 async def local_authenticator(
-    *, issuer: str, audience: str, service_audience: str, keyring: KeyRing
+    *, issuer: str, audience: str, service_audience: str, keyring: KeyRing, epochs: RoleEpochs
 ) -> Authenticator:
-    """An Authenticator whose keys come from `keyring`."""
+    """An Authenticator whose keys come from `keyring`, checking roles against `epochs`
+    (the ones this service writes)."""
     config = AuthConfig(
         issuer=issuer,
         audience=audience,
@@ -45,7 +46,7 @@ async def local_authenticator(
         jwks_ttl_seconds=keyring.reload_interval,
         jwks_min_refresh_seconds=0.0,
     )
-    authenticator = Authenticator(config)
+    authenticator = Authenticator(config, epochs=epochs)
     await authenticator.jwks.aclose()  # the HTTP client it made for itself is not needed
     authenticator.jwks = JwksClient(
         LOCAL_JWKS_URL,

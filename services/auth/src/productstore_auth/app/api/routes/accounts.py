@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from productstore_auth.app.api.deps import AccountsDep, CurrentUser
+from productstore_auth.app.api.deps import AccountsDep, ClientIp, CurrentUser, LimitsDep
 from productstore_auth.app.models import UserCreate, UserPublic
 from productstore_common.openapi import problems
+from productstore_common.ratelimit import RATE_LIMITED_RESPONSES
 
 router = APIRouter(prefix="/api/auth", tags=["accounts"])
 
@@ -15,11 +16,18 @@ router = APIRouter(prefix="/api/auth", tags=["accounts"])
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=UserPublic,
-    responses=problems(409, s409="An account with this e-mail address exists"),
+    responses={
+        **problems(409, s409="An account with this e-mail address exists"),
+        **RATE_LIMITED_RESPONSES,
+    },
     summary="Create an account",
 )
-async def register(body: UserCreate, accounts: AccountsDep) -> UserPublic:
-    """A new account with the `user` role. Log in afterwards to get tokens."""
+async def register(
+    body: UserCreate, accounts: AccountsDep, limits: LimitsDep, client_ip: ClientIp
+) -> UserPublic:
+    """A new account with the `user` role. Log in afterwards to get tokens. Attempts
+    are limited per client address (429 with Retry-After)."""
+    await limits.register(client_ip)
     user = await accounts.register(email=body.email, name=body.name, password=body.password)
     return UserPublic.model_validate(user)
 

@@ -21,8 +21,8 @@ _JWKS_CACHE_CONTROL = "public, max-age=60"
     summary="The public keys that verify access tokens",
 )
 async def jwks(keyring: KeyRingDep, response: Response) -> Jwks:
-    """The key that signs now, keys about to sign, and the previous key (tokens it signed
-    are still valid)."""
+    """The key that signs now, the key about to sign, and the earlier keys whose tokens
+    may still be valid; at most 16 keys."""
     response.headers["Cache-Control"] = _JWKS_CACHE_CONTROL
     return Jwks.model_validate(await keyring.jwks())
 
@@ -35,6 +35,7 @@ async def jwks(keyring: KeyRingDep, response: Response) -> Jwks:
 )
 async def rotate_keys(admin: AdminUser, keyring: KeyRingDep) -> KeyRotation:
     """Adds a key that is published at once and signs after the activation delay
-    (AUTH_KEY_ACTIVATION_DELAY_SECONDS); the previous key stays published."""
+    (AUTH_KEY_ACTIVATION_DELAY_SECONDS), replacing a key still waiting to sign. Earlier
+    keys stay published until their tokens have expired; the set never exceeds 16 keys."""
     rotation = await keyring.rotate()
     return KeyRotation.of(rotation.kid, rotation.activates_at, rotation.published)
