@@ -29,6 +29,7 @@ from tests.operator.handlers.support import (
     devstack_spec,
     policies,
     read_secret,
+    role_prefix,
     roles,
     sa_login,
     sa_token,
@@ -62,9 +63,17 @@ def test_devstack_store_converges_and_is_removed(h: Harness, tmp_path: Path) -> 
     assert [(r["revision"], r["status"]) for r in revisions] == [(1, "deployed")]
 
     # Vault: one role and policy per service, generated secrets, each SA sees its own.
-    prefix = f"{box.role_prefix}-{box.namespace}-shop-"
-    assert sorted(roles(openbao, box)) == sorted(prefix + s for s in IMPLEMENTED_SERVICES)
-    assert sorted(policies(openbao, box)) == sorted(prefix + s for s in IMPLEMENTED_SERVICES)
+    prefix = role_prefix(box)
+    names = sorted(prefix + s for s in IMPLEMENTED_SERVICES)
+    assert sorted(roles(openbao, box)) == names
+    assert sorted(policies(openbao, box)) == names
+    # The exact names, recorded: what a later pass and the finalizer delete.
+    assert status["vault"] == {
+        "name": "default",
+        "authMount": box.auth_mount,
+        "roles": names,
+        "policies": names,
+    }
     base = f"{box.kv_path}/{box.namespace}/shop"
     catalog = sa_login(openbao, box, "shop-catalog", prefix + "catalog")
     credentials = read_secret(catalog, f"{base}/cassandra")
@@ -238,7 +247,6 @@ def _set_cassandra_ready(box: Sandbox, name: str, datacenter: str) -> None:
 def test_k8ssandra_store_waits_for_cassandra_and_retains_it(h: Harness) -> None:
     box, operator, openbao = h.box, h.operator, h.openbao
     spec = copy.deepcopy(load_sample("productstore-minimal")["spec"])
-    spec["vault"] = box.vault_spec(openbao.addr)
     spec["cassandra"] = {"k8ssandra": {"datacenter": {"name": "dc1", "size": 1}}}
     box.apply_store("shop", spec)
 

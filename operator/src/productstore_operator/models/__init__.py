@@ -48,6 +48,7 @@ from productstore_operator.models.status import (
     Condition,
     ProductStoreStatus,
     ServiceStatus,
+    VaultStatus,
 )
 
 __all__ = [
@@ -84,4 +85,5 @@ __all__ = [
     "TrafficOverride",
     "TrafficPolicy",
     "VaultSpec",
+    "VaultStatus",
 ]

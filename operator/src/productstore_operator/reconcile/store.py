@@ -35,7 +35,7 @@ from productstore_operator.reconcile.outcome import (
 from productstore_operator.reconcile.plan import Plan, make_plan
 from productstore_operator.reconcile.runtime import Runtime
 from productstore_operator.reconcile.steps import STEPS, Step
-from productstore_operator.reconcile.vault_step import admin_for
+from productstore_operator.reconcile.vault_step import admin_for, recorded_names
 
 
 def _previous(status: Mapping[str, Any]) -> ProductStoreStatus:
@@ -124,7 +124,13 @@ async def reconcile(body: Mapping[str, Any], runtime: Runtime) -> Outcome:
         if fresh is not None:
             status = fresh.get("status") or {}
         previous = _previous(status)
-        ctx = PassContext(plan, runtime, services=dict(previous.services), version=previous.version)
+        ctx = PassContext(
+            plan,
+            runtime,
+            services=dict(previous.services),
+            version=previous.version,
+            vault=previous.vault,
+        )
         return await run_steps(STEPS, ctx, previous, now)
 
 
@@ -170,6 +176,7 @@ async def run_steps(
         version=ctx.version,
         conditions=conditions,
         services=ctx.services,
+        vault=ctx.vault,
     )
     outcome = Outcome(status=_status_document(new), step_seconds=seconds)
     for _, result in ran:
@@ -205,8 +212,11 @@ async def finalize(body: Mapping[str, Any], runtime: Runtime) -> list[Event]:
     await runtime.helm.uninstall(plan.release, ns)
     events.append(Event("Normal", "Deleted", f"uninstalled release {plan.release}"))
     retain = plan.spec.cassandra.deletion_policy == "Retain"
+    # What earlier passes recorded, and what this plan writes (a pass that died
+    # before its status was saved may have written it): by exact name only.
+    recorded = recorded_names(_previous(body.get("status") or {}).vault, plan)
     removed = await admin_for(plan, runtime).remove_store(
-        plan.vault, plan.role_prefix, secrets=not retain
+        plan.vault, recorded.union(plan.vault.names()), secrets=not retain
     )
     events.append(
         Event("Normal", "Deleted", f"removed from Vault: {', '.join(removed) or 'nothing'}")
