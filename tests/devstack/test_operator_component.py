@@ -6,7 +6,7 @@ import subprocess
 
 import httpx
 
-from devstack.components import helm
+from devstack.components import helm, openbao
 from devstack.components import operator as operator_component
 from devstack.components.kube import KubeApiserver
 from devstack.components.operator import ProductStoreOperator
@@ -15,6 +15,11 @@ from devstack.components.operator import ProductStoreOperator
 def test_helm_version_matches_the_helm_component() -> None:
     """operator.py cannot import helm.py (independent components): the copy must agree."""
     assert operator_component.HELM_VERSION == helm.HELM_VERSION
+
+
+def test_the_operators_one_vault_is_devstacks_openbao() -> None:
+    """The operator's configured Vault "default" is the openbao component's address."""
+    assert operator_component.OPENBAO_ADDR == openbao.ADDR
 
 
 def _can_i(kube: KubeApiserver, operator: ProductStoreOperator, *args: str) -> str:
