@@ -7,17 +7,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.server
+import ipaddress
 import json
 import logging
+import ssl
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import hvac
 import hvac.exceptions
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from devstack.components.kube import KubeApiserver
 from devstack.components.openbao import OpenBao
@@ -462,3 +470,67 @@ def test_what_a_vault_answered_never_reaches_the_message(
     assert message == "Vault 'default' answered 500 to list secrets engines"
     assert MARKER not in message and "10.0.0.7" not in message
     assert MARKER in caplog.text
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that no system CA signed, and its key."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "noisy-vault")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "vault.crt", directory / "vault.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+def test_tls_is_verified_against_the_configured_ca(
+    tmp_path: Path, kube: KubeApiserver, names: Names
+) -> None:
+    cert_file, key_file = _self_signed(tmp_path)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NoisyVault)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    address = f"https://127.0.0.1:{server.server_address[1]}"
+    config, _ = config_for(names)
+    try:
+        # Verified by default: a certificate no trusted CA signed is refused, and said so.
+        with pytest.raises(TransientError, match="TLS verification failed"):
+            asyncio.run(
+                VaultAdmin(address, "t", timeout=5).ensure_store(
+                    config, nothing(config), auth(kube), generate
+                )
+            )
+        # The Vault's configured CA file makes the same server trusted.
+        with pytest.raises(TransientError, match="answered 500 to list secrets engines"):
+            asyncio.run(
+                VaultAdmin(address, "t", verify=str(cert_file), timeout=5).ensure_store(
+                    config, nothing(config), auth(kube), generate
+                )
+            )
+    finally:
+        server.shutdown()
+        server.server_close()

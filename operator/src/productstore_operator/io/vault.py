@@ -335,6 +335,10 @@ class VaultAdmin:
         """
         return await asyncio.to_thread(self._ensure_store, config, stale, auth, generate)
 
+    async def remove_names(self, names: VaultNames) -> list[str]:
+        """Delete exactly the roles and policies ``names`` (those that exist)."""
+        return await asyncio.to_thread(self._remove_names, names)
+
     def _remove_store(self, config: VaultConfig, names: VaultNames, secrets: bool) -> list[str]:
         removed = self._remove_names(names)
         if secrets:

@@ -35,7 +35,7 @@ from productstore_operator.reconcile.outcome import (
 from productstore_operator.reconcile.plan import Plan, make_plan
 from productstore_operator.reconcile.runtime import Runtime
 from productstore_operator.reconcile.steps import STEPS, Step
-from productstore_operator.reconcile.vault_step import admin_for, recorded_names
+from productstore_operator.reconcile.vault_step import admin_for, recorded_names, remove_recorded
 
 
 def _previous(status: Mapping[str, Any]) -> ProductStoreStatus:
@@ -203,10 +203,13 @@ async def finalize(body: Mapping[str, Any], runtime: Runtime) -> list[Event]:
         plan = plan_for(body, runtime)
     except InvalidSpecError:
         # Never applied (refused before anything was touched): nothing to remove.
-        # A spec made invalid after it was applied still has a release: remove it.
+        # A spec made invalid after it was applied still has a release, and the
+        # Vault names an earlier pass recorded: remove them.
         metadata = body["metadata"]
         await runtime.helm.uninstall(metadata["name"], metadata["namespace"])
-        return [Event("Normal", "Deleted", "invalid spec: removed the release, if any")]
+        removed = await remove_recorded(_previous(body.get("status") or {}).vault, runtime)
+        vault = f"; removed from Vault: {', '.join(removed)}" if removed else ""
+        return [Event("Normal", "Deleted", f"invalid spec: removed the release, if any{vault}")]
     events: list[Event] = []
     ns = plan.store.namespace
     await runtime.helm.uninstall(plan.release, ns)

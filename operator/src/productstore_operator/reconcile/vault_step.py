@@ -52,6 +52,26 @@ def admin_for(plan: Plan, runtime: Runtime) -> VaultAdmin:
     return runtime.vault.admin(name, server.address, token, verify=server.verify)
 
 
+async def remove_recorded(status: VaultStatus | None, runtime: Runtime) -> list[str]:
+    """Delete the names ``status`` recorded, without a plan (the spec no longer builds one).
+
+    Nothing when nothing was recorded or the recorded Vault is no longer configured.
+    """
+    if status is None:
+        return []
+    server = runtime.config.vault(status.name)
+    if server is None:
+        log.warning("recorded Vault %r is not configured: its names stay", status.name)
+        return []
+    try:
+        token = runtime.config.read_vault_token(server)
+    except ConfigError as exc:
+        raise TransientError(str(exc)) from exc
+    admin = runtime.vault.admin(server.name, server.address, token, verify=server.verify)
+    names = VaultNames(status.auth_mount, tuple(status.roles), tuple(status.policies))
+    return await admin.remove_names(names)
+
+
 def recorded_names(status: VaultStatus | None, plan: Plan) -> VaultNames:
     """The names earlier passes recorded in status.vault, in the store's Vault.
 
