@@ -10,6 +10,7 @@ from devstack.components import helm, openbao
 from devstack.components import operator as operator_component
 from devstack.components.kube import KubeApiserver
 from devstack.components.operator import ProductStoreOperator
+from productstore_operator.config import load_config
 
 
 def test_helm_version_matches_the_helm_component() -> None:
@@ -17,9 +18,21 @@ def test_helm_version_matches_the_helm_component() -> None:
     assert operator_component.HELM_VERSION == helm.HELM_VERSION
 
 
-def test_the_operators_one_vault_is_devstacks_openbao() -> None:
-    """The operator's configured Vault "default" is the openbao component's address."""
+def test_the_operators_one_vault_is_devstacks_openbao(
+    productstore_operator: ProductStoreOperator,
+) -> None:
+    """The operator's configured Vault "default" is the openbao component's address,
+    the one Vault the devstack sample's stores may name."""
     assert operator_component.OPENBAO_ADDR == openbao.ADDR
+    (process,) = productstore_operator.processes()
+    config = load_config([], process.env)
+    (vault,) = config.vaults
+    assert (vault.name, vault.address, vault.pod_address) == ("default", openbao.ADDR, openbao.ADDR)
+    # OpenBao's dev server speaks plain http on loopback: allowed only because it says so.
+    assert vault.insecure
+    assert (
+        config.read_vault_token(vault) == productstore_operator.vault_token_file.read_text().strip()
+    )
 
 
 def _can_i(kube: KubeApiserver, operator: ProductStoreOperator, *args: str) -> str:
