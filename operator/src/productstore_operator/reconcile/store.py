@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from productstore_operator.builders import InvalidSpecError
 from productstore_operator.builders.k8ssandra import PLURAL as K8SSANDRA_PLURAL
+from productstore_operator.builders.vault import VaultNames
 from productstore_operator.conditions import INVALID_SPEC, set_condition, summarise
 from productstore_operator.io import TransientError
 from productstore_operator.models import GROUP, PLURAL, VERSION, Condition, ProductStoreStatus
@@ -207,8 +208,8 @@ async def finalize(body: Mapping[str, Any], runtime: Runtime) -> list[Event]:
         # Vault names an earlier pass recorded: remove them.
         metadata = body["metadata"]
         await runtime.helm.uninstall(metadata["name"], metadata["namespace"])
-        removed = await remove_recorded(_previous(body.get("status") or {}).vault, runtime)
-        vault = f"; removed from Vault: {', '.join(removed)}" if removed else ""
+        gone = await remove_recorded(_previous(body.get("status") or {}).vault, runtime)
+        vault = f"; removed from Vault: {', '.join(gone)}" if gone else ""
         return [Event("Normal", "Deleted", f"invalid spec: removed the release, if any{vault}")]
     events: list[Event] = []
     ns = plan.store.namespace
@@ -218,7 +219,13 @@ async def finalize(body: Mapping[str, Any], runtime: Runtime) -> list[Event]:
     # What earlier passes recorded, and what this plan writes (a pass that died
     # before its status was saved may have written it): by exact name only.
     recorded = recorded_names(_previous(body.get("status") or {}).vault, plan)
-    removed = await admin_for(plan, runtime).remove_store(
+    admin = admin_for(plan, runtime)
+    removed: list[str] = []
+    if recorded.auth_mount != plan.vault.auth_mount:
+        # The configuration moved the auth mount: the recorded roles are in the old one.
+        removed += await admin.remove_names(recorded)
+        recorded = VaultNames(plan.vault.auth_mount)
+    removed += await admin.remove_store(
         plan.vault, recorded.union(plan.vault.names()), secrets=not retain
     )
     events.append(

@@ -119,8 +119,11 @@ async def ensure_secrets(ctx: PassContext) -> StepResult:
         )
     except TransientError as exc:
         # Some of the planned names may exist now: keep them with the old ones, so
-        # a later pass or the finalizer removes whatever is there.
-        ctx.vault = _record(plan, planned.union(recorded))
+        # a later pass or the finalizer removes whatever is there. Recorded roles in
+        # another auth mount (the configuration moved it) stay recorded as they are;
+        # the finalizer adds the planned names anyway.
+        same_mount = recorded.auth_mount == planned.auth_mount
+        ctx.vault = _record(plan, planned.union(recorded) if same_mount else recorded)
         return StepResult.failed(
             "VaultUnavailable", f"{exc}; the operator retries in {RETRY_SECONDS:.0f}s"
         )
