@@ -63,10 +63,9 @@ MANY = 20
 TIMEOUT = 900.0
 
 
-def _store(small: bool, prefix: str) -> dict[str, Any]:
+def _store(small: bool) -> dict[str, Any]:
     body: dict[str, Any] = yaml.safe_load(SAMPLE.read_text(encoding="utf-8"))
     body["metadata"] = {"name": STORE}
-    body["spec"]["vault"].update(kvPath=prefix, rolePrefix=prefix)
     if small:
         body["spec"]["services"] = {s: {"replicas": 1} for s in IMPLEMENTED_SERVICES}
     return body
@@ -141,7 +140,7 @@ class Bench:
             started = time.monotonic()
             for ns in namespaces:
                 self.custom.create_namespaced_custom_object(
-                    GROUP, VERSION, ns, PLURAL, _store(small, prefix)
+                    GROUP, VERSION, ns, PLURAL, _store(small)
                 )
             ready = sorted(self._wait_all(namespaces, _ready, started).values())
             cpu = _cpu_seconds(self.operator) - cpu_before

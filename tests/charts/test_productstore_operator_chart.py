@@ -227,6 +227,35 @@ def test_operator_environment_follows_the_values(offline_helm: HelmCli) -> None:
     (deployment,) = (d for d in docs if d["kind"] == "Deployment")
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     env = {e["name"]: e["value"] for e in container["env"]}
+    # The Vaults stores may name: Secrets become files, defaults are the operator's.
+    assert json.loads(env.pop("PRODUCTSTORE_OPERATOR_VAULTS")) == [
+        {
+            "name": "default",
+            "address": "https://vault.vault.svc:8200",
+            "podAddress": "https://vault.vault.svc.cluster.example:8200",
+            "authMount": "k8s-platform",
+            "kvMount": "kv",
+            "kvPath": "stores",
+            "rolePrefix": "ps",
+            "caFile": "/var/run/secrets/productstore/vault-servers/default/ca/ca.pem",
+            "insecure": False,
+        },
+        {
+            "name": "eu",
+            "address": "https://vault.eu.example:8200",
+            "tokenFile": "/var/run/secrets/productstore/vault-servers/eu/token/token",
+            "insecure": False,
+        },
+    ]
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert mounts["vault-0-ca"] == "/var/run/secrets/productstore/vault-servers/default/ca"
+    assert mounts["vault-1-token"] == "/var/run/secrets/productstore/vault-servers/eu/token"
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["vault-0-ca"]["secret"] == {
+        "secretName": "vault-ca",
+        "items": [{"key": "ca.pem", "path": "ca.pem"}],
+    }
+    assert volumes["vault-1-token"]["secret"]["secretName"] == "vault-eu-token"
     assert env == {
         "HTTPS_PROXY": "http://proxy.example:3128",
         "PRODUCTSTORE_OPERATOR_CLUSTER_DOMAIN": "cluster.example",
@@ -271,6 +300,18 @@ def test_operator_environment_follows_the_values(offline_helm: HelmCli) -> None:
     assert "PRODUCTSTORE_OPERATOR_ALL_NAMESPACES" not in env
     assert env["PRODUCTSTORE_OPERATOR_ALLOWED_REGISTRIES"] == "ghcr.io/productstore"
     assert "PRODUCTSTORE_OPERATOR_VAULT_TOKEN_FILE" not in env
+    # Out of the box: one Vault, "default", the Vault Helm chart's in-cluster address.
+    assert json.loads(env["PRODUCTSTORE_OPERATOR_VAULTS"]) == [
+        {
+            "name": "default",
+            "address": "https://vault.vault.svc:8200",
+            "authMount": "kubernetes",
+            "kvMount": "secret",
+            "kvPath": "productstore",
+            "rolePrefix": "productstore",
+            "insecure": False,
+        }
+    ]
 
 
 BAD_VALUES = [
@@ -333,6 +374,21 @@ BAD_VALUES = [
         ["--set", "vault.kubernetesHost=kubernetes.default.svc"],
         ["/vault/kubernetesHost", "does not match pattern"],
         id="host-without-scheme",
+    ),
+    pytest.param(
+        ["--set", "vault.servers[0].name=Default,vault.servers[0].address=https://v"],
+        ["/vault/servers/0/name", "does not match pattern"],
+        id="vault-name-not-a-label",
+    ),
+    pytest.param(
+        ["--set", "vault.servers[0].name=default"],
+        ["/vault/servers/0", "missing property 'address'"],
+        id="vault-without-address",
+    ),
+    pytest.param(
+        ["--set", "vault.servers[0].name=v,vault.servers[0].address=vault:8200"],
+        ["/vault/servers/0/address", "does not match pattern"],
+        id="vault-address-without-scheme",
     ),
     pytest.param(
         ["--set", "resources.limits.memory=lots"],

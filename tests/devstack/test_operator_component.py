@@ -8,11 +8,12 @@ from pathlib import Path
 import httpx
 import yaml
 
-from devstack.components import helm
+from devstack.components import helm, openbao
 from devstack.components import operator as operator_component
 from devstack.components.helm import Helm
 from devstack.components.kube import KubeApiserver
 from devstack.components.operator import ProductStoreOperator, grant_object
+from productstore_operator.config import load_config
 from tests.support.helm import HelmCli
 
 CHART = Path(__file__).resolve().parents[2] / "charts" / "productstore-operator"
@@ -37,6 +38,23 @@ def test_a_grant_is_the_charts_rolebinding(helm: Helm, tmp_path: Path) -> None:
     assert ours["metadata"]["name"] == chart["metadata"]["name"]
     assert ours["roleRef"] == chart["roleRef"]
     assert ours["subjects"] == chart["subjects"]
+
+
+def test_the_operators_one_vault_is_devstacks_openbao(
+    productstore_operator: ProductStoreOperator,
+) -> None:
+    """The operator's configured Vault "default" is the openbao component's address,
+    the one Vault the devstack sample's stores may name."""
+    assert operator_component.OPENBAO_ADDR == openbao.ADDR
+    (process,) = productstore_operator.processes()
+    config = load_config([], process.env)
+    (vault,) = config.vaults
+    assert (vault.name, vault.address, vault.pod_address) == ("default", openbao.ADDR, openbao.ADDR)
+    # OpenBao's dev server speaks plain http on loopback: allowed only because it says so.
+    assert vault.insecure
+    assert (
+        config.read_vault_token(vault) == productstore_operator.vault_token_file.read_text().strip()
+    )
 
 
 def _can_i(kube: KubeApiserver, operator: ProductStoreOperator, *args: str) -> str:

@@ -112,6 +112,9 @@ def test_operator_installs_and_a_store_becomes_ready(cluster: KindCluster) -> No
         "--kubeconfig", str(cluster.kubeconfig_path), "--namespace", OPERATOR_NAMESPACE,
         "--set", f"image.registry={registry},image.repository={repository},image.tag={tag}",
         "--set", "image.pullPolicy=Never,vault.tokenSecret.name=operator-vault-token",
+        # The dev OpenBao of openbao-dev.yaml is the operator's Vault "default".
+        "--set", "vault.servers[0].name=default,vault.servers[0].insecure=true,"
+                 "vault.servers[0].address=http://openbao.openbao.svc:8200",
         "--set", "operator.monitoringNamespace=",
         # The operator acts only in the namespaces it is given (a RoleBinding each).
         "--set-string", f"operator.namespaces={STORE_NAMESPACE}",

@@ -229,12 +229,12 @@ INVALID = [
         "spec.version in body should match",
     ),
     Invalid(
-        "vault-missing",
-        {"vault": REMOVE},
-        ("vault",),
-        "Field required",
-        "spec.vault",
-        "Required value",
+        "vault-name-not-a-label",
+        {"vault.name": "Prod_Vault"},
+        ("vault", "name"),
+        "String should match pattern",
+        "spec.vault.name",
+        "spec.vault.name in body should match",
     ),
     Invalid(
         "replicas-zero",
@@ -315,12 +315,5 @@ VALID: dict[str, dict[str, Any]] = {
     },
     "kafka-ipv6-broker": {"kafka": {"mode": "external", "bootstrapServers": ["[::1]:9092"]}},
     "redis-tls": {"redis": {"mode": "external", "url": "rediss://cache.example.com:6380/2"}},
-    "vault-nested-paths": {
-        "vault": {
-            "address": "https://vault.example.com",
-            "authMount": "k8s/prod",
-            "kvMount": "kv/shops",
-            "kvPath": "team-a/productstore",
-        }
-    },
+    "vault-named": {"vault": {"name": "eu-west-1", "injector": {"enabled": False}}},
 }

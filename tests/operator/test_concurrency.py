@@ -9,7 +9,6 @@ fit on kwok's node beside other sessions' Pods.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -18,6 +17,8 @@ from kubernetes import client
 from devstack.components.openbao import OpenBao
 from devstack.components.operator import ProductStoreOperator
 from devstack.process import read_pid_file
+from productstore_operator.builders import StoreRef
+from productstore_operator.builders.naming import vault_role_name
 from tests.support.stores import (
     SMALL_SERVICES,
     create_store,
@@ -32,13 +33,10 @@ from tests.support.stores import (
 
 STORES = 20
 STORE = "shop"
+# devstack's operator's one Vault, "default", keeps the chart's default prefix.
+ROLE_PREFIX = "productstore"
 # For all twenty together, on a busy 2-core machine.
 CONVERGE_TIMEOUT = 900.0
-
-
-@pytest.fixture
-def vault_prefix() -> str:
-    return f"ps-conc-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture
@@ -60,15 +58,21 @@ def namespaces(
                 delete_namespace(kube_api, namespace)
 
 
-def _vault_names(openbao: OpenBao, prefix: str) -> tuple[set[str], set[str]]:
-    """The Kubernetes-auth roles and the ACL policies named ``prefix*``."""
+def _expected(namespaces: list[str]) -> set[str]:
+    """The role (and policy) of each service of each store, by exact name."""
+    return {
+        vault_role_name(ROLE_PREFIX, StoreRef(STORE, namespace), service)
+        for namespace in namespaces
+        for service in SMALL_SERVICES
+    }
+
+
+def _vault_names(openbao: OpenBao, wanted: set[str]) -> tuple[set[str], set[str]]:
+    """Which of the names ``wanted`` exist as Kubernetes-auth roles and as ACL policies."""
     bao = openbao.client()
     roles = vault_role_names(bao)
-    policies = bao.sys.list_acl_policies()["data"]["keys"]
-    return (
-        {name for name in roles if name.startswith(prefix)},
-        {name for name in policies if name.startswith(prefix)},
-    )
+    policies = set(bao.sys.list_acl_policies()["data"]["keys"])
+    return wanted & roles, wanted & policies
 
 
 def _remaining(deadline: float) -> float:
@@ -86,11 +90,10 @@ def test_twenty_stores_converge_concurrently_and_clean_up(
     openbao: OpenBao,
     productstore_operator: ProductStoreOperator,
     namespaces: list[str],
-    vault_prefix: str,
 ) -> None:
     pid = _operator_pid(productstore_operator)
     for namespace in namespaces:
-        create_store(kube_api, namespace, small_devstack_store(STORE, vault_prefix))
+        create_store(kube_api, namespace, small_devstack_store(STORE))
 
     deadline = time.monotonic() + CONVERGE_TIMEOUT
     stores = [wait_ready(kube_api, ns, STORE, timeout=_remaining(deadline)) for ns in namespaces]
@@ -105,20 +108,15 @@ def test_twenty_stores_converge_concurrently_and_clean_up(
         names = {d.metadata.name for d in apps.list_namespaced_deployment(namespace).items}
         assert names == {f"{STORE}-{service}" for service in SMALL_SERVICES}
     # A role and a policy (same name) per service and store, under the store's own names.
-    roles, policies = _vault_names(openbao, vault_prefix)
-    assert roles == policies
-    assert roles == {
-        f"{vault_prefix}-{namespace}-{STORE}-{service}"
-        for namespace in namespaces
-        for service in SMALL_SERVICES
-    }
+    expected = _expected(namespaces)
+    assert _vault_names(openbao, expected) == (expected, expected)
 
     for namespace in namespaces:
         delete_store(kube_api, namespace, STORE)
     deadline = time.monotonic() + CONVERGE_TIMEOUT
     for namespace in namespaces:
         wait_gone(kube_api, namespace, STORE, timeout=_remaining(deadline))
-    assert _vault_names(openbao, vault_prefix) == (set(), set())
+    assert _vault_names(openbao, expected) == (set(), set())
     for namespace in namespaces:
         secrets = client.CoreV1Api(kube_api).list_namespaced_secret(
             namespace, label_selector="owner=helm"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from productstore_operator.config import ConfigError, load_config
+from productstore_operator.builders import VaultTarget
+from productstore_operator.config import ConfigError, VaultServer, load_config
 
 CHART = Path(__file__).resolve().parents[2] / "charts" / "productstore"
 
@@ -22,6 +24,9 @@ def test_defaults_need_only_a_scope() -> None:
     assert config.vault_auth.reviewer_service_account is None
     assert config.settings.cluster_domain == "cluster.local"
     assert config.allowed_registries == ("ghcr.io/productstore",)
+    # No Vault unless configured: then every store is refused, none reaches a server.
+    assert config.vaults == ()
+    assert dict(config.settings.vault.servers) == {}
 
 
 def test_environment_fills_what_flags_leave_out_and_flags_win() -> None:
@@ -54,6 +59,71 @@ def test_token_file_is_read_each_time(tmp_path: Path) -> None:
     token.unlink()
     with pytest.raises(ConfigError, match="cannot read the Vault token file"):
         config.read_vault_token()
+
+
+def test_vaults_are_the_operators_configuration(tmp_path: Path) -> None:
+    ca, token = tmp_path / "ca.pem", tmp_path / "eu-token"
+    token.write_text("eu-token\n")
+    vaults = [
+        {"name": "default", "address": "http://127.0.0.1:8200", "insecure": True},
+        {
+            "name": "eu",
+            "address": "https://vault.eu.example:8200",
+            "podAddress": "https://vault.vault.svc:8200",
+            "authMount": "k8s-eu",
+            "kvMount": "kv",
+            "kvPath": "stores",
+            "rolePrefix": "ps",
+            "caFile": str(ca),
+            "tokenFile": str(token),
+        },
+    ]
+    env = {"PRODUCTSTORE_OPERATOR_VAULTS": json.dumps(vaults), "VAULT_TOKEN": "shared"}
+    config = load_config(["--all-namespaces"], env)
+    local, eu = config.vaults
+    assert (local.name, local.pod_address, local.verify) == ("default", local.address, False)
+    assert (eu.pod_address, eu.auth_mount, eu.kv_mount, eu.kv_path, eu.role_prefix) == (
+        "https://vault.vault.svc:8200", "k8s-eu", "kv", "stores", "ps",
+    )  # fmt: skip
+    # TLS is verified: against the configured CA, else the system's.
+    assert eu.verify == str(ca)
+    assert VaultServer("x", "https://x", "https://x").verify is True
+    # Each Vault gets its own token when it has one, else the shared one.
+    assert config.read_vault_token(eu) == "eu-token"
+    assert config.read_vault_token(local) == "shared"
+    assert config.vault("eu") == eu and config.vault("us") is None
+    # The builders learn names and the Pods' address, no operator address or token.
+    assert config.settings.vault.servers["eu"] == VaultTarget(
+        name="eu",
+        pod_address="https://vault.vault.svc:8200",
+        auth_mount="k8s-eu",
+        kv_mount="kv",
+        kv_path="stores",
+        role_prefix="ps",
+    )
+
+
+@pytest.mark.parametrize(
+    ("vaults", "message"),
+    [
+        ("[", "--vaults is not JSON"),
+        ('{"name": "default"}', "must be a JSON list"),
+        ('[{"name": "default"}]', r"\[0\]\.address: Field required"),
+        ('[{"name": "Bad_Name", "address": "https://v"}]', r"\[0\]\.name: String should match"),
+        ('[{"name": "v", "address": "https://v", "adress": "x"}]', "Extra inputs"),
+        ('[{"name": "v", "address": "vault:8200"}]', r"\[0\]\.address: String should match"),
+        # The operator's token would cross the network in clear text.
+        ('[{"name": "v", "address": "http://vault:8200"}]', 'plain http.* "insecure": true'),
+        (
+            '[{"name": "v", "address": "https://a"}, {"name": "v", "address": "https://b"}]',
+            "the name 'v' is given twice",
+        ),
+    ],
+    ids=["not-json", "not-a-list", "no-address", "bad-name", "typo", "no-scheme", "http", "twice"],
+)
+def test_bad_vaults_are_refused_with_the_fix(vaults: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(["--all-namespaces", "--vaults", vaults], {})
 
 
 @pytest.mark.parametrize(

@@ -134,14 +134,12 @@ def test_nested_defaults_reach_the_crd() -> None:
         "maxReplicas": 5,
         "targetCPUUtilizationPercentage": 70,
     }
-    assert "default" not in spec["version"] and "default" not in spec["vault"]
+    assert "default" not in spec["version"]
+    # The operator's Vault named "default" unless the store names another.
+    assert spec["vault"]["default"] == {}
+    assert spec["vault"]["properties"]["name"]["default"] == "default"
     # kafka and redis too: the only mode that works (external) needs their addresses.
-    assert set(_schema()["properties"]["spec"]["required"]) == {
-        "version",
-        "vault",
-        "kafka",
-        "redis",
-    }
+    assert set(_schema()["properties"]["spec"]["required"]) == {"version", "kafka", "redis"}
 
 
 class _Union(BaseModel):
@@ -298,6 +296,13 @@ def test_printer_columns_status_and_immutable_mode(
                     }
                 ],
                 "services": {"catalog": {"desiredReplicas": 2, "readyReplicas": 2}},
+                # The exact Vault names the operator wrote: kept by the structural schema.
+                "vault": {
+                    "name": "default",
+                    "authMount": "kubernetes",
+                    "roles": ["productstore-ns-shop-0123456789abcdef-auth"],
+                    "policies": ["productstore-ns-shop-0123456789abcdef-auth"],
+                },
             }
         )
         patched = custom.patch_namespaced_custom_object_status(
@@ -329,6 +334,14 @@ def test_printer_columns_status_and_immutable_mode(
             )
         assert excinfo.value.status == 422
         assert "cassandra.mode cannot change" in json.loads(excinfo.value.body)["message"]
+        # The store's secrets live in its Vault: it cannot move to another by a rename.
+        with pytest.raises(ApiException) as excinfo:
+            custom.patch_namespaced_custom_object(
+                GROUP, VERSION, namespace, PLURAL, name, {"spec": {"vault": {"name": "eu"}}},
+                dry_run="All",
+            )  # fmt: skip
+        assert excinfo.value.status == 422
+        assert "vault.name is immutable" in json.loads(excinfo.value.body)["message"]
     finally:
         custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
 

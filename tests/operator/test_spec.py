@@ -44,8 +44,8 @@ def test_sample_parses(name: str) -> None:
 def test_minimal_sample_is_only_what_a_user_must_choose() -> None:
     spec = minimal_spec()
     # Kafka and Redis too: the operator creates neither yet, so only their addresses work.
-    assert set(spec) == {"version", "vault", "kafka", "redis"}
-    assert set(spec["vault"]) == {"address"}
+    # No Vault: the operator's "default" one; where it is is the operator's to say.
+    assert set(spec) == {"version", "kafka", "redis"}
     assert set(spec["kafka"]) == {"bootstrapServers"}
     assert set(spec["redis"]) == {"url"}
     for required in spec:
@@ -76,6 +76,8 @@ def test_full_sample_sets_every_field() -> None:
     missing = {m for m in _unset_fields(spec, raw, "") if not m.startswith("istio.services.")}
     # Fields the rules forbid beside the others; the sample's header says where they are.
     allowed = {"cassandra.external", "cassandra.replication.replicationFactor"}
+    # And the removed Vault fields, which the operator refuses.
+    allowed |= {f"vault.{field}" for field, _ in REMOVED_VAULT_FIELDS}
     assert missing <= allowed, f"productstore-full.yaml leaves out {sorted(missing - allowed)}"
     orders = spec.istio.services.get("orders")
     assert orders is not None
@@ -96,6 +98,31 @@ def test_invalid_spec_names_the_field(case: Invalid) -> None:
     assert case.model_message in errors[0]["msg"]
 
 
+# Where a Vault is, how to log in and where the roles and secrets go were once
+# the store's to say: the operator would send its token to any address a store
+# gave. The schema keeps the fields (a stored store's value is neither pruned
+# nor refused by the apiserver) and the operator refuses them.
+REMOVED_VAULT_FIELDS = [
+    ("address", "http://attacker.example:8200"),
+    ("authMount", "kubernetes"),
+    ("kvMount", "secret"),
+    ("kvPath", "productstore"),
+    ("rolePrefix", "productstore"),
+]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), REMOVED_VAULT_FIELDS, ids=[f for f, _ in REMOVED_VAULT_FIELDS]
+)
+def test_a_store_cannot_say_where_vault_is(field: str, value: str) -> None:
+    with pytest.raises(ValidationError) as excinfo:
+        ProductStoreSpec.model_validate(spec_with({f"vault.{field}": value}))
+    (error,) = excinfo.value.errors()
+    assert error["loc"] == ("vault",)
+    assert "are the operator's configuration now (its chart's vault.servers)" in error["msg"]
+    assert f"(given: {field})" in error["msg"]
+
+
 def test_defaults() -> None:
     spec = ProductStoreSpec.model_validate(minimal_spec())
     # Only the services whose code exists run by default.
@@ -110,6 +137,8 @@ def test_defaults() -> None:
         "512Mi",
     )
     assert catalog.autoscaling.max_replicas == 5
+    # The operator's Vault called "default", its agent injector on.
+    assert (spec.vault.name, spec.vault.injector.enabled) == ("default", True)
     traffic = spec.istio.traffic
     assert (traffic.retries.per_try_timeout, traffic.timeout) == ("3s", "10s")
     breaker = traffic.circuit_breaker

@@ -33,7 +33,7 @@ from tests.support.stores import (
 )
 
 STORE = "shop"
-ROLE_PREFIX = "productstore"  # the sample leaves spec.vault.rolePrefix at its default
+ROLE_PREFIX = "productstore"  # devstack's operator's Vault "default" keeps the default prefix
 
 
 @pytest.fixture

@@ -38,15 +38,16 @@ def devstack_store(name: str) -> Store:
     return body
 
 
-def small_devstack_store(name: str, vault_prefix: str) -> Store:
-    """The devstack sample with one Pod each of auth and catalog (the node holds 110 Pods),
-    its Vault roles and secrets under ``vault_prefix`` so a test can find all of its own.
+def small_devstack_store(name: str) -> Store:
+    """The devstack sample with one Pod each of auth and catalog (the node holds 110 Pods).
+
+    Its Vault roles and secrets carry its namespace (and a digest of it): a test
+    finds its own by exact name (``naming.vault_role_name``).
     """
     body = devstack_store(name)
     body["spec"]["services"] = {
         service: {"enabled": service in SMALL_SERVICES, "replicas": 1} for service in SERVICE_NAMES
     }
-    body["spec"]["vault"].update(kvPath=vault_prefix, rolePrefix=vault_prefix)
     return body
 
 

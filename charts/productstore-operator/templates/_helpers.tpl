@@ -71,6 +71,33 @@ app.kubernetes.io/part-of: productstore
 /var/run/secrets/productstore/vault
 {{- end -}}
 
+{{/* Where vault.servers[].caSecret and tokenSecret are mounted: <dir>/<server>/ca|token. */}}
+{{- define "productstore-operator.vaultServersDir" -}}
+/var/run/secrets/productstore/vault-servers
+{{- end -}}
+
+{{/* vault.servers as the operator's --vaults JSON: files instead of Secrets. */}}
+{{- define "productstore-operator.vaults" -}}
+{{- $dir := include "productstore-operator.vaultServersDir" . -}}
+{{- $servers := list -}}
+{{- range .Values.vault.servers -}}
+{{- $server := dict "name" .name "address" .address "insecure" (default false .insecure) -}}
+{{- with .podAddress }}{{ $_ := set $server "podAddress" . }}{{ end -}}
+{{- with .authMount }}{{ $_ := set $server "authMount" . }}{{ end -}}
+{{- with .kvMount }}{{ $_ := set $server "kvMount" . }}{{ end -}}
+{{- with .kvPath }}{{ $_ := set $server "kvPath" . }}{{ end -}}
+{{- with .rolePrefix }}{{ $_ := set $server "rolePrefix" . }}{{ end -}}
+{{- if and .caSecret .caSecret.name -}}
+{{- $_ := set $server "caFile" (printf "%s/%s/ca/%s" $dir .name (.caSecret.key | default "ca.crt")) -}}
+{{- end -}}
+{{- if and .tokenSecret .tokenSecret.name -}}
+{{- $_ := set $server "tokenFile" (printf "%s/%s/token/%s" $dir .name (.tokenSecret.key | default "token")) -}}
+{{- end -}}
+{{- $servers = append $servers $server -}}
+{{- end -}}
+{{- toJson $servers -}}
+{{- end -}}
+
 {{/*
 The namespaces the operator is granted, as a JSON list: operator.namespaces, or the
 release's namespace when it is empty. The control plane's namespaces are refused:
@@ -112,6 +139,7 @@ operator.env, which wins. A map first, so an override replaces its key.
   "PRODUCTSTORE_OPERATOR_METRICS_PORT" (toString (int .Values.ports.metrics))
   "PRODUCTSTORE_OPERATOR_HEALTH_PORT" (toString (int .Values.ports.health))
   "PRODUCTSTORE_OPERATOR_VAULT_KUBERNETES_HOST" .Values.vault.kubernetesHost
+  "PRODUCTSTORE_OPERATOR_VAULTS" (include "productstore-operator.vaults" .)
 -}}
 {{- if $op.clusterWide -}}
 {{- $_ := set $env "PRODUCTSTORE_OPERATOR_ALL_NAMESPACES" "true" -}}

@@ -27,6 +27,12 @@ def _runtime(config: RuntimeConfig) -> Runtime:
         ca_pem = ca_file.read_text(encoding="utf-8") if ca_file is not None else None
     except OSError as exc:
         raise ConfigError(f"cannot read --vault-kubernetes-ca-file {ca_file}: {exc}") from exc
+    for server in config.vaults:
+        # requests reads it on every connection: a missing bundle fails every pass.
+        if server.ca_file is not None and not server.ca_file.is_file():
+            raise ConfigError(
+                f"--vaults: caFile {server.ca_file} of Vault '{server.name}' is no file"
+            )
     return Runtime(
         config=config,
         kube=Kube(api_client(config.kubeconfig)),

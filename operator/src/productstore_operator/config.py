@@ -10,14 +10,31 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Final
+from types import MappingProxyType
+from typing import Annotated, Final
 
-from productstore_operator.builders.settings import LogLevel, OperatorSettings
-from productstore_operator.models.spec import DEFAULT_REGISTRY, REGISTRY_PATTERN
+from pydantic import BaseModel, ConfigDict, StringConstraints, TypeAdapter, ValidationError
+from pydantic.alias_generators import to_camel
+
+from productstore_operator.builders.settings import (
+    LogLevel,
+    OperatorSettings,
+    VaultSettings,
+    VaultTarget,
+)
+from productstore_operator.models.base import HttpUrl
+from productstore_operator.models.spec import (
+    DEFAULT_REGISTRY,
+    REGISTRY_PATTERN,
+    VaultName,
+    VaultPath,
+    VaultServerName,
+)
 
 ENV_PREFIX: Final = "PRODUCTSTORE_OPERATOR_"
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -47,6 +64,68 @@ class VaultAuthConfig:
     reviewer_service_account: tuple[str, str] | None = None
 
 
+class _VaultEntry(BaseModel):
+    """One element of --vaults (JSON): a Vault the stores may name."""
+
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True)
+
+    name: VaultServerName
+    # Where the operator connects.
+    address: HttpUrl
+    # Where the stores' Pods connect (in-cluster DNS); unset: address.
+    pod_address: HttpUrl | None = None
+    auth_mount: VaultPath = "kubernetes"
+    kv_mount: VaultPath = "secret"
+    kv_path: VaultPath = "productstore"
+    role_prefix: VaultName = "productstore"
+    # CA bundle that verifies the server's certificate; unset: the system's CAs.
+    ca_file: Annotated[str, StringConstraints(min_length=1)] | None = None
+    # Plain http and unverified certificates: devstack's OpenBao on loopback only.
+    insecure: bool = False
+    # The operator's token for this Vault; unset: --vault-token-file (or VAULT_TOKEN).
+    token_file: Annotated[str, StringConstraints(min_length=1)] | None = None
+
+
+_ENTRIES: Final = TypeAdapter(list[_VaultEntry])
+
+
+@dataclass(frozen=True)
+class VaultServer:
+    """A Vault the operator is configured with: where it connects and how.
+
+    Only the operator's configuration makes one; a store picks one by name.
+    """
+
+    name: str
+    address: str
+    pod_address: str
+    auth_mount: str = "kubernetes"
+    kv_mount: str = "secret"
+    kv_path: str = "productstore"
+    role_prefix: str = "productstore"
+    ca_file: Path | None = None
+    insecure: bool = False
+    token_file: Path | None = None
+
+    @property
+    def verify(self) -> bool | str:
+        """requests' ``verify``: the CA file, the system's CAs, or (insecure) nothing."""
+        if self.ca_file is not None:
+            return str(self.ca_file)
+        return not self.insecure
+
+    def target(self) -> VaultTarget:
+        """What the builders may know of it: no address of the operator's, no credentials."""
+        return VaultTarget(
+            name=self.name,
+            pod_address=self.pod_address,
+            auth_mount=self.auth_mount,
+            kv_mount=self.kv_mount,
+            kv_path=self.kv_path,
+            role_prefix=self.role_prefix,
+        )
+
+
 @dataclass(frozen=True)
 class RuntimeConfig:
     """Everything the operator process is started with."""
@@ -59,6 +138,8 @@ class RuntimeConfig:
     vault_token_file: Path | None = None
     vault_token: str | None = None
     vault_auth: VaultAuthConfig = field(default_factory=VaultAuthConfig)
+    # The Vaults stores may name (spec.vault.name); none: every store is refused.
+    vaults: tuple[VaultServer, ...] = ()
     resync_seconds: float = 60.0
     max_concurrent_helm: int = 4
     # A failed upgrade with unchanged values is retried after this long.
@@ -74,16 +155,23 @@ class RuntimeConfig:
     # ProductStore chooses the images the operator's account deploys.
     allowed_registries: tuple[str, ...] = (DEFAULT_REGISTRY,)
 
-    def read_vault_token(self) -> str | None:
-        """The operator's Vault token, read anew each time so an agent can rotate the file."""
-        if self.vault_token_file is not None:
+    def read_vault_token(self, server: VaultServer | None = None) -> str | None:
+        """The operator's token for ``server`` (its own file, else the shared one), read
+        anew each time so an agent can rotate the file."""
+        path = server.token_file if server is not None else None
+        path = path or self.vault_token_file
+        if path is not None:
             try:
-                return self.vault_token_file.read_text(encoding="utf-8").strip()
+                return path.read_text(encoding="utf-8").strip()
             except OSError as exc:
                 raise ConfigError(
-                    f"cannot read the Vault token file {self.vault_token_file}: {exc.strerror}"
+                    f"cannot read the Vault token file {path}: {exc.strerror}"
                 ) from exc
         return self.vault_token
+
+    def vault(self, name: str) -> VaultServer | None:
+        """The configured Vault called ``name``."""
+        return next((server for server in self.vaults if server.name == name), None)
 
 
 def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
@@ -113,6 +201,13 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     parser.add_argument("--chart", default=var("CHART"), help="path of charts/productstore")
     parser.add_argument(
         "--helm", default=var("HELM") or env.get("HELM") or "helm", help="helm v3 binary"
+    )
+    parser.add_argument(
+        "--vaults",
+        default=var("VAULTS"),
+        metavar="JSON",
+        help="the Vaults stores may name: a JSON list of {name, address, podAddress, "
+        "authMount, kvMount, kvPath, rolePrefix, caFile, insecure, tokenFile}",
     )
     parser.add_argument("--vault-token-file", default=var("VAULT_TOKEN_FILE"))
     parser.add_argument("--vault-kubernetes-host", default=var("VAULT_KUBERNETES_HOST"))
@@ -201,6 +296,55 @@ def _reviewer(text: str | None) -> tuple[str, str] | None:
     return namespace, name
 
 
+def _where(loc: tuple[int | str, ...]) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+
+
+def _vaults(text: str | None) -> tuple[VaultServer, ...]:
+    if not text or not text.strip():
+        return ()
+    try:
+        entries = _ENTRIES.validate_python(_json_list(text))
+    except ValidationError as exc:
+        problems = "; ".join(f"{_where(e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"--vaults: {problems}") from None
+    servers: list[VaultServer] = []
+    for entry in entries:
+        if entry.address.startswith("http://") and not entry.insecure:
+            raise ConfigError(
+                f"--vaults: Vault '{entry.name}' at {entry.address} is plain http, which "
+                "would send the operator's token unencrypted: use https, or set "
+                '"insecure": true for a Vault on loopback (devstack)'
+            )
+        if any(server.name == entry.name for server in servers):
+            raise ConfigError(f"--vaults: the name '{entry.name}' is given twice")
+        servers.append(
+            VaultServer(
+                name=entry.name,
+                address=entry.address,
+                pod_address=entry.pod_address or entry.address,
+                auth_mount=entry.auth_mount,
+                kv_mount=entry.kv_mount,
+                kv_path=entry.kv_path,
+                role_prefix=entry.role_prefix,
+                ca_file=Path(entry.ca_file) if entry.ca_file else None,
+                insecure=entry.insecure,
+                token_file=Path(entry.token_file) if entry.token_file else None,
+            )
+        )
+    return tuple(servers)
+
+
+def _json_list(text: str) -> list[object]:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--vaults is not JSON: {exc.msg} at character {exc.pos}") from None
+    if not isinstance(document, list):
+        raise ConfigError("--vaults must be a JSON list of Vaults")
+    return document
+
+
 def load_config(argv: Sequence[str], env: Mapping[str, str]) -> RuntimeConfig:
     """The configuration from flags ``argv`` and the environment ``env``.
 
@@ -217,6 +361,17 @@ def load_config(argv: Sequence[str], env: Mapping[str, str]) -> RuntimeConfig:
     ca_file = Path(args.vault_kubernetes_ca_file) if args.vault_kubernetes_ca_file else None
     kubeconfig = env.get("KUBECONFIG")
     log_level: LogLevel = args.log_level
+    vaults = _vaults(args.vaults)
+    settings = OperatorSettings(
+        cluster_domain=args.cluster_domain,
+        trust_domain=args.trust_domain,
+        monitoring_namespace=args.monitoring_namespace or None,
+        network_policy=bool(args.network_policy),
+        log_level=log_level,
+    )
+    # The builders see each Vault's names and Pod address, never its credentials.
+    targets = MappingProxyType({server.name: server.target() for server in vaults})
+    settings = replace(settings, vault=replace(VaultSettings(), servers=targets))
     return RuntimeConfig(
         namespaces=namespaces,
         all_namespaces=bool(args.all_namespaces),
@@ -239,13 +394,8 @@ def load_config(argv: Sequence[str], env: Mapping[str, str]) -> RuntimeConfig:
         metrics_address=args.metrics_address,
         metrics_port=int(_number("metrics-port", args.metrics_port, low=0, integer=True)),
         health_port=int(_number("health-port", args.health_port, low=0, integer=True)),
-        settings=OperatorSettings(
-            cluster_domain=args.cluster_domain,
-            trust_domain=args.trust_domain,
-            monitoring_namespace=args.monitoring_namespace or None,
-            network_policy=bool(args.network_policy),
-            log_level=log_level,
-        ),
+        settings=settings,
+        vaults=vaults,
         allowed_registries=_allowed_registries(
             args.allowed_registries or args.env_allowed_registries
         ),

@@ -10,13 +10,26 @@ from typing import Any
 
 import yaml
 
-from productstore_operator.builders import OperatorSettings, StoreRef
+from productstore_operator.builders import OperatorSettings, StoreRef, VaultSettings, VaultTarget
 from productstore_operator.models import ProductStoreSpec
 from tests.operator.spec_cases import SAMPLES, load_sample, spec_with
 from tests.support.helm import HelmCli
 
 CHART = Path(__file__).resolve().parents[3] / "charts" / "productstore"
-SETTINGS = OperatorSettings()
+# The operator's configured Vaults: "default" as the chart's values give it, and "eu"
+# with every name of its own, so a table can tell which one a store's values came from.
+VAULTS = {
+    "default": VaultTarget(name="default", pod_address="https://vault.vault.svc:8200"),
+    "eu": VaultTarget(
+        name="eu",
+        pod_address="https://vault.eu.example:8200",
+        auth_mount="k8s-east",
+        kv_mount="kv",
+        kv_path="stores/eu",
+        role_prefix="ps",
+    ),
+}
+SETTINGS = OperatorSettings(vault=VaultSettings(servers=VAULTS))
 NAMESPACE = "shop-ns"
 
 

@@ -267,22 +267,29 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
     ),
     (
         "vault",
-        {
-            "vault": {
-                "address": "https://v:8200",
-                "authMount": "k8s",
-                "kvMount": "kv",
-                "kvPath": "ps",
-            }
-        },
+        {},
         "vault",
         {
             "enabled": True,
-            "address": "https://v:8200",
-            "rolePrefix": "productstore-shop-ns-shop-",
-            "authPath": "auth/k8s",
-            "secretPath": "kv/data/ps/shop-ns/shop",
-            "annotations": {"vault.hashicorp.com/service": "https://v:8200"},
+            # Every address and name comes from the operator's configured Vault.
+            "address": "https://vault.vault.svc:8200",
+            "rolePrefix": naming.vault_role_prefix("productstore", SHOP),
+            "authPath": "auth/kubernetes",
+            "secretPath": "secret/data/productstore/shop-ns/shop",
+            "annotations": {"vault.hashicorp.com/service": "https://vault.vault.svc:8200"},
+        },
+    ),
+    (
+        "vault-named",
+        {"vault.name": "eu"},
+        "vault",
+        {
+            "enabled": True,
+            "address": "https://vault.eu.example:8200",
+            "rolePrefix": naming.vault_role_prefix("ps", SHOP),
+            "authPath": "auth/k8s-east",
+            "secretPath": "kv/data/stores/eu/shop-ns/shop",
+            "annotations": {"vault.hashicorp.com/service": "https://vault.eu.example:8200"},
         },
     ),
     ("vault-injector-off", {"vault.injector.enabled": False}, "vault.enabled", False),
@@ -398,7 +405,7 @@ def test_helm_renders_what_the_spec_asks(
             assert secret_annotations == expected_files
         if service == "auth":
             # auth logs in to the store's Vault as its role, injector or not ...
-            assert config["AUTH_VAULT_ADDR"] == spec_.vault.address
+            assert config["AUTH_VAULT_ADDR"] == SETTINGS.vault.servers[spec_.vault.name].pod_address
             assert config["AUTH_VAULT_ROLE"] == roles[account]
             assert config["AUTH_VAULT_KUBERNETES_MOUNT"] == vault.auth_mount
             assert pod["spec"]["automountServiceAccountToken"] is True

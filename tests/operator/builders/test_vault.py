@@ -3,13 +3,20 @@ parsed by a real OpenBao."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
 import pytest
 
 from devstack.components.openbao import OpenBao
-from productstore_operator.builders import StoreRef, VaultSettings, build_vault_config
+from productstore_operator.builders import (
+    InvalidSpecError,
+    StoreRef,
+    VaultSettings,
+    build_vault_config,
+)
+from productstore_operator.builders.naming import vault_role_prefix
 from productstore_operator.builders.settings import OperatorSettings
 from productstore_operator.builders.vault import (
     OWNED_SECRETS,
@@ -18,10 +25,11 @@ from productstore_operator.builders.vault import (
     secret_files,
 )
 from productstore_operator.models import IMPLEMENTED_SERVICES
-from tests.operator.builders.support import SETTINGS, spec
+from tests.operator.builders.support import SETTINGS, VAULTS, spec
 
 SHOP = StoreRef("shop", "shop-ns")
 STORE_DATA = "secret/data/productstore/shop-ns/shop"
+PREFIX = vault_role_prefix("productstore", SHOP)
 
 
 def build(changes: dict[str, Any], store: StoreRef = SHOP) -> VaultConfig:
@@ -49,7 +57,7 @@ OWN = '["create", "read", "update"]'
 )
 def test_policy_grants_exactly_the_own_paths(service: str, rules: list[tuple[str, str]]) -> None:
     config = build({})
-    policy = next(p for p in config.policies if p.name == f"productstore-shop-ns-shop-{service}")
+    policy = next(p for p in config.policies if p.name == f"{PREFIX}{service}")
     expected = "".join(f'path "{path}" {{\n  capabilities = {caps}\n}}\n' for path, caps in rules)
     assert policy.hcl == expected
     assert "*" not in policy.hcl and "+" not in policy.hcl
@@ -58,7 +66,7 @@ def test_policy_grants_exactly_the_own_paths(service: str, rules: list[tuple[str
 @pytest.mark.parametrize("service", IMPLEMENTED_SERVICES)
 def test_role_binds_the_service_account(service: str) -> None:
     config = build({})
-    role = next(r for r in config.roles if r.name == f"productstore-shop-ns-shop-{service}")
+    role = next(r for r in config.roles if r.name == f"{PREFIX}{service}")
     assert role.api_body() == {
         "bound_service_account_names": [f"shop-{service}"],
         "bound_service_account_namespaces": ["shop-ns"],
@@ -72,10 +80,13 @@ def test_role_binds_the_service_account(service: str) -> None:
     ("changes", "store", "attribute", "expected"),
     [
         ({}, SHOP, "store_path", "productstore/shop-ns/shop"),
-        ({"vault.kvPath": "stores/eu"}, SHOP, "store_path", "stores/eu/shop-ns/shop"),
+        ({"vault.name": "eu"}, SHOP, "store_path", "stores/eu/shop-ns/shop"),
         ({}, StoreRef("shop", "other"), "store_path", "productstore/other/shop"),
-        ({"vault.kvMount": "kv"}, SHOP, "kv_mount", "kv"),
-        ({"vault.authMount": "k8s-east"}, SHOP, "auth_mount", "k8s-east"),
+        ({}, SHOP, "kv_mount", "secret"),
+        ({"vault.name": "eu"}, SHOP, "kv_mount", "kv"),
+        ({}, SHOP, "auth_mount", "kubernetes"),
+        ({"vault.name": "eu"}, SHOP, "auth_mount", "k8s-east"),
+        ({"vault.name": "eu"}, SHOP, "vault_name", "eu"),
     ],
 )
 def test_paths(changes: dict[str, Any], store: StoreRef, attribute: str, expected: str) -> None:
@@ -83,11 +94,25 @@ def test_paths(changes: dict[str, Any], store: StoreRef, attribute: str, expecte
 
 
 def test_secret_path_is_the_kv_v2_data_path() -> None:
-    config = build({"vault.kvMount": "kv"})
-    assert config.secret_path() == "kv/data/productstore/shop-ns/shop"
+    config = build({"vault.name": "eu"})
+    assert config.secret_path() == "kv/data/stores/eu/shop-ns/shop"
     assert config.data_path("auth/signing-keys") == (
-        "kv/data/productstore/shop-ns/shop/auth/signing-keys"
+        "kv/data/stores/eu/shop-ns/shop/auth/signing-keys"
     )
+
+
+@pytest.mark.parametrize(
+    ("servers", "message"),
+    [
+        (VAULTS, r"spec\.vault\.name 'us' is not a Vault .* it knows are 'default', 'eu'"),
+        ({}, r"spec\.vault\.name 'us' is not a Vault .* it has none"),
+    ],
+    ids=["names-the-known-ones", "none-configured"],
+)
+def test_an_unknown_vault_name_is_refused(servers: Any, message: str) -> None:
+    settings = OperatorSettings(vault=VaultSettings(servers=servers))
+    with pytest.raises(InvalidSpecError, match=message):
+        build_vault_config(spec({"vault.name": "us"}), SHOP, settings)
 
 
 @pytest.mark.parametrize(
@@ -97,23 +122,40 @@ def test_secret_path_is_the_kv_v2_data_path() -> None:
 )
 def test_disabled_services_get_no_role(changes: dict[str, Any], expected: list[str]) -> None:
     config = build(changes)
-    names = [role.name.removeprefix("productstore-shop-ns-shop-") for role in config.roles]
+    names = [role.name.removeprefix(PREFIX) for role in config.roles]
     assert names == expected
     assert [p.name for p in config.policies] == [r.name for r in config.roles]
 
 
 def test_role_prefix_and_ttls() -> None:
-    settings = OperatorSettings(vault=VaultSettings(token_ttl="5m", token_max_ttl="1h"))
-    config = build_vault_config(spec({"vault.rolePrefix": "ps"}), SHOP, settings)
+    settings = OperatorSettings(
+        vault=VaultSettings(token_ttl="5m", token_max_ttl="1h", servers=VAULTS)
+    )
+    config = build_vault_config(spec({"vault.name": "eu"}), SHOP, settings)
     role = config.roles[0]
-    assert role.name == "ps-shop-ns-shop-auth"
+    digest = hashlib.sha256(b"shop-ns/shop").hexdigest()[:16]
+    assert role.name == f"ps-shop-ns-shop-{digest}-auth"
     assert (role.token_ttl, role.token_max_ttl) == ("5m", "1h")
 
 
-def test_two_stores_share_no_path_or_role() -> None:
-    one, other = build({}), build({}, StoreRef("shop", "elsewhere"))
-    assert one.store_path != other.store_path
-    assert not {r.name for r in one.roles} & {r.name for r in other.roles}
+# Stores whose "<namespace>-<name>" share a prefix or spell the same: the old
+# names (<prefix>-<namespace>-<name>-<service>) collided or matched each other's
+# prefix, and clean-up by prefix deleted the other store's roles.
+NEIGHBOURS = [
+    (StoreRef("shop", "default"), StoreRef("shop-eu", "default")),
+    (StoreRef("a-b", "store"), StoreRef("b", "store-a")),
+    (StoreRef("shop", "elsewhere"), StoreRef("shop", "shop-ns")),
+]
+
+
+@pytest.mark.parametrize(("one", "other"), NEIGHBOURS, ids=lambda s: f"{s.namespace}/{s.name}")
+def test_two_stores_share_no_path_role_or_prefix(one: StoreRef, other: StoreRef) -> None:
+    first, second = build({}, one), build({}, other)
+    assert first.store_path != second.store_path
+    names = [{r.name for r in c.roles} | {p.name for p in c.policies} for c in (first, second)]
+    assert not names[0] & names[1]
+    for mine, theirs in ((one, names[1]), (other, names[0])):
+        assert not any(n.startswith(vault_role_prefix("productstore", mine)) for n in theirs)
 
 
 def test_generated_and_owned_secrets() -> None:

@@ -1,7 +1,8 @@
 """The operator as a real process against devstack, and the helpers its tests share.
 
-Each test gets its own namespace, Vault auth mount, KV path and role prefix
-(uuid suffixes), so tests run in any order and beside other sessions.
+Each test gets its own namespace, and its operator its own configured Vaults
+(auth mount, KV path and role prefix with uuid suffixes), so tests run in any
+order and beside other sessions.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from kubernetes.client.rest import ApiException
 from devstack.components.helm import Helm
 from devstack.components.kube import KubeApiserver
 from devstack.components.openbao import OpenBao
+from productstore_operator.builders import StoreRef
+from productstore_operator.builders.naming import vault_role_prefix
 from productstore_operator.models import GROUP, PLURAL, VERSION
 from tests.operator.spec_cases import load_sample
 from tests.support.helm import HelmCli
@@ -78,13 +81,19 @@ class Sandbox:
     def role_prefix(self) -> str:
         return f"op-{self.suffix}"
 
-    def vault_spec(self, address: str) -> dict[str, Any]:
-        return {
-            "address": address,
+    def vaults(self, address: str) -> list[dict[str, Any]]:
+        """The operator's --vaults: devstack's OpenBao as "default", and "down" (the
+        discard port on loopback, where nothing answers) with the same names."""
+        names = {
             "authMount": self.auth_mount,
             "kvPath": self.kv_path,
             "rolePrefix": self.role_prefix,
+            "insecure": True,
         }
+        return [
+            {"name": "default", "address": address, **names},
+            {"name": "down", "address": "http://127.0.0.1:9", **names},
+        ]
 
     @property
     def custom(self) -> client.CustomObjectsApi:
@@ -237,6 +246,7 @@ class OperatorProcess:
             "KUBECONFIG": str(kube.kubeconfig),
             "PRODUCTSTORE_OPERATOR_HELM": str(helm.binary),
             "PRODUCTSTORE_OPERATOR_VAULT_TOKEN_FILE": str(openbao.token_file),
+            "PRODUCTSTORE_OPERATOR_VAULTS": json.dumps(box.vaults(openbao.addr)),
             "PRODUCTSTORE_OPERATOR_VAULT_KUBERNETES_HOST": kube.server,
             "PRODUCTSTORE_OPERATOR_VAULT_KUBERNETES_CA_FILE": str(kube.ca_cert),
             "PRODUCTSTORE_OPERATOR_VAULT_REVIEWER_SERVICE_ACCOUNT": f"{box.namespace}/{REVIEWER}",
@@ -313,9 +323,14 @@ class Harness:
 
 
 def devstack_spec(box: Sandbox, openbao: OpenBao) -> dict[str, Any]:
+    """The devstack sample: its Vault "default" is the sandbox's (see Sandbox.vaults)."""
     spec: dict[str, Any] = copy.deepcopy(load_sample("productstore-devstack")["spec"])
-    spec["vault"] = box.vault_spec(openbao.addr)
     return spec
+
+
+def role_prefix(box: Sandbox, store: str = "shop") -> str:
+    """The prefix of a store's role and policy names in the sandbox's Vault."""
+    return vault_role_prefix(box.role_prefix, StoreRef(store, box.namespace))
 
 
 def deployments(box: Sandbox) -> dict[str, Any]:

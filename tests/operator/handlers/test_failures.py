@@ -83,11 +83,33 @@ def test_an_image_registry_the_operator_does_not_allow_deploys_nothing(h: Harnes
     box.wait_ready("shop", generation=2)
 
 
+def test_a_vault_the_operator_does_not_know_is_refused_unasked(h: Harness) -> None:
+    box = h.box
+    spec = devstack_spec(box, h.openbao)
+    spec["vault"] = {"name": "attacker"}
+    box.apply_store("shop", spec)
+
+    ready = wait_for(
+        "Ready False with reason InvalidSpec",
+        lambda: (
+            c if (c := box.condition("shop", "Ready")) and c["reason"] == "InvalidSpec" else None
+        ),
+    )
+    assert (
+        "spec.vault.name 'attacker' is not a Vault the operator is configured with: "
+        "the Vaults it knows are 'default', 'down'"
+    ) in ready["message"]
+    # Refused before any step: no Vault was asked, nothing was written.
+    assert box.condition("shop", "SecretsReady") is None
+    assert roles(h.openbao, box) == []
+    assert h.history() == []
+
+
 def test_unreachable_vault_is_a_retry_not_an_invalid_spec(h: Harness) -> None:
     box = h.box
     spec = devstack_spec(box, h.openbao)
-    # The discard port on loopback: nothing answers.
-    spec["vault"]["address"] = "http://127.0.0.1:9"
+    # The operator's Vault "down": the discard port on loopback, nothing answers.
+    spec["vault"] = {"name": "down"}
     box.apply_store("shop", spec)
 
     secrets = wait_for(
@@ -97,7 +119,7 @@ def test_unreachable_vault_is_a_retry_not_an_invalid_spec(h: Harness) -> None:
         ),
     )
     assert secrets["reason"] == "VaultUnavailable"
-    assert "unreachable" in secrets["message"]
+    assert secrets["message"].startswith("Vault 'down' is unreachable (ConnectionError)")
     store = box.store("shop") or {}
     assert store["status"]["phase"] == "Reconciling"
     assert box.condition("shop", "ServicesReady") is None  # later steps wait

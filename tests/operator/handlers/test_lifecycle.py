@@ -29,6 +29,7 @@ from tests.operator.handlers.support import (
     devstack_spec,
     policies,
     read_secret,
+    role_prefix,
     roles,
     sa_login,
     sa_token,
@@ -62,9 +63,17 @@ def test_devstack_store_converges_and_is_removed(h: Harness, tmp_path: Path) -> 
     assert [(r["revision"], r["status"]) for r in revisions] == [(1, "deployed")]
 
     # Vault: one role and policy per service, generated secrets, each SA sees its own.
-    prefix = f"{box.role_prefix}-{box.namespace}-shop-"
-    assert sorted(roles(openbao, box)) == sorted(prefix + s for s in IMPLEMENTED_SERVICES)
-    assert sorted(policies(openbao, box)) == sorted(prefix + s for s in IMPLEMENTED_SERVICES)
+    prefix = role_prefix(box)
+    names = sorted(prefix + s for s in IMPLEMENTED_SERVICES)
+    assert sorted(roles(openbao, box)) == names
+    assert sorted(policies(openbao, box)) == names
+    # The exact names, recorded: what a later pass and the finalizer delete.
+    assert status["vault"] == {
+        "name": "default",
+        "authMount": box.auth_mount,
+        "roles": names,
+        "policies": names,
+    }
     base = f"{box.kv_path}/{box.namespace}/shop"
     catalog = sa_login(openbao, box, "shop-catalog", prefix + "catalog")
     credentials = read_secret(catalog, f"{base}/cassandra")
@@ -182,6 +191,35 @@ def test_spec_change_upgrades_and_drift_is_repaired(h: Harness) -> None:
     assert "Upgraded" in reasons
 
 
+def test_neighbouring_stores_keep_their_vault_roles(h: Harness) -> None:
+    """default/shop's passes and deletion used to delete every role starting with
+    its prefix, shop-eu's included: now each store removes only what it recorded."""
+    box, openbao = h.box, h.openbao
+    for name in ("shop", "shop-eu"):
+        spec = devstack_spec(box, openbao)
+        spec["services"] = {s: {"replicas": 1} for s in IMPLEMENTED_SERVICES}
+        box.apply_store(name, spec)
+    for name in ("shop", "shop-eu"):
+        box.wait_ready(name)
+    theirs = sorted(role_prefix(box, "shop-eu") + s for s in IMPLEMENTED_SERVICES)
+
+    # shop drops catalog: its own catalog role and policy go, and nothing of shop-eu's.
+    box.patch_spec("shop", {"services": {"catalog": {"enabled": False}}})
+    store = box.wait_ready("shop", generation=2)
+    mine = [role_prefix(box) + "auth"]
+    assert store["status"]["vault"]["roles"] == mine
+    assert sorted(roles(openbao, box)) == sorted(mine + theirs)
+    assert sorted(policies(openbao, box)) == sorted(mine + theirs)
+
+    box.custom.delete_namespaced_custom_object(
+        "productstore.io", "v1alpha1", box.namespace, "productstores", "shop"
+    )
+    wait_for("shop to be gone", lambda: True if box.store("shop") is None else None)
+    assert sorted(roles(openbao, box)) == theirs
+    assert sorted(policies(openbao, box)) == theirs
+    assert (box.store("shop-eu") or {})["status"]["phase"] == "Ready"
+
+
 def test_restart_mid_reconcile_converges_without_duplicates(h: Harness) -> None:
     box, operator, openbao = h.box, h.operator, h.openbao
     box.apply_store("shop", devstack_spec(box, openbao))
@@ -238,7 +276,6 @@ def _set_cassandra_ready(box: Sandbox, name: str, datacenter: str) -> None:
 def test_k8ssandra_store_waits_for_cassandra_and_retains_it(h: Harness) -> None:
     box, operator, openbao = h.box, h.operator, h.openbao
     spec = copy.deepcopy(load_sample("productstore-minimal")["spec"])
-    spec["vault"] = box.vault_spec(openbao.addr)
     spec["cassandra"] = {"k8ssandra": {"datacenter": {"name": "dc1", "size": 1}}}
     box.apply_store("shop", spec)
 

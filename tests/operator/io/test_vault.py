@@ -1,30 +1,50 @@
 """VaultAdmin against devstack's OpenBao: idempotent, never overwrites a secret,
-prunes what a spec no longer asks for, says what is wrong."""
+removes exactly the names it recorded, says what is wrong without repeating what
+the server answered."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.server
+import ipaddress
+import json
+import logging
+import ssl
+import threading
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import hvac
 import hvac.exceptions
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from devstack.components.kube import KubeApiserver
 from devstack.components.openbao import OpenBao
 from productstore_auth.app.data.vault import VaultKeyStore, VaultUnavailableError
-from productstore_operator.builders import OperatorSettings, StoreRef, build_vault_config
+from productstore_operator.builders import (
+    OperatorSettings,
+    StoreRef,
+    VaultSettings,
+    VaultTarget,
+    build_vault_config,
+)
 from productstore_operator.builders.naming import vault_role_prefix
-from productstore_operator.builders.vault import GeneratedSecret
+from productstore_operator.builders.vault import GeneratedSecret, VaultConfig, VaultNames
 from productstore_operator.io import KubernetesAuth, TransientError, VaultAdmin, generate_secret
 from productstore_operator.models import IMPLEMENTED_SERVICES, ProductStoreSpec
 from tests.operator.auth_keys import create_and_rotate
 from tests.operator.spec_cases import spec_with
 
-SETTINGS = OperatorSettings()
+SHOP = StoreRef("shop", "ns")
 
 
 class Names:
@@ -52,19 +72,32 @@ def names(openbao: OpenBao) -> Iterator[Names]:
             )
 
 
-def config_for(names: Names, changes: dict[str, Any] | None = None) -> Any:
-    spec = spec_with(
-        {
-            "vault.address": "http://127.0.0.1:8200",
-            "vault.authMount": names.mount,
-            "vault.kvPath": names.kv_path,
-            "vault.rolePrefix": names.prefix,
-            **(changes or {}),
-        }
+def settings_for(names: Names, kv_mount: str = "secret") -> OperatorSettings:
+    target = VaultTarget(
+        name="default",
+        pod_address="http://127.0.0.1:8200",
+        auth_mount=names.mount,
+        kv_mount=kv_mount,
+        kv_path=names.kv_path,
+        role_prefix=names.prefix,
     )
-    model = ProductStoreSpec.model_validate(spec)
-    store = StoreRef("shop", "ns")
-    return build_vault_config(model, store, SETTINGS), vault_role_prefix(names.prefix, store)
+    return OperatorSettings(vault=VaultSettings(servers={"default": target}))
+
+
+def config_for(
+    names: Names,
+    changes: dict[str, Any] | None = None,
+    store: StoreRef = SHOP,
+    kv_mount: str = "secret",
+) -> tuple[VaultConfig, str]:
+    model = ProductStoreSpec.model_validate(spec_with(changes or {}))
+    config = build_vault_config(model, store, settings_for(names, kv_mount))
+    return config, vault_role_prefix(names.prefix, store)
+
+
+def nothing(config: VaultConfig) -> VaultNames:
+    """No names recorded before: a store's first pass."""
+    return VaultNames(config.auth_mount)
 
 
 def auth(kube: KubeApiserver) -> KubernetesAuth:
@@ -81,8 +114,8 @@ def test_ensure_store_is_idempotent_and_keeps_secrets(
     openbao: OpenBao, kube: KubeApiserver, names: Names
 ) -> None:
     admin = VaultAdmin(openbao.addr, openbao.token)
-    config, prefix = config_for(names)
-    first = asyncio.run(admin.ensure_store(config, prefix, auth(kube), generate))
+    config, _ = config_for(names)
+    first = asyncio.run(admin.ensure_store(config, nothing(config), auth(kube), generate))
     # The Cassandra credentials and catalog's cursor key: auth creates its signing keys itself.
     assert first.created_secrets == ["cassandra", "catalog/search-cursor"]
     assert len(first.written_roles) == len(first.written_policies) == len(IMPLEMENTED_SERVICES)
@@ -98,7 +131,9 @@ def test_ensure_store_is_idempotent_and_keeps_secrets(
     ]
     # A second operator process (fresh state) writes nothing and overwrites nothing.
     again = asyncio.run(
-        VaultAdmin(openbao.addr, openbao.token).ensure_store(config, prefix, auth(kube), generate)
+        VaultAdmin(openbao.addr, openbao.token).ensure_store(
+            config, config.names(), auth(kube), generate
+        )
     )
     assert (again.created_secrets, again.written_roles, again.written_policies) == ([], [], [])
     assert again.removed == []
@@ -119,31 +154,32 @@ def test_disabled_services_lose_their_role_and_removal_honours_secrets(
 ) -> None:
     admin = VaultAdmin(openbao.addr, openbao.token)
     config, prefix = config_for(names)
-    asyncio.run(admin.ensure_store(config, prefix, auth(kube), generate))
+    asyncio.run(admin.ensure_store(config, nothing(config), auth(kube), generate))
     fewer, _ = config_for(names, {"services.catalog.enabled": False})
-    changes = asyncio.run(admin.ensure_store(fewer, prefix, auth(kube), generate))
+    # The names the first pass recorded: catalog's are no longer written, so they go.
+    changes = asyncio.run(admin.ensure_store(fewer, config.names(), auth(kube), generate))
     assert changes.removed == [f"role {prefix}catalog", f"policy {prefix}catalog"]
 
-    removed = asyncio.run(admin.remove_store(fewer, prefix, secrets=False))
+    removed = asyncio.run(admin.remove_store(fewer, fewer.names(), secrets=False))
     assert removed == [f"role {prefix}auth", f"policy {prefix}auth"]  # no secret
     bao = openbao.client()
     assert bao.secrets.kv.v2.read_secret_metadata(
         path=f"{names.kv_path}/ns/shop/cassandra", mount_point="secret"
     )
     # Before auth ever ran there are no signing keys, and none is reported removed.
-    removed = asyncio.run(admin.remove_store(fewer, prefix, secrets=True))
+    removed = asyncio.run(admin.remove_store(fewer, fewer.names(), secrets=True))
     assert removed == [
         f"secret {names.kv_path}/ns/shop/cassandra",
         f"secret {names.kv_path}/ns/shop/catalog/search-cursor",
     ]
 
     # Once auth has written its keys, deleting the store's secrets removes them too.
-    asyncio.run(admin.ensure_store(fewer, prefix, auth(kube), generate))
+    asyncio.run(admin.ensure_store(fewer, nothing(fewer), auth(kube), generate))
     keys = f"{names.kv_path}/ns/shop/auth/signing-keys"
     bao.secrets.kv.v2.create_or_update_secret(
         path=keys, secret={"format": 1, "keys": []}, cas=0, mount_point="secret"
     )
-    removed = asyncio.run(admin.remove_store(fewer, prefix, secrets=True))
+    removed = asyncio.run(admin.remove_store(fewer, fewer.names(), secrets=True))
     assert removed[-3:] == [
         f"secret {names.kv_path}/ns/shop/cassandra",
         f"secret {names.kv_path}/ns/shop/catalog/search-cursor",
@@ -158,7 +194,7 @@ def test_auths_policy_lets_its_key_store_create_and_rotate_nothing_more(
 ) -> None:
     admin = VaultAdmin(openbao.addr, openbao.token)
     config, prefix = config_for(names)
-    asyncio.run(admin.ensure_store(config, prefix, auth(kube), generate))
+    asyncio.run(admin.ensure_store(config, nothing(config), auth(kube), generate))
     bao = openbao.client()
 
     def token(service: str) -> str:
@@ -200,7 +236,7 @@ def test_search_cursor_key_is_generated_once_and_read_only_by_catalog(
 ) -> None:
     admin = VaultAdmin(openbao.addr, openbao.token)
     config, prefix = config_for(names)
-    asyncio.run(admin.ensure_store(config, prefix, auth(kube), generate))
+    asyncio.run(admin.ensure_store(config, nothing(config), auth(kube), generate))
     bao = openbao.client()
     path = f"{names.kv_path}/ns/shop/catalog/search-cursor"
 
@@ -221,7 +257,9 @@ def test_search_cursor_key_is_generated_once_and_read_only_by_catalog(
             read_as(other)
     # Every replica, and every later pass, sees the same key: it is never regenerated.
     asyncio.run(
-        VaultAdmin(openbao.addr, openbao.token).ensure_store(config, prefix, auth(kube), generate)
+        VaultAdmin(openbao.addr, openbao.token).ensure_store(
+            config, config.names(), auth(kube), generate
+        )
     )
     assert read_as("catalog") == first
     # A fresh value is random, so two stores never share a key.
@@ -236,11 +274,13 @@ def test_a_kv_version_1_mount_is_refused(
     mount = f"kv1-{names.suffix}"
     bao.sys.enable_secrets_engine(backend_type="kv", path=mount, options={"version": "1"})
     try:
-        config, prefix = config_for(names, {"vault.kvMount": mount})
-        with pytest.raises(TransientError, match=r"not KV version 2: set spec\.vault\.kvMount"):
+        config, _ = config_for(names, kv_mount=mount)
+        with pytest.raises(
+            TransientError, match=r"not a KV version 2 engine: set the Vault's kvMount"
+        ):
             asyncio.run(
                 VaultAdmin(openbao.addr, openbao.token).ensure_store(
-                    config, prefix, auth(kube), generate
+                    config, nothing(config), auth(kube), generate
                 )
             )
     finally:
@@ -250,17 +290,247 @@ def test_a_kv_version_1_mount_is_refused(
 def test_unreachable_and_forbidden_vaults_are_transient(
     openbao: OpenBao, kube: KubeApiserver, names: Names
 ) -> None:
-    config, prefix = config_for(names)
+    config, _ = config_for(names)
     # A port nothing listens on (the loopback discard port).
-    with pytest.raises(TransientError, match="unreachable"):
+    with pytest.raises(TransientError, match=r"Vault 'default' is unreachable \(ConnectionError\)"):
         asyncio.run(
             VaultAdmin("http://127.0.0.1:9", "t", timeout=2).ensure_store(
-                config, prefix, auth(kube), generate
+                config, nothing(config), auth(kube), generate
             )
         )
-    with pytest.raises(TransientError, match=r"refused .* \(403\)"):
+    with pytest.raises(
+        TransientError,
+        match=r"Vault 'eu' answered 403 to list secrets engines: give the operator's token",
+    ):
         asyncio.run(
-            VaultAdmin(openbao.addr, "not-a-token").ensure_store(
-                config, prefix, auth(kube), generate
+            VaultAdmin(openbao.addr, "not-a-token", name="eu").ensure_store(
+                config, nothing(config), auth(kube), generate
             )
         )
+
+
+# Stores whose readable "<namespace>-<name>" share a prefix (default/shop and
+# default/shop-eu) or spell the same (store/a-b and store-a/b). Before the digest
+# and the recorded names, a pass over the first deleted the second's roles
+# (clean-up by prefix), or both wrote the same roles and overwrote each other.
+NEIGHBOURS = [
+    pytest.param(StoreRef("shop", "default"), StoreRef("shop-eu", "default"), id="shop-vs-shop-eu"),
+    pytest.param(StoreRef("a-b", "store"), StoreRef("b", "store-a"), id="store/a-b-vs-store-a/b"),
+    pytest.param(StoreRef("shop-eu", "default"), StoreRef("shop", "default"), id="shop-eu-vs-shop"),
+]
+
+
+def generate_for(store: StoreRef, secret: GeneratedSecret) -> dict[str, Any]:
+    return generate_secret(secret, store)
+
+
+def _role(bao: hvac.Client, mount: str, name: str) -> dict[str, Any]:
+    body = bao.auth.kubernetes.read_role(name, mount_point=mount)
+    data: dict[str, Any] = body.get("data") or body
+    return data
+
+
+@pytest.mark.parametrize(("one", "other"), NEIGHBOURS)
+def test_a_store_never_touches_its_neighbours_roles(
+    openbao: OpenBao, kube: KubeApiserver, names: Names, one: StoreRef, other: StoreRef
+) -> None:
+    admin = VaultAdmin(openbao.addr, openbao.token)
+    bao = openbao.client()
+    configs = {}
+    for store in (one, other):
+        config, _ = config_for(names, store=store)
+        configs[store] = config
+        asyncio.run(
+            admin.ensure_store(config, nothing(config), auth(kube), partial(generate_for, store))
+        )
+    mine, theirs = configs[one], configs[other]
+    assert not set(mine.names().roles) & set(theirs.names().roles)
+
+    # Another pass over the first store, with catalog disabled: it removes its
+    # own catalog role and policy, exactly, and nothing of the neighbour's.
+    fewer, _ = config_for(names, {"services.catalog.enabled": False}, store=one)
+    changes = asyncio.run(
+        admin.ensure_store(fewer, mine.names(), auth(kube), lambda s: generate_secret(s, one))
+    )
+    (catalog,) = (name for name in mine.names().roles if name.endswith("-catalog"))
+    assert changes.removed == [f"role {catalog}", f"policy {catalog}"]
+    roles = set(bao.auth.kubernetes.list_roles(mount_point=names.mount)["keys"])
+    policies = set(bao.sys.list_acl_policies()["data"]["keys"])
+    assert set(theirs.names().roles) <= roles
+    assert set(theirs.names().policies) <= policies
+    # Each role still binds its own store's ServiceAccount in its own namespace.
+    for role in theirs.roles:
+        current = _role(bao, names.mount, role.name)
+        assert current["bound_service_account_namespaces"] == [other.namespace]
+        assert current["bound_service_account_names"] == [role.service_account]
+
+    # Deleting the first store removes its names and leaves the neighbour whole.
+    removed = asyncio.run(admin.remove_store(fewer, mine.names(), secrets=True))
+    assert {r for r in removed if not r.startswith("secret ")} == {
+        f"role {name}" for name in fewer.names().roles
+    } | {f"policy {name}" for name in fewer.names().policies}
+    assert set(theirs.names().roles) <= set(
+        bao.auth.kubernetes.list_roles(mount_point=names.mount)["keys"]
+    )
+    assert set(theirs.names().policies) <= set(bao.sys.list_acl_policies()["data"]["keys"])
+    assert bao.secrets.kv.v2.read_secret_metadata(
+        path=f"{theirs.store_path}/cassandra", mount_point="secret"
+    )
+    for key in ("cassandra", "catalog/search-cursor"):
+        with contextlib.suppress(hvac.exceptions.VaultError):
+            bao.secrets.kv.v2.delete_metadata_and_all_versions(
+                path=f"{theirs.store_path}/{key}", mount_point="secret"
+            )
+
+
+def test_old_scheme_names_are_removed_exactly_once(
+    openbao: OpenBao, kube: KubeApiserver, names: Names
+) -> None:
+    """A store an older operator configured (names <prefix>-<ns>-<name>-<service>, no
+    record): its pass removes exactly those names, not default/shop-eu's."""
+    bao = openbao.client()
+    shop, shop_eu = StoreRef("shop", "default"), StoreRef("shop-eu", "default")
+    config, _ = config_for(names, store=shop)
+    asyncio.run(VaultAdmin(openbao.addr, openbao.token).ensure_store(
+        config, nothing(config), auth(kube), generate
+    ))  # fmt: skip
+    old = {
+        store: [f"{names.prefix}-{store.namespace}-{store.name}-{s}" for s in IMPLEMENTED_SERVICES]
+        for store in (shop, shop_eu)
+    }
+    for name in old[shop] + old[shop_eu]:
+        bao.sys.create_or_update_acl_policy(name, 'path "x" {\n  capabilities = ["read"]\n}\n')
+        bao.auth.kubernetes.create_role(
+            name,
+            bound_service_account_names=["x"],
+            bound_service_account_namespaces=["default"],
+            mount_point=names.mount,
+        )
+    legacy = tuple(f"{names.prefix}-default-shop-{s}" for s in ("auth", "catalog", "orders"))
+    changes = asyncio.run(
+        VaultAdmin(openbao.addr, openbao.token).ensure_store(
+            config, VaultNames(names.mount, legacy, legacy), auth(kube), generate
+        )
+    )
+    # "orders" never existed: only what was there is reported.
+    assert sorted(changes.removed) == sorted(
+        [f"role {n}" for n in old[shop]] + [f"policy {n}" for n in old[shop]]
+    )
+    roles = set(bao.auth.kubernetes.list_roles(mount_point=names.mount)["keys"])
+    assert set(old[shop_eu]) <= roles and not set(old[shop]) & roles
+    assert set(config.names().roles) <= roles
+
+
+class _NoisyVault(http.server.BaseHTTPRequestHandler):
+    """A server that answers every request with a 500 carrying a detail of its own."""
+
+    def _answer(self) -> None:
+        body = json.dumps({"errors": [f"{MARKER} internal at 10.0.0.7:5432"]}).encode()
+        self.send_response(500)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    # http.server dispatches on do_<METHOD>.
+    do_GET = do_POST = do_PUT = do_DELETE = do_LIST = _answer  # noqa: N815
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+MARKER = "remote-body-7f3a"
+
+
+@pytest.fixture
+def noisy_vault() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NoisyVault)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_what_a_vault_answered_never_reaches_the_message(
+    noisy_vault: str, kube: KubeApiserver, names: Names, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The message goes into the store's status and events: it names the Vault, the
+    status and the operation, and the server's words go to the operator's log only."""
+    config, _ = config_for(names)
+    with caplog.at_level(logging.WARNING), pytest.raises(TransientError) as excinfo:
+        asyncio.run(
+            VaultAdmin(noisy_vault, "t", timeout=5).ensure_store(
+                config, nothing(config), auth(kube), generate
+            )
+        )
+    message = str(excinfo.value)
+    assert message == "Vault 'default' answered 500 to list secrets engines"
+    assert MARKER not in message and "10.0.0.7" not in message
+    assert MARKER in caplog.text
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that no system CA signed, and its key."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "noisy-vault")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "vault.crt", directory / "vault.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+def test_tls_is_verified_against_the_configured_ca(
+    tmp_path: Path, kube: KubeApiserver, names: Names
+) -> None:
+    cert_file, key_file = _self_signed(tmp_path)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NoisyVault)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    address = f"https://127.0.0.1:{server.server_address[1]}"
+    config, _ = config_for(names)
+    try:
+        # Verified by default: a certificate no trusted CA signed is refused, and said so.
+        with pytest.raises(TransientError, match="TLS verification failed"):
+            asyncio.run(
+                VaultAdmin(address, "t", timeout=5).ensure_store(
+                    config, nothing(config), auth(kube), generate
+                )
+            )
+        # The Vault's configured CA file makes the same server trusted.
+        with pytest.raises(TransientError, match="answered 500 to list secrets engines"):
+            asyncio.run(
+                VaultAdmin(address, "t", verify=str(cert_file), timeout=5).ensure_store(
+                    config, nothing(config), auth(kube), generate
+                )
+            )
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -6,11 +6,12 @@ from typing import Any
 
 import pytest
 
-from productstore_operator.builders import InvalidSpecError, OperatorSettings
+from productstore_operator.builders import InvalidSpecError, StoreRef
+from productstore_operator.builders.naming import vault_role_prefix
 from productstore_operator.reconcile.plan import make_plan
+from tests.operator.builders.support import SETTINGS
 from tests.operator.spec_cases import SAMPLES, load_sample, spec_with
 
-SETTINGS = OperatorSettings()
 # The project's registry and the full sample's.
 ALLOWED = ("ghcr.io/productstore", "registry.example.com/productstore")
 
@@ -33,16 +34,18 @@ def test_every_sample_plans(sample: str) -> None:
     built = plan(document["spec"])
     assert built.release == "shop"
     assert built.values["fullnameOverride"] == "shop"
-    assert (
-        built.role_prefix
-        == f"{document['spec']['vault'].get('rolePrefix', 'productstore')}-ns-shop-"
-    )
     assert (built.k8ssandra is None) == (
         document["spec"].get("cassandra", {}).get("mode") == "external"
     )
-    assert {role.name.removeprefix(built.role_prefix) for role in built.vault.roles} == set(
+    prefix = vault_role_prefix("productstore", StoreRef("shop", "ns"))
+    assert {role.name.removeprefix(prefix) for role in built.vault.roles} == set(
         built.spec.services.enabled()
     )
+    # What an operator before the digest named this store's roles: removed once, by name.
+    assert set(built.legacy_vault.roles) >= {
+        "productstore-ns-shop-auth",
+        "productstore-ns-shop-catalog",
+    }
 
 
 @pytest.mark.parametrize(
@@ -83,6 +86,20 @@ def test_every_sample_plans(sample: str) -> None:
             "shop",
             "'ghcr.io/productstore/forks' is not allowed",
         ),
+        # A Vault the operator was not configured with: refused before any connection.
+        (
+            spec_with({"vault.name": "attacker"}),
+            "shop",
+            "spec.vault.name 'attacker' is not a Vault the operator is configured with: "
+            "the Vaults it knows are 'default', 'eu'",
+        ),
+        # Where a Vault is, is never the store's to say.
+        (
+            spec_with({"vault.address": "http://attacker.example:8200"}),
+            "shop",
+            r"spec\.vault: .*vault\.address, authMount, kvMount, kvPath and rolePrefix are the "
+            r"operator's configuration now .*given: address",
+        ),
     ],
     ids=[
         "unmet-call",
@@ -93,6 +110,8 @@ def test_every_sample_plans(sample: str) -> None:
         "unbuilt-mode",
         "registry-not-allowed",
         "registry-sub-path",
+        "unknown-vault",
+        "vault-address",
     ],
 )
 def test_invalid_specs_are_refused_with_what_to_change(

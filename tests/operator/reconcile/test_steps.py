@@ -32,6 +32,7 @@ from productstore_operator.reconcile.outcome import POLL_SECONDS, RETRY_SECONDS
 from productstore_operator.reconcile.plan import make_plan
 from productstore_operator.reconcile.runtime import Runtime
 from productstore_operator.reconcile.store import run_steps
+from tests.operator.builders.support import SETTINGS
 from tests.operator.spec_cases import load_sample
 
 pytestmark = pytest.mark.anyio
@@ -57,7 +58,7 @@ def anyio_backend() -> str:
 def context() -> PassContext:
     spec = load_sample("productstore-devstack")["spec"]
     plan = make_plan(name="shop", namespace="ns", uid="u", generation=2, spec=spec,
-                     settings=RuntimeConfig().settings)  # fmt: skip
+                     settings=SETTINGS)  # fmt: skip
     # Real clients that the replaced steps never call.
     runtime = Runtime(
         config=RuntimeConfig(), kube=Kube(client.ApiClient()), helm=Helm("helm", CHART, None, 1)

@@ -1,33 +1,29 @@
-"""The status and events a pass produces: invalid specs and transitions without a
-cluster; where a store may be reconciled against devstack's apiserver, as an account
-that holds only what the test grants it."""
+"""The status and events a pass produces, without a cluster: invalid specs and transitions;
+and the finalizer of a store whose spec no longer builds, against OpenBao and helm."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-from kubernetes import client
-
-from devstack.components.helm import Helm as HelmComponent
+from devstack.components.helm import Helm
+from devstack.components.kube import KubeApiserver
+from devstack.components.openbao import OpenBao
 from productstore_operator.conditions import set_condition
-from productstore_operator.config import RuntimeConfig
+from productstore_operator.config import RuntimeConfig, VaultServer
 from productstore_operator.handlers import _status_patch
-from productstore_operator.io import Helm, Kube
+from productstore_operator.io import Helm as Helm_
+from productstore_operator.io import Kube, api_client
 from productstore_operator.models import Condition
-from productstore_operator.reconcile import Outcome, Runtime, finalize, reconcile
-from productstore_operator.reconcile.store import _transition_events, invalid_outcome
-from tests.operator.spec_cases import spec_with
-from tests.support.stores import create_namespace, delete_namespace
-
-CHART = Path(__file__).resolve().parents[3] / "charts" / "productstore"
+from productstore_operator.reconcile.runtime import Runtime
+from productstore_operator.reconcile.store import _transition_events, finalize, invalid_outcome
+from tests.operator.spec_cases import minimal_spec
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+CHART = Path(__file__).resolve().parents[3] / "charts" / "productstore"
 
 
 def conditions(**statuses: str) -> list[Condition]:
@@ -71,6 +67,63 @@ def test_an_invalid_spec_fails_ready_once_and_keeps_the_rest() -> None:
     assert again.status["conditions"][0]["lastTransitionTime"] == ready["lastTransitionTime"]
 
 
+def test_an_invalid_spec_keeps_the_recorded_vault_names() -> None:
+    recorded = {
+        "name": "default",
+        "authMount": "kubernetes",
+        "roles": ["productstore-ns-shop-0123456789abcdef-auth"],
+        "policies": ["productstore-ns-shop-0123456789abcdef-auth"],
+    }
+    outcome = invalid_outcome("set vault.name", {"vault": recorded}, 2, NOW)
+    # The finalizer deletes these names later: an invalid spec must not forget them.
+    assert outcome.status["vault"] == recorded
+
+
+def test_finalizing_an_invalid_store_removes_exactly_its_recorded_names(
+    openbao: OpenBao, kube: KubeApiserver, helm: Helm
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    mount, name = f"k8s-fin-{suffix}", f"fin-{suffix}"
+    bao = openbao.client()
+    bao.sys.enable_auth_method("kubernetes", path=mount)
+    mine = [f"{name}-ns-shop-0123456789abcdef-{s}" for s in ("auth", "catalog")]
+    neighbour = f"{name}-ns-shop-eu-fedcba9876543210-auth"
+    try:
+        for role in [*mine, neighbour]:
+            bao.sys.create_or_update_acl_policy(role, 'path "x" {\n  capabilities = ["read"]\n}\n')
+            bao.auth.kubernetes.create_role(
+                role,
+                bound_service_account_names=["x"],
+                bound_service_account_namespaces=["ns"],
+                mount_point=mount,
+            )
+        server = VaultServer("default", openbao.addr, openbao.addr, auth_mount=mount, insecure=True)
+        runtime = Runtime(
+            config=RuntimeConfig(vaults=(server,), vault_token=openbao.token),
+            kube=Kube(api_client(kube.kubeconfig)),
+            helm=Helm_(str(helm.binary), CHART, kube.kubeconfig, 1),
+        )
+        body = {
+            "metadata": {"name": "shop", "namespace": f"ns-{suffix}", "uid": "u"},
+            # Written for an older operator: no plan can be built from it.
+            "spec": {**minimal_spec(), "vault": {"address": "http://attacker.example:8200"}},
+            "status": {
+                "vault": {"name": "default", "authMount": mount, "roles": mine, "policies": mine}
+            },
+        }
+        (event,) = asyncio.run(finalize(body, runtime))
+        assert event.message.startswith("invalid spec: removed the release, if any; removed")
+        roles = set(bao.auth.kubernetes.list_roles(mount_point=mount)["keys"])
+        policies = set(bao.sys.list_acl_policies()["data"]["keys"])
+        assert roles & {*mine, neighbour} == {neighbour}
+        assert policies & {*mine, neighbour} == {neighbour}
+        runtime.kube.close()
+    finally:
+        bao.sys.disable_auth_method(path=mount)
+        for policy in [*mine, neighbour]:
+            bao.sys.delete_acl_policy(policy)
+
+
 def test_events_tell_readys_changes_and_failing_components_only() -> None:
     before = conditions(SecretsReady="True", ServicesReady="True", Ready="True")
     after = conditions(SecretsReady="True", ServicesReady="False", Ready="False")
@@ -91,105 +144,3 @@ def test_status_patch_removes_services_that_are_gone() -> None:
         "phase": "Ready",
         "services": {"auth": {"desiredReplicas": 3}, "analytics": None},
     }
-
-
-@pytest.fixture(scope="module")
-def store_namespace(kube_api: client.ApiClient) -> Iterator[str]:
-    name = create_namespace(kube_api, "ps-access")
-    try:
-        yield name
-    finally:
-        delete_namespace(kube_api, name)
-
-
-@pytest.fixture(scope="module")
-def runtime(
-    kube_api: client.ApiClient, store_namespace: str, helm: HelmComponent
-) -> Iterator[Runtime]:
-    """The reconcile as a ServiceAccount that nothing is granted to (yet)."""
-    core = client.CoreV1Api(kube_api)
-    account = "operator-under-test"
-    core.create_namespaced_service_account(store_namespace, {"metadata": {"name": account}})
-    request = {"spec": {"audiences": [], "expirationSeconds": 3600}}
-    token = core.create_namespaced_service_account_token(account, store_namespace, request)
-    admin = kube_api.configuration
-    configuration = client.Configuration(host=admin.host)
-    configuration.ssl_ca_cert = admin.ssl_ca_cert
-    configuration.api_key = {"authorization": f"Bearer {token.status.token}"}
-    api = client.ApiClient(configuration)
-    try:
-        yield Runtime(
-            config=RuntimeConfig(namespaces=(store_namespace,)),
-            kube=Kube(api),
-            helm=Helm(str(helm.binary), CHART, None, 1),
-        )
-    finally:
-        api.close()
-
-
-def _body(namespace: str) -> dict[str, Any]:
-    return {
-        "metadata": {"name": "shop", "namespace": namespace, "uid": str(uuid.uuid4()),
-                     "generation": 1},
-        # The discard port: a pass that gets as far as Vault stops there, touching nothing.
-        "spec": spec_with({"vault": {"address": "http://127.0.0.1:9"}}),
-    }  # fmt: skip
-
-
-def _ready(outcome: Outcome) -> dict[str, Any]:
-    conditions = outcome.status.get("conditions") or []
-    ready: dict[str, Any] = next(c for c in conditions if c["type"] == "Ready")
-    return ready
-
-
-@pytest.mark.parametrize("namespace", ["kube-system", "kube-public", "kube-node-lease"])
-def test_a_store_in_a_control_plane_namespace_is_refused_for_good(
-    runtime: Runtime, namespace: str
-) -> None:
-    outcome = asyncio.run(reconcile(_body(namespace), runtime))
-    ready = _ready(outcome)
-    assert (ready["status"], ready["reason"]) == ("False", "NamespaceNotAllowed")
-    assert f"never acts in namespace {namespace}" in ready["message"]
-    assert "Nothing was changed" in ready["message"]
-    assert outcome.status["phase"] == "Failed"
-    assert outcome.invalid is not None  # a PermanentError: only another namespace helps
-    assert [(e.type, e.reason) for e in outcome.events] == [("Warning", "NamespaceNotAllowed")]
-    # Deleting it removes nothing (the operator never uninstalls anything there).
-    events = asyncio.run(finalize(_body(namespace), runtime))
-    assert [e.message for e in events] == ["a store in a protected namespace had nothing applied"]
-
-
-def test_a_namespace_the_operator_was_not_granted_is_refused_until_it_is(
-    runtime: Runtime, kube_api: client.ApiClient, store_namespace: str
-) -> None:
-    body = _body(store_namespace)
-    outcome = asyncio.run(reconcile(body, runtime))
-    ready = _ready(outcome)
-    assert (ready["status"], ready["reason"]) == ("False", "NamespaceNotGranted")
-    assert f"no access to namespace {store_namespace}" in ready["message"]
-    assert "operator.namespaces" in ready["message"]
-    assert outcome.invalid is None  # a grant fixes it, no spec change: looked at again
-    assert outcome.retry_after == runtime.config.resync_seconds
-    assert [(e.type, e.reason) for e in outcome.events] == [("Warning", "NamespaceNotGranted")]
-    assert asyncio.run(finalize(body, runtime))[0].message == (
-        "no access to the namespace: removed nothing"
-    )
-
-    # What the chart's RoleBinding gives (reduced here to the Secrets helm needs).
-    rbac = client.RbacAuthorizationV1Api(kube_api)
-    rule = {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]}
-    rbac.create_namespaced_role(store_namespace, {"metadata": {"name": "grant"}, "rules": [rule]})
-    rbac.create_namespaced_role_binding(
-        store_namespace,
-        {
-            "metadata": {"name": "grant"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "grant"},
-            "subjects": [{"kind": "ServiceAccount", "name": "operator-under-test",
-                          "namespace": store_namespace}],
-        },
-    )  # fmt: skip
-    granted = asyncio.run(reconcile({**body, "status": outcome.status}, runtime))
-    reasons = {c["type"]: c["reason"] for c in granted.status["conditions"]}
-    # Past the check, the pass reaches Vault (unreachable here) and stops there.
-    assert reasons["SecretsReady"] == "VaultUnavailable"
-    assert reasons["Ready"] != "NamespaceNotGranted"

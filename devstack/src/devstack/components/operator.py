@@ -42,6 +42,8 @@ METRICS_URL = f"http://{HOST}:{METRICS_PORT}/metrics"
 # helm.py's HELM_VERSION (components may not import each other; a devstack test
 # keeps the two equal).
 HELM_VERSION = "v3.22.0"
+# openbao.py's ADDR, for the same reason: the one Vault this operator knows.
+OPENBAO_ADDR = "http://127.0.0.1:8200"
 REPO = Path(__file__).resolve().parents[4]
 MANIFESTS = REPO / "manifests" / "operator"
 CRD_FILE = REPO / "crds" / "productstore.io_productstores.yaml"
@@ -244,6 +246,11 @@ class ProductStoreOperator(Component):
             "PRODUCTSTORE_OPERATOR_HEALTH_PORT": str(HEALTH_PORT),
             # A file, not the value, so the token stays out of the environment and `ps`.
             "PRODUCTSTORE_OPERATOR_VAULT_TOKEN_FILE": str(self.vault_token_file),
+            # The only Vault stores may name ("default"): OpenBao's dev server speaks
+            # plain http on loopback, which the operator refuses unless told.
+            "PRODUCTSTORE_OPERATOR_VAULTS": json.dumps(
+                [{"name": "default", "address": OPENBAO_ADDR, "insecure": True}]
+            ),
             # OpenBao is outside the cluster: it reaches the apiserver on loopback.
             "PRODUCTSTORE_OPERATOR_VAULT_KUBERNETES_HOST": SERVER,
             "PRODUCTSTORE_OPERATOR_VAULT_KUBERNETES_CA_FILE": str(pki_files(self.paths).ca_cert),

@@ -14,6 +14,7 @@ from productstore_operator.builders.settings import (
     GatewaySettings,
     OperatorSettings,
     VaultSettings,
+    VaultTarget,
 )
 from productstore_operator.builders.values import build_release_values
 from productstore_operator.builders.vault import VaultConfig, build_vault_config
@@ -26,6 +27,7 @@ __all__ = [
     "StoreRef",
     "VaultConfig",
     "VaultSettings",
+    "VaultTarget",
     "build_k8ssandra_cluster",
     "build_release_values",
     "build_vault_config",

@@ -21,6 +21,8 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # CQL keyspace names: a letter, then letters, digits and _, at most 48. The chart
 # appends "_<service>" (up to 16 more) to this prefix, so it keeps to 32.
 _KEYSPACE_MAX = 32
+# Hex digits of the store digest in Vault names (Vault allows long names; 64 bits).
+_VAULT_DIGEST = 16
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,15 @@ def cassandra_service_host(store: StoreRef, datacenter: str, cluster_domain: str
     )
 
 
+def store_digest(store: StoreRef, length: int) -> str:
+    """Hex digest of "<namespace>/<name>": names that must differ for every store.
+
+    A readable "<namespace>-<name>" does not: store/a-b and store-a/b spell the
+    same. "/" is in neither a namespace nor a name, so the digest's input is.
+    """
+    return hashlib.sha256(f"{store.namespace}/{store.name}".encode()).hexdigest()[:length]
+
+
 def keyspace(store: StoreRef) -> str:
     """Prefix of the store's CQL keyspaces, unique per namespace and name.
 
@@ -84,7 +95,7 @@ def keyspace(store: StoreRef) -> str:
     Stores may share an external Cassandra, so the name carries a digest of
     "<namespace>/<name>" as well as a readable part.
     """
-    digest = hashlib.sha256(f"{store.namespace}/{store.name}".encode()).hexdigest()[:8]
+    digest = store_digest(store, 8)
     readable = store.name.replace("-", "_")[: _KEYSPACE_MAX - len("ps__") - len(digest)]
     return f"ps_{readable}_{digest}"
 
@@ -95,10 +106,26 @@ def vault_store_path(kv_path: str, store: StoreRef) -> str:
 
 
 def vault_role_prefix(role_prefix: str, store: StoreRef) -> str:
-    """Prefix of the store's Vault role and policy names; the service name follows."""
-    return f"{role_prefix}-{store.namespace}-{store.name}-"
+    """Prefix of the store's Vault role and policy names; the service name follows.
+
+    ``<rolePrefix>-<namespace>-<name>-<16 hex of sha256(namespace/name)>-``: the
+    readable part for people, the digest so that no two stores share a name
+    (64 bits: nobody picks a store name to reach another's). Names are only
+    ever used whole: the operator deletes the exact names it recorded, never
+    what merely starts with a prefix (default/shop's would match shop-eu's).
+    """
+    return f"{role_prefix}-{store.namespace}-{store.name}-{store_digest(store, _VAULT_DIGEST)}-"
 
 
 def vault_role_name(role_prefix: str, store: StoreRef, service: str) -> str:
     """The Kubernetes-auth role (and policy) of one service."""
     return f"{vault_role_prefix(role_prefix, store)}{_known(service)}"
+
+
+def legacy_vault_role_names(role_prefix: str, store: StoreRef) -> tuple[str, ...]:
+    """Role and policy names of operators before the digest (``<prefix>-<ns>-<name>-<service>``).
+
+    A store those operators configured has no record of its names yet: these
+    exact names are what a pass removes once, so the old roles do not linger.
+    """
+    return tuple(f"{role_prefix}-{store.namespace}-{store.name}-{s}" for s in SERVICE_NAMES)

@@ -40,6 +40,24 @@ class GatewaySettings:
 
 
 @dataclass(frozen=True)
+class VaultTarget:
+    """One Vault the operator is configured with, as the builders see it (no credentials).
+
+    A store picks one by name (spec.vault.name); where the operator itself
+    connects, with which token and TLS settings, only the I/O layer knows.
+    """
+
+    name: str
+    # The address the stores' Pods (agent, auth) use; may differ from the operator's.
+    pod_address: str
+    auth_mount: str = "kubernetes"
+    kv_mount: str = "secret"
+    # Folder below kv_mount that holds one folder per store.
+    kv_path: str = "productstore"
+    role_prefix: str = "productstore"
+
+
+@dataclass(frozen=True)
 class VaultSettings:
     """How the services' Pods reach Vault and how long their Vault tokens live."""
 
@@ -48,6 +66,8 @@ class VaultSettings:
     token_max_ttl: str = "24h"  # noqa: S105
     # Extra vault.hashicorp.com/* Pod annotations (agent image, resources, ...).
     agent_annotations: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
+    # The Vaults the operator is configured with, by name: the only ones a store can use.
+    servers: Mapping[str, VaultTarget] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from productstore_operator.builders.naming import (
     vault_role_prefix,
 )
 from productstore_operator.builders.settings import OperatorSettings
-from productstore_operator.builders.vault import build_vault_config, secret_files
+from productstore_operator.builders.vault import build_vault_config, secret_files, vault_target
 from productstore_operator.callgraph import allowed_callers, unmet_calls
 from productstore_operator.models import (
     SERVICE_NAMES,
@@ -221,16 +221,18 @@ def _ingress(spec: ProductStoreSpec, settings: OperatorSettings) -> dict[str, An
 
 def _vault(spec: ProductStoreSpec, store: StoreRef, settings: OperatorSettings) -> dict[str, Any]:
     config = build_vault_config(spec, store, settings)
+    target = vault_target(spec, settings)
     annotations = dict(settings.vault.agent_annotations)
-    # The agent talks to the store's Vault, whatever the injector's default is.
-    annotations["vault.hashicorp.com/service"] = spec.vault.address
+    # The agent talks to the store's Vault, whatever the injector's default is:
+    # the address the operator's configuration gives the Pods, never the spec's.
+    annotations["vault.hashicorp.com/service"] = target.pod_address
     return {
         "enabled": spec.vault.injector.enabled,
         # auth keeps its signing keys there (the chart sets its AUTH_VAULT_*), with
         # or without the injector: its policy is in build_vault_config.
-        "address": spec.vault.address,
-        "rolePrefix": vault_role_prefix(spec.vault.role_prefix, store),
-        "authPath": f"auth/{spec.vault.auth_mount}",
+        "address": target.pod_address,
+        "rolePrefix": vault_role_prefix(target.role_prefix, store),
+        "authPath": f"auth/{target.auth_mount}",
         "secretPath": config.secret_path(),
         "annotations": annotations,
     }

@@ -10,13 +10,14 @@ from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
 
 from productstore_contracts.services import DESCRIPTORS
+from productstore_operator.builders.errors import InvalidSpecError
 from productstore_operator.builders.naming import (
     StoreRef,
     service_account_name,
     vault_role_name,
     vault_store_path,
 )
-from productstore_operator.builders.settings import OperatorSettings
+from productstore_operator.builders.settings import OperatorSettings, VaultTarget
 from productstore_operator.models import SERVICE_NAMES, ProductStoreSpec
 
 # "random": one random URL-safe value per field (a service's generated SecretFile).
@@ -124,9 +125,45 @@ class VaultRole:
 
 
 @dataclass(frozen=True)
+class VaultNames:
+    """Exact roles (in one auth mount) and policies: what the operator wrote or deletes.
+
+    The operator records these in the store's status and deletes only names it
+    recorded or is about to write, never every name with some prefix.
+    """
+
+    auth_mount: str
+    roles: tuple[str, ...] = ()
+    policies: tuple[str, ...] = ()
+
+    def without(self, keep: VaultNames) -> VaultNames:
+        """These names less ``keep``'s (a role in another mount is not kept)."""
+        same_mount = keep.auth_mount == self.auth_mount
+        roles = tuple(r for r in self.roles if not (same_mount and r in keep.roles))
+        policies = tuple(p for p in self.policies if p not in keep.policies)
+        return VaultNames(self.auth_mount, roles, policies)
+
+    def union(self, other: VaultNames) -> VaultNames:
+        """Both sets of names; ``other``'s roles only when in the same mount."""
+        if other.auth_mount != self.auth_mount:
+            return VaultNames(self.auth_mount, self.roles, _merged(self.policies, other.policies))
+        return VaultNames(
+            self.auth_mount,
+            _merged(self.roles, other.roles),
+            _merged(self.policies, other.policies),
+        )
+
+
+def _merged(first: tuple[str, ...], second: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((*first, *second)))
+
+
+@dataclass(frozen=True)
 class VaultConfig:
     """Everything the operator ensures in Vault for one store."""
 
+    # The configured Vault (spec.vault.name) all of it lives in.
+    vault_name: str
     auth_mount: str
     kv_mount: str
     # Folder of the store's secrets below kv_mount.
@@ -144,6 +181,14 @@ class VaultConfig:
         """The chart's vault.secretPath: the data path the secrets' keys are below."""
         return f"{self.kv_mount}/data/{self.store_path}"
 
+    def names(self) -> VaultNames:
+        """The exact roles and policies this configuration writes."""
+        return VaultNames(
+            self.auth_mount,
+            tuple(role.name for role in self.roles),
+            tuple(policy.name for policy in self.policies),
+        )
+
     def secret_keys(self) -> list[str]:
         """Every KV key below the store's folder: what deleting the store's secrets removes."""
         return [s.key for s in self.secrets] + [s.key for s in self.owned]
@@ -158,13 +203,32 @@ def _policy_hcl(readable: list[str], writable: list[str]) -> str:
     return "".join(f'path "{path}" {{\n  capabilities = [{caps}]\n}}\n' for path, caps in rules)
 
 
+def vault_target(spec: ProductStoreSpec, settings: OperatorSettings) -> VaultTarget:
+    """The configured Vault the spec names; InvalidSpecError, naming the known ones, if none."""
+    servers = settings.vault.servers
+    target = servers.get(spec.vault.name)
+    if target is None:
+        known = ", ".join(f"'{name}'" for name in sorted(servers))
+        offer = (
+            f"the Vaults it knows are {known}"
+            if servers
+            else "it has none (its chart's vault.servers is empty)"
+        )
+        raise InvalidSpecError(
+            f"spec.vault.name '{spec.vault.name}' is not a Vault the operator is configured "
+            f"with: {offer}"
+        )
+    return target
+
+
 def build_vault_config(
     spec: ProductStoreSpec, store: StoreRef, settings: OperatorSettings
 ) -> VaultConfig:
     """Policies and roles of the enabled services, and the store's secrets."""
-    vault = spec.vault
+    vault = vault_target(spec, settings)
     enabled = spec.services.enabled()
     config = VaultConfig(
+        vault_name=vault.name,
         auth_mount=vault.auth_mount,
         kv_mount=vault.kv_mount,
         store_path=vault_store_path(vault.kv_path, store),

@@ -9,10 +9,11 @@ reconcile that runs twice writes nothing the second time.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
@@ -24,14 +25,27 @@ import requests
 from productstore_operator.builders.vault import (
     GeneratedSecret,
     VaultConfig,
+    VaultNames,
     VaultPolicy,
     VaultRole,
 )
 from productstore_operator.io.errors import TransientError
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 _DURATION = re.compile(r"(\d+)([hms])")
 _SECONDS = {"h": 3600, "m": 60, "s": 1}
+_STATUS: dict[type[hvac.exceptions.VaultError], int] = {
+    hvac.exceptions.InvalidRequest: 400,
+    hvac.exceptions.Unauthorized: 401,
+    hvac.exceptions.Forbidden: 403,
+    hvac.exceptions.InvalidPath: 404,
+    hvac.exceptions.RateLimitExceeded: 429,
+    hvac.exceptions.InternalServerError: 500,
+    hvac.exceptions.VaultNotInitialized: 501,
+    hvac.exceptions.BadGateway: 502,
+    hvac.exceptions.VaultDown: 503,
+}
 
 
 @dataclass(frozen=True)
@@ -64,27 +78,54 @@ def _seconds(duration: str | int) -> int:
 
 
 class VaultAdmin:
-    """One Vault server, as the operator's token sees it."""
+    """One configured Vault server, as the operator's token sees it.
 
-    def __init__(self, address: str, token: str | None, timeout: float = 10.0) -> None:
+    Failures become TransientErrors whose message names the Vault, the status
+    code and the operation, never what the server answered: the message goes
+    into the store's status and events, which the store's users read. The
+    server's answer is logged for the operator's own operators.
+    """
+
+    def __init__(
+        self,
+        address: str,
+        token: str | None,
+        *,
+        name: str = "default",
+        verify: bool | str = True,
+        timeout: float = 10.0,
+    ) -> None:
         self.address = address
-        self._client = hvac.Client(url=address, token=token, timeout=timeout)
+        self.name = name
+        self._client = hvac.Client(url=address, token=token, timeout=timeout, verify=verify)
         # (auth mount) -> monotonic time this process last configured it.
         self._configured_at: dict[str, float] = {}
         self._auth_lock = threading.Lock()
 
+    def failure(self, what: str, exc: Exception) -> TransientError:
+        """The error a status may show for ``exc``; the remote details go to the log only."""
+        log.warning("Vault %r at %s: %s failed: %r", self.name, self.address, what, exc)
+        if isinstance(exc, hvac.exceptions.VaultError):
+            status = _STATUS.get(type(exc))
+            answered = f"answered {status}" if status else "gave an unexpected answer"
+            hint = (
+                ": give the operator's token a policy that allows it"
+                if isinstance(exc, hvac.exceptions.Forbidden)
+                else ""
+            )
+            return TransientError(f"Vault '{self.name}' {answered} to {what}{hint}")
+        if isinstance(exc, requests.exceptions.SSLError):
+            return TransientError(
+                f"Vault '{self.name}': TLS verification failed to {what} (check its caFile "
+                "in the operator's configuration)"
+            )
+        return TransientError(f"Vault '{self.name}' is unreachable ({type(exc).__name__})")
+
     def _call(self, what: str, operation: Callable[[], T]) -> T:
         try:
             return operation()
-        except hvac.exceptions.Forbidden as exc:
-            raise TransientError(
-                f"Vault at {self.address} refused to {what} (403): give the operator's token "
-                "a policy that allows it"
-            ) from exc
-        except hvac.exceptions.VaultError as exc:
-            raise TransientError(f"Vault at {self.address} failed to {what}: {exc}") from exc
-        except (requests.RequestException, OSError) as exc:
-            raise TransientError(f"Vault at {self.address} is unreachable: {exc}") from exc
+        except (hvac.exceptions.VaultError, requests.RequestException, OSError) as exc:
+            raise self.failure(what, exc) from exc
 
     # --- engines and auth methods -----------------------------------------
 
@@ -100,8 +141,8 @@ class VaultAdmin:
             )
         elif current.get("type") != "kv" or (current.get("options") or {}).get("version") != "2":
             raise TransientError(
-                f"Vault's {mount}/ is a {current.get('type')} engine, not KV version 2: "
-                "set spec.vault.kvMount to a KV v2 mount"
+                f"Vault '{self.name}': {mount}/ is not a KV version 2 engine: set the "
+                "Vault's kvMount in the operator's configuration to a KV v2 mount"
             )
 
     def _ensure_kubernetes_auth(self, mount: str, auth: KubernetesAuth) -> bool:
@@ -115,8 +156,8 @@ class VaultAdmin:
                 )
             elif current.get("type") != "kubernetes":
                 raise TransientError(
-                    f"Vault's auth/{mount} is a {current.get('type')} method, not kubernetes: "
-                    "set spec.vault.authMount to a Kubernetes auth mount"
+                    f"Vault '{self.name}': auth/{mount} is not a Kubernetes auth method: set "
+                    "the Vault's authMount in the operator's configuration to one"
                 )
             last = self._configured_at.get(mount)
             if last is not None and time.monotonic() - last < auth.refresh_seconds:
@@ -149,9 +190,7 @@ class VaultAdmin:
         except hvac.exceptions.InvalidPath:
             return {}
         except (hvac.exceptions.VaultError, requests.RequestException, OSError) as exc:
-            raise TransientError(
-                f"Vault at {self.address}: cannot read auth/{mount}: {exc}"
-            ) from exc
+            raise self.failure(f"read auth/{mount}/config", exc) from exc
         # hvac returns the config itself here, not the whole response.
         data: dict[str, Any] = response.get("data") or response
         return data
@@ -164,7 +203,7 @@ class VaultAdmin:
         except hvac.exceptions.InvalidPath:
             current = None
         except (hvac.exceptions.VaultError, requests.RequestException, OSError) as exc:
-            raise TransientError(f"Vault at {self.address}: cannot read a policy: {exc}") from exc
+            raise self.failure(f"read policy {policy.name}", exc) from exc
         if current == policy.hcl:
             return False
         self._call(
@@ -181,7 +220,7 @@ class VaultAdmin:
         except hvac.exceptions.InvalidPath:
             current = None
         except (hvac.exceptions.VaultError, requests.RequestException, OSError) as exc:
-            raise TransientError(f"Vault at {self.address}: cannot read a role: {exc}") from exc
+            raise self.failure(f"read role {role.name}", exc) from exc
         wanted = role.api_body()
         # hvac returns the role's data itself (not the whole response) here.
         if current is not None and _role_matches(current.get("data") or current, wanted):
@@ -206,32 +245,37 @@ class VaultAdmin:
         except hvac.exceptions.InvalidPath:
             return []
         except (hvac.exceptions.VaultError, requests.RequestException, OSError) as exc:
-            raise TransientError(f"Vault at {self.address}: cannot list {what}: {exc}") from exc
+            raise self.failure(f"list {what}", exc) from exc
         # Some hvac calls return the whole response, some only its data.
         data = response.get("data") or response
         return [str(name) for name in data.get("keys") or []]
 
-    def _prune(self, mount: str, prefix: str, keep: Iterable[str]) -> list[str]:
-        """Delete the roles and policies named ``prefix*`` that are not in ``keep``."""
-        kept = set(keep)
+    def _remove_names(self, names: VaultNames) -> list[str]:
+        """Delete exactly the roles and policies in ``names`` that exist (none by prefix)."""
         removed: list[str] = []
-        roles = self._names(
-            f"roles of auth/{mount}",
-            lambda: self._client.auth.kubernetes.list_roles(mount_point=mount),
-        )
-        for name in roles:
-            if name.startswith(prefix) and name not in kept:
-                self._call(
-                    f"delete role {name}",
-                    partial(self._client.auth.kubernetes.delete_role, name, mount_point=mount),
+        if names.roles:
+            mount = names.auth_mount
+            existing = set(
+                self._names(
+                    f"roles of auth/{mount}",
+                    lambda: self._client.auth.kubernetes.list_roles(mount_point=mount),
                 )
-                removed.append(f"role {name}")
-        for name in self._names("policies", self._client.sys.list_acl_policies):
-            if name.startswith(prefix) and name not in kept:
-                self._call(
-                    f"delete policy {name}", partial(self._client.sys.delete_acl_policy, name)
-                )
-                removed.append(f"policy {name}")
+            )
+            for name in names.roles:
+                if name in existing:
+                    self._call(
+                        f"delete role {name}",
+                        partial(self._client.auth.kubernetes.delete_role, name, mount_point=mount),
+                    )
+                    removed.append(f"role {name}")
+        if names.policies:
+            existing = set(self._names("policies", self._client.sys.list_acl_policies))
+            for name in names.policies:
+                if name in existing:
+                    self._call(
+                        f"delete policy {name}", partial(self._client.sys.delete_acl_policy, name)
+                    )
+                    removed.append(f"policy {name}")
         return removed
 
     # --- secrets ----------------------------------------------------------
@@ -245,9 +289,9 @@ class VaultAdmin:
         except hvac.exceptions.InvalidRequest as exc:
             if "check-and-set" in str(exc):
                 return False
-            raise TransientError(f"Vault at {self.address}: cannot write {path}: {exc}") from exc
+            raise self.failure(f"write {mount}/{path}", exc) from exc
         except (hvac.exceptions.VaultError, requests.RequestException, OSError) as exc:
-            raise TransientError(f"Vault at {self.address}: cannot write {path}: {exc}") from exc
+            raise self.failure(f"write {mount}/{path}", exc) from exc
         return True
 
     # --- what the reconcile calls -----------------------------------------
@@ -255,7 +299,7 @@ class VaultAdmin:
     def _ensure_store(
         self,
         config: VaultConfig,
-        role_prefix: str,
+        stale: VaultNames,
         auth: KubernetesAuth,
         generate: Callable[[GeneratedSecret], Mapping[str, Any]],
     ) -> VaultChanges:
@@ -270,27 +314,33 @@ class VaultAdmin:
         ]
         policies = [p.name for p in config.policies if self._ensure_policy(p)]
         roles = [r.name for r in config.roles if self._ensure_role(config.auth_mount, r)]
-        # Services disabled since the last pass lose their role and policy.
-        keep = [p.name for p in config.policies] + [r.name for r in config.roles]
-        removed = self._prune(config.auth_mount, role_prefix, keep)
+        # Names recorded before (services disabled since, an older naming scheme)
+        # that this configuration no longer writes.
+        removed = self._remove_names(stale.without(config.names()))
         return VaultChanges(created, policies, roles, removed, configured)
 
     async def ensure_store(
         self,
         config: VaultConfig,
-        role_prefix: str,
+        stale: VaultNames,
         auth: KubernetesAuth,
         generate: Callable[[GeneratedSecret], Mapping[str, Any]],
     ) -> VaultChanges:
         """Make Vault hold ``config``: KV v2 mount, auth method, secrets, policies, roles.
 
         Secrets are written once and never overwritten; ``generate(kind)`` makes
-        a new value only for a secret that does not exist yet.
+        a new value only for a secret that does not exist yet. Of ``stale`` (the
+        names recorded by earlier passes), those ``config`` does not write are
+        deleted, by exact name.
         """
-        return await asyncio.to_thread(self._ensure_store, config, role_prefix, auth, generate)
+        return await asyncio.to_thread(self._ensure_store, config, stale, auth, generate)
 
-    def _remove_store(self, config: VaultConfig, role_prefix: str, secrets: bool) -> list[str]:
-        removed = self._prune(config.auth_mount, role_prefix, ())
+    async def remove_names(self, names: VaultNames) -> list[str]:
+        """Delete exactly the roles and policies ``names`` (those that exist)."""
+        return await asyncio.to_thread(self._remove_names, names)
+
+    def _remove_store(self, config: VaultConfig, names: VaultNames, secrets: bool) -> list[str]:
+        removed = self._remove_names(names)
         if secrets:
             # The generated secrets and those the services keep themselves (auth's keys).
             for key in config.secret_keys():
@@ -307,17 +357,16 @@ class VaultAdmin:
                 except hvac.exceptions.InvalidPath:
                     continue
                 except (hvac.exceptions.VaultError, requests.RequestException, OSError) as exc:
-                    raise TransientError(
-                        f"Vault at {self.address}: cannot delete {path}: {exc}"
-                    ) from exc
+                    raise self.failure(f"delete {config.kv_mount}/{path}", exc) from exc
                 removed.append(f"secret {path}")
         return removed
 
     async def remove_store(
-        self, config: VaultConfig, role_prefix: str, *, secrets: bool
+        self, config: VaultConfig, names: VaultNames, *, secrets: bool
     ) -> list[str]:
-        """Delete the store's roles and policies, and its secrets if ``secrets``."""
-        return await asyncio.to_thread(self._remove_store, config, role_prefix, secrets)
+        """Delete exactly the roles and policies ``names``, and the store's secrets if
+        ``secrets``."""
+        return await asyncio.to_thread(self._remove_store, config, names, secrets)
 
 
 def _role_matches(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
@@ -335,16 +384,19 @@ def _role_matches(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool
 
 
 class VaultPool:
-    """One VaultAdmin per (address, token), so auth-method state survives passes."""
+    """One VaultAdmin per configured Vault and token, so auth-method state survives passes."""
 
     def __init__(self) -> None:
-        self._admins: dict[tuple[str, str | None], VaultAdmin] = {}
+        self._admins: dict[tuple[str, str, bool | str, str | None], VaultAdmin] = {}
 
-    def admin(self, address: str, token: str | None) -> VaultAdmin:
-        key = (address, token)
+    def admin(
+        self, name: str, address: str, token: str | None, *, verify: bool | str = True
+    ) -> VaultAdmin:
+        """The client of the configured Vault ``name`` (at ``address``), with ``token``."""
+        key = (name, address, verify, token)
         if key not in self._admins:
             # A rotated token replaces the old one's client.
-            for stale in [k for k in self._admins if k[0] == address]:
+            for stale in [k for k in self._admins if k[0] == name]:
                 del self._admins[stale]
-            self._admins[key] = VaultAdmin(address, token)
+            self._admins[key] = VaultAdmin(address, token, name=name, verify=verify)
         return self._admins[key]

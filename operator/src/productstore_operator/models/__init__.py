@@ -50,6 +50,7 @@ from productstore_operator.models.status import (
     Condition,
     ProductStoreStatus,
     ServiceStatus,
+    VaultStatus,
 )
 
 __all__ = [
@@ -87,5 +88,6 @@ __all__ = [
     "TrafficOverride",
     "TrafficPolicy",
     "VaultSpec",
+    "VaultStatus",
     "service_summary",
 ]

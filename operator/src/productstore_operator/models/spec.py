@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal, Self
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 
-from productstore_operator.models.base import DnsSubdomain, HttpUrl, ResourceModel, cel_rule
+from productstore_operator.models.base import (
+    DnsSubdomain,
+    HttpUrl,
+    ResourceModel,
+    cel_rule,
+    immutable,
+)
 from productstore_operator.models.cassandra import CassandraSpec
 from productstore_operator.models.mesh import IstioSpec
 from productstore_operator.models.services import ServicesSpec
@@ -32,6 +38,10 @@ GatewayHost = Annotated[
         max_length=253,
         pattern=r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
     ),
+]
+# A configured Vault's name (the operator's vault.servers[].name).
+VaultServerName = Annotated[
+    str, StringConstraints(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 ]
 VaultName = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
@@ -150,27 +160,67 @@ class VaultInjector(ResourceModel):
     )
 
 
-class VaultSpec(ResourceModel):
-    """The Vault (or OpenBao) server that holds the store's secrets."""
+_REMOVED_VAULT_FIELDS = ("address", "authMount", "kvMount", "kvPath", "rolePrefix")
+_REMOVED_VAULT_MESSAGE = (
+    "vault.address, authMount, kvMount, kvPath and rolePrefix are the operator's "
+    "configuration now (its chart's vault.servers), never a store's: remove them and "
+    "name one of the operator's Vaults with vault.name (default: default)"
+)
 
-    address: HttpUrl = Field(description="Vault API address, e.g. https://vault.vault.svc:8200.")
-    auth_mount: VaultPath = Field(
-        default="kubernetes", description="Mount path of the Kubernetes auth method."
+
+def _removed(what: str) -> Any:
+    # Kept in the schema, so the apiserver neither prunes a stored store's value
+    # (the operator must see it to refuse it) nor refuses the stores that an older
+    # operator still reconciles: the operator refuses it, with what to do.
+    return Field(
+        default=None,
+        max_length=2048,
+        description=f"Removed: {what} is the operator's configuration (its chart's "
+        "vault.servers). Setting it is refused.",
     )
-    kv_mount: VaultPath = Field(
-        default="secret", description="Mount path of the KV version 2 secrets engine."
-    )
-    kv_path: VaultPath = Field(
-        default="productstore",
-        description="Path under kvMount where the store's secrets live, one folder per store.",
-    )
-    role_prefix: VaultName = Field(
-        default="productstore",
-        description="Prefix of the names of the Vault roles and policies the operator creates.",
+
+
+class VaultSpec(ResourceModel):
+    """Which of the operator's Vaults (or OpenBaos) holds the store's secrets.
+
+    The operator's own configuration says where each Vault is, how it logs in and
+    where the stores' roles and secrets go; a store only picks one by name, so it
+    can never send the operator's token to a server of its choosing.
+    """
+
+    name: VaultServerName = Field(
+        default="default",
+        description="Name of a Vault the operator is configured with (its chart's "
+        "vault.servers); an unknown name is refused with the names it knows. Immutable: "
+        "the store's secrets live in that Vault.",
+        json_schema_extra=immutable(
+            "vault.name is immutable: the store's secrets live in that Vault; "
+            "create a new ProductStore to use another"
+        ),
     )
     injector: VaultInjector = Field(
         default_factory=VaultInjector, description="Vault agent injector."
     )
+    address: str | None = _removed("the Vault's address")
+    auth_mount: str | None = _removed("the Kubernetes auth mount")
+    kv_mount: str | None = _removed("the KV mount")
+    kv_path: str | None = _removed("the KV folder of the stores")
+    role_prefix: str | None = _removed("the prefix of role and policy names")
+
+    @model_validator(mode="after")
+    def _no_removed_fields(self) -> Self:
+        given = [
+            field
+            for field, value in zip(
+                _REMOVED_VAULT_FIELDS,
+                (self.address, self.auth_mount, self.kv_mount, self.kv_path, self.role_prefix),
+                strict=True,
+            )
+            if value is not None
+        ]
+        if given:
+            raise ValueError(f"{_REMOVED_VAULT_MESSAGE} (given: {', '.join(given)})")
+        return self
 
 
 class TracingSpec(ResourceModel):
@@ -203,5 +253,10 @@ class ProductStoreSpec(ResourceModel):
     kafka: KafkaSpec
     redis: RedisSpec
     istio: IstioSpec = Field(default_factory=IstioSpec)
-    vault: VaultSpec
+    vault: VaultSpec = Field(
+        default_factory=VaultSpec,
+        description="Which of the operator's Vaults (or OpenBaos) holds the store's secrets. "
+        "Where a Vault is and how the operator logs in to it are the operator's "
+        "configuration, never the store's: a store only names one.",
+    )
     tracing: TracingSpec = Field(default_factory=TracingSpec)

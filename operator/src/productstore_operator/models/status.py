@@ -61,6 +61,20 @@ class ServiceStatus(ResourceModel):
 
 
 Version = Annotated[str, StringConstraints(max_length=64)]
+VaultObjectName = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
+class VaultStatus(ResourceModel):
+    """The Vault roles and policies the operator wrote for the store, by exact name."""
+
+    name: str = Field(max_length=63, description="The configured Vault they live in.")
+    auth_mount: str = Field(max_length=256, description="Kubernetes auth mount of the roles.")
+    roles: list[VaultObjectName] = Field(
+        default_factory=list, max_length=64, description="Kubernetes-auth roles, exact names."
+    )
+    policies: list[VaultObjectName] = Field(
+        default_factory=list, max_length=64, description="ACL policies, exact names."
+    )
 
 
 class ProductStoreStatus(ResourceModel):
@@ -87,6 +101,11 @@ class ProductStoreStatus(ResourceModel):
         default_factory=dict,
         max_length=32,
         description="Replica counts per service, keyed by service name.",
+    )
+    vault: VaultStatus | None = Field(
+        default=None,
+        description="The Vault roles and policies the operator wrote: the exact names it "
+        "deletes when services are disabled and when the store is deleted.",
     )
 
     def condition(self, condition_type: str) -> Condition | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from productstore_operator.models import ServiceStatus
+from productstore_operator.models import ServiceStatus, VaultStatus
 from productstore_operator.reconcile.inventory import Inventory, take_inventory
 from productstore_operator.reconcile.plan import Plan
 from productstore_operator.reconcile.runtime import Runtime
@@ -20,6 +20,8 @@ class PassContext:
     # status.services and status.version: the previous pass's until a step sets them.
     services: dict[str, ServiceStatus] = field(default_factory=dict)
     version: str | None = None
+    # status.vault: the Vault names recorded so far; the secrets step updates it.
+    vault: VaultStatus | None = None
     _inventory: Inventory | None = None
 
     async def inventory(self) -> Inventory:

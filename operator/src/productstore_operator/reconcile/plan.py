@@ -21,7 +21,8 @@ from productstore_operator.builders import (
     build_release_values,
     build_vault_config,
 )
-from productstore_operator.builders.naming import release_name, vault_role_prefix
+from productstore_operator.builders.naming import legacy_vault_role_names, release_name
+from productstore_operator.builders.vault import VaultNames, vault_target
 from productstore_operator.models import ProductStoreSpec
 from productstore_operator.models.spec import DEFAULT_REGISTRY
 
@@ -37,8 +38,9 @@ class Plan:
     release: str
     values: dict[str, Any]
     vault: VaultConfig
-    # Prefix of the store's Vault role and policy names: what the finalizer removes.
-    role_prefix: str
+    # Exact role and policy names an operator before the digest wrote (removed once,
+    # when the store has no record of its names yet).
+    legacy_vault: VaultNames
     # The K8ssandraCluster body (mode k8ssandra), without its owner reference.
     k8ssandra: dict[str, Any] | None
 
@@ -74,6 +76,9 @@ def make_plan(
             "(its --allowed-registry, the chart's operator.allowedRegistries)"
         )
     store = StoreRef(name, namespace)
+    # An unknown spec.vault.name stops here: no Vault is contacted for it.
+    vault = build_vault_config(model, store, settings)
+    legacy = legacy_vault_role_names(vault_target(model, settings).role_prefix, store)
     return Plan(
         store=store,
         uid=uid,
@@ -81,8 +86,8 @@ def make_plan(
         spec=model,
         release=release_name(store),
         values=build_release_values(model, store, settings),
-        vault=build_vault_config(model, store, settings),
-        role_prefix=vault_role_prefix(model.vault.role_prefix, store),
+        vault=vault,
+        legacy_vault=VaultNames(vault.auth_mount, legacy, legacy),
         k8ssandra=(
             build_k8ssandra_cluster(model, store, settings)
             if model.cassandra.mode == "k8ssandra"

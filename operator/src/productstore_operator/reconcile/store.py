@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from productstore_operator.builders import InvalidSpecError
 from productstore_operator.builders.k8ssandra import PLURAL as K8SSANDRA_PLURAL
+from productstore_operator.builders.vault import VaultNames
 from productstore_operator.conditions import (
     INVALID_SPEC,
     NAMESPACE_NOT_ALLOWED,
@@ -42,7 +43,7 @@ from productstore_operator.reconcile.outcome import (
 from productstore_operator.reconcile.plan import Plan, make_plan
 from productstore_operator.reconcile.runtime import Runtime
 from productstore_operator.reconcile.steps import STEPS, Step
-from productstore_operator.reconcile.vault_step import admin_for
+from productstore_operator.reconcile.vault_step import admin_for, recorded_names, remove_recorded
 
 
 def _previous(status: Mapping[str, Any]) -> ProductStoreStatus:
@@ -201,7 +202,13 @@ async def reconcile(body: Mapping[str, Any], runtime: Runtime) -> Outcome:
         if fresh is not None:
             status = fresh.get("status") or {}
         previous = _previous(status)
-        ctx = PassContext(plan, runtime, services=dict(previous.services), version=previous.version)
+        ctx = PassContext(
+            plan,
+            runtime,
+            services=dict(previous.services),
+            version=previous.version,
+            vault=previous.vault,
+        )
         return await run_steps(STEPS, ctx, previous, now)
 
 
@@ -247,6 +254,7 @@ async def run_steps(
         version=ctx.version,
         conditions=conditions,
         services=ctx.services,
+        vault=ctx.vault,
     )
     outcome = Outcome(status=_status_document(new), step_seconds=seconds)
     for _, result in ran:
@@ -280,17 +288,29 @@ async def finalize(body: Mapping[str, Any], runtime: Runtime) -> list[Event]:
         plan = plan_for(body, runtime)
     except InvalidSpecError:
         # Never applied (refused before anything was touched): nothing to remove.
-        # A spec made invalid after it was applied still has a release: remove it.
+        # A spec made invalid after it was applied still has a release, and the
+        # Vault names an earlier pass recorded: remove them.
         metadata = body["metadata"]
         await runtime.helm.uninstall(metadata["name"], metadata["namespace"])
-        return [Event("Normal", "Deleted", "invalid spec: removed the release, if any")]
+        gone = await remove_recorded(_previous(body.get("status") or {}).vault, runtime)
+        vault = f"; removed from Vault: {', '.join(gone)}" if gone else ""
+        return [Event("Normal", "Deleted", f"invalid spec: removed the release, if any{vault}")]
     events: list[Event] = []
     ns = plan.store.namespace
     await runtime.helm.uninstall(plan.release, ns)
     events.append(Event("Normal", "Deleted", f"uninstalled release {plan.release}"))
     retain = plan.spec.cassandra.deletion_policy == "Retain"
-    removed = await admin_for(plan, runtime).remove_store(
-        plan.vault, plan.role_prefix, secrets=not retain
+    # What earlier passes recorded, and what this plan writes (a pass that died
+    # before its status was saved may have written it): by exact name only.
+    recorded = recorded_names(_previous(body.get("status") or {}).vault, plan)
+    admin = admin_for(plan, runtime)
+    removed: list[str] = []
+    if recorded.auth_mount != plan.vault.auth_mount:
+        # The configuration moved the auth mount: the recorded roles are in the old one.
+        removed += await admin.remove_names(recorded)
+        recorded = VaultNames(plan.vault.auth_mount)
+    removed += await admin.remove_store(
+        plan.vault, recorded.union(plan.vault.names()), secrets=not retain
     )
     events.append(
         Event("Normal", "Deleted", f"removed from Vault: {', '.join(removed) or 'nothing'}")

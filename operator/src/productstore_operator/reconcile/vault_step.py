@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
-from productstore_operator.builders.vault import GeneratedSecret
+from productstore_operator.builders.vault import GeneratedSecret, VaultNames
 from productstore_operator.config import ConfigError
 from productstore_operator.io import KubernetesAuth, TransientError, VaultAdmin, generate_secret
+from productstore_operator.models import VaultStatus
 from productstore_operator.reconcile.context import PassContext
 from productstore_operator.reconcile.outcome import RETRY_SECONDS, Event, StepResult
 from productstore_operator.reconcile.plan import Plan
 from productstore_operator.reconcile.runtime import REVIEWER_TOKEN_SECONDS, Runtime
+
+log = logging.getLogger(__name__)
 
 
 def _kubernetes_auth(runtime: Runtime) -> KubernetesAuth:
@@ -32,18 +36,78 @@ def _kubernetes_auth(runtime: Runtime) -> KubernetesAuth:
 
 
 def admin_for(plan: Plan, runtime: Runtime) -> VaultAdmin:
-    """The Vault client for the store's Vault, with the operator's current token."""
+    """The client of the configured Vault the store names, with the operator's current token.
+
+    Address, TLS and token all come from the operator's configuration; the
+    store's spec only chose the name (checked when the plan was made).
+    """
+    name = plan.vault.vault_name
+    server = runtime.config.vault(name)
+    if server is None:
+        raise TransientError(f"Vault '{name}' is not in the operator's configuration")
     try:
-        token = runtime.config.read_vault_token()
+        token = runtime.config.read_vault_token(server)
     except ConfigError as exc:
         raise TransientError(str(exc)) from exc
-    return runtime.vault.admin(plan.spec.vault.address, token)
+    return runtime.vault.admin(name, server.address, token, verify=server.verify)
+
+
+async def remove_recorded(status: VaultStatus | None, runtime: Runtime) -> list[str]:
+    """Delete the names ``status`` recorded, without a plan (the spec no longer builds one).
+
+    Nothing when nothing was recorded or the recorded Vault is no longer configured.
+    """
+    if status is None:
+        return []
+    server = runtime.config.vault(status.name)
+    if server is None:
+        log.warning("recorded Vault %r is not configured: its names stay", status.name)
+        return []
+    try:
+        token = runtime.config.read_vault_token(server)
+    except ConfigError as exc:
+        raise TransientError(str(exc)) from exc
+    admin = runtime.vault.admin(server.name, server.address, token, verify=server.verify)
+    names = VaultNames(status.auth_mount, tuple(status.roles), tuple(status.policies))
+    return await admin.remove_names(names)
+
+
+def recorded_names(status: VaultStatus | None, plan: Plan) -> VaultNames:
+    """The names earlier passes recorded in status.vault, in the store's Vault.
+
+    A store without a record was last reconciled by an operator that recorded
+    nothing: its names are the old scheme's, exactly.
+    """
+    if status is None:
+        return plan.legacy_vault
+    if status.name != plan.vault.vault_name:
+        # The operator's configuration renamed its Vaults: the recorded names are
+        # in a Vault this store no longer reaches; leave them rather than guess.
+        log.warning(
+            "store %s/%s recorded Vault names in %r, now uses %r: not removing them",
+            plan.store.namespace,
+            plan.store.name,
+            status.name,
+            plan.vault.vault_name,
+        )
+        return VaultNames(plan.vault.auth_mount)
+    return VaultNames(status.auth_mount, tuple(status.roles), tuple(status.policies))
+
+
+def _record(plan: Plan, names: VaultNames) -> VaultStatus:
+    return VaultStatus(
+        name=plan.vault.vault_name,
+        auth_mount=names.auth_mount,
+        roles=list(names.roles),
+        policies=list(names.policies),
+    )
 
 
 async def ensure_secrets(ctx: PassContext) -> StepResult:
     """Make Vault hold the store's configuration; never overwrite a secret."""
     plan, runtime = ctx.plan, ctx.runtime
-    address = plan.spec.vault.address
+    recorded = recorded_names(ctx.vault, plan)
+    planned = plan.vault.names()
     try:
         admin = admin_for(plan, runtime)
 
@@ -51,12 +115,19 @@ async def ensure_secrets(ctx: PassContext) -> StepResult:
             return generate_secret(secret, plan.store)
 
         changes = await admin.ensure_store(
-            plan.vault, plan.role_prefix, _kubernetes_auth(runtime), generate
+            plan.vault, recorded, _kubernetes_auth(runtime), generate
         )
     except TransientError as exc:
+        # Some of the planned names may exist now: keep them with the old ones, so
+        # a later pass or the finalizer removes whatever is there. Recorded roles in
+        # another auth mount (the configuration moved it) stay recorded as they are;
+        # the finalizer adds the planned names anyway.
+        same_mount = recorded.auth_mount == planned.auth_mount
+        ctx.vault = _record(plan, planned.union(recorded) if same_mount else recorded)
         return StepResult.failed(
             "VaultUnavailable", f"{exc}; the operator retries in {RETRY_SECONDS:.0f}s"
         )
+    ctx.vault = _record(plan, planned)
     events: list[Event] = []
     if changes.created_secrets:
         events.append(
@@ -75,7 +146,8 @@ async def ensure_secrets(ctx: PassContext) -> StepResult:
         )
     return StepResult.ready(
         "SecretsInPlace",
-        f"{len(plan.vault.roles)} Kubernetes-auth roles at {address} (auth/"
-        f"{plan.vault.auth_mount}); secrets under {plan.vault.kv_mount}/{plan.vault.store_path}",
+        f"{len(plan.vault.roles)} Kubernetes-auth roles in Vault '{plan.vault.vault_name}' "
+        f"(auth/{plan.vault.auth_mount}); secrets under "
+        f"{plan.vault.kv_mount}/{plan.vault.store_path}",
         events,
     )
