@@ -1,0 +1,526 @@
+"""Reservations: the operations the order events drive (reserve, release, commit,
+restock) and the expiry of unpaid holds (docs/adr, the reservation design).
+
+- The order's record (`reservations`) is the one decision point: every change of
+  its state is an LWT, so a payment and an expiry racing for the same order end
+  with exactly one winner, and a redelivered event finds the decision made.
+- Each (order, product, location) has one hold whose id is derived from them,
+  and each hold changes with the stock counts of its partition in one CAS: a
+  retry or a redelivery finds its hold and changes nothing twice.
+- Lines are summed per product and reserved in product-id order, locations in
+  name order; when one product falls short, what the order took is released.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Final, Literal
+
+from productstore_common.events import Outbox, new_event
+from productstore_contracts.events import EventPayload
+from productstore_contracts.events.inventory import (
+    INVENTORY_SOURCE,
+    ReleaseReason,
+    ReservedLine,
+    ShortLine,
+    StockCommitRefused,
+    StockCommitted,
+    StockReleased,
+    StockReserved,
+    StockShortfall,
+)
+from productstore_inventory.app.data.stock import (
+    CasOutcomeUnknown,
+    Counts,
+    Hold,
+    HoldState,
+    Reservation,
+    StockStore,
+    expiry_bucket,
+)
+from productstore_inventory.app.services.metrics import InventoryMetrics
+from productstore_inventory.app.services.stock import StockLevels, event_id
+
+_logger = logging.getLogger(__name__)
+
+_HOLDS: Final = uuid.UUID("0e7f0d1a-3f1e-4b8e-9a52-8b8b7d3c2a61")
+
+Outcome = Literal["reserved", "shortfall", "released", "committed", "refused", "restocked", "none"]
+ExpiredBy = Literal["sweeper", "lazy"]
+
+
+class ContendedError(Exception):
+    """A hold kept losing its compare-and-set past the deadline; the event is retried."""
+
+
+def hold_id_of(order_id: uuid.UUID, product_id: uuid.UUID, location: str) -> uuid.UUID:
+    """The hold's id: the same order, product and location always give the same one."""
+    return uuid.uuid5(_HOLDS, f"{order_id}:{product_id}:{location}")
+
+
+def sum_lines(lines: Iterable[tuple[uuid.UUID, int]]) -> dict[uuid.UUID, int]:
+    """Quantities per product (two lines of one product are one hold of their sum)."""
+    summed: dict[uuid.UUID, int] = {}
+    for product_id, quantity in lines:
+        if quantity < 1:
+            raise ValueError(f"line quantity must be at least 1, got {quantity}")
+        summed[product_id] = summed.get(product_id, 0) + quantity
+    return summed
+
+
+@dataclass(frozen=True)
+class ReserveResult:
+    outcome: Outcome
+    short: Mapping[uuid.UUID, int]
+    expires_at: datetime | None
+
+
+# What each hold transition does to its partition's counts.
+def _moved(counts: Counts, quantity: int, frm: HoldState | None, to: HoldState) -> Counts:
+    on_hand, reserved = counts.on_hand, counts.reserved
+    match (frm, to):
+        case (None, "held"):
+            reserved += quantity
+        case ("held", "released"):
+            reserved -= quantity
+        case ("held", "committed"):
+            on_hand -= quantity
+            reserved -= quantity
+        case ("committed", "restocked"):
+            on_hand += quantity
+        case _:
+            raise ValueError(f"no hold transition {frm} -> {to}")
+    return Counts(on_hand, reserved, counts.version + 1)
+
+
+class Reservations:
+    """reserve / release / commit / restock / expire, each idempotent per order."""
+
+    def __init__(
+        self,
+        store: StockStore,
+        outbox: Outbox,
+        levels: StockLevels,
+        metrics: InventoryMetrics,
+        *,
+        hold_seconds: float,
+        cas_deadline_seconds: float,
+        clock: type[datetime] = datetime,
+    ) -> None:
+        self.store = store
+        self.outbox = outbox
+        self.levels = levels
+        self.metrics = metrics
+        self.hold_seconds = hold_seconds
+        self.cas_deadline_seconds = cas_deadline_seconds
+        self._clock = clock
+
+    def _now(self) -> datetime:
+        return self._clock.now(UTC)
+
+    # --- reserve ---------------------------------------------------------------
+
+    async def reserve(
+        self, order_id: uuid.UUID, lines: Iterable[tuple[uuid.UUID, int]]
+    ) -> ReserveResult:
+        """Hold every line or none. The first call decides; later calls (retries,
+        redeliveries, even with other lines) return that decision and publish its
+        event again under the same id."""
+        summed = sum_lines(lines)
+        record = await self.store.reservation(order_id)
+        if record is None:
+            expires_at = self._now() + timedelta(seconds=self.hold_seconds)
+            await self.store.start_reservation(order_id, summed, expires_at)
+            record = await self.store.reservation(order_id)
+            assert record is not None  # noqa: S101 - written (or found) just above
+        if record.state == "reserving":
+            await self._take_all(record)
+            record = await self.store.reservation(order_id)
+            assert record is not None  # noqa: S101
+        await self._announce(record)
+        outcome: Outcome = {
+            "reserved": "reserved",
+            "committed": "reserved",
+            "rejected": "shortfall",
+        }.get(record.state, "released")  # type: ignore[assignment]
+        return ReserveResult(outcome, record.short, record.expires_at)
+
+    async def _take_all(self, record: Reservation) -> None:
+        touched: list[uuid.UUID] = []
+        short: dict[uuid.UUID, int] = {}
+        for product_id in sorted(record.lines, key=str):  # one order for every buyer
+            quantity = record.lines[product_id]
+            touched.append(product_id)
+            available = await self._take_product(record, product_id, quantity)
+            if available is not None:
+                short[product_id] = available
+                break
+        if short:
+            # Report every short line, not just the first: a look at the rest.
+            for product_id in sorted(record.lines, key=str):
+                if product_id not in short and product_id not in touched:
+                    view = await self.levels.view(product_id)
+                    available = 0 if view is None else view.available
+                    if available < record.lines[product_id]:
+                        short[product_id] = available
+            decided = await self.store.transition(
+                record.order_id, from_states=("reserving",), to_state="rejected", short=short
+            )
+            self.metrics.reservations.labels("shortfall").inc()
+        else:
+            decided = await self.store.transition(
+                record.order_id, from_states=("reserving",), to_state="reserved"
+            )
+            if decided:
+                self.metrics.reservations.labels("reserved").inc()
+        current = await self.store.reservation(record.order_id)
+        if current is not None and current.state in ("rejected", "released", "expired"):
+            # Short, or expired/released while we were taking: give back what we hold.
+            await self._resolve_holds(record, "held", "released")
+        await self._publish(touched)
+
+    async def _take_product(
+        self, record: Reservation, product_id: uuid.UUID, quantity: int
+    ) -> int | None:
+        """Hold `quantity` of the product across its locations; None when held, else
+        what was available (the order is then short)."""
+        product = await self.store.product(product_id)
+        if product is None:
+            return 0
+        for attempt in range(2):
+            remaining = quantity
+            for location in sorted(product.locations):
+                remaining -= await self._take(record, product_id, location, remaining)
+                if remaining == 0:
+                    return None
+            # Short: holds that expired and nobody swept yet may be what is missing.
+            if attempt == 0 and not await self._expire_lazily(product_id, product.locations):
+                break
+        view = await self.levels.view(product_id)
+        # What this order holds of it counts as available to it.
+        return (0 if view is None else max(view.available, 0)) + (quantity - remaining)
+
+    async def _take(
+        self, record: Reservation, product_id: uuid.UUID, location: str, wanted: int
+    ) -> int:
+        """Hold up to `wanted` units at one location; how many this order holds there."""
+        hold_id = hold_id_of(record.order_id, product_id, location)
+        counts = await self.store.counts(product_id, location, serial=False)
+        deadline = time.monotonic() + self.cas_deadline_seconds
+        attempt = 0
+        while True:
+            take = min(wanted, counts.available)
+            if take <= 0 or not counts.exists:
+                # Nothing to take, unless this order already holds it (a retry).
+                existing = await self.store.hold(product_id, location, hold_id)
+                if existing is not None:
+                    return existing.quantity if existing.state == "held" else 0
+                if counts.exists and attempt == 0:
+                    # The first read was not at SERIAL: confirm before calling it short.
+                    counts = await self.store.counts(product_id, location, serial=True)
+                    attempt += 1
+                    continue
+                return 0
+            hold = Hold(
+                hold_id, product_id, location, record.order_id, take, "held", record.expires_at
+            )
+            new = _moved(counts, take, None, "held")
+            try:
+                result = await self.store.change_hold(
+                    expected=counts, new=new, hold=hold, previous_state=None
+                )
+            except CasOutcomeUnknown:
+                self.metrics.cas_unknown.inc()
+                existing = await self.store.hold(product_id, location, hold_id)  # SERIAL
+                if existing is not None:
+                    return existing.quantity if existing.state == "held" else 0
+                counts = await self.store.counts(product_id, location, serial=True)
+                continue
+            if result.applied:
+                return take
+            if result.hold_state is not None:
+                existing = await self.store.hold(product_id, location, hold_id)
+                return existing.quantity if existing and existing.state == "held" else 0
+            self.metrics.conflicts.inc()
+            attempt += 1
+            if time.monotonic() > deadline:
+                raise ContendedError(f"{product_id}/{location}: {attempt} conflicts")
+            counts = result.counts
+            await _jitter(attempt)
+
+    # --- release, expire, commit, restock --------------------------------------
+
+    async def release(self, order_id: uuid.UUID, reason: ReleaseReason) -> Outcome:
+        """Release an unpaid order's holds (cancelled, expired by the orders service).
+        An order never seen is recorded as released, so its late OrderPlaced holds
+        nothing."""
+        record = await self.store.reservation(order_id)
+        if record is None:
+            epoch = datetime.fromtimestamp(0, UTC)
+            await self.store.start_reservation(order_id, {}, epoch)
+            await self.store.transition(
+                order_id, from_states=("reserving",), to_state="released", reason=reason
+            )
+            record = await self.store.reservation(order_id)
+            assert record is not None  # noqa: S101
+        if record.state in ("reserving", "reserved"):
+            await self.store.transition(
+                order_id,
+                from_states=("reserving", "reserved"),
+                to_state="released",
+                reason=reason,
+            )
+            record = await self.store.reservation(order_id)
+            assert record is not None  # noqa: S101
+        if record.state in ("released", "expired"):
+            await self._resolve_holds(record, "held", "released")
+            await self._publish(record.lines)
+            await self._announce(record)
+            return "released"
+        return "none"
+
+    async def expire(self, order_id: uuid.UUID, how: ExpiredBy) -> bool:
+        """Release the order's holds if they expired unpaid; whether it expired now."""
+        expired = await self.store.transition(
+            order_id,
+            from_states=("reserving", "reserved"),
+            to_state="expired",
+            reason="expired",
+            expired_at=self._now(),
+        )
+        record = await self.store.reservation(order_id)
+        if record is None or record.state != "expired":
+            return False
+        if expired:
+            self.metrics.holds_expired.labels(how).inc()
+        await self._resolve_holds(record, "held", "released")
+        await self._publish(record.lines)
+        await self._announce(record)
+        return expired
+
+    async def _expire_lazily(self, product_id: uuid.UUID, locations: Iterable[str]) -> bool:
+        """Expire the orders whose holds on this product timed out; whether any did."""
+        now = self._now()
+        orders = {
+            hold.order_id
+            for location in locations
+            for hold in await self.store.held(product_id, location)
+            if hold.expires_at <= now
+        }
+        expired = False
+        for order_id in sorted(orders, key=str):
+            expired = await self.expire(order_id, "lazy") or expired
+        return expired
+
+    async def commit(self, order_id: uuid.UUID) -> Outcome:
+        """The order was paid: its held stock is sold. Refused (StockCommitRefused: the
+        orders service refunds) when the holds expired or were released first."""
+        record = await self.store.reservation(order_id)
+        if record is not None and record.state == "reserved":
+            await self.store.transition(
+                order_id,
+                from_states=("reserved",),
+                to_state="committed",
+                unexpired_at=self._now(),
+            )
+            record = await self.store.reservation(order_id)
+            assert record is not None  # noqa: S101
+            if record.state == "reserved":  # its holds expired before the payment came
+                await self.expire(order_id, "lazy")
+                record = await self.store.reservation(order_id)
+                assert record is not None  # noqa: S101
+        if record is not None and record.state in ("committed", "restocked"):
+            if record.state == "committed":
+                await self._resolve_holds(record, "held", "committed")
+                await self._publish(record.lines)
+            self.metrics.commits.labels("committed").inc()
+            await self._emit(order_id, "committed", StockCommitted(order_id=order_id))
+            return "committed"
+        if record is not None and record.state == "reserving":
+            # OrderPaid overtook an unfinished OrderPlaced: let the consumer retry.
+            raise ContendedError(f"order {order_id} is still being reserved")
+        reason = "unknown_order" if record is None else record.state
+        if reason == "rejected":
+            refused = StockCommitRefused(order_id=order_id, reason="rejected")
+        elif reason == "expired":
+            refused = StockCommitRefused(order_id=order_id, reason="expired")
+        elif reason == "released":
+            refused = StockCommitRefused(order_id=order_id, reason="released")
+        else:
+            refused = StockCommitRefused(order_id=order_id, reason="unknown_order")
+        self.metrics.commits.labels("refused").inc()
+        await self._emit(order_id, "commit-refused", refused)
+        return "refused"
+
+    async def restock(self, order_id: uuid.UUID) -> Outcome:
+        """A paid order was cancelled: its sold units go back on hand. An order that
+        was never committed is released instead."""
+        record = await self.store.reservation(order_id)
+        if record is None or record.state in ("reserving", "reserved"):
+            return await self.release(order_id, "cancelled")
+        if record.state == "committed":
+            await self.store.transition(
+                order_id, from_states=("committed",), to_state="restocked", reason="restocked"
+            )
+            record = await self.store.reservation(order_id)
+            assert record is not None  # noqa: S101
+        if record.state != "restocked":
+            return "none"
+        # A crash between the two may leave holds `held` on a committed order: finish them.
+        await self._resolve_holds(record, "held", "committed")
+        await self._resolve_holds(record, "committed", "restocked")
+        await self._publish(record.lines)
+        await self._announce(record)
+        return "restocked"
+
+    # --- holds of an order -------------------------------------------------------
+
+    async def _holds(self, record: Reservation) -> list[Hold]:
+        holds: list[Hold] = []
+        for product_id in sorted(record.lines, key=str):
+            product = await self.store.product(product_id)
+            for location in sorted(product.locations if product else ()):
+                hold = await self.store.hold(
+                    product_id, location, hold_id_of(record.order_id, product_id, location)
+                )
+                if hold is not None:
+                    holds.append(hold)
+        return holds
+
+    async def _resolve_holds(self, record: Reservation, frm: HoldState, to: HoldState) -> None:
+        for hold in await self._holds(record):
+            if hold.state == frm:
+                await self._move(hold, frm, to)
+
+    async def _move(self, hold: Hold, frm: HoldState, to: HoldState) -> None:
+        counts = await self.store.counts(hold.product_id, hold.location, serial=True)
+        moved = Hold(
+            hold.hold_id,
+            hold.product_id,
+            hold.location,
+            hold.order_id,
+            hold.quantity,
+            to,
+            hold.expires_at,
+        )
+        deadline = time.monotonic() + self.cas_deadline_seconds
+        attempt = 0
+        while True:
+            try:
+                result = await self.store.change_hold(
+                    expected=counts,
+                    new=_moved(counts, hold.quantity, frm, to),
+                    hold=moved,
+                    previous_state=frm,
+                )
+            except CasOutcomeUnknown:
+                self.metrics.cas_unknown.inc()
+                current = await self.store.hold(hold.product_id, hold.location, hold.hold_id)
+                if current is None or current.state != frm:
+                    return
+                counts = await self.store.counts(hold.product_id, hold.location, serial=True)
+                continue
+            if result.applied or result.hold_state != frm:
+                return  # done, by us or by someone before us
+            self.metrics.conflicts.inc()
+            attempt += 1
+            if time.monotonic() > deadline:
+                raise ContendedError(f"{hold.product_id}/{hold.location}: {attempt} conflicts")
+            counts = result.counts
+            await _jitter(attempt)
+
+    # --- events ------------------------------------------------------------------
+
+    async def _publish(self, product_ids: Iterable[uuid.UUID]) -> None:
+        for product_id in sorted(set(product_ids), key=str):
+            await self.levels.publish(product_id)
+
+    async def _announce(self, record: Reservation) -> None:
+        """The event of the order's current state (the same id every time)."""
+        order_id = record.order_id
+        payload: EventPayload
+        if record.state in ("reserved", "committed"):
+            fact = "reserved"
+            payload = StockReserved(
+                order_id=order_id,
+                lines=[
+                    ReservedLine(product_id=product_id, quantity=quantity)
+                    for product_id, quantity in sorted(
+                        record.lines.items(), key=lambda i: str(i[0])
+                    )
+                ],
+                expires_at=record.expires_at,
+            )
+            if record.state == "committed":
+                return
+        elif record.state == "rejected":
+            fact = "shortfall"
+            payload = StockShortfall(
+                order_id=order_id,
+                short=[
+                    ShortLine(
+                        product_id=product_id,
+                        requested=record.lines.get(product_id, 1),
+                        available=max(available, 0),
+                    )
+                    for product_id, available in sorted(
+                        record.short.items(), key=lambda i: str(i[0])
+                    )
+                ],
+            )
+        elif record.state in ("released", "expired", "restocked"):
+            fact = f"released:{record.state}"
+            reason: ReleaseReason = (
+                "expired" if record.state == "expired" else record.reason or "cancelled"  # type: ignore[assignment]
+            )
+            payload = StockReleased(order_id=order_id, reason=reason)
+        else:
+            return
+        await self._emit(order_id, fact, payload)
+
+    async def _emit(self, order_id: uuid.UUID, fact: str, payload: EventPayload) -> None:
+        await self.outbox.write(
+            [],
+            [
+                new_event(
+                    payload,
+                    source=INVENTORY_SOURCE,
+                    subject=str(order_id),
+                    id=event_id(order_id, fact),
+                )
+            ],
+        )
+
+    # --- the sweeper's pass -------------------------------------------------------
+
+    def first_sweep_bucket(self, lookback_seconds: int) -> int:
+        return expiry_bucket(self._now() - timedelta(seconds=lookback_seconds))
+
+    async def sweep(self, first_bucket: int) -> tuple[int, int]:
+        """Expire every order whose holds timed out, in the index's buckets from
+        `first_bucket` to now: how many expired, and where the next pass starts (the
+        current minute: every earlier bucket is done once this pass returns)."""
+        now = self._now()
+        current = expiry_bucket(now)
+        expired = 0
+        for bucket in range(first_bucket, current + 1):
+            for expires_at, order_id in await self.store.expiring(bucket):
+                if expires_at > now:
+                    break  # clustered by expiry: the rest of the bucket is later
+                if await self.expire(order_id, "sweeper"):
+                    expired += 1
+                await self.store.forget_expiring(expires_at, order_id)
+        return expired, current
+
+
+async def _jitter(attempt: int) -> None:
+    # Losers back off a little, randomly, so 64 buyers of one product do not retry
+    # in lock-step; capped so a hot product still sells quickly.
+    await asyncio.sleep(random.uniform(0, min(0.002 * attempt, 0.05)))  # noqa: S311
