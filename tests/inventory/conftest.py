@@ -81,9 +81,7 @@ def settings(
     auth_server: AuthServer,
     overrides: dict[str, object],
 ) -> InventorySettings:
-    return inventory_settings(
-        cassandra, kafka, backing, auth_server.url + JWKS_PATH, **overrides
-    )
+    return inventory_settings(cassandra, kafka, backing, auth_server.url + JWKS_PATH, **overrides)
 
 
 @pytest.fixture(scope="module")

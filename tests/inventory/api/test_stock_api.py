@@ -105,7 +105,13 @@ async def test_bad_bodies_are_422_naming_the_member(
     ],
 )
 async def test_writes_and_the_low_stock_list_are_for_admins(
-    client: httpx.AsyncClient, tokens: Tokens, method: str, path: str, who: str | None, status: int
+    *,
+    client: httpx.AsyncClient,
+    tokens: Tokens,
+    method: str,
+    path: str,
+    who: str | None,
+    status: int,
 ) -> None:
     headers = bearer(tokens.user) if who == "user" else {}
     response = await client.request(

@@ -92,7 +92,10 @@ def test_secret_path_is_the_kv_v2_data_path() -> None:
 
 @pytest.mark.parametrize(
     ("changes", "expected"),
-    [({}, list(IMPLEMENTED_SERVICES)), ({"services.catalog.enabled": False}, ["auth"])],
+    [
+        ({}, list(IMPLEMENTED_SERVICES)),
+        ({"services.catalog.enabled": False}, ["auth", "inventory"]),
+    ],
     ids=["unbuilt-services-off", "catalog-off"],
 )
 def test_disabled_services_get_no_role(changes: dict[str, Any], expected: list[str]) -> None:

@@ -94,6 +94,8 @@ class Reservation:
     short: Mapping[uuid.UUID, int]
     expires_at: datetime
     reason: str | None
+    # Set by the caller when another call may have started on this order before.
+    resumed: bool = False
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,13 @@ restock) and the expiry of unpaid holds (docs/adr, the reservation design).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
@@ -51,6 +53,10 @@ from productstore_inventory.app.services.stock import StockLevels, event_id
 _logger = logging.getLogger(__name__)
 
 _HOLDS: Final = uuid.UUID("0e7f0d1a-3f1e-4b8e-9a52-8b8b7d3c2a61")
+# Retry jitter only (not security); an instance of its own leaves the global one alone.
+_random: Final = random.Random()  # noqa: S311
+# How often a line that fell short is tried again while the product has enough.
+_SHORT_RETRIES: Final = 8
 
 Outcome = Literal["reserved", "shortfall", "released", "committed", "refused", "restocked", "none"]
 ExpiredBy = Literal["sweeper", "lazy"]
@@ -86,7 +92,7 @@ class ReserveResult:
 def _moved(counts: Counts, quantity: int, frm: HoldState | None, to: HoldState) -> Counts:
     on_hand, reserved = counts.on_hand, counts.reserved
     match (frm, to):
-        case (None, "held"):
+        case (None, "held") | ("released", "held"):
             reserved += quantity
         case ("held", "released"):
             reserved -= quantity
@@ -121,6 +127,7 @@ class Reservations:
         self.hold_seconds = hold_seconds
         self.cas_deadline_seconds = cas_deadline_seconds
         self._clock = clock
+        self._locks = PartitionLocks()
 
     def _now(self) -> datetime:
         return self._clock.now(UTC)
@@ -137,10 +144,15 @@ class Reservations:
         record = await self.store.reservation(order_id)
         if record is None:
             expires_at = self._now() + timedelta(seconds=self.hold_seconds)
-            await self.store.start_reservation(order_id, summed, expires_at)
+            fresh = await self.store.start_reservation(order_id, summed, expires_at)
             record = await self.store.reservation(order_id)
             assert record is not None  # noqa: S101 - written (or found) just above
+            if not fresh:
+                record = dataclasses.replace(record, resumed=True)
+        else:
+            record = dataclasses.replace(record, resumed=True)
         if record.state == "reserving":
+            # resumed: a call before this one may have taken holds already.
             await self._take_all(record)
             record = await self.store.reservation(order_id)
             assert record is not None  # noqa: S101
@@ -173,7 +185,8 @@ class Reservations:
             decided = await self.store.transition(
                 record.order_id, from_states=("reserving",), to_state="rejected", short=short
             )
-            self.metrics.reservations.labels("shortfall").inc()
+            if decided:
+                self.metrics.reservations.labels("shortfall").inc()
         else:
             decided = await self.store.transition(
                 record.order_id, from_states=("reserving",), to_state="reserved"
@@ -189,39 +202,102 @@ class Reservations:
     async def _take_product(
         self, record: Reservation, product_id: uuid.UUID, quantity: int
     ) -> int | None:
-        """Hold `quantity` of the product across its locations; None when held, else
-        what was available (the order is then short)."""
+        """Hold `quantity` of the product; None when held, else what was available (the
+        order is then short).
+
+        A location that can hold the whole line is used alone (the first by name);
+        otherwise the line is split in name order. A split that falls short gives its
+        units back and tries again while the product as a whole has enough: another
+        buyer's split holding units only for a moment must not turn this one away."""
         product = await self.store.product(product_id)
         if product is None:
             return 0
-        for attempt in range(2):
-            remaining = quantity
-            for location in sorted(product.locations):
-                remaining -= await self._take(record, product_id, location, remaining)
-                if remaining == 0:
+        locations = sorted(product.locations)
+        available = 0
+        for attempt in range(_SHORT_RETRIES):
+            counts = {
+                location: await self.store.counts(product_id, location, serial=attempt > 0)
+                for location in locations
+            }
+            # What this order holds already (a retry after a crash) stays where it is.
+            holds = (
+                {
+                    location: hold
+                    for location in locations
+                    if (
+                        hold := await self.store.hold(
+                            product_id, location, hold_id_of(record.order_id, product_id, location)
+                        )
+                    )
+                    is not None
+                }
+                if attempt > 0 or record.resumed
+                else {}
+            )
+            taken = sum(h.quantity for h in holds.values() if h.state == "held")
+            remaining = quantity - taken
+            free = [
+                location
+                for location in locations
+                if location not in holds or holds[location].state != "held"
+            ]
+            whole = next((loc for loc in free if counts[loc].available >= remaining), None)
+            chosen = [whole] if whole is not None else free
+            # The partitions stay locked (in this process) until the attempt has taken
+            # all it needs or given it back: no other buyer here sees a passing hold.
+            async with self._locks.hold_all([(product_id, location) for location in chosen]):
+                for location in chosen:
+                    if remaining <= 0:
+                        break
+                    remaining -= await self._take_locked(
+                        record, product_id, location, remaining, holds.get(location)
+                    )
+                if remaining <= 0:
                     return None
-            # Short: holds that expired and nobody swept yet may be what is missing.
-            if attempt == 0 and not await self._expire_lazily(product_id, product.locations):
-                break
-        view = await self.levels.view(product_id)
-        # What this order holds of it counts as available to it.
-        return (0 if view is None else max(view.available, 0)) + (quantity - remaining)
+                # Short: give back what this attempt took, then look again.
+                await self._release_product_locked(record, product_id, chosen)
+            expired = attempt == 0 and await self._expire_lazily(product_id, locations)
+            view = await self.levels.view(product_id)
+            available = 0 if view is None else max(view.available, 0)
+            if available < quantity and not expired:
+                return available
+            await _jitter(attempt + 1, scale=0.01)
+        return available
 
-    async def _take(
-        self, record: Reservation, product_id: uuid.UUID, location: str, wanted: int
+    async def _release_product_locked(
+        self, record: Reservation, product_id: uuid.UUID, locations: Iterable[str]
+    ) -> None:
+        for location in locations:
+            hold = await self.store.hold(
+                product_id, location, hold_id_of(record.order_id, product_id, location)
+            )
+            if hold is not None and hold.state == "held":
+                await self._move_locked(hold, "held", "released")
+
+    async def _take_locked(  # noqa: PLR0911, PLR0912 - one CAS loop, each exit an outcome
+        self,
+        record: Reservation,
+        product_id: uuid.UUID,
+        location: str,
+        wanted: int,
+        existing: Hold | None,
     ) -> int:
-        """Hold up to `wanted` units at one location; how many this order holds there."""
+        """Hold up to `wanted` units at one location (its lock held): how many this order
+        holds there. Calls of one process for one partition queue on that lock, so the
+        compare-and-set races only other replicas, not 63 coroutines of its own."""
         hold_id = hold_id_of(record.order_id, product_id, location)
+        # A hold this order gave back in an earlier attempt is taken again.
+        previous: HoldState | None = existing.state if existing is not None else None
+        if previous == "held" and existing is not None:
+            return existing.quantity
+        if previous not in (None, "released"):
+            return 0
         counts = await self.store.counts(product_id, location, serial=False)
         deadline = time.monotonic() + self.cas_deadline_seconds
         attempt = 0
         while True:
             take = min(wanted, counts.available)
             if take <= 0 or not counts.exists:
-                # Nothing to take, unless this order already holds it (a retry).
-                existing = await self.store.hold(product_id, location, hold_id)
-                if existing is not None:
-                    return existing.quantity if existing.state == "held" else 0
                 if counts.exists and attempt == 0:
                     # The first read was not at SERIAL: confirm before calling it short.
                     counts = await self.store.counts(product_id, location, serial=True)
@@ -231,28 +307,41 @@ class Reservations:
             hold = Hold(
                 hold_id, product_id, location, record.order_id, take, "held", record.expires_at
             )
-            new = _moved(counts, take, None, "held")
             try:
                 result = await self.store.change_hold(
-                    expected=counts, new=new, hold=hold, previous_state=None
+                    expected=counts,
+                    new=_moved(counts, take, previous, "held"),
+                    hold=hold,
+                    previous_state=previous,
                 )
             except CasOutcomeUnknown:
                 self.metrics.cas_unknown.inc()
-                existing = await self.store.hold(product_id, location, hold_id)  # SERIAL
-                if existing is not None:
-                    return existing.quantity if existing.state == "held" else 0
+                found = await self.store.hold(product_id, location, hold_id)  # SERIAL
+                if found is not None and found.state == "held":
+                    return found.quantity
+                previous = None if found is None else found.state
                 counts = await self.store.counts(product_id, location, serial=True)
                 continue
             if result.applied:
                 return take
-            if result.hold_state is not None:
-                existing = await self.store.hold(product_id, location, hold_id)
-                return existing.quantity if existing and existing.state == "held" else 0
-            self.metrics.conflicts.inc()
+            if result.hold_state != previous:
+                # Someone (a duplicate delivery) moved this hold: take it as it is now.
+                found = await self.store.hold(product_id, location, hold_id)
+                if found is not None and found.state == "held":
+                    return found.quantity
+                if found is None or found.state != "released":
+                    return 0
+                previous = "released"
+            else:
+                self.metrics.conflicts.inc()
             attempt += 1
             if time.monotonic() > deadline:
                 raise ContendedError(f"{product_id}/{location}: {attempt} conflicts")
-            counts = result.counts
+            counts = (
+                result.counts
+                if result.counts.exists
+                else await self.store.counts(product_id, location, serial=True)
+            )
             await _jitter(attempt)
 
     # --- release, expire, commit, restock --------------------------------------
@@ -400,6 +489,10 @@ class Reservations:
                 await self._move(hold, frm, to)
 
     async def _move(self, hold: Hold, frm: HoldState, to: HoldState) -> None:
+        async with self._locks.hold((hold.product_id, hold.location)):
+            await self._move_locked(hold, frm, to)
+
+    async def _move_locked(self, hold: Hold, frm: HoldState, to: HoldState) -> None:
         counts = await self.store.counts(hold.product_id, hold.location, serial=True)
         moved = Hold(
             hold.hold_id,
@@ -520,7 +613,37 @@ class Reservations:
         return expired, current
 
 
-async def _jitter(attempt: int) -> None:
-    # Losers back off a little, randomly, so 64 buyers of one product do not retry
-    # in lock-step; capped so a hot product still sells quickly.
-    await asyncio.sleep(random.uniform(0, min(0.002 * attempt, 0.05)))  # noqa: S311
+async def _jitter(attempt: int, scale: float = 0.002) -> None:
+    # Losers back off a little, randomly, so buyers of one product on several replicas
+    # do not retry in lock-step; capped so a hot product still sells quickly.
+    await asyncio.sleep(_random.uniform(0, min(scale * attempt, 0.05)))
+
+
+class PartitionLocks:
+    """One asyncio lock per stock partition in use, dropped when nobody waits on it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[tuple[uuid.UUID, str], tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold_all(self, keys: Iterable[tuple[uuid.UUID, str]]) -> AsyncIterator[None]:
+        """Every lock of `keys`, taken in one order (sorted), so two holders never wait
+        on each other."""
+        async with AsyncExitStack() as stack:
+            for key in sorted(set(keys), key=lambda k: (str(k[0]), k[1])):
+                await stack.enter_async_context(self.hold(key))
+            yield
+
+    @asynccontextmanager
+    async def hold(self, key: tuple[uuid.UUID, str]) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)

@@ -147,7 +147,10 @@ class StockLevels:
             if product is None or view.version < product.seen_version:
                 break  # a newer level was seen already
             low = view.available <= product.low_stock_threshold
-            if view.version == product.seen_version and low == product.low:
+            out = view.available <= 0
+            if low == product.low and out == (product.seen_available <= 0):
+                # Nothing crosses: no write, so a hot product's sales do not queue on
+                # its product row.
                 break
             try:
                 applied = await self.store.record_alert_state(
@@ -155,12 +158,13 @@ class StockLevels:
                 )
             except CasOutcomeUnknown:
                 self.metrics.cas_unknown.inc()
-                continue  # the next read at SERIAL shows whether it landed
+                applied = False
             if not applied:
+                # Read again (at SERIAL) and decide on the newest totals.
+                fresh = await self.view(product_id)
+                view = fresh if fresh is not None and fresh.version > view.version else view
                 continue
-            if view.available <= 0 < product.seen_available or (
-                view.available <= 0 and product.seen_version == 0
-            ):
+            if out and product.seen_available > 0:
                 self.metrics.stock_outs.inc()
             threshold = product.low_stock_threshold
             if low and not product.low:
