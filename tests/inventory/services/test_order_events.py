@@ -18,7 +18,7 @@ from productstore_contracts.events.inventory import (
     StockReleased,
     StockReserved,
 )
-from productstore_contracts.events.orders import OrderCancelled, OrderPaid
+from productstore_contracts.events.orders import OrderCancelled, OrderExpired, OrderPaid
 from productstore_inventory.app.core.config import InventorySettings
 from tests.inventory.support import EventLog, levels_of, placed, send_order_events
 
@@ -67,6 +67,18 @@ async def test_an_order_life_through_kafka(
     await event_log.wait_for(lambda _: bool(event_log.of(order, StockReleased)), "restocked")
     await _until(app, product, 5, 0)
     assert event_log.of(order, StockReleased)[0].reason == "restocked"
+
+    # An order the orders service lets expire unpaid gives its units back.
+    unpaid = uuid.uuid4()
+    await send_order_events(
+        kafka,
+        settings.orders_topic,
+        [(placed(unpaid, [(product, 4)]), None), (OrderExpired(order_id=unpaid), None)],
+    )
+    await event_log.wait_for(lambda _: bool(event_log.of(unpaid, StockReleased)), "expired")
+    assert event_log.of(unpaid, StockReleased)[0].reason == "order_expired"
+    assert event_log.of(unpaid, StockReserved)
+    await _until(app, product, 5, 0)
 
     changes = event_log.of(product, StockChanged)
     assert [c.version for c in changes] == sorted(c.version for c in changes)
