@@ -46,8 +46,8 @@ BUYERS = int(os.environ.get("BENCH_BUYERS", "64"))
 
 
 def _count(counter: Any) -> float:
-    return sum(sample.value for metric in counter.collect() for sample in metric.samples
-               if sample.name.endswith("_total"))  # fmt: skip
+    return float(sum(sample.value for metric in counter.collect() for sample in metric.samples
+                     if sample.name.endswith("_total")))  # fmt: skip
 
 
 async def _layout(db: CassandraSession, *, replicas: int) -> dict[str, Any]:
