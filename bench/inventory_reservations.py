@@ -42,6 +42,8 @@ from productstore_inventory.app.services.stock import StockLevels
 
 RESULTS = Path(__file__).parent / "results" / "inventory-reservations.json"
 UNITS = int(os.environ.get("BENCH_UNITS", "200"))
+# Another node (bench/inventory_paxos.py runs private ones): its CQL port.
+CQL_PORT = int(os.environ.get("BENCH_CASSANDRA_PORT", "9042"))
 BUYERS = int(os.environ.get("BENCH_BUYERS", "64"))
 
 
@@ -103,7 +105,7 @@ async def _layout(db: CassandraSession, *, replicas: int) -> dict[str, Any]:
 async def main() -> dict[str, Any]:
     keyspace = f"bench_inventory_{uuid.uuid4().hex[:10]}"
     db = CassandraSession.connect(
-        contact_points=["127.0.0.1"], local_dc="datacenter1", consistency="ONE"
+        contact_points=["127.0.0.1"], port=CQL_PORT, local_dc="datacenter1", consistency="ONE"
     )
     try:
         variant = db.execute(

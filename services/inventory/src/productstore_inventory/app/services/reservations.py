@@ -144,18 +144,19 @@ class Reservations:
         record = await self.store.reservation(order_id)
         if record is None:
             expires_at = self._now() + timedelta(seconds=self.hold_seconds)
-            fresh = await self.store.start_reservation(order_id, summed, expires_at)
-            record = await self.store.reservation(order_id)
-            assert record is not None  # noqa: S101 - written (or found) just above
-            if not fresh:
-                record = dataclasses.replace(record, resumed=True)
+            # Cassandra keeps milliseconds: the same instant whether read back or not.
+            expires_at = expires_at.replace(microsecond=expires_at.microsecond // 1000 * 1000)
+            if await self.store.start_reservation(order_id, summed, expires_at):
+                record = Reservation(order_id, "reserving", summed, {}, expires_at, None)
+            else:
+                found = await self.store.reservation(order_id)
+                assert found is not None  # noqa: S101 - its insert lost to this one
+                record = dataclasses.replace(found, resumed=True)
         else:
+            # A call before this one may have taken holds already.
             record = dataclasses.replace(record, resumed=True)
         if record.state == "reserving":
-            # resumed: a call before this one may have taken holds already.
-            await self._take_all(record)
-            record = await self.store.reservation(order_id)
-            assert record is not None  # noqa: S101
+            record = await self._take_all(record)
         await self._announce(record)
         outcome: Outcome = {
             "reserved": "reserved",
@@ -164,7 +165,8 @@ class Reservations:
         }.get(record.state, "released")  # type: ignore[assignment]
         return ReserveResult(outcome, record.short, record.expires_at)
 
-    async def _take_all(self, record: Reservation) -> None:
+    async def _take_all(self, record: Reservation) -> Reservation:
+        """Take every line or none; the order's record as decided."""
         touched: list[uuid.UUID] = []
         short: dict[uuid.UUID, int] = {}
         for product_id in sorted(record.lines, key=str):  # one order for every buyer
@@ -193,11 +195,16 @@ class Reservations:
             )
             if decided:
                 self.metrics.reservations.labels("reserved").inc()
+        if decided and not short:
+            await self._publish(touched)
+            return dataclasses.replace(record, state="reserved")
         current = await self.store.reservation(record.order_id)
-        if current is not None and current.state in ("rejected", "released", "expired"):
+        assert current is not None  # noqa: S101 - it was written before any hold
+        if current.state in ("rejected", "released", "expired"):
             # Short, or expired/released while we were taking: give back what we hold.
             await self._resolve_holds(record, "held", "released")
         await self._publish(touched)
+        return current
 
     async def _take_product(
         self, record: Reservation, product_id: uuid.UUID, quantity: int
