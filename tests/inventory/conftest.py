@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from devstack.components.cassandra import Cassandra
 from devstack.components.kafka import Kafka
+from devstack.components.redis import Redis
 from productstore_common.cassandra import CassandraSession, Migrator
 from productstore_common.events import dead_letter_topic, ensure_topics
 from productstore_inventory.app.core.config import InventorySettings
@@ -77,11 +78,14 @@ def overrides() -> dict[str, object]:
 def settings(
     cassandra: Cassandra,
     kafka: Kafka,
+    redis_server: Redis,
     backing: Backing,
     auth_server: AuthServer,
     overrides: dict[str, object],
 ) -> InventorySettings:
-    return inventory_settings(cassandra, kafka, backing, auth_server.url + JWKS_PATH, **overrides)
+    return inventory_settings(
+        cassandra, kafka, redis_server, backing, auth_server.url + JWKS_PATH, **overrides
+    )
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from devstack.components.cassandra import Cassandra
 from devstack.components.kafka import Kafka
+from devstack.components.redis import Redis
 from productstore_common.events import CloudEvent, EventRegistry, new_event, to_kafka_record
 from productstore_common.kit.container import container_of
 from productstore_contracts.events import EventPayload
@@ -41,7 +42,12 @@ class Backing:
 
 
 def inventory_settings(
-    cassandra: Cassandra, kafka: Kafka, backing: Backing, jwks_url: str, **overrides: Any
+    cassandra: Cassandra,
+    kafka: Kafka,
+    redis_server: Redis,
+    backing: Backing,
+    jwks_url: str,
+    **overrides: Any,
 ) -> InventorySettings:
     values: dict[str, Any] = {
         "environment": "test",
@@ -52,6 +58,8 @@ def inventory_settings(
         "cassandra_consistency": "ONE",
         "migrate_on_start": False,
         "kafka_bootstrap_servers": kafka.bootstrap_servers,
+        # Role epochs (who is still an admin) are read there.
+        "redis_url": redis_server.env()["REDIS_URL"],
         "events_topic": backing.events_topic,
         "orders_topic": backing.orders_topic,
         "consumer_group": f"inventory-test-{uuid.uuid4().hex[:12]}",

@@ -21,7 +21,7 @@ def test_devstack_runs_and_routes_it(tmp_path: Path) -> None:
         Context(paths=Paths(cache=tmp_path / "cache", state=tmp_path / "state"))
     )
     assert (component.port, component.url) == (8104, "http://127.0.0.1:8104")
-    assert component.requires == ("cassandra", "kafka", "nginx", "jaeger", "auth")
+    assert component.requires == ("cassandra", "kafka", "redis", "nginx", "jaeger", "auth")
     env = component.process_spec().env
     assert env["INVENTORY_CASSANDRA_KEYSPACE"] == "productstore_inventory"
     assert env["INVENTORY_KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:9092"

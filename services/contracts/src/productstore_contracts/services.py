@@ -49,7 +49,9 @@ INVENTORY: Final = ServiceDescriptor(
     summary="stock per location, reservations that never oversell, low-stock alerts",
     route_prefixes=("/api/inventory",),
     port=8104,
-    dependencies=frozenset({"cassandra", "kafka"}),
+    # Redis: the kit reads auth's role epochs there, so an admin whose role was taken
+    # away is refused at once, not when the token expires (its routes write stock).
+    dependencies=frozenset({"cassandra", "kafka", "redis"}),
     calls=frozenset({"auth"}),
     produces=(INVENTORY_TOPIC,),
     # Order events drive the holds (reserve, commit, release, restock).
