@@ -76,6 +76,7 @@ def overrides() -> dict[str, object]:
 
 @pytest.fixture(scope="module")
 def settings(
+    *,
     cassandra: Cassandra,
     kafka: Kafka,
     redis_server: Redis,
