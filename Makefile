@@ -54,10 +54,11 @@ fmt: $(UV)  ## format and autofix
 test: setup lint  ## lint, then the whole test suite against devstack's real servers
 	$(UV) run --frozen pytest
 
-bench: setup  ## benchmarks (start-up from stopped, the gateway with wrk, operator convergence); JSON in bench/results/
+bench: setup  ## benchmarks (start-up from stopped, the gateway with wrk, operator convergence, inventory reservations); JSON in bench/results/
 	$(UV) run --frozen python bench/devstack_startup.py
 	$(UV) run --frozen python bench/gateway_wrk.py
 	$(UV) run --frozen python bench/operator_converge.py
+	$(UV) run --frozen python bench/inventory_reservations.py
 
 .PHONY: generate crds chart-defaults
 generate: crds  ## regenerate every derived file (the CRD, the charts' generated values) after changing a model or a descriptor

@@ -144,11 +144,11 @@ def _wait_for_default_service_account(kubectl: Kubectl, namespace: str) -> None:
 
 EXPECTED_KINDS = {
     "default": {
-        "ConfigMap": _names("auth", "catalog"),
-        "Deployment": _names("auth", "catalog"),
-        "PodDisruptionBudget": _names("auth", "catalog"),
-        "Service": _names("auth", "catalog"),
-        "ServiceAccount": _names("auth", "catalog"),
+        "ConfigMap": _names("auth", "catalog", "inventory"),
+        "Deployment": _names("auth", "catalog", "inventory"),
+        "PodDisruptionBudget": _names("auth", "catalog", "inventory"),
+        "Service": _names("auth", "catalog", "inventory"),
+        "ServiceAccount": _names("auth", "catalog", "inventory"),
     },
     "full": {
         "AuthorizationPolicy": _names(*SERVICES),
@@ -546,11 +546,15 @@ def test_install_becomes_available_then_uninstalls(
             d["metadata"]["name"]: (d["status"].get("availableReplicas"), d["spec"]["replicas"])
             for d in deployments
         }
-        assert status == {f"{PREFIX}-auth": (2, 2), f"{PREFIX}-catalog": (2, 2)}
+        assert status == {
+            f"{PREFIX}-auth": (2, 2),
+            f"{PREFIX}-catalog": (2, 2),
+            f"{PREFIX}-inventory": (2, 2),
+        }
         pods = kubectl.json(
             "get", "pods", *in_ns, "--selector", f"app.kubernetes.io/instance={RELEASE}"
         )
-        assert len(pods["items"]) == 4
+        assert len(pods["items"]) == 6
         for pod in pods["items"]:
             assert pod["status"]["phase"] == "Running"
             assert pod["spec"]["securityContext"]["runAsNonRoot"] is True

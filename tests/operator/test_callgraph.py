@@ -31,11 +31,16 @@ def test_no_service_calls_itself_and_nothing_calls_the_gateway() -> None:
 @pytest.mark.parametrize(
     ("service", "callers"),
     [
-        # catalog verifies tokens with auth's JWKS.
-        ("auth", (GATEWAY, "catalog")),
+        # catalog and inventory verify tokens with auth's JWKS.
+        ("auth", (GATEWAY, "catalog", "inventory")),
         ("catalog", (GATEWAY,)),
+        ("inventory", (GATEWAY,)),
         # Planned services have no descriptor yet: only the gateway would route to them.
-        *((name, (GATEWAY,)) for name in SERVICE_NAMES if name not in ("auth", "catalog")),
+        *(
+            (name, (GATEWAY,))
+            for name in SERVICE_NAMES
+            if name not in ("auth", "catalog", "inventory")
+        ),
     ],
 )
 def test_callers_of(service: str, callers: tuple[str, ...]) -> None:

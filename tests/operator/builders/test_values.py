@@ -198,7 +198,7 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
             "catalog": True,
             # Callers that are not built (so not enabled) are not let in.
             "orders": False,
-            "inventory": False,
+            "inventory": True,
             "wishlist": False,
             "reviews": False,
             "notifications": False,

@@ -117,7 +117,10 @@ def test_an_unknown_vault_name_is_refused(servers: Any, message: str) -> None:
 
 @pytest.mark.parametrize(
     ("changes", "expected"),
-    [({}, list(IMPLEMENTED_SERVICES)), ({"services.catalog.enabled": False}, ["auth"])],
+    [
+        ({}, list(IMPLEMENTED_SERVICES)),
+        ({"services.catalog.enabled": False}, ["auth", "inventory"]),
+    ],
     ids=["unbuilt-services-off", "catalog-off"],
 )
 def test_disabled_services_get_no_role(changes: dict[str, Any], expected: list[str]) -> None:

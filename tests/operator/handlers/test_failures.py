@@ -55,7 +55,7 @@ def test_invalid_spec_applies_nothing_and_says_what_to_change(h: Harness) -> Non
     # Fixing the spec is all it takes.
     box.patch_spec("shop", {"services": {"auth": {"enabled": True}}})
     store = box.wait_ready("shop", generation=2)
-    assert set(store["status"]["services"]) == {"auth", "catalog"}
+    assert set(store["status"]["services"]) == {"auth", "catalog", "inventory"}
 
 
 def test_an_image_registry_the_operator_does_not_allow_deploys_nothing(h: Harness) -> None:

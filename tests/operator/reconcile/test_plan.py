@@ -66,7 +66,7 @@ def test_every_sample_plans(sample: str) -> None:
         (
             spec_with({"services.orders.enabled": True}),
             "shop",
-            "only auth and catalog can be enabled: orders, inventory",
+            "only auth, catalog and inventory can be enabled: orders, wishlist",
         ),
         (
             spec_with({"redis": {"mode": "inCluster"}}),

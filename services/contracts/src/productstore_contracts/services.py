@@ -11,6 +11,8 @@ from typing import Final
 
 from productstore_contracts.descriptor import SecretFile, ServiceDescriptor, check_registry
 from productstore_contracts.events.catalog import CATALOG_TOPIC
+from productstore_contracts.events.inventory import INVENTORY_TOPIC
+from productstore_contracts.events.orders import ORDERS_TOPIC
 
 AUTH: Final = ServiceDescriptor(
     name="auth",
@@ -41,7 +43,22 @@ CATALOG: Final = ServiceDescriptor(
     ),
 )
 
-DESCRIPTORS: Final = (AUTH, CATALOG)
+# 8103 is kept for orders.
+INVENTORY: Final = ServiceDescriptor(
+    name="inventory",
+    summary="stock per location, reservations that never oversell, low-stock alerts",
+    route_prefixes=("/api/inventory",),
+    port=8104,
+    # Redis: the kit reads auth's role epochs there, so an admin whose role was taken
+    # away is refused at once, not when the token expires (its routes write stock).
+    dependencies=frozenset({"cassandra", "kafka", "redis"}),
+    calls=frozenset({"auth"}),
+    produces=(INVENTORY_TOPIC,),
+    # Order events drive the holds (reserve, commit, release, restock).
+    consumes=(ORDERS_TOPIC,),
+)
+
+DESCRIPTORS: Final = (AUTH, CATALOG, INVENTORY)
 check_registry(DESCRIPTORS)
 
 

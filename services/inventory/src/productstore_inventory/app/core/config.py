@@ -1,0 +1,47 @@
+"""The inventory service's settings: `ServiceSettings` plus holds, events and the sweeper.
+
+Environment variables with the `INVENTORY_` prefix; the shared connection variables
+(`CASSANDRA_CONTACT_POINTS`, `KAFKA_BOOTSTRAP_SERVERS`, ...) are read too (see
+productstore_common.settings). The full table is in the README.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from productstore_common.settings import ServiceSettings
+from productstore_contracts.events.inventory import INVENTORY_TOPIC
+from productstore_contracts.events.orders import ORDERS_TOPIC
+
+_KAFKA_TOPIC = r"^[A-Za-z0-9._-]{1,200}$"
+LOCATION_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+
+
+class InventorySettings(ServiceSettings):
+    """Settings of the inventory service process."""
+
+    model_config = SettingsConfigDict(env_prefix="INVENTORY_")
+
+    service_name: str = Field(default="inventory", pattern=r"^[a-z][a-z0-9-]{0,62}$")
+    cassandra_keyspace: str = Field(default="inventory", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
+
+    # Stock events go here through the outbox; order events are consumed from orders_topic.
+    events_topic: str = Field(default=INVENTORY_TOPIC, pattern=_KAFKA_TOPIC)
+    orders_topic: str = Field(default=ORDERS_TOPIC, pattern=_KAFKA_TOPIC)
+    consumer_group: str = Field(default="inventory", pattern=r"^[A-Za-z0-9._-]{1,100}$")
+    # Off: the service answers its API but no order event moves a hold (tests, tools).
+    consume_orders: bool = True
+
+    # Where `{"on_hand": n}` without locations puts the stock.
+    default_location: str = Field(default="default", pattern=LOCATION_PATTERN)
+    # How long a reservation holds stock before the order must be paid.
+    hold_seconds: float = Field(default=900.0, gt=0, le=7 * 24 * 3600)
+    # The sweeper releases expired holds every interval, looking this far back.
+    sweep_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    sweep_lookback_seconds: int = Field(default=6 * 3600, ge=60, le=2 * 24 * 3600)
+    # Released and sold hold rows stay this long, so a late retry of the same order
+    # still finds its hold and does nothing (as long as the consumer's dedupe window).
+    resolved_hold_ttl_seconds: int = Field(default=8 * 24 * 3600, ge=60)
+    # A CAS that keeps losing to other writers gives up after this long (409 / retry).
+    cas_deadline_seconds: float = Field(default=20.0, gt=0, le=300)

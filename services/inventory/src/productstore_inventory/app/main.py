@@ -1,0 +1,90 @@
+"""The inventory service's app: `create_app()` (a factory, `uvicorn --factory ...:create_app`)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from productstore_common.events import ConsumerMetrics, IdempotentConsumer
+from productstore_common.kit import ServiceKit, service_app
+from productstore_common.kit.connections import create_topics
+from productstore_contracts.services import INVENTORY
+from productstore_inventory import __version__
+from productstore_inventory.app.api.routes import inventory
+from productstore_inventory.app.core.config import InventorySettings
+from productstore_inventory.app.data import migrations_dir
+from productstore_inventory.app.data.stock import StockStore
+from productstore_inventory.app.services.metrics import InventoryMetrics
+from productstore_inventory.app.services.order_events import OrderEvents, order_registry
+from productstore_inventory.app.services.reservations import Reservations
+from productstore_inventory.app.services.stock import StockLevels
+from productstore_inventory.app.services.sweeper import Sweeper
+
+DESCRIPTION = """\
+Stock per product and location, and reservations that never oversell.
+
+Administrators (`admin` role) set stock and list what runs low; anyone reads a
+product's stock. Order events (OrderPlaced, OrderPaid, OrderCancelled,
+OrderExpired on `productstore.orders`) hold, sell, release and restock units;
+the outcomes and every stock change are published on `productstore.inventory`
+(StockReserved, StockShortfall, StockReleased, StockCommitted,
+StockCommitRefused, StockChanged, LowStock, BackInStock). Errors are
+`application/problem+json` with a stable `reason`.
+"""
+
+OPENAPI_TAGS = [{"name": "inventory", "description": "Stock levels (admins write)"}]
+
+
+def create_app(settings: InventorySettings | None = None) -> FastAPI:
+    """The inventory app; settings from the environment (`INVENTORY_*`) unless given."""
+    return service_app(
+        INVENTORY,
+        settings or InventorySettings(),
+        version=__version__,
+        description=DESCRIPTION,
+        routers=[inventory.router],
+        setup=setup,
+        migrations=migrations_dir(),
+        openapi_tags=OPENAPI_TAGS,
+    )
+
+
+async def setup(kit: ServiceKit[InventorySettings]) -> None:
+    settings = kit.settings
+    db = await kit.cassandra()
+    outbox = await kit.outbox(settings.events_topic)
+    metrics = InventoryMetrics.of(kit.metrics)
+    store = StockStore(db, resolved_hold_ttl_seconds=settings.resolved_hold_ttl_seconds)
+    levels = kit.provide(StockLevels(store, outbox, metrics))
+    reservations = kit.provide(
+        Reservations(
+            store,
+            outbox,
+            levels,
+            metrics,
+            hold_seconds=settings.hold_seconds,
+            cas_deadline_seconds=settings.cas_deadline_seconds,
+        )
+    )
+    await kit.enter(
+        Sweeper(
+            reservations,
+            interval_seconds=settings.sweep_interval_seconds,
+            lookback_seconds=settings.sweep_lookback_seconds,
+        )
+    )
+    if settings.consume_orders:
+        if settings.creates_topics:
+            # The orders service creates its topic in clusters; locally it may not run yet.
+            await create_topics(settings, [settings.orders_topic])
+        await kit.enter(
+            IdempotentConsumer(
+                db,
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                group_id=settings.consumer_group,
+                topics=[settings.orders_topic],
+                registry=order_registry(),
+                handler=OrderEvents(reservations).handle,
+                metrics=ConsumerMetrics(kit.metrics.registry),
+                tracer_provider=kit.tracer_provider,
+            )
+        )

@@ -1,0 +1,1 @@
+"""The inventory's operations: stock levels (admin), reservations (order events), alerts."""

@@ -1,0 +1,52 @@
+"""Business metrics of the inventory, named for the people who read them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import Counter
+
+from productstore_common.telemetry.metrics import AppMetrics
+
+
+@dataclass(frozen=True)
+class InventoryMetrics:
+    reservations: Counter
+    conflicts: Counter
+    cas_unknown: Counter
+    holds_expired: Counter
+    stock_outs: Counter
+    commits: Counter
+
+    @classmethod
+    def of(cls, metrics: AppMetrics) -> InventoryMetrics:
+        return cls(
+            reservations=metrics.counter(
+                "inventory_reservations_total",
+                "Orders whose reservation was decided, by outcome (reserved, shortfall).",
+                ("outcome",),
+            ),
+            conflicts=metrics.counter(
+                "inventory_reservation_conflicts_total",
+                "Stock writes that lost a compare-and-set to another writer and were retried.",
+            ),
+            cas_unknown=metrics.counter(
+                "inventory_cas_outcome_unknown_total",
+                "Stock writes that timed out and were resolved by a read at SERIAL.",
+            ),
+            holds_expired=metrics.counter(
+                "inventory_holds_expired_total",
+                "Orders whose unpaid holds expired and were released, by who noticed "
+                "(sweeper, lazy: a reservation or payment that met them).",
+                ("how",),
+            ),
+            stock_outs=metrics.counter(
+                "inventory_stock_outs_total",
+                "Times a product's available stock reached zero.",
+            ),
+            commits=metrics.counter(
+                "inventory_commits_total",
+                "Payments applied to holds, by outcome (committed, refused: refund the order).",
+                ("outcome",),
+            ),
+        )
