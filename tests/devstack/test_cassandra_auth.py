@@ -20,6 +20,7 @@ from devstack.components.services import AuthService, CatalogService, UvicornSer
 from productstore_auth.app.data import migrations_dir as auth_migrations
 from productstore_common.cassandra import CassandraSession, CassandraUnavailableError, Migrator
 from tests.common.cassandra.support import SIMPLE_RF1
+from tests.support.cassandra_auth import require_authentication
 
 
 @dataclass(frozen=True)
@@ -59,14 +60,7 @@ def _login(node: Cassandra, username: str | None, password: str | None) -> Cassa
 
 @pytest.fixture(scope="module")
 def checks_passwords(cassandra: Cassandra) -> Cassandra:
-    with cassandra_auth.session(
-        cassandra.contact_points[0], cassandra.port, cassandra.credentials
-    ) as db:
-        assert cassandra_auth.authentication_enabled(db), (
-            "devstack's Cassandra runs without authentication (started before devstack "
-            "turned it on): `devstack down cassandra && devstack up cassandra`"
-        )
-    return cassandra
+    return require_authentication(cassandra)
 
 
 @pytest.fixture(scope="module")

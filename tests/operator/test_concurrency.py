@@ -28,6 +28,7 @@ from tests.support.stores import (
     vault_role_names,
     wait_gone,
     wait_ready,
+    write_cassandra_admin,
 )
 
 STORES = 20
@@ -89,6 +90,7 @@ def test_twenty_stores_converge_concurrently_and_clean_up(
     vault_prefix: str,
 ) -> None:
     pid = _operator_pid(productstore_operator)
+    write_cassandra_admin(openbao, vault_prefix)
     for namespace in namespaces:
         create_store(kube_api, namespace, small_devstack_store(STORE, vault_prefix))
 

@@ -17,6 +17,8 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from devstack import cassandra_auth
+from devstack.components.openbao import OpenBao
 from productstore_operator.models import GROUP, PLURAL, SERVICE_NAMES, VERSION
 
 SAMPLE = Path(__file__).resolve().parents[2] / "manifests/samples/productstore-devstack.yaml"
@@ -47,6 +49,17 @@ def small_devstack_store(name: str, vault_prefix: str) -> Store:
     }
     body["spec"]["vault"].update(kvPath=vault_prefix, rolePrefix=vault_prefix)
     return body
+
+
+def write_cassandra_admin(openbao: OpenBao, kv_path: str) -> None:
+    """devstack's Cassandra superuser as the administrator credential of the stores
+    under ``kv_path`` (the operator makes each service's role with it)."""
+    superuser = cassandra_auth.superuser(openbao.paths)
+    openbao.client().secrets.kv.v2.create_or_update_secret(
+        path=f"{kv_path}/cassandra-admin",
+        secret={"username": superuser.username, "password": superuser.password},
+        mount_point="secret",
+    )
 
 
 def create_namespace(api: client.ApiClient, prefix: str) -> str:

@@ -34,7 +34,8 @@ from devstack.errors import DevstackError
 from devstack.files import read_or_create_secret
 from devstack.paths import Paths
 from productstore_contracts.cassandra_roles import (
-    ROLE_EXISTS_QUERY,
+    AUTHENTICATOR_QUERY,
+    checks_passwords,
     create_role_statement,
     drop_role_statements,
     grant_statements,
@@ -117,10 +118,8 @@ def _logs_in(address: str, port: int, credentials: Credentials) -> bool:
 def authentication_enabled(db: Session) -> bool:
     """Whether the node checks passwords (a node started before devstack turned
     authentication on runs AllowAllAuthenticator until it is restarted)."""
-    row = db.execute(
-        "SELECT value FROM system_views.settings WHERE name = 'authenticator.class_name'"
-    ).one()
-    return row is not None and "AllowAll" not in str(row.value)
+    row = db.execute(AUTHENTICATOR_QUERY).one()
+    return checks_passwords(None if row is None else str(row.value))
 
 
 def login(paths: Paths, address: str, port: int) -> Credentials:
@@ -148,9 +147,8 @@ def set_up_superuser(paths: Paths, address: str, port: int) -> None:
     with session(address, port, credentials) as db:
         if not authentication_enabled(db):
             return  # nothing to log in to until the node restarts with the new config
-        if db.execute(ROLE_EXISTS_QUERY, (SUPERUSER,)).one() is None:
-            db.execute(create_role_statement(SUPERUSER, password, superuser=True))
-        elif credentials.username != SUPERUSER:
+        db.execute(create_role_statement(SUPERUSER, password, superuser=True))
+        if credentials.username != SUPERUSER and not _logs_in(address, port, superuser(paths)):
             # Left by earlier data with another password: this state directory's wins.
             db.execute(password_statement(SUPERUSER, password))
     with session(address, port, superuser(paths)) as db:
@@ -175,9 +173,9 @@ def ensure_keyspace_role(
             if not authentication_enabled(db):
                 return None
             db.execute(keyspace_statement(keyspace, replication), timeout=60)
-            if db.execute(ROLE_EXISTS_QUERY, (keyspace,)).one() is None:
-                db.execute(create_role_statement(keyspace, password))
-            elif not _logs_in(address, port, Credentials(keyspace, password)):
+            db.execute(create_role_statement(keyspace, password))
+            if not _logs_in(address, port, Credentials(keyspace, password)):
+                # A role left with another password (its file was lost): the file wins.
                 db.execute(password_statement(keyspace, password))
             for statement in grant_statements(keyspace, keyspace):
                 db.execute(statement)

@@ -25,8 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import hvac
 import yaml
 
+from devstack import cassandra_auth
 from devstack.component import Component
 from devstack.components.kube_cluster import SERVER, admin_api, kubeconfig, pki_files
 from devstack.errors import DevstackError
@@ -64,6 +66,10 @@ WAIT_SECONDS = 60.0
 # in namespaces of their own without expecting an operator (CRD validation) or
 # run an operator of their own; reconciling those would fight them.
 WATCHED_NAMESPACES = "default,store-*"
+# OpenBao (openbao.py's address; components may not import each other) and the
+# sample stores' spec.vault.kvPath (the operator's default).
+VAULT_ADDR = f"http://{HOST}:8200"
+SAMPLE_KV_PATH = "productstore"
 
 _SYNC_HINT = "run `make setup` in the repository (the workspace installs productstore-operator)"
 _KUBE_HINT = "check that the control plane runs (`devstack up kube`) and its log"
@@ -140,6 +146,8 @@ class ProductStoreOperator(Component):
         "kwok",
         "openbao",
         "helm",
+        # The sample stores' Cassandra: the operator makes each service's role there.
+        "cassandra",
     )
     ready_timeout = 60.0
     start_hint = (
@@ -200,6 +208,20 @@ class ProductStoreOperator(Component):
         self._kubectl_apply([arg for f in RBAC_FILES for arg in ("--filename", str(MANIFESTS / f))])
         self._kubectl_apply(["--filename", "-"], stdin=json.dumps(_list(_reviewer_objects())))
         self._write_kubeconfig(self._service_account_token())
+        self._write_cassandra_admin()
+
+    def _write_cassandra_admin(self) -> None:
+        """devstack's Cassandra superuser where the operator looks for an external
+        Cassandra's administrator (kvPath's cassandra-admin, for every sample store)."""
+        bao = hvac.Client(
+            url=VAULT_ADDR, token=self.vault_token_file.read_text().strip(), timeout=5
+        )
+        superuser = cassandra_auth.superuser(self.paths)
+        bao.secrets.kv.v2.create_or_update_secret(
+            path=f"{SAMPLE_KV_PATH}/cassandra-admin",
+            secret={"username": superuser.username, "password": superuser.password},
+            mount_point="secret",
+        )
 
     def processes(self) -> list[ProcessSpec]:
         env = {

@@ -6,9 +6,9 @@ catalog cannot read auth's password hashes). devstack (with its superuser) and
 the operator (with the administrator credential of an external cluster) run
 these same statements; this module only writes them, it connects to nothing.
 
-How to run them, idempotently: the keyspace statement; the role statement when
-``ROLE_EXISTS_QUERY`` finds no role, else the password statement only when the
-role's password does not log in; the grants. The statements carry the role's
+How to run them, idempotently: the keyspace statement; the role statement; the
+password statement only when the role's password does not log in (a role left
+with another password); the grants. The statements carry the role's
 password as a literal (CQL has no bind marker for role options): never log
 them, and never echo a server's answer to them.
 """
@@ -21,9 +21,10 @@ from collections.abc import Mapping
 from typing import Final
 
 __all__ = [
+    "AUTHENTICATOR_QUERY",
     "KEYSPACE_PERMISSIONS",
-    "ROLE_EXISTS_QUERY",
     "RoleError",
+    "checks_passwords",
     "create_role_statement",
     "drop_role_statements",
     "grant_statements",
@@ -32,9 +33,16 @@ __all__ = [
     "replication_literal",
 ]
 
-# Whether a role exists (a superuser, or a role with DESCRIBE, may read it); one
-# bind marker, the role's name.
-ROLE_EXISTS_QUERY: Final = "SELECT role FROM system_auth.roles WHERE role = %s"
+# The node's authenticator (a virtual table every role may read, Cassandra 4.0+).
+AUTHENTICATOR_QUERY: Final = "SELECT value FROM system_views.settings WHERE name = 'authenticator'"
+
+
+def checks_passwords(authenticator: str | None) -> bool:
+    """Whether a node whose AUTHENTICATOR_QUERY answered ``authenticator`` checks
+    passwords: AllowAllAuthenticator lets anyone in, and roles mean nothing there
+    (it refuses to store passwords, too)."""
+    return authenticator is None or "AllowAll" not in authenticator
+
 
 # What a service does in its keyspace: its migrations create, alter and drop
 # tables (and the LWT lock and history tables live there too), its requests
