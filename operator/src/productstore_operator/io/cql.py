@@ -213,12 +213,17 @@ class CqlAdmin:
 
     def _drop(self, roles: Sequence[tuple[str, str]], keyspaces: bool) -> None:
         with self._admin() as session:
+            # A cluster that lets anyone in has no roles of ours, and refuses role
+            # statements from its anonymous user.
+            with_roles = self._checks_passwords(session)
             for role, keyspace in roles:
                 for statement in drop_role_statements(
                     role=role, keyspace=keyspace if keyspaces else None
                 ):
-                    what = "drop keyspace" if statement.startswith("DROP KEYSPACE") else "drop role"
-                    self._run(session, statement, f"{what} {role}")
+                    if statement.startswith("DROP KEYSPACE"):
+                        self._run(session, statement, f"drop keyspace {keyspace}")
+                    elif with_roles:
+                        self._run(session, statement, f"drop role {role}")
 
     async def drop_roles(self, roles: Sequence[tuple[str, str]], *, keyspaces: bool) -> None:
         """Drop each ``(role, keyspace)``'s role, and the keyspace too when
