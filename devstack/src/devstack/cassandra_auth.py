@@ -194,6 +194,9 @@ def ensure_keyspace_role(
 def drop_keyspace_role(paths: Paths, address: str, port: int, keyspace: str) -> None:
     """Remove a throw-away keyspace with its role and password file (benchmarks, tests)."""
     with session(address, port, superuser(paths), timeout=120) as db:
+        # Without authentication there is no role, and role statements are refused.
+        role_too = authentication_enabled(db)
         for statement in drop_role_statements(role=keyspace, keyspace=keyspace):
-            db.execute(statement)
+            if role_too or statement.startswith("DROP KEYSPACE"):
+                db.execute(statement)
     role_password_file(paths, keyspace).unlink(missing_ok=True)
