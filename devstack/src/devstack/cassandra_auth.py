@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from cassandra import AuthenticationFailed
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import (
     EXEC_PROFILE_DEFAULT,
@@ -81,7 +82,8 @@ def role_password_file(paths: Paths, keyspace: str) -> Path:
 def session(
     address: str, port: int, credentials: Credentials | None, *, timeout: float = 10.0
 ) -> Iterator[Session]:
-    """A driver session with exactly one node."""
+    """A driver session with exactly one node (no schema or token metadata: the
+    readiness probe opens one every half second)."""
     profile = ExecutionProfile(
         load_balancing_policy=WhiteListRoundRobinPolicy([address]), request_timeout=timeout
     )
@@ -102,7 +104,7 @@ def session(
 
 
 def _authentication_failed(exc: NoHostAvailable) -> bool:
-    return any("AuthenticationFailed" in type(error).__name__ for error in exc.errors.values())
+    return any(isinstance(error, AuthenticationFailed) for error in exc.errors.values())
 
 
 def _logs_in(address: str, port: int, credentials: Credentials) -> bool:
