@@ -36,6 +36,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
 from cassandra.concurrent import execute_concurrent_with_args
 from cassandra.policies import DCAwareRoundRobinPolicy
@@ -204,6 +205,12 @@ def _connect() -> tuple[Cluster, Session]:
         port=int(os.environ.get("CASSANDRA_PORT", "9042")),
         protocol_version=5,
         execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+        # devstack's superuser, as `devstack env` exports it.
+        auth_provider=PlainTextAuthProvider(
+            os.environ["CASSANDRA_USERNAME"], os.environ.get("CASSANDRA_PASSWORD", "")
+        )
+        if "CASSANDRA_USERNAME" in os.environ
+        else None,
     )
     return cluster, cluster.connect()
 

@@ -32,6 +32,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import SpanKind
 
+from devstack import cassandra_auth
+from devstack.paths import Paths
 from productstore_common.cassandra import CassandraSession
 from productstore_common.telemetry.clients import (
     CLIENT_TRACER_PROVIDER,
@@ -62,8 +64,14 @@ async def _noop(*_: Any) -> None:
 async def main() -> dict[str, Any]:
     provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(0.0)))
     redis = aioredis.Redis.from_url("redis://127.0.0.1:6379/0")
+    # devstack's superuser: the node checks passwords.
+    login = cassandra_auth.superuser(Paths.from_env())
     db = CassandraSession.connect(
-        contact_points=["127.0.0.1"], local_dc="datacenter1", consistency="ONE"
+        contact_points=["127.0.0.1"],
+        local_dc="datacenter1",
+        username=login.username,
+        password=login.password,
+        consistency="ONE",
     )
     request = provider.get_tracer("bench").start_span("request")
     token = otel_context.attach(trace.set_span_in_context(request))

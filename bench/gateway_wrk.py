@@ -51,12 +51,13 @@ from urllib.parse import urlencode
 
 import httpx
 import redis
+from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import Cluster
 from cassandra.concurrent import execute_concurrent_with_args
 from confluent_kafka.admin import AdminClient
 from scrape import counter_by_label
 
-from devstack import process
+from devstack import cassandra_auth, process
 from devstack.component import Context
 from devstack.components.nginx import Nginx, Wrk
 from devstack.components.services import (
@@ -112,6 +113,11 @@ _INSERT_PRODUCT = (
 )
 
 
+def _superuser() -> PlainTextAuthProvider:
+    """devstack's Cassandra superuser: the bench loads and drops keyspaces of its own."""
+    return cassandra_auth.superuser(Paths.from_env()).auth_provider()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -158,7 +164,7 @@ def _write_all(session: Any, statement: Any, rows: list[tuple[Any, ...]]) -> Non
 def _bulk_load(keyspace: str, count: int) -> tuple[list[uuid.UUID], float]:
     """Write the demo corpus straight into the instance's tables; ids and seconds taken."""
     started = time.monotonic()
-    cluster = Cluster(["127.0.0.1"], port=9042)
+    cluster = Cluster(["127.0.0.1"], port=9042, auth_provider=_superuser())
     try:
         session = cluster.connect(keyspace)
         # A loaded machine answers slowly; the defaults (10 s) time out under a bulk load.
@@ -231,11 +237,7 @@ def _measure(
 
 
 def _cleanup_data(keyspace: str, topic: str, redis_prefix: str) -> None:
-    cluster = Cluster(["127.0.0.1"], port=9042)
-    try:
-        cluster.connect().execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=120)
-    finally:
-        cluster.shutdown()
+    cassandra_auth.drop_keyspace_role(Paths.from_env(), "127.0.0.1", 9042, keyspace)
     admin = AdminClient({"bootstrap.servers": "127.0.0.1:9092"})
     existing = admin.list_topics(timeout=10).topics
     doomed = [t for t in existing if t.startswith(topic)]
@@ -297,6 +299,7 @@ def _run(stack: Stack, paths: Paths, folder: Path) -> dict[str, Any]:
     report: dict[str, Any] = {"bench_keyspace": keyspace}
     with ExitStack() as cleanup:
         cleanup.callback(_cleanup_data, keyspace, topic, prefix)
+        catalog.ensure_cassandra_role(keyspace)  # the instance logs in as its own role
         catalog_spec = catalog.process_spec(
             name=f"bench-catalog-{tag}",
             port=catalog_port,

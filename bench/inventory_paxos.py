@@ -53,6 +53,7 @@ def _run(variant: str, root: Path) -> dict[str, Any]:
         node,
         cluster_name=f"bench-paxos-{variant}",
         address="127.0.0.1",
+        authentication=False,
         seeds=f"127.0.0.1:{STORAGE}",
         cql_port=CQL,
         storage_port=STORAGE,

@@ -31,6 +31,8 @@ from typing import Any
 
 from cassandra.query import SimpleStatement
 
+from devstack import cassandra_auth
+from devstack.paths import Paths
 from productstore_common.cassandra import CassandraSession, Migrator
 from productstore_common.events import Outbox
 from productstore_common.telemetry.metrics import AppMetrics
@@ -104,8 +106,15 @@ async def _layout(db: CassandraSession, *, replicas: int) -> dict[str, Any]:
 
 async def main() -> dict[str, Any]:
     keyspace = f"bench_inventory_{uuid.uuid4().hex[:10]}"
+    # devstack's superuser: the bench makes and drops a keyspace of its own.
+    login = cassandra_auth.superuser(Paths.from_env())
     db = CassandraSession.connect(
-        contact_points=["127.0.0.1"], port=CQL_PORT, local_dc="datacenter1", consistency="ONE"
+        contact_points=["127.0.0.1"],
+        port=CQL_PORT,
+        local_dc="datacenter1",
+        username=login.username,
+        password=login.password,
+        consistency="ONE",
     )
     try:
         variant = db.execute(

@@ -43,12 +43,15 @@ from urllib.parse import urlencode
 import httpx
 import psutil
 import redis
+from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import Cluster
 from cassandra.concurrent import execute_concurrent_with_args
 from confluent_kafka.admin import AdminClient
 from scrape import counter_by_label
 
+from devstack import cassandra_auth
 from devstack.components.services import uvicorn_argv
+from devstack.paths import Paths
 from productstore_catalog.demo.corpus import CATEGORIES, generate_products
 
 BENCH_DIR = Path(__file__).parent
@@ -75,6 +78,11 @@ _INSERT_PRODUCT = (
     "image_urls, in_stock, rating_average, rating_count, version, created_at, updated_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+
+
+def _superuser() -> PlainTextAuthProvider:
+    """devstack's Cassandra superuser: the bench loads and drops keyspaces of its own."""
+    return cassandra_auth.superuser(Paths.from_env()).auth_provider()
 
 
 def _free_port() -> int:
@@ -129,7 +137,7 @@ def _write_all(session: Any, statement: Any, rows: list[tuple[Any, ...]]) -> Non
 
 def _bulk_load(keyspace: str, count: int) -> list[uuid.UUID]:
     """The demo corpus straight into the instance's tables (inserts are idempotent)."""
-    cluster = Cluster(["127.0.0.1"], port=9042)
+    cluster = Cluster(["127.0.0.1"], port=9042, auth_provider=_superuser())
     try:
         session = cluster.connect(keyspace)
         session.default_timeout = 120
@@ -163,11 +171,7 @@ def _bulk_load(keyspace: str, count: int) -> list[uuid.UUID]:
 
 
 def _cleanup(keyspace: str, topic: str, prefix: str) -> None:
-    cluster = Cluster(["127.0.0.1"], port=9042)
-    try:
-        cluster.connect().execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=120)
-    finally:
-        cluster.shutdown()
+    cassandra_auth.drop_keyspace_role(Paths.from_env(), "127.0.0.1", 9042, keyspace)
     admin = AdminClient({"bootstrap.servers": "127.0.0.1:9092"})
     doomed = [t for t in admin.list_topics(timeout=10).topics if t.startswith(topic)]
     for future in admin.delete_topics(doomed, operation_timeout=30).values() if doomed else ():
@@ -238,6 +242,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     parser.add_argument("--uvicorn-args", default="", help="extra uvicorn arguments, both servers")
     args = parser.parse_args()
 
+    paths = Paths.from_env()
     tag = uuid.uuid4().hex[:8]
     keyspace, topic, prefix = f"bench_prof_{tag}", f"productstore.benchprof-{tag}", f"bprof-{tag}"
     catalog_port, ceiling_port = _free_port(), _free_port()
@@ -247,6 +252,9 @@ def main() -> int:  # noqa: PLR0915 - one linear script
             "ENVIRONMENT": "development",
             "MIGRATE_ON_START": "true",
             "CASSANDRA_KEYSPACE": keyspace,
+            # Its own role, as devstack runs the catalog (made below).
+            "CASSANDRA_USERNAME": keyspace,
+            "CASSANDRA_PASSWORD_FILE": str(cassandra_auth.role_password_file(paths, keyspace)),
             "CASSANDRA_CONSISTENCY": "ONE",
             "JWT_JWKS_URL": JWKS_URL,
             "EVENTS_TOPIC": topic,
@@ -273,6 +281,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
         folder = Path(tmp)
         log = folder / "serve.log"
         stack.callback(_cleanup, keyspace, topic, prefix)
+        cassandra_auth.ensure_keyspace_role(paths, "127.0.0.1", 9042, keyspace)
         with _serving(catalog_argv, env, f"{catalog_url}/readyz", log):
             pass  # creates the keyspace and tables
         ids = _bulk_load(keyspace, args.products)

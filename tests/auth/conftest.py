@@ -53,6 +53,8 @@ def migrated_db(cassandra: Cassandra) -> Iterator[tuple[CassandraSession, str]]:
         contact_points=cassandra.contact_points,
         port=cassandra.port,
         local_dc=cassandra.local_dc,
+        username=cassandra.username,
+        password=cassandra.password,
         consistency="ONE",
     )
     try:

@@ -45,6 +45,9 @@ def service_settings(
         "environment": "test",
         "cassandra_contact_points": cassandra.contact_points,
         "cassandra_port": cassandra.port,
+        # devstack's superuser: each test makes and drops keyspaces of its own.
+        "cassandra_username": cassandra.username,
+        "cassandra_password": cassandra.password,
         "cassandra_local_dc": cassandra.local_dc,
         "cassandra_keyspace": name,
         "cassandra_consistency": "ONE",
@@ -91,6 +94,8 @@ def cleanup(settings: AuthSettings, cassandra: Cassandra, openbao: OpenBao) -> N
         contact_points=cassandra.contact_points,
         port=cassandra.port,
         local_dc=cassandra.local_dc,
+        username=cassandra.username,
+        password=cassandra.password,
         consistency="ONE",
     )
     try:

@@ -260,7 +260,8 @@ def test_full_values_reach_the_manifests(offline_helm: HelmCli) -> None:
         "kv/data/shop/notifications/smtp"
     )
     assert annotations["vault.hashicorp.com/agent-inject-template-cassandra"] == (
-        '{{- with secret "kv/data/shop/cassandra" -}}{{ .Data.data | toJSON }}{{- end -}}'
+        '{{- with secret "kv/data/shop/notifications/cassandra" -}}'
+        "{{ .Data.data | toJSON }}{{- end -}}"
     )
     assert notifications["spec"]["automountServiceAccountToken"] is True
 

@@ -57,11 +57,13 @@ def _host_port(url: str) -> tuple[str, int]:
     return parts.hostname, parts.port
 
 
-async def _cassandra(proxy: TcpProxy, fault: Callable[[], None], _: dict[str, Any]) -> None:
+async def _cassandra(proxy: TcpProxy, fault: Callable[[], None], env: dict[str, Any]) -> None:
     db = await CassandraSession.connect_async(
         contact_points=[proxy.host],
         port=proxy.port,
         local_dc="datacenter1",
+        username=env["cassandra_username"],
+        password=env["cassandra_password"],
         consistency="ONE",
         request_timeout=2.0,
     )
@@ -73,10 +75,17 @@ async def _cassandra(proxy: TcpProxy, fault: Callable[[], None], _: dict[str, An
         db.close()
 
 
-async def _cassandra_connect(proxy: TcpProxy, fault: Callable[[], None], _: dict[str, Any]) -> None:
+async def _cassandra_connect(
+    proxy: TcpProxy, fault: Callable[[], None], env: dict[str, Any]
+) -> None:
     fault()
     db = await CassandraSession.connect_async(
-        contact_points=[proxy.host], port=proxy.port, local_dc="datacenter1", connect_timeout=1
+        contact_points=[proxy.host],
+        port=proxy.port,
+        local_dc="datacenter1",
+        username=env["cassandra_username"],
+        password=env["cassandra_password"],
+        connect_timeout=1,
     )
     db.close()
 
@@ -143,6 +152,16 @@ class Servers:
 
     addresses: dict[str, tuple[str, int]]
     vault_token: str
+    # devstack's Cassandra superuser (the node checks passwords).
+    cassandra_username: str | None
+    cassandra_password: str | None
+
+    def env(self) -> dict[str, Any]:
+        return {
+            "token": self.vault_token,
+            "cassandra_username": self.cassandra_username,
+            "cassandra_password": self.cassandra_password,
+        }
 
 
 @pytest.fixture
@@ -153,7 +172,7 @@ def servers(cassandra: Cassandra, redis_server: Redis, kafka: Kafka, openbao: Op
         "kafka": _host_port(kafka.bootstrap_servers.split(",")[0]),
         "vault": _host_port(openbao.addr),
     }
-    return Servers(addresses, openbao.token)
+    return Servers(addresses, openbao.token, cassandra.username, cassandra.password)
 
 
 @pytest.mark.parametrize(
@@ -167,9 +186,7 @@ async def test_a_real_driver_failure_is_named_an_outage(
         tcp_proxy(*servers.addresses[target], lifetime=120) as proxy,
         pytest.raises(Exception) as raised,
     ):
-        await asyncio.wait_for(
-            call(proxy, getattr(proxy, fault), {"token": servers.vault_token}), timeout=60
-        )
+        await asyncio.wait_for(call(proxy, getattr(proxy, fault), servers.env()), timeout=60)
     assert unavailable_dependency(raised.value) == dependency, repr(raised.value)
 
 
@@ -182,6 +199,8 @@ async def test_a_real_driver_error_that_is_no_outage_is_not_named_one(
         contact_points=cassandra.contact_points,
         port=cassandra.port,
         local_dc=cassandra.local_dc,
+        username=cassandra.username,
+        password=cassandra.password,
         consistency="ONE",
     )
     try:
@@ -349,6 +368,8 @@ async def test_readiness_fails_during_an_outage_and_passes_after(
             contact_points=[proxy.host],
             port=proxy.port,
             local_dc=cassandra.local_dc,
+            username=cassandra.username,
+            password=cassandra.password,
             consistency="ONE",
             reconnect_max_delay=1.0,
         )

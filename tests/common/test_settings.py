@@ -166,6 +166,7 @@ def test_placeholder_secrets_allowed_in_development(
 ) -> None:
     env.setenv("PSTEST_ENVIRONMENT", "development")
     env.setenv("PSTEST_API_KEY", "changethis")
+    env.setenv("PSTEST_CASSANDRA_USERNAME", "app")
     env.setenv("PSTEST_CASSANDRA_PASSWORD", "changeme")
     settings = load(tmp_path)
     assert settings.api_key.get_secret_value() == "changethis"
@@ -176,6 +177,7 @@ def test_optional_secret_may_be_absent_but_not_a_placeholder(
 ) -> None:
     env.setenv("PSTEST_API_KEY", REAL_KEY)
     assert load(tmp_path).cassandra_password is None
+    env.setenv("PSTEST_CASSANDRA_USERNAME", "app")
     env.setenv("PSTEST_CASSANDRA_PASSWORD", "cassandra-pw-7f3a")
     password = load(tmp_path).cassandra_password
     assert password is not None
@@ -261,6 +263,7 @@ def test_secret_from_vault_agent_file(env: pytest.MonkeyPatch, tmp_path: Path) -
     vault.mkdir()
     (vault / "api_key").write_text(f"{REAL_KEY}\n")
     (vault / "cassandra_password").write_text("from-vault-9c1e")
+    (vault / "cassandra_username").write_text("app\n")
     settings = load(tmp_path)
     assert settings.api_key.get_secret_value() == REAL_KEY
     assert settings.cassandra_password is not None
@@ -277,6 +280,9 @@ def test_secret_from_a_kv_entry_rendered_as_json(env: pytest.MonkeyPatch, tmp_pa
     assert settings.api_key.get_secret_value() == REAL_KEY
     assert settings.cassandra_password is not None
     assert settings.cassandra_password.get_secret_value() == "pw-7f3a91"
+    # The role's name comes from the same file: a pod given only the password
+    # could not log in (it used to stay unset).
+    assert settings.cassandra_username == "app"
 
 
 def test_kv_entry_without_the_field_leaves_it_unset(
@@ -383,3 +389,28 @@ def test_bad_shared_variable_is_named_as_set(env: pytest.MonkeyPatch, tmp_path: 
     with pytest.raises(SettingsError) as raised:
         load(tmp_path)
     assert raised.value.problems[0][0] == "CASSANDRA_PORT"
+
+
+@pytest.mark.parametrize(
+    ("variables", "missing"),
+    [
+        ({"PSTEST_CASSANDRA_PASSWORD": "cassandra-pw-7f3a"}, "PSTEST_CASSANDRA_USERNAME"),
+        ({"PSTEST_CASSANDRA_USERNAME": "app"}, "PSTEST_CASSANDRA_PASSWORD"),
+    ],
+)
+def test_cassandra_role_and_password_go_together(
+    env: pytest.MonkeyPatch, tmp_path: Path, variables: dict[str, str], missing: str
+) -> None:
+    env.setenv("PSTEST_API_KEY", REAL_KEY)
+    for name, value in variables.items():
+        env.setenv(name, value)
+    with pytest.raises(SettingsError, match=f"{missing} is not set"):
+        load(tmp_path)
+
+
+def test_cassandra_username_from_a_file_variable(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "user").write_text("catalog_role\n")
+    env.setenv("PSTEST_API_KEY", REAL_KEY)
+    env.setenv("PSTEST_CASSANDRA_USERNAME_FILE", str(tmp_path / "user"))
+    env.setenv("PSTEST_CASSANDRA_PASSWORD", "cassandra-pw-7f3a")
+    assert load(tmp_path).cassandra_username == "catalog_role"

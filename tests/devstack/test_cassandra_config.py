@@ -16,6 +16,7 @@ def _written(tmp_path: Path) -> dict[str, object]:
         tmp_path,
         cluster_name="probe",
         address="127.0.0.1",
+        authentication=True,
         seeds="127.0.0.1",
         cql_port=19999,
         storage_port=19998,
@@ -33,6 +34,8 @@ def test_the_running_node_knows_the_setting(cassandra: Cassandra, tmp_path: Path
         contact_points=cassandra.contact_points,
         port=cassandra.port,
         local_dc=cassandra.local_dc,
+        username=cassandra.username,
+        password=cassandra.password,
         consistency="ONE",
     ) as db:
         names = {

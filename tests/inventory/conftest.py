@@ -55,6 +55,8 @@ def backing(cassandra: Cassandra, kafka: Kafka) -> Iterator[Backing]:
         contact_points=cassandra.contact_points,
         port=cassandra.port,
         local_dc=cassandra.local_dc,
+        username=cassandra.username,
+        password=cassandra.password,
         consistency="ONE",
     )
     try:

@@ -53,6 +53,9 @@ def inventory_settings(
         "environment": "test",
         "cassandra_contact_points": cassandra.contact_points,
         "cassandra_port": cassandra.port,
+        # devstack's superuser: the session's keyspace is made by the tests.
+        "cassandra_username": cassandra.username,
+        "cassandra_password": cassandra.password,
         "cassandra_local_dc": cassandra.local_dc,
         "cassandra_keyspace": backing.keyspace,
         "cassandra_consistency": "ONE",

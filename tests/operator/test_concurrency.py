@@ -15,7 +15,7 @@ import pytest
 from kubernetes import client
 
 from devstack.components.openbao import OpenBao
-from devstack.components.operator import ProductStoreOperator
+from devstack.components.operator import SAMPLE_KV_PATH, ProductStoreOperator
 from devstack.process import read_pid_file
 from productstore_operator.builders import StoreRef
 from productstore_operator.builders.naming import vault_role_name
@@ -29,6 +29,7 @@ from tests.support.stores import (
     vault_role_names,
     wait_gone,
     wait_ready,
+    write_cassandra_admin,
 )
 
 STORES = 20
@@ -92,6 +93,7 @@ def test_twenty_stores_converge_concurrently_and_clean_up(
     namespaces: list[str],
 ) -> None:
     pid = _operator_pid(productstore_operator)
+    write_cassandra_admin(openbao, SAMPLE_KV_PATH)
     for namespace in namespaces:
         create_store(kube_api, namespace, small_devstack_store(STORE))
 

@@ -17,7 +17,9 @@ from devstack.components.cassandra import Cassandra, CassandraCluster
 REQUEST_TIMEOUT = 30.0
 
 
-def _connect(contact_points: Sequence[str], port: int, policy: Any) -> Cluster:
+def _connect(
+    contact_points: Sequence[str], port: int, policy: Any, auth: Any | None = None
+) -> Cluster:
     profile = ExecutionProfile(load_balancing_policy=policy, request_timeout=REQUEST_TIMEOUT)
     return Cluster(
         contact_points=list(contact_points),
@@ -25,13 +27,17 @@ def _connect(contact_points: Sequence[str], port: int, policy: Any) -> Cluster:
         execution_profiles={EXEC_PROFILE_DEFAULT: profile},
         protocol_version=5,
         connect_timeout=10,
+        auth_provider=auth,
     )
 
 
 @pytest.fixture
 def session(cassandra: Cassandra) -> Iterator[Session]:
     cluster = _connect(
-        cassandra.contact_points, cassandra.port, DCAwareRoundRobinPolicy(cassandra.local_dc)
+        cassandra.contact_points,
+        cassandra.port,
+        DCAwareRoundRobinPolicy(cassandra.local_dc),
+        cassandra.credentials.auth_provider(),
     )
     try:
         yield cluster.connect()

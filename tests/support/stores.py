@@ -17,6 +17,8 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from devstack import cassandra_auth
+from devstack.components.openbao import OpenBao
 from devstack.components.operator import grant_object
 from productstore_operator.models import GROUP, PLURAL, SERVICE_NAMES, VERSION
 
@@ -49,6 +51,17 @@ def small_devstack_store(name: str) -> Store:
         service: {"enabled": service in SMALL_SERVICES, "replicas": 1} for service in SERVICE_NAMES
     }
     return body
+
+
+def write_cassandra_admin(openbao: OpenBao, kv_path: str) -> None:
+    """devstack's Cassandra superuser as the administrator credential of the stores
+    under ``kv_path`` (the operator makes each service's role with it)."""
+    superuser = cassandra_auth.superuser(openbao.paths)
+    openbao.client().secrets.kv.v2.create_or_update_secret(
+        path=f"{kv_path}/cassandra-admin",
+        secret={"username": superuser.username, "password": superuser.password},
+        mount_point="secret",
+    )
 
 
 def create_namespace(api: client.ApiClient, prefix: str) -> str:

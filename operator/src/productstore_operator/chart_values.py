@@ -241,17 +241,23 @@ def _described(name: str) -> tuple[Key, ...]:
         ),
     ]
     generated = [s for s in descriptor.secrets if s.kind == "generated"]
-    if generated:
-        keys.append(
-            Key(
-                "vaultSecrets",
-                "Vault files of the secrets the service reads, file to KV key (the operator "
-                "generates them once per store).",
-                children=tuple(
-                    Key(s.file, f"{{{', '.join(s.fields)}}} of {s.key}.", s.key) for s in generated
+    keys.append(
+        Key(
+            "vaultSecrets",
+            "Vault files of the secrets the service reads, file to KV key (the operator "
+            "generates them once per store).",
+            children=(
+                # Its own Cassandra role, granted on its own keyspace only.
+                Key(
+                    "cassandra",
+                    f"{{username, password}} of {name}/cassandra: the service's own "
+                    "Cassandra role.",
+                    f"{name}/cassandra",
                 ),
-            )
+                *(Key(s.file, f"{{{', '.join(s.fields)}}} of {s.key}.", s.key) for s in generated),
+            ),
         )
+    )
     return tuple(keys)
 
 

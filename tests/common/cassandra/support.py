@@ -19,6 +19,9 @@ def connect(node: Cassandra, **kwargs: Any) -> CassandraSession:
         "contact_points": node.contact_points,
         "port": node.port,
         "local_dc": node.local_dc,
+        # devstack's superuser: tests make and drop keyspaces of their own.
+        "username": node.username,
+        "password": node.password,
         "consistency": "ONE",
         **kwargs,
     }

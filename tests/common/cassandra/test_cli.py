@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from cassandra.query import SimpleStatement
 
+from devstack import cassandra_auth
 from devstack.components.cassandra import Cassandra
 from productstore_common.cassandra import CassandraSession
 from productstore_common.cassandra.cli import main
@@ -33,6 +34,10 @@ def connection_args(node: Cassandra) -> list[str]:
         node.local_dc,
         "--consistency",
         "ONE",
+        "--username",
+        node.username or "",
+        "--password-file",
+        str(cassandra_auth.superuser_password_file(node.paths)),
     ]
 
 

@@ -23,15 +23,14 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from cassandra.query import SimpleStatement
 
+from devstack import cassandra_auth
 from devstack.components.cassandra import Cassandra
 from devstack.components.helm import Helm
 from devstack.components.jaeger import Jaeger
 from devstack.components.nginx import Nginx
 from devstack.components.services import AuthService, UvicornService, service_component
 from devstack.pytest_plugin import DevstackSession
-from productstore_common.cassandra import CassandraSession
 from productstore_contracts.descriptor import SecretFile, ServiceDescriptor
 from tests.support.gateway import admin_token
 from tests.support.helm import HelmCli
@@ -181,13 +180,10 @@ def kitprobe(
             stack.down([component.name], purge=True, dependents=False)
             del stack.components[component.name]
             sys.modules.pop("productstore_kitprobe", None)
-    with CassandraSession.connect(
-        contact_points=cassandra.contact_points,
-        port=cassandra.port,
-        local_dc=cassandra.local_dc,
-        consistency="ONE",
-    ) as db:
-        db.execute(SimpleStatement(f"DROP KEYSPACE IF EXISTS {probe_keyspace}"), timeout=60)
+    # Its keyspace and the role devstack made for it.
+    cassandra_auth.drop_keyspace_role(
+        cassandra.paths, cassandra.contact_points[0], cassandra.port, probe_keyspace
+    )
 
 
 def test_a_new_service_answers_through_the_gateway(

@@ -217,14 +217,14 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
         "auth-secrets",
         {},
         "services.auth.vaultSecrets",
-        {"cassandra": "cassandra", "search_cursor": ""},
+        {"cassandra": "auth/cassandra", "search_cursor": ""},
     ),
     # Only catalog reads the search cursor key; the whole map replaces the chart's.
     (
         "catalog-secrets",
         {},
         "services.catalog.vaultSecrets",
-        {"cassandra": "cassandra", "search_cursor": "catalog/search-cursor"},
+        {"cassandra": "catalog/cassandra", "search_cursor": "catalog/search-cursor"},
     ),
     ("ingress-off-without-host", {}, "ingress.enabled", False),
     (

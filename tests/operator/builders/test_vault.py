@@ -24,7 +24,7 @@ from productstore_operator.builders.vault import (
     VaultConfig,
     secret_files,
 )
-from productstore_operator.models import IMPLEMENTED_SERVICES
+from productstore_operator.models import IMPLEMENTED_SERVICES, SERVICE_NAMES
 from tests.operator.builders.support import SETTINGS, VAULTS, spec
 
 SHOP = StoreRef("shop", "shop-ns")
@@ -47,11 +47,14 @@ OWN = '["create", "read", "update"]'
     [
         (
             "auth",
-            [(f"{STORE_DATA}/cassandra", READ), (f"{STORE_DATA}/auth/signing-keys", OWN)],
+            [(f"{STORE_DATA}/auth/cassandra", READ), (f"{STORE_DATA}/auth/signing-keys", OWN)],
         ),
         (
             "catalog",
-            [(f"{STORE_DATA}/cassandra", READ), (f"{STORE_DATA}/catalog/search-cursor", READ)],
+            [
+                (f"{STORE_DATA}/catalog/cassandra", READ),
+                (f"{STORE_DATA}/catalog/search-cursor", READ),
+            ],
         ),
     ],
 )
@@ -162,22 +165,27 @@ def test_two_stores_share_no_path_role_or_prefix(one: StoreRef, other: StoreRef)
 
 
 def test_generated_and_owned_secrets() -> None:
-    # The operator generates the Cassandra credentials and catalog's search cursor
-    # key; auth owns its keys.
+    # The operator generates each service's Cassandra credentials and catalog's
+    # search cursor key; auth owns its keys.
     # (from the services' descriptors)
-    assert [(s.key, s.kind, s.fields) for s in SECRETS] == [
-        ("cassandra", "cassandra-credentials", ()),
-        ("catalog/search-cursor", "random", ("key",)),
+    assert [(s.key, s.kind, s.fields, s.readers) for s in SECRETS] == [
+        *((f"{n}/cassandra", "cassandra-credentials", (), (n,)) for n in SERVICE_NAMES),
+        ("catalog/search-cursor", "random", ("key",), ("catalog",)),
     ]
     assert [(s.key, s.owner) for s in OWNED_SECRETS] == [("auth/signing-keys", "auth")]
     # Delete removes every one of them; Retain keeps them all.
-    assert build({}).secret_keys() == ["cassandra", "catalog/search-cursor", "auth/signing-keys"]
+    assert build({}).secret_keys() == [
+        *(f"{n}/cassandra" for n in SERVICE_NAMES),
+        "catalog/search-cursor",
+        "auth/signing-keys",
+    ]
+    # Each service's /vault/secrets/cassandra is its own role, never another's.
     assert secret_files("catalog") == {
-        "cassandra": "cassandra",
+        "cassandra": "catalog/cassandra",
         "search_cursor": "catalog/search-cursor",
     }
-    assert secret_files("auth") == {"cassandra": "cassandra", "search_cursor": ""}
-    assert secret_files("orders") == {"cassandra": "cassandra", "search_cursor": ""}
+    assert secret_files("auth") == {"cassandra": "auth/cassandra", "search_cursor": ""}
+    assert secret_files("orders") == {"cassandra": "orders/cassandra", "search_cursor": ""}
     with pytest.raises(KeyError, match="unknown service 'payments'"):
         secret_files("payments")
 

@@ -35,6 +35,7 @@ from productstore_operator.builders.naming import vault_role_prefix
 from productstore_operator.models import GROUP, PLURAL, VERSION
 from tests.operator.spec_cases import load_sample
 from tests.support.helm import HelmCli
+from tests.support.stores import write_cassandra_admin
 
 T = TypeVar("T")
 # Generous: 2 shared cores, helm renders ~60 objects per store.
@@ -178,6 +179,7 @@ def sandbox(api: client.ApiClient, openbao: OpenBao) -> Iterator[Sandbox]:
             ],
         )
     )
+    write_cassandra_admin(openbao, box.kv_path)
     try:
         yield box
     finally:

@@ -76,9 +76,13 @@ def test_devstack_store_converges_and_is_removed(h: Harness, tmp_path: Path) -> 
     }
     base = f"{box.kv_path}/{box.namespace}/shop"
     catalog = sa_login(openbao, box, "shop-catalog", prefix + "catalog")
-    credentials = read_secret(catalog, f"{base}/cassandra")
+    credentials = read_secret(catalog, f"{base}/catalog/cassandra")
     assert set(credentials) == {"username", "password"}
+    assert credentials["username"].endswith("_catalog")  # its keyspace, its role
     assert len(credentials["password"]) >= 32
+    with pytest.raises(hvac.exceptions.Forbidden):
+        # Its own Cassandra role only: never auth's, which reads the password hashes.
+        read_secret(catalog, f"{base}/auth/cassandra")
     with pytest.raises(hvac.exceptions.Forbidden):
         # The catalog's token is not bound to auth's role.
         sa_login(openbao, box, "shop-catalog", prefix + "auth")
@@ -146,7 +150,7 @@ def test_devstack_store_converges_and_is_removed(h: Harness, tmp_path: Path) -> 
     assert h.history() == []
     assert roles(openbao, box) == []
     assert policies(openbao, box) == []
-    for key in ("cassandra", "auth/signing-keys"):
+    for key in ("auth/cassandra", "catalog/cassandra", "auth/signing-keys"):
         with pytest.raises(hvac.exceptions.InvalidPath):
             read_secret(openbao.client(), f"{base}/{key}")
 
@@ -320,7 +324,10 @@ def test_k8ssandra_store_waits_for_cassandra_and_retains_it(h: Harness) -> None:
     assert not kept["metadata"].get("ownerReferences")
     assert h.history() == []
     assert roles(openbao, box) == []
-    assert set(read_secret(openbao.client(), f"{base}/cassandra")) == {"username", "password"}
+    assert set(read_secret(openbao.client(), f"{base}/auth/cassandra")) == {
+        "username",
+        "password",
+    }
     assert read_secret(openbao.client(), f"{base}/auth/signing-keys")["format"] == 1
     box.custom.delete_namespaced_custom_object(
         *K8SSANDRA, box.namespace, "k8ssandraclusters", "shop"

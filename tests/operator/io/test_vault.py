@@ -37,10 +37,10 @@ from productstore_operator.builders import (
     VaultTarget,
     build_vault_config,
 )
-from productstore_operator.builders.naming import vault_role_prefix
+from productstore_operator.builders.naming import service_keyspace, vault_role_prefix
 from productstore_operator.builders.vault import GeneratedSecret, VaultConfig, VaultNames
 from productstore_operator.io import KubernetesAuth, TransientError, VaultAdmin, generate_secret
-from productstore_operator.models import IMPLEMENTED_SERVICES, ProductStoreSpec
+from productstore_operator.models import IMPLEMENTED_SERVICES, SERVICE_NAMES, ProductStoreSpec
 from tests.operator.auth_keys import create_and_rotate
 from tests.operator.spec_cases import spec_with
 
@@ -65,7 +65,7 @@ def names(openbao: OpenBao) -> Iterator[Names]:
     for policy in bao.sys.list_acl_policies()["data"]["keys"]:
         if policy.startswith(created.prefix):
             bao.sys.delete_acl_policy(policy)
-    for key in ("cassandra", "auth/signing-keys"):
+    for key in (*(f"{s}/cassandra" for s in SERVICE_NAMES), "auth/signing-keys"):
         with contextlib.suppress(hvac.exceptions.VaultError):
             bao.secrets.kv.v2.delete_metadata_and_all_versions(
                 path=f"{created.kv_path}/ns/shop/{key}", mount_point="secret"
@@ -117,12 +117,17 @@ def test_ensure_store_is_idempotent_and_keeps_secrets(
     config, _ = config_for(names)
     first = asyncio.run(admin.ensure_store(config, nothing(config), auth(kube), generate))
     # The Cassandra credentials and catalog's cursor key: auth creates its signing keys itself.
-    assert first.created_secrets == ["cassandra", "catalog/search-cursor"]
+    assert first.created_secrets == [
+        *(f"{s}/cassandra" for s in SERVICE_NAMES),
+        "catalog/search-cursor",
+    ]
     assert len(first.written_roles) == len(first.written_policies) == len(IMPLEMENTED_SERVICES)
     assert first.configured_auth
 
     bao = openbao.client()
-    paths = [f"{names.kv_path}/ns/shop/{key}" for key in ("cassandra", "catalog/search-cursor")]
+    paths = [
+        f"{names.kv_path}/ns/shop/{key}" for key in ("catalog/cassandra", "catalog/search-cursor")
+    ]
     original = [
         bao.secrets.kv.v2.read_secret_version(
             path=path, mount_point="secret", raise_on_deleted_version=True
@@ -164,14 +169,12 @@ def test_disabled_services_lose_their_role_and_removal_honours_secrets(
     assert removed == [f"role {prefix}auth", f"policy {prefix}auth"]  # no secret
     bao = openbao.client()
     assert bao.secrets.kv.v2.read_secret_metadata(
-        path=f"{names.kv_path}/ns/shop/cassandra", mount_point="secret"
+        path=f"{names.kv_path}/ns/shop/auth/cassandra", mount_point="secret"
     )
     # Before auth ever ran there are no signing keys, and none is reported removed.
     removed = asyncio.run(admin.remove_store(fewer, fewer.names(), secrets=True))
-    assert removed == [
-        f"secret {names.kv_path}/ns/shop/cassandra",
-        f"secret {names.kv_path}/ns/shop/catalog/search-cursor",
-    ]
+    cassandra = [f"secret {names.kv_path}/ns/shop/{s}/cassandra" for s in SERVICE_NAMES]
+    assert removed == [*cassandra, f"secret {names.kv_path}/ns/shop/catalog/search-cursor"]
 
     # Once auth has written its keys, deleting the store's secrets removes them too.
     asyncio.run(admin.ensure_store(fewer, nothing(fewer), auth(kube), generate))
@@ -180,8 +183,8 @@ def test_disabled_services_lose_their_role_and_removal_honours_secrets(
         path=keys, secret={"format": 1, "keys": []}, cas=0, mount_point="secret"
     )
     removed = asyncio.run(admin.remove_store(fewer, fewer.names(), secrets=True))
-    assert removed[-3:] == [
-        f"secret {names.kv_path}/ns/shop/cassandra",
+    assert removed[-(len(cassandra) + 2) :] == [
+        *cassandra,
         f"secret {names.kv_path}/ns/shop/catalog/search-cursor",
         f"secret {keys}",
     ]
@@ -227,8 +230,35 @@ def test_auths_policy_lets_its_key_store_create_and_rotate_nothing_more(
     # The Cassandra credentials stay read-only, to auth too.
     with pytest.raises(hvac.exceptions.Forbidden):
         hvac.Client(url=openbao.addr, token=token("auth")).secrets.kv.v2.create_or_update_secret(
-            path=f"{names.kv_path}/ns/shop/cassandra", secret={"x": "y"}, mount_point="secret"
+            path=f"{names.kv_path}/ns/shop/auth/cassandra", secret={"x": "y"}, mount_point="secret"
         )
+
+
+@pytest.mark.parametrize(("service", "other"), [("catalog", "auth"), ("auth", "catalog")])
+def test_each_service_reads_its_own_cassandra_role_only(
+    openbao: OpenBao, kube: KubeApiserver, names: Names, service: str, other: str
+) -> None:
+    """A compromised catalog must not get auth's Cassandra login (it used to: one
+    credential for every service)."""
+    admin = VaultAdmin(openbao.addr, openbao.token)
+    config, prefix = config_for(names)
+    asyncio.run(admin.ensure_store(config, nothing(config), auth(kube), generate))
+    bao = openbao.client()
+    token = bao.auth.token.create(policies=[prefix + service], ttl="10m")["auth"]["client_token"]
+    own = hvac.Client(url=openbao.addr, token=token).secrets.kv.v2
+
+    def read(owner: str) -> dict[str, Any]:
+        data: dict[str, Any] = own.read_secret_version(
+            path=f"{names.kv_path}/ns/shop/{owner}/cassandra",
+            mount_point="secret",
+            raise_on_deleted_version=True,
+        )["data"]["data"]
+        return data
+
+    store = StoreRef("shop", "ns")
+    assert read(service)["username"] == service_keyspace(store, service)
+    with pytest.raises(hvac.exceptions.Forbidden):
+        read(other)
 
 
 def test_search_cursor_key_is_generated_once_and_read_only_by_catalog(

@@ -10,23 +10,21 @@ log file).
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 from cassandra import ConsistencyLevel
-from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
-from cassandra.policies import WhiteListRoundRobinPolicy
 from cassandra.query import SimpleStatement
 
-from devstack import artifacts, toolchains
+from devstack import artifacts, cassandra_auth, toolchains
+from devstack.cassandra_auth import Credentials
 from devstack.component import Component
 from devstack.errors import DevstackError
 from devstack.files import write_atomic
@@ -284,6 +282,7 @@ def _write_node_config(
     seeds: str,
     cql_port: int,
     storage_port: int,
+    authentication: bool,
     extra: dict[str, Any] | None = None,
 ) -> None:
     """Write cassandra.yaml and logback.xml and create the node's directories."""
@@ -314,9 +313,10 @@ def _write_node_config(
         "saved_caches_directory": str(data / "saved_caches"),
         "hints_directory": str(data / "hints"),
         "cdc_raw_directory": str(data / "cdc_raw"),
-        # Development: no credentials to manage.
-        "authenticator": "AllowAllAuthenticator",
-        "authorizer": "AllowAllAuthorizer",
+        # Passwords and grants as in production, so a service that reaches past its
+        # own keyspace fails here too (devstack/src/devstack/cassandra_auth.py).
+        "authenticator": "PasswordAuthenticator" if authentication else "AllowAllAuthenticator",
+        "authorizer": "CassandraAuthorizer" if authentication else "AllowAllAuthorizer",
         "role_manager": "CassandraRoleManager",
         # Storage-attached indexes are 5.0's secondary indexes; make them the default.
         "default_secondary_index": "sai",
@@ -343,28 +343,6 @@ def _write_node_config(
 def _write_if_changed(path: Path, text: str) -> None:
     if not path.exists() or path.read_text() != text:
         write_atomic(path, text)
-
-
-@contextlib.contextmanager
-def _probe_session(address: str, port: int) -> Iterator[Session]:
-    """A driver session that talks to exactly one node, for readiness probes."""
-    profile = ExecutionProfile(
-        load_balancing_policy=WhiteListRoundRobinPolicy([address]), request_timeout=5
-    )
-    cluster = Cluster(
-        contact_points=[address],
-        port=port,
-        execution_profiles={EXEC_PROFILE_DEFAULT: profile},
-        protocol_version=5,
-        connect_timeout=5,
-        # Probes run every half second: skip the schema and token metadata fetch.
-        schema_metadata_enabled=False,
-        token_metadata_enabled=False,
-    )
-    try:
-        yield cluster.connect()
-    finally:
-        cluster.shutdown()
 
 
 _ALL_REPLICAS_UP_PROBE = SimpleStatement(
@@ -418,7 +396,9 @@ class Cassandra(Component):
             seeds=f"{HOST}:{STORAGE_PORT}",
             cql_port=CQL_PORT,
             storage_port=STORAGE_PORT,
+            authentication=True,
         )
+        cassandra_auth.superuser(self.paths)  # its 0600 file, before anyone needs it
 
     def processes(self) -> list[ProcessSpec]:
         return [
@@ -428,19 +408,44 @@ class Cassandra(Component):
                 node_dir=self.state_dir,
                 heap=("512m", "1g"),
                 jmx_port=JMX_PORT,
+                # The default superuser, which after_ready replaces, at once
+                # rather than 10 s after start-up.
+                extra=("-Dcassandra.superuser_setup_delay_ms=0",),
             )
         ]
 
+    @property
+    def credentials(self) -> Credentials:
+        """devstack's superuser: for devstack itself and tests' throw-away keyspaces."""
+        return cassandra_auth.superuser(self.paths)
+
+    @property
+    def username(self) -> str | None:
+        return self.credentials.username
+
+    @property
+    def password(self) -> str | None:
+        return self.credentials.password
+
     def ready(self) -> bool:
-        with _probe_session(HOST, CQL_PORT) as session:
+        # Before after_ready, only Cassandra's default superuser gets in.
+        credentials = cassandra_auth.login(self.paths, HOST, CQL_PORT)
+        with cassandra_auth.session(HOST, CQL_PORT, credentials, timeout=5) as session:
             row = session.execute("SELECT release_version FROM system.local").one()
             return row is not None and bool(row.release_version)
+
+    def after_ready(self) -> None:
+        cassandra_auth.set_up_superuser(self.paths, HOST, CQL_PORT)
 
     def env(self) -> dict[str, str]:
         return {
             "CASSANDRA_CONTACT_POINTS": ",".join(self.contact_points),
             "CASSANDRA_PORT": str(self.port),
             "CASSANDRA_LOCAL_DC": LOCAL_DC,
+            # The superuser, for a shell's cqlsh and `python -m productstore_common.cassandra`
+            # (the services read only their prefixed names, set to their own roles).
+            "CASSANDRA_USERNAME": self.credentials.username,
+            "CASSANDRA_PASSWORD": self.credentials.password,
         }
 
 
@@ -499,6 +504,9 @@ class CassandraCluster(Component):
                 seeds=f"{CLUSTER_HOSTS[0]}:{CLUSTER_STORAGE_PORT}",
                 cql_port=CLUSTER_CQL_PORT,
                 storage_port=CLUSTER_STORAGE_PORT,
+                # Fault tests of replication and the migration lock; roles and
+                # grants are the single node's tests.
+                authentication=False,
                 # A brand-new, empty cluster has no data to stream: nodes take
                 # their tokens and join at once instead of bootstrapping one at
                 # a time (which refuses while other nodes bootstrap).
@@ -526,7 +534,7 @@ class CassandraCluster(Component):
     def ready(self) -> bool:
         """Each node answers CQL, knows the other two, agrees on schema and sees them up."""
         for address in CLUSTER_HOSTS:
-            with _probe_session(address, CLUSTER_CQL_PORT) as session:
+            with cassandra_auth.session(address, CLUSTER_CQL_PORT, None, timeout=5) as session:
                 local = session.execute("SELECT schema_version FROM system.local").one()
                 peers = session.execute("SELECT peer, schema_version FROM system.peers").all()
                 if len(peers) != len(CLUSTER_HOSTS) - 1:
@@ -537,6 +545,10 @@ class CassandraCluster(Component):
                 # succeeds only if this node's failure detector has all 3 up.
                 session.execute(_ALL_REPLICAS_UP_PROBE)
         return True
+
+    # No authentication on the cluster: anyone logs in.
+    username: str | None = None
+    password: str | None = None
 
     def env(self) -> dict[str, str]:
         return {

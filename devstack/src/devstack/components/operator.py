@@ -28,8 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import hvac
 import yaml
 
+from devstack import cassandra_auth
 from devstack.component import Component
 from devstack.components.kube_cluster import SERVER, admin_api, kubeconfig, pki_files
 from devstack.errors import DevstackError
@@ -77,6 +79,8 @@ WAIT_SECONDS = 60.0
 # may act only where a RoleBinding grants it (GRANTED_NAMESPACES, grant_object):
 # kopf cannot watch a "store-*" namespace nobody granted, so it never sees a store there.
 WATCHED_NAMESPACES = "default,store-*"
+# The sample stores' Vault kvPath (the operator's default).
+SAMPLE_KV_PATH = "productstore"
 
 
 def grant_object(namespace: str) -> dict[str, Any]:
@@ -171,6 +175,8 @@ class ProductStoreOperator(Component):
         "kwok",
         "openbao",
         "helm",
+        # The sample stores' Cassandra: the operator makes each service's role there.
+        "cassandra",
     )
     ready_timeout = 60.0
     start_hint = (
@@ -235,6 +241,20 @@ class ProductStoreOperator(Component):
         )
         self._kubectl(["delete", "clusterrolebinding", STALE_CLUSTER_BINDING, "--ignore-not-found"])
         self._write_kubeconfig(self._service_account_token())
+        self._write_cassandra_admin()
+
+    def _write_cassandra_admin(self) -> None:
+        """devstack's Cassandra superuser where the operator looks for an external
+        Cassandra's administrator (kvPath's cassandra-admin, for every sample store)."""
+        bao = hvac.Client(
+            url=OPENBAO_ADDR, token=self.vault_token_file.read_text().strip(), timeout=5
+        )
+        superuser = cassandra_auth.superuser(self.paths)
+        bao.secrets.kv.v2.create_or_update_secret(
+            path=f"{SAMPLE_KV_PATH}/cassandra-admin",
+            secret={"username": superuser.username, "password": superuser.password},
+            mount_point="secret",
+        )
 
     def processes(self) -> list[ProcessSpec]:
         env = {

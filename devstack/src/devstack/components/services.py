@@ -28,6 +28,7 @@ from typing import ClassVar
 
 import httpx
 
+from devstack import cassandra_auth
 from devstack.component import Component
 from devstack.errors import DevstackError
 from devstack.openapi import OpenAPIMergeError, merge_documents
@@ -228,6 +229,13 @@ class UvicornService(Component):
 
     def prepare(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        if "cassandra" in self.descriptor.dependencies:
+            self.ensure_cassandra_role(self.keyspace)
+
+    def ensure_cassandra_role(self, keyspace: str) -> None:
+        """The role the process logs in as, granted on ``keyspace`` only (and the
+        keyspace itself, which the role may not create)."""
+        cassandra_auth.ensure_keyspace_role(self.paths, HOST, CASSANDRA_PORT, keyspace)
 
     def service_env(self) -> dict[str, str]:
         """The service's own settings, beside the shared ones (without the prefix)."""
@@ -251,13 +259,26 @@ class UvicornService(Component):
         extra_env: dict[str, str] | None = None,
     ) -> ProcessSpec:
         """The service's process; another instance (a benchmark's) gets its own port,
-        keyspace and settings (``extra_env``, without the prefix)."""
+        keyspace (``ensure_cassandra_role`` it first) and settings (``extra_env``,
+        without the prefix)."""
+        keyspace = keyspace or self.keyspace
+        cassandra: dict[str, str] = {}
+        if "cassandra" in self.descriptor.dependencies:
+            cassandra = {
+                # Its own role, named after its keyspace; the password as a file,
+                # so it stays out of the environment and `ps`.
+                "CASSANDRA_USERNAME": keyspace,
+                "CASSANDRA_PASSWORD_FILE": str(
+                    cassandra_auth.role_password_file(self.paths, keyspace)
+                ),
+            }
         shared = {
             "ENVIRONMENT": "development",
             "MIGRATE_ON_START": "true",
             "CASSANDRA_CONTACT_POINTS": HOST,
             "CASSANDRA_PORT": str(CASSANDRA_PORT),
-            "CASSANDRA_KEYSPACE": keyspace or self.keyspace,
+            "CASSANDRA_KEYSPACE": keyspace,
+            **cassandra,
             # One local node: LOCAL_QUORUM would work too, ONE states the intent.
             "CASSANDRA_CONSISTENCY": "ONE",
             "REDIS_URL": REDIS_URL,

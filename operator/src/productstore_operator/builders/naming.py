@@ -90,7 +90,7 @@ def keyspace(store: StoreRef) -> str:
     """Prefix of the store's CQL keyspaces, unique per namespace and name.
 
     Each service keeps its tables in ``<prefix>_<service>`` (the chart's
-    CASSANDRA_KEYSPACE); the prefix also names the store's Cassandra role.
+    CASSANDRA_KEYSPACE), which also names that service's Cassandra role.
 
     Stores may share an external Cassandra, so the name carries a digest of
     "<namespace>/<name>" as well as a readable part.
@@ -98,6 +98,12 @@ def keyspace(store: StoreRef) -> str:
     digest = store_digest(store, 8)
     readable = store.name.replace("-", "_")[: _KEYSPACE_MAX - len("ps__") - len(digest)]
     return f"ps_{readable}_{digest}"
+
+
+def service_keyspace(store: StoreRef, service: str) -> str:
+    """The keyspace of one service of the store (the chart's CASSANDRA_KEYSPACE),
+    which also names the service's Cassandra role."""
+    return f"{keyspace(store)}_{_known(service)}"
 
 
 def vault_store_path(kv_path: str, store: StoreRef) -> str:

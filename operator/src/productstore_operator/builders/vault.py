@@ -36,6 +36,8 @@ class GeneratedSecret:
     readers: tuple[str, ...]
     # The entry's fields, for kind "random".
     fields: tuple[str, ...] = ()
+    # Whose Cassandra role it is, for kind "cassandra-credentials".
+    service: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,9 +57,18 @@ class OwnedSecret:
 # <file>_<entry key> from it (productstore_common.settings), so a file's name plus
 # its entry's keys spell the settings field.
 SECRETS: Final = (
-    # Every service owns tables in Cassandra.
-    GeneratedSecret(
-        key="cassandra", kind="cassandra-credentials", file="cassandra", readers=SERVICE_NAMES
+    # Every service logs in to Cassandra as a role of its own, granted on its own
+    # keyspace only: one entry per service, each rendered to /vault/secrets/cassandra
+    # of that service alone (a shared login let the catalog read auth's tables).
+    *(
+        GeneratedSecret(
+            key=f"{service}/cassandra",
+            kind="cassandra-credentials",
+            file="cassandra",
+            readers=(service,),
+            service=service,
+        )
+        for service in SERVICE_NAMES
     ),
     # What the services' descriptors ask for (catalog's search-cursor key: every
     # replica must sign cursors with the same key, so it is made once per store).
@@ -93,7 +104,30 @@ def secret_files(service: str) -> dict[str, str]:
     """
     if service not in SERVICE_NAMES:
         raise KeyError(f"unknown service {service!r}; services are {', '.join(SERVICE_NAMES)}")
-    return {secret.file: secret.key if service in secret.readers else "" for secret in SECRETS}
+    files: dict[str, str] = {}
+    for secret in SECRETS:
+        # Several entries share a file name (each service's "cassandra"): its own wins.
+        if service in secret.readers:
+            files[secret.file] = secret.key
+        else:
+            files.setdefault(secret.file, "")
+    return files
+
+
+def cassandra_secret(service: str) -> GeneratedSecret:
+    """The entry holding ``service``'s Cassandra role name and password."""
+    for secret in SECRETS:
+        if secret.kind == "cassandra-credentials" and secret.service == service:
+            return secret
+    raise KeyError(f"no Cassandra credentials for service {service!r}")
+
+
+# KV key of an external Cassandra's administrator credential ({"username",
+# "password"}: a superuser, or a role that may create roles and keyspaces and
+# grant on them), which the operator uses to make the services' roles. The
+# store's own folder is looked at first, then the folder of every store (kvPath).
+# An administrator writes it; the operator never does, and no service may read it.
+CASSANDRA_ADMIN_KEY: Final = "cassandra-admin"
 
 
 @dataclass(frozen=True)
@@ -172,6 +206,9 @@ class VaultConfig:
     owned: tuple[OwnedSecret, ...]
     policies: tuple[VaultPolicy, ...]
     roles: tuple[VaultRole, ...]
+    # Where an external Cassandra's administrator credential is looked for, in
+    # order, as paths below kv_mount: the store's folder, then kvPath's.
+    cassandra_admin: tuple[str, ...] = ()
 
     def data_path(self, key: str) -> str:
         """API path of a secret's data (KV v2 puts "data/" after the mount)."""
@@ -254,4 +291,12 @@ def build_vault_config(
                 token_max_ttl=settings.vault.token_max_ttl,
             )
         )
-    return replace(config, policies=tuple(policies), roles=tuple(roles))
+    return replace(
+        config,
+        policies=tuple(policies),
+        roles=tuple(roles),
+        cassandra_admin=(
+            f"{config.store_path}/{CASSANDRA_ADMIN_KEY}",
+            f"{vault.kv_path}/{CASSANDRA_ADMIN_KEY}",
+        ),
+    )

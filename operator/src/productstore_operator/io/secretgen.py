@@ -10,15 +10,22 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from productstore_operator.builders.naming import StoreRef, keyspace
+from productstore_operator.builders.naming import StoreRef, service_keyspace
 from productstore_operator.builders.vault import GeneratedSecret
 
 
 def generate_secret(secret: GeneratedSecret, store: StoreRef) -> dict[str, Any]:
     """A fresh value of ``secret`` for ``store``."""
     if secret.kind == "cassandra-credentials":
-        # services/common reads /vault/secrets/cassandra as {"username", "password"}.
-        return {"username": keyspace(store), "password": secrets.token_urlsafe(32)}
+        # services/common reads /vault/secrets/cassandra as {"username", "password"};
+        # the role is named after the service's keyspace, the chart's
+        # CASSANDRA_KEYSPACE (<prefix>_<service>).
+        if secret.service is None:
+            raise ValueError(f"Cassandra credentials {secret.key!r} name no service")
+        return {
+            "username": service_keyspace(store, secret.service),
+            "password": secrets.token_urlsafe(32),
+        }
     if secret.kind == "random":
         # e.g. the catalog reads /vault/secrets/search_cursor {"key"} as
         # CATALOG_SEARCH_CURSOR_KEY.

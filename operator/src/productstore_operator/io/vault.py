@@ -13,7 +13,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
@@ -293,6 +293,55 @@ class VaultAdmin:
         except (hvac.exceptions.VaultError, requests.RequestException, OSError) as exc:
             raise self.failure(f"write {mount}/{path}", exc) from exc
         return True
+
+    def _read(self, mount: str, path: str) -> dict[str, Any] | None:
+        try:
+            answer = self._client.secrets.kv.v2.read_secret_version(
+                path=path, mount_point=mount, raise_on_deleted_version=True
+            )
+        except hvac.exceptions.InvalidPath:
+            return None
+        except hvac.exceptions.Forbidden as exc:
+            raise TransientError(
+                f"Vault at {self.address} refused to read {mount}/{path} (403): give the "
+                "operator's token a policy that allows it"
+            ) from exc
+        except (hvac.exceptions.VaultError, requests.RequestException, OSError) as exc:
+            # Not the server's words: they could quote what was read.
+            raise TransientError(
+                f"Vault at {self.address}: cannot read {mount}/{path} ({type(exc).__name__})"
+            ) from exc
+        data = answer.get("data", {}).get("data")
+        return dict(data) if isinstance(data, Mapping) else None
+
+    async def read_first(
+        self, mount: str, paths: Iterable[str]
+    ) -> tuple[str, dict[str, Any]] | None:
+        """The first of ``paths`` (below KV v2 ``mount``) that holds a secret, and its data."""
+
+        def first() -> tuple[str, dict[str, Any]] | None:
+            for path in paths:
+                data = self._read(mount, path)
+                if data is not None:
+                    return path, data
+            return None
+
+        return await asyncio.to_thread(first)
+
+    async def read_secrets(
+        self, config: VaultConfig, keys: Iterable[str]
+    ) -> dict[str, dict[str, Any]]:
+        """The store's secrets at ``keys`` that exist (the ones ensure_store wrote)."""
+
+        def read() -> dict[str, dict[str, Any]]:
+            found = {}
+            for key in keys:
+                data = self._read(config.kv_mount, f"{config.store_path}/{key}")
+                if data is not None:
+                    found[key] = data
+            return found
+
+        return await asyncio.to_thread(read)
 
     # --- what the reconcile calls -----------------------------------------
 

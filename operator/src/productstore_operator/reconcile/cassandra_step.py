@@ -16,6 +16,7 @@ from productstore_operator.builders.k8ssandra import API_VERSION, KIND, PLURAL
 from productstore_operator.io import TransientError
 from productstore_operator.models import API_VERSION as STORE_API_VERSION
 from productstore_operator.models import KIND as STORE_KIND
+from productstore_operator.reconcile.cassandra_roles import ensure_external_roles
 from productstore_operator.reconcile.context import PassContext
 from productstore_operator.reconcile.outcome import Event, StepResult
 from productstore_operator.reconcile.plan import Plan
@@ -62,14 +63,11 @@ def cluster_readiness(cluster: dict[str, Any], datacenter: str) -> str | None:
 
 
 async def ensure_cassandra(ctx: PassContext) -> StepResult:
-    """Create or update the K8ssandraCluster, then wait for it (nothing for external)."""
+    """Create or update the K8ssandraCluster, then wait for it; for an external
+    Cassandra, each service's own role (reconcile.cassandra_roles)."""
     plan, runtime = ctx.plan, ctx.runtime
     if plan.k8ssandra is None:
-        external = plan.spec.cassandra.external
-        where = ", ".join(external.contact_points) if external is not None else "?"
-        return StepResult.ready(
-            "ExternalCassandra", f"Cassandra at {where} is managed outside the operator"
-        )
+        return await ensure_external_roles(ctx)
     body = {
         **plan.k8ssandra,
         "metadata": {**plan.k8ssandra["metadata"], "ownerReferences": [owner_reference(plan)]},

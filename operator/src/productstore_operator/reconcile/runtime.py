@@ -43,6 +43,8 @@ class Runtime:
     unrepaired: dict[str, frozenset[tuple[ObjectRef, str, str | None]]] = field(
         default_factory=dict
     )
+    # uid -> digest of the external Cassandra roles last made (reconcile.cassandra_roles).
+    cassandra_roles: dict[str, str] = field(default_factory=dict)
 
     @property
     def failed_upgrade_backoff(self) -> float:
@@ -63,3 +65,4 @@ class Runtime:
         self._locks.pop(uid, None)
         self.failed_upgrades.pop(uid, None)
         self.unrepaired.pop(uid, None)
+        self.cassandra_roles.pop(uid, None)

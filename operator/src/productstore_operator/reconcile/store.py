@@ -30,6 +30,7 @@ from productstore_operator.config import PROTECTED_NAMESPACES
 from productstore_operator.io import TransientError
 from productstore_operator.models import GROUP, PLURAL, VERSION, Condition, ProductStoreStatus
 from productstore_operator.models.status import READY
+from productstore_operator.reconcile.cassandra_roles import drop_external_roles
 from productstore_operator.reconcile.cassandra_step import GROUP as K8SSANDRA_GROUP
 from productstore_operator.reconcile.cassandra_step import VERSION as K8SSANDRA_VERSION
 from productstore_operator.reconcile.context import PassContext
@@ -271,7 +272,9 @@ async def run_steps(
 async def finalize(body: Mapping[str, Any], runtime: Runtime) -> list[Event]:
     """Remove what the store owns outside its namespace's garbage collection.
 
-    Uninstalls the release; deletes the store's Vault roles and policies (and its
+    Uninstalls the release; with an external Cassandra drops the services' roles
+    (and, with deletionPolicy Delete, their keyspaces); deletes the store's Vault
+    roles and policies (and its
     secrets when cassandra.deletionPolicy is Delete: with Retain the data outlives
     the store and so must the credentials that open it); keeps (Retain: owner
     reference removed) or deletes (Delete) the K8ssandraCluster. Raises
@@ -300,6 +303,9 @@ async def finalize(body: Mapping[str, Any], runtime: Runtime) -> list[Event]:
     await runtime.helm.uninstall(plan.release, ns)
     events.append(Event("Normal", "Deleted", f"uninstalled release {plan.release}"))
     retain = plan.spec.cassandra.deletion_policy == "Retain"
+    if plan.k8ssandra is None:
+        # The services' roles (no pod logs in any more), and with Delete their data.
+        events.append(await drop_external_roles(plan, runtime, drop_keyspaces=not retain))
     # What earlier passes recorded, and what this plan writes (a pass that died
     # before its status was saved may have written it): by exact name only.
     recorded = recorded_names(_previous(body.get("status") or {}).vault, plan)

@@ -165,6 +165,17 @@ def _from_vault_dir(secrets_dir: Path, name: str) -> str | _Unreadable | None:
     return None
 
 
+# Not secrets, but rendered by the Vault agent in the same KV entry as their secret
+# (`/vault/secrets/cassandra` holds {"username", "password"}): a pod gets its
+# Cassandra role from the file that carries the role's password, and `_FILE` works
+# for them too.
+FILE_FIELDS: frozenset[str] = frozenset({"cassandra_username"})
+
+
+def _read_from_files(name: str, field: FieldInfo) -> bool:
+    return is_secret_field(field) or name in FILE_FIELDS
+
+
 class SecretFilesSource(PydanticBaseSettingsSource):
     """Secrets from `<VAR>_FILE` files and from the Vault agent's secrets directory."""
 
@@ -181,7 +192,7 @@ class SecretFilesSource(PydanticBaseSettingsSource):
         environ = {key.upper(): value for key, value in os.environ.items()}
         values: dict[str, Any] = {}
         for name, field in self.settings_cls.model_fields.items():
-            if not is_secret_field(field):
+            if not _read_from_files(name, field):
                 continue
             variable = f"{prefix}{name}".upper()
             file_variable = f"{variable}_FILE"
@@ -461,6 +472,21 @@ class ServiceSettings(BaseSettings):
             raise ValueError(
                 f"is empty or a placeholder; set a real secret for {environment or 'this'} "
                 f"environment (or {prefix}ENVIRONMENT=development for a local run)"
+            )
+        return value
+
+    @field_validator("cassandra_password")
+    @classmethod
+    def _role_and_password(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        # Caught here rather than at the first connection: a password without its
+        # role name cannot log in, and a role without a password is refused.
+        username = info.data.get("cassandra_username")
+        if (value is None) != (username is None):
+            prefix = str(cls.model_config.get("env_prefix", "")).upper()
+            missing = "CASSANDRA_PASSWORD" if value is None else "CASSANDRA_USERNAME"
+            raise ValueError(
+                f"the Cassandra role name and password go together: {prefix}{missing} "
+                "is not set (in a cluster both come from /vault/secrets/cassandra)"
             )
         return value
 

@@ -245,14 +245,21 @@ class Migrator:
     # the node's live schema has the table, and its next statement then fails.
 
     def _ensure_keyspace(self) -> None:
-        if self.replication is None:
-            if not self._keyspace_exists():
-                raise MigrationError(
-                    f"keyspace {self.keyspace!r} does not exist; give its replication to "
-                    "create it (e.g. --replication "
-                    """'{"class": "SimpleStrategy", "replication_factor": 1}')"""
-                )
+        # A keyspace that exists is left alone: a service's own role is granted on
+        # its keyspace only, and CREATE KEYSPACE, even IF NOT EXISTS, needs CREATE on
+        # all keyspaces (productstore_contracts.cassandra_roles). Whoever made the
+        # role made the keyspace first.
+        if self._keyspace_exists():
+            # As after IF NOT EXISTS: a racing replica's new keyspace may not have
+            # reached every node yet.
+            self._agree(f"finding keyspace {self.keyspace}")
             return
+        if self.replication is None:
+            raise MigrationError(
+                f"keyspace {self.keyspace!r} does not exist; give its replication to "
+                "create it (e.g. --replication "
+                """'{"class": "SimpleStrategy", "replication_factor": 1}')"""
+            )
         self._ddl(
             f"CREATE KEYSPACE IF NOT EXISTS {self.keyspace} WITH replication = {self.replication}",
             what=f"creating keyspace {self.keyspace}",
@@ -298,6 +305,9 @@ class Migrator:
         # schema change; wait longer here, as the next statement may need it.
         if result.response_future.is_schema_agreed and not always:
             return
+        self._agree(what)
+
+    def _agree(self, what: str) -> None:
         agreed = self.db.cluster.control_connection.wait_for_schema_agreement(
             wait_time=self.schema_agreement_timeout
         )
