@@ -10,6 +10,7 @@ import contextlib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import hvac.exceptions
@@ -23,7 +24,8 @@ from devstack import cassandra_auth
 from devstack.components.cassandra import Cassandra
 from devstack.components.openbao import OpenBao
 from productstore_operator.builders.naming import service_keyspace
-from productstore_operator.config import RuntimeConfig
+from productstore_operator.builders.settings import OperatorSettings, VaultSettings
+from productstore_operator.config import RuntimeConfig, VaultServer
 from productstore_operator.io import Helm, Kube
 from productstore_operator.io.secretgen import generate_secret
 from productstore_operator.models import SERVICE_NAMES
@@ -46,8 +48,18 @@ def store(cassandra: Cassandra, openbao: OpenBao) -> Iterator[tuple[Plan, Runtim
     require_authentication(cassandra)
     tag = uuid.uuid4().hex[:8]
     spec = load_sample("productstore-devstack")["spec"]
-    spec["vault"].update(kvPath=f"roles-test-{tag}", rolePrefix=f"roles-{tag}")
-    config = RuntimeConfig(vault_token=openbao.token)
+    # The operator's one Vault, with a folder and prefix of this test's own.
+    server = VaultServer(
+        "default",
+        openbao.addr,
+        openbao.addr,
+        kv_path=f"roles-test-{tag}",
+        role_prefix=f"roles-{tag}",
+        insecure=True,
+    )
+    targets = MappingProxyType({server.name: server.target()})
+    settings = OperatorSettings(vault=VaultSettings(servers=targets))
+    config = RuntimeConfig(vault_token=openbao.token, vaults=(server,), settings=settings)
     plan = make_plan(
         name="shop",
         namespace=f"ns-{tag}",
