@@ -65,7 +65,7 @@ test: setup lint audit  ## lint, the dependency audit, then the whole test suite
 
 coverage: $(UV)  ## combine the last `make test`'s coverage data, report per package, fail below tools/coverage-floors.toml
 	$(COVERAGE) coverage combine --quiet --keep
-	$(COVERAGE) coverage html --quiet --directory $(COVERAGE_DIR)/html
+	$(COVERAGE) coverage html --quiet --keep-combined --directory $(COVERAGE_DIR)/html
 	$(COVERAGE) python tools/coverage_gate.py
 
 audit: $(UV)  ## pip-audit of uv.lock's pins (skipped, saying why, where its vulnerability service is unreachable)
