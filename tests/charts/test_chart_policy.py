@@ -52,7 +52,7 @@ KUBE_SCORE_IGNORED = {
     # The operator serves no traffic: its readiness gates nothing.
     "pod-probes-identical": "the operator serves no traffic",
     # The root filesystem is read-only and the one writable volume (/tmp) is an
-    # emptyDir with a sizeLimit, which POLICY below requires.
+    # emptyDir with a sizeLimit, which the rules below require.
     "container-ephemeral-storage-request-and-limit": "read-only root, sized emptyDirs",
 }
 KUBE_SCORE_ARGS = [
@@ -80,7 +80,7 @@ POD_TEMPLATE_PATHS = {
     "Job": ("spec", "template", "spec"),
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
 }
-HOST_NAMESPACES = ("hostNetwork", "hostPID", "hostIPC", "hostUsers")
+HOST_NAMESPACES = ("hostNetwork", "hostPID", "hostIPC")
 
 
 @pytest.fixture(scope="module")
@@ -143,9 +143,7 @@ def _container_violations(where: str, pod: Manifest, container: Manifest) -> Ite
 
 def _pod_violations(where: str, pod: Manifest) -> Iterator[str]:
     for field in HOST_NAMESPACES:
-        # hostUsers defaults to true (no user namespace): only an explicit host
-        # network, PID or IPC namespace is a finding.
-        if field != "hostUsers" and pod.get(field) is True:
+        if pod.get(field) is True:
             yield f"{where}: {field}"
     for volume in pod.get("volumes") or []:
         if "hostPath" in volume:
