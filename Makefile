@@ -13,7 +13,7 @@ UV_DIR := $(PRODUCTSTORE_CACHE)/tools/uv-$(UV_VERSION)
 UV := $(UV_DIR)/bin/uv
 DEVSTACK := $(UV) run --frozen devstack
 
-.PHONY: help setup up down status env test lint fmt bench clean-cache
+.PHONY: help setup up down status env test lint fmt bench clean-cache audit coverage
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -51,8 +51,25 @@ fmt: $(UV)  ## format and autofix
 	$(UV) run --frozen ruff format .
 	$(UV) run --frozen ruff check --fix .
 
-test: setup lint  ## lint, then the whole test suite against devstack's real servers
-	$(UV) run --frozen pytest
+# Coverage data of `make test`: one file per measured process, then the combined
+# one (gitignored). pytest runs under coverage, and so does every Python process
+# it starts ([tool.coverage.run] in pyproject.toml): devstack's auth, catalog and
+# operator when the run starts them, which it does from a stopped stack (CI).
+COVERAGE_DIR := $(CURDIR)/.coverage-data
+COVERAGE := COVERAGE_FILE=$(COVERAGE_DIR)/coverage $(UV) run --frozen
+
+test: setup lint audit  ## lint, the dependency audit, then the whole test suite under coverage against devstack's real servers, with per-package coverage floors
+	rm -rf $(COVERAGE_DIR)
+	$(COVERAGE) coverage run -m pytest
+	$(MAKE) --no-print-directory coverage
+
+coverage: $(UV)  ## combine the last `make test`'s coverage data, report per package, fail below tools/coverage-floors.toml
+	$(COVERAGE) coverage combine --quiet --keep
+	$(COVERAGE) coverage html --quiet --keep-combined --directory $(COVERAGE_DIR)/html
+	$(COVERAGE) python tools/coverage_gate.py
+
+audit: $(UV)  ## pip-audit of uv.lock's pins (skipped, saying why, where its vulnerability service is unreachable)
+	$(UV) run --frozen python tools/audit_dependencies.py --uv $(UV)
 
 bench: setup  ## benchmarks (start-up from stopped, the gateway with wrk, operator convergence, inventory reservations); JSON in bench/results/
 	$(UV) run --frozen python bench/devstack_startup.py

@@ -291,8 +291,8 @@ def _measure_search(
 
 def _run(stack: Stack, paths: Paths, folder: Path) -> dict[str, Any]:
     nginx, catalog, wrk = (stack.components[n] for n in ("nginx", "catalog", "wrk"))
-    assert isinstance(nginx, Nginx) and isinstance(catalog, CatalogService)  # noqa: S101
-    assert isinstance(wrk, Wrk)  # noqa: S101
+    assert isinstance(nginx, Nginx) and isinstance(catalog, CatalogService)  # noqa: S101 - narrows for mypy
+    assert isinstance(wrk, Wrk)  # noqa: S101 - narrows for mypy
     tag = uuid.uuid4().hex[:8]
     keyspace, topic, prefix = f"bench_catalog_{tag}", f"productstore.bench-{tag}", f"bench-{tag}"
     ceiling_port, catalog_port = _free_port(), _free_port()
@@ -345,7 +345,7 @@ def _run(stack: Stack, paths: Paths, folder: Path) -> dict[str, Any]:
         cleanup.callback(nginx.after_ready)
         Nginx(Context(paths=paths, options=BENCH_LIMITS)).after_ready()
         nginx.reload()
-        sample = random.Random(3).sample(ids, min(READ_IDS, len(ids)))  # noqa: S311
+        sample = random.Random(3).sample(ids, min(READ_IDS, len(ids)))  # noqa: S311 - benchmark data
         searches = [f"/bench/catalog/api/products/search?{urlencode(s)}" for s in SEARCHES]
         distinct = [
             f"/bench/catalog/api/products/search?{urlencode(s)}"

@@ -299,7 +299,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
                 _serving(argv, env, f"{catalog_url}/readyz", log) as catalog,
                 _serving(ceiling_argv, ceiling_env, f"{ceiling_url}/item", log) as ceiling,
             ):
-                sample = random.Random(3).sample(ids, min(args.read_ids, len(ids)))  # noqa: S311
+                sample = random.Random(3).sample(ids, min(args.read_ids, len(ids)))  # noqa: S311 - benchmark data
                 reads = [f"/api/products/{i}" for i in sample]
                 searches = [f"/api/products/search?{urlencode(s)}" for s in SEARCHES]
                 runs: dict[str, Any] = {

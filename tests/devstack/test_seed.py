@@ -40,7 +40,7 @@ def test_seed_twice_creates_once(
     auth_service: AuthService, catalog_service: CatalogService, nginx: Nginx
 ) -> None:
     # A seed of its own: its demo keys (devstack-<seed>-<n>) are this test's alone.
-    seed = random.randint(10**6, 10**9)  # noqa: S311
+    seed = random.randint(10**6, 10**9)  # noqa: S311 - a demo seed
     first = seed_demo_data(
         nginx.url, email=ADMIN_EMAIL, password_file=auth_service.admin_password_file,
         products=4, seed=seed,
@@ -75,7 +75,7 @@ def test_seed_names_the_password_file_and_never_prints_the_password(
     password_file.touch(mode=0o600)
     password = auth_service.admin_password_file.read_text()
     password_file.write_text(password)
-    seed = random.randint(10**6, 10**9)  # noqa: S311
+    seed = random.randint(10**6, 10**9)  # noqa: S311 - a demo seed
     try:
         result = subprocess.run(
             [sys.executable, "-m", "devstack", "seed", "--products", "1", "--seed", str(seed)],

@@ -110,7 +110,7 @@ def test_services_key_clients_by_the_address_the_gateway_saw(
     headers a client sends, its rate-limit subject is the address it connected from.
     With X-Forwarded-For believed, a client on the gateway's own address (every
     devstack client) got a fresh login budget for every fake address it sent."""
-    source = source.format(random.randint(10, 250), random.randint(2, 250))  # noqa: S311
+    source = source.format(random.randint(10, 250), random.randint(2, 250))  # noqa: S311 - a spare address
     spec = CatalogService(_context(tmp_path)).process_spec()
     argv = uvicorn_argv("factory", 1)
     options = argv[argv.index("--port") + 2 :]

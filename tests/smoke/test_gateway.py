@@ -83,7 +83,7 @@ def _first_response(data: bytes, status: int) -> httpx.Response:
 
 
 def _own_address() -> str:
-    return f"127.0.{random.randint(10, 250)}.{random.randint(2, 250)}"  # noqa: S311
+    return f"127.0.{random.randint(10, 250)}.{random.randint(2, 250)}"  # noqa: S311 - a spare address
 
 
 @pytest.fixture

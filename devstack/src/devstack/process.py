@@ -196,7 +196,7 @@ def port_owner(endpoint: Endpoint) -> str:
                 conn.status == psutil.CONN_LISTEN
                 and conn.laddr
                 and conn.laddr.port == endpoint.port
-                and conn.laddr.ip in (endpoint.host, "0.0.0.0", "::")  # noqa: S104
+                and conn.laddr.ip in (endpoint.host, "0.0.0.0", "::")  # noqa: S104 - matches listeners, binds none
             ):
                 if conn.pid is None:
                     return "an unknown process"

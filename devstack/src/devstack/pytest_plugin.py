@@ -25,6 +25,7 @@ from devstack.components.helm import Helm
 from devstack.components.jaeger import Jaeger
 from devstack.components.kafka import Kafka
 from devstack.components.kube import KubeApiserver
+from devstack.components.kube_score import KubeScore
 from devstack.components.nginx import Nginx, Wrk
 from devstack.components.openbao import OpenBao
 from devstack.components.operator import ProductStoreOperator
@@ -193,6 +194,12 @@ def payments_sandbox(devstack: DevstackSession) -> PaymentsSandbox:
 @pytest.fixture(scope="session")
 def wrk(devstack: DevstackSession) -> Wrk:
     return _one(devstack, Wrk)
+
+
+@pytest.fixture(scope="session")
+def kube_score(devstack: DevstackSession) -> KubeScore:
+    """kube-score, the manifest checker the chart policy test runs."""
+    return _one(devstack, KubeScore)
 
 
 @pytest.fixture(scope="session")

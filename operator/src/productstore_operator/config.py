@@ -235,7 +235,7 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     parser.add_argument("--stale-release-seconds", default=var("STALE_RELEASE_SECONDS", "600"))
     parser.add_argument(
         "--metrics-address",
-        default=var("METRICS_ADDRESS", "0.0.0.0"),  # noqa: S104
+        default=var("METRICS_ADDRESS", "0.0.0.0"),  # noqa: S104 - see metrics_address above
     )
     parser.add_argument("--metrics-port", default=var("METRICS_PORT", "8080"))
     parser.add_argument("--health-port", default=var("HEALTH_PORT", "8081"))

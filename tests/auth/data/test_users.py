@@ -26,7 +26,7 @@ async def _create(store: UserStore, email: str) -> uuid.UUID:
 async def _orphan_claim(db: CassandraSession, keyspace: str, email: str, age: timedelta) -> None:
     """A claim whose user row was never written (the registering process died)."""
     await db.execute_async(
-        f"INSERT INTO {keyspace}.users_by_email (email, user_id, claimed_at) VALUES (?, ?, ?)",  # noqa: S608
+        f"INSERT INTO {keyspace}.users_by_email (email, user_id, claimed_at) VALUES (?, ?, ?)",  # noqa: S608 - the test's keyspace
         (email, uuid.uuid4(), now_ms() - age),
     )
 
@@ -61,7 +61,7 @@ async def test_an_old_claim_with_its_user_is_never_taken_over(
     email = unique_email()
     owner = await _create(store, email)
     await db.execute_async(
-        f"UPDATE {keyspace}.users_by_email SET claimed_at = ? WHERE email = ?",  # noqa: S608
+        f"UPDATE {keyspace}.users_by_email SET claimed_at = ? WHERE email = ?",  # noqa: S608 - the test's keyspace
         (now_ms() - STALE_CLAIM * 10, email),
     )
     with pytest.raises(EmailTakenError):

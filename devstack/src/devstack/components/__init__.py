@@ -8,6 +8,7 @@ from devstack.components.helm import Helm
 from devstack.components.jaeger import Jaeger
 from devstack.components.kafka import Kafka
 from devstack.components.kube import Etcd, KubeApiserver, KubeControllerManager, KubeScheduler, Kwok
+from devstack.components.kube_score import KubeScore
 from devstack.components.nginx import Nginx, Wrk
 from devstack.components.openbao import OpenBao
 from devstack.components.operator import ProductStoreOperator
@@ -37,9 +38,10 @@ ALL: tuple[type[Component], ...] = (
     *SERVICES,
     ProductStoreOperator,
     Wrk,
+    KubeScore,
 )
 
 GROUPS: dict[str, tuple[str, ...]] = {
     "kube": ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"),
-    "tools": ("helm", "wrk"),
+    "tools": ("helm", "wrk", "kube-score"),
 }

@@ -62,8 +62,8 @@ class VaultSettings:
     """How the services' Pods reach Vault and how long their Vault tokens live."""
 
     # Durations, not secrets (ruff's S105 keys on "token").
-    token_ttl: str = "1h"  # noqa: S105
-    token_max_ttl: str = "24h"  # noqa: S105
+    token_ttl: str = "1h"  # noqa: S105 - a Vault token lifetime, not a secret
+    token_max_ttl: str = "24h"  # noqa: S105 - a lifetime, not a secret
     # Extra vault.hashicorp.com/* Pod annotations (agent image, resources, ...).
     agent_annotations: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
     # The Vaults the operator is configured with, by name: the only ones a store can use.

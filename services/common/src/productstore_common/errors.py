@@ -214,12 +214,12 @@ async def _handle_problem(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for it only
     return problem_response(_http_exception_problem(request, exc), request)
 
 
 async def _handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)  # noqa: S101
+    assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it only
     errors = validation_errors(exc.errors())
     where = ", ".join(e.get("pointer") or e.get("parameter") or "request" for e in errors[:5])
     count = len(errors)

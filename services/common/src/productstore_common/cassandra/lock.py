@@ -69,7 +69,7 @@ def execute_lwt(
             if attempt == attempts or not is_contention(exc):
                 raise
             log.info("contended %s, retrying: %s", statement.query_string.split()[0], exc)
-            time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))  # noqa: S311
+            time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))  # noqa: S311 - jitter
     raise AssertionError("unreachable")
 
 
@@ -117,17 +117,17 @@ class MigrationLock:
         # Spliced into CQL: the keyspace is a validated identifier (keyspace_name).
         table = f"{self.keyspace}.{LOCK_TABLE}"
         self._insert = self._lwt(
-            f"INSERT INTO {table} (name, owner, acquired_at) VALUES (%s, %s, %s) "  # noqa: S608
+            f"INSERT INTO {table} (name, owner, acquired_at) VALUES (%s, %s, %s) "  # noqa: S608 - table: a checked identifier
             "IF NOT EXISTS USING TTL %s"
         )
         # Every regular column is rewritten: the row lives while any cell does.
         self._renew = self._lwt(
-            f"UPDATE {table} USING TTL %s SET owner = %s, acquired_at = %s "  # noqa: S608
+            f"UPDATE {table} USING TTL %s SET owner = %s, acquired_at = %s "  # noqa: S608 - table: a checked identifier
             "WHERE name = %s IF owner = %s"
         )
-        self._delete = self._lwt(f"DELETE FROM {table} WHERE name = %s IF owner = %s")  # noqa: S608
+        self._delete = self._lwt(f"DELETE FROM {table} WHERE name = %s IF owner = %s")  # noqa: S608 - ditto
         self._select = SimpleStatement(
-            f"SELECT owner, acquired_at, TTL(owner) AS expires_in FROM {table} WHERE name = %s",  # noqa: S608
+            f"SELECT owner, acquired_at, TTL(owner) AS expires_in FROM {table} WHERE name = %s",  # noqa: S608 - ditto
             consistency_level=self._serial,
         )
 
@@ -149,7 +149,7 @@ class MigrationLock:
             if time.monotonic() >= deadline:
                 raise self._timeout_error()
             # Jitter: replicas that started together do not poll in lockstep.
-            pause = self.poll_interval * random.uniform(0.5, 1.5)  # noqa: S311
+            pause = self.poll_interval * random.uniform(0.5, 1.5)  # noqa: S311 - jitter
             time.sleep(max(0.0, min(pause, deadline - time.monotonic())))
         self._renewed_at = time.monotonic()
         self._stop.clear()

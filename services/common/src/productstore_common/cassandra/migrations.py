@@ -163,12 +163,12 @@ class Migrator:
         history = f"{self.keyspace}.{HISTORY_TABLE}"
         self._select_history = SimpleStatement(
             # The keyspace is a validated identifier (keyspace_name).
-            f"SELECT version, description, checksum, applied_at, applied_by, execution_ms "  # noqa: S608
+            f"SELECT version, description, checksum, applied_at, applied_by, execution_ms "  # noqa: S608 - history: a checked identifier
             f"FROM {history} WHERE scope = %s",
             consistency_level=self._serial,
         )
         self._record = SimpleStatement(
-            f"INSERT INTO {history} (scope, version, description, checksum, applied_at, "  # noqa: S608
+            f"INSERT INTO {history} (scope, version, description, checksum, applied_at, "  # noqa: S608 - ditto
             "applied_by, execution_ms) VALUES (%s, %s, %s, %s, %s, %s, %s) IF NOT EXISTS",
             serial_consistency_level=self._serial,
         )

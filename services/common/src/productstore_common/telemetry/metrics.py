@@ -105,7 +105,7 @@ class AppMetrics:
         """A histogram on this app's registry (latency buckets unless told otherwise)."""
         existing = self._existing(name, Histogram, labelnames)
         if existing is not None:
-            assert isinstance(existing, Histogram)  # noqa: S101
+            assert isinstance(existing, Histogram)  # noqa: S101 - checked by _existing
             return existing
         metric = Histogram(name, documentation, labelnames, registry=self.registry, buckets=buckets)
         self._metrics[name] = metric
@@ -115,7 +115,7 @@ class AppMetrics:
         """A gauge on this app's registry."""
         existing = self._existing(name, Gauge, labelnames)
         if existing is not None:
-            assert isinstance(existing, Gauge)  # noqa: S101
+            assert isinstance(existing, Gauge)  # noqa: S101 - checked by _existing
             return existing
         metric = Gauge(name, documentation, labelnames, registry=self.registry)
         self._metrics[name] = metric
