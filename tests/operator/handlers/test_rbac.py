@@ -22,6 +22,7 @@ import yaml
 from devstack.components.helm import Helm
 from devstack.components.kube import KubeApiserver
 from devstack.components.openbao import OpenBao
+from productstore_operator.models import IMPLEMENTED_SERVICES
 from tests.operator.handlers.support import (
     OperatorProcess,
     Sandbox,
@@ -104,7 +105,7 @@ def test_the_charts_default_grant_is_enough_for_a_whole_reconcile(
         box.apply_store("shop", devstack_spec(box, openbao))
         store = box.wait_ready("shop")
         assert {c["type"]: c["status"] for c in store["status"]["conditions"]}["Ready"] == "True"
-        assert set(deployments(box)) == {"shop-auth", "shop-catalog"}
+        assert set(deployments(box)) == {f"shop-{name}" for name in IMPLEMENTED_SERVICES}
         assert roles(openbao, box) != []
 
         box.custom.delete_namespaced_custom_object(
