@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from cassandra import InvalidRequest
 from cassandra.query import SimpleStatement
 
 from productstore_common.cassandra.exceptions import (
@@ -186,6 +187,7 @@ class Migrator:
         scripts = load_scripts(self.directory)
         self._ensure_keyspace()
         self._ensure_tables()
+        self._await_tables_usable()
         report = MigrationReport(self.keyspace)
         if not self._pending(scripts, self._history()):
             report.already_applied = len(scripts)
@@ -278,6 +280,25 @@ class Migrator:
             lock_table_cql(self.keyspace, table_id(self.keyspace, LOCK_TABLE)),
             what=f"creating {self.keyspace}.{LOCK_TABLE}",
         )
+
+    def _await_tables_usable(self) -> None:
+        # Schema agreement compares versions, but a node that learnt of a racing
+        # replica's keyspace from system_schema (the keyspace is left alone when
+        # it exists) can still answer "table ... does not exist" for a moment, and
+        # the lock's first compare-and-set failed that way on a 3-node cluster.
+        # Read both tables until they answer, bounded by the agreement timeout.
+        deadline = time.monotonic() + self.schema_agreement_timeout
+        for table in (HISTORY_TABLE, LOCK_TABLE):
+            cql = f"SELECT * FROM {self.keyspace}.{table} LIMIT 1"  # noqa: S608 - checked identifiers
+            statement = SimpleStatement(cql)
+            while True:
+                try:
+                    self.db.session.execute(statement, timeout=self.statement_timeout)
+                    break
+                except InvalidRequest as exc:
+                    if "does not exist" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
 
     def _keyspace_exists(self) -> bool:
         row = self.db.session.execute(
