@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
-from cassandra import OperationTimedOut, ReadTimeout, Unavailable, WriteTimeout
+from cassandra import InvalidRequest, OperationTimedOut, ReadTimeout, Unavailable, WriteTimeout
 from cassandra.query import SimpleStatement
 
 from productstore_common.cassandra.exceptions import (
@@ -54,6 +54,12 @@ def is_contention(exc: BaseException) -> bool:
     return isinstance(exc, transient) or getattr(exc, "code", None) == CAS_WRITE_UNKNOWN
 
 
+def is_schema_lag(exc: BaseException) -> bool:
+    """A node that has not applied a just-created bookkeeping table yet (schema
+    propagates asynchronously; a Paxos round can reach such a replica): retry."""
+    return isinstance(exc, InvalidRequest) and "does not exist" in str(exc)
+
+
 def execute_lwt(
     db: CassandraSession, statement: SimpleStatement, params: Any, attempts: int = 6
 ) -> Any:
@@ -66,7 +72,7 @@ def execute_lwt(
         try:
             return db.session.execute(statement, params)
         except Exception as exc:
-            if attempt == attempts or not is_contention(exc):
+            if attempt == attempts or not (is_contention(exc) or is_schema_lag(exc)):
                 raise
             log.info("contended %s, retrying: %s", statement.query_string.split()[0], exc)
             time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))  # noqa: S311 - jitter
