@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from cassandra import InvalidRequest
+from cassandra import InvalidRequest, Unauthorized
 from cassandra.query import SimpleStatement
 
 from productstore_common.cassandra.exceptions import (
@@ -247,25 +247,28 @@ class Migrator:
     # the node's live schema has the table, and its next statement then fails.
 
     def _ensure_keyspace(self) -> None:
-        # A keyspace that exists is left alone: a service's own role is granted on
-        # its keyspace only, and CREATE KEYSPACE, even IF NOT EXISTS, needs CREATE on
-        # all keyspaces (productstore_contracts.cassandra_roles). Whoever made the
-        # role made the keyspace first.
-        if self._keyspace_exists():
-            # As after IF NOT EXISTS: a racing replica's new keyspace may not have
-            # reached every node yet.
-            self._agree(f"finding keyspace {self.keyspace}")
-            return
         if self.replication is None:
-            raise MigrationError(
-                f"keyspace {self.keyspace!r} does not exist; give its replication to "
-                "create it (e.g. --replication "
-                """'{"class": "SimpleStrategy", "replication_factor": 1}')"""
+            if not self._keyspace_exists():
+                raise MigrationError(
+                    f"keyspace {self.keyspace!r} does not exist; give its replication to "
+                    "create it (e.g. --replication "
+                    """'{"class": "SimpleStrategy", "replication_factor": 1}')"""
+                )
+            return
+        try:
+            self._ddl(
+                f"CREATE KEYSPACE IF NOT EXISTS {self.keyspace} "
+                f"WITH replication = {self.replication}",
+                what=f"creating keyspace {self.keyspace}",
             )
-        self._ddl(
-            f"CREATE KEYSPACE IF NOT EXISTS {self.keyspace} WITH replication = {self.replication}",
-            what=f"creating keyspace {self.keyspace}",
-        )
+        except Unauthorized:
+            # A service's own role is granted on its keyspace only, and CREATE
+            # KEYSPACE, even IF NOT EXISTS, needs CREATE on all keyspaces
+            # (productstore_contracts.cassandra_roles): whoever made the role made
+            # the keyspace first, so an existing one is left alone.
+            if not self._keyspace_exists():
+                raise
+            self._agree(f"finding keyspace {self.keyspace}")
 
     def _ensure_tables(self) -> None:
         self._ddl(
