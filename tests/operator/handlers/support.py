@@ -153,6 +153,19 @@ class Sandbox:
         )
         return list(found.items)
 
+    def wait_events(self, name: str, reasons: set[str]) -> list[Any]:
+        """The object's events once all of ``reasons`` are among them.
+
+        kopf posts a pass's events from a queue after the pass, so the status
+        (or the objects) the pass wrote can be seen a moment before them.
+        """
+
+        def posted() -> list[Any] | None:
+            found = self.events(name)
+            return found if reasons <= {e.reason for e in found} else None
+
+        return wait_for(f"events {sorted(reasons)} on {name}", posted)
+
 
 @contextlib.contextmanager
 def sandbox(api: client.ApiClient, openbao: OpenBao) -> Iterator[Sandbox]:

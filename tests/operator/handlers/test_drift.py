@@ -77,7 +77,7 @@ def test_edited_configmap_service_and_policy_are_detected_and_repaired(h: Harnes
         (2, "deployed"),
     ]
     assert revisions[1]["description"] == revisions[0]["description"]
-    events = box.events("shop")
+    events = box.wait_events("shop", {"Upgraded", "DriftRepaired"})
     (repair,) = [e.message for e in events if e.reason == "Upgraded" and "repairing" in e.message]
     assert "ConfigMap/shop-auth data.LOG_LEVEL" in repair
     assert "Service/shop-catalog spec.ports[0].targetPort" in repair

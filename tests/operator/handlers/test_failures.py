@@ -44,7 +44,7 @@ def test_invalid_spec_applies_nothing_and_says_what_to_change(h: Harness) -> Non
     assert "catalog calls auth" in ready["message"]
     assert "enable auth or disable catalog" in ready["message"]
     assert (box.store("shop") or {})["status"]["phase"] == "Failed"
-    warnings = [e for e in box.events("shop") if e.reason == "InvalidSpec"]
+    warnings = [e for e in box.wait_events("shop", {"InvalidSpec"}) if e.reason == "InvalidSpec"]
     assert warnings and warnings[0].type == "Warning"
     # Nothing half-applied: no release, no Vault roles, policies or secrets.
     assert h.history() == []
@@ -163,7 +163,7 @@ def test_failed_upgrade_is_rolled_back_and_reported(h: Harness) -> None:
     assert "exceeded quota" in failed["message"]
     assert "rolled back to revision 1" in failed["message"]
     assert [r["status"] for r in h.history()] == ["superseded", "failed", "deployed"]
-    assert {"UpgradeFailed", "RolledBack"} <= {e.reason for e in box.events("shop")}
+    box.wait_events("shop", {"UpgradeFailed", "RolledBack"})
     assert "shop-catalog" not in deployments(box)
     assert (box.store("shop") or {})["status"]["phase"] != "Ready"
 
@@ -227,4 +227,4 @@ def test_a_release_left_pending_by_a_dead_helm_is_repaired(h: Harness, tmp_path:
     store = box.wait_ready("shop")
     assert store["status"]["services"]["auth"] == {"desiredReplicas": 2, "readyReplicas": 2}
     assert [(r["revision"], r["status"]) for r in h.history()] == [(1, "deployed")]
-    assert "ReleaseRepaired" in {e.reason for e in box.events("shop")}
+    box.wait_events("shop", {"ReleaseRepaired"})
