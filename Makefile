@@ -77,8 +77,11 @@ bench: setup  ## benchmarks (start-up from stopped, the gateway with wrk, operat
 	$(UV) run --frozen python bench/operator_converge.py
 	$(UV) run --frozen python bench/inventory_reservations.py
 
-.PHONY: generate crds chart-defaults
-generate: crds  ## regenerate every derived file (the CRD, the charts' generated values) after changing a model or a descriptor
+.PHONY: generate crds chart-defaults event-schemas
+generate: crds event-schemas  ## regenerate every derived file (the CRD, the charts' generated values, new event schemas) after changing a model or a descriptor
+
+event-schemas: $(UV)  ## publish the schema of every new event type; fails on a breaking change to a published one
+	$(UV) run --frozen python -m productstore_contracts.events.schemas
 
 crds: chart-defaults  ## regenerate crds/productstore.io_productstores.yaml (and the operator chart's copy) and the chart defaults from the operator's models
 	$(UV) run --frozen python -m productstore_operator.crd --output crds/productstore.io_productstores.yaml

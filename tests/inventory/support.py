@@ -26,6 +26,7 @@ from productstore_inventory.app.services.reservations import Reservations
 from productstore_inventory.app.services.stock import StockLevels
 
 # Re-exported (mypy's explicit form) for the test modules that import them from here.
+from tests.support.contracts import check_published
 from tests.support.problems import assert_problem as assert_problem  # noqa: PLC0414
 from tests.support.problems import bearer as bearer  # noqa: PLC0414
 
@@ -135,7 +136,9 @@ class EventLog:
         batches = await self._reader.getmany(timeout_ms=300)
         for records in batches.values():
             for record in records:
-                # Every record must be a valid inventory event (the contract).
+                # Every record must be a valid inventory event (the contract), of
+                # the schema published for its type.
+                check_published(record.value)
                 self.events.append(self.registry.decode(record.value))
 
     async def wait_for(

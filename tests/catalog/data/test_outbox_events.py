@@ -4,7 +4,6 @@ and the in-process relay."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -17,6 +16,7 @@ from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
 from devstack.components.kafka import Kafka
 from productstore_catalog.app.core.config import CatalogSettings
 from tests.catalog.support import Tokens, bearer, create_category, create_product
+from tests.support.contracts import check_published
 
 pytestmark = pytest.mark.anyio
 
@@ -52,7 +52,7 @@ async def _events_of(
         for records in batches.values():
             for record in records:
                 if record.key == subject.encode():
-                    found.append((json.loads(record.value), dict(record.headers)))
+                    found.append((check_published(record.value), dict(record.headers)))
         await asyncio.sleep(0)
     return found
 
