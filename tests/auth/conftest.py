@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from cassandra.query import SimpleStatement
 from fastapi import FastAPI
 
 from devstack.components.cassandra import Cassandra
@@ -16,7 +15,7 @@ from devstack.components.openbao import OpenBao
 from devstack.components.redis import Redis
 from productstore_auth.app.core.config import AuthSettings
 from productstore_auth.app.data import migrations_dir
-from productstore_common.cassandra import CassandraSession, Migrator
+from productstore_common.cassandra import CassandraSession
 from tests.auth.support import (
     ADMIN_PASSWORD,
     asgi_client,
@@ -25,6 +24,7 @@ from tests.auth.support import (
     running_app,
     service_settings,
 )
+from tests.support.keyspaces import migrated_keyspace
 
 
 @pytest.fixture(scope="module")
@@ -49,21 +49,8 @@ def migrated_db(cassandra: Cassandra) -> Iterator[tuple[CassandraSession, str]]:
     """A session and a fresh keyspace with the service's migrations applied, for tests
     of the data layer without an app."""
     keyspace = f"auth_{uuid.uuid4().hex[:12]}"
-    db = CassandraSession.connect(
-        contact_points=cassandra.contact_points,
-        port=cassandra.port,
-        local_dc=cassandra.local_dc,
-        username=cassandra.username,
-        password=cassandra.password,
-        consistency="ONE",
-    )
-    try:
-        replication = {"class": "SimpleStrategy", "replication_factor": 1}
-        Migrator(db, keyspace, migrations_dir(), replication=replication).migrate()
+    with migrated_keyspace(cassandra, keyspace, migrations_dir()) as db:
         yield db, keyspace
-    finally:
-        db.execute(SimpleStatement(f"DROP KEYSPACE IF EXISTS {keyspace}"), timeout=60)
-        db.close()
 
 
 @pytest.fixture(scope="module")

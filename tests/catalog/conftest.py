@@ -4,14 +4,11 @@ per test module, run in-process with its lifespan."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
-from cassandra.query import SimpleStatement
 from fastapi import FastAPI
 
 from devstack.components.cassandra import Cassandra
@@ -21,8 +18,6 @@ from devstack.components.redis import Redis
 from productstore_auth.app.main import create_app as create_auth_app
 from productstore_catalog.app.core.config import CatalogSettings
 from productstore_catalog.app.data import migrations_dir
-from productstore_common.cassandra import CassandraSession, Migrator
-from productstore_common.events import dead_letter_topic, ensure_topics
 from tests.auth.support import ADMIN_PASSWORD, PASSWORD, cleanup, service_settings, unique_email
 from tests.catalog.support import (
     AuthServer,
@@ -33,6 +28,7 @@ from tests.catalog.support import (
     running_app,
     serve_in_thread,
 )
+from tests.support.keyspaces import migrated_keyspace, topics
 
 JWKS_PATH = "/api/auth/.well-known/jwks.json"
 
@@ -43,38 +39,16 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-async def _delete_topics(servers: str, topics: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
-    await admin.start()
-    try:
-        await admin.delete_topics(topics)
-    finally:
-        await admin.close()
-
-
 @pytest.fixture(scope="session")
 def backing(cassandra: Cassandra, kafka: Kafka) -> Iterator[Backing]:
     """A migrated keyspace and a fresh topic (with its .dlq) for this test session."""
     suffix = uuid.uuid4().hex[:12]
     found = Backing(keyspace=f"catalog_{suffix}", topic=f"catalog-test-{suffix}")
-    topics = [found.topic, dead_letter_topic(found.topic)]
-    db = CassandraSession.connect(
-        contact_points=cassandra.contact_points,
-        port=cassandra.port,
-        local_dc=cassandra.local_dc,
-        username=cassandra.username,
-        password=cassandra.password,
-        consistency="ONE",
-    )
-    try:
-        replication = {"class": "SimpleStrategy", "replication_factor": 1}
-        Migrator(db, found.keyspace, migrations_dir(), replication=replication).migrate()
-        asyncio.run(ensure_topics(kafka.bootstrap_servers, topics))
+    with (
+        migrated_keyspace(cassandra, found.keyspace, migrations_dir()),
+        topics(kafka, [found.topic]),
+    ):
         yield found
-    finally:
-        db.execute(SimpleStatement(f"DROP KEYSPACE IF EXISTS {found.keyspace}"), timeout=60)
-        db.close()
-        asyncio.run(_delete_topics(kafka.bootstrap_servers, topics))
 
 
 @pytest.fixture(scope="session")

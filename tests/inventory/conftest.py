@@ -4,31 +4,27 @@ app run in-process with its lifespan (relay, consumer and sweeper included)."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from cassandra.query import SimpleStatement
 from fastapi import FastAPI
 
 from devstack.components.cassandra import Cassandra
 from devstack.components.kafka import Kafka
 from devstack.components.redis import Redis
-from productstore_common.cassandra import CassandraSession, Migrator
-from productstore_common.events import dead_letter_topic, ensure_topics
 from productstore_inventory.app.core.config import InventorySettings
 from productstore_inventory.app.data import migrations_dir
 from productstore_inventory.app.main import create_app
 from tests.catalog.conftest import (
     JWKS_PATH,
-    _delete_topics,
     auth_server,
     tokens,
 )
 from tests.catalog.support import AuthServer, asgi_client, wait_ready
 from tests.inventory.support import Backing, EventLog, inventory_settings
+from tests.support.keyspaces import migrated_keyspace, topics
 
 __all__ = ["auth_server", "tokens"]
 
@@ -46,28 +42,11 @@ def backing(cassandra: Cassandra, kafka: Kafka) -> Iterator[Backing]:
         events_topic=f"inventory-test-{suffix}",
         orders_topic=f"orders-test-{suffix}",
     )
-    topics = [
-        name
-        for topic in (found.events_topic, found.orders_topic)
-        for name in (topic, dead_letter_topic(topic))
-    ]
-    db = CassandraSession.connect(
-        contact_points=cassandra.contact_points,
-        port=cassandra.port,
-        local_dc=cassandra.local_dc,
-        username=cassandra.username,
-        password=cassandra.password,
-        consistency="ONE",
-    )
-    try:
-        replication = {"class": "SimpleStrategy", "replication_factor": 1}
-        Migrator(db, found.keyspace, migrations_dir(), replication=replication).migrate()
-        asyncio.run(ensure_topics(kafka.bootstrap_servers, topics))
+    with (
+        migrated_keyspace(cassandra, found.keyspace, migrations_dir()),
+        topics(kafka, [found.events_topic, found.orders_topic]),
+    ):
         yield found
-    finally:
-        db.execute(SimpleStatement(f"DROP KEYSPACE IF EXISTS {found.keyspace}"), timeout=60)
-        db.close()
-        asyncio.run(_delete_topics(kafka.bootstrap_servers, topics))
 
 
 @pytest.fixture(scope="module")
