@@ -181,7 +181,7 @@ def _bulk_load(keyspace: str, count: int) -> tuple[list[uuid.UUID], float]:
         by_category = session.prepare(
             "INSERT INTO products_by_category (category, product_id) VALUES (?, ?)"
         )
-        rng = random.Random(7)  # noqa: S311 - benchmark data
+        rng = random.Random(7)
         rows, index_rows = [], []
         for n, p in enumerate(generate_products(count, seed=1)):
             rating_count = 0 if p.rating is None else rng.randint(1, 500)
@@ -262,7 +262,7 @@ def _distinct_searches(count: int) -> list[dict[str, str]]:
             if len(word) >= 4 and word.isalpha()
         }
     )
-    rng = random.Random(11)  # noqa: S311 - benchmark data
+    rng = random.Random(11)
     sorts = ("relevance", "price_asc", "price_desc", "rating", "newest", "name")
     categories = [None, *(c.slug for c in CATEGORIES)]
     found: dict[str, dict[str, str]] = {}
@@ -345,7 +345,7 @@ def _run(stack: Stack, paths: Paths, folder: Path) -> dict[str, Any]:
         cleanup.callback(nginx.after_ready)
         Nginx(Context(paths=paths, options=BENCH_LIMITS)).after_ready()
         nginx.reload()
-        sample = random.Random(3).sample(ids, min(READ_IDS, len(ids)))  # noqa: S311 - benchmark data
+        sample = random.Random(3).sample(ids, min(READ_IDS, len(ids)))
         searches = [f"/bench/catalog/api/products/search?{urlencode(s)}" for s in SEARCHES]
         distinct = [
             f"/bench/catalog/api/products/search?{urlencode(s)}"

@@ -153,7 +153,7 @@ def _bulk_load(keyspace: str, count: int) -> list[uuid.UUID]:
         by_category = session.prepare(
             "INSERT INTO products_by_category (category, product_id) VALUES (?, ?)"
         )
-        rng = random.Random(7)  # noqa: S311 - benchmark data
+        rng = random.Random(7)
         rows, index_rows = [], []
         for n, p in enumerate(generate_products(count, seed=1)):
             rating_count = 0 if p.rating is None else rng.randint(1, 500)
@@ -299,7 +299,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
                 _serving(argv, env, f"{catalog_url}/readyz", log) as catalog,
                 _serving(ceiling_argv, ceiling_env, f"{ceiling_url}/item", log) as ceiling,
             ):
-                sample = random.Random(3).sample(ids, min(args.read_ids, len(ids)))  # noqa: S311 - benchmark data
+                sample = random.Random(3).sample(ids, min(args.read_ids, len(ids)))
                 reads = [f"/api/products/{i}" for i in sample]
                 searches = [f"/api/products/search?{urlencode(s)}" for s in SEARCHES]
                 runs: dict[str, Any] = {

@@ -1,0 +1,113 @@
+"""The seed's user journey for Locust: browse, search, add to cart, check out, pay.
+
+Run by bench/locust_journey.py (which makes the accounts and the stock and reads
+the results); by hand:
+
+    locust -f bench/locustfile_journey.py --host "$GATEWAY_URL" --headless -u 10 -r 2 -t 60s
+
+Each simulated shopper logs in with one account of ``LOCUST_ACCOUNTS`` (a JSON
+list of {"email", "password"}) and shops among ``LOCUST_PRODUCTS`` (a JSON list of
+product ids with stock). "order paid" is a request of its own in the statistics:
+its response time is from ``POST /api/orders`` to the order read back as
+``paid`` (bounded by ``LOCUST_PAID_TIMEOUT`` seconds, a failure after that).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from locust import HttpUser, between, events, task
+
+ACCOUNTS: list[dict[str, str]] = json.loads(
+    Path(os.environ.get("LOCUST_ACCOUNTS", "/dev/null")).read_text() or "[]"
+)
+PRODUCTS: list[str] = json.loads(
+    Path(os.environ.get("LOCUST_PRODUCTS", "/dev/null")).read_text() or "[]"
+)
+PAID_TIMEOUT = float(os.environ.get("LOCUST_PAID_TIMEOUT", "30"))
+WORDS = ("chair", "lamp", "phone", "coffee", "book", "shoe", "garden", "кресло", "лампа")
+FINAL = {"paid", "fulfilled", "delivered", "cancelled", "expired", "rejected", "payment_failed"}
+
+_next_account = itertools.count()
+_lock = threading.Lock()
+
+
+class Shopper(HttpUser):
+    wait_time = between(0.2, 1.0)
+
+    def on_start(self) -> None:
+        with _lock:
+            account = ACCOUNTS[next(_next_account) % len(ACCOUNTS)]
+        answer = self.client.post("/api/auth/login", json=account, name="login")
+        answer.raise_for_status()
+        self.client.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
+
+    @task(5)
+    def browse(self) -> None:
+        page = self.client.get("/api/products?limit=20", name="browse").json()
+        items = page.get("items") or []
+        if items:
+            product = random.choice(items)["id"]
+            self.client.get(f"/api/products/{product}", name="product")
+
+    @task(3)
+    def search(self) -> None:
+        word = random.choice(WORDS)
+        self.client.get(f"/api/products/search?q={word}&limit=20", name="search")
+
+    @task(1)
+    def check_out(self) -> None:
+        product = random.choice(PRODUCTS)
+        self.client.put(
+            f"/api/cart/items/{product}", json={"quantity": 1}, name="add to cart"
+        ).raise_for_status()
+        self.client.get("/api/cart", name="cart")
+        started = time.perf_counter()
+        placed = self.client.post(
+            "/api/orders",
+            json={
+                "shipping_address": {
+                    "name": "Load Test",
+                    "line1": "1 Test Street",
+                    "city": "Testville",
+                    "postal_code": "00000",
+                    "country": "DE",
+                },
+                "payment_token": "tok_approve",
+            },
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+            name="checkout",
+        )
+        if placed.status_code != 202:
+            return
+        self._await_paid(placed.json(), started)
+
+    def _await_paid(self, order: dict[str, Any], started: float) -> None:
+        status: str | None = order.get("status")
+        error: Exception | None = None
+        while status not in FINAL:
+            if time.perf_counter() - started > PAID_TIMEOUT:
+                error = TimeoutError(f"order still {status} after {PAID_TIMEOUT:.0f} s")
+                break
+            time.sleep(0.05)
+            read = self.client.get(f"/api/orders/{order['id']}", name="order status")
+            if read.status_code == 200:
+                status = read.json()["status"]
+        if error is None and status != "paid":
+            error = RuntimeError(f"order ended {status}")
+        events.request.fire(  # type: ignore[no-untyped-call]
+            request_type="FLOW",
+            name="order paid",
+            response_time=(time.perf_counter() - started) * 1000,
+            response_length=0,
+            exception=error,
+            context={},
+        )
