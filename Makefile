@@ -78,6 +78,10 @@ bench: setup  ## benchmarks (start-up from stopped, the gateway with wrk, operat
 	$(UV) run --frozen python bench/inventory_reservations.py
 	$(UV) run --frozen python bench/locust_journey.py
 
+.PHONY: load
+load: $(UV)  ## the Locust user journey against the running stack (LOAD_USERS, LOAD_SECONDS; default 20 users, 60 s); JSON, CSV and HTML in bench/results/locust-journey*
+	BENCH_USERS=$(or $(LOAD_USERS),20) BENCH_SECONDS=$(or $(LOAD_SECONDS),60) $(UV) run --frozen python bench/locust_journey.py
+
 .PHONY: generate crds chart-defaults event-schemas
 generate: crds event-schemas  ## regenerate every derived file (the CRD, the charts' generated values, new event schemas) after changing a model or a descriptor
 

@@ -16,11 +16,14 @@ Reports per request name: count, failures, p50/p95/p99 and requests/s, the
 "order paid" flow (from `POST /api/orders` to the order read as paid), the load
 average. The gateway's per-address rate limit stays as `make up` set it; a 429
 counts as a failure and is reported by name.
-Output: JSON on stdout and in bench/results/locust-journey.json.
+Output: JSON on stdout and in bench/results/locust-journey.json; Locust's HTML
+report (response times and users over time, failures by message) in
+bench/results/locust-journey.html and its CSV tables as locust-journey_*.csv.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import secrets
@@ -38,6 +41,9 @@ from devstack.paths import Paths
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results" / "locust-journey.json"
+# Locust's own report (charts over time, failures by message) and its CSV tables.
+HTML = HERE / "results" / "locust-journey.html"
+CSV_PREFIX = HERE / "results" / "locust-journey"
 GATEWAY = os.environ.get("GATEWAY_URL", "http://127.0.0.1:8080")
 USERS = int(os.environ.get("BENCH_USERS", "20"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "60"))
@@ -101,7 +107,19 @@ def _summary(stats: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
     return out
 
 
+def _failures(path: Path) -> list[dict[str, Any]]:
+    """Locust's failures table: which request failed how, how often."""
+    if not path.exists():
+        return []
+    with path.open(newline="") as table:
+        return [
+            {"name": row["Name"], "error": row["Error"][:300], "count": int(row["Occurrences"])}
+            for row in csv.DictReader(table)
+        ]
+
+
 def main() -> int:
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     with httpx.Client(base_url=GATEWAY, timeout=30) as http:
         admin = _admin(http)
         page = http.get(f"/api/products?limit={PRODUCTS}").json()
@@ -136,6 +154,7 @@ def main() -> int:
                         "-u", str(USERS), "-r", str(max(1, USERS // 5)),
                         "-t", f"{SECONDS}s", "--stop-timeout", "35",
                         "--exit-code-on-error", "0",
+                        "--html", str(HTML), "--csv", str(CSV_PREFIX),
                     ],
                     env=env, capture_output=True, text=True, timeout=SECONDS + 180, check=False,
                 )  # fmt: skip
@@ -157,11 +176,11 @@ def main() -> int:
         "seconds": SECONDS,
         "products": len(products),
         "requests": _summary(stats, SECONDS),
+        "failures": _failures(Path(f"{CSV_PREFIX}_failures.csv")),
         "wall_seconds": round(elapsed, 1),
         "load_average": os.getloadavg(),
         "gateway_rate_limit": "as make up sets it (per address; every shopper is 127.0.0.1)",
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")
