@@ -54,10 +54,18 @@ async def _delete_topics(servers: str, topics: list[str]) -> None:
 
 @pytest.fixture(scope="session")
 def backing(cassandra: Cassandra, kafka: Kafka) -> Iterator[Backing]:
-    """A migrated keyspace and a fresh topic (with its .dlq) for this test session."""
+    """A migrated keyspace and fresh topics (with their .dlq) for this test session."""
     suffix = uuid.uuid4().hex[:12]
-    found = Backing(keyspace=f"catalog_{suffix}", topic=f"catalog-test-{suffix}")
-    topics = [found.topic, dead_letter_topic(found.topic)]
+    found = Backing(
+        keyspace=f"catalog_{suffix}",
+        topic=f"catalog-test-{suffix}",
+        inventory_topic=f"catalog-test-inventory-{suffix}",
+    )
+    topics = [
+        name
+        for topic in (found.topic, found.inventory_topic)
+        for name in (topic, dead_letter_topic(topic))
+    ]
     db = CassandraSession.connect(
         contact_points=cassandra.contact_points,
         port=cassandra.port,
