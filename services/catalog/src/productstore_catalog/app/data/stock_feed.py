@@ -24,6 +24,12 @@ from productstore_common.events import (
 from productstore_contracts.events.inventory import INVENTORY_EVENTS
 
 
+def stock_registry() -> EventRegistry:
+    """Every type of the inventory topic: the order outcomes (StockReserved, ...) are
+    skipped by the handler rather than dead-lettered as unknown."""
+    return EventRegistry(INVENTORY_EVENTS)
+
+
 def stock_feed(
     db: CassandraSession,
     *,
@@ -39,9 +45,7 @@ def stock_feed(
         bootstrap_servers=bootstrap_servers,
         group_id=group_id,
         topics=[topic],
-        # Every type of the topic is known, so the order outcomes (StockReserved, ...)
-        # are skipped by the handler rather than dead-lettered as unknown.
-        registry=EventRegistry(INVENTORY_EVENTS),
+        registry=stock_registry(),
         handler=handler,
         config=ConsumerConfig(auto_offset_reset="earliest"),
         metrics=metrics,
