@@ -41,12 +41,16 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="session")
 def backing(cassandra: Cassandra, kafka: Kafka) -> Iterator[Backing]:
-    """A migrated keyspace and a fresh topic (with its .dlq) for this test session."""
+    """A migrated keyspace and fresh topics (with their .dlq) for this test session."""
     suffix = uuid.uuid4().hex[:12]
-    found = Backing(keyspace=f"catalog_{suffix}", topic=f"catalog-test-{suffix}")
+    found = Backing(
+        keyspace=f"catalog_{suffix}",
+        topic=f"catalog-test-{suffix}",
+        inventory_topic=f"catalog-test-inventory-{suffix}",
+    )
     with (
         migrated_keyspace(cassandra, found.keyspace, migrations_dir()),
-        topics(kafka, [found.topic]),
+        topics(kafka, [found.topic, found.inventory_topic]),
     ):
         yield found
 

@@ -31,10 +31,12 @@ SERVER_START_TIMEOUT = 120.0
 
 @dataclass(frozen=True)
 class Backing:
-    """The session's keyspace and topic (migrated / created once, dropped at the end)."""
+    """The session's keyspace and topics (migrated / created once, dropped at the end):
+    the catalog's own, and the inventory topic its `in_stock` follows."""
 
     keyspace: str
     topic: str
+    inventory_topic: str
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,9 @@ def catalog_settings(
         "redis_key_prefix": f"catalog-test-{uuid.uuid4().hex[:12]}",
         "kafka_bootstrap_servers": kafka.bootstrap_servers,
         "events_topic": backing.topic,
+        "inventory_topic": backing.inventory_topic,
+        # Shared by the replicas of one settings object, as by a deployment's.
+        "stock_consumer_group": f"catalog-stock-test-{uuid.uuid4().hex[:12]}",
         "create_topics": False,
         "jwt_jwks_url": jwks_url,
         "search_cursor_key": CURSOR_KEY,

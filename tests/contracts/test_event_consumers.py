@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
+from productstore_catalog.app.data.stock_feed import stock_registry
 from productstore_common.events import EventRegistry
 from productstore_contracts.events.schemas import TOPIC_EVENTS, example
 from productstore_contracts.services import DESCRIPTORS
@@ -19,6 +20,7 @@ CONSUMERS: dict[tuple[str, str], Callable[[], EventRegistry]] = {
     ("catalog", "productstore.catalog"): lambda: EventRegistry(
         TOPIC_EVENTS["productstore.catalog"]
     ),
+    ("catalog", "productstore.inventory"): stock_registry,
     ("inventory", "productstore.orders"): order_registry,
 }
 

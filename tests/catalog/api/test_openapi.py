@@ -44,3 +44,15 @@ async def test_product_schema_has_examples(app: FastAPI) -> None:
     create = schemas["ProductCreate"]["properties"]
     for member in ("name", "price", "currency", "attributes", "image_urls"):
         assert create[member].get("examples"), member
+
+
+async def test_in_stock_says_where_it_comes_from(app: FastAPI) -> None:
+    document = app.openapi()
+    schemas = document["components"]["schemas"]
+    for model in ("ProductPublic", "ProductCreate", "ProductUpdate"):
+        assert "inventory" in schemas[model]["properties"]["in_stock"]["description"], model
+    search = document["paths"]["/api/products/search"]["get"]
+    (in_stock,) = [p for p in search["parameters"] if p["name"] == "in_stock"]
+    assert "inventory" in in_stock["description"]
+    patch = document["paths"]["/api/products/{product_id}"]["patch"]
+    assert "application/problem+json" in patch["responses"]["409"]["content"]

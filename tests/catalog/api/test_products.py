@@ -7,7 +7,11 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from productstore_catalog.app.data.stock import StockRecord
+from productstore_catalog.app.services.catalog import Catalog
+from productstore_common.kit import container_of
 from tests.catalog.support import (
     Tokens,
     assert_problem,
@@ -72,6 +76,33 @@ async def test_a_patch_that_changes_nothing_keeps_the_version(
     )
     assert same.status_code == 200
     assert same.json()["version"] == product["version"]
+
+
+async def test_in_stock_is_the_admins_until_inventory_has_a_level(
+    app: FastAPI, client: httpx.AsyncClient, tokens: Tokens, category: str
+) -> None:
+    product = await create_product(client, tokens.admin, category, in_stock=False)
+    url = f"/api/products/{product['id']}"
+    admin = bearer(tokens.admin)
+    # No inventory record: the admin's value, changed by hand.
+    response = await client.patch(url, json={"in_stock": True}, headers=admin)
+    assert response.status_code == 200, response.text
+    assert response.json()["in_stock"] is True
+
+    # Inventory publishes a level (as StockChanged would); from then on it decides.
+    level = StockRecord(product_id=uuid.UUID(product["id"]), in_stock=False, available=0, version=1)
+    await container_of(app).get(Catalog).record_stock(level)
+    current = (await client.get(url)).json()
+    assert current["in_stock"] is False
+    refused = await client.patch(url, json={"in_stock": True, "name": "Back"}, headers=admin)
+    problem = assert_problem(refused, 409, "in_stock_from_inventory")
+    assert f"/api/inventory/{product['id']}" in problem["detail"]
+    assert (await client.get(url)).json() == current  # nothing of the PATCH was written
+
+    # Other fields stay the admin's, and restating inventory's value is no change.
+    renamed = await client.patch(url, json={"in_stock": False, "name": "Renamed"}, headers=admin)
+    assert renamed.status_code == 200, renamed.text
+    assert (renamed.json()["name"], renamed.json()["in_stock"]) == ("Renamed", False)
 
 
 async def test_moving_a_product_to_another_category(

@@ -35,8 +35,9 @@ CATALOG: Final = ServiceDescriptor(
     dependencies=frozenset({"cassandra", "redis", "kafka"}),
     calls=frozenset({"auth"}),
     produces=(CATALOG_TOPIC,),
-    # Every replica's search index follows the product topic.
-    consumes=(CATALOG_TOPIC,),
+    # Every replica's search index follows the product topic; `in_stock` follows
+    # inventory's StockChanged (one consumer group for the service).
+    consumes=(CATALOG_TOPIC, INVENTORY_TOPIC),
     secrets=(
         # Every replica signs search cursors with the same key, made once per store.
         SecretFile(file="search_cursor", key="catalog/search-cursor", fields=("key",)),

@@ -21,12 +21,16 @@ from productstore_catalog.app.data.cache import ProductCache
 from productstore_catalog.app.data.categories import CategoryStore
 from productstore_catalog.app.data.products import ProductStore
 from productstore_catalog.app.data.search_feed import SearchFeed, replica_group
+from productstore_catalog.app.data.stock import StockStore
+from productstore_catalog.app.data.stock_feed import stock_feed
 from productstore_catalog.app.services.catalog import Catalog
 from productstore_catalog.app.services.reads import CatalogReads
 from productstore_catalog.app.services.search import ProductSearch
+from productstore_catalog.app.services.stock import StockEvents
 from productstore_catalog.search import SearchIndex
 from productstore_common.events import ConsumerMetrics
 from productstore_common.kit import ServiceKit, service_app
+from productstore_common.kit.connections import create_topics
 from productstore_common.telemetry.metrics import AppMetrics
 from productstore_contracts.services import CATALOG
 
@@ -39,8 +43,11 @@ Everyone (no token needed) reads products and categories and searches;
 administrators (`admin` role in an access token from the auth service) create,
 change and delete them. Product writes are published as events
 (ProductCreated, ProductUpdated, PriceChanged, ProductDeleted) on the Kafka
-topic `productstore.catalog`. Errors are `application/problem+json` with a
-stable `reason` where the client can act on it.
+topic `productstore.catalog`. A product's `in_stock` follows the inventory
+service (its StockChanged events on `productstore.inventory`) once inventory
+has a stock level for it; until then it is what an administrator set.
+Errors are `application/problem+json` with a stable `reason` where the client
+can act on it.
 """
 
 OPENAPI_TAGS = [
@@ -97,13 +104,15 @@ async def setup(kit: ServiceKit[CatalogSettings]) -> None:
     )
     hit, miss = page_lookups.labels("hit"), page_lookups.labels("miss")
     product_search = _product_search(metrics, store, _cursor_key(settings))
+    # One per registry, shared by both consumers (series are labelled by group).
+    consumer_metrics = ConsumerMetrics(metrics.registry)
     feed = SearchFeed(
         db,
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=replica_group(settings.search_consumer_group_prefix),
         topic=settings.events_topic,
         handler=product_search.on_event,
-        metrics=ConsumerMetrics(metrics.registry),
+        metrics=consumer_metrics,
     )
     await kit.enter(feed)
     loader = asyncio.create_task(
@@ -119,7 +128,22 @@ async def setup(kit: ServiceKit[CatalogSettings]) -> None:
         ttl_seconds=settings.cache_ttl_seconds,
         tombstone_seconds=settings.cache_tombstone_seconds,
     )
-    kit.provide(Catalog(store, CategoryStore(db), cache, product_search))
+    catalog = kit.provide(Catalog(store, CategoryStore(db), cache, product_search, StockStore(db)))
+    if settings.consume_stock:
+        if settings.creates_topics:
+            # Inventory creates its topic in clusters; locally it may not run yet.
+            await create_topics(settings, [settings.inventory_topic])
+        await kit.enter(
+            stock_feed(
+                db,
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                group_id=settings.stock_consumer_group,
+                topic=settings.inventory_topic,
+                handler=StockEvents(catalog).handle,
+                metrics=consumer_metrics,
+                tracer_provider=kit.tracer_provider,
+            )
+        )
     cache_reads = metrics.counter(
         "catalog_product_cache_reads_total",
         "Product reads by id, by cache outcome (hit, miss, tombstone, error).",

@@ -145,7 +145,11 @@ class ProductBase(_Strict):
     currency: Currency
     attributes: Attributes = Field(default_factory=dict)
     image_urls: ImageUrls = Field(default_factory=list)
-    in_stock: bool = Field(default=True, description="Maintained by inventory once it runs")
+    in_stock: bool = Field(
+        default=True,
+        description="Whether it can be bought, until the inventory service has a stock level "
+        "for the product; from then on inventory's level decides (this value is replaced)",
+    )
 
     @field_validator("currency")
     @classmethod
@@ -190,7 +194,11 @@ class ProductUpdate(_Strict):
     currency: Currency | None = None
     attributes: Attributes | None = None
     image_urls: ImageUrls | None = None
-    in_stock: bool | None = None
+    in_stock: bool | None = Field(
+        default=None,
+        description="Only while the inventory service has no stock level for the product; "
+        "a change once it has one is a 409 (`in_stock_from_inventory`): set stock there",
+    )
 
     # No price rule here: a PATCH's price or currency alone says nothing; the
     # catalog checks the product it would store (`Catalog.update_product`).
@@ -210,7 +218,11 @@ class ProductPublic(BaseModel):
     currency: str
     attributes: dict[str, str]
     image_urls: list[str]
-    in_stock: bool
+    in_stock: bool = Field(
+        description="Units are available (inventory's StockChanged: `available > 0` over all "
+        "locations) once the inventory service has a stock level for the product, usually "
+        "within a second or two of a stock change; until then the value an admin set"
+    )
     rating: Rating
     version: int = Field(description="Grows with every write (the ETag)")
     created_at: datetime

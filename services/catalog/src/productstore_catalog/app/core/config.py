@@ -15,6 +15,7 @@ from pydantic_settings import SettingsConfigDict
 
 from productstore_common.settings import ServiceSettings
 from productstore_contracts.events.catalog import CATALOG_TOPIC
+from productstore_contracts.events.inventory import INVENTORY_TOPIC
 
 # One topic per domain (docs/architecture.md), keyed by product id.
 DEFAULT_EVENTS_TOPIC = CATALOG_TOPIC
@@ -38,6 +39,14 @@ class CatalogSettings(ServiceSettings):
 
     # Product events go to this topic through the outbox; the relay runs in-process.
     events_topic: str = Field(default=DEFAULT_EVENTS_TOPIC, pattern=_KAFKA_TOPIC)
+
+    # `in_stock` follows inventory's StockChanged events on this topic, consumed in one
+    # group for the whole service (any replica applies an event; the others' indexes
+    # follow through the product events that write publishes).
+    inventory_topic: str = Field(default=INVENTORY_TOPIC, pattern=_KAFKA_TOPIC)
+    stock_consumer_group: str = Field(default="catalog-stock", pattern=r"^[A-Za-z0-9._-]{1,100}$")
+    # Off: `in_stock` stays what admins set (tools, tests of other things).
+    consume_stock: bool = True
 
     # Each replica's search index follows the topic in its own consumer group
     # `<prefix>-<host>-<random>`, so every replica sees every event.

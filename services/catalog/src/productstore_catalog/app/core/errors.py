@@ -69,3 +69,12 @@ def version_mismatch(product_id: uuid.UUID, current: int) -> Problem:
         f'Product {product_id} has changed (its ETag is now "{current}"); read it again '
         "and retry with the new If-Match.",
     )
+
+
+def in_stock_from_inventory(product_id: uuid.UUID, in_stock: bool) -> Problem:
+    return problem(
+        409,
+        "in_stock_from_inventory",
+        f"Product {product_id} takes in_stock from its inventory (now {str(in_stock).lower()}): "
+        f"change its stock with PUT /api/inventory/{product_id} instead.",
+    )

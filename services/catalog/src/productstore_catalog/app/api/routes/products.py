@@ -84,7 +84,18 @@ async def create_product(body: ProductCreate, admin: AdminUser, catalog: Catalog
 @router.patch(
     "/{product_id}",
     response_model=ProductPublic,
-    responses={200: {"headers": _ETAG_HEADER}, **problems(400, 401, 403, 404, 412)},
+    responses={
+        200: {"headers": _ETAG_HEADER},
+        **problems(
+            400,
+            401,
+            403,
+            404,
+            409,
+            412,
+            s409="Inventory decides `in_stock` of this product (`in_stock_from_inventory`)",
+        ),
+    },
     summary="Change some of a product's fields (admin)",
 )
 async def update_product(
@@ -97,7 +108,8 @@ async def update_product(
 ) -> Response:
     """Members left out (or null) keep their value. Publishes ProductUpdated, and
     PriceChanged when the price or currency changed; a request that changes nothing
-    writes and publishes nothing."""
+    writes and publishes nothing. `in_stock` can be changed only while inventory has
+    no stock level for the product (409 `in_stock_from_inventory` after that)."""
     product = await catalog.update_product(product_id, body, if_match=if_match)
     return _written(product, status.HTTP_200_OK)
 

@@ -45,7 +45,14 @@ async def search_products(
     ] = None,
     min_price: PriceQuery = None,
     max_price: PriceQuery = None,
-    in_stock: Annotated[bool | None, Query(description="Only (un)available products")] = None,
+    in_stock: Annotated[
+        bool | None,
+        Query(
+            description="Only products in stock (true) or out of stock (false): inventory's "
+            "`available > 0` once it has a stock level for the product, else what an "
+            "admin set; follows stock changes within seconds (see `in_stock` on Product)"
+        ),
+    ] = None,
     min_rating: Annotated[
         float | None, Query(ge=0, le=5, description="Inclusive; unrated products never match")
     ] = None,
