@@ -4,26 +4,22 @@ document and both catalog replicas' search within the stated bound."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
-from cassandra.query import SimpleStatement
 from fastapi import FastAPI
 
 from devstack.components.cassandra import Cassandra
 from devstack.components.kafka import Kafka
 from devstack.components.redis import Redis
 from productstore_catalog.app.core.config import CatalogSettings
-from productstore_common.cassandra import CassandraSession, Migrator
-from productstore_common.events import dead_letter_topic, ensure_topics
 from productstore_contracts.events.orders import OrderCancelled
 from productstore_inventory.app.data import migrations_dir as inventory_migrations
 from productstore_inventory.app.main import create_app as create_inventory_app
-from tests.catalog.conftest import JWKS_PATH, _delete_topics
+from tests.catalog.conftest import JWKS_PATH
 from tests.catalog.services.test_stock import (
     DEADLINE_SECONDS,
     STOCK_BOUND_SECONDS,
@@ -42,6 +38,7 @@ from tests.catalog.support import (
 )
 from tests.inventory.support import Backing as InventoryBacking
 from tests.inventory.support import inventory_settings, placed, send_order_events
+from tests.support.keyspaces import migrated_keyspace, topics
 
 pytestmark = pytest.mark.anyio
 
@@ -57,24 +54,11 @@ def inventory_backing(
         events_topic=backing.inventory_topic,
         orders_topic=f"catalog-test-orders-{suffix}",
     )
-    topics = [found.orders_topic, dead_letter_topic(found.orders_topic)]
-    db = CassandraSession.connect(
-        contact_points=cassandra.contact_points,
-        port=cassandra.port,
-        local_dc=cassandra.local_dc,
-        username=cassandra.username,
-        password=cassandra.password,
-        consistency="ONE",
-    )
-    try:
-        replication = {"class": "SimpleStrategy", "replication_factor": 1}
-        Migrator(db, found.keyspace, inventory_migrations(), replication=replication).migrate()
-        asyncio.run(ensure_topics(kafka.bootstrap_servers, topics))
+    with (
+        migrated_keyspace(cassandra, found.keyspace, inventory_migrations()),
+        topics(kafka, [found.orders_topic]),
+    ):
         yield found
-    finally:
-        db.execute(SimpleStatement(f"DROP KEYSPACE IF EXISTS {found.keyspace}"), timeout=60)
-        db.close()
-        asyncio.run(_delete_topics(kafka.bootstrap_servers, topics))
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -81,6 +83,8 @@ async def consuming(
     group: str,
     handler: Handler,
     metrics: ConsumerMetrics,
+    config: ConsumerConfig = FAST,
+    handles: list[str] | None = None,
 ) -> AsyncIterator[IdempotentConsumer]:
     consumer = IdempotentConsumer(
         db,
@@ -89,8 +93,9 @@ async def consuming(
         topics=[topic],
         registry=REGISTRY,
         handler=handler,
-        config=FAST,
+        config=config,
         metrics=metrics,
+        handles=handles,
     )
     async with consumer:
         yield consumer
@@ -141,6 +146,57 @@ async def test_the_same_event_delivered_again_is_handled_once(
         await wait_until(lambda: count("duplicate") == 7, 20, "the redelivery")
     assert handled == [first.id, second.id, third.id]
     assert count("handled") == 3
+
+
+async def test_an_idempotent_handler_skips_the_dedupe_store_and_other_types_cost_nothing(
+    kafka: Kafka, module_db: CassandraSession, topic: str
+) -> None:
+    """dedupe=False: a copy reaches the handler again (it is idempotent by itself) and no
+    claim is written; a type outside `handles` is decoded and committed, never handled."""
+    changed = event(1)
+    deleted = new_event(ProductDeleted(product_id=uuid.uuid4()), source=SOURCE, subject="p")
+    await produce(kafka, topic, [as_record(e) for e in (changed, deleted, changed)])
+    handled: list[uuid.UUID] = []
+
+    async def handler(item: CloudEvent[Any]) -> None:
+        handled.append(item.id)
+
+    group = f"nodedupe-{uuid.uuid4().hex[:8]}"
+    metrics = ConsumerMetrics()
+    count = outcomes(metrics, group)
+    async with consuming(
+        kafka=kafka,
+        db=module_db,
+        topic=topic,
+        group=group,
+        handler=handler,
+        metrics=metrics,
+        config=dataclasses.replace(FAST, dedupe=False),
+        handles=[changed.type],
+    ):
+        await wait_until(lambda: count("handled") + count("skipped") == 3, 20, "3 records")
+    assert handled == [changed.id, changed.id]
+    assert count("skipped") == 1
+    assert count("duplicate") == 0
+    for item in (changed, deleted):
+        page = await module_db.execute_async(
+            "SELECT status FROM processed_events WHERE consumer_group = ? AND event_id = ?",
+            (group, item.id),
+        )
+        assert page.rows == [], f"a claim or mark of {item.type}"
+
+
+def test_handles_must_name_types_the_registry_knows(module_db: CassandraSession) -> None:
+    with pytest.raises(ValueError, match=r"does not know: \['productstore.x.Nope.v1'\]"):
+        IdempotentConsumer(
+            module_db,
+            bootstrap_servers="127.0.0.1:9",
+            group_id="g",
+            topics=["t"],
+            registry=REGISTRY,
+            handler=lambda _: asyncio.sleep(0),
+            handles=["productstore.x.Nope.v1"],
+        )
 
 
 async def test_unreadable_and_failing_events_go_to_the_dead_letter_topic_and_the_loop_goes_on(

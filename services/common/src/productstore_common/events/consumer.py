@@ -11,7 +11,9 @@
 Records of a partition are handled one at a time, in order, and the offsets
 are committed only after they were handled (manual commits), so a crash or a
 rebalance redelivers rather than loses. Redelivered events are recognised by
-their id in ``processed_events`` (see ``dedupe``) and not handled again.
+their id in ``processed_events`` (see ``dedupe``) and not handled again, unless
+the handler is idempotent by itself (``ConsumerConfig(dedupe=False)``). Events of
+types the handler does not act on (``handles``) are committed without a claim.
 
 What cannot be handled goes to ``<topic>.dlq`` (same key and value, the
 original headers plus ``dlq_reason``, ``dlq_error``, ``dlq_topic``,
@@ -31,7 +33,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -88,6 +90,10 @@ class ConsumerConfig:
     auto_offset_reset: str = "earliest"
     max_poll_interval_ms: int = 600_000
     stop_timeout: float = 10.0
+    # False for a handler that is idempotent by itself (e.g. a write that keeps the
+    # newest version): redeliveries reach it again, and each event saves the two
+    # lightweight transactions of the dedupe store (claim and mark).
+    dedupe: bool = True
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -117,9 +123,17 @@ class IdempotentConsumer(BackgroundLoop):
         config: ConsumerConfig | None = None,
         metrics: ConsumerMetrics | None = None,
         tracer_provider: TracerProvider | None = None,
+        handles: Collection[str] | None = None,
     ) -> None:
+        """``handles``: the event types the handler acts on (default: every type of the
+        registry). Others are still decoded, so a malformed record is dead-lettered,
+        then committed without a claim: a topic's other readers' events cost nothing."""
         if not topics:
             raise ValueError("a consumer needs at least one topic")
+        unknown = set(handles or ()) - registry.types
+        if unknown:
+            raise ValueError(f"handles types the registry does not know: {sorted(unknown)}")
+        self.handles = frozenset(handles) if handles is not None else None
         self.bootstrap_servers = bootstrap(bootstrap_servers)
         self.group_id = group_id
         self.topics = list(topics)
@@ -245,13 +259,20 @@ class IdempotentConsumer(BackgroundLoop):
                 return
             span.set_attribute("messaging.message.id", str(event.id))
             span.set_attribute("cloudevents.event_type", event.type)
-            if not await self._claim(event):
+            if self.handles is not None and event.type not in self.handles:
+                self.metrics.consumed.labels(group=self.group_id, outcome="skipped").inc()
+                return
+            dedupe = self.config.dedupe
+            if dedupe and not await self._claim(event):
                 span.set_attribute("productstore.duplicate", True)
                 self.metrics.consumed.labels(group=self.group_id, outcome="duplicate").inc()
                 return
             failure = await self._handle(event)
             if failure is None:
-                await self._retry(lambda: self._store.finish(event.id, event.type, "done"), "mark")
+                if dedupe:
+                    await self._retry(
+                        lambda: self._store.finish(event.id, event.type, "done"), "mark"
+                    )
                 self.metrics.consumed.labels(group=self.group_id, outcome="handled").inc()
                 return
             reason, error, attempts = failure
@@ -259,9 +280,10 @@ class IdempotentConsumer(BackgroundLoop):
             await self._retry(
                 lambda: self._dead_letter(record, reason, error, attempts), "dead-letter"
             )
-            await self._retry(
-                lambda: self._store.finish(event.id, event.type, "dead_lettered"), "mark"
-            )
+            if dedupe:
+                await self._retry(
+                    lambda: self._store.finish(event.id, event.type, "dead_lettered"), "mark"
+                )
             self.metrics.consumed.labels(group=self.group_id, outcome="dead_lettered").inc()
 
     async def _claim(self, event: CloudEvent[EventPayload]) -> bool:
@@ -303,8 +325,9 @@ class IdempotentConsumer(BackgroundLoop):
             else:
                 return None
             if await sleep_unless(self._stop, retry.next_delay()):
-                with contextlib.suppress(Exception):
-                    await self._store.release(event.id)
+                if self.config.dedupe:
+                    with contextlib.suppress(Exception):
+                        await self._store.release(event.id)
                 raise _StoppedError
         raise AssertionError("unreachable: the last attempt returns")
 

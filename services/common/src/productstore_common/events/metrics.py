@@ -58,7 +58,7 @@ class ConsumerMetrics:
         self.consumed = Counter(
             "events_consumed_total",
             "Event records a consumer group finished, by outcome "
-            "(handled, duplicate, dead_lettered).",
+            "(handled, duplicate, dead_lettered; skipped: a type the consumer does not handle).",
             ("group", "outcome"),
             registry=self.registry,
         )

@@ -21,12 +21,12 @@ from productstore_common.events import (
     Handler,
     IdempotentConsumer,
 )
-from productstore_contracts.events.inventory import INVENTORY_EVENTS
+from productstore_contracts.events.inventory import INVENTORY_EVENTS, StockChanged
 
 
 def stock_registry() -> EventRegistry:
     """Every type of the inventory topic: the order outcomes (StockReserved, ...) are
-    skipped by the handler rather than dead-lettered as unknown."""
+    decoded and skipped (no claim, no handler) rather than dead-lettered as unknown."""
     return EventRegistry(INVENTORY_EVENTS)
 
 
@@ -47,7 +47,10 @@ def stock_feed(
         topics=[topic],
         registry=stock_registry(),
         handler=handler,
-        config=ConsumerConfig(auto_offset_reset="earliest"),
+        # The handler keeps the newest level by version (USING TIMESTAMP): a redelivery
+        # changes nothing, so no dedupe store; the order outcomes cost no claim.
+        config=ConsumerConfig(auto_offset_reset="earliest", dedupe=False),
+        handles=[StockChanged.event_type],
         metrics=metrics,
         tracer_provider=tracer_provider,
     )
