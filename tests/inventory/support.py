@@ -22,6 +22,7 @@ from productstore_contracts.events import EventPayload
 from productstore_contracts.events.inventory import INVENTORY_EVENTS
 from productstore_contracts.events.orders import ORDERS_SOURCE, OrderLine, OrderPlaced
 from productstore_inventory.app.core.config import InventorySettings
+from productstore_inventory.app.services.reorder import ReorderPlanner
 from productstore_inventory.app.services.reservations import Reservations
 from productstore_inventory.app.services.stock import StockLevels
 
@@ -79,6 +80,10 @@ def reservations_of(app: FastAPI) -> Reservations:
 
 def levels_of(app: FastAPI) -> StockLevels:
     return container_of(app).get(StockLevels)
+
+
+def planner_of(app: FastAPI) -> ReorderPlanner:
+    return container_of(app).get(ReorderPlanner)
 
 
 def placed(order_id: uuid.UUID, lines: Iterable[tuple[uuid.UUID, int]]) -> OrderPlaced:

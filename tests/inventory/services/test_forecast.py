@@ -65,7 +65,7 @@ INTERMITTENT = [0, 0, 3, 0, 0, 0, 2, 0, 0, 4, 0, 0]
     ],
 )
 def test_the_method_follows_the_data(
-    history: list[int], method: str, days: int, sale_days: int, units: int, adi: float
+    *, history: list[int], method: str, days: int, sale_days: int, units: int, adi: float
 ) -> None:
     found = forecast(history, alpha=0.2, beta=0.1)
     assert (found.method, found.history_days, found.sale_days, found.units_sold) == (
