@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]
+from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
 from prometheus_client import Counter, Gauge
 
 from productstore_common.events import EventDecodeError, EventRegistry
@@ -33,6 +33,7 @@ _logger = logging.getLogger(__name__)
 
 STREAMED: Final = (StockChanged, LowStock, BackInStock)
 _MAX_PARTITIONS: Final = 1024
+_ASSIGN_SECONDS: Final = 30.0
 
 
 class StreamsFullError(Exception):
@@ -66,12 +67,13 @@ class FeedItem:
     offset: int
     # The SSE id: every partition's next offset once this event is read.
     cursor: str
+    # StockChanged, LowStock or BackInStock: the SSE event name.
     event_type: str
     # The CloudEvent as one line of JSON.
     data: str
 
 
-@dataclass
+@dataclass(eq=False)  # compared (and hashed) by identity: one per stream
 class Subscription:
     queue: asyncio.Queue[FeedItem]
     # Events before these offsets were replayed or are older than the client's cursor.
@@ -153,6 +155,11 @@ class StockFeed(BackgroundLoop):
     def open_streams(self) -> int:
         return len(self._subscriptions)
 
+    @property
+    def recent(self) -> tuple[FeedItem, ...]:
+        """The events kept for resuming clients, oldest first."""
+        return tuple(self._recent)
+
     def cursor(self) -> str:
         return encode_cursor(self._positions)
 
@@ -216,42 +223,45 @@ class StockFeed(BackgroundLoop):
             return None
         if not isinstance(event.data, STREAMED):
             return None
-        self.metrics.events.labels(event.type).inc()
+        # The SSE event name is the payload's (StockChanged), not the CloudEvents type.
+        name = type(event.data).__name__
+        self.metrics.events.labels(name).inc()
         data = json.dumps(json.loads(record.value), separators=(",", ":"))
-        return FeedItem(record.partition, record.offset, self.cursor(), event.type, data)
+        return FeedItem(record.partition, record.offset, self.cursor(), name, data)
 
     async def _start(self) -> Any:
+        # No group: this replica is given every partition (aiokafka assigns them all
+        # itself), commits nothing, and starts at the end.
         consumer = AIOKafkaConsumer(
+            self.topic,
             bootstrap_servers=bootstrap(self.bootstrap_servers),
             group_id=None,
             enable_auto_commit=False,
+            auto_offset_reset="latest",
             client_id="inventory-stock-feed",
         )
         await consumer.start()
         try:
-            await self._assign(consumer)
+            await self._position(consumer)
         except BaseException:
             await consumer.stop()
             raise
         return consumer
 
-    async def _assign(self, consumer: Any) -> None:
-        await consumer.topics()  # metadata, so the topic's partitions are known
-        partitions = consumer.partitions_for_topic(self.topic) or ()
-        assigned = [TopicPartition(self.topic, p) for p in sorted(partitions)]
-        if not assigned:
-            raise RuntimeError(f"topic {self.topic} has no partitions (not created?)")
-        consumer.assign(assigned)
-        if not self._positions:
-            await consumer.seek_to_end(*assigned)
-            for tp in assigned:
+    async def _position(self, consumer: Any) -> None:
+        deadline = asyncio.get_running_loop().time() + _ASSIGN_SECONDS
+        while not consumer.assignment():
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"no partitions of {self.topic} assigned (not created?)")
+            await asyncio.sleep(0.1)
+        for tp in sorted(consumer.assignment(), key=lambda tp: tp.partition):
+            if tp.partition in self._positions:
+                # Restarted after an error: carry on where the feed was.
+                consumer.seek(tp, self._positions[tp.partition])
+            else:
                 position = await consumer.position(tp)
                 self._positions[tp.partition] = position
                 self._floor[tp.partition] = position
-        else:
-            # Restarted after an error: carry on where the feed was.
-            for tp in assigned:
-                consumer.seek(tp, self._positions.get(tp.partition, 0))
 
     async def run(self) -> None:
         while not self._stop.is_set():
