@@ -76,6 +76,7 @@ async def test_locations_are_set_by_name_and_others_keep_theirs(
         ({"reorder": {"service_level": 0.3}}, "#/reorder/service_level"),
         ({"reorder": {"lead_time_days": 0}}, "#/reorder/lead_time_days"),
         ({"reorder": {"lead_days": 3}}, "#/reorder/lead_days"),
+        ({"reorder": {"review_period_days": True}}, "#/reorder/review_period_days"),
     ],
     ids=[
         "neither-form",
@@ -91,6 +92,7 @@ async def test_locations_are_set_by_name_and_others_keep_theirs(
         "service-level-too-low",
         "no-lead-time",
         "unknown-reorder-member",
+        "boolean-days",
     ],
 )
 async def test_bad_bodies_are_422_naming_the_member(

@@ -227,7 +227,7 @@ async def test_heartbeats_keep_an_idle_stream_alive(
     http: httpx.AsyncClient, tokens: Tokens
 ) -> None:
     async with stream(http, tokens.admin) as sse:
-        comments = []
+        comments: list[str] = []
         while len(comments) < 3:
             block = await sse.block(timeout=5)
             if "comment" in block and "event" not in block:

@@ -28,15 +28,20 @@ class ReorderSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     lead_time_days: Annotated[
-        float | None, Field(gt=0, le=365, description="Days from order to arrival")
+        float | None, Field(strict=True, gt=0, le=365, description="Days from order to arrival")
     ] = None
     review_period_days: Annotated[
         float | None,
-        Field(ge=0, le=365, description="Days until stock is reviewed again"),
+        Field(strict=True, ge=0, le=365, description="Days until stock is reviewed again"),
     ] = None
     service_level: Annotated[
         float | None,
-        Field(ge=0.5, le=0.9999, description="Chance of not running out during a lead time"),
+        Field(
+            strict=True,
+            ge=0.5,
+            le=0.9999,
+            description="Chance of not running out during a lead time",
+        ),
     ] = None
 
 
