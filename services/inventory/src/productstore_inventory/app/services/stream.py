@@ -17,23 +17,21 @@ import collections
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
-from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
 from prometheus_client import Counter, Gauge
 
 from productstore_common.events import EventDecodeError, EventRegistry
 from productstore_common.events.background import BackgroundLoop
 from productstore_common.events.backoff import sleep_unless
-from productstore_common.events.kafka import bootstrap
 from productstore_common.telemetry.metrics import AppMetrics
 from productstore_contracts.events.inventory import BackInStock, LowStock, StockChanged
+from productstore_inventory.app.data.stock_topic import TopicRecord, TopicTail
 
 _logger = logging.getLogger(__name__)
 
 STREAMED: Final = (StockChanged, LowStock, BackInStock)
 _MAX_PARTITIONS: Final = 1024
-_ASSIGN_SECONDS: Final = 30.0
 
 
 class StreamsFullError(Exception):
@@ -214,7 +212,7 @@ class StockFeed(BackgroundLoop):
 
     # --- the topic's tail -----------------------------------------------------------
 
-    def _item(self, record: Any) -> FeedItem | None:
+    def _item(self, record: TopicRecord) -> FeedItem | None:
         self._positions[record.partition] = record.offset + 1
         try:
             event = self.registry.decode(record.value)
@@ -226,62 +224,30 @@ class StockFeed(BackgroundLoop):
         # The SSE event name is the payload's (StockChanged), not the CloudEvents type.
         name = type(event.data).__name__
         self.metrics.events.labels(name).inc()
-        data = json.dumps(json.loads(record.value), separators=(",", ":"))
+        data = json.dumps(json.loads(record.value or b"null"), separators=(",", ":"))
         return FeedItem(record.partition, record.offset, self.cursor(), name, data)
-
-    async def _start(self) -> Any:
-        # No group: this replica is given every partition (aiokafka assigns them all
-        # itself), commits nothing, and starts at the end.
-        consumer = AIOKafkaConsumer(
-            self.topic,
-            bootstrap_servers=bootstrap(self.bootstrap_servers),
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="latest",
-            client_id="inventory-stock-feed",
-        )
-        await consumer.start()
-        try:
-            await self._position(consumer)
-        except BaseException:
-            await consumer.stop()
-            raise
-        return consumer
-
-    async def _position(self, consumer: Any) -> None:
-        deadline = asyncio.get_running_loop().time() + _ASSIGN_SECONDS
-        while not consumer.assignment():
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"no partitions of {self.topic} assigned (not created?)")
-            await asyncio.sleep(0.1)
-        for tp in sorted(consumer.assignment(), key=lambda tp: tp.partition):
-            if tp.partition in self._positions:
-                # Restarted after an error: carry on where the feed was.
-                consumer.seek(tp, self._positions[tp.partition])
-            else:
-                position = await consumer.position(tp)
-                self._positions[tp.partition] = position
-                self._floor[tp.partition] = position
 
     async def run(self) -> None:
         while not self._stop.is_set():
-            consumer = None
+            tail = TopicTail(self.bootstrap_servers, self.topic)
             try:
-                consumer = await self._start()
+                # After an error: carry on where the feed was.
+                starts = await tail.open(dict(self._positions))
+                for partition, offset in starts.items():
+                    if partition not in self._positions:
+                        self._positions[partition] = offset
+                        self._floor[partition] = offset
                 self.ready.set()
                 while not self._stop.is_set():
-                    batches = await consumer.getmany(timeout_ms=500, max_records=500)
-                    for records in batches.values():
-                        for record in records:
-                            item = self._item(record)
-                            if item is not None:
-                                self.publish(item)
+                    for record in await tail.read():
+                        item = self._item(record)
+                        if item is not None:
+                            self.publish(item)
             except Exception:
                 _logger.warning("stock feed failed; reconnecting", exc_info=True)
                 await sleep_unless(self._stop, 1.0)
             finally:
-                if consumer is not None:
-                    await consumer.stop()
+                await tail.close()
 
     async def stop(self) -> None:
         self.close_all()
