@@ -6,30 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from productstore_common.events import EventRegistry
-from productstore_common.telemetry.metrics import AppMetrics
-from productstore_contracts.events.inventory import INVENTORY_EVENTS
 from productstore_inventory.app.services.stream import (
     BadCursorError,
     FeedItem,
-    StockFeed,
-    StreamMetrics,
     StreamsFullError,
     decode_cursor,
     encode_cursor,
 )
-
-
-def _feed(*, max_streams: int = 5, queue_size: int = 3, replay_size: int = 4) -> StockFeed:
-    return StockFeed(
-        bootstrap_servers="127.0.0.1:1",  # never started here
-        topic="unused",
-        registry=EventRegistry(INVENTORY_EVENTS),
-        metrics=StreamMetrics.of(AppMetrics("test", process_metrics=False)),
-        max_streams=max_streams,
-        queue_size=queue_size,
-        replay_size=replay_size,
-    )
+from tests.inventory.support import stock_feed
 
 
 def _item(partition: int, offset: int) -> FeedItem:
@@ -45,7 +29,7 @@ def test_cursors_round_trip_and_refuse_what_is_not_ours() -> None:
 
 
 def test_a_resuming_stream_gets_what_followed_its_position() -> None:
-    feed = _feed()
+    feed = stock_feed()
     for offset in range(3):
         feed.publish(_item(0, offset))
     resumed = feed.subscribe("0:1")  # had offset 0; 1 and 2 follow
@@ -56,7 +40,7 @@ def test_a_resuming_stream_gets_what_followed_its_position() -> None:
 
 
 def test_a_position_before_the_kept_events_is_a_gap() -> None:
-    feed = _feed(replay_size=2)
+    feed = stock_feed(replay_size=2)
     for offset in range(4):  # offsets 0 and 1 are evicted
         feed.publish(_item(0, offset))
     assert [item.offset for item in feed.recent] == [2, 3]
@@ -65,7 +49,7 @@ def test_a_position_before_the_kept_events_is_a_gap() -> None:
 
 
 def test_more_to_replay_than_a_queue_holds_is_a_gap_too() -> None:
-    feed = _feed(queue_size=2, replay_size=10)
+    feed = stock_feed(queue_size=2, replay_size=10)
     for offset in range(5):
         feed.publish(_item(0, offset))
     resumed = feed.subscribe("0:0")
@@ -74,7 +58,7 @@ def test_more_to_replay_than_a_queue_holds_is_a_gap_too() -> None:
 
 
 def test_a_full_queue_drops_its_stream_and_only_that_one() -> None:
-    feed = _feed(queue_size=2)
+    feed = stock_feed(queue_size=2)
     slow, fast = feed.subscribe(None), feed.subscribe(None)
     for offset in range(3):
         feed.publish(_item(0, offset))
@@ -85,7 +69,7 @@ def test_a_full_queue_drops_its_stream_and_only_that_one() -> None:
 
 
 def test_the_cap_counts_open_streams() -> None:
-    feed = _feed(max_streams=2)
+    feed = stock_feed(max_streams=2)
     first = feed.subscribe(None)
     feed.subscribe(None)
     with pytest.raises(StreamsFullError):

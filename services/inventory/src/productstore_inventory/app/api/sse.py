@@ -85,9 +85,16 @@ class EventStreamResponse(Response):
         dropped = asyncio.create_task(self.subscription.dropped.wait())
         closed = asyncio.create_task(self.subscription.closed.wait())
         tasks = {pump, gone, dropped, closed}
-        done, pending = await asyncio.wait(
-            tasks, timeout=self.max_seconds, return_when=asyncio.FIRST_COMPLETED
-        )
+        try:
+            done, pending = await asyncio.wait(
+                tasks, timeout=self.max_seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+        except BaseException:
+            # The request itself was cancelled (a server's forced stop): take the
+            # stream's tasks along.
+            for task in tasks:
+                task.cancel()
+            raise
         for task in pending:
             task.cancel()
         for task in pending:
