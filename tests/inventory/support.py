@@ -18,12 +18,15 @@ from devstack.components.kafka import Kafka
 from devstack.components.redis import Redis
 from productstore_common.events import CloudEvent, EventRegistry, new_event, to_kafka_record
 from productstore_common.kit.container import container_of
+from productstore_common.telemetry.metrics import AppMetrics
 from productstore_contracts.events import EventPayload
 from productstore_contracts.events.inventory import INVENTORY_EVENTS
 from productstore_contracts.events.orders import ORDERS_SOURCE, OrderLine, OrderPlaced
 from productstore_inventory.app.core.config import InventorySettings
+from productstore_inventory.app.services.reorder import ReorderPlanner
 from productstore_inventory.app.services.reservations import Reservations
 from productstore_inventory.app.services.stock import StockLevels
+from productstore_inventory.app.services.stream import StockFeed, StreamMetrics
 
 # Re-exported (mypy's explicit form) for the test modules that import them from here.
 from tests.support.contracts import check_published
@@ -80,6 +83,10 @@ def reservations_of(app: FastAPI) -> Reservations:
 
 def levels_of(app: FastAPI) -> StockLevels:
     return container_of(app).get(StockLevels)
+
+
+def planner_of(app: FastAPI) -> ReorderPlanner:
+    return container_of(app).get(ReorderPlanner)
 
 
 def placed(order_id: uuid.UUID, lines: Iterable[tuple[uuid.UUID, int]]) -> OrderPlaced:
@@ -167,3 +174,16 @@ class EventLog:
             for event in self.events
             if event.subject == str(subject) and (kind is None or isinstance(event.data, kind))
         ]
+
+
+def stock_feed(*, max_streams: int = 5, queue_size: int = 3, replay_size: int = 4) -> StockFeed:
+    """A feed that is never started: its fan-out driven by hand (publish)."""
+    return StockFeed(
+        bootstrap_servers="127.0.0.1:1",
+        topic="unused",
+        registry=EventRegistry(INVENTORY_EVENTS),
+        metrics=StreamMetrics.of(AppMetrics("test", process_metrics=False)),
+        max_streams=max_streams,
+        queue_size=queue_size,
+        replay_size=replay_size,
+    )

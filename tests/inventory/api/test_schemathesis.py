@@ -17,7 +17,10 @@ def test_inventory_conforms_to_its_openapi(settings: InventorySettings, tokens: 
     # Its own consumer group: not the module app's.
     app = create_app(settings.model_copy(update={"consume_orders": False}))
     with serve_in_thread(app) as url:
-        schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
+        document = schemathesis.openapi.from_url(f"{url}/openapi.json")
+        # The stream answers for minutes by design; tests/inventory/api/test_stream_api.py
+        # covers its problems (401, 403, 422, 503).
+        schema = document.exclude(path="/api/inventory/stream")
         calls, failures = run_schema(schema, url, {"Authorization": f"Bearer {tokens.admin}"})
     assert calls > 100
     assert not failures, "\n\n".join(failures)

@@ -35,6 +35,7 @@ async def test_the_default_location_is_set_and_read(
         "low_stock_threshold": 5,
         "low_stock": False,
         "locations": {"default": {"on_hand": 40, "reserved": 0, "available": 40}},
+        "reorder": {"lead_time_days": None, "review_period_days": None, "service_level": None},
     }
     assert written.json() == expected
     # Reads need no token.
@@ -72,6 +73,10 @@ async def test_locations_are_set_by_name_and_others_keep_theirs(
         ({"locations": {"Main Hall": {"on_hand": 1}}}, "#/locations/Main Hall"),
         ({"locations": {"a": {"on_hand": 1, "extra": 2}}}, "#/locations/a/extra"),
         ({"on_hand": 1, "colour": "red"}, "#/colour"),
+        ({"reorder": {"service_level": 0.3}}, "#/reorder/service_level"),
+        ({"reorder": {"lead_time_days": 0}}, "#/reorder/lead_time_days"),
+        ({"reorder": {"lead_days": 3}}, "#/reorder/lead_days"),
+        ({"reorder": {"review_period_days": True}}, "#/reorder/review_period_days"),
     ],
     ids=[
         "neither-form",
@@ -84,6 +89,10 @@ async def test_locations_are_set_by_name_and_others_keep_theirs(
         "bad-location-name",
         "unknown-location-member",
         "unknown-member",
+        "service-level-too-low",
+        "no-lead-time",
+        "unknown-reorder-member",
+        "boolean-days",
     ],
 )
 async def test_bad_bodies_are_422_naming_the_member(
@@ -102,9 +111,13 @@ async def test_bad_bodies_are_422_naming_the_member(
         ("PUT", "/api/inventory/{id}", "user", 403),
         ("GET", "/api/inventory/low-stock", None, 401),
         ("GET", "/api/inventory/low-stock", "user", 403),
+        ("GET", "/api/inventory/reorder-suggestions", None, 401),
+        ("GET", "/api/inventory/reorder-suggestions", "user", 403),
+        ("GET", "/api/inventory/stream", None, 401),
+        ("GET", "/api/inventory/stream", "user", 403),
     ],
 )
-async def test_writes_and_the_low_stock_list_are_for_admins(
+async def test_writes_and_the_admin_reads_are_for_admins(
     *,
     client: httpx.AsyncClient,
     tokens: Tokens,

@@ -4,25 +4,31 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from productstore_common.events import ConsumerMetrics, IdempotentConsumer
+from productstore_common.events import ConsumerMetrics, EventRegistry, IdempotentConsumer
 from productstore_common.kit import ServiceKit, service_app
 from productstore_common.kit.connections import create_topics
+from productstore_contracts.events.inventory import INVENTORY_EVENTS
 from productstore_contracts.services import INVENTORY
 from productstore_inventory import __version__
-from productstore_inventory.app.api.routes import inventory
+from productstore_inventory.app.api.routes import inventory, stream
 from productstore_inventory.app.core.config import InventorySettings
 from productstore_inventory.app.data import migrations_dir
+from productstore_inventory.app.data.sales import SalesStore
 from productstore_inventory.app.data.stock import StockStore
 from productstore_inventory.app.services.metrics import InventoryMetrics
 from productstore_inventory.app.services.order_events import OrderEvents, order_registry
+from productstore_inventory.app.services.reorder import ReorderDefaults, ReorderPlanner
 from productstore_inventory.app.services.reservations import Reservations
 from productstore_inventory.app.services.stock import StockLevels
+from productstore_inventory.app.services.stream import StockFeed, StreamMetrics
 from productstore_inventory.app.services.sweeper import Sweeper
 
 DESCRIPTION = """\
 Stock per product and location, and reservations that never oversell.
 
-Administrators (`admin` role) set stock and list what runs low; anyone reads a
+Administrators (`admin` role) set stock, list what runs low, get reorder
+suggestions (quantity, date and the forecast, lead time and safety stock behind
+them) and follow stock changes live (Server-Sent Events); anyone reads a
 product's stock. Order events (OrderPlaced, OrderPaid, OrderCancelled,
 OrderExpired on `productstore.orders`) hold, sell, release and restock units;
 the outcomes and every stock change are published on `productstore.inventory`
@@ -41,7 +47,8 @@ def create_app(settings: InventorySettings | None = None) -> FastAPI:
         settings or InventorySettings(),
         version=__version__,
         description=DESCRIPTION,
-        routers=[inventory.router],
+        # The stream first: `/stream` is not a product id.
+        routers=[stream.router, inventory.router],
         setup=setup,
         migrations=migrations_dir(),
         openapi_tags=OPENAPI_TAGS,
@@ -55,6 +62,22 @@ async def setup(kit: ServiceKit[InventorySettings]) -> None:
     metrics = InventoryMetrics.of(kit.metrics)
     store = StockStore(db, resolved_hold_ttl_seconds=settings.resolved_hold_ttl_seconds)
     levels = kit.provide(StockLevels(store, outbox, metrics))
+    sales = SalesStore(db)
+    kit.provide(
+        ReorderPlanner(
+            store,
+            sales,
+            levels,
+            ReorderDefaults(
+                lead_time_days=settings.reorder_lead_time_days,
+                review_period_days=settings.reorder_review_period_days,
+                service_level=settings.reorder_service_level,
+                history_days=settings.forecast_history_days,
+                alpha=settings.forecast_alpha,
+                beta=settings.forecast_beta,
+            ),
+        )
+    )
     reservations = kit.provide(
         Reservations(
             store,
@@ -63,6 +86,20 @@ async def setup(kit: ServiceKit[InventorySettings]) -> None:
             metrics,
             hold_seconds=settings.hold_seconds,
             cas_deadline_seconds=settings.cas_deadline_seconds,
+            sales=sales,
+        )
+    )
+    kit.provide(
+        await kit.enter(
+            StockFeed(
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                topic=settings.events_topic,
+                registry=EventRegistry(INVENTORY_EVENTS),
+                metrics=StreamMetrics.of(kit.metrics),
+                max_streams=settings.stream_max_connections,
+                queue_size=settings.stream_queue_size,
+                replay_size=settings.stream_replay_size,
+            )
         )
     )
     await kit.enter(

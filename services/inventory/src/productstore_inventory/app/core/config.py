@@ -45,3 +45,29 @@ class InventorySettings(ServiceSettings):
     resolved_hold_ttl_seconds: int = Field(default=8 * 24 * 3600, ge=60)
     # A CAS that keeps losing to other writers gives up after this long (409 / retry).
     cas_deadline_seconds: float = Field(default=20.0, gt=0, le=300)
+
+    # Reorder suggestions (docs/adr: reorder suggestions); a product's PUT may
+    # override the first three. Days from order to arrival:
+    reorder_lead_time_days: float = Field(default=7.0, gt=0, le=365)
+    # Days until stock is looked at again: an order must last until then too.
+    reorder_review_period_days: float = Field(default=7.0, ge=0, le=365)
+    # Chance of not running out during a lead time (sets z of the safety stock).
+    reorder_service_level: float = Field(default=0.95, ge=0.5, le=0.9999)
+    # Days of sales history the forecast reads (from the first sale in it).
+    forecast_history_days: int = Field(default=90, ge=7, le=365)
+    # Smoothing weights: alpha for the daily quantity (SES) and TSB's sale size,
+    # beta for TSB's chance of a sale on a day.
+    forecast_alpha: float = Field(default=0.2, gt=0, le=1)
+    forecast_beta: float = Field(default=0.1, gt=0, le=1)
+
+    # The admins' Server-Sent Events stream of stock changes (per replica).
+    stream_max_connections: int = Field(default=100, ge=1, le=10_000)
+    # Events a connection may have waiting; a client that falls further behind is
+    # disconnected (it reconnects with Last-Event-ID).
+    stream_queue_size: int = Field(default=256, ge=1, le=100_000)
+    # Recent events kept to resume a reconnecting client from its Last-Event-ID.
+    stream_replay_size: int = Field(default=1000, ge=0, le=100_000)
+    stream_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
+    # A stream ends after this long (the client reconnects and resumes), so no
+    # connection holds a replica's shutdown for longer.
+    stream_max_seconds: float = Field(default=300.0, gt=0, le=24 * 3600)

@@ -35,3 +35,21 @@ def contended(product_id: uuid.UUID, location: str) -> Problem:
         f"Stock of product {product_id} at {location!r} kept changing under this write; retry it.",
         location=location,
     )
+
+
+def streams_full(limit: int) -> Problem:
+    return problem(
+        503,
+        "streams_full",
+        f"This replica already serves {limit} stock streams; retry shortly (another "
+        "replica may have room).",
+        headers={"Retry-After": "5"},
+    )
+
+
+def bad_last_event_id(detail: str) -> Problem:
+    return problem(
+        422,
+        "bad_last_event_id",
+        f"Last-Event-ID: {detail}; send back an `id` this stream sent, or none to start now.",
+    )

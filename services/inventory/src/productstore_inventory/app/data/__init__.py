@@ -1,4 +1,5 @@
-"""Everything that talks to Cassandra; nothing above this layer does."""
+"""Everything that talks to Cassandra, and the stock stream's read of the Kafka
+topic; nothing above this layer does."""
 
 from __future__ import annotations
 

@@ -84,6 +84,10 @@ class ProductRow:
     seen_version: int
     seen_available: int
     low: bool
+    # Reorder settings of this product (None: the service default).
+    lead_time_days: float | None = None
+    review_period_days: float | None = None
+    service_level: float | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,8 @@ class Reservation:
     short: Mapping[uuid.UUID, int]
     expires_at: datetime
     reason: str | None
+    # When a payment committed it: the day its units count as sold.
+    committed_at: datetime | None = None
     # Set by the caller when another call may have started on this order before.
     resumed: bool = False
 
@@ -292,8 +298,8 @@ class StockStore:
 
     async def product(self, product_id: uuid.UUID, *, serial: bool = False) -> ProductRow | None:
         cql = (
-            "SELECT locations, low_stock_threshold, seen_version, seen_available, low "
-            "FROM products WHERE product_id = ?"
+            "SELECT locations, low_stock_threshold, seen_version, seen_available, low, "
+            "lead_time_days, review_period_days, service_level FROM products WHERE product_id = ?"
         )
         page = (
             await self._serial(cql, (product_id,))
@@ -310,7 +316,32 @@ class StockStore:
             seen_version=int(row.seen_version or 0),
             seen_available=int(row.seen_available or 0),
             low=bool(row.low),
+            lead_time_days=row.lead_time_days,
+            review_period_days=row.review_period_days,
+            service_level=row.service_level,
         )
+
+    async def product_ids(self) -> list[uuid.UUID]:
+        """Every product with a stock record (a full scan, paged)."""
+        rows = await self.db.execute_all("SELECT product_id FROM products", (), fetch_size=5000)
+        return [row.product_id for row in rows]
+
+    async def set_reorder_settings(
+        self, product_id: uuid.UUID, values: Mapping[str, float | None]
+    ) -> None:
+        """Set (or, with None, clear) the product's own reorder settings."""
+        allowed = {"lead_time_days", "review_period_days", "service_level"}
+        if not values:
+            return
+        if not set(values) <= allowed:
+            raise ValueError(f"not a reorder setting: {sorted(set(values) - allowed)}")
+        names = sorted(values)
+        # Only the fixed column names above are interpolated; the values are bound.
+        cql = (
+            f"UPDATE products SET {', '.join(f'{name} = ?' for name in names)} "  # noqa: S608
+            "WHERE product_id = ? IF EXISTS"
+        )
+        await self._cas(await self._bound(cql, [*(values[n] for n in names), product_id]))
 
     async def add_product_locations(
         self, product_id: uuid.UUID, locations: Iterable[str], threshold: int | None
@@ -365,7 +396,8 @@ class StockStore:
 
     async def reservation(self, order_id: uuid.UUID) -> Reservation | None:
         page = await self._serial(
-            "SELECT state, lines, short, expires_at, reason FROM reservations WHERE order_id = ?",
+            "SELECT state, lines, short, expires_at, reason, committed_at FROM reservations "
+            "WHERE order_id = ?",
             (order_id,),
         )
         row = page.one()
@@ -378,6 +410,7 @@ class StockStore:
             short=dict(row.short or {}),
             expires_at=_aware(row.expires_at),
             reason=row.reason,
+            committed_at=_aware(row.committed_at) if row.committed_at else None,
         )
 
     async def start_reservation(
@@ -412,7 +445,14 @@ class StockStore:
         given, its holds expire after `unexpired_at` or expired by `expired_at`)."""
         placeholders = ", ".join("?" for _ in from_states)
         conditions = f"state IN ({placeholders})"
-        values: list[Any] = [to_state, reason, dict(short or {}), datetime.now(UTC), order_id]
+        now = datetime.now(UTC)
+        values: list[Any] = [to_state, reason, dict(short or {}), now]
+        committed = ""
+        if to_state == "committed":
+            # The day its units count as sold (daily_sales), fixed by the LWT that sold them.
+            committed = ", committed_at = ?"
+            values.append(now)
+        values.append(order_id)
         values.extend(from_states)
         if unexpired_at is not None:
             conditions += " AND expires_at > ?"
@@ -422,8 +462,8 @@ class StockStore:
             values.append(expired_at)
         # Only placeholders are interpolated; the values are bound.
         cql = (
-            "UPDATE reservations SET state = ?, reason = ?, short = ?, updated_at = ? "  # noqa: S608
-            f"WHERE order_id = ? IF {conditions}"
+            "UPDATE reservations SET state = ?, reason = ?, short = ?, updated_at = ?"  # noqa: S608
+            f"{committed} WHERE order_id = ? IF {conditions}"
         )
         page = await self._cas(await self._bound(cql, values))
         return page.was_applied

@@ -38,6 +38,7 @@ from productstore_contracts.events.inventory import (
     StockReserved,
     StockShortfall,
 )
+from productstore_inventory.app.data.sales import SalesStore
 from productstore_inventory.app.data.stock import (
     CasOutcomeUnknown,
     Counts,
@@ -119,6 +120,7 @@ class Reservations:
         hold_seconds: float,
         cas_deadline_seconds: float,
         clock: type[datetime] = datetime,
+        sales: SalesStore | None = None,
     ) -> None:
         self.store = store
         self.outbox = outbox
@@ -127,6 +129,8 @@ class Reservations:
         self.hold_seconds = hold_seconds
         self.cas_deadline_seconds = cas_deadline_seconds
         self._clock = clock
+        # Where sold units are counted for the reorder forecasts (None: not counted).
+        self.sales = sales
         self._locks = PartitionLocks()
 
     def _now(self) -> datetime:
@@ -435,6 +439,7 @@ class Reservations:
         if record is not None and record.state in ("committed", "restocked"):
             if record.state == "committed":
                 await self._resolve_holds(record, "held", "committed")
+                await self._count_sale(record)
                 await self._publish(record.lines)
             self.metrics.commits.labels("committed").inc()
             await self._emit(order_id, "committed", StockCommitted(order_id=order_id))
@@ -472,9 +477,17 @@ class Reservations:
         # A crash between the two may leave holds `held` on a committed order: finish them.
         await self._resolve_holds(record, "held", "committed")
         await self._resolve_holds(record, "committed", "restocked")
+        if self.sales is not None and record.committed_at is not None:
+            await self.sales.forget(order_id, record.committed_at.date(), record.lines)
         await self._publish(record.lines)
         await self._announce(record)
         return "restocked"
+
+    async def _count_sale(self, record: Reservation) -> None:
+        """The order's units as sold on the day its payment committed them (the same
+        rows on every redelivery)."""
+        if self.sales is not None and record.committed_at is not None:
+            await self.sales.record(record.order_id, record.committed_at.date(), record.lines)
 
     # --- holds of an order -------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from productstore_common.events import Outbox, new_event
@@ -37,6 +37,8 @@ class StockView:
     locations: Mapping[str, Counts]
     low_stock_threshold: int
     low: bool
+    # The product's own reorder settings (None: the service default), by name.
+    reorder: Mapping[str, float | None] = field(default_factory=dict)
 
     @property
     def on_hand(self) -> int:
@@ -76,7 +78,12 @@ class StockLevels:
             location: await self.store.counts(product_id, location, serial=False)
             for location in sorted(product.locations)
         }
-        return StockView(product_id, counts, product.low_stock_threshold, product.low)
+        reorder = {
+            "lead_time_days": product.lead_time_days,
+            "review_period_days": product.review_period_days,
+            "service_level": product.service_level,
+        }
+        return StockView(product_id, counts, product.low_stock_threshold, product.low, reorder)
 
     async def set_stock(
         self, product_id: uuid.UUID, on_hand: Mapping[str, int], threshold: int | None
@@ -98,6 +105,17 @@ class StockLevels:
         await self.publish(product_id)
         view = await self.view(product_id)
         assert view is not None  # noqa: S101 - written above
+        return view
+
+    async def set_reorder(
+        self, product_id: uuid.UUID, values: Mapping[str, float | None]
+    ) -> StockView:
+        """Set (None: clear) the product's own reorder settings; 404 without stock."""
+        if await self.store.product(product_id) is None:
+            raise errors.inventory_not_found(product_id)
+        await self.store.set_reorder_settings(product_id, values)
+        view = await self.view(product_id)
+        assert view is not None  # noqa: S101 - read above
         return view
 
     async def _set_location(
