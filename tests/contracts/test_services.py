@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from devstack.components.services import GRACEFUL_SHUTDOWN_SECONDS, uvicorn_argv
 from productstore_contracts.descriptor import ServiceDescriptor
 from productstore_contracts.services import DESCRIPTORS
 
@@ -68,6 +69,15 @@ def test_the_image_never_takes_the_client_address_from_x_forwarded_for() -> None
     (command,) = re.findall(r"^CMD .*$", DOCKERFILE, re.MULTILINE)
     assert "--no-proxy-headers" in command
     assert "--forwarded-allow-ips" not in command
+
+
+def test_a_stop_closes_long_lived_responses_in_the_image_and_in_devstack() -> None:
+    # Inventory's stock stream never ends by itself: uvicorn would wait for it.
+    (command,) = re.findall(r"^CMD .*$", DOCKERFILE, re.MULTILINE)
+    assert f"--timeout-graceful-shutdown {GRACEFUL_SHUTDOWN_SECONDS}" in command
+    argv = uvicorn_argv("m:f", 8000)
+    flag = argv.index("--timeout-graceful-shutdown")
+    assert argv[flag + 1] == GRACEFUL_SHUTDOWN_SECONDS
 
 
 # Served by every service for the platform, not routed by the gateway.

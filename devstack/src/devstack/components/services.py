@@ -118,6 +118,9 @@ def render_routes(name: str, prefixes: tuple[str, ...]) -> str:
     return header + "".join(render_location(match, name) for match in matches)
 
 
+GRACEFUL_SHUTDOWN_SECONDS = "10"
+
+
 def uvicorn_argv(app_factory: str, port: int) -> list[str]:
     """How devstack runs a service (the benchmark's ceiling app runs the same way)."""
     return [
@@ -135,6 +138,10 @@ def uvicorn_argv(app_factory: str, port: int) -> list[str]:
         # from X-Forwarded-For (its own default trusts that from 127.0.0.1).
         "--no-proxy-headers",
         "--no-access-log",
+        # Long-lived responses (inventory's stock stream) end at a stop instead of
+        # holding it: uvicorn waits this long for open requests, then closes them.
+        "--timeout-graceful-shutdown",
+        GRACEFUL_SHUTDOWN_SECONDS,
     ]
 
 
