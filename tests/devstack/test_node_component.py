@@ -1,0 +1,203 @@
+"""devstack's `node` component: a real kubelet joined to devstack's apiserver runs a Pod
+from an image built here from services/Dockerfile, and `down` leaves the machine as it was.
+
+Opt-in (PRODUCTSTORE_REAL_NODE=1): it provisions for minutes on a cold cache and
+changes the machine while it runs (a bridge, firewall rules, kernel settings).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from devstack.component import Context
+from devstack.components import node as node_module
+from devstack.components.kube_cluster import admin_api
+from devstack.components.node import NODE_IP, NODE_NAME, POD_SUBNET, TAINT, Node
+from devstack.paths import Paths
+from devstack.process import read_pid_file
+from devstack.stack import Stack
+
+OPT_IN = "PRODUCTSTORE_REAL_NODE"
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get(OPT_IN) != "1",
+    reason=f"the real node is opt-in: {OPT_IN}=1 provisions and starts containerd and a "
+    "kubelet, which change this machine's network while they run",
+)
+
+MARKER = "productstore catalog image on a real node"
+
+
+def _host_state(node: Node) -> dict[str, Any]:
+    """What the node may change on the machine, to compare before and after."""
+
+    def out(*argv: str) -> str:
+        return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+
+    mounts = sorted(
+        line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()
+    )
+    netns = Path("/run/netns")
+    return {
+        "iptables": out(str(node.bin_dir / "iptables-save")).splitlines(),
+        "nft tables": out(str(node.bin_dir / "nft"), "list", "tables").splitlines(),
+        "links": sorted(
+            line.split(":")[1].strip() for line in out("ip", "-o", "link").splitlines()
+        ),
+        "addresses": sorted(
+            " ".join(line.split()[1:4]) for line in out("ip", "-o", "addr").splitlines()
+        ),
+        "mounts": mounts,
+        "netns": sorted(p.name for p in netns.iterdir()) if netns.is_dir() else None,
+        "sysctls": {key: (Path("/proc/sys") / key).read_text() for key in node_module.SYSCTLS},
+        "dirs": {
+            d: Path(d).exists() for d in (*node_module.OWN_HOST_DIRS, *node_module.SHARED_HOST_DIRS)
+        },
+        "cgroups": sorted(str(p) for p in Path("/sys/fs/cgroup").glob("*/kubepods")),
+    }
+
+
+def _pod(namespace: str) -> dict[str, Any]:
+    program = (
+        "import productstore_catalog, socket, sys, time; "
+        f"print({MARKER!r}, sys.version.split()[0], flush=True); time.sleep(3600)"
+    )
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "catalog-image", "namespace": namespace},
+        "spec": {
+            # The scheduler places it: the selector names the node, the toleration
+            # lets it past the taint that keeps every other Pod off.
+            "nodeSelector": {"kubernetes.io/hostname": NODE_NAME},
+            "tolerations": [{**TAINT, "operator": "Equal"}],
+            "dnsPolicy": "Default",
+            "restartPolicy": "Never",
+            "terminationGracePeriodSeconds": 2,
+            "containers": [
+                {
+                    "name": "catalog",
+                    "image": node_module.service_image("catalog"),
+                    "imagePullPolicy": "Never",
+                    "command": ["python", "-c", program],
+                }
+            ],
+        },
+    }
+
+
+def _wait(what: str, probe: Any, timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"{what} within {timeout:.0f} s")
+
+
+def _apiserver_talks_to_kubelets(paths: Paths) -> bool:
+    """The running apiserver has a client certificate for kubelets (logs, exec)."""
+    proc = read_pid_file(paths.pid_file("kube-apiserver"))
+    return proc is not None and any(
+        arg.startswith("--kubelet-client-certificate=") for arg in proc.cmdline()
+    )
+
+
+def test_a_real_node_runs_a_pod_from_an_image_built_here_and_leaves_nothing() -> None:
+    paths = Paths.from_env()
+    stack = Stack(Context(paths=paths, tie_to_parent=True))
+    node = stack.components["node"]
+    assert isinstance(node, Node)
+    assert "node" not in stack.default_names(), "the node must stay off a plain `devstack up`"
+    assert read_pid_file(node.pid_file("node")) is None, "a node is already running here"
+    stack.provision(["node"])
+    before = _host_state(node)
+    namespace = f"node-test-{uuid.uuid4().hex[:8]}"
+    try:
+        [*_, result] = stack.up(["node"])
+        assert result.action == "started"
+        print(f"node Ready in {result.ready_seconds} s")  # noqa: T201 - the measurement
+
+        with admin_api(paths) as api:
+            found = node.node_object()
+            assert found is not None
+            assert TAINT in found["spec"]["taints"]
+            assert {"type": "InternalIP", "address": NODE_IP} in found["status"]["addresses"]
+            assert found["status"]["nodeInfo"]["containerRuntimeVersion"].startswith(
+                "containerd://"
+            )
+            others = api.get("/api/v1/pods", params={"fieldSelector": f"spec.nodeName={NODE_NAME}"})
+            assert others.json()["items"] == [], "only Pods tolerating the taint may land here"
+
+            created = api.post(
+                "/api/v1/namespaces",
+                json={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+            )
+            assert created.status_code == 201, created.text
+            started = time.monotonic()
+            posted = api.post(f"/api/v1/namespaces/{namespace}/pods", json=_pod(namespace))
+            assert posted.status_code == 201, posted.text
+            pod_url = f"/api/v1/namespaces/{namespace}/pods/catalog-image"
+
+            def running() -> dict[str, Any] | None:
+                pod: dict[str, Any] = api.get(pod_url).json()
+                statuses = pod.get("status", {}).get("containerStatuses") or []
+                if statuses and "running" in statuses[0]["state"]:
+                    return pod
+                waiting = statuses[0]["state"].get("waiting", {}) if statuses else {}
+                assert waiting.get("reason") not in {"ErrImageNeverPull", "CrashLoopBackOff"}, pod
+                return None
+
+            pod = _wait("the Pod Running", running, 120)
+            print(f"Pod Running in {time.monotonic() - started:.1f} s")  # noqa: T201
+            assert pod["spec"]["nodeName"] == NODE_NAME
+            assert ipaddress.ip_address(pod["status"]["podIP"]) in ipaddress.ip_network(POD_SUBNET)
+            container_id = pod["status"]["containerStatuses"][0]["containerID"]
+            assert container_id.startswith("containerd://")
+            assert container_id.removeprefix("containerd://") in node.ctr("containers", "ls", "-q")
+
+            if _apiserver_talks_to_kubelets(paths):
+                logs = _wait(
+                    "the marker in the Pod's log (through the apiserver)",
+                    lambda: MARKER in (text := api.get(f"{pod_url}/log").text) and text,
+                    30,
+                )
+            else:
+                print(  # noqa: T201
+                    "the running kube-apiserver has no --kubelet-client-certificate yet: "
+                    "reading the Pod's log from the kubelet's pod log directory instead"
+                )
+                logs = _wait(
+                    "the marker in the Pod's log file",
+                    lambda: "".join(
+                        p.read_text() for p in node.pod_logs_dir.glob(f"{namespace}_*/*/*.log")
+                    ),
+                    30,
+                )
+            assert MARKER in logs and "3.11" in logs
+    finally:
+        with admin_api(paths) as api:
+            api.delete(f"/api/v1/namespaces/{namespace}")
+        stack.down(["node"], dependents=False)
+
+    with admin_api(paths) as api:
+        assert api.get(f"/api/v1/nodes/{NODE_NAME}").status_code == 404
+    leftovers = [
+        p.info["exe"]
+        for p in psutil.process_iter(["exe"])
+        if (p.info["exe"] or "").startswith((str(node.debian_dir), str(node.kube_dir)))
+    ]
+    assert leftovers == []
+    after = _host_state(node)
+    assert json.dumps(after, indent=1) == json.dumps(before, indent=1)
