@@ -488,6 +488,8 @@ disabled_plugins = [
             return
 
     def after_stop(self) -> None:
+        if not self.host_before.exists():
+            return  # never started here, or already cleaned up (the restore removes it)
         with contextlib.suppress(Exception), admin_api(self.paths) as api:
             api.delete(f"/api/v1/nodes/{NODE_NAME}")
         self._kill_leftover_shims()
