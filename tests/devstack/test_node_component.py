@@ -22,6 +22,7 @@ import psutil
 import pytest
 
 from devstack.component import Context
+from devstack.components import kube
 from devstack.components import node as node_module
 from devstack.components.kube_cluster import admin_api, pki_files
 from devstack.components.node import KUBELET_PORT, NODE_IP, NODE_NAME, POD_SUBNET, TAINT, Node
@@ -31,13 +32,18 @@ from devstack.stack import Stack
 
 OPT_IN = "PRODUCTSTORE_REAL_NODE"
 
-pytestmark = pytest.mark.skipif(
+needs_opt_in = pytest.mark.skipif(
     os.environ.get(OPT_IN) != "1",
     reason=f"the real node is opt-in: {OPT_IN}=1 provisions and starts containerd and a "
     "kubelet, which change this machine's network while they run",
 )
 
 MARKER = "productstore catalog image on a real node"
+
+
+def test_the_kubelet_is_the_control_planes_version() -> None:
+    """node.py cannot import kube.py (independent components): the copy must agree."""
+    assert node_module.KUBERNETES_VERSION == kube.KUBERNETES_VERSION
 
 
 def _host_state(node: Node) -> dict[str, Any]:
@@ -134,6 +140,7 @@ def _kubelet_logs(paths: Paths, namespace: str) -> str:
     return response.text
 
 
+@needs_opt_in
 def test_a_real_node_runs_a_pod_from_an_image_built_here_and_leaves_nothing() -> None:
     paths = Paths.from_env()
     stack = Stack(Context(paths=paths, tie_to_parent=True))

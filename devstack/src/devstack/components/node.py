@@ -33,7 +33,6 @@ import psutil
 from devstack import artifacts
 from devstack.component import Component
 from devstack.components import kube_build, node_build
-from devstack.components.kube import KUBERNETES_VERSION
 from devstack.components.kube_certs import REAL_NODE_NAME
 from devstack.components.kube_cluster import (
     CLUSTER_NAME,
@@ -46,6 +45,10 @@ from devstack.errors import DevstackError
 from devstack.process import ProcessSpec
 
 REPO = Path(__file__).resolve().parents[4]
+
+# The control plane's version (kube.py's; components are independent, so a copy
+# that tests/devstack/test_node_component.py holds equal): a kubelet never newer.
+KUBERNETES_VERSION = "v1.34.4"
 
 NODE_NAME = REAL_NODE_NAME
 NODE_IP = "198.51.100.1"
