@@ -7,11 +7,15 @@ changes the machine while it runs (a bridge, firewall rules, kernel settings).
 
 from __future__ import annotations
 
+import hashlib
+import io
 import ipaddress
 import json
 import os
+import re
 import ssl
 import subprocess
+import tarfile
 import time
 import uuid
 from pathlib import Path
@@ -22,7 +26,7 @@ import psutil
 import pytest
 
 from devstack.component import Context
-from devstack.components import kube
+from devstack.components import kube, node_build
 from devstack.components import node as node_module
 from devstack.components.kube_cluster import admin_api, pki_files
 from devstack.components.node import KUBELET_PORT, NODE_IP, NODE_NAME, POD_SUBNET, TAINT, Node
@@ -44,6 +48,73 @@ MARKER = "productstore catalog image on a real node"
 def test_the_kubelet_is_the_control_planes_version() -> None:
     """node.py cannot import kube.py (independent components): the copy must agree."""
     assert node_module.KUBERNETES_VERSION == kube.KUBERNETES_VERSION
+
+
+TEST_RANGES = [ipaddress.ip_network(n) for n in ("198.18.0.0/15", "198.51.100.0/24")]
+
+
+def _addresses(text: str) -> set[str]:
+    return set(re.findall(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?:/\d+)?(?![\d.])", text))
+
+
+def test_the_node_stays_off_and_uses_only_test_addresses(tmp_path: Path) -> None:
+    """Off in `all` (make up, make test, CI); every address in its configuration is
+    loopback or from a range reserved for testing, never 10/8, 172.16/12, 192.168/16 or
+    192.0.2.0/24 (this VM's own uplink)."""
+    stack = Stack(Context(paths=Paths(cache=tmp_path / "c", state=tmp_path / "s")))
+    node = stack.components["node"]
+    assert isinstance(node, Node)
+    assert "node" not in stack.default_names()
+    assert stack.expand(["node"]) == ["etcd", "kube-apiserver", "node"]
+    configs = {
+        "containerd": node._containerd_config(),
+        "cni": json.dumps(node._cni_conflist()),
+        "kubelet": json.dumps(node._kubelet_config()),
+        "argv": " ".join(arg for spec in node.processes() for arg in spec.argv),
+    }
+    for name, text in configs.items():
+        for address in _addresses(text):
+            ip = ipaddress.ip_address(address)
+            allowed = ip.is_loopback or ip.is_unspecified  # 0.0.0.0/0: the default route
+            assert allowed or any(ip in net for net in TEST_RANGES), (name, address)
+    assert "198.18.0.0/24" in configs["cni"] and NODE_IP in configs["kubelet"]
+
+
+def test_containerd_and_kubelet_settings_this_vm_needs(tmp_path: Path) -> None:
+    node = Node(Context(paths=Paths(cache=tmp_path / "c", state=tmp_path / "s")))
+    containerd = node._containerd_config()
+    assert "restrict_oom_score_adj = true" in containerd  # no CAP_SYS_RESOURCE here
+    assert '"io.containerd.internal.v1.opt"' in containerd  # nothing in /opt/containerd
+    kubelet = node._kubelet_config()
+    assert kubelet["cgroupDriver"] == "cgroupfs"
+    assert kubelet["failSwapOn"] is False and kubelet["failCgroupV1"] is False
+    assert kubelet["registerWithTaints"] == [TAINT]
+    assert kubelet["authentication"]["anonymous"] == {"enabled": False}
+    assert kubelet["authorization"]["mode"] == "Webhook"
+    plugins = [p["type"] for p in node._cni_conflist()["plugins"]]
+    assert plugins == ["bridge", "portmap", "firewall"]
+    assert node._cni_conflist()["plugins"][0]["ipMasq"] is False
+
+
+def test_an_image_archive_is_what_ctr_imports(tmp_path: Path) -> None:
+    """A `docker save` archive: manifest.json naming the config and layers by digest."""
+    layer = node_build._tar_bytes({"pause": (b"\x7fELF", 0o755)})
+    archive = tmp_path / "pause.tar"
+    node_build.write_image_archive(
+        archive, tag="localhost/x/pause:1", layer=layer, entrypoint=["/pause"]
+    )
+    with tarfile.open(archive) as tar:
+        [entry] = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+        assert entry["RepoTags"] == ["localhost/x/pause:1"]
+        config = json.load(tar.extractfile(entry["Config"]))  # type: ignore[arg-type]
+        [layer_name] = entry["Layers"]
+        stored = tar.extractfile(layer_name).read()  # type: ignore[union-attr]
+    assert hashlib.sha256(stored).hexdigest() == layer_name.split("/")[0]
+    assert config["rootfs"]["diff_ids"] == [f"sha256:{layer_name.split('/')[0]}"]
+    assert config["config"]["Entrypoint"] == ["/pause"]
+    with tarfile.open(fileobj=io.BytesIO(stored)) as inner:
+        member = inner.getmember("pause")
+        assert member.mode == 0o755 and member.mtime == 0
 
 
 def _host_state(node: Node) -> dict[str, Any]:
