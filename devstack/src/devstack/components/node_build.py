@@ -385,6 +385,19 @@ def build_service_image(
         cwd=workspace,
         hint="see the build log; the same Dockerfile builds with `docker build`",
     )
+    # The export (18 s for the catalog) only when the build made a new image.
+    image_id = buildah.output("inspect", "--type", "image", "--format", "{{.FromImageID}}", tag)
+    id_file = archive.with_suffix(".id")
+    if (
+        image_id.returncode == 0
+        and archive.exists()
+        and id_file.exists()
+        and id_file.read_text().strip() == image_id.stdout.strip()
+    ):
+        return
     archive.parent.mkdir(parents=True, exist_ok=True)
+    id_file.unlink(missing_ok=True)
     archive.unlink(missing_ok=True)
     buildah("push", buildah.policy, tag, f"docker-archive:{archive}:{tag}")
+    if image_id.returncode == 0:
+        id_file.write_text(image_id.stdout.strip() + "\n")
