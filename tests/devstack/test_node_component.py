@@ -299,3 +299,55 @@ def test_a_real_node_runs_a_pod_from_an_image_built_here_and_leaves_nothing() ->
     assert leftovers == []
     after = _host_state(node)
     assert json.dumps(after, indent=1) == json.dumps(before, indent=1)
+
+
+@needs_opt_in
+def test_down_after_a_crash_still_leaves_nothing() -> None:
+    """kubelet and containerd killed with a Pod running (no drain): the shims, the
+    sandbox's netns and mounts, the Pod object and the Node are still removed."""
+    paths = Paths.from_env()
+    stack = Stack(Context(paths=paths, tie_to_parent=True))
+    node = stack.components["node"]
+    assert isinstance(node, Node)
+    assert read_pid_file(node.pid_file("node")) is None, "a node is already running here"
+    stack.provision(["node"])
+    before = _host_state(node)
+    namespace = f"node-crash-{uuid.uuid4().hex[:8]}"
+    try:
+        stack.up(["node"])
+        with admin_api(paths) as api:
+            api.post(
+                "/api/v1/namespaces",
+                json={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+            ).raise_for_status()
+            pod_url = f"/api/v1/namespaces/{namespace}/pods/catalog-image"
+            api.post(
+                f"/api/v1/namespaces/{namespace}/pods", json=_pod(namespace)
+            ).raise_for_status()
+
+            def running() -> bool:
+                statuses = api.get(pod_url).json().get("status", {}).get("containerStatuses")
+                return bool(statuses) and "running" in statuses[0]["state"]
+
+            _wait("the Pod Running", running, 120)
+        for name in ("node", "containerd"):
+            proc = read_pid_file(node.pid_file(name))
+            assert proc is not None
+            proc.kill()
+            proc.wait(10)
+        shims = [
+            p
+            for p in psutil.process_iter(["exe"])
+            if (p.info["exe"] or "").endswith("-shim-runc-v2")
+        ]
+        assert shims, "the Pod's shim outlives containerd (it is not containerd's child)"
+    finally:
+        stack.down(["node"], dependents=False)
+        with admin_api(paths) as api:
+            pod_left = api.get(pod_url).status_code
+            api.delete(f"/api/v1/namespaces/{namespace}")
+    assert pod_left == 404
+    with admin_api(paths) as api:
+        assert api.get(f"/api/v1/nodes/{NODE_NAME}").status_code == 404
+    assert not any(p.is_running() for p in shims)
+    assert json.dumps(_host_state(node), indent=1) == json.dumps(before, indent=1)

@@ -23,6 +23,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -494,6 +495,14 @@ disabled_plugins = [
         if not self.host_before.exists():
             return  # never started here, or already cleaned up (the restore removes it)
         with contextlib.suppress(Exception), admin_api(self.paths) as api:
+            # Pods still bound here (kubelet died before the drain) run nowhere now.
+            pods = api.get("/api/v1/pods", params={"fieldSelector": f"spec.nodeName={NODE_NAME}"})
+            for pod in pods.json().get("items", []) if pods.status_code == 200 else []:
+                meta = pod["metadata"]
+                api.delete(
+                    f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}",
+                    params={"gracePeriodSeconds": "0"},
+                )
             api.delete(f"/api/v1/nodes/{NODE_NAME}")
         self._kill_leftover_shims()
         self._unmount_leftovers()
@@ -512,6 +521,8 @@ disabled_plugins = [
         self._ip("link", "del", NODE_LINK)
         self._remove_chains()
         self._remove_cgroups()
+        # No sandbox outlives the stop: host-local's leases would only leak addresses.
+        shutil.rmtree(self.state_dir / "ipam", ignore_errors=True)
         self._restore_host_state()
 
     def _ip(self, *args: str) -> bool:
