@@ -387,10 +387,19 @@ disabled_plugins = [
             f"--node-labels=productstore.dev/node=real,{CLUSTER_NAME}/node=real",
             "--v=1",
         ]
-        # kubelet gives up when the runtime is not there yet: wait for its socket.
+        # kubelet exits at once when the runtime is not ready ("server is not
+        # initialized yet" comes after containerd's socket): start it again while it
+        # fails within seconds, for up to a minute. A kubelet that ran longer and
+        # exits stays down (devstack reports the component failed). The shell passes
+        # a stop (or its own parent-death signal) on to kubelet.
         wait = (
-            f'for i in $(seq 300); do [ -S "{self.containerd_socket}" ] && exec "$@"; '
-            'sleep 0.2; done; echo "containerd socket never appeared" >&2; exit 1'
+            "for attempt in $(seq 30); do started=$(date +%s); "
+            '"$@" & child=$!; '
+            """trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 143' TERM INT HUP; """
+            'wait "$child"; code=$?; trap - TERM INT HUP; '
+            '[ $(( $(date +%s) - started )) -ge 10 ] && exit "$code"; '
+            'echo "kubelet exited with $code at start (attempt $attempt); starting it again" >&2; '
+            "sleep 2; done; exit 1"
         )
         return [
             ProcessSpec(
