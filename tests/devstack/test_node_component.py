@@ -330,11 +330,14 @@ def test_down_after_a_crash_still_leaves_nothing() -> None:
                 return bool(statuses) and "running" in statuses[0]["state"]
 
             _wait("the Pod Running", running, 120)
-        for name in ("node", "containerd"):
-            proc = read_pid_file(node.pid_file(name))
-            assert proc is not None
-            proc.kill()
-            proc.wait(10)
+        # Everything devstack started, at once: the shell around kubelet, kubelet, containerd.
+        started = [read_pid_file(node.pid_file(name)) for name in ("node", "containerd")]
+        assert None not in started
+        victims = [p for p in started if p] + [c for p in started if p for c in p.children()]
+        assert any(v.name() == "kubelet" for v in victims)
+        for victim in victims:
+            victim.kill()
+        psutil.wait_procs(victims, timeout=10)
         shims = [
             p
             for p in psutil.process_iter(["exe"])
@@ -350,4 +353,6 @@ def test_down_after_a_crash_still_leaves_nothing() -> None:
     with admin_api(paths) as api:
         assert api.get(f"/api/v1/nodes/{NODE_NAME}").status_code == 404
     assert not any(p.is_running() for p in shims)
+    ours = (str(node.debian_dir), str(node.kube_dir))
+    assert not [p for p in psutil.process_iter(["exe"]) if (p.info["exe"] or "").startswith(ours)]
     assert json.dumps(_host_state(node), indent=1) == json.dumps(before, indent=1)

@@ -503,6 +503,7 @@ disabled_plugins = [
     def after_stop(self) -> None:
         if not self.host_before.exists():
             return  # never started here, or already cleaned up (the restore removes it)
+        self._kill_leftovers()
         with contextlib.suppress(Exception), admin_api(self.paths) as api:
             # Pods still bound here (kubelet died before the drain) run nowhere now.
             pods = api.get("/api/v1/pods", params={"fieldSelector": f"spec.nodeName={NODE_NAME}"})
@@ -513,7 +514,6 @@ disabled_plugins = [
                     params={"gracePeriodSeconds": "0"},
                 )
             api.delete(f"/api/v1/nodes/{NODE_NAME}")
-        self._kill_leftover_shims()
         self._unmount_leftovers()
         for log_link in Path("/var/log/containers").glob("*.log"):
             with contextlib.suppress(OSError):
@@ -570,20 +570,29 @@ disabled_plugins = [
             line.split(":")[1].strip().split("@")[0] for line in out.splitlines() if ":" in line
         ]
 
-    def _kill_leftover_shims(self) -> None:
-        """Shims of this node's containerd that outlived it, with their containers."""
-        shim = str(self.debian_dir / "root/usr/bin/containerd-shim-runc-v2")
-        address = str(self.containerd_socket)
+    def _kill_leftovers(self) -> None:
+        """This node's kubelet, containerd and shims (with their containers) that
+        outlived their pid files: a killed wrapper shell, containerd's shims."""
+        ours = {
+            str(self.kubelet): 0,
+            str(self.debian_dir / "root/usr/bin/containerd"): 1,
+            str(self.debian_dir / "root/usr/bin/containerd-shim-runc-v2"): 2,
+        }
+        found: list[tuple[int, psutil.Process]] = []
         for proc in psutil.process_iter(["exe", "cmdline"]):
+            rank = ours.get(proc.info["exe"] or "")
+            if rank is not None and str(self.state_dir) in " ".join(proc.info["cmdline"] or []):
+                found.append((rank, proc))
+        # kubelet first (it would re-register the Node), the shims' containers last.
+        for _, proc in sorted(found, key=lambda item: item[0]):
             try:
-                if proc.info["exe"] != shim or address not in " ".join(proc.info["cmdline"] or []):
-                    continue
                 family = [*proc.children(recursive=True), proc]
-                for member in family:
-                    member.kill()
-                psutil.wait_procs(family, timeout=10)
             except psutil.Error:
                 continue
+            for member in family:
+                with contextlib.suppress(psutil.Error):
+                    member.kill()
+            psutil.wait_procs(family, timeout=10)
 
     def _unmount_leftovers(self) -> None:
         roots = (str(self.state_dir) + "/", "/run/netns/cni-", "/run/containerd/")
