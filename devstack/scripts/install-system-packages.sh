@@ -5,7 +5,8 @@
 set -euo pipefail
 
 # curl: the README talks to the gateway with it, and a minimal Debian lacks it.
-PACKAGES=(redis-server nginx-light prometheus wrk openjdk-17-jre-headless maven golang-go procps iproute2 ca-certificates curl)
+# gcc, libc6-dev: the real node's pause image is a static C binary (devstack up node).
+PACKAGES=(redis-server nginx-light prometheus wrk openjdk-17-jre-headless maven golang-go procps iproute2 ca-certificates curl gcc libc6-dev)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

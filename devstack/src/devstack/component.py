@@ -125,6 +125,13 @@ class Component(ABC):
     def after_ready(self) -> None:  # noqa: B027 - optional hook
         """One-time set-up once ready (install CRDs, register a node, ...)."""
 
+    def before_stop(self) -> None:  # noqa: B027 - optional hook
+        """While the processes still run, before `down` stops them (drain a node, ...)."""
+
+    def after_stop(self) -> None:  # noqa: B027 - optional hook
+        """Once the processes are gone, also before every start: undo what they left
+        on the machine (mounts, links, firewall rules, kernel settings)."""
+
     def env(self) -> dict[str, str]:
         """Connection settings for clients, exported by `devstack env`."""
         return {}

@@ -163,9 +163,14 @@ class Stack:
         )
 
     def _stop_component(self, component: Component) -> bool:
+        specs = component.processes()
+        if any(process.read_pid_file(component.pid_file(s.name)) for s in specs):
+            component.before_stop()
         stopped = False
-        for spec in reversed(component.processes()):
+        for spec in reversed(specs):
             stopped |= process.stop(component.pid_file(spec.name))
+        if specs:
+            component.after_stop()
         return stopped
 
     def stopping_order(self, names: Sequence[str] | None = None) -> list[str]:

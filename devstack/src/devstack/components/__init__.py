@@ -10,6 +10,7 @@ from devstack.components.kafka import Kafka
 from devstack.components.kube import Etcd, KubeApiserver, KubeControllerManager, KubeScheduler, Kwok
 from devstack.components.kube_score import KubeScore
 from devstack.components.nginx import Nginx, Wrk
+from devstack.components.node import Node
 from devstack.components.openbao import OpenBao
 from devstack.components.operator import ProductStoreOperator
 from devstack.components.payments import PaymentsSandbox
@@ -28,6 +29,8 @@ ALL: tuple[type[Component], ...] = (
     KubeControllerManager,
     KubeScheduler,
     Kwok,
+    # A real kubelet on this machine: only when named (`devstack up node`).
+    Node,
     Helm,
     Prometheus,
     Jaeger,

@@ -251,6 +251,11 @@ class KubeApiserver(_ControlPlane):
                     "--requestheader-extra-headers-prefix=X-Remote-Extra-",
                     f"--proxy-client-cert-file={pki.cert('front-proxy-client')}",
                     f"--proxy-client-key-file={pki.key('front-proxy-client')}",
+                    # Logs, exec and port-forward reach a real kubelet at its node IP,
+                    # presenting a client certificate the kubelet checks against the CA.
+                    "--kubelet-preferred-address-types=InternalIP,Hostname",
+                    f"--kubelet-client-certificate={pki.cert('apiserver-kubelet-client')}",
+                    f"--kubelet-client-key={pki.key('apiserver-kubelet-client')}",
                     # Endpoints may not hold a loopback IP: without this the
                     # apiserver would retry publishing itself forever.
                     "--endpoint-reconciler-type=none",

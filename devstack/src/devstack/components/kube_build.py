@@ -27,6 +27,10 @@ RECIPE = 1
 
 BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
 _K8S_PACKAGES = tuple(f"k8s.io/kubernetes/cmd/{b}" for b in BINARIES if b != "etcd")
+# The real node's binaries: a scratch module of their own, so building them
+# never invalidates the control plane's artifact (the Go build cache is shared).
+NODE_BINARIES = ("kubelet", "kube-proxy")
+_NODE_PACKAGES = tuple(f"k8s.io/kubernetes/cmd/{b}" for b in NODE_BINARIES)
 
 _ETCD_MAIN = """package main
 
@@ -99,6 +103,84 @@ def _go_mod(kubernetes_go_mod: str, kubernetes_version: str) -> str:
         f"module {MODULE}\n\ngo {go_directive.group(1)}\n\n"
         f"require k8s.io/kubernetes {kubernetes_version}\n\nreplace (\n{replaces})\n"
     )
+
+
+def _scratch_module(
+    component: str,
+    *,
+    kubernetes_version: str,
+    build_dir: Path,
+    download_dir: Path,
+    log_file: Path,
+    packages: tuple[str, ...],
+) -> None:
+    """A module requiring k8s.io/kubernetes whose go.mod keeps `packages`' dependencies."""
+    download_dir.mkdir(parents=True, exist_ok=True)
+    k8s_src = toolchains.go_mod_download_dir(
+        component,
+        f"k8s.io/kubernetes@{kubernetes_version}",
+        log_file=log_file,
+        work_dir=download_dir,
+    )
+    try:
+        go_mod = _go_mod((k8s_src / "go.mod").read_text(), kubernetes_version)
+    except ValueError as exc:
+        raise DevstackError(component, str(exc), log_file=log_file, hint=_HINT) from exc
+    build_dir.mkdir(parents=True, exist_ok=True)
+    (build_dir / "go.mod").write_text(go_mod)
+    imports = "".join(f'\t_ "{pkg}"\n' for pkg in packages)
+    (build_dir / "tools.go").write_text(_TOOLS_GO.format(imports=imports))
+    run(
+        component,
+        ["go", "mod", "tidy"],
+        cwd=build_dir,
+        env=toolchains.go_env(),
+        log_file=log_file,
+        hint=_HINT,
+    )
+
+
+def _check_version(component: str, binary: Path, kubernetes_version: str, log_file: Path) -> None:
+    reported = subprocess.run(
+        [str(binary), "--version"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    if reported != f"Kubernetes {kubernetes_version}":
+        raise DevstackError(
+            component,
+            f"the built {binary.name} reports {reported!r}, not {kubernetes_version}",
+            log_file=log_file,
+            hint="remove the build directory and provision again",
+        )
+
+
+def build_node(
+    component: str,
+    out: Path,
+    *,
+    kubernetes_version: str,
+    build_dir: Path,
+    download_dir: Path,
+    log_file: Path,
+) -> None:
+    """Build kubelet and kube-proxy into out/bin, the same way as the control plane."""
+    _scratch_module(
+        component,
+        kubernetes_version=kubernetes_version,
+        build_dir=build_dir,
+        download_dir=download_dir,
+        log_file=log_file,
+        packages=_NODE_PACKAGES,
+    )
+    toolchains.go_build(
+        component,
+        build_dir,
+        list(_NODE_PACKAGES),
+        out / "bin",
+        log_file=log_file,
+        ldflags=version_ldflags(kubernetes_version),
+    )
+    for name in NODE_BINARIES:
+        _check_version(component, out / "bin" / name, kubernetes_version, log_file)
 
 
 def build_control_plane(

@@ -31,11 +31,19 @@ VALIDITY = datetime.timedelta(days=3650)
 # Client identities (CN = user, O = groups). The controller-manager and
 # scheduler names match the built-in RBAC bindings; admin and kwok are
 # cluster admins (kwok patches the status of any node and pod).
+# The real node's name (devstack's `node` component, off unless asked for).
+REAL_NODE_NAME = "devstack-node-0"
+
 CLIENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "admin": ("kubernetes-admin", ("system:masters",)),
     "kube-controller-manager": ("system:kube-controller-manager", ()),
     "kube-scheduler": ("system:kube-scheduler", ()),
     "kwok": ("system:kwok-controller", ("system:masters",)),
+    # The kubelet of the real node: the Node authorizer and NodeRestriction know
+    # it by this name and group, and let it touch only its own Node and Pods.
+    "node": (f"system:node:{REAL_NODE_NAME}", ("system:nodes",)),
+    # The apiserver's identity towards kubelets (logs, exec, port-forward).
+    "apiserver-kubelet-client": ("kube-apiserver-kubelet-client", ("system:masters",)),
 }
 
 

@@ -1,0 +1,676 @@
+"""A real Kubernetes node joined to devstack's apiserver: containerd, runc, CNI, kubelet.
+
+Off unless named (`devstack up node`): it changes the machine (a bridge, firewall
+rules, kernel settings, mounts) and is being built up in slices (issue 11). Every
+address it uses is reserved for testing and stays on this machine:
+
+- the node: 198.51.100.1/24 (TEST-NET-2) on `psnode0`, a bridge with no ports
+  (this kernel has no dummy links). TEST-NET-1
+  (192.0.2.0/24) is this VM's own uplink and gateway, so it is not used here;
+- the Pods: 198.18.0.0/24 (inside 198.18.0.0/15) on the CNI bridge `pspods0`,
+  gateway 198.18.0.1 (the bridge plugin wants no other address on its bridge).
+
+The node registers with the taint TAINT, so only Pods that tolerate it (the
+node's own tests) land on it; kwok's fake node keeps everything else. `down`
+cordons and drains it, stops kubelet and containerd, deletes the Node object
+and removes what they left (mounts, network namespaces, the bridge, firewall
+chains, cgroups), and puts back the kernel settings it found.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from devstack import artifacts
+from devstack.component import Component
+from devstack.components import kube_build, node_build
+from devstack.components.kube_certs import REAL_NODE_NAME
+from devstack.components.kube_cluster import (
+    CLUSTER_NAME,
+    admin_api,
+    kubeconfig,
+    pki_files,
+    write_client_kubeconfig,
+)
+from devstack.errors import DevstackError
+from devstack.process import ProcessSpec
+
+REPO = Path(__file__).resolve().parents[4]
+
+# The control plane's version (kube.py's; components are independent, so a copy
+# that tests/devstack/test_node_component.py holds equal): a kubelet never newer.
+KUBERNETES_VERSION = "v1.34.4"
+
+NODE_NAME = REAL_NODE_NAME
+NODE_IP = "198.51.100.1"
+NODE_PREFIX = 24
+NODE_LINK = "psnode0"
+BRIDGE = "pspods0"
+POD_SUBNET = "198.18.0.0/24"
+POD_GATEWAY = "198.18.0.1"
+TAINT_KEY = "productstore.dev/real-node"
+TAINT = {"key": TAINT_KEY, "value": "true", "effect": "NoSchedule"}
+KUBELET_PORT = 10250
+KUBELET_HEALTHZ_PORT = 10248
+# Images built from services/Dockerfile, tagged so; a Pod names them with
+# imagePullPolicy Never (there is no registry to pull from).
+IMAGE_TAG = "dev"
+DEFAULT_IMAGES = ("catalog",)
+
+# What kubelet (and the bridge plugin: ip_forward) change in the kernel; saved
+# before the first start, put back after the stop.
+SYSCTLS = (
+    "net/ipv4/ip_forward",
+    "vm/overcommit_memory",
+    "vm/panic_on_oom",
+    "kernel/panic",
+    "kernel/panic_on_oops",
+    "kernel/keys/root_maxkeys",
+    "kernel/keys/root_maxbytes",
+)
+# Fixed places containerd (its shim sockets), libcni (its cache), kubelet (log
+# links) and containerd (network namespaces) use whatever they are told. Those
+# only this node uses are removed on stop when the first start found them
+# absent; the shared ones only when empty.
+OWN_HOST_DIRS = ("/run/containerd", "/var/lib/cni", "/var/lib/kubelet")
+SHARED_HOST_DIRS = ("/var/log/containers", "/run/netns")
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+# The CNI plugins' chains, and those kubelet makes when it finds iptables on its PATH.
+OWN_CHAINS = ("CNI-", "KUBE-FIREWALL", "KUBE-KUBELET-CANARY", "KUBE-IPTABLES-HINT")
+
+
+def service_image(service: str) -> str:
+    return f"localhost/productstore/{service}:{IMAGE_TAG}"
+
+
+class Node(Component):
+    name = "node"
+    description = f"a real node {NODE_NAME} ({NODE_IP}): containerd, runc, CNI, kubelet"
+    requires = ("kube-apiserver",)
+    default = False
+    ready_timeout = 120.0
+    start_hint = (
+        "check `devstack logs node` and `devstack logs containerd`; "
+        "`devstack down node` removes what it left on the machine"
+    )
+
+    # --- where things are ---------------------------------------------------
+    @property
+    def debian_dir(self) -> Path:
+        digest = hashlib.sha256(node_build.debian_fingerprint().encode()).hexdigest()[:12]
+        return self.paths.artifacts / f"node-debian-{digest}"
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.debian_dir / "bin"
+
+    @property
+    def cni_bin_dir(self) -> Path:
+        return self.debian_dir / "root/usr/lib/cni"
+
+    @property
+    def kube_dir(self) -> Path:
+        return self.paths.artifacts / f"kubernetes-node-{KUBERNETES_VERSION}"
+
+    @property
+    def kubelet(self) -> Path:
+        return self.kube_dir / "bin" / "kubelet"
+
+    @property
+    def pause_dir(self) -> Path:
+        return self.paths.artifacts / "node-pause"
+
+    @property
+    def base_dir(self) -> Path:
+        return self.paths.artifacts / "node-base-image"
+
+    @property
+    def image_dir(self) -> Path:
+        """`docker save` archives of the images built here, imported on start."""
+        return self.paths.cache / "node-images"
+
+    @property
+    def containerd_socket(self) -> Path:
+        return self.state_dir / "containerd.sock"
+
+    @property
+    def host_before(self) -> Path:
+        return self.state_dir / "host-before.json"
+
+    @property
+    def pod_logs_dir(self) -> Path:
+        return self.state_dir / "pod-logs"
+
+    @property
+    def images(self) -> tuple[str, ...]:
+        wanted = self.ctx.options.get("node.images") or os.environ.get("PRODUCTSTORE_NODE_IMAGES")
+        if wanted is None:
+            return DEFAULT_IMAGES
+        return tuple(s for s in wanted.replace(",", " ").split() if s)
+
+    def buildah(self) -> node_build.Buildah:
+        return node_build.Buildah(
+            self.name,
+            bin_dir=self.bin_dir,
+            home=self.paths.cache / "buildah",
+            log_file=self.provision_log,
+        )
+
+    # --- provisioning -----------------------------------------------------
+    def provision(self) -> bool:
+        final = self.debian_dir
+        did = artifacts.ensure(
+            self.name,
+            final,
+            node_build.debian_fingerprint(),
+            lambda tmp: node_build.provision_debian_packages(
+                self.name, tmp, final, log_file=self.provision_log
+            ),
+            verify_hashes=self.ctx.verify,
+        )
+        if did:
+            try:
+                node_build.check_tools(self.name, self.bin_dir, log_file=self.provision_log)
+            except DevstackError:
+                (final / artifacts.STAMP).unlink()  # provision again once fixed
+                raise
+        did |= artifacts.ensure(
+            self.name,
+            self.kube_dir,
+            kube_build.control_plane_fingerprint(KUBERNETES_VERSION) + ";node",
+            lambda tmp: kube_build.build_node(
+                self.name,
+                tmp,
+                kubernetes_version=KUBERNETES_VERSION,
+                build_dir=self.paths.builds / f"k8sbuild-node-{KUBERNETES_VERSION}",
+                download_dir=self.paths.builds / "go-download",
+                log_file=self.provision_log,
+            ),
+            verify_hashes=self.ctx.verify,
+        )
+        source = Path(__file__).with_name("node_files") / "pause.c"
+        did |= artifacts.ensure(
+            self.name,
+            self.pause_dir,
+            node_build.pause_fingerprint(source),
+            lambda tmp: node_build.build_pause_image(
+                self.name, tmp, source=source, log_file=self.provision_log
+            ),
+            verify_hashes=self.ctx.verify,
+        )
+        did |= self._provision_base_image()
+        for service in self.images:
+            # buildah's layer cache: an unchanged service costs seconds.
+            node_build.build_service_image(
+                self.buildah(),
+                workspace=REPO,
+                service=service,
+                tag=service_image(service),
+                archive=self.image_dir / f"{service}.tar",
+            )
+        return did
+
+    def _provision_base_image(self) -> bool:
+        buildah = self.buildah()
+
+        def build(tmp: Path) -> None:
+            image_id = node_build.build_base_image(buildah, tmp, log_file=self.provision_log)
+            (tmp / "image-id").write_text(image_id + "\n")
+
+        fingerprint = node_build.base_fingerprint()
+        if artifacts.is_complete(self.base_dir, fingerprint) and not buildah.has_image(
+            node_build.BASE_IMAGE
+        ):
+            # The buildah storage was emptied: the stamp no longer tells the truth.
+            (self.base_dir / artifacts.STAMP).unlink()
+        return artifacts.ensure(
+            self.name, self.base_dir, fingerprint, build, verify_hashes=self.ctx.verify
+        )
+
+    # --- configuration ----------------------------------------------------
+    def _containerd_config(self) -> str:
+        cri = 'plugins."io.containerd.grpc.v1.cri"'
+        root = self.state_dir / "containerd"
+        return f"""# Generated by devstack; edits are overwritten on start.
+version = 2
+root = "{root / "root"}"
+state = "{root / "state"}"
+oom_score = 0
+# /opt/containerd and the snapshotters this node does not use.
+disabled_plugins = [
+  "io.containerd.internal.v1.opt",
+  "io.containerd.snapshotter.v1.aufs",
+  "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.tracing.processor.v1.otlp",
+]
+
+[grpc]
+  address = "{self.containerd_socket}"
+
+[{cri}]
+  sandbox_image = "{node_build.PAUSE_IMAGE}"
+  # The VM lacks CAP_SYS_RESOURCE: runc cannot raise oom_score_adj, and without
+  # this every sandbox fails with "can't get final child's PID from pipe: EOF".
+  restrict_oom_score_adj = true
+  disable_apparmor = true
+  enable_selinux = false
+  [{cri}.containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [{cri}.containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [{cri}.containerd.runtimes.runc.options]
+        BinaryName = "{self.bin_dir / "runc"}"
+        SystemdCgroup = false
+  [{cri}.cni]
+    bin_dir = "{self.cni_bin_dir}"
+    conf_dir = "{self.state_dir / "cni"}"
+    max_conf_num = 1
+"""
+
+    def _cni_conflist(self) -> dict[str, Any]:
+        # containerd brings up each Pod's lo with the `loopback` plugin of bin_dir.
+        return {
+            "cniVersion": "1.0.0",
+            "name": "productstore-node",
+            "plugins": [
+                {
+                    "type": "bridge",
+                    "bridge": BRIDGE,
+                    "isGateway": True,
+                    # No masquerading: Pod traffic never leaves this machine.
+                    "ipMasq": False,
+                    "hairpinMode": True,
+                    "ipam": {
+                        "type": "host-local",
+                        "ranges": [[{"subnet": POD_SUBNET, "gateway": POD_GATEWAY}]],
+                        "routes": [{"dst": "0.0.0.0/0"}],
+                        "dataDir": str(self.state_dir / "ipam"),
+                    },
+                },
+                {"type": "portmap", "capabilities": {"portMappings": True}},
+                # Accepts the Pods' forwarded traffic, after CNI-ADMIN (our guard).
+                {"type": "firewall", "backend": "iptables"},
+            ],
+        }
+
+    def _kubelet_config(self) -> dict[str, Any]:
+        return {
+            "apiVersion": "kubelet.config.k8s.io/v1beta1",
+            "kind": "KubeletConfiguration",
+            "address": NODE_IP,
+            "port": KUBELET_PORT,
+            "readOnlyPort": 0,
+            "healthzBindAddress": "127.0.0.1",
+            "healthzPort": KUBELET_HEALTHZ_PORT,
+            "authentication": {
+                "anonymous": {"enabled": False},
+                "webhook": {"enabled": True},
+                "x509": {"clientCAFile": str(pki_files(self.paths).ca_cert)},
+            },
+            "authorization": {"mode": "Webhook"},
+            "containerRuntimeEndpoint": f"unix://{self.containerd_socket}",
+            "cgroupDriver": "cgroupfs",
+            # This VM has swap and cgroup v1.
+            "failSwapOn": False,
+            "failCgroupV1": False,
+            "podLogsDir": str(self.pod_logs_dir),
+            "registerWithTaints": [TAINT],
+            "clusterDomain": "cluster.local",
+            "rotateCertificates": False,
+            "serverTLSBootstrap": False,
+            # Shared disks fill up for other reasons: evict only when truly out.
+            "evictionHard": {
+                "memory.available": "100Mi",
+                "nodefs.available": "1%",
+                "imagefs.available": "1%",
+            },
+            "imageGCHighThresholdPercent": 100,
+            "imageGCLowThresholdPercent": 99,
+        }
+
+    def prepare(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._save_host_state()
+        (self.state_dir / "cni").mkdir(exist_ok=True)
+        self.pod_logs_dir.mkdir(exist_ok=True)
+        self.write_generated(self.state_dir / "containerd.toml", self._containerd_config())
+        self.write_generated(
+            self.state_dir / "cni" / "10-productstore-node.conflist",
+            json.dumps(self._cni_conflist(), indent=2) + "\n",
+        )
+        self.write_generated_yaml(self.state_dir / "kubelet.yaml", self._kubelet_config())
+        write_client_kubeconfig(self.paths, "node")
+        self._ip("link", "add", NODE_LINK, "type", "bridge")
+        self._ip("addr", "add", f"{NODE_IP}/{NODE_PREFIX}", "dev", NODE_LINK)
+        if not self._ip("link", "set", NODE_LINK, "up") or NODE_IP not in self._ip_out(
+            "-o", "addr", "show", "dev", NODE_LINK
+        ):
+            raise DevstackError(
+                self.name,
+                f"could not put {NODE_IP} on the link {NODE_LINK}",
+                hint="`ip link add NAME type bridge` must work (root, CONFIG_BRIDGE)",
+            )
+        # Evaluated before the firewall plugin's accept rules (CNI-ADMIN is the
+        # chain it keeps for such rules): nothing from a Pod is forwarded off the
+        # bridge, so Pods reach this machine only.
+        self._iptables("-t", "filter", "-N", "CNI-ADMIN")
+        self._iptables(
+            "-t", "filter", "-A", "CNI-ADMIN", "-i", BRIDGE, "!", "-o", BRIDGE, "-j", "DROP"
+        )
+
+    def processes(self) -> list[ProcessSpec]:
+        system_path = os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        # containerd finds the shim, and the CNI plugins iptables, in bin_dir; kubelet
+        # does not get it: with iptables at hand it adds chains of its own.
+        path = f"{self.bin_dir}{os.pathsep}{system_path}"
+        kubelet = [
+            str(self.kubelet),
+            f"--config={self.state_dir / 'kubelet.yaml'}",
+            f"--kubeconfig={kubeconfig(self.paths, 'node')}",
+            f"--root-dir={self.state_dir / 'kubelet'}",
+            f"--cert-dir={self.state_dir / 'kubelet-pki'}",
+            f"--hostname-override={NODE_NAME}",
+            f"--node-ip={NODE_IP}",
+            f"--node-labels=productstore.dev/node=real,{CLUSTER_NAME}/node=real",
+            "--v=1",
+        ]
+        # kubelet exits at once when the runtime is not ready ("server is not
+        # initialized yet" comes after containerd's socket): start it again while it
+        # fails within seconds, for up to a minute. A kubelet that ran longer and
+        # exits stays down (devstack reports the component failed). The shell passes
+        # a stop (or its own parent-death signal) on to kubelet.
+        wait = (
+            "for attempt in $(seq 30); do started=$(date +%s); "
+            '"$@" & child=$!; '
+            """trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 143' TERM INT HUP; """
+            'wait "$child"; code=$?; trap - TERM INT HUP; '
+            '[ $(( $(date +%s) - started )) -ge 10 ] && exit "$code"; '
+            'echo "kubelet exited with $code at start (attempt $attempt); starting it again" >&2; '
+            "sleep 2; done; exit 1"
+        )
+        return [
+            ProcessSpec(
+                name="containerd",
+                argv=[
+                    str(self.bin_dir / "containerd"),
+                    f"--config={self.state_dir / 'containerd.toml'}",
+                ],
+                env={"PATH": path},
+            ),
+            ProcessSpec(
+                name=self.name,
+                argv=["/bin/sh", "-c", wait, "kubelet", *kubelet],
+                env={"PATH": system_path},
+            ),
+        ]
+
+    # --- readiness --------------------------------------------------------
+    def node_object(self) -> dict[str, Any] | None:
+        with admin_api(self.paths) as api:
+            response = api.get(f"/api/v1/nodes/{NODE_NAME}")
+        if response.status_code != 200:
+            return None
+        node: dict[str, Any] = response.json()
+        return node
+
+    def ready(self) -> bool:
+        node = self.node_object()
+        if node is None:
+            return False
+        conditions: list[dict[str, Any]] = node.get("status", {}).get("conditions") or []
+        return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+    def after_ready(self) -> None:
+        archives = [self.pause_dir / "pause.tar"]
+        archives += [self.image_dir / f"{service}.tar" for service in self.images]
+        for archive in archives:
+            if not archive.exists():
+                raise DevstackError(
+                    self.name,
+                    f"{archive} is missing",
+                    hint="run `devstack provision node` (it builds the images)",
+                )
+            self.ctr("images", "import", str(archive))
+
+    def ctr(self, *args: str) -> str:
+        """`ctr -n k8s.io ...` against this node's containerd."""
+        result = subprocess.run(
+            [
+                str(self.bin_dir / "ctr"),
+                f"--address={self.containerd_socket}",
+                "-n",
+                "k8s.io",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+        )
+        if result.returncode != 0:
+            raise DevstackError(
+                self.name,
+                f"ctr {' '.join(args[:2])} failed: {result.stderr.strip()[-500:]}",
+                log_file=self.log_file_for("containerd"),
+                hint=self.start_hint,
+            )
+        return result.stdout
+
+    # --- stopping and cleaning up -------------------------------------------
+    def before_stop(self) -> None:
+        """Cordon, then delete the node's Pods and let kubelet tear them down (CNI DEL,
+        unmounts) while it still runs."""
+        try:
+            with admin_api(self.paths) as api:
+                api.patch(
+                    f"/api/v1/nodes/{NODE_NAME}",
+                    json={"spec": {"unschedulable": True}},
+                    headers={"Content-Type": "application/merge-patch+json"},
+                )
+                pods = api.get(
+                    "/api/v1/pods", params={"fieldSelector": f"spec.nodeName={NODE_NAME}"}
+                )
+                for pod in pods.json().get("items", []) if pods.status_code == 200 else []:
+                    meta = pod["metadata"]
+                    api.delete(
+                        f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}",
+                        params={"gracePeriodSeconds": "5"},
+                    )
+                deadline = time.monotonic() + 40
+                while time.monotonic() < deadline:
+                    left = api.get(
+                        "/api/v1/pods", params={"fieldSelector": f"spec.nodeName={NODE_NAME}"}
+                    )
+                    if left.status_code != 200 or not left.json().get("items"):
+                        break
+                    time.sleep(1)
+        except Exception:
+            return
+
+    def after_stop(self) -> None:
+        if not self.host_before.exists():
+            return  # never started here, or already cleaned up (the restore removes it)
+        self._kill_leftovers()
+        with contextlib.suppress(Exception), admin_api(self.paths) as api:
+            # Pods still bound here (kubelet died before the drain) run nowhere now.
+            pods = api.get("/api/v1/pods", params={"fieldSelector": f"spec.nodeName={NODE_NAME}"})
+            for pod in pods.json().get("items", []) if pods.status_code == 200 else []:
+                meta = pod["metadata"]
+                api.delete(
+                    f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}",
+                    params={"gracePeriodSeconds": "0"},
+                )
+            api.delete(f"/api/v1/nodes/{NODE_NAME}")
+        self._unmount_leftovers()
+        for log_link in Path("/var/log/containers").glob("*.log"):
+            with contextlib.suppress(OSError):
+                if log_link.is_symlink() and str(log_link.readlink()).startswith(
+                    str(self.pod_logs_dir)
+                ):
+                    log_link.unlink()
+        for netns in Path("/run/netns").glob("cni-*"):
+            with contextlib.suppress(OSError):
+                netns.unlink()
+        for port in self._bridge_ports():
+            self._ip("link", "del", port)
+        self._ip("link", "del", BRIDGE)
+        self._ip("link", "del", NODE_LINK)
+        self._remove_chains()
+        self._remove_cgroups()
+        # No sandbox outlives the stop: host-local's leases would only leak addresses.
+        shutil.rmtree(self.state_dir / "ipam", ignore_errors=True)
+        self._restore_host_state()
+
+    def _ip(self, *args: str) -> bool:
+        """`ip ...`; False (not an error) when there was nothing to do."""
+        return subprocess.run(["ip", *args], capture_output=True, check=False).returncode == 0  # noqa: S607
+
+    def _ip_out(self, *args: str) -> str:
+        return subprocess.run(["ip", *args], capture_output=True, text=True, check=False).stdout  # noqa: S607
+
+    def _iptables(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(self.bin_dir / "iptables"), "-w", *args],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    def _nft_tables(self) -> list[str]:
+        """`family name` of every nftables table (`nft list tables`)."""
+        listed = subprocess.run(
+            [str(self.bin_dir / "nft"), "list", "tables"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return sorted(line.removeprefix("table ").strip() for line in listed.stdout.splitlines())
+
+    def _bridge_ports(self) -> list[str]:
+        out = subprocess.run(
+            ["ip", "-o", "link", "show", "master", BRIDGE],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        return [
+            line.split(":")[1].strip().split("@")[0] for line in out.splitlines() if ":" in line
+        ]
+
+    def _kill_leftovers(self) -> None:
+        """This node's kubelet, containerd and shims (with their containers) that
+        outlived their pid files: a killed wrapper shell, containerd's shims."""
+        ours = {
+            str(self.kubelet): 0,
+            str(self.debian_dir / "root/usr/bin/containerd"): 1,
+            str(self.debian_dir / "root/usr/bin/containerd-shim-runc-v2"): 2,
+        }
+        found: list[tuple[int, psutil.Process]] = []
+        for proc in psutil.process_iter(["exe", "cmdline"]):
+            rank = ours.get(proc.info["exe"] or "")
+            if rank is not None and str(self.state_dir) in " ".join(proc.info["cmdline"] or []):
+                found.append((rank, proc))
+        # kubelet first (it would re-register the Node), the shims' containers last.
+        for _, proc in sorted(found, key=lambda item: item[0]):
+            try:
+                family = [*proc.children(recursive=True), proc]
+            except psutil.Error:
+                continue
+            for member in family:
+                with contextlib.suppress(psutil.Error):
+                    member.kill()
+            psutil.wait_procs(family, timeout=10)
+
+    def _unmount_leftovers(self) -> None:
+        roots = (str(self.state_dir) + "/", "/run/netns/cni-", "/run/containerd/")
+        points = []
+        with Path("/proc/self/mountinfo").open() as fh:
+            for line in fh:
+                point = line.split()[4].replace("\\040", " ")
+                if point.startswith(roots):
+                    points.append(point)
+        for point in sorted(set(points), key=len, reverse=True):
+            subprocess.run(["umount", "--lazy", point], capture_output=True, check=False)  # noqa: S607
+
+    def _remove_chains(self) -> None:
+        """Jumps into the CNI plugins' (and kubelet's) chains, then the chains themselves."""
+        for table in ("filter", "nat", "mangle"):
+            listed = self._iptables("-t", table, "-S")
+            if listed.returncode != 0:
+                continue
+            chains = []
+            for line in listed.stdout.splitlines():
+                parts = line.split()
+                if parts[:1] == ["-N"] and parts[1].startswith(OWN_CHAINS):
+                    chains.append(parts[1])
+                elif (
+                    parts[:1] == ["-A"]
+                    and not parts[1].startswith(OWN_CHAINS)
+                    and any(f"-j {c}" in line for c in OWN_CHAINS)
+                ):
+                    self._iptables("-t", table, "-D", *parts[1:])
+            for chain in chains:
+                self._iptables("-t", table, "-F", chain)
+            for chain in chains:
+                self._iptables("-t", table, "-X", chain)
+
+    def _remove_cgroups(self) -> None:
+        """kubelet's kubepods hierarchy in every cgroup v1 controller (deepest first)."""
+        for controller in CGROUP_ROOT.iterdir() if CGROUP_ROOT.is_dir() else []:
+            top = controller / "kubepods"
+            if not top.is_dir():
+                continue
+            for cgroup in sorted(
+                (p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True
+            ):
+                with contextlib.suppress(OSError):
+                    cgroup.rmdir()
+            with contextlib.suppress(OSError):
+                top.rmdir()
+
+    def _save_host_state(self) -> None:
+        if self.host_before.exists():
+            return  # a stop never ran: keep what the machine had before the first start
+        state = {
+            "sysctls": {key: (Path("/proc/sys") / key).read_text().strip() for key in SYSCTLS},
+            "absent_dirs": [d for d in (*OWN_HOST_DIRS, *SHARED_HOST_DIRS) if not Path(d).exists()],
+            "nft_tables": self._nft_tables(),
+        }
+        self.host_before.write_text(json.dumps(state, indent=1))
+
+    def _restore_host_state(self) -> None:
+        try:
+            state = json.loads(self.host_before.read_text())
+        except (FileNotFoundError, ValueError):
+            return
+        for key, value in state["sysctls"].items():
+            with contextlib.suppress(OSError):
+                (Path("/proc/sys") / key).write_text(value + "\n")
+        # iptables-nft leaves the tables it made (empty once the chains are gone).
+        for table in set(self._nft_tables()) - set(state["nft_tables"]):
+            subprocess.run(
+                [str(self.bin_dir / "nft"), "delete", "table", *table.split()], check=False
+            )
+        for directory in state["absent_dirs"]:
+            if directory in OWN_HOST_DIRS:
+                subprocess.run(["rm", "-rf", "--one-file-system", directory], check=False)  # noqa: S607
+            else:
+                with contextlib.suppress(OSError):
+                    Path(directory).rmdir()
+        self.host_before.unlink()
+
+    def env(self) -> dict[str, str]:
+        return {"CONTAINERD_ADDRESS": str(self.containerd_socket)}
