@@ -36,15 +36,13 @@ from productstore_contracts.metrics import (
     bucket_label,
 )
 from productstore_operator.builders.naming import StoreRef
+from productstore_operator.builders.settings import DEFAULT_RUNBOOK_BASE_URL
 from productstore_operator.models import ProductStoreSpec
 from productstore_operator.models.observability import SLO_PERIOD
 
 # The windows Sloth records; the alerts below read pairs of them.
 SLI_WINDOWS: Final = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 SLI_ERROR: Final = "slo:sli_error:ratio_rate"
-DEFAULT_RUNBOOK_BASE_URL: Final = (
-    "https://github.com/productstore/productstore/blob/main/docs/runbooks"
-)
 # Objectives in the order their rules are written.
 SLO_KINDS: Final = ("availability", "latency")
 
