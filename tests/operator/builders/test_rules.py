@@ -4,7 +4,7 @@ and that every alert links a runbook that exists and says what it must."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
@@ -15,6 +15,7 @@ from productstore_operator.builders.rules import (
     build_rule_groups,
 )
 from productstore_operator.models import ProductStoreSpec
+from productstore_operator.models.observability import LATENCY_THRESHOLDS_MS, LatencyThreshold
 from tests.operator.spec_cases import spec_with
 
 RUNBOOKS = Path(__file__).resolve().parents[3] / "docs" / "runbooks"
@@ -151,3 +152,7 @@ def test_stores_do_not_share_series() -> None:
         for r in _rules(other)
         if "vector(" not in r["expr"]
     )
+
+
+def test_latency_thresholds_are_the_histograms_bounds() -> None:
+    assert get_args(LatencyThreshold) == LATENCY_THRESHOLDS_MS
