@@ -68,6 +68,20 @@ def _traffic(error_per_mille: list[tuple[int, int]]) -> list[dict[str, str]]:
     ]
 
 
+def _half_budget(minutes: int) -> list[dict[str, str]]:
+    """Availability series at 0.05 % errors (2000 requests a minute, 1 failing)."""
+    return [
+        {
+            "series": REQUESTS.format(labels=_labels(CATALOG), status="200"),
+            "values": f"0+1999x{minutes}",
+        },
+        {
+            "series": REQUESTS.format(labels=_labels(CATALOG), status="500"),
+            "values": f"0+1x{minutes}",
+        },
+    ]
+
+
 def _slow_reads(slow_per_mille: int, minutes: int) -> list[dict[str, str]]:
     """Latency series: every minute 1000 reads, slow_per_mille of them over 200 ms."""
     labels = _labels(CATALOG)
@@ -197,7 +211,8 @@ CASES = [
         "73h",
         [_slo("catalog", "availability", "warning")],
     ),
-    Case("burn-3d-quiet-under-threshold", "SLOErrorBudgetBurn3d", _traffic([(4380, 0)]), "73h"),
+    # 1 error in 2000 requests: half the budget's rate.
+    Case("burn-3d-quiet-under-threshold", "SLOErrorBudgetBurn3d", _half_budget(4380), "73h"),
     Case(
         "service-down-fires",
         "ServiceDown",
@@ -370,16 +385,7 @@ def test_error_budget_remaining(prometheus: Prometheus, tmp_path: Path) -> None:
     labels = {**CATALOG, "slo": "availability"}
     test = {
         "interval": "1m",
-        "input_series": [
-            {
-                "series": REQUESTS.format(labels=_labels(CATALOG), status="200"),
-                "values": "0+1999x1440",
-            },
-            {
-                "series": REQUESTS.format(labels=_labels(CATALOG), status="500"),
-                "values": "0+1x1440",
-            },
-        ],
+        "input_series": _half_budget(1440),
         "promql_expr_test": [
             {
                 "expr": f"slo:period_error_budget_remaining:ratio{{{_labels(labels)}}}",
