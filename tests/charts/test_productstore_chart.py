@@ -20,6 +20,7 @@ import yaml
 
 from devstack.components.helm import Helm
 from devstack.components.kube import KubeApiserver
+from devstack.components.prometheus import Prometheus
 from tests.support.helm import HelmCli
 from tests.support.kubectl import Kubectl
 
@@ -573,3 +574,67 @@ def test_install_becomes_available_then_uninstalls(
     finally:
         with contextlib.suppress(subprocess.SubprocessError):
             helm_cli.run("uninstall", RELEASE, *in_ns, "--ignore-not-found", check=False)
+
+
+# --- Prometheus Operator's objects -------------------------------------------
+
+MONITORING_APIS = (
+    "--api-versions", "monitoring.coreos.com/v1/ServiceMonitor",
+    "--api-versions", "monitoring.coreos.com/v1/PrometheusRule",
+)  # fmt: skip
+
+
+def test_monitoring_objects_only_where_prometheus_operator_is(offline_helm: HelmCli) -> None:
+    # helm's default capabilities lack monitoring.coreos.com: nothing to install that would fail.
+    assert not {d["kind"] for d in _render(offline_helm, FULL_VALUES, "shop")} & {
+        "ServiceMonitor",
+        "PrometheusRule",
+    }
+    docs = _render(offline_helm, FULL_VALUES, "shop", *MONITORING_APIS)
+    assert set(_by_kind(docs, "ServiceMonitor")) == _names(*SERVICES)
+    assert set(_by_kind(docs, "PrometheusRule")) == {PREFIX}
+    # No groups (helm without the operator): no empty PrometheusRule.
+    docs = _render(offline_helm, None, "shop", *MONITORING_APIS)
+    assert set(_by_kind(docs, "ServiceMonitor")) == _names("auth", "catalog", "inventory")
+    assert not _by_kind(docs, "PrometheusRule")
+
+
+def test_monitoring_objects_are_accepted_by_the_apiserver(
+    offline_helm: HelmCli,
+    kubectl: Kubectl,
+    dry_run_namespace: str,
+    prometheus: Prometheus,
+    tmp_path: Path,
+) -> None:
+    """Checked against the Prometheus Operator CRDs devstack installs, and promtool."""
+    docs = _render(offline_helm, FULL_VALUES, dry_run_namespace, *MONITORING_APIS)
+    monitoring = [d for d in docs if d["kind"] in ("ServiceMonitor", "PrometheusRule")]
+    result = kubectl.run(
+        "apply", "--dry-run=server", "--validate=strict", "-n", dry_run_namespace, "-f", "-",
+        stdin=yaml.safe_dump_all(monitoring), check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("(server dry run)") == len(monitoring) == len(SERVICES) + 1
+
+    monitor = _by_kind(docs, "ServiceMonitor")[f"{PREFIX}-catalog"]
+    assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    assert monitor["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == "catalog"
+    (endpoint,) = monitor["spec"]["endpoints"]
+    # The labels the store's rules select on.
+    assert {r["targetLabel"]: r["replacement"] for r in endpoint["relabelings"]} == {
+        "store": PREFIX,
+        "service": "catalog",
+    }
+    assert endpoint["interval"] == "15s"
+
+    rule = _by_kind(docs, "PrometheusRule")[PREFIX]
+    rules_file = tmp_path / "rules.yml"
+    rules_file.write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
+    promtool = subprocess.run(
+        [str(prometheus.promtool), "check", "rules", str(rules_file)],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert promtool.returncode == 0, promtool.stdout + promtool.stderr
+    # Prometheus's own templating survives helm's.
+    alert = rule["spec"]["groups"][0]["rules"][1]
+    assert alert["annotations"]["summary"] == "{{ $labels.service }} cannot be scraped"

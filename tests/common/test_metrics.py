@@ -12,6 +12,7 @@ from productstore_common.telemetry.metrics import (
     AppMetrics,
     metrics_of,
 )
+from productstore_contracts.metrics import LATENCY_BUCKETS, bucket_label
 from tests.common.tinyapp import build_app, serve, settings
 
 pytestmark = pytest.mark.anyio
@@ -65,7 +66,9 @@ async def test_requests_are_labelled_by_route_template() -> None:
     assert durations[labels(service=service, method="GET", route=one)] == 4
     buckets = samples(exposition, "http_request_duration_seconds_bucket")
     bounds = {dict(key)["le"] for key in buckets if dict(key)["route"] == one}
-    assert {"0.05", "0.1", "0.25", "+Inf"} <= bounds
+    # Exactly the contracts' bounds, written as the operator's latency SLO rules match them.
+    assert bounds == {bucket_label(bound) for bound in LATENCY_BUCKETS} | {"+Inf"}
+    assert "0.2" in bounds  # the default latency objective's threshold
 
 
 async def test_unmatched_paths_share_one_label() -> None:

@@ -269,6 +269,67 @@ INVALID = [
         'unknown field "spec.services.payments"',
     ),
     Invalid(
+        "slo-objective-100",
+        {"observability.slos.catalog.availability.objective": 100},
+        ("observability", "slos", "catalog", "availability"),
+        "100 leaves no error budget to alert on",
+        "spec.observability.slos.catalog.availability.objective",
+        "100 leaves no error budget to alert on",
+    ),
+    Invalid(
+        "slo-objective-zero",
+        {"observability.slos.auth.latency.objective": 0},
+        ("observability", "slos", "auth", "latency"),
+        "objective is a percentage of good requests above 0 and below 100",
+        "spec.observability.slos.auth.latency.objective",
+        "objective is a percentage of good requests above 0 and below 100",
+    ),
+    Invalid(
+        "slo-threshold-not-a-bucket",
+        {"observability.slos.catalog.latency.thresholdMilliseconds": 300},
+        ("observability", "slos", "catalog", "latency", "thresholdMilliseconds"),
+        "Input should be 5, 10, 25",
+        "spec.observability.slos.catalog.latency.thresholdMilliseconds",
+        "Unsupported value: 300: supported values:",
+    ),
+    Invalid(
+        "slo-unknown-service",
+        {"observability.slos.payments": {}},
+        ("observability", "slos"),
+        "unknown service payments in observability.slos; services are auth, catalog",
+        "spec.observability.slos.payments",
+        'unknown field "spec.observability.slos.payments"',
+    ),
+    Invalid(
+        "receiver-key-in-a-service-folder",
+        {"observability.alerting.slack": {"vaultKey": "catalog/slack"}},
+        ("observability", "alerting", "slack"),
+        "vaultKey must not be below a service's folder",
+        "spec.observability.alerting.slack.vaultKey",
+        "vaultKey must not be below a service's folder",
+    ),
+    Invalid(
+        "receiver-key-leaves-the-folder",
+        {"observability.alerting.telegram": {"vaultKey": "../other/telegram", "chatId": 1}},
+        ("observability", "alerting", "telegram", "vaultKey"),
+        "String should match pattern",
+        "spec.observability.alerting.telegram.vaultKey",
+        "should match",
+    ),
+    Invalid(
+        "receivers-share-a-key",
+        {
+            "observability.alerting": {
+                "slack": {"vaultKey": "alerting/chat"},
+                "telegram": {"vaultKey": "alerting/chat", "chatId": -100},
+            }
+        },
+        ("observability", "alerting"),
+        "alerting.slack.vaultKey and alerting.telegram.vaultKey must differ",
+        "spec.observability.alerting.telegram.vaultKey",
+        "alerting.slack.vaultKey and alerting.telegram.vaultKey must differ",
+    ),
+    Invalid(
         "misspelled-field",
         {"istio.mtls": "STRICT"},
         ("istio", "mtls"),
@@ -286,6 +347,20 @@ VALID: dict[str, dict[str, Any]] = {
     },
     "quantities-as-integers": {"services.catalog.resources.requests": {"cpu": 1, "memory": 1}},
     "sample-ratio-zero": {"tracing.sampleRatio": 0},
+    "slo-objectives-set": {
+        "observability.slos.catalog": {
+            "availability": {"objective": 99.5},
+            "latency": {"objective": 95, "thresholdMilliseconds": 100},
+        },
+        "observability.slos.auth.latency.enabled": False,
+    },
+    "slo-for-an-unbuilt-service": {"observability.slos.orders.availability.objective": 99},
+    "receivers": {
+        "observability.alerting": {
+            "slack": {"vaultKey": "alerting/slack", "channel": "#shop-alerts"},
+            "telegram": {"vaultKey": "alerting/telegram", "chatId": -1001234},
+        }
+    },
     "sample-ratio-one": {"tracing.sampleRatio": 1},
     "replication-factor-equals-size": {
         "cassandra.k8ssandra.datacenter.size": 1,

@@ -35,6 +35,7 @@ def test_environment_fills_what_flags_leave_out_and_flags_win() -> None:
         "PRODUCTSTORE_OPERATOR_RESYNC_SECONDS": "15",
         "PRODUCTSTORE_OPERATOR_VAULT_REVIEWER_SERVICE_ACCOUNT": "vault/reviewer",
         "PRODUCTSTORE_OPERATOR_MONITORING_NAMESPACE": "",
+        "PRODUCTSTORE_OPERATOR_RUNBOOK_BASE_URL": "https://wiki.example/runbooks/",
         "HELM": "/opt/helm",
         "KUBECONFIG": "/tmp/kubeconfig",
         "VAULT_TOKEN": "from-env",
@@ -44,6 +45,7 @@ def test_environment_fills_what_flags_leave_out_and_flags_win() -> None:
     assert config.resync_seconds == 30
     assert config.vault_auth.reviewer_service_account == ("vault", "reviewer")
     assert config.settings.monitoring_namespace is None
+    assert config.settings.runbook_base_url == "https://wiki.example/runbooks"
     assert config.helm == "/opt/helm"
     assert config.kubeconfig == Path("/tmp/kubeconfig")
     assert config.read_vault_token() == "from-env"

@@ -72,8 +72,10 @@ def _unset_fields(model: BaseModel, given: Any, path: str) -> list[str]:
 def test_full_sample_sets_every_field() -> None:
     raw = load_sample("productstore-full")["spec"]
     spec = ProductStoreSpec.model_validate(raw)
-    # Overrides are partial by design: orders shows every override field, below.
-    missing = {m for m in _unset_fields(spec, raw, "") if not m.startswith("istio.services.")}
+    # Overrides and per-service objectives are partial by design: orders shows every
+    # override field and auth every objective field, below.
+    partial = ("istio.services.", "observability.slos.")
+    missing = {m for m in _unset_fields(spec, raw, "") if not m.startswith(partial)}
     # Fields the rules forbid beside the others; the sample's header says where they are.
     allowed = {"cassandra.external", "cassandra.replication.replicationFactor"}
     # And the removed Vault fields, which the operator refuses.
@@ -82,6 +84,8 @@ def test_full_sample_sets_every_field() -> None:
     orders = spec.istio.services.get("orders")
     assert orders is not None
     assert not _unset_fields(orders, raw["istio"]["services"]["orders"], "")
+    auth = raw["observability"]["slos"]["auth"]
+    assert not _unset_fields(spec.observability.slos.get("auth"), auth, "")
 
 
 @pytest.mark.parametrize("changes", VALID.values(), ids=VALID.keys())

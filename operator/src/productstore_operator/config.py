@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, TypeAdapter, Vali
 from pydantic.alias_generators import to_camel
 
 from productstore_operator.builders.settings import (
+    DEFAULT_RUNBOOK_BASE_URL,
     LogLevel,
     OperatorSettings,
     VaultSettings,
@@ -244,6 +245,11 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     parser.add_argument("--trust-domain", default=var("TRUST_DOMAIN", "cluster.local"))
     parser.add_argument("--monitoring-namespace", default=var("MONITORING_NAMESPACE", "monitoring"))
     parser.add_argument(
+        "--runbook-base-url",
+        default=var("RUNBOOK_BASE_URL", DEFAULT_RUNBOOK_BASE_URL),
+        help="where the alerts' runbook_url annotations point (<url>/<alert>.md)",
+    )
+    parser.add_argument(
         "--network-policy",
         action="store_true",
         default=(var("NETWORK_POLICY") or "").lower() in _TRUE,
@@ -366,6 +372,7 @@ def load_config(argv: Sequence[str], env: Mapping[str, str]) -> RuntimeConfig:
         cluster_domain=args.cluster_domain,
         trust_domain=args.trust_domain,
         monitoring_namespace=args.monitoring_namespace or None,
+        runbook_base_url=args.runbook_base_url.rstrip("/"),
         network_policy=bool(args.network_policy),
         log_level=log_level,
     )

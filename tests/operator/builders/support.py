@@ -93,7 +93,7 @@ def without_nulls(values: Any) -> Any:
 
 
 def render(
-    helm: HelmCli, values: dict[str, Any], store: StoreRef, tmp_path: Path
+    helm: HelmCli, values: dict[str, Any], store: StoreRef, tmp_path: Path, *extra: str
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """``helm template`` of the chart with ``values``: the objects by (kind, name)."""
     values_file = tmp_path / "values.json"
@@ -106,6 +106,7 @@ def render(
         store.namespace,
         "--values",
         str(values_file),
+        *extra,
     ).stdout
     objects = [doc for doc in yaml.safe_load_all(out) if doc]
     return {(doc["kind"], doc["metadata"]["name"]): doc for doc in objects}

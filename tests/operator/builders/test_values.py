@@ -16,6 +16,7 @@ from productstore_operator.builders import (
     InvalidSpecError,
     StoreRef,
     build_release_values,
+    build_rule_groups,
     build_vault_config,
     naming,
 )
@@ -433,3 +434,26 @@ def test_helm_renders_what_the_spec_asks(
             assert route["timeout"] == spec_.istio.traffic_for(service).timeout
         else:
             assert ("AuthorizationPolicy", name) not in rendered
+
+
+@pytest.mark.parametrize(("id_", "spec_", "store"), CASES, ids=CASE_IDS)
+def test_helm_renders_the_stores_rules_and_service_monitors(
+    id_: str, spec_: ProductStoreSpec, store: StoreRef, offline_helm: HelmCli, tmp_path: Path
+) -> None:
+    """Where the cluster has Prometheus Operator: the builder's rules, one monitor a service."""
+    rendered = render(
+        offline_helm, build(spec_, store), store, tmp_path,
+        "--api-versions", "monitoring.coreos.com/v1/ServiceMonitor",
+        "--api-versions", "monitoring.coreos.com/v1/PrometheusRule",
+    )  # fmt: skip
+    rule = rendered["PrometheusRule", store.name]
+    assert rule["spec"]["groups"] == build_rule_groups(spec_, store)
+    monitors = {name: doc for (kind, name), doc in rendered.items() if kind == "ServiceMonitor"}
+    assert set(monitors) == {f"{store.name}-{s}" for s in spec_.services.enabled()}
+    for service in spec_.services.enabled():
+        (endpoint,) = monitors[f"{store.name}-{service}"]["spec"]["endpoints"]
+        # The series carry the labels the rules select on.
+        assert {r["targetLabel"]: r["replacement"] for r in endpoint["relabelings"]} == {
+            "store": store.name,
+            "service": service,
+        }

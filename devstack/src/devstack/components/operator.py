@@ -31,7 +31,7 @@ import httpx
 import hvac
 import yaml
 
-from devstack import cassandra_auth
+from devstack import cassandra_auth, sample_store
 from devstack.component import Component
 from devstack.components.kube_cluster import SERVER, admin_api, kubeconfig, pki_files
 from devstack.errors import DevstackError
@@ -46,6 +46,8 @@ METRICS_URL = f"http://{HOST}:{METRICS_PORT}/metrics"
 HELM_VERSION = "v3.22.0"
 # openbao.py's ADDR, for the same reason: the one Vault this operator knows.
 OPENBAO_ADDR = "http://127.0.0.1:8200"
+# prometheus.py's address, for the same reason: where the sample store's rules are loaded.
+PROMETHEUS_URL = "http://127.0.0.1:9090"
 REPO = Path(__file__).resolve().parents[4]
 MANIFESTS = REPO / "manifests" / "operator"
 CRD_FILE = REPO / "crds" / "productstore.io_productstores.yaml"
@@ -295,14 +297,35 @@ class ProductStoreOperator(Component):
         response = httpx.get(f"http://{HOST}:{HEALTH_PORT}/healthz", timeout=2.0)
         return response.status_code == 200
 
+    @property
+    def rule_file(self) -> Path:
+        """The sample store's rules, in Prometheus's rules/ folder."""
+        return self.paths.component_dir("prometheus") / "rules" / sample_store.RULE_FILE
+
     def after_ready(self) -> None:
-        """Let Prometheus scrape the operator's /metrics."""
+        """Let Prometheus scrape the operator's /metrics and load the sample store's rules."""
         targets = [{"targets": [f"{HOST}:{METRICS_PORT}"], "labels": {"service": self.name}}]
         self.write_generated(self.target_file, json.dumps(targets, indent=2) + "\n")
+        write_sample_rules(self.rule_file)
+        self._reload_prometheus()
+
+    def _reload_prometheus(self) -> None:
+        try:
+            response = httpx.post(f"{PROMETHEUS_URL}/-/reload", timeout=10.0)
+        except httpx.TransportError:
+            return  # not running: it reads rules/ when it starts
+        if response.status_code != 200:
+            raise DevstackError(
+                self.name,
+                f"Prometheus refused to reload with {self.rule_file.name} "
+                f"({response.status_code}): {response.text.strip()}",
+                hint=f"promtool check rules {self.rule_file}",
+            )
 
     def purge(self) -> None:
         super().purge()
         self.target_file.unlink(missing_ok=True)
+        self.rule_file.unlink(missing_ok=True)
 
     def env(self) -> dict[str, str]:
         return {"PRODUCTSTORE_OPERATOR_METRICS_URL": METRICS_URL}
@@ -379,3 +402,24 @@ def _list(items: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _b64decode(text: str) -> str:
     return base64.b64decode(text).decode("ascii")
+
+
+def write_sample_rules(output: Path) -> None:
+    """Write the Prometheus rules the operator renders for the sample store to ``output``.
+
+    The operator's own renderer (``python -m productstore_operator.rule_file``), so
+    devstack's Prometheus evaluates exactly what a cluster's would.
+    """
+    output.parent.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "productstore_operator.rule_file", str(sample_store.MANIFEST),
+            "--namespace", sample_store.NAMESPACE, "--output", str(output),
+        ],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise DevstackError(
+            "operator",
+            f"rendering the sample store's rules failed: {result.stderr.strip()[-500:]}",
+        )

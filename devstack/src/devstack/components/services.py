@@ -28,7 +28,7 @@ from typing import ClassVar
 
 import httpx
 
-from devstack import cassandra_auth
+from devstack import cassandra_auth, sample_store
 from devstack.component import Component
 from devstack.errors import DevstackError
 from devstack.openapi import OpenAPIMergeError, merge_documents
@@ -325,7 +325,9 @@ class UvicornService(Component):
         entry = {"prefixes": list(self.route_prefixes), "document": response.json()}
         self.write_generated(self.openapi_file, json.dumps(entry, indent=1) + "\n")
         self._merge_openapi()
-        targets = [{"targets": [f"{HOST}:{self.port}"], "labels": {"service": self.name}}]
+        # The sample store's labels: the operator's rules for it read these series.
+        labels = {**sample_store.scrape_labels(), "service": self.name}
+        targets = [{"targets": [f"{HOST}:{self.port}"], "labels": labels}]
         self.write_generated(self.target_file, json.dumps(targets, indent=2) + "\n")
 
     def _merge_openapi(self) -> None:

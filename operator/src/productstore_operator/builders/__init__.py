@@ -10,6 +10,7 @@ from productstore_operator.builders.errors import InvalidSpecError
 from productstore_operator.builders.k8ssandra import build_k8ssandra_cluster
 from productstore_operator.builders.meta import SPEC_HASH_ANNOTATION, spec_hash, stamped
 from productstore_operator.builders.naming import StoreRef
+from productstore_operator.builders.rules import build_rule_groups
 from productstore_operator.builders.settings import (
     GatewaySettings,
     OperatorSettings,
@@ -30,6 +31,7 @@ __all__ = [
     "VaultTarget",
     "build_k8ssandra_cluster",
     "build_release_values",
+    "build_rule_groups",
     "build_vault_config",
     "spec_hash",
     "stamped",

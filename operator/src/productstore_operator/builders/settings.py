@@ -12,6 +12,8 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+# Where the alerts' runbook_url annotations point: docs/runbooks of the project.
+DEFAULT_RUNBOOK_BASE_URL = "https://github.com/productstore/productstore/blob/main/docs/runbooks"
 
 
 def _frozen(mapping: Mapping[str, str]) -> Mapping[str, str]:
@@ -85,3 +87,5 @@ class OperatorSettings:
     log_level: LogLevel = "INFO"
     vault: VaultSettings = field(default_factory=VaultSettings)
     cassandra_resources: Mapping[str, Any] = field(default_factory=_default_cassandra_resources)
+    # Base URL of the runbooks the alerts link (<base>/<alert>.md).
+    runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL

@@ -19,6 +19,7 @@ from productstore_operator.builders.naming import (
     service_account_name,
     vault_role_prefix,
 )
+from productstore_operator.builders.rules import build_rule_groups
 from productstore_operator.builders.settings import OperatorSettings
 from productstore_operator.builders.vault import build_vault_config, secret_files, vault_target
 from productstore_operator.callgraph import allowed_callers, unmet_calls
@@ -64,6 +65,14 @@ def build_release_values(
         "monitoring": {
             "namespace": settings.monitoring_namespace or "",
             "scrapeAnnotations": True,
+            # The chart renders both only where the cluster has Prometheus Operator's CRDs.
+            "serviceMonitor": {"enabled": True},
+            "prometheusRule": {
+                "enabled": True,
+                "groups": build_rule_groups(
+                    spec, store, runbook_base_url=settings.runbook_base_url
+                ),
+            },
         },
         "networkPolicy": {"enabled": settings.network_policy},
         "vault": _vault(spec, store, settings),

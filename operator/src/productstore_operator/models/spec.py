@@ -15,6 +15,7 @@ from productstore_operator.models.base import (
 )
 from productstore_operator.models.cassandra import CassandraSpec
 from productstore_operator.models.mesh import IstioSpec
+from productstore_operator.models.observability import ObservabilitySpec
 from productstore_operator.models.services import ServicesSpec
 
 Version = Annotated[
@@ -260,3 +261,4 @@ class ProductStoreSpec(ResourceModel):
         "configuration, never the store's: a store only names one.",
     )
     tracing: TracingSpec = Field(default_factory=TracingSpec)
+    observability: ObservabilitySpec = Field(default_factory=ObservabilitySpec)

@@ -28,24 +28,12 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from productstore_contracts import metrics as metric_names
+
 UNMATCHED_ROUTE = "<unmatched>"
 
-# Dense around the 100 ms p99 target so the quantile estimate near it is precise.
-LATENCY_BUCKETS = (
-    0.0025,
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.075,
-    0.1,
-    0.15,
-    0.25,
-    0.5,
-    1.0,
-    2.5,
-    5.0,
-)
+# The request-duration buckets; the operator's latency SLOs are written on them.
+LATENCY_BUCKETS = metric_names.LATENCY_BUCKETS
 
 _Metric = Counter | Histogram | Gauge
 
@@ -70,12 +58,12 @@ class AppMetrics:
             GCCollector(registry=self.registry)
         self._metrics: dict[str, _Metric] = {}
         self.requests = self.counter(
-            "http_requests_total",
+            metric_names.REQUESTS_TOTAL,
             "HTTP requests handled, by route template and status code.",
             ("service", "method", "route", "status"),
         )
         self.duration = self.histogram(
-            "http_request_duration_seconds",
+            metric_names.REQUEST_DURATION,
             "Time from request start to the end of the response, by route template.",
             ("service", "method", "route"),
         )
