@@ -8,9 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import jwt
 import pytest
+from fastapi import FastAPI
 
+from productstore_common.kit.container import container_of
 from productstore_contracts.events.reviews import ReviewPublished, ReviewRemoved
+from productstore_reviews.app.services.reviews import Reviews
 from tests.catalog.support import Tokens
 from tests.reviews.support import EventLog
 from tests.support.problems import assert_problem, bearer
@@ -18,6 +22,12 @@ from tests.support.problems import assert_problem, bearer
 pytestmark = pytest.mark.anyio
 
 GOOD = "Great kettle, boils fast and looks lovely on the counter."
+
+
+def _subject(token: str) -> str:
+    """The user id the token speaks for (the test reads its own token)."""
+    sub: str = jwt.decode(token, options={"verify_signature": False})["sub"]
+    return sub
 
 
 async def _post(
@@ -204,3 +214,17 @@ async def test_reports_take_a_review_back_to_moderators(
     queue = (await client.get("/api/reviews/moderation", headers=bearer(tokens.admin))).json()
     found = next(item for item in queue["items"] if item["id"] == review["id"])
     assert found["reports"] == 2 and "reported" in found["moderation"]["reasons"]
+
+
+async def test_a_claim_left_without_its_review_is_taken_over(
+    client: httpx.AsyncClient, new_user: Callable[[], str], app: FastAPI
+) -> None:
+    """A crash between claiming (user, product) and writing the review must not lock
+    the user out: the next POST finds the claim's review missing and takes it over."""
+    product, token = uuid.uuid4(), new_user()
+    store = container_of(app).get(Reviews).store
+    user_id = uuid.UUID(_subject(token))
+    assert await store.claim_author(product, user_id, uuid.uuid4()) is None
+    created = await _post(client, token, product, 5, GOOD)
+    assert created.status_code == 201, created.text
+    assert_problem(await _post(client, token, product, 5, GOOD), 409, "already_reviewed")

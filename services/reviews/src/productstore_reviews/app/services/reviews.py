@@ -114,9 +114,7 @@ class Reviews:
 
     async def create(self, user_id: uuid.UUID, body: ReviewCreate) -> ReviewRecord:
         review_id = uuid.uuid4()
-        existing = await self.store.claim_author(body.product_id, user_id, review_id)
-        if existing is not None:
-            raise errors.already_reviewed(body.product_id, existing)
+        await self._claim(body.product_id, user_id, review_id)
         verdict = await self.classify(body.title, body.body, body.rating)
         version = next_version()
         at = version_time(version)
@@ -140,6 +138,20 @@ class Reviews:
         await self.store.insert(record)
         await self.store.follow(transition(None, record, "edited"))
         return record
+
+    async def _claim(self, product_id: uuid.UUID, user_id: uuid.UUID, review_id: uuid.UUID) -> None:
+        """Make `review_id` the user's one review of the product, or raise 409. A claim
+        whose review was deleted, or never written (a crash between the claim and the
+        insert), is released and taken over."""
+        for _ in range(_ROUNDS):
+            existing = await self.store.claim_author(product_id, user_id, review_id)
+            if existing is None:
+                return
+            held = await self.store.get(existing)
+            if held is not None and held.status != "deleted":
+                raise errors.already_reviewed(product_id, existing)
+            await self.store.release_author(product_id, user_id, existing)
+        raise errors.contended(review_id)
 
     async def get(self, review_id: uuid.UUID) -> ReviewRecord:
         record = await self.store.get(review_id)
