@@ -3,6 +3,7 @@ review per user and product, lists, votes, reports, the moderators' queue, event
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -228,3 +229,36 @@ async def test_a_claim_left_without_its_review_is_taken_over(
     created = await _post(client, token, product, 5, GOOD)
     assert created.status_code == 201, created.text
     assert_problem(await _post(client, token, product, 5, GOOD), 409, "already_reviewed")
+
+
+async def test_concurrent_posts_of_one_user_make_one_review(
+    client: httpx.AsyncClient, new_user: Callable[[], str]
+) -> None:
+    product, token = uuid.uuid4(), new_user()
+    answers = await asyncio.gather(*(_post(client, token, product, 5, GOOD) for _ in range(8)))
+    assert sorted(answer.status_code for answer in answers) == [201] + [409] * 7
+    listed = await client.get("/api/reviews", params={"product_id": str(product)})
+    assert len(listed.json()["items"]) == 1
+
+
+async def test_a_moderator_and_the_author_racing_both_land_in_order(
+    client: httpx.AsyncClient, new_user: Callable[[], str], tokens: Tokens
+) -> None:
+    """An approve and an edit at once: each is a compare-and-set on the version, so the
+    review ends in the state of whichever committed last, never a mix."""
+    product, author = uuid.uuid4(), new_user()
+    queued = (await _post(client, author, product, 4, "Fine, see www.example.com")).json()
+    path = f"/api/reviews/{queued['id']}"
+    approved, edited = await asyncio.gather(
+        client.post(f"{path}/approve", headers=bearer(tokens.admin)),
+        client.patch(path, json={"body": "Fine kettle, works well."}, headers=bearer(author)),
+    )
+    assert (approved.status_code, edited.status_code) == (200, 200)
+    # Approve then edit: the clean edit stays published. Edit then approve: the edit
+    # published it, and approving a published review changes nothing. Either way:
+    listed = await client.get("/api/reviews", params={"product_id": str(product)})
+    assert [(i["id"], i["body"]) for i in listed.json()["items"]] == [
+        (queued["id"], "Fine kettle, works well.")
+    ]
+    queue = await client.get("/api/reviews/moderation", headers=bearer(tokens.admin))
+    assert queued["id"] not in {item["id"] for item in queue.json()["items"]}
