@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import threading
 from dataclasses import dataclass
 from typing import Final
 
@@ -72,11 +71,11 @@ def _reasons(hits: rules.RuleHits) -> list[str]:
 
 
 class Moderator:
-    """Thread-safe once built; building loads the models (a few seconds: py3langid's)."""
+    """Thread-safe once built (classifying reads the models, writes nothing shared but
+    the lemma cache); building loads them (a few seconds: py3langid's)."""
 
     def __init__(self) -> None:
         self._languages = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-        self._lock = threading.Lock()  # py3langid keeps per-call state on the identifier
         self._ru = RussianSentiment()
         self._en = EnglishSentiment()
 
@@ -90,8 +89,7 @@ class Moderator:
         latin = sum("a" <= c <= "z" for c in letters)
         if latin * 2 < len(letters):
             return "other"
-        with self._lock:
-            found, probability = self._languages.classify(text)
+        found, probability = self._languages.classify(text)
         if found != "en" and probability >= OTHER_LANGUAGE:
             return "other"
         return "en"
