@@ -14,6 +14,7 @@ import pytest
 from fastapi import FastAPI
 
 from productstore_common.kit.container import container_of
+from productstore_common.telemetry.metrics import metrics_of
 from productstore_contracts.events.reviews import ReviewPublished, ReviewRemoved
 from productstore_reviews.app.services.reviews import Reviews
 from tests.catalog.support import Tokens
@@ -97,16 +98,25 @@ async def test_writing_needs_a_token(client: httpx.AsyncClient) -> None:
     assert answer.headers["content-type"].startswith("application/problem+json")
 
 
+def _decisions(app: FastAPI, decision: str) -> float:
+    sample = metrics_of(app).registry.get_sample_value(
+        "reviews_moderation_decisions_total", {"decision": decision, "language": "en"}
+    )
+    return sample or 0.0
+
+
 async def test_obscene_is_rejected_and_spam_queued_for_moderators(
-    client: httpx.AsyncClient, new_user: Callable[[], str], tokens: Tokens
+    client: httpx.AsyncClient, new_user: Callable[[], str], tokens: Tokens, app: FastAPI
 ) -> None:
     product = uuid.uuid4()
+    rejects, queues = _decisions(app, "reject"), _decisions(app, "queue")
     rejected = (await _post(client, new_user(), product, 1, "This is fucking garbage.")).json()
     assert (rejected["status"], rejected["moderation"]["reasons"]) == ("rejected", ["profanity"])
     queued = (
         await _post(client, new_user(), product, 4, "Good jacket, see www.example.com sizes.")
     ).json()
     assert (queued["status"], queued["moderation"]["reasons"]) == ("pending", ["link"])
+    assert (_decisions(app, "reject"), _decisions(app, "queue")) == (rejects + 1, queues + 1)
     listed = await client.get("/api/reviews", params={"product_id": str(product)})
     assert listed.json()["items"] == []
     queue = await client.get("/api/reviews/moderation", headers=bearer(tokens.admin))
@@ -220,8 +230,8 @@ async def test_reports_take_a_review_back_to_moderators(
 async def test_a_claim_left_without_its_review_is_taken_over(
     client: httpx.AsyncClient, new_user: Callable[[], str], app: FastAPI
 ) -> None:
-    """A crash between claiming (user, product) and writing the review must not lock
-    the user out: the next POST finds the claim's review missing and takes it over."""
+    """A claim whose review row is missing (left by a crash, or by a writer that claimed
+    before writing) must not lock the user out: the next POST takes it over."""
     product, token = uuid.uuid4(), new_user()
     store = container_of(app).get(Reviews).store
     user_id = uuid.UUID(_subject(token))

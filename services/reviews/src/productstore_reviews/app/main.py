@@ -13,6 +13,7 @@ from productstore_reviews.app.api.routes import reviews
 from productstore_reviews.app.core.config import ReviewsSettings
 from productstore_reviews.app.data import migrations_dir
 from productstore_reviews.app.data.reviews import ReviewStore
+from productstore_reviews.app.services.metrics import ReviewsMetrics
 from productstore_reviews.app.services.purchases import NoPurchasesKnown
 from productstore_reviews.app.services.reviews import Reviews
 from productstore_reviews.moderation import Moderator
@@ -58,6 +59,7 @@ async def setup(kit: ServiceKit[ReviewsSettings]) -> None:
             ReviewStore(db, outbox),
             moderator,
             NoPurchasesKnown(),
+            ReviewsMetrics.of(kit.metrics),
             reports_to_queue=settings.reports_to_queue,
             max_sorted=settings.max_sorted_reviews,
         )

@@ -30,6 +30,7 @@ _UPDATE = (
     "status = ?, reasons = ?, reports = ?, updated_at = ?, version = ? "
     "WHERE review_id = ? IF version = ?"
 )
+_REMOVE = "DELETE FROM reviews WHERE review_id = ?"
 _GET = f"SELECT {_COLUMNS} FROM reviews WHERE review_id = ?"  # noqa: S608
 _CLAIM = (
     "INSERT INTO review_authors (product_id, user_id, review_id) VALUES (?, ?, ?) IF NOT EXISTS"
@@ -157,6 +158,10 @@ class ReviewStore:
                 record.version,
             ),
         )
+
+    async def remove(self, review_id: uuid.UUID) -> None:
+        """Drop a row no claim points at (its author already had a review)."""
+        await self.db.execute_async(_REMOVE, (review_id,))
 
     async def get(self, review_id: uuid.UUID) -> ReviewRecord | None:
         row = (await self.db.execute_async(_GET, (review_id,))).one()

@@ -19,6 +19,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from productstore_common.errors import Problem
 from productstore_common.events import CloudEvent, new_event
 from productstore_contracts.events.reviews import (
     REVIEWS_SOURCE,
@@ -29,6 +30,7 @@ from productstore_contracts.events.reviews import (
 from productstore_reviews.app.core import errors
 from productstore_reviews.app.data.reviews import Listed, ReviewRecord, ReviewStore, SideWrites
 from productstore_reviews.app.models import ReviewCreate, ReviewSort, ReviewUpdate
+from productstore_reviews.app.services.metrics import ReviewsMetrics
 from productstore_reviews.app.services.purchases import PurchaseVerifier
 from productstore_reviews.moderation import Decision, Moderator, Verdict
 
@@ -98,6 +100,7 @@ class Reviews:
         store: ReviewStore,
         moderator: Moderator,
         purchases: PurchaseVerifier,
+        metrics: ReviewsMetrics,
         *,
         reports_to_queue: int,
         max_sorted: int,
@@ -105,16 +108,23 @@ class Reviews:
         self.store = store
         self.moderator = moderator
         self.purchases = purchases
+        self.metrics = metrics
         self.reports_to_queue = reports_to_queue
         self.max_sorted = max_sorted
 
     async def classify(self, title: str, body: str, rating: int) -> Verdict:
         # py3langid and pymorphy3 are CPU work: off the event loop.
-        return await asyncio.to_thread(self.moderator.classify, title, body, rating)
+        verdict = await asyncio.to_thread(self.moderator.classify, title, body, rating)
+        self.metrics.decisions.labels(verdict.decision.value, verdict.language).inc()
+        for reason in verdict.reasons:
+            self.metrics.reasons.labels(reason).inc()
+        return verdict
 
     async def create(self, user_id: uuid.UUID, body: ReviewCreate) -> ReviewRecord:
+        """The review row is written before the (user, product) claim, so a claim always
+        points at a written row: a claim whose row is missing can only be left by a
+        crash, and one whose row is deleted is free (see _claim)."""
         review_id = uuid.uuid4()
-        await self._claim(body.product_id, user_id, review_id)
         verdict = await self.classify(body.title, body.body, body.rating)
         version = next_version()
         at = version_time(version)
@@ -136,13 +146,20 @@ class Reviews:
             version=version,
         )
         await self.store.insert(record)
+        try:
+            await self._claim(body.product_id, user_id, review_id)
+        except Problem:
+            # Not this user's review of the product: the row no claim points at goes.
+            await self.store.remove(review_id)
+            raise
         await self.store.follow(transition(None, record, "edited"))
         return record
 
     async def _claim(self, product_id: uuid.UUID, user_id: uuid.UUID, review_id: uuid.UUID) -> None:
-        """Make `review_id` the user's one review of the product, or raise 409. A claim
-        whose review was deleted, or never written (a crash between the claim and the
-        insert), is released and taken over."""
+        """Make `review_id` (already written) the user's one review of the product, or
+        raise 409. A claim whose review was deleted (a crash between the delete and
+        the release) or is missing (written by an older version that claimed first)
+        is released and taken over."""
         for _ in range(_ROUNDS):
             existing = await self.store.claim_author(product_id, user_id, review_id)
             if existing is None:
