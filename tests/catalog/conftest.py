@@ -47,10 +47,11 @@ def backing(cassandra: Cassandra, kafka: Kafka) -> Iterator[Backing]:
         keyspace=f"catalog_{suffix}",
         topic=f"catalog-test-{suffix}",
         inventory_topic=f"catalog-test-inventory-{suffix}",
+        reviews_topic=f"catalog-test-reviews-{suffix}",
     )
     with (
         migrated_keyspace(cassandra, found.keyspace, migrations_dir()),
-        topics(kafka, [found.topic, found.inventory_topic]),
+        topics(kafka, [found.topic, found.inventory_topic, found.reviews_topic]),
     ):
         yield found
 

@@ -32,11 +32,13 @@ SERVER_START_TIMEOUT = 120.0
 @dataclass(frozen=True)
 class Backing:
     """The session's keyspace and topics (migrated / created once, dropped at the end):
-    the catalog's own, and the inventory topic its `in_stock` follows."""
+    the catalog's own, the inventory topic its `in_stock` follows and the reviews topic
+    its `rating` follows."""
 
     keyspace: str
     topic: str
     inventory_topic: str
+    reviews_topic: str
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ def catalog_settings(
         "kafka_bootstrap_servers": kafka.bootstrap_servers,
         "events_topic": backing.topic,
         "inventory_topic": backing.inventory_topic,
+        "reviews_topic": backing.reviews_topic,
+        "ratings_consumer_group": f"catalog-ratings-test-{uuid.uuid4().hex[:12]}",
         # Shared by the replicas of one settings object, as by a deployment's.
         "stock_consumer_group": f"catalog-stock-test-{uuid.uuid4().hex[:12]}",
         "create_topics": False,

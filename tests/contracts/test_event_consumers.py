@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
+from productstore_catalog.app.data.ratings_feed import ratings_registry
 from productstore_catalog.app.data.stock_feed import stock_registry
 from productstore_common.events import EventRegistry
 from productstore_contracts.events.schemas import TOPIC_EVENTS, example
@@ -21,6 +22,7 @@ CONSUMERS: dict[tuple[str, str], Callable[[], EventRegistry]] = {
         TOPIC_EVENTS["productstore.catalog"]
     ),
     ("catalog", "productstore.inventory"): stock_registry,
+    ("catalog", "productstore.reviews"): ratings_registry,
     ("inventory", "productstore.orders"): order_registry,
 }
 

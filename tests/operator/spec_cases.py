@@ -206,19 +206,19 @@ INVALID = [
         "unbuilt-service-enabled",
         {"services.orders.enabled": True},
         ("services",),
-        "only auth, catalog and inventory can be enabled: orders, wishlist, reviews, "
+        "only auth, catalog, inventory and reviews can be enabled: orders, wishlist, "
         "notifications, analytics and recommendations have no code yet",
         "spec.services",
-        "only auth, catalog and inventory can be enabled",
+        "only auth, catalog, inventory and reviews can be enabled",
     ),
     # Settings alone enable a service (enabled defaults to true in each entry).
     Invalid(
         "unbuilt-service-given-settings",
-        {"services.reviews": {"replicas": 3}},
+        {"services.wishlist": {"replicas": 3}},
         ("services",),
-        "only auth, catalog and inventory can be enabled",
+        "only auth, catalog, inventory and reviews can be enabled",
         "spec.services",
-        "only auth, catalog and inventory can be enabled",
+        "only auth, catalog, inventory and reviews can be enabled",
     ),
     Invalid(
         "version-not-semver",

@@ -32,14 +32,15 @@ def test_no_service_calls_itself_and_nothing_calls_the_gateway() -> None:
     ("service", "callers"),
     [
         # catalog and inventory verify tokens with auth's JWKS.
-        ("auth", (GATEWAY, "catalog", "inventory")),
+        ("auth", (GATEWAY, "catalog", "inventory", "reviews")),
         ("catalog", (GATEWAY,)),
         ("inventory", (GATEWAY,)),
+        ("reviews", (GATEWAY,)),
         # Planned services have no descriptor yet: only the gateway would route to them.
         *(
             (name, (GATEWAY,))
             for name in SERVICE_NAMES
-            if name not in ("auth", "catalog", "inventory")
+            if name not in ("auth", "catalog", "inventory", "reviews")
         ),
     ],
 )

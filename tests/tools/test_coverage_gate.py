@@ -30,6 +30,7 @@ PACKAGES = {
     "productstore_contracts",
     "productstore_inventory",
     "productstore_operator",
+    "productstore_reviews",
     "devstack",
 }
 

@@ -156,7 +156,7 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
     ),
     ("replicas", {"services.catalog.replicas": 7}, "services.catalog.replicas", 7),
     ("disabled", {"services.catalog.enabled": False}, "services.catalog.enabled", False),
-    ("unbuilt-off", {}, "services.reviews.enabled", False),
+    ("unbuilt-off", {}, "services.wishlist.enabled", False),
     ("no-cpu-limit", {}, "services.catalog.resources.limits", {"memory": "512Mi"}),
     (
         "cpu-limit",
@@ -201,7 +201,7 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
             "orders": False,
             "inventory": True,
             "wishlist": False,
-            "reviews": False,
+            "reviews": True,
             "notifications": False,
             "analytics": False,
             "recommendations": False,

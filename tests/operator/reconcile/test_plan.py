@@ -66,7 +66,7 @@ def test_every_sample_plans(sample: str) -> None:
         (
             spec_with({"services.orders.enabled": True}),
             "shop",
-            "only auth, catalog and inventory can be enabled: orders, wishlist",
+            "only auth, catalog, inventory and reviews can be enabled: orders, wishlist",
         ),
         (
             spec_with({"redis": {"mode": "inCluster"}}),

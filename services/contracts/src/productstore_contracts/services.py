@@ -13,6 +13,7 @@ from productstore_contracts.descriptor import SecretFile, ServiceDescriptor, che
 from productstore_contracts.events.catalog import CATALOG_TOPIC
 from productstore_contracts.events.inventory import INVENTORY_TOPIC
 from productstore_contracts.events.orders import ORDERS_TOPIC
+from productstore_contracts.events.reviews import REVIEWS_TOPIC
 
 AUTH: Final = ServiceDescriptor(
     name="auth",
@@ -36,8 +37,9 @@ CATALOG: Final = ServiceDescriptor(
     calls=frozenset({"auth"}),
     produces=(CATALOG_TOPIC,),
     # Every replica's search index follows the product topic; `in_stock` follows
-    # inventory's StockChanged (one consumer group for the service).
-    consumes=(CATALOG_TOPIC, INVENTORY_TOPIC),
+    # inventory's StockChanged and the ratings the reviews' events (one consumer group
+    # for each).
+    consumes=(CATALOG_TOPIC, INVENTORY_TOPIC, REVIEWS_TOPIC),
     secrets=(
         # Every replica signs search cursors with the same key, made once per store.
         SecretFile(file="search_cursor", key="catalog/search-cursor", fields=("key",)),
@@ -59,7 +61,19 @@ INVENTORY: Final = ServiceDescriptor(
     consumes=(ORDERS_TOPIC,),
 )
 
-DESCRIPTORS: Final = (AUTH, CATALOG, INVENTORY)
+REVIEWS: Final = ServiceDescriptor(
+    name="reviews",
+    summary="reviews and ratings, moderation and sentiment",
+    route_prefixes=("/api/reviews",),
+    port=8105,
+    # Redis: auth's role epochs (moderators are admins, refused at once when demoted).
+    dependencies=frozenset({"cassandra", "kafka", "redis"}),
+    calls=frozenset({"auth"}),
+    # Published and removed reviews: the catalog keeps each product's rating from them.
+    produces=(REVIEWS_TOPIC,),
+)
+
+DESCRIPTORS: Final = (AUTH, CATALOG, INVENTORY, REVIEWS)
 check_registry(DESCRIPTORS)
 
 

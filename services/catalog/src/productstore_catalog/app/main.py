@@ -20,10 +20,13 @@ from productstore_catalog.app.data import migrations_dir
 from productstore_catalog.app.data.cache import ProductCache
 from productstore_catalog.app.data.categories import CategoryStore
 from productstore_catalog.app.data.products import ProductStore
+from productstore_catalog.app.data.ratings import RatingStore
+from productstore_catalog.app.data.ratings_feed import ratings_feed
 from productstore_catalog.app.data.search_feed import SearchFeed, replica_group
 from productstore_catalog.app.data.stock import StockStore
 from productstore_catalog.app.data.stock_feed import stock_feed
 from productstore_catalog.app.services.catalog import Catalog
+from productstore_catalog.app.services.ratings import RatingEvents
 from productstore_catalog.app.services.reads import CatalogReads
 from productstore_catalog.app.services.search import ProductSearch
 from productstore_catalog.app.services.stock import StockEvents
@@ -45,7 +48,9 @@ change and delete them. Product writes are published as events
 (ProductCreated, ProductUpdated, PriceChanged, ProductDeleted) on the Kafka
 topic `productstore.catalog`. A product's `in_stock` follows the inventory
 service (its StockChanged events on `productstore.inventory`) once inventory
-has a stock level for it; until then it is what an administrator set.
+has a stock level for it; until then it is what an administrator set. Its
+`rating` (average and count) follows the reviews service's ReviewPublished and
+ReviewRemoved on `productstore.reviews`: the mean of its published reviews.
 Errors are `application/problem+json` with a stable `reason` where the client
 can act on it.
 """
@@ -128,7 +133,11 @@ async def setup(kit: ServiceKit[CatalogSettings]) -> None:
         ttl_seconds=settings.cache_ttl_seconds,
         tombstone_seconds=settings.cache_tombstone_seconds,
     )
-    catalog = kit.provide(Catalog(store, CategoryStore(db), cache, product_search, StockStore(db)))
+    catalog = kit.provide(
+        Catalog(
+            store, CategoryStore(db), cache, product_search, StockStore(db), ratings=RatingStore(db)
+        )
+    )
     if settings.consume_stock:
         if settings.creates_topics:
             # Inventory creates its topic in clusters; locally it may not run yet.
@@ -140,6 +149,21 @@ async def setup(kit: ServiceKit[CatalogSettings]) -> None:
                 group_id=settings.stock_consumer_group,
                 topic=settings.inventory_topic,
                 handler=StockEvents(catalog).handle,
+                metrics=consumer_metrics,
+                tracer_provider=kit.tracer_provider,
+            )
+        )
+    if settings.consume_ratings:
+        if settings.creates_topics:
+            # The reviews service creates its topic in clusters; locally it may not run yet.
+            await create_topics(settings, [settings.reviews_topic])
+        await kit.enter(
+            ratings_feed(
+                db,
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                group_id=settings.ratings_consumer_group,
+                topic=settings.reviews_topic,
+                handler=RatingEvents(catalog).handle,
                 metrics=consumer_metrics,
                 tracer_provider=kit.tracer_provider,
             )

@@ -16,6 +16,7 @@ from pydantic_settings import SettingsConfigDict
 from productstore_common.settings import ServiceSettings
 from productstore_contracts.events.catalog import CATALOG_TOPIC
 from productstore_contracts.events.inventory import INVENTORY_TOPIC
+from productstore_contracts.events.reviews import REVIEWS_TOPIC
 
 # One topic per domain (docs/architecture.md), keyed by product id.
 DEFAULT_EVENTS_TOPIC = CATALOG_TOPIC
@@ -47,6 +48,15 @@ class CatalogSettings(ServiceSettings):
     stock_consumer_group: str = Field(default="catalog-stock", pattern=r"^[A-Za-z0-9._-]{1,100}$")
     # Off: `in_stock` stays what admins set (tools, tests of other things).
     consume_stock: bool = True
+
+    # `rating` follows the reviews service's ReviewPublished / ReviewRemoved on this
+    # topic, in one group for the whole service (as the stock feed).
+    reviews_topic: str = Field(default=REVIEWS_TOPIC, pattern=_KAFKA_TOPIC)
+    ratings_consumer_group: str = Field(
+        default="catalog-ratings", pattern=r"^[A-Za-z0-9._-]{1,100}$"
+    )
+    # Off: products keep the rating they have (tools, tests of other things).
+    consume_ratings: bool = True
 
     # Each replica's search index follows the topic in its own consumer group
     # `<prefix>-<host>-<random>`, so every replica sees every event.

@@ -12,6 +12,10 @@ ProductUpdated, cache, index), and admins may no longer change it by hand. It
 runs after every StockChanged and after every admin write of a product, and
 compares levels rather than applying events, so whichever of two racing writers
 commits last puts the newest level back.
+
+`rating` (average, count) is the reviews service's: each review's newest state is
+kept in `product_ratings` (see data.ratings) and `sync_rating` writes the product
+when its rating differs from what its published reviews say, the same way.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from productstore_catalog.app.data.categories import CategoryRecord, CategorySto
 from productstore_catalog.app.data.clock import next_version, version_time
 from productstore_catalog.app.data.documents import product_json
 from productstore_catalog.app.data.products import ProductRecord, ProductStore
+from productstore_catalog.app.data.ratings import RatingStore, ReviewState
 from productstore_catalog.app.data.stock import StockRecord, StockStore
 from productstore_catalog.app.models import (
     CategoryCreate,
@@ -78,12 +83,15 @@ class Catalog:
         cache: ProductCache,
         search: ProductSearch,
         stock: StockStore,
+        *,
+        ratings: RatingStore,
     ) -> None:
         self.products = products
         self.categories = categories
         self.cache = cache
         self.search = search
         self.stock = stock
+        self.ratings = ratings
 
     # --- categories -----------------------------------------------------------------
 
@@ -154,8 +162,10 @@ class Catalog:
         )
         await self.products.save(product, [_event(created, product.id)])
         await self._written(product)
-        # A stock level published before the product existed wins over the body's.
-        return await self.sync_stock(product.id) or product
+        # A stock level published before the product existed wins over the body's;
+        # reviews of it may have come first too.
+        product = await self.sync_stock(product.id) or product
+        return await self.sync_rating(product.id) or product
 
     async def update_product(
         self, product_id: uuid.UUID, body: ProductUpdate, *, if_match: int | None = None
@@ -223,8 +233,9 @@ class Catalog:
             )
         await self.products.save(updated, events, previous_category=current.category)
         await self._written(updated)
-        # A stock level that arrived while this PATCH was on its way: take it now.
-        return await self.sync_stock(product_id) or updated
+        # A stock level or rating that arrived while this PATCH was on its way: take it now.
+        updated = await self.sync_stock(product_id) or updated
+        return await self.sync_rating(product_id) or updated
 
     # --- stock from inventory ---------------------------------------------------------
 
@@ -267,6 +278,54 @@ class Catalog:
         _logger.warning(
             "product %s: in_stock still differs from its stock level after %d writes; "
             "the next stock event or product write brings it back",
+            product_id,
+            _SYNC_ROUNDS,
+        )
+        return written
+
+    # --- ratings from reviews -----------------------------------------------------------
+
+    async def record_review(self, state: ReviewState) -> ProductRecord | None:
+        """Keep a review's state (unless a newer one is held) and bring the product's
+        rating to its published reviews; the product if written."""
+        await self.ratings.record(state)
+        return await self.sync_rating(state.product_id)
+
+    async def sync_rating(self, product_id: uuid.UUID) -> ProductRecord | None:
+        """Write the product if its rating is not its published reviews'; the product
+        written, or None (no product, or nothing to change)."""
+        written = None
+        for _ in range(_SYNC_ROUNDS):
+            rating = await self.ratings.rating(product_id)
+            current = await self.products.get(product_id)
+            if current is None or (current.rating_average, current.rating_count) == (
+                rating.average,
+                rating.count,
+            ):
+                return written
+            version = next_version(current.version)
+            written = replace(
+                current,
+                rating_average=rating.average,
+                rating_count=rating.count,
+                version=version,
+                updated_at=version_time(version),
+            )
+            event = ProductUpdated(
+                product_id=product_id,
+                version=version,
+                name=written.name,
+                category=written.category,
+                price=written.price,
+                currency=written.currency,
+                in_stock=written.in_stock,
+                changed=["rating"],
+            )
+            await self.products.save(written, [_event(event, product_id)])
+            await self._written(written)
+        _logger.warning(
+            "product %s: rating still differs from its reviews after %d writes; the next "
+            "review event or product write brings it back",
             product_id,
             _SYNC_ROUNDS,
         )

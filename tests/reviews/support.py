@@ -1,0 +1,105 @@
+"""What the reviews tests share: settings on devstack, users of their own, the event log."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
+
+from devstack.components.cassandra import Cassandra
+from devstack.components.kafka import Kafka
+from devstack.components.redis import Redis
+from productstore_common.events import CloudEvent, EventRegistry
+from productstore_contracts.events.reviews import REVIEW_EVENTS
+from productstore_reviews.app.core.config import ReviewsSettings
+from tests.auth.support import PASSWORD, unique_email
+from tests.support.contracts import check_published
+
+DEADLINE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Backing:
+    keyspace: str
+    events_topic: str
+
+
+def reviews_settings(
+    cassandra: Cassandra,
+    kafka: Kafka,
+    redis_server: Redis,
+    backing: Backing,
+    jwks_url: str,
+    **overrides: Any,
+) -> ReviewsSettings:
+    values: dict[str, Any] = {
+        "environment": "test",
+        "cassandra_contact_points": cassandra.contact_points,
+        "cassandra_port": cassandra.port,
+        "cassandra_username": cassandra.username,
+        "cassandra_password": cassandra.password,
+        "cassandra_local_dc": cassandra.local_dc,
+        "cassandra_keyspace": backing.keyspace,
+        "cassandra_consistency": "ONE",
+        "migrate_on_start": False,
+        "kafka_bootstrap_servers": kafka.bootstrap_servers,
+        "redis_url": redis_server.env()["REDIS_URL"],
+        "events_topic": backing.events_topic,
+        "create_topics": False,
+        "jwt_jwks_url": jwks_url,
+    }
+    values.update(overrides)
+    return ReviewsSettings(**values)
+
+
+def new_user_token(auth_url: str) -> str:
+    """A freshly registered user's access token."""
+    with httpx.Client(base_url=auth_url, timeout=30) as http:
+        email = unique_email("reviewer")
+        http.post(
+            "/api/auth/register", json={"email": email, "name": "Reviewer", "password": PASSWORD}
+        ).raise_for_status()
+        login = http.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+        token: str = login.raise_for_status().json()["access_token"]
+        return token
+
+
+class EventLog:
+    """Every review event of the module's topic, each checked against its published schema."""
+
+    def __init__(self, kafka: Kafka, topic: str) -> None:
+        self.registry = EventRegistry(REVIEW_EVENTS)
+        self.events: list[CloudEvent[Any]] = []
+        self._reader = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=kafka.bootstrap_servers,
+            group_id=f"reviews-log-{uuid.uuid4().hex[:12]}",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+
+    async def start(self) -> None:
+        await self._reader.start()
+
+    async def stop(self) -> None:
+        await self._reader.stop()
+
+    async def wait_for(
+        self, predicate: Callable[[list[CloudEvent[Any]]], bool], what: str
+    ) -> list[CloudEvent[Any]]:
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while not predicate(self.events):
+            assert time.monotonic() < deadline, f"no {what} in {len(self.events)} events"
+            batches = await self._reader.getmany(timeout_ms=300)
+            for records in batches.values():
+                for record in records:
+                    check_published(record.value)
+                    self.events.append(self.registry.decode(record.value))
+            await asyncio.sleep(0)
+        return self.events
