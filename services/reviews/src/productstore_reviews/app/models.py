@@ -81,7 +81,7 @@ class ReportCreate(BaseModel):
 
 
 class Moderation(BaseModel):
-    """What the offline classifier found (docs/adr/0017)."""
+    """What the offline classifier found (docs/adr/0020)."""
 
     language: str = Field(description="ru, en or other")
     sentiment: float = Field(description="-1 (negative) .. 1 (positive)")
