@@ -69,10 +69,16 @@ def problems(
     A description comes from `overrides` (`s409="The slug is taken"`), then the
     service's `descriptions`, then PROBLEM_DESCRIPTIONS.
     """
-    table = {**PROBLEM_DESCRIPTIONS, **(descriptions or {})}
-    return {
-        status: _problem_response(overrides.get(f"s{status}", table[status])) for status in statuses
-    }
+    table = {**PROBLEM_DESCRIPTIONS, **(descriptions or {}), **_by_status(overrides)}
+    missing = [status for status in statuses if status not in table]
+    if missing:
+        raise KeyError(f"no description for status {missing}: pass s<status>= or descriptions=")
+    return {status: _problem_response(table[status]) for status in statuses}
+
+
+def _by_status(overrides: Mapping[str, str]) -> dict[int, str]:
+    """`s409="..."` keyword arguments as {409: "..."}."""
+    return {int(name[1:]): text for name, text in overrides.items()}
 
 
 def _problem_response(description: str) -> dict[str, Any]:
