@@ -144,11 +144,11 @@ def _wait_for_default_service_account(kubectl: Kubectl, namespace: str) -> None:
 
 EXPECTED_KINDS = {
     "default": {
-        "ConfigMap": _names("auth", "catalog", "inventory"),
-        "Deployment": _names("auth", "catalog", "inventory"),
-        "PodDisruptionBudget": _names("auth", "catalog", "inventory"),
-        "Service": _names("auth", "catalog", "inventory"),
-        "ServiceAccount": _names("auth", "catalog", "inventory"),
+        "ConfigMap": _names("auth", "catalog", "orders", "inventory"),
+        "Deployment": _names("auth", "catalog", "orders", "inventory"),
+        "PodDisruptionBudget": _names("auth", "catalog", "orders", "inventory"),
+        "Service": _names("auth", "catalog", "orders", "inventory"),
+        "ServiceAccount": _names("auth", "catalog", "orders", "inventory"),
     },
     "full": {
         "AuthorizationPolicy": _names(*SERVICES),
@@ -550,12 +550,13 @@ def test_install_becomes_available_then_uninstalls(
         assert status == {
             f"{PREFIX}-auth": (2, 2),
             f"{PREFIX}-catalog": (2, 2),
+            f"{PREFIX}-orders": (2, 2),
             f"{PREFIX}-inventory": (2, 2),
         }
         pods = kubectl.json(
             "get", "pods", *in_ns, "--selector", f"app.kubernetes.io/instance={RELEASE}"
         )
-        assert len(pods["items"]) == 6
+        assert len(pods["items"]) == 8
         for pod in pods["items"]:
             assert pod["status"]["phase"] == "Running"
             assert pod["spec"]["securityContext"]["runAsNonRoot"] is True

@@ -204,21 +204,21 @@ INVALID = [
     ),
     Invalid(
         "unbuilt-service-enabled",
-        {"services.orders.enabled": True},
+        {"services.wishlist.enabled": True},
         ("services",),
-        "only auth, catalog and inventory can be enabled: orders, wishlist, reviews, "
+        "only auth, catalog, orders and inventory can be enabled: wishlist, reviews, "
         "notifications, analytics and recommendations have no code yet",
         "spec.services",
-        "only auth, catalog and inventory can be enabled",
+        "only auth, catalog, orders and inventory can be enabled",
     ),
     # Settings alone enable a service (enabled defaults to true in each entry).
     Invalid(
         "unbuilt-service-given-settings",
         {"services.reviews": {"replicas": 3}},
         ("services",),
-        "only auth, catalog and inventory can be enabled",
+        "only auth, catalog, orders and inventory can be enabled",
         "spec.services",
-        "only auth, catalog and inventory can be enabled",
+        "only auth, catalog, orders and inventory can be enabled",
     ),
     Invalid(
         "version-not-semver",
@@ -307,7 +307,7 @@ VALID: dict[str, dict[str, Any]] = {
     },
     "service-disabled": {"services.catalog.enabled": False, "services.auth.enabled": False},
     "unbuilt-service-configured-off": {
-        "services.orders": {"enabled": False, "replicas": 3, "autoscaling": {"enabled": True}}
+        "services.wishlist": {"enabled": False, "replicas": 3, "autoscaling": {"enabled": True}}
     },
     "istio-off-permissive": {"istio": {"enabled": False, "mtlsMode": "PERMISSIVE"}},
     "wildcard-gateway-with-tls": {

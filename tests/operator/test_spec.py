@@ -126,7 +126,16 @@ def test_a_store_cannot_say_where_vault_is(field: str, value: str) -> None:
 def test_defaults() -> None:
     spec = ProductStoreSpec.model_validate(minimal_spec())
     # Only the services whose code exists run by default.
-    assert spec.services.enabled() == list(IMPLEMENTED_SERVICES) == ["auth", "catalog", "inventory"]
+    assert (
+        spec.services.enabled()
+        == list(IMPLEMENTED_SERVICES)
+        == [
+            "auth",
+            "catalog",
+            "orders",
+            "inventory",
+        ]
+    )
     catalog = spec.services.get("catalog")
     assert (catalog.replicas, catalog.autoscaling.enabled) == (2, False)
     assert catalog.resources.requests.cpu == "100m"

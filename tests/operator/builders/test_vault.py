@@ -122,7 +122,7 @@ def test_an_unknown_vault_name_is_refused(servers: Any, message: str) -> None:
     ("changes", "expected"),
     [
         ({}, list(IMPLEMENTED_SERVICES)),
-        ({"services.catalog.enabled": False}, ["auth", "inventory"]),
+        ({"services.catalog.enabled": False}, ["auth", "orders", "inventory"]),
     ],
     ids=["unbuilt-services-off", "catalog-off"],
 )

@@ -43,7 +43,21 @@ CATALOG: Final = ServiceDescriptor(
     ),
 )
 
-# 8103 is kept for orders.
+ORDERS: Final = ServiceDescriptor(
+    name="orders",
+    summary="carts, checkout and the order state machine (reserve, pay, fulfil, deliver)",
+    route_prefixes=("/api/cart", "/api/orders"),
+    port=8103,
+    # Redis: the kit reads auth's role epochs there for the admin routes. Payments: the
+    # provider authorises, captures, voids and refunds.
+    dependencies=frozenset({"cassandra", "kafka", "redis", "payments"}),
+    # auth: tokens; catalog: prices at read time; inventory: what a cart can still get.
+    calls=frozenset({"auth", "catalog", "inventory"}),
+    produces=(ORDERS_TOPIC,),
+    # Reservation outcomes move the orders' state machine.
+    consumes=(INVENTORY_TOPIC,),
+)
+
 INVENTORY: Final = ServiceDescriptor(
     name="inventory",
     summary="stock per location, reservations that never oversell, low-stock alerts",
@@ -58,7 +72,7 @@ INVENTORY: Final = ServiceDescriptor(
     consumes=(ORDERS_TOPIC,),
 )
 
-DESCRIPTORS: Final = (AUTH, CATALOG, INVENTORY)
+DESCRIPTORS: Final = (AUTH, CATALOG, ORDERS, INVENTORY)
 check_registry(DESCRIPTORS)
 
 
