@@ -257,14 +257,19 @@ class OrderStore:
         fixed by the transition, so doing this twice publishes the same events)."""
         statements = [
             await self._bound(
-                "DELETE FROM orders_by_status WHERE status = ? AND created_at = ? AND order_id = ?",
-                (previous, order.created_at, order.order_id),
-            ),
-            await self._bound(
                 "INSERT INTO orders_by_status (status, created_at, order_id) VALUES (?, ?, ?)",
                 (order.status, order.created_at, order.order_id),
-            ),
+            )
         ]
+        if previous != order.status:
+            # In one batch a delete and an insert of the same row tie, and the delete wins.
+            statements.append(
+                await self._bound(
+                    "DELETE FROM orders_by_status WHERE status = ? AND created_at = ? "
+                    "AND order_id = ?",
+                    (previous, order.created_at, order.order_id),
+                )
+            )
         await self.outbox.write(statements, events)
 
 

@@ -57,7 +57,17 @@ _EVENT_IDS = uuid.UUID("5f0c6c1e-7d0e-4f59-9d43-6f2b8a1d0c11")
 # Who may cancel from where: customers before fulfilment, admins any time before the end.
 CUSTOMER_CANCELLABLE = frozenset({"pending", "reserved", "paid"})
 ADMIN_CANCELLABLE = frozenset({"pending", "reserved", "paid", "fulfilled"})
-FINAL = frozenset({"delivered", "cancelled", "expired", "rejected", "payment_failed"})
+# Where each status may be reached from: the machine itself (who may ask is the caller's).
+REACHABLE_FROM: dict[str, frozenset[str]] = {
+    "reserved": frozenset({"pending"}),
+    "rejected": frozenset({"pending"}),
+    "paid": frozenset({"reserved"}),
+    "payment_failed": frozenset({"reserved"}),
+    "expired": frozenset({"pending", "reserved"}),
+    "fulfilled": frozenset({"paid"}),
+    "delivered": frozenset({"fulfilled"}),
+    "cancelled": ADMIN_CANCELLABLE,
+}
 
 
 def event_id(order_id: uuid.UUID, fact: str) -> uuid.UUID:
@@ -103,7 +113,13 @@ class Lifecycle:
         moved elsewhere, so the caller decides what that means.
         """
         previous = order.status
+        if previous != status and previous not in REACHABLE_FROM[status]:
+            return order, False
         now = _now()
+        if previous == status:
+            # Moved already (a redelivery, or a crash before its events): announce again.
+            await self.store.announce(order, previous, events)
+            return order, True
         outcome = await self.store.transition(order.order_id, previous, status, now, **changes)
         if outcome.applied:
             moved = replace(order, status=status, updated_at=now, **_record_changes(changes))
@@ -114,7 +130,7 @@ class Lifecycle:
                 raise LookupError(f"order {order.order_id} vanished")
             if current.status != status:
                 return current, False
-            # Moved already (a redelivery or a crash before its events): announce again.
+            # Another call made this very move meanwhile: announce it (the same events).
             moved = current
         await self.store.announce(moved, previous, events)
         return moved, True
