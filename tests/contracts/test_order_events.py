@@ -1,6 +1,8 @@
-"""The order events inventory consumes, as the orders service must produce them: these
-envelopes are the consumer-driven contract (the orders service does not exist yet; its
-tests will produce these same examples). A change that makes one unreadable fails here."""
+"""The order events inventory consumes, as the orders service must produce them: the
+hand-written envelopes below are the consumer-driven contract inventory asked for, and
+the examples the orders service's tests record from what it really sent
+(tests/contracts/examples/orders, tests.support.contract_examples) must be readable by
+inventory too. A change on either side that makes one unreadable fails here."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from productstore_contracts.events.orders import (
     OrderPlaced,
 )
 from productstore_inventory.app.services.order_events import order_registry
+from tests.support.contract_examples import recorded
 
 ORDER = "7b4f3c2e-0d7a-4a63-9d0e-3f5a2b9c1e44"
 USER = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -96,3 +99,13 @@ def test_what_breaks_the_contract_is_dead_lettered_not_guessed(
     with pytest.raises(EventDecodeError) as refused:
         order_registry().decode(envelope(event_type, data))
     assert refused.value.reason == "invalid_payload"
+
+
+def test_inventory_reads_every_example_orders_recorded() -> None:
+    examples = recorded("orders")
+    kinds = {name.removesuffix(".v1.json") for name, _ in examples}
+    # Each event inventory handles has a recording from the producer's tests.
+    assert kinds >= {"OrderPlaced", "OrderPaid", "OrderCancelled", "OrderExpired"}
+    for name, envelope in examples:
+        event = order_registry().decode(envelope)
+        assert type(event.data).__name__ == name.split(".")[0]

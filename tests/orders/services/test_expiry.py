@@ -19,6 +19,7 @@ from tests.orders.support import (
     place,
     wait_status,
 )
+from tests.support.contract_examples import check_recorded
 
 pytestmark = pytest.mark.anyio
 
@@ -53,3 +54,9 @@ async def test_an_unpaid_reservation_expires_and_frees_its_stock(
     # An expired order is final: cancelling it is refused with its status.
     refused = await client.post(f"/api/orders/{order_id}/cancel", headers=bearer(tokens.user))
     assert assert_problem(refused, 409, "illegal_transition")["current_status"] == "expired"
+
+
+async def test_the_expiry_event_is_the_recorded_contract_example(
+    order_log: OrderEventLog,
+) -> None:
+    check_recorded("orders", order_log.raw, ["productstore.orders.OrderExpired.v1"])

@@ -28,6 +28,7 @@ from tests.orders.support import (
     place,
     wait_status,
 )
+from tests.support.contract_examples import check_recorded
 from tests.support.payments import sandbox_http
 
 pytestmark = pytest.mark.anyio
@@ -211,3 +212,17 @@ async def test_orders_are_their_owners_and_admins_alone(
     paid = await client.get("/api/orders", params={"status": "paid"}, headers=bearer(tokens.admin))
     assert order_id in [order["id"] for order in paid.json()["items"]]
     assert all(order["status"] == "paid" for order in paid.json()["items"])
+
+
+async def test_the_events_sent_are_the_recorded_contract_examples(
+    order_log: OrderEventLog,
+) -> None:
+    """Runs after the module's orders: every event validated against the contract as it
+    was read (OrderEventLog decodes with productstore_contracts.events.orders); the
+    first of each kind is the recorded example inventory's contract test reads."""
+    types = [f"productstore.orders.{name}.v1" for name in ("OrderPlaced", "OrderPaid")]
+    types.append("productstore.orders.OrderCancelled.v1")
+    await order_log.wait_for(
+        lambda events: {e.type for e in events} >= set(types), "every kind of event"
+    )
+    check_recorded("orders", order_log.raw, types)
