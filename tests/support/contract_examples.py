@@ -13,6 +13,7 @@ import json
 import os
 import re
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,19 +49,23 @@ def example_name(event_type: str) -> str:
 def check_recorded(domain: str, raw_records: Iterable[bytes], types: Iterable[str]) -> None:
     """Compare one record of each of `types` with its recording (or record it)."""
     wanted = set(types)
-    # Of several events of a kind, the least as normalised text: the same choice on every
-    # run, whatever order the topic's partitions were read in.
-    chosen: dict[str, str] = {}
+    # Of several events of a kind, the earliest made: the same choice on every run,
+    # whatever order the topic's partitions were read in and however far (the caller
+    # has waited for the first of each kind it asks for).
+    earliest: dict[str, tuple[datetime, dict[str, Any]]] = {}
     for raw in raw_records:
         envelope = json.loads(raw)
-        if envelope["type"] in wanted:
-            text = json.dumps(normalised(envelope), indent=2, sort_keys=True) + "\n"
-            chosen[envelope["type"]] = min(text, chosen.get(envelope["type"], text))
-    missing = sorted(wanted - set(chosen))
+        kind = envelope["type"]
+        if kind in wanted:
+            made = datetime.fromisoformat(envelope["time"])
+            if kind not in earliest or made < earliest[kind][0]:
+                earliest[kind] = (made, envelope)
+    missing = sorted(wanted - set(earliest))
     assert not missing, f"the tests sent no {', '.join(missing)}"
     folder = EXAMPLES / domain
     record = os.environ.get(RECORD_VARIABLE) == "1"
-    for event_type, text in sorted(chosen.items()):
+    for event_type, (_, envelope) in sorted(earliest.items()):
+        text = json.dumps(normalised(envelope), indent=2, sort_keys=True) + "\n"
         path = folder / f"{example_name(event_type)}.json"
         if record:
             folder.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from devstack.components.payments import PaymentsSandbox
 from productstore_contracts.events.orders import (
@@ -226,3 +227,35 @@ async def test_the_events_sent_are_the_recorded_contract_examples(
         lambda events: {e.type for e in events} >= set(types), "every kind of event"
     )
     check_recorded("orders", order_log.raw, types)
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def test_business_metrics_count_a_checkout_by_stage(
+    client: httpx.AsyncClient, tokens: Tokens, shop: Shop
+) -> None:
+    before = _samples((await client.get("/metrics")).text)
+    product = await shop.product(price="7.25", stock=3)
+    placed = await place(client, tokens.user, [(product, 2)])
+    await wait_status(client, tokens.user, placed.json()["id"], "paid")
+    declined = await place(client, tokens.user, [(product, 1)], payment_token="tok_decline")
+    await wait_status(client, tokens.user, declined.json()["id"], "payment_failed")
+    after = _samples((await client.get("/metrics")).text)
+
+    def grew(name: str, **labels: str) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    assert grew("orders_placed_total", currency="EUR") == 2
+    assert grew("orders_paid_total", currency="EUR") == 1
+    assert grew("orders_revenue_total", currency="EUR") == pytest.approx(14.5)
+    assert grew("orders_cancelled_total", reason="payment_failed") == 1
+    assert grew("orders_transitions_total", status="reserved") == 2
+    for stage, count in (("accept", 2), ("reserve", 2), ("pay", 1), ("total", 1)):
+        assert grew("orders_checkout_stage_seconds_count", stage=stage) == count, stage
