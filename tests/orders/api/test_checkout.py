@@ -4,6 +4,7 @@ the order is reserved)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
@@ -42,6 +43,21 @@ async def test_the_same_key_and_body_make_one_order(
     other = await place(client, tokens.admin, [(product, 1)], key=key)
     assert other.status_code == 202
     assert other.json()["id"] != first.json()["id"]
+
+
+async def test_concurrent_retries_of_one_key_make_one_order(
+    client: httpx.AsyncClient, tokens: Tokens, shop: Shop
+) -> None:
+    product = await shop.product(stock=10)
+    key = uuid.uuid4().hex
+    answers = await asyncio.gather(
+        *(place(client, tokens.user, [(product, 3)], key=key) for _ in range(8))
+    )
+    assert [a.status_code for a in answers] == [202] * 8
+    assert len({a.json()["id"] for a in answers}) == 1
+    await wait_status(client, tokens.user, answers[0].json()["id"], "paid")
+    # Three units sold, once.
+    await shop.wait_stock(product, on_hand=7, reserved=0)
 
 
 async def test_the_same_key_with_another_body_is_409(
@@ -86,6 +102,9 @@ async def test_a_checkout_without_a_key_or_with_bad_input_is_a_problem(
     )
     problem = assert_problem(answer, 422, "unknown_products")
     assert problem["product_ids"] == [str(unknown)]
+    # A refused checkout leaves its key free: the corrected body under it is accepted.
+    fixed = await client.post("/api/orders", json=body, headers=headers)
+    assert fixed.status_code == 202, fixed.text
     assert_problem(
         await client.post("/api/orders", json=body, headers={"Idempotency-Key": "k"}), 401
     )

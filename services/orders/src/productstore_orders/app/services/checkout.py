@@ -44,9 +44,13 @@ class Checkout:
         self.max_quantity = max_quantity
 
     async def place(self, user_id: uuid.UUID, key: str, body: OrderCreate) -> OrderRecord:
-        """The order of this key: made now, or found (same body), or 409 (another body)."""
+        """The order of this key: made now, or found (same body), or 409 (another body).
+
+        The request is checked (products, currency, quantities) before the key is
+        claimed, so a refused checkout leaves the key free for a corrected one."""
         started = datetime.now(UTC)
         digest = request_hash(body)
+        lines, currency, from_cart = await self._priced_lines(user_id, body)
         claim = await self.store.claim(user_id, key, digest, started)
         if claim.request_hash != digest:
             raise errors.idempotency_key_reused()
@@ -56,7 +60,19 @@ class Checkout:
                 return existing
             # The first try claimed the key and did not get to write (or is writing
             # now): write the same order, which is idempotent.
-        order = await self._build(user_id, claim.order_id, claim.created_at, body)
+        order = OrderRecord(
+            order_id=claim.order_id,
+            user_id=user_id,
+            status="pending",
+            lines=lines,
+            total=sum((line.line_total for line in lines), Decimal(0)),
+            currency=currency,
+            shipping_address=body.shipping_address.model_dump(mode="json"),
+            payment_token=body.payment_token,
+            created_at=claim.created_at,
+            updated_at=claim.created_at,
+            from_cart=from_cart,
+        )
         placed = OrderPlaced(
             order_id=order.order_id,
             user_id=user_id,
@@ -70,9 +86,11 @@ class Checkout:
             )
         return order
 
-    async def _build(
-        self, user_id: uuid.UUID, order_id: uuid.UUID, created_at: datetime, body: OrderCreate
-    ) -> OrderRecord:
+    async def _priced_lines(
+        self, user_id: uuid.UUID, body: OrderCreate
+    ) -> tuple[tuple[LineRecord, ...], str, bool]:
+        """The order's lines (summed per product, priced by the catalog now), its
+        currency, and whether they came from the cart."""
         from_cart = body.lines is None
         quantities: Counter[uuid.UUID] = Counter()
         if body.lines is None:
@@ -106,19 +124,7 @@ class Checkout:
             )
             for product_id, quantity in sorted(quantities.items(), key=lambda i: str(i[0]))
         )
-        return OrderRecord(
-            order_id=order_id,
-            user_id=user_id,
-            status="pending",
-            lines=lines,
-            total=sum((line.line_total for line in lines), Decimal(0)),
-            currency=currencies.pop(),
-            shipping_address=body.shipping_address.model_dump(mode="json"),
-            payment_token=body.payment_token,
-            created_at=created_at,
-            updated_at=created_at,
-            from_cart=from_cart,
-        )
+        return lines, currencies.pop(), from_cart
 
 
 class OrderReads:
