@@ -93,7 +93,7 @@ async def test_unknown_products_and_bad_quantities_are_refused(
     missing = uuid.uuid4()
     body = assert_problem(await _put(client, tokens.user, missing, 1), 404, "product_not_found")
     assert str(missing) in body["detail"]
-    for quantity in (-1, 1001, "two"):
+    for quantity in (-1, 1001, "two", True, 1.5):
         response = await client.put(
             f"/api/cart/items/{uuid.uuid4()}",
             json={"quantity": quantity},

@@ -41,4 +41,5 @@ async def test_a_checkout_through_the_gateway_is_paid(
                 assert paid["total"] in ("19.98", "19.980")
                 cart = await http.get("/api/cart", headers=bearer(tokens.user))
                 assert cart.json()["items"] == []
-    await shop.wait_stock(product, on_hand=0, reserved=0)
+        # While the service runs: its relay publishes OrderPaid, which sells the units.
+        await shop.wait_stock(product, on_hand=0, reserved=0)

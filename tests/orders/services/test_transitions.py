@@ -1,7 +1,7 @@
 """Every move of an order is a compare-and-set: inventory's answers delivered again (or
-contradicting what happened since) change nothing, racing cancels cancel once, and a
+contradicting what happened since) change nothing, racing cancels cancel once, a
 payment provider outage during a synchronous call is a 503 that leaves the order as it
-was."""
+was, and a cancel whose refund an outage cut short is finished by its retry."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
 from fastapi import FastAPI
 
 from devstack.components.kafka import Kafka
+from devstack.components.payments import PaymentsSandbox
 from productstore_common.events import new_event, to_kafka_record
 from productstore_contracts.events import EventPayload
 from productstore_contracts.events.inventory import (
@@ -29,14 +30,17 @@ from productstore_contracts.events.orders import OrderCancelled, OrderPaid
 from productstore_orders.app.core.config import OrdersSettings
 from productstore_orders.app.main import create_app
 from tests.catalog.support import Tokens, asgi_client, wait_ready
+from tests.orders.services.test_state_machine import payment_of
 from tests.orders.support import (
     OrderEventLog,
     Shop,
     assert_problem,
     bearer,
+    money,
     place,
     wait_status,
 )
+from tests.support.payments import sandbox_http
 
 pytestmark = pytest.mark.anyio
 
@@ -171,3 +175,30 @@ async def test_a_provider_outage_is_a_503_and_the_order_stays(
     # With the provider back (the first replica), the same request goes through.
     fulfilled = await client.post(f"/api/orders/{order_id}/fulfil", headers=bearer(tokens.admin))
     assert fulfilled.json()["status"] == "fulfilled"
+
+
+async def test_a_refund_cut_short_by_an_outage_is_finished_by_the_retry(
+    client: httpx.AsyncClient,
+    outage_client: httpx.AsyncClient,
+    tokens: Tokens,
+    shop: Shop,
+    payments_sandbox: PaymentsSandbox,
+) -> None:
+    product = await shop.product(price="15.00", stock=1)
+    placed = await place(client, tokens.user, [(product, 1)])
+    order_id = placed.json()["id"]
+    await wait_status(client, tokens.user, order_id, "paid")
+    await client.post(f"/api/orders/{order_id}/fulfil", headers=bearer(tokens.admin))
+
+    # The cancel is decided, then the provider cannot be reached for the refund.
+    cut = await outage_client.post(f"/api/orders/{order_id}/cancel", headers=bearer(tokens.admin))
+    assert_problem(cut, 503, "dependency_unavailable")
+    # The client retries (here, on a replica that reaches the provider): refunded once.
+    retried = await client.post(f"/api/orders/{order_id}/cancel", headers=bearer(tokens.admin))
+    assert retried.json()["status"] == "cancelled"
+    again = await client.post(f"/api/orders/{order_id}/cancel", headers=bearer(tokens.admin))
+    assert again.status_code == 200
+    with sandbox_http(payments_sandbox) as sandbox:
+        payment = payment_of(sandbox, order_id)
+    assert payment["status"] == "refunded"
+    assert money(payment["amount_refunded"]) == money("15.00")

@@ -47,7 +47,10 @@ class _Strict(BaseModel):
 class CartItemUpdate(_Strict):
     """How many units of the product the cart should hold."""
 
-    quantity: int = Field(ge=0, le=1000, description="0 removes the product from the cart")
+    # Strict: `true` is not one unit.
+    quantity: int = Field(
+        ge=0, le=1000, strict=True, description="0 removes the product from the cart"
+    )
 
 
 class CartItemPublic(BaseModel):
@@ -86,7 +89,7 @@ class CartPublic(BaseModel):
 
 class LineIn(_Strict):
     product_id: uuid.UUID
-    quantity: int = Field(ge=1, le=1000)
+    quantity: int = Field(ge=1, le=1000, strict=True)
 
 
 class ShippingAddress(_Strict):

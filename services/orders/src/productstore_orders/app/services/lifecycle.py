@@ -28,6 +28,7 @@ from productstore_common.payments import (
     PaymentDeclined,
     PaymentProvider,
     PaymentRefused,
+    PaymentStatus,
     idempotency_key,
 )
 from productstore_contracts.events import EventPayload
@@ -232,7 +233,7 @@ class Lifecycle:
             cancel_reason="stock_expired",
         )
         if moved:
-            await self._give_back(order, captured=False)
+            await self._settle(order)
             self.metrics.cancelled.labels("stock_expired").inc()
             return "cancelled"
         return f"ignored:{order.status}"
@@ -244,11 +245,12 @@ class Lifecycle:
         reason: CancelReason = "admin" if by_admin else "customer"
         for _ in range(5):  # the status may move under us (reserved -> paid); bounded
             if order.status == "cancelled":
+                # A retry finishes what a failed call left: the money goes back once.
+                await self._settle(order)
                 return order
             if order.status not in allowed:
                 raise errors.illegal_transition(order.order_id, order.status, "cancelled")
             paid = order.status in ("paid", "fulfilled")
-            captured = order.status == "fulfilled"
             payload = OrderCancelled(order_id=order.order_id, reason=reason, paid=paid)
             current, moved = await self.move(
                 order,
@@ -257,9 +259,8 @@ class Lifecycle:
                 cancel_reason=reason,
             )
             if moved:
-                if paid:
-                    await self._give_back(current, captured=captured)
                 self.metrics.cancelled.labels(reason).inc()
+                await self._settle(current)
                 return current
             order = current
         raise errors.illegal_transition(order.order_id, order.status, "cancelled")
@@ -290,20 +291,23 @@ class Lifecycle:
             raise errors.illegal_transition(order.order_id, current.status, "delivered")
         return current
 
-    async def _give_back(self, order: OrderRecord, *, captured: bool) -> None:
-        """Refund a captured payment, void an authorised one (the provider refuses a
-        refund before capture)."""
+    async def _settle(self, order: OrderRecord) -> None:
+        """Give a cancelled order's money back as the provider holds it now: void an
+        authorisation, refund a capture (the provider refuses a refund before capture
+        and a void after it), nothing when that is done. Keys derived from the order
+        make a repeat, or a race with a fulfilment's capture, give back once."""
         if order.payment_id is None:
             return
-        if captured:
-            await self.payments.refund(
-                order.payment_id, idempotency_key=idempotency_key(str(order.order_id), "refund")
+        payment = await self.payments.get(order.payment_id)
+        key = str(order.order_id)
+        if payment.status == PaymentStatus.AUTHORIZED:
+            await self.payments.void(payment.id, idempotency_key=idempotency_key(key, "void"))
+        elif payment.status in (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED):
+            refund = await self.payments.refund(
+                payment.id, idempotency_key=idempotency_key(key, "refund")
             )
-            self.metrics.refunded.labels(order.currency).inc(float(order.total))
-        else:
-            await self.payments.void(
-                order.payment_id, idempotency_key=idempotency_key(str(order.order_id), "void")
-            )
+            if not refund.replayed:
+                self.metrics.refunded.labels(refund.currency).inc(float(refund.amount))
 
 
 def _since(moment: datetime) -> float:
