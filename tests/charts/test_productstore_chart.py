@@ -145,11 +145,11 @@ def _wait_for_default_service_account(kubectl: Kubectl, namespace: str) -> None:
 
 EXPECTED_KINDS = {
     "default": {
-        "ConfigMap": _names("auth", "catalog", "inventory", "reviews"),
-        "Deployment": _names("auth", "catalog", "inventory", "reviews"),
-        "PodDisruptionBudget": _names("auth", "catalog", "inventory", "reviews"),
-        "Service": _names("auth", "catalog", "inventory", "reviews"),
-        "ServiceAccount": _names("auth", "catalog", "inventory", "reviews"),
+        "ConfigMap": _names("auth", "catalog", "orders", "inventory", "reviews"),
+        "Deployment": _names("auth", "catalog", "orders", "inventory", "reviews"),
+        "PodDisruptionBudget": _names("auth", "catalog", "orders", "inventory", "reviews"),
+        "Service": _names("auth", "catalog", "orders", "inventory", "reviews"),
+        "ServiceAccount": _names("auth", "catalog", "orders", "inventory", "reviews"),
     },
     "full": {
         "AuthorizationPolicy": _names(*SERVICES),
@@ -551,6 +551,7 @@ def test_install_becomes_available_then_uninstalls(
         assert status == {
             f"{PREFIX}-auth": (2, 2),
             f"{PREFIX}-catalog": (2, 2),
+            f"{PREFIX}-orders": (2, 2),
             f"{PREFIX}-inventory": (2, 2),
             f"{PREFIX}-reviews": (2, 2),
         }

@@ -34,6 +34,7 @@ from devstack.components.redis import Redis
 from productstore_common.cassandra import CassandraSession
 from productstore_common.errors import PROBLEM_CONTENT_TYPE
 from productstore_common.outages import unavailable_dependency
+from productstore_common.payments import PaymentDeclined, PaymentRefused, PaymentsUnavailable
 from tests.common.tinyapp import (
     STOCK_REDIS_URL,
     build_app,
@@ -241,6 +242,10 @@ DECISIONS: list[tuple[BaseException, str | None]] = [
     (hvac.exceptions.VaultDown("sealed"), "vault"),
     (hvac.exceptions.InvalidPath("no secret"), None),
     (requests.exceptions.SSLError("certificate verify failed"), None),
+    (PaymentsUnavailable("provider answered 503"), "payments"),
+    # A declined card or a refused request is the provider's answer, not an outage.
+    (PaymentDeclined("insufficient_funds", None, "declined"), None),
+    (PaymentRefused(409, "invalid_state", "captured already", {}), None),
     (RuntimeError("a bug"), None),
 ]
 

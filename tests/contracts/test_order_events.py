@@ -1,6 +1,7 @@
-"""The order events inventory consumes, as the orders service must produce them: these
-envelopes are the consumer-driven contract (the orders service does not exist yet; its
-tests will produce these same examples). A change that makes one unreadable fails here."""
+"""The order events inventory consumes, as the orders service must produce them: the
+hand-written envelopes below are the consumer-driven contract inventory asked for (the
+examples the orders service's tests record from what it really sent are decoded by
+tests/contracts/test_event_consumers.py). A change that makes one unreadable fails here."""
 
 from __future__ import annotations
 

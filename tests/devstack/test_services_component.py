@@ -10,10 +10,12 @@ import pytest
 
 from devstack.component import Context
 from devstack.components import ALL
+from devstack.components.payments import PaymentsSandbox
 from devstack.components.services import (
     SERVICES,
     AuthService,
     CatalogService,
+    OrdersService,
     UvicornService,
     render_routes,
     service_component,
@@ -79,6 +81,26 @@ def test_services_without_kafka_or_auth_get_neither(
         "kafka" in service.descriptor.dependencies
     )
     assert (f"{prefix}JWT_JWKS_URL" in env) == service.descriptor.verifies_tokens
+
+
+def test_orders_runs_after_the_payment_sandbox_and_reads_its_key_file(tmp_path: Path) -> None:
+    context = _context(tmp_path)
+    orders = OrdersService(context)
+    sandbox = PaymentsSandbox(context)
+    assert orders.requires[: orders.requires.index("nginx")] == (
+        "cassandra",
+        "kafka",
+        "payments",
+        "redis",
+    )
+    assert set(orders.requires) >= {"auth", "catalog", "inventory"}
+    env = orders.process_spec().env
+    assert env["ORDERS_PAYMENTS_URL"] == sandbox.url
+    # The file the sandbox writes its key to; the value stays out of the environment.
+    assert env["ORDERS_PAYMENTS_API_KEY_FILE"] == str(sandbox.api_key_file)
+    assert "ORDERS_PAYMENTS_API_KEY" not in env
+    assert env["ORDERS_CATALOG_URL"] == "http://127.0.0.1:8102"
+    assert env["ORDERS_INVENTORY_URL"] == "http://127.0.0.1:8104"
 
 
 def _get_from(source: str, url: str, headers: dict[str, str]) -> dict[str, str]:

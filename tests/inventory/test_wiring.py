@@ -38,6 +38,7 @@ def test_the_chart_defaults_deploy_and_route_it() -> None:
     assert inventory["enabled"] is True
     assert inventory["paths"] == {"inventory": "/api/inventory"}
     callers = {name for name, allowed in inventory["allowedCallers"].items() if allowed}
-    assert callers == {"gateway"}
+    # orders reads what a cart can still get.
+    assert callers == {"gateway", "orders"}
     # It verifies tokens with auth's JWKS, so auth lets it in.
     assert values["services"]["auth"]["allowedCallers"]["inventory"] is True

@@ -31,16 +31,18 @@ def test_no_service_calls_itself_and_nothing_calls_the_gateway() -> None:
 @pytest.mark.parametrize(
     ("service", "callers"),
     [
-        # catalog and inventory verify tokens with auth's JWKS.
-        ("auth", (GATEWAY, "catalog", "inventory", "reviews")),
-        ("catalog", (GATEWAY,)),
-        ("inventory", (GATEWAY,)),
+        # catalog, orders, inventory and reviews verify tokens with auth's JWKS.
+        ("auth", (GATEWAY, "catalog", "orders", "inventory", "reviews")),
+        # orders reads prices from the catalog and availability from inventory.
+        ("catalog", (GATEWAY, "orders")),
+        ("orders", (GATEWAY,)),
+        ("inventory", (GATEWAY, "orders")),
         ("reviews", (GATEWAY,)),
         # Planned services have no descriptor yet: only the gateway would route to them.
         *(
             (name, (GATEWAY,))
             for name in SERVICE_NAMES
-            if name not in ("auth", "catalog", "inventory", "reviews")
+            if name not in ("auth", "catalog", "orders", "inventory", "reviews")
         ),
     ],
 )
@@ -56,7 +58,7 @@ def test_the_calls_are_the_descriptors_calls() -> None:
 def test_allowed_callers_names_every_caller_and_admits_only_running_ones() -> None:
     allowed = allowed_callers("auth", ["auth", "catalog", "orders"])
     assert list(allowed) == list(CALLERS)
-    assert {caller for caller, ok in allowed.items() if ok} == {GATEWAY, "catalog"}
+    assert {caller for caller, ok in allowed.items() if ok} == {GATEWAY, "catalog", "orders"}
     assert {c for c, ok in allowed_callers("auth", ["auth"]).items() if ok} == {GATEWAY}
 
 

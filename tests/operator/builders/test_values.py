@@ -55,7 +55,12 @@ CASES: list[tuple[str, ProductStoreSpec, StoreRef]] = [
     *[(id_, *sample(name)) for id_, name in zip(SAMPLE_IDS, SAMPLES, strict=True)],
     ("external-cassandra", spec(EXTERNAL), SHOP),
     ("istio-off", spec({"istio.enabled": False}), SHOP),
-    ("auth-only", spec({"services.catalog.enabled": False}), SHOP),
+    # orders calls the catalog: without the catalog, no orders either.
+    (
+        "auth-only",
+        spec({"services.catalog.enabled": False, "services.orders.enabled": False}),
+        SHOP,
+    ),
     ("vault-injector-off", spec({"vault.injector.enabled": False}), SHOP),
     ("gateway-host", spec({"gateway.host": "shop.example.com"}), SHOP),
     (
@@ -155,7 +160,12 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
         {"enabled": True, "sampleRatio": 0.5, "endpoint": "http://otel:4318"},
     ),
     ("replicas", {"services.catalog.replicas": 7}, "services.catalog.replicas", 7),
-    ("disabled", {"services.catalog.enabled": False}, "services.catalog.enabled", False),
+    (
+        "disabled",
+        {"services.catalog.enabled": False, "services.orders.enabled": False},
+        "services.catalog.enabled",
+        False,
+    ),
     ("unbuilt-off", {}, "services.wishlist.enabled", False),
     ("no-cpu-limit", {}, "services.catalog.resources.limits", {"memory": "512Mi"}),
     (
@@ -197,8 +207,7 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
             "gateway": True,
             "auth": False,
             "catalog": True,
-            # Callers that are not built (so not enabled) are not let in.
-            "orders": False,
+            "orders": True,
             "inventory": True,
             "wishlist": False,
             "reviews": True,
@@ -209,7 +218,7 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
     ),
     (
         "disabled-caller-not-allowed",
-        {"services.catalog.enabled": False},
+        {"services.catalog.enabled": False, "services.orders.enabled": False},
         "services.auth.allowedCallers.catalog",
         False,
     ),

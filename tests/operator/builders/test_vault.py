@@ -122,7 +122,7 @@ def test_an_unknown_vault_name_is_refused(servers: Any, message: str) -> None:
     ("changes", "expected"),
     [
         ({}, list(IMPLEMENTED_SERVICES)),
-        ({"services.catalog.enabled": False}, ["auth", "inventory", "reviews"]),
+        ({"services.catalog.enabled": False}, ["auth", "orders", "inventory", "reviews"]),
     ],
     ids=["unbuilt-services-off", "catalog-off"],
 )

@@ -55,7 +55,7 @@ def test_invalid_spec_applies_nothing_and_says_what_to_change(h: Harness) -> Non
     # Fixing the spec is all it takes.
     box.patch_spec("shop", {"services": {"auth": {"enabled": True}}})
     store = box.wait_ready("shop", generation=2)
-    assert set(store["status"]["services"]) == {"auth", "catalog", "inventory"}
+    assert set(store["status"]["services"]) == {"auth", "catalog", "orders", "inventory"}
 
 
 def test_an_image_registry_the_operator_does_not_allow_deploys_nothing(h: Harness) -> None:
@@ -129,7 +129,8 @@ def test_unreachable_vault_is_a_retry_not_an_invalid_spec(h: Harness) -> None:
 def test_failed_upgrade_is_rolled_back_and_reported(h: Harness) -> None:
     box, openbao = h.box, h.openbao
     spec = devstack_spec(box, openbao)
-    spec["services"] = {"catalog": {"enabled": False}}
+    # orders calls the catalog: it is off while the catalog is.
+    spec["services"] = {"catalog": {"enabled": False}, "orders": {"enabled": False}}
     box.apply_store("shop", spec)
     box.wait_ready("shop")
     # A quota that fits the one running service (auth), not a second: the

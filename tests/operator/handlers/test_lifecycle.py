@@ -206,10 +206,11 @@ def test_neighbouring_stores_keep_their_vault_roles(h: Harness) -> None:
         box.wait_ready(name)
     theirs = sorted(role_prefix(box, "shop-eu") + s for s in IMPLEMENTED_SERVICES)
 
-    # shop drops catalog: its own catalog role and policy go, and nothing of shop-eu's.
-    box.patch_spec("shop", {"services": {"catalog": {"enabled": False}}})
+    # shop drops orders (nothing calls it): its own orders role and policy go, and
+    # nothing of shop-eu's.
+    box.patch_spec("shop", {"services": {"orders": {"enabled": False}}})
     store = box.wait_ready("shop", generation=2)
-    mine = sorted(role_prefix(box) + s for s in IMPLEMENTED_SERVICES if s != "catalog")
+    mine = sorted(role_prefix(box) + s for s in IMPLEMENTED_SERVICES if s != "orders")
     assert sorted(store["status"]["vault"]["roles"]) == mine
     assert sorted(roles(openbao, box)) == sorted(mine + theirs)
     assert sorted(policies(openbao, box)) == sorted(mine + theirs)

@@ -40,10 +40,15 @@ from devstack.process import (
     wait_until_gone,
 )
 from productstore_contracts.descriptor import ServiceDescriptor
-from productstore_contracts.services import AUTH, CATALOG, DESCRIPTORS
+from productstore_contracts.services import AUTH, CATALOG, DESCRIPTORS, INVENTORY, ORDERS
 
 HOST = "127.0.0.1"
 AUTH_URL = f"http://{HOST}:{AUTH.port}"
+CATALOG_URL = f"http://{HOST}:{CATALOG.port}"
+INVENTORY_URL = f"http://{HOST}:{INVENTORY.port}"
+# The payments component's address and its API key file (payments.py's layout).
+PAYMENTS_URL = f"http://{HOST}:8170"
+PAYMENTS_API_KEY_FILE = "api-key"
 # Where the other components listen (their modules' constants; not importable here).
 CASSANDRA_PORT = 9042
 REDIS_URL = f"redis://{HOST}:6379/0"
@@ -151,6 +156,7 @@ _DEPENDENCY_COMPONENTS = {
     "redis": "redis",
     "kafka": "kafka",
     "vault": "openbao",
+    "payments": "payments",
 }
 
 
@@ -446,8 +452,30 @@ class CatalogService(UvicornService):
     descriptor = CATALOG
 
 
+class OrdersService(UvicornService):
+    """The orders service, pointed at the catalog, inventory and the payment sandbox."""
+
+    descriptor = ORDERS
+
+    def service_env(self) -> dict[str, str]:
+        return {
+            **super().service_env(),
+            "CATALOG_URL": CATALOG_URL,
+            "INVENTORY_URL": INVENTORY_URL,
+            "PAYMENTS_URL": PAYMENTS_URL,
+            # A file, not the value, so the key stays out of the environment and `ps`.
+            "PAYMENTS_API_KEY_FILE": str(
+                self.paths.component_dir("payments") / PAYMENTS_API_KEY_FILE
+            ),
+        }
+
+
 # Services with a class of their own; every other descriptor gets service_component's.
-_NAMED: dict[str, type[UvicornService]] = {"auth": AuthService, "catalog": CatalogService}
+_NAMED: dict[str, type[UvicornService]] = {
+    "auth": AuthService,
+    "catalog": CatalogService,
+    "orders": OrdersService,
+}
 
 SERVICES: tuple[type[UvicornService], ...] = tuple(
     _NAMED.get(d.name) or service_component(d) for d in DESCRIPTORS

@@ -58,6 +58,7 @@ DEPENDENCY_NAMES: dict[Dependency, str] = {
     "redis": "Redis",
     "kafka": "Kafka",
     "vault": "Vault",
+    "payments": "The payment provider",
 }
 
 # How deep a chain of `raise ... from ...` is searched; real chains are 1-3 long.
@@ -152,6 +153,13 @@ OUTAGES: tuple[Outage, ...] = (
         # A certificate that does not verify is a configuration error. Forbidden,
         # Unauthorized, InvalidPath are not listed: they are answers, not outages.
         except_=_optional("requests.exceptions", "SSLError"),
+    ),
+    Outage(
+        "payments",
+        # The provider client's own verdict: unreachable, 5xx, 429, timed out with no
+        # outcome found (productstore_common.payments). Loaded by name because the
+        # payments client sits above this module in the package's layers.
+        _optional("productstore_common.payments.provider", "PaymentsUnavailable"),
     ),
 )
 

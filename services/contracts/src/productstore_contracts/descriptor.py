@@ -14,8 +14,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-Dependency = Literal["cassandra", "redis", "kafka", "vault"]
-"""A shared server the service connects to (devstack starts it first; the chart wires it)."""
+Dependency = Literal["cassandra", "redis", "kafka", "vault", "payments"]
+"""A server the service connects to (devstack starts it first; the chart wires the shared
+ones). `payments` is the payment provider, a third party (devstack's sandbox locally)."""
 
 SecretKind = Literal["generated", "owned"]
 

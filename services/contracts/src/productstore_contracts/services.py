@@ -46,7 +46,21 @@ CATALOG: Final = ServiceDescriptor(
     ),
 )
 
-# 8103 is kept for orders.
+ORDERS: Final = ServiceDescriptor(
+    name="orders",
+    summary="carts, checkout and the order state machine (reserve, pay, fulfil, deliver)",
+    route_prefixes=("/api/cart", "/api/orders"),
+    port=8103,
+    # Redis: the kit reads auth's role epochs there for the admin routes. Payments: the
+    # provider authorises, captures, voids and refunds.
+    dependencies=frozenset({"cassandra", "kafka", "redis", "payments"}),
+    # auth: tokens; catalog: prices at read time; inventory: what a cart can still get.
+    calls=frozenset({"auth", "catalog", "inventory"}),
+    produces=(ORDERS_TOPIC,),
+    # Reservation outcomes move the orders' state machine.
+    consumes=(INVENTORY_TOPIC,),
+)
+
 INVENTORY: Final = ServiceDescriptor(
     name="inventory",
     summary="stock per location, reservations that never oversell, low-stock alerts",
@@ -73,7 +87,7 @@ REVIEWS: Final = ServiceDescriptor(
     produces=(REVIEWS_TOPIC,),
 )
 
-DESCRIPTORS: Final = (AUTH, CATALOG, INVENTORY, REVIEWS)
+DESCRIPTORS: Final = (AUTH, CATALOG, ORDERS, INVENTORY, REVIEWS)
 check_registry(DESCRIPTORS)
 
 

@@ -1,0 +1,1 @@
+"""Business logic: carts, checkout, the order state machine; no driver imports."""

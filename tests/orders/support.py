@@ -1,0 +1,280 @@
+"""What the orders tests share: settings on devstack, and the services orders works
+with, each real and each the module's own: a catalog and an inventory served over
+HTTP on loopback (inventory consuming the module's order topic), the payment sandbox
+of devstack."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
+
+from devstack.components.cassandra import Cassandra
+from devstack.components.kafka import Kafka
+from devstack.components.payments import PaymentsSandbox
+from devstack.components.redis import Redis
+from productstore_common.events import CloudEvent, EventRegistry
+from productstore_contracts.events.orders import ORDER_EVENTS
+from productstore_orders.app.core.config import OrdersSettings
+
+# Re-exported (mypy's explicit form) for the test modules that import them from here.
+from tests.support.problems import assert_problem as assert_problem  # noqa: PLC0414
+from tests.support.problems import bearer as bearer  # noqa: PLC0414
+
+DEADLINE_SECONDS = 60.0
+ADDRESS = {
+    "name": "Ada Lovelace",
+    "line1": "12 St James's Square",
+    "city": "London",
+    "postal_code": "SW1Y 4JH",
+    "country": "GB",
+}
+
+
+@dataclass(frozen=True)
+class Backing:
+    """A test module's keyspaces and topics (created for it, dropped after it)."""
+
+    orders_keyspace: str
+    inventory_keyspace: str
+    catalog_keyspace: str
+    orders_topic: str
+    inventory_topic: str
+    catalog_topic: str
+    # The catalog follows reviews' ratings too; nothing publishes here in these tests.
+    reviews_topic: str
+
+    @property
+    def keyspaces(self) -> tuple[str, ...]:
+        return (self.orders_keyspace, self.inventory_keyspace, self.catalog_keyspace)
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return (self.orders_topic, self.inventory_topic, self.catalog_topic, self.reviews_topic)
+
+
+@dataclass(frozen=True)
+class Callees:
+    """Where the module's catalog and inventory answer."""
+
+    catalog_url: str
+    inventory_url: str
+
+
+def orders_settings(
+    *,
+    cassandra: Cassandra,
+    kafka: Kafka,
+    redis_server: Redis,
+    payments: PaymentsSandbox,
+    backing: Backing,
+    callees: Callees,
+    jwks_url: str,
+    **overrides: Any,
+) -> OrdersSettings:
+    values: dict[str, Any] = {
+        "environment": "test",
+        "cassandra_contact_points": cassandra.contact_points,
+        "cassandra_port": cassandra.port,
+        # devstack's superuser: the session's keyspace is made by the tests.
+        "cassandra_username": cassandra.username,
+        "cassandra_password": cassandra.password,
+        "cassandra_local_dc": cassandra.local_dc,
+        "cassandra_keyspace": backing.orders_keyspace,
+        "cassandra_consistency": "ONE",
+        "migrate_on_start": False,
+        "kafka_bootstrap_servers": kafka.bootstrap_servers,
+        "redis_url": redis_server.env()["REDIS_URL"],
+        "events_topic": backing.orders_topic,
+        "inventory_topic": backing.inventory_topic,
+        "consumer_group": f"orders-test-{uuid.uuid4().hex[:12]}",
+        "create_topics": False,
+        "jwt_jwks_url": jwks_url,
+        "catalog_url": callees.catalog_url,
+        "inventory_url": callees.inventory_url,
+        "payments_url": payments.url,
+        "payments_api_key": payments.api_key(),
+    }
+    values.update(overrides)
+    return OrdersSettings(**values)
+
+
+class Shop:
+    """The module's catalog and inventory, driven as an administrator would."""
+
+    def __init__(self, callees: Callees, admin: str) -> None:
+        self.callees = callees
+        self.admin = admin
+        self.category = f"orders-{uuid.uuid4().hex[:10]}"
+        self._category_made = False
+
+    async def product(
+        self, *, price: str = "10.00", stock: int | None = 10, **extra: Any
+    ) -> uuid.UUID:
+        """A new catalog product at `price`, with `stock` units in inventory (None: no
+        stock record at all)."""
+        async with httpx.AsyncClient(base_url=self.callees.catalog_url, timeout=30) as catalog:
+            if not self._category_made:
+                made = await catalog.post(
+                    "/api/categories",
+                    json={"slug": self.category, "name": "Orders tests"},
+                    headers=bearer(self.admin),
+                )
+                assert made.status_code == 201, made.text
+                self._category_made = True
+            body = {
+                "name": f"Thing {uuid.uuid4().hex[:6]}",
+                "description": "Something to sell.",
+                "category": self.category,
+                "price": price,
+                "currency": "EUR",
+                "attributes": {},
+                "image_urls": [],
+                "in_stock": True,
+                **extra,
+            }
+            created = await catalog.post("/api/products", json=body, headers=bearer(self.admin))
+            assert created.status_code == 201, created.text
+        product_id = uuid.UUID(created.json()["id"])
+        if stock is not None:
+            await self.set_stock(product_id, stock)
+        return product_id
+
+    async def set_stock(self, product_id: uuid.UUID, on_hand: int) -> None:
+        async with httpx.AsyncClient(base_url=self.callees.inventory_url, timeout=30) as inventory:
+            put = await inventory.put(
+                f"/api/inventory/{product_id}",
+                json={"on_hand": on_hand, "low_stock_threshold": 0},
+                headers=bearer(self.admin),
+            )
+            assert put.status_code == 200, put.text
+
+    async def stock(self, product_id: uuid.UUID) -> dict[str, Any]:
+        async with httpx.AsyncClient(base_url=self.callees.inventory_url, timeout=30) as inventory:
+            got = await inventory.get(f"/api/inventory/{product_id}")
+            assert got.status_code == 200, got.text
+            body: dict[str, Any] = got.json()
+            return body
+
+    async def reprice(self, product_id: uuid.UUID, price: str) -> None:
+        async with httpx.AsyncClient(base_url=self.callees.catalog_url, timeout=30) as catalog:
+            current = await catalog.get(f"/api/products/{product_id}")
+            changed = await catalog.patch(
+                f"/api/products/{product_id}",
+                json={"price": price},
+                headers={**bearer(self.admin), "If-Match": current.headers["ETag"]},
+            )
+            assert changed.status_code == 200, changed.text
+
+    async def wait_stock(
+        self, product_id: uuid.UUID, on_hand: int, reserved: int, timeout: float = DEADLINE_SECONDS
+    ) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            view = await self.stock(product_id)
+            if (view["on_hand"], view["reserved"]) == (on_hand, reserved):
+                return
+            assert time.monotonic() < deadline, view
+            await asyncio.sleep(0.2)
+
+
+def checkout_body(
+    lines: list[tuple[uuid.UUID, int]] | None,
+    token: str = "tok_approve",  # noqa: S107
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"shipping_address": ADDRESS, "payment_token": token}
+    if lines is not None:
+        body["lines"] = [{"product_id": str(p), "quantity": q} for p, q in lines]
+    return body
+
+
+async def place(
+    client: httpx.AsyncClient,
+    token: str,
+    lines: list[tuple[uuid.UUID, int]] | None,
+    *,
+    payment_token: str = "tok_approve",  # noqa: S107 - a sandbox test token
+    key: str | None = None,
+) -> httpx.Response:
+    return await client.post(
+        "/api/orders",
+        json=checkout_body(lines, payment_token),
+        headers={**bearer(token), "Idempotency-Key": key or uuid.uuid4().hex},
+    )
+
+
+async def wait_status(
+    client: httpx.AsyncClient,
+    token: str,
+    order_id: str,
+    status: str,
+    timeout: float = DEADLINE_SECONDS,
+) -> dict[str, Any]:
+    """The order once it is `status`; fails if it ends elsewhere or takes too long."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = await client.get(f"/api/orders/{order_id}", headers=bearer(token))
+        assert got.status_code == 200, got.text
+        order: dict[str, Any] = got.json()
+        if order["status"] == status:
+            return order
+        assert time.monotonic() < deadline, f"order is {order['status']}, not {status}"
+        await asyncio.sleep(0.2)
+
+
+def money(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+class OrderEventLog:
+    """Every order event of the module's topic, read from its start, each decoded with
+    the contract's classes (an event that does not validate fails the test)."""
+
+    def __init__(self, kafka: Kafka, topic: str) -> None:
+        self.registry = EventRegistry(ORDER_EVENTS)
+        self.events: list[CloudEvent[Any]] = []
+        self.raw: list[bytes] = []
+        self._reader = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=kafka.bootstrap_servers,
+            group_id=f"orders-log-{uuid.uuid4().hex[:12]}",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+
+    async def start(self) -> None:
+        await self._reader.start()
+
+    async def stop(self) -> None:
+        await self._reader.stop()
+
+    async def _poll(self) -> None:
+        batches = await self._reader.getmany(timeout_ms=300)
+        for records in batches.values():
+            for record in records:
+                self.raw.append(record.value)
+                self.events.append(self.registry.decode(record.value))
+
+    async def wait_for(
+        self, predicate: Callable[[list[CloudEvent[Any]]], bool], what: str
+    ) -> list[CloudEvent[Any]]:
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while not predicate(self.events):
+            assert time.monotonic() < deadline, f"no {what} in {len(self.events)} events"
+            await self._poll()
+            await asyncio.sleep(0)
+        return self.events
+
+    def of(self, subject: object, kind: type[Any] | None = None) -> list[Any]:
+        return [
+            event.data
+            for event in self.events
+            if event.subject == str(subject) and (kind is None or isinstance(event.data, kind))
+        ]
