@@ -78,6 +78,7 @@ bench: setup  ## benchmarks (start-up from stopped, the gateway with wrk, operat
 	$(UV) run --frozen python bench/inventory_reservations.py
 	$(UV) run --frozen python bench/catalog_stock_lag.py
 	$(UV) run --frozen python bench/reviews_classify.py
+	$(UV) run --frozen python bench/checkout.py
 	$(UV) run --frozen python bench/locust_journey.py
 
 .PHONY: load
