@@ -558,7 +558,7 @@ def test_install_becomes_available_then_uninstalls(
         pods = kubectl.json(
             "get", "pods", *in_ns, "--selector", f"app.kubernetes.io/instance={RELEASE}"
         )
-        assert len(pods["items"]) == 8
+        assert len(pods["items"]) == 2 * len(status)
         for pod in pods["items"]:
             assert pod["status"]["phase"] == "Running"
             assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
@@ -597,7 +597,9 @@ def test_monitoring_objects_only_where_prometheus_operator_is(offline_helm: Helm
     assert set(_by_kind(docs, "PrometheusRule")) == {PREFIX}
     # No groups (helm without the operator): no empty PrometheusRule.
     docs = _render(offline_helm, None, "shop", *MONITORING_APIS)
-    assert set(_by_kind(docs, "ServiceMonitor")) == _names("auth", "catalog", "inventory")
+    assert set(_by_kind(docs, "ServiceMonitor")) == _names(
+        "auth", "catalog", "orders", "inventory", "reviews"
+    )
     assert not _by_kind(docs, "PrometheusRule")
 
 

@@ -27,11 +27,11 @@ from devstack import sample_store
 from devstack.components import operator as operator_component
 from devstack.components import prometheus as prometheus_component
 from devstack.components.prometheus import Prometheus
+from devstack.components.services import CatalogService
 from productstore_operator.builders.rules import ALERT_NAMES
 from tests.operator.spec_cases import load_sample
 
 SERVICES = ("auth", "catalog", "inventory")
-CATALOG_URL = "http://127.0.0.1:8102"
 WAIT_SECONDS = 60.0
 
 
@@ -131,9 +131,10 @@ def _wait_for(what: str, probe: Any) -> Any:
 
 
 def test_private_prometheus_loads_and_evaluates_the_sample_store_rules(
-    private_prometheus: str,
+    private_prometheus: str, catalog_service: CatalogService
 ) -> None:
-    url = private_prometheus
+    # The fixture starts the catalog if this test is the session's first to need it.
+    url, catalog_url = private_prometheus, catalog_service.url
 
     def loaded() -> list[dict[str, Any]]:
         groups: list[dict[str, Any]] = _get(url, "/api/v1/rules")["groups"]
@@ -151,11 +152,11 @@ def test_private_prometheus_loads_and_evaluates_the_sample_store_rules(
 
     # Real reads on the catalog (the seeded products), then its SLIs from them.
     for _ in range(20):
-        httpx.get(f"{CATALOG_URL}/api/products", params={"limit": 5}, timeout=5.0)
+        httpx.get(f"{catalog_url}/api/products", params={"limit": 5}, timeout=5.0)
 
     # The latency SLI counts the 0.2 s bucket, which the kit exports since this change:
     # a devstack still running older service code has none, and only availability.
-    exported = httpx.get(f"{CATALOG_URL}/metrics", timeout=5.0).text
+    exported = httpx.get(f"{catalog_url}/metrics", timeout=5.0).text
     kinds = {"availability", "latency"} if 'le="0.2"' in exported else {"availability"}
 
     def catalog_sli() -> dict[str, float]:

@@ -354,7 +354,7 @@ VALID: dict[str, dict[str, Any]] = {
         },
         "observability.slos.auth.latency.enabled": False,
     },
-    "slo-for-an-unbuilt-service": {"observability.slos.orders.availability.objective": 99},
+    "slo-for-an-unbuilt-service": {"observability.slos.wishlist.availability.objective": 99},
     "receivers": {
         "observability.alerting": {
             "slack": {"vaultKey": "alerting/slack", "channel": "#shop-alerts"},

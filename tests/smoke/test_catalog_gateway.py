@@ -106,7 +106,13 @@ def test_catalog_paths_are_in_the_combined_openapi(gateway: httpx.Client) -> Non
 
 def test_catalog_is_a_prometheus_target(catalog_service: CatalogService) -> None:
     targets = json.loads(catalog_service.target_file.read_text())
-    assert targets == [{"targets": ["127.0.0.1:8102"], "labels": {"service": "catalog"}}]
+    # The sample store's labels too: the SLO rules select on namespace, store and service.
+    assert targets == [
+        {
+            "targets": ["127.0.0.1:8102"],
+            "labels": {"namespace": "default", "store": "devstack", "service": "catalog"},
+        }
+    ]
     metrics = httpx.get(f"{catalog_service.url}/metrics", timeout=10)
     assert metrics.status_code == 200
     assert "http_requests_total" in metrics.text

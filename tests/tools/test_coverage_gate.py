@@ -29,6 +29,7 @@ PACKAGES = {
     "productstore_common",
     "productstore_contracts",
     "productstore_inventory",
+    "productstore_orders",
     "productstore_operator",
     "productstore_reviews",
     "devstack",

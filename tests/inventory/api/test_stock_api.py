@@ -68,6 +68,10 @@ async def test_locations_are_set_by_name_and_others_keep_theirs(
         ({"on_hand": -1}, "#/on_hand"),
         ({"on_hand": 1_000_000_001}, "#/on_hand"),
         ({"on_hand": "many"}, "#/on_hand"),
+        # JSON true is no count of units (schemathesis found it taken as 1, false as 0).
+        ({"on_hand": False}, "#/on_hand"),
+        ({"on_hand": 1, "low_stock_threshold": True}, "#/low_stock_threshold"),
+        ({"locations": {"a": {"on_hand": True}}}, "#/locations/a/on_hand"),
         ({"on_hand": 1, "low_stock_threshold": -2}, "#/low_stock_threshold"),
         ({"locations": {}}, "#/locations"),
         ({"locations": {"Main Hall": {"on_hand": 1}}}, "#/locations/Main Hall"),

@@ -8,6 +8,7 @@ from typing import Any, get_args
 
 import pytest
 
+from productstore_contracts.services import DESCRIPTORS
 from productstore_operator.builders import StoreRef
 from productstore_operator.builders.rules import (
     ALERT_NAMES,
@@ -38,17 +39,20 @@ def _objectives(groups: list[dict[str, Any]]) -> set[tuple[str, str]]:
     }
 
 
+# Every built service is on by default, so each has both objectives.
+BUILT = tuple(d.name for d in DESCRIPTORS)
+
+
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
         (
             {},
-            {(s, k) for s in ("auth", "catalog", "inventory") for k in ("availability", "latency")},
+            {(s, k) for s in BUILT for k in ("availability", "latency")},
         ),
         (
             {"observability.slos.auth.latency.enabled": False},
-            {(s, k) for s in ("auth", "catalog", "inventory") for k in ("availability", "latency")}
-            - {("auth", "latency")},
+            {(s, k) for s in BUILT for k in ("availability", "latency")} - {("auth", "latency")},
         ),
         # A disabled service has no rules, whatever its objectives say.
         (
@@ -56,7 +60,7 @@ def _objectives(groups: list[dict[str, Any]]) -> set[tuple[str, str]]:
                 "services.inventory.enabled": False,
                 "observability.slos.inventory.availability.objective": 99,
             },
-            {(s, k) for s in ("auth", "catalog") for k in ("availability", "latency")},
+            {(s, k) for s in BUILT if s != "inventory" for k in ("availability", "latency")},
         ),
     ],
     ids=["defaults", "one-objective-off", "service-disabled"],

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from kubernetes import client
 
+from productstore_operator.models import IMPLEMENTED_SERVICES
 from tests.operator.handlers.support import (
     CHART,
     Harness,
@@ -55,7 +56,7 @@ def test_invalid_spec_applies_nothing_and_says_what_to_change(h: Harness) -> Non
     # Fixing the spec is all it takes.
     box.patch_spec("shop", {"services": {"auth": {"enabled": True}}})
     store = box.wait_ready("shop", generation=2)
-    assert set(store["status"]["services"]) == {"auth", "catalog", "orders", "inventory"}
+    assert set(store["status"]["services"]) == set(IMPLEMENTED_SERVICES)
 
 
 def test_an_image_registry_the_operator_does_not_allow_deploys_nothing(h: Harness) -> None:

@@ -6,6 +6,8 @@ payment_failed; cancelled after payment (voided, restocked) and after fulfilment
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -246,7 +248,15 @@ async def test_business_metrics_count_a_checkout_by_stage(
     await wait_status(client, tokens.user, placed.json()["id"], "paid")
     declined = await place(client, tokens.user, [(product, 1)], payment_token="tok_decline")
     await wait_status(client, tokens.user, declined.json()["id"], "payment_failed")
-    after = _samples((await client.get("/metrics")).text)
+    # The status is visible as soon as its compare-and-set is; the counter moves a
+    # moment later, after the move's events are written.
+    key = ("orders_cancelled_total", (("reason", "payment_failed"),))
+    deadline = time.monotonic() + 10
+    while True:
+        after = _samples((await client.get("/metrics")).text)
+        if after.get(key, 0.0) > before.get(key, 0.0) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
 
     def grew(name: str, **labels: str) -> float:
         key = (name, tuple(sorted(labels.items())))

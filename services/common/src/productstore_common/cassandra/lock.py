@@ -57,7 +57,9 @@ def is_contention(exc: BaseException) -> bool:
 def is_schema_lag(exc: BaseException) -> bool:
     """A node that has not applied a just-created bookkeeping table yet (schema
     propagates asynchronously; a Paxos round can reach such a replica): retry."""
-    return isinstance(exc, InvalidRequest) and "does not exist" in str(exc)
+    # Cassandra says "Table ... does not exist" and "Keyspace '...' doesn't exist".
+    text = str(exc)
+    return isinstance(exc, InvalidRequest) and ("does not exist" in text or "doesn't exist" in text)
 
 
 def execute_lwt(

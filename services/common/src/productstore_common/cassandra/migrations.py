@@ -42,6 +42,7 @@ from productstore_common.cassandra.lock import (
     MIN_LOCK_TTL,
     MigrationLock,
     execute_lwt,
+    is_schema_lag,
     lock_table_cql,
 )
 from productstore_common.cassandra.scripts import MigrationScript, load_scripts
@@ -299,7 +300,7 @@ class Migrator:
                     self.db.session.execute(statement, timeout=self.statement_timeout)
                     break
                 except InvalidRequest as exc:
-                    if "does not exist" not in str(exc) or time.monotonic() > deadline:
+                    if not is_schema_lag(exc) or time.monotonic() > deadline:
                         raise
                     time.sleep(0.2)
 
@@ -319,7 +320,21 @@ class Migrator:
         return row is not None
 
     def _ddl(self, cql: str, *, what: str) -> None:
-        result = self.db.session.execute(SimpleStatement(cql), timeout=self.statement_timeout)
+        # A coordinator that has not yet applied a racing replica's keyspace answers
+        # "Keyspace ... doesn't exist" to CREATE TABLE IF NOT EXISTS (seen on the
+        # 3-node cluster even after agreement): the statements are idempotent, so
+        # they are tried again until the agreement timeout.
+        deadline = time.monotonic() + self.schema_agreement_timeout
+        while True:
+            try:
+                result = self.db.session.execute(
+                    SimpleStatement(cql), timeout=self.statement_timeout
+                )
+                break
+            except InvalidRequest as exc:
+                if not is_schema_lag(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
         # Even after a no-op: IF NOT EXISTS answers "exists" from a node that
         # already has a racing replica's change; the next node may not yet.
         self._await_agreement(result, what, always=True)

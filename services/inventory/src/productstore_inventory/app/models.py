@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from productstore_inventory.app.core.config import LOCATION_PATTERN
 
 MAX_UNITS = 1_000_000_000
-Units = Annotated[int, Field(ge=0, le=MAX_UNITS)]
+# Strict: JSON true is not 1 unit (pydantic's lax mode would take it).
+Units = Annotated[int, Field(strict=True, ge=0, le=MAX_UNITS)]
 Location = Annotated[str, StringConstraints(pattern=LOCATION_PATTERN)]
 
 
