@@ -6,6 +6,7 @@ was, and a cancel whose refund an outage cut short is finished by its retry."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -18,20 +19,25 @@ from fastapi import FastAPI
 from devstack.components.kafka import Kafka
 from devstack.components.payments import PaymentsSandbox
 from productstore_common.events import new_event, to_kafka_record
+from productstore_common.kit.container import container_of
+from productstore_common.payments import PaymentsUnavailable
 from productstore_contracts.events import EventPayload
 from productstore_contracts.events.inventory import (
     INVENTORY_SOURCE,
     ReservedLine,
     ShortLine,
+    StockCommitRefused,
     StockReserved,
     StockShortfall,
 )
 from productstore_contracts.events.orders import OrderCancelled, OrderPaid
 from productstore_orders.app.core.config import OrdersSettings
 from productstore_orders.app.main import create_app
+from productstore_orders.app.services.lifecycle import Lifecycle
 from tests.catalog.support import Tokens, asgi_client, wait_ready
 from tests.orders.services.test_state_machine import payment_of
 from tests.orders.support import (
+    DEADLINE_SECONDS,
     OrderEventLog,
     Shop,
     assert_problem,
@@ -139,8 +145,8 @@ async def test_racing_cancels_cancel_once(
 
 
 @pytest.fixture(scope="module")
-async def outage_client(settings: OrdersSettings) -> AsyncIterator[httpx.AsyncClient]:
-    """A second orders replica whose payment provider is unreachable (its API only)."""
+async def outage_app(settings: OrdersSettings) -> AsyncIterator[FastAPI]:
+    """A second orders replica whose payment provider is unreachable (no consumer)."""
     replica: FastAPI = create_app(
         settings.model_copy(
             update={"payments_url": "http://127.0.0.1:9", "consume_inventory": False}
@@ -148,8 +154,13 @@ async def outage_client(settings: OrdersSettings) -> AsyncIterator[httpx.AsyncCl
     )
     async with replica.router.lifespan_context(replica):
         await wait_ready(replica)
-        async with asgi_client(replica) as http:
-            yield http
+        yield replica
+
+
+@pytest.fixture(scope="module")
+async def outage_client(outage_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(outage_app) as http:
+        yield http
 
 
 async def test_a_provider_outage_is_a_503_and_the_order_stays(
@@ -202,3 +213,39 @@ async def test_a_refund_cut_short_by_an_outage_is_finished_by_the_retry(
         payment = payment_of(sandbox, order_id)
     assert payment["status"] == "refunded"
     assert money(payment["amount_refunded"]) == money("15.00")
+
+
+async def test_a_void_cut_short_by_an_outage_is_finished_by_the_redelivery(
+    *,
+    client: httpx.AsyncClient,
+    outage_app: FastAPI,
+    tokens: Tokens,
+    shop: Shop,
+    kafka: Kafka,
+    settings: OrdersSettings,
+    payments_sandbox: PaymentsSandbox,
+) -> None:
+    product = await shop.product(stock=2)
+    placed = await place(client, tokens.user, [(product, 1)])
+    order_id = uuid.UUID(placed.json()["id"])
+    await wait_status(client, tokens.user, str(order_id), "paid")
+
+    # Inventory refuses the commit; the replica that handles it writes the cancel, then
+    # cannot reach the provider to void: the consumer would see the error and retry.
+    refused = StockCommitRefused(order_id=order_id, reason="expired")
+    lifecycle = container_of(outage_app).get(Lifecycle)
+    with pytest.raises(PaymentsUnavailable):
+        await lifecycle.on_commit_refused(refused)
+    order = await wait_status(client, tokens.user, str(order_id), "cancelled")
+    assert order["cancel_reason"] == "stock_expired"
+    with sandbox_http(payments_sandbox) as sandbox:
+        assert payment_of(sandbox, str(order_id))["status"] == "authorized"
+
+        # Delivered again (to the replica that reaches the provider): voided, once.
+        await _send(kafka, settings.inventory_topic, [refused, refused])
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while (status := payment_of(sandbox, str(order_id))["status"]) != "voided":
+            assert time.monotonic() < deadline, f"the payment is {status}, not voided"
+            await asyncio.sleep(0.1)
+    after = (await client.get(f"/api/orders/{order_id}", headers=bearer(tokens.user))).json()
+    assert (after["status"], after["cancel_reason"]) == ("cancelled", "stock_expired")

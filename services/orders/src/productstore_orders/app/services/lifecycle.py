@@ -221,9 +221,17 @@ class Lifecycle:
         return f"ignored:{order.status}"
 
     async def on_commit_refused(self, event: StockCommitRefused) -> str:
-        """Paid, but inventory had let the holds go: nothing was sold, give the money back."""
+        """Paid, but inventory had let the holds go: nothing was sold, give the money back.
+
+        The cancel is written before the money goes back, so a redelivery that finds
+        the order cancelled for this reason announces it again and finishes the settling
+        (a crash, or the provider unreachable, between the two); the keys make it once.
+        """
         order = await self.store.get(event.order_id)
-        if order is None or order.status != "paid":
+        if order is None:
+            return "ignored"
+        redelivered = order.status == "cancelled" and order.cancel_reason == "stock_expired"
+        if order.status != "paid" and not redelivered:
             return "ignored"
         cancelled = OrderCancelled(order_id=order.order_id, reason="other", paid=False)
         order, moved = await self.move(
@@ -232,11 +240,13 @@ class Lifecycle:
             [order_event(order.order_id, "cancelled", cancelled)],
             cancel_reason="stock_expired",
         )
-        if moved:
-            await self._settle(order)
-            self.metrics.cancelled.labels("stock_expired").inc()
-            return "cancelled"
-        return f"ignored:{order.status}"
+        if not moved:
+            return f"ignored:{order.status}"
+        await self._settle(order)
+        if redelivered:
+            return "settled"
+        self.metrics.cancelled.labels("stock_expired").inc()
+        return "cancelled"
 
     # --- what people do -----------------------------------------------------------------
 
