@@ -133,11 +133,6 @@ def _wait_for(what: str, probe: Any) -> Any:
     pytest.fail(f"{what} within {WAIT_SECONDS:.0f}s; last: {last!r}")
 
 
-@pytest.mark.xfail(
-    reason="known defect (session 6 closing note): on a stack the test session starts "
-    "itself, the private Prometheus returns no catalog SLI within 60 s; not yet found why",
-    strict=False,
-)
 def test_private_prometheus_loads_and_evaluates_the_sample_store_rules(
     private_prometheus: str, catalog_service: CatalogService
 ) -> None:
@@ -158,23 +153,23 @@ def test_private_prometheus_loads_and_evaluates_the_sample_store_rules(
     alerts = {r["name"] for g in groups for r in g["rules"] if r["type"] == "alerting"}
     assert alerts == set(ALERT_NAMES)
 
-    # Real reads on the catalog (the seeded products), then its SLIs from them.
-    for _ in range(20):
-        httpx.get(f"{catalog_url}/api/products", params={"limit": 5}, timeout=5.0)
-
-    # The latency SLI counts the 0.2 s bucket, which the kit exports since this change:
-    # a devstack still running older service code has none, and only availability.
+    # The latency SLI counts the requests answered within 0.2 s: the kit's bucket.
     exported = httpx.get(f"{catalog_url}/metrics", timeout=5.0).text
-    kinds = {"availability", "latency"} if 'le="0.2"' in exported else {"availability"}
+    assert 'le="0.2"' in exported
 
     def catalog_sli() -> dict[str, float]:
+        # Real reads on the catalog (the seeded products) between every two scrapes: a
+        # rate is 0/0, NaN, while the counters stand still, and on a stack the test
+        # session started nothing else reads the catalog (the defect of stop 16: all
+        # the reads were made before the private Prometheus's first scrape).
+        for _ in range(5):
+            httpx.get(f"{catalog_url}/api/products", params={"limit": 5}, timeout=5.0)
         result = _get(
             url,
             "/api/v1/query",
             query='slo:sli_error:ratio_rate5m{namespace="default", store="devstack", '
             'service="catalog"}',
         )["result"]
-        # NaN until two scrapes saw the reads.
         return {
             s["metric"]["slo"]: float(s["value"][1])
             for s in result
@@ -182,11 +177,12 @@ def test_private_prometheus_loads_and_evaluates_the_sample_store_rules(
         }
 
     sli = _wait_for(
-        "the catalog's availability SLI evaluated",
-        lambda: found if "availability" in (found := catalog_sli()) else {},
+        "the catalog's SLIs evaluated",
+        lambda: found if {"availability", "latency"} <= set(found := catalog_sli()) else {},
     )
-    # Reads of a healthy catalog: no 5xx.
+    # Reads of a healthy catalog: no 5xx, and (on this machine) well inside 0.2 s.
     assert sli["availability"] == 0.0
+    assert 0.0 <= sli["latency"] < 0.5
 
     def healthy() -> bool:
         rules = [r for g in loaded() for r in g["rules"]]
@@ -200,13 +196,3 @@ def test_private_prometheus_loads_and_evaluates_the_sample_store_rules(
         query='slo:error_budget:ratio{store="devstack", service="catalog", slo="availability"}',
     )["result"]
     assert [float(s["value"][1]) for s in remaining] == [0.001]
-    # Known gap (session 6 closing note): with the 0.2 s bucket exported, the latency
-    # SLI did not evaluate on the CI run within 60 s, and there was no time left to
-    # find out why. Declared here rather than hidden; a real value is still checked.
-    deadline = time.monotonic() + 20
-    while "latency" in kinds and "latency" not in sli and time.monotonic() < deadline:
-        time.sleep(1.0)
-        sli = catalog_sli()
-    if "latency" not in sli:
-        pytest.xfail(f"the catalog's latency SLI did not evaluate (exported kinds {kinds})")
-    assert 0.0 <= sli["latency"] < 0.5
