@@ -19,12 +19,13 @@ from productstore_catalog.app.core.config import CatalogSettings
 from productstore_catalog.app.data import migrations_dir
 from productstore_catalog.app.data.cache import ProductCache
 from productstore_catalog.app.data.categories import CategoryStore
+from productstore_catalog.app.data.feeds import Feed, versioned_feed
 from productstore_catalog.app.data.products import ProductStore
 from productstore_catalog.app.data.ratings import RatingStore
-from productstore_catalog.app.data.ratings_feed import ratings_feed
+from productstore_catalog.app.data.ratings_feed import RATING_HANDLES, ratings_registry
 from productstore_catalog.app.data.search_feed import SearchFeed, replica_group
 from productstore_catalog.app.data.stock import StockStore
-from productstore_catalog.app.data.stock_feed import stock_feed
+from productstore_catalog.app.data.stock_feed import STOCK_HANDLES, stock_registry
 from productstore_catalog.app.services.catalog import Catalog
 from productstore_catalog.app.services.ratings import RatingEvents
 from productstore_catalog.app.services.reads import CatalogReads
@@ -138,32 +139,36 @@ async def setup(kit: ServiceKit[CatalogSettings]) -> None:
             store, CategoryStore(db), cache, product_search, StockStore(db), ratings=RatingStore(db)
         )
     )
+    # Each topic's service creates it in clusters; locally it may not run yet.
+    followed: list[Feed] = []
     if settings.consume_stock:
-        if settings.creates_topics:
-            # Inventory creates its topic in clusters; locally it may not run yet.
-            await create_topics(settings, [settings.inventory_topic])
-        await kit.enter(
-            stock_feed(
-                db,
-                bootstrap_servers=settings.kafka_bootstrap_servers,
-                group_id=settings.stock_consumer_group,
+        followed.append(
+            Feed(
                 topic=settings.inventory_topic,
+                group_id=settings.stock_consumer_group,
+                registry=stock_registry(),
+                handles=STOCK_HANDLES,
                 handler=StockEvents(catalog).handle,
-                metrics=consumer_metrics,
-                tracer_provider=kit.tracer_provider,
             )
         )
     if settings.consume_ratings:
-        if settings.creates_topics:
-            # The reviews service creates its topic in clusters; locally it may not run yet.
-            await create_topics(settings, [settings.reviews_topic])
-        await kit.enter(
-            ratings_feed(
-                db,
-                bootstrap_servers=settings.kafka_bootstrap_servers,
-                group_id=settings.ratings_consumer_group,
+        followed.append(
+            Feed(
                 topic=settings.reviews_topic,
+                group_id=settings.ratings_consumer_group,
+                registry=ratings_registry(),
+                handles=RATING_HANDLES,
                 handler=RatingEvents(catalog).handle,
+            )
+        )
+    for topic in followed:
+        if settings.creates_topics:
+            await create_topics(settings, [topic.topic])
+        await kit.enter(
+            versioned_feed(
+                db,
+                topic,
+                bootstrap_servers=settings.kafka_bootstrap_servers,
                 metrics=consumer_metrics,
                 tracer_provider=kit.tracer_provider,
             )
