@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import tempfile
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +31,7 @@ from pydantic import BaseModel, TypeAdapter
 from productstore_contracts.services import DESCRIPTORS
 from productstore_operator.builders.values import IMAGE_PREFIX, service_settings, traffic_values
 from productstore_operator.callgraph import CALLERS, allowed_callers
+from productstore_operator.files import write_atomic
 from productstore_operator.models import (
     IMPLEMENTED_SERVICES,
     SERVICE_NAMES,
@@ -397,15 +396,6 @@ def render(chart: Path = CHART) -> dict[Path, str]:
     }
 
 
-def _write(path: Path, text: str) -> None:
-    # Write then rename, so a failed run never leaves a half-written file behind.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as file:
-        file.write(text)
-    Path(tmp).chmod(0o644)
-    Path(tmp).replace(path)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m productstore_operator.chart_values",
@@ -415,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for path, text in render(args.chart).items():
         if path.read_text() != text:
-            _write(path, text)
+            write_atomic(path, text)
     return 0
 
 

@@ -13,9 +13,6 @@ fails here, loudly, rather than in the apiserver.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +22,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from productstore_operator.files import emit
 from productstore_operator.models import ProductStoreSpec, ProductStoreStatus
 from productstore_operator.models.resource import (
     CATEGORIES,
@@ -299,17 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--output", "-o", type=Path, help="write to FILE instead of stdout")
     args = parser.parse_args(argv)
-    text = render_crd()
-    if args.output is None:
-        sys.stdout.write(text)
-        return 0
-    # Write then rename, so a failed run never leaves a half-written CRD behind.
-    output: Path = args.output
-    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as file:
-        file.write(text)
-    Path(tmp).chmod(0o644)
-    Path(tmp).replace(output)
+    emit(render_crd(), args.output)
     return 0
 
 

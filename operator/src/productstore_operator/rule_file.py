@@ -11,9 +11,6 @@ and tests them.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +19,7 @@ import yaml
 
 from productstore_operator.builders import StoreRef, build_rule_groups
 from productstore_operator.builders.settings import DEFAULT_RUNBOOK_BASE_URL
+from productstore_operator.files import emit
 from productstore_operator.models import ProductStoreSpec
 
 HEADER = (
@@ -59,17 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output", "-o", type=Path, help="write to FILE instead of stdout")
     args = parser.parse_args(argv)
     manifest = yaml.safe_load(args.store.read_text())
-    text = render_rule_file(manifest, args.namespace, args.runbook_base_url)
-    if args.output is None:
-        sys.stdout.write(text)
-        return 0
-    # Write then rename: Prometheus may reload while this runs.
-    output: Path = args.output
-    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as file:
-        file.write(text)
-    Path(tmp).chmod(0o644)
-    Path(tmp).replace(output)
+    emit(render_rule_file(manifest, args.namespace, args.runbook_base_url), args.output)
     return 0
 
 
