@@ -1,4 +1,5 @@
-"""The seed's user journey for Locust: browse, search, add to cart, check out, pay.
+"""The seed's user journey for Locust: browse, search, read and write reviews, add
+to cart, check out, pay.
 
 Run by bench/locust_journey.py (which makes the accounts and the stock and reads
 the results); by hand:
@@ -34,6 +35,14 @@ PRODUCTS: list[str] = json.loads(
 )
 PAID_TIMEOUT = float(os.environ.get("LOCUST_PAID_TIMEOUT", "30"))
 WORDS = ("chair", "lamp", "phone", "coffee", "book", "shoe", "garden", "кресло", "лампа")
+# What shoppers write: both languages, every rating (moderation and sentiment run on it).
+REVIEWS = (
+    (5, "Works exactly as described and arrived quickly, very happy with it."),
+    (4, "Good value for the price, although the colour is a little darker."),
+    (2, "Stopped working after a week, the support never answered my emails."),
+    (5, "Отличная вещь, пользуюсь каждый день и всем советую."),
+    (3, "Нормально, но за эти деньги ожидал качество получше."),
+)
 FINAL = {"paid", "fulfilled", "delivered", "cancelled", "expired", "rejected", "payment_failed"}
 
 _next_account = itertools.count()
@@ -50,7 +59,9 @@ class Shopper(HttpUser):
         answer.raise_for_status()
         self.client.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
 
-    @task(5)
+    # Weights: of 22 actions, 10 browse, 6 search, 3 read reviews, 2 check out, 1 writes
+    # a review (a shopper's one review per product; a second is refused with 409).
+    @task(10)
     def browse(self) -> None:
         page = self.client.get("/api/products?limit=20", name="browse").json()
         items = page.get("items") or []
@@ -58,12 +69,29 @@ class Shopper(HttpUser):
             product = random.choice(items)["id"]
             self.client.get(f"/api/products/{product}", name="product")
 
-    @task(3)
+    @task(6)
     def search(self) -> None:
         word = random.choice(WORDS)
         self.client.get(f"/api/products/search?q={word}&limit=20", name="search")
 
+    @task(3)
+    def read_reviews(self) -> None:
+        product = random.choice(PRODUCTS)
+        self.client.get(f"/api/reviews?product_id={product}&sort=helpful", name="reviews")
+
     @task(1)
+    def write_review(self) -> None:
+        rating, body = random.choice(REVIEWS)
+        with self.client.post(
+            "/api/reviews",
+            json={"product_id": random.choice(PRODUCTS), "rating": rating, "body": body},
+            name="write review",
+            catch_response=True,
+        ) as answer:
+            if answer.status_code == 409:
+                answer.success()  # reviewed this product before: the API's answer, not a fault
+
+    @task(2)
     def check_out(self) -> None:
         product = random.choice(PRODUCTS)
         self.client.put(
