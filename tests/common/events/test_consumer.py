@@ -298,3 +298,75 @@ async def test_a_claim_held_by_another_consumer_makes_others_wait_until_done_or_
     # The late "a" can no longer mark it: "b" owns it now.
     assert not await store["a"].finish(crashed, kind, "done")
     assert await store["b"].finish(crashed, kind, "done")
+
+
+async def test_keys_are_handled_at_once_each_in_order_and_committed_to_the_end(
+    kafka: Kafka, module_db: CassandraSession, topic: str
+) -> None:
+    """`key_concurrency`: the first event of every key waits until all four keys have
+    started, which a consumer that handles one record at a time never lets happen
+    (the keys fall on the topic's three partitions: partitions run at once too)."""
+    keys = [f"order-{n}".encode() for n in range(4)]
+    sent = [(key, event(sequence)) for sequence in range(3) for key in keys]
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        for key, item in sent:
+            value, headers = as_record(item)
+            await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+    finally:
+        await producer.stop()
+    key_of = {item.id: key for key, item in sent}
+    started: set[bytes] = set()
+    everyone_started = asyncio.Event()
+    order: dict[bytes, list[int]] = {key: [] for key in keys}
+    waited_in_vain: list[bytes] = []
+
+    async def handler(item: CloudEvent[Any]) -> None:
+        key = key_of[item.id]
+        if key not in started:
+            started.add(key)
+            if len(started) == len(keys):
+                everyone_started.set()
+            try:
+                await asyncio.wait_for(everyone_started.wait(), timeout=1.5)
+            except TimeoutError:
+                waited_in_vain.append(key)
+        order[key].append(item.data.sequence)
+
+    metrics = ConsumerMetrics()
+    group = f"keys-{uuid.uuid4().hex[:8]}"
+    config = dataclasses.replace(FAST, key_concurrency=4)
+    async with consuming(
+        kafka=kafka,
+        db=module_db,
+        topic=topic,
+        group=group,
+        handler=handler,
+        metrics=metrics,
+        config=config,
+    ):
+        await wait_until(lambda: sum(map(len, order.values())) == len(sent), 30, "all handled")
+        handled = outcomes(metrics, group)
+        await wait_until(lambda: handled("handled") == len(sent), 10, "all counted")
+
+    assert waited_in_vain == []
+    assert order == {key: [0, 1, 2] for key in keys}
+    # Everything handled is committed: each partition's position is its end.
+    reader = AIOKafkaConsumer(
+        bootstrap_servers=kafka.bootstrap_servers, group_id=group, enable_auto_commit=False
+    )
+    await reader.start()
+    try:
+        partitions = [TopicPartition(topic, n) for n in range(3)]
+        ends = await reader.end_offsets(partitions)
+        committed = {p: await reader.committed(p) or 0 for p in partitions}
+        assert committed == ends
+        assert sum(ends.values()) == len(sent)
+    finally:
+        await reader.stop()
+
+
+def test_key_concurrency_is_at_least_one() -> None:
+    with pytest.raises(ValueError, match="key_concurrency"):
+        ConsumerConfig(key_concurrency=0)

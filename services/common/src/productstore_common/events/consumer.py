@@ -8,12 +8,18 @@
     async with consumer:        # in the lifespan; runs until the app stops
         ...
 
-Records of a partition are handled one at a time, in order, and the offsets
-are committed only after they were handled (manual commits), so a crash or a
-rebalance redelivers rather than loses. Redelivered events are recognised by
-their id in ``processed_events`` (see ``dedupe``) and not handled again, unless
-the handler is idempotent by itself (``ConsumerConfig(dedupe=False)``). Events of
-types the handler does not act on (``handles``) are committed without a claim.
+Records of a partition are handled in order, and the offsets are committed only
+after they were handled (manual commits), so a crash or a rebalance redelivers
+rather than loses. By default one record at a time; with
+``ConsumerConfig(key_concurrency=N)`` records of different keys (different
+orders, say) are handled up to N at a time while each key's records keep their
+order, across the partitions of a poll too, for handlers that are safe across
+keys (each partition's committed offset is the end of its longest handled prefix,
+so a stop mid-batch redelivers the rest).
+Redelivered events are recognised by their id in ``processed_events`` (see
+``dedupe``) and not handled again, unless the handler is idempotent by itself
+(``ConsumerConfig(dedupe=False)``). Events of types the handler does not act on
+(``handles``) are committed without a claim.
 
 What cannot be handled goes to ``<topic>.dlq`` (same key and value, the
 original headers plus ``dlq_reason``, ``dlq_error``, ``dlq_topic``,
@@ -94,10 +100,16 @@ class ConsumerConfig:
     # newest version): redeliveries reach it again, and each event saves the two
     # lightweight transactions of the dedupe store (claim and mark).
     dedupe: bool = True
+    # Records of one partition with different keys handled at once (1: one at a
+    # time). Only for handlers whose effects on different keys commute or are
+    # guarded (compare-and-set): each key's records stay in order, keys do not.
+    key_concurrency: int = 1
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if self.key_concurrency < 1:
+            raise ValueError("key_concurrency must be at least 1")
         worst = self.max_attempts * (self.handler_timeout + self.retry_max)
         if self.claim_ttl_seconds <= worst:
             raise ValueError(
@@ -173,6 +185,9 @@ class IdempotentConsumer(BackgroundLoop):
                     self._infrastructure_error(exc, "poll Kafka")
                     await sleep_unless(self._stop, self._backoff.next_delay())
                     continue
+                if self.config.key_concurrency > 1:
+                    await self._consume_by_key(batches)
+                    continue
                 for partition, records in batches.items():
                     await self._consume(partition, records)
         except _StoppedError:
@@ -216,6 +231,40 @@ class IdempotentConsumer(BackgroundLoop):
         finally:
             if handled_to is not None:
                 await self._commit(partition, handled_to)
+
+    async def _consume_by_key(self, batches: dict[Any, list[Any]]) -> None:
+        """Each (partition, key)'s records in order, up to ``key_concurrency`` of them
+        at once; each partition's commit covers its records handled without a gap."""
+        queues: dict[tuple[Any, bytes | None], list[Any]] = {}
+        for partition, records in batches.items():
+            for record in records:
+                queues.setdefault((partition, record.key), []).append(record)
+        handled: set[tuple[Any, int]] = set()
+        slots = asyncio.Semaphore(self.config.key_concurrency)
+
+        async def one_key(partition: Any, queue: list[Any]) -> None:
+            async with slots:
+                for record in queue:
+                    if self._stop.is_set():
+                        return
+                    await self._process(record)
+                    handled.add((partition, record.offset))
+
+        outcomes = await asyncio.gather(
+            *(one_key(partition, queue) for (partition, _), queue in queues.items()),
+            return_exceptions=True,
+        )
+        for partition, records in batches.items():
+            handled_to = None
+            for record in records:
+                if (partition, record.offset) not in handled:
+                    break
+                handled_to = record.offset + 1
+            if handled_to is not None:
+                await self._commit(partition, handled_to)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def _commit(self, partition: TopicPartition, offset: int) -> None:
         try:
