@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from productstore_common.events import ConsumerMetrics, EventRegistry, IdempotentConsumer
+from productstore_common.events import (
+    ConsumerConfig,
+    ConsumerMetrics,
+    EventRegistry,
+    IdempotentConsumer,
+)
 from productstore_common.kit import ServiceKit, service_app
 from productstore_common.kit.connections import create_topics
 from productstore_contracts.events.inventory import INVENTORY_EVENTS
@@ -121,6 +126,7 @@ async def setup(kit: ServiceKit[InventorySettings]) -> None:
                 topics=[settings.orders_topic],
                 registry=order_registry(),
                 handler=OrderEvents(reservations).handle,
+                config=ConsumerConfig(key_concurrency=settings.consumer_key_concurrency),
                 metrics=ConsumerMetrics(kit.metrics.registry),
                 tracer_provider=kit.tracer_provider,
             )

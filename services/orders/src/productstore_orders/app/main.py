@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from productstore_common.events import ConsumerMetrics, IdempotentConsumer
+from productstore_common.events import ConsumerConfig, ConsumerMetrics, IdempotentConsumer
 from productstore_common.kit import ServiceKit, service_app
 from productstore_common.kit.connections import create_topics
 from productstore_common.payments import SandboxPaymentProvider
@@ -99,6 +99,7 @@ async def setup(kit: ServiceKit[OrdersSettings]) -> None:
                 registry=inventory_registry(),
                 handler=InventoryEvents(lifecycle).handle,
                 handles=HANDLED,
+                config=ConsumerConfig(key_concurrency=settings.consumer_key_concurrency),
                 metrics=ConsumerMetrics(kit.metrics.registry),
                 tracer_provider=kit.tracer_provider,
             )

@@ -32,6 +32,9 @@ class InventorySettings(ServiceSettings):
     consumer_group: str = Field(default="inventory", pattern=r"^[A-Za-z0-9._-]{1,100}$")
     # Off: the service answers its API but no order event moves a hold (tests, tools).
     consume_orders: bool = True
+    # Order events of different orders handled at once (each order's in order):
+    # holds are lightweight transactions per (product, location), safe under it.
+    consumer_key_concurrency: int = Field(default=8, ge=1, le=64)
 
     # Where `{"on_hand": n}` without locations puts the stock.
     default_location: str = Field(default="default", pattern=LOCATION_PATTERN)

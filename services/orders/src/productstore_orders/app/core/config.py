@@ -33,6 +33,9 @@ class OrdersSettings(ServiceSettings):
     consumer_group: str = Field(default="orders", pattern=r"^[A-Za-z0-9._-]{1,100}$")
     # Off: the API only; no inventory event moves an order (tools).
     consume_inventory: bool = True
+    # Inventory's answers for different orders handled at once (each order's in
+    # order): every move is a compare-and-set on the order's status.
+    consumer_key_concurrency: int = Field(default=8, ge=1, le=64)
 
     # The services it reads (in clusters, their Services' names; devstack's ports locally).
     catalog_url: AnyHttpUrl = AnyHttpUrl("http://catalog:8000")
