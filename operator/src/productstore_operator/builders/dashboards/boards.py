@@ -17,6 +17,7 @@ from productstore_operator.builders.dashboards.panels import (
     Board,
     Section,
     chart,
+    or_zero,
     q,
     quantile,
     rate_sum,
@@ -294,6 +295,7 @@ def cassandra() -> Board:
 
 
 def kafka() -> Board:
+    consumed = rate_sum("events_consumed_total", by="group")
     return Board(
         name="kafka",
         title="Kafka and the outbox",
@@ -330,7 +332,13 @@ def kafka() -> Board:
                     ),
                     chart(
                         "Publish errors",
-                        q(rate_sum("outbox_publish_errors_total", by="service"), "{{service}}"),
+                        q(
+                            or_zero(
+                                rate_sum("outbox_publish_errors_total", by="service"),
+                                f"sum by (service) (outbox_relay_shards_owned{{{STORE}}})",
+                            ),
+                            "{{service}}",
+                        ),
                         unit="ops",
                     ),
                     chart(
@@ -355,13 +363,19 @@ def kafka() -> Board:
                     ),
                     chart(
                         "Handler errors",
-                        q(rate_sum("event_handler_errors_total", by="group"), "{{group}}"),
+                        q(
+                            or_zero(rate_sum("event_handler_errors_total", by="group"), consumed),
+                            "{{group}}",
+                        ),
                         unit="ops",
                     ),
                     chart(
                         "Kafka or dedupe failures",
                         q(
-                            rate_sum("event_consumer_infrastructure_errors_total", by="group"),
+                            or_zero(
+                                rate_sum("event_consumer_infrastructure_errors_total", by="group"),
+                                consumed,
+                            ),
                             "{{group}}",
                         ),
                         unit="ops",

@@ -119,6 +119,13 @@ def ratio_or_zero(bad: str, total: str, by: str = "") -> str:
     return f"({bad} or{on} (0 * {total})) / {total}"
 
 
+def or_zero(expr: str, baseline: str) -> str:
+    """``expr``, or 0 for each series of ``baseline`` it lacks: a counter labelled by an
+    open set (an error class) has no series until the first one, and a panel should
+    show 0 errors rather than no data."""
+    return f"{expr} or (0 * {baseline})"
+
+
 def quantile(phi: float, metric: str, matchers: str = "", by: str = "") -> str:
     """The phi-quantile of histogram ``metric`` (its name without _bucket)."""
     keep = f"{by}, le" if by else "le"
