@@ -300,7 +300,7 @@ def kafka() -> Board:
         name="kafka",
         title="Kafka and the outbox",
         description="The outbox relays' backlog and publishing, and the consumers' "
-        "progress by group. Consumer lag in records is not exported yet.",
+        "lag and progress by group.",
         sections=(
             Section(
                 "Outbox",
@@ -353,6 +353,15 @@ def kafka() -> Board:
             Section(
                 "Consumers",
                 (
+                    chart(
+                        "Consumer lag by group",
+                        q(
+                            f"sum by (group) (event_consumer_lag_records{{{STORE}}})",
+                            "{{group}}",
+                        ),
+                        description="Records between each group's position and the ends of "
+                        "its partitions, summed over the replicas that own them.",
+                    ),
                     chart(
                         "Records consumed by group",
                         q(
