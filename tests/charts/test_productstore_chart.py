@@ -153,7 +153,8 @@ EXPECTED_KINDS = {
     },
     "full": {
         "AuthorizationPolicy": _names(*SERVICES),
-        "ConfigMap": _names(*SERVICES),
+        # The services' configuration, and the one dashboard the values carry.
+        "ConfigMap": _names(*SERVICES) | {f"{PREFIX}-dashboard-overview"},
         "Deployment": _names(*SERVICES),
         "DestinationRule": _names(*SERVICES),
         # auth overrides the autoscaling default back to false.

@@ -77,3 +77,15 @@ def test_status_json_lists_servers_not_tools(tmp_path: Path) -> None:
     names = {row["name"] for row in json.loads(result.stdout)}
     assert "redis" in names
     assert "wrk" not in names
+
+
+def test_dashboards_writes_the_sample_stores_files(tmp_path: Path) -> None:
+    output = tmp_path / "dashboards"
+    result = _devstack("dashboards", "--output", str(output), state=tmp_path / "state")
+    assert result.returncode == 0, result.stderr
+    files = sorted(path.name for path in output.glob("*.json"))
+    assert {"overview.json", "operator.json", "service-catalog.json"} <= set(files)
+    assert f"wrote {len(files)} Grafana dashboards of store devstack" in result.stdout
+    overview = json.loads((output / "overview.json").read_text())
+    current = {v["name"]: v.get("current", {}).get("value") for v in overview["templating"]["list"]}
+    assert current["namespace"] == "default" and current["store"] == "devstack"

@@ -8,6 +8,9 @@ from typing import Final
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 PHASES: Final = ("Pending", "Reconciling", "Ready", "Degraded", "Failed", "Deleting")
+# What one reconcile pass ends as (Outcome.result), and the helm operations counted.
+RESULTS: Final = ("ready", "progressing", "invalid", "error")
+HELM_OUTCOMES: Final = (("upgrade", "success"), ("upgrade", "failure"), ("rollback", "success"))
 
 
 class Metrics:
@@ -53,6 +56,14 @@ class Metrics:
             registry=self.registry,
         )
         self._phases: dict[str, str] = {}
+        # Every series a dashboard reads exists from the start, at 0: a rate over
+        # a result or helm outcome that never happened is 0, not absent.
+        for result in RESULTS:
+            self.reconciles.labels(result=result)
+        for operation, outcome in HELM_OUTCOMES:
+            self.helm.labels(operation=operation, result=outcome)
+        for phase in PHASES:
+            self.stores.labels(phase=phase).set(0)
 
     def declare_steps(self, steps: Iterable[str]) -> None:
         """Create every step's series at zero: a rate over a step that never failed

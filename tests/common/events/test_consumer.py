@@ -370,3 +370,37 @@ async def test_keys_are_handled_at_once_each_in_order_and_committed_to_the_end(
 def test_key_concurrency_is_at_least_one() -> None:
     with pytest.raises(ValueError, match="key_concurrency"):
         ConsumerConfig(key_concurrency=0)
+
+
+async def test_lag_counts_the_records_a_group_has_not_reached_and_ends_at_zero(
+    kafka: Kafka, module_db: CassandraSession, topic: str
+) -> None:
+    await produce(kafka, topic, [as_record(event(n)) for n in range(12)])
+    release = asyncio.Event()
+
+    async def handler(item: CloudEvent[Any]) -> None:
+        await release.wait()
+
+    group = f"lag-{uuid.uuid4().hex[:8]}"
+    metrics = ConsumerMetrics()
+    count = outcomes(metrics, group)
+
+    def lag() -> float | None:
+        return metrics.registry.get_sample_value("event_consumer_lag_records", {"group": group})
+
+    seen: list[float] = []
+    # One record a poll: after each, the lag is what is left of the topic.
+    one_at_a_time = dataclasses.replace(FAST, max_records=1, dedupe=False)
+    async with consuming(
+        kafka=kafka, db=module_db, topic=topic, group=group, handler=handler,
+        metrics=metrics, config=one_at_a_time,
+    ):  # fmt: skip
+        assert lag() == 0  # the series exists before the first poll
+        release.set()
+
+        async def watch() -> bool:
+            seen.append(lag() or 0.0)
+            return count("handled") == 12 and lag() == 0
+
+        await eventually(watch, 30, "12 records handled and no lag", interval=0.01)
+    assert max(seen) > 0, seen

@@ -1,5 +1,5 @@
 """LowStock once per crossing of the threshold, not on every sale; BackInStock when
-available rises above it again; a stock-out is counted."""
+available rises above it again; a stock-out and the crossings are counted."""
 
 from __future__ import annotations
 
@@ -15,11 +15,23 @@ from tests.inventory.support import EventLog, levels_of, reservations_of
 pytestmark = pytest.mark.anyio
 
 
-def _stock_outs(metrics: str) -> float:
+def _sample(metrics: str, series: str) -> float:
     for line in metrics.splitlines():
-        if line.startswith("inventory_stock_outs_total "):
+        if line.startswith(f"{series} "):
             return float(line.split()[1])
-    raise AssertionError("no inventory_stock_outs_total in /metrics")
+    raise AssertionError(f"no {series} in /metrics")
+
+
+def _stock_outs(metrics: str) -> float:
+    return _sample(metrics, "inventory_stock_outs_total")
+
+
+def _crossings(metrics: str) -> tuple[float, float]:
+    name = "inventory_low_stock_crossings_total"
+    return (
+        _sample(metrics, f'{name}{{direction="low"}}'),
+        _sample(metrics, f'{name}{{direction="back_in_stock"}}'),
+    )
 
 
 async def test_low_stock_once_then_back_in_stock(
@@ -28,7 +40,8 @@ async def test_low_stock_once_then_back_in_stock(
     product = uuid.uuid4()
     levels, reservations = levels_of(app), reservations_of(app)
     await levels.set_stock(product, {"default": 6}, 3)
-    before = _stock_outs((await client.get("/metrics")).text)
+    exported = (await client.get("/metrics")).text
+    before, (low_before, back_before) = _stock_outs(exported), _crossings(exported)
     # Six sales of one: available 5, 4, 3 (low), 2, 1, 0 (a stock-out).
     for _ in range(6):
         order = uuid.uuid4()
@@ -45,7 +58,10 @@ async def test_low_stock_once_then_back_in_stock(
     assert [(e.available, e.threshold) for e in backs] == [(8, 3)]
     assert lows[0].version < backs[0].version
     assert any(change.available == 0 for change in event_log.of(product, StockChanged))
-    assert _stock_outs((await client.get("/metrics")).text) == before + 1
+    exported = (await client.get("/metrics")).text
+    assert _stock_outs(exported) == before + 1
+    # One crossing each way, counted as the events are.
+    assert _crossings(exported) == (low_before + 1, back_before + 1)
 
 
 async def test_raising_the_threshold_alerts_without_a_sale(

@@ -20,6 +20,7 @@ from productstore_operator.builders import (
     build_vault_config,
     naming,
 )
+from productstore_operator.builders.dashboards import build_dashboards
 from productstore_operator.builders.naming import service_account_name
 from productstore_operator.callgraph import callers_of
 from productstore_operator.models import IMPLEMENTED_SERVICES, ProductStoreSpec
@@ -466,3 +467,24 @@ def test_helm_renders_the_stores_rules_and_service_monitors(
             "store": store.name,
             "service": service,
         }
+
+
+@pytest.mark.parametrize(("id_", "spec_", "store"), CASES, ids=CASE_IDS)
+def test_helm_renders_the_stores_dashboards_for_the_grafana_sidecar(
+    id_: str, spec_: ProductStoreSpec, store: StoreRef, offline_helm: HelmCli, tmp_path: Path
+) -> None:
+    """One ConfigMap a dashboard, labelled for the sidecar, holding the builder's JSON;
+    plain ConfigMaps, so rendered without Prometheus Operator's CRDs too."""
+    rendered = render(offline_helm, build(spec_, store), store, tmp_path)
+    expected = build_dashboards(spec_, store)
+    maps = {
+        name: doc
+        for (kind, name), doc in rendered.items()
+        if kind == "ConfigMap" and name.startswith(f"{store.name}-dashboard-")
+    }
+    assert set(maps) == {f"{store.name}-dashboard-{f.removesuffix('.json')}" for f in expected}
+    for file, model in expected.items():
+        config_map = maps[f"{store.name}-dashboard-{file.removesuffix('.json')}"]
+        assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
+        assert config_map["metadata"]["namespace"] == store.namespace
+        assert json.loads(config_map["data"][file]) == model

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from productstore_operator.builders.dashboards import dashboard_files
 from productstore_operator.builders.errors import InvalidSpecError
 from productstore_operator.builders.naming import (
     StoreRef,
@@ -73,6 +74,8 @@ def build_release_values(
                     spec, store, runbook_base_url=settings.runbook_base_url
                 ),
             },
+            # ConfigMaps for the Grafana sidecar; they need no CRD.
+            "dashboards": {"enabled": True, "files": dashboard_files(spec, store)},
         },
         "networkPolicy": {"enabled": settings.network_policy},
         "vault": _vault(spec, store, settings),

@@ -12,7 +12,8 @@ import asyncio
 import logging
 import re
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -116,6 +117,9 @@ class CassandraSession:
         self.session = session
         self._prepared: dict[str, PreparedStatement] = {}
         self._prepare_lock = threading.Lock()
+        # Told each async request's duration and failure (None: it succeeded); the
+        # service kit sets it to its CassandraClientMetrics.
+        self.observer: Callable[[float, BaseException | None], None] | None = None
 
     @classmethod
     def connect(
@@ -287,12 +291,15 @@ class CassandraSession:
         bound, params = self._bind(statement, parameters, fetch_size)
         kwargs: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         span = self._start_span(statement)
+        started = time.perf_counter()
+        failure: BaseException | None = None
         try:
             response_future = self.session.execute_async(
                 bound, params, paging_state=paging_state, **kwargs
             )
             page = await to_asyncio(response_future)
         except BaseException as exc:
+            failure = exc
             _fail(span, exc)
             raise
         else:
@@ -301,6 +308,8 @@ class CassandraSession:
             return page
         finally:
             span.end()
+            if self.observer is not None:
+                self.observer(time.perf_counter() - started, failure)
 
     def _start_span(self, statement: Statement | PreparedStatement) -> Span:
         """A CLIENT span for one request (non-recording, and nearly free, when the

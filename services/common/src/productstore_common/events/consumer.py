@@ -45,6 +45,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]
+from aiokafka.errors import IllegalStateError  # type: ignore[import-untyped]
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 
@@ -153,6 +154,8 @@ class IdempotentConsumer(BackgroundLoop):
         self.handler = handler
         self.config = config or ConsumerConfig()
         self.metrics = metrics or ConsumerMetrics()
+        # At 0 from the start: a group that never fell behind still has its series.
+        self._lag = self.metrics.lag.labels(group_id)
         self.owner = _owner()
         self._store = ProcessedEvents(
             session,
@@ -187,9 +190,10 @@ class IdempotentConsumer(BackgroundLoop):
                     continue
                 if self.config.key_concurrency > 1:
                     await self._consume_by_key(batches)
-                    continue
-                for partition, records in batches.items():
-                    await self._consume(partition, records)
+                else:
+                    for partition, records in batches.items():
+                        await self._consume(partition, records)
+                await self._record_lag()
         except _StoppedError:
             pass
         finally:
@@ -219,6 +223,24 @@ class IdempotentConsumer(BackgroundLoop):
                 except Exception:
                     log.warning("Kafka client did not stop cleanly", exc_info=True)
         self._consumer = self._producer = None
+
+    async def _record_lag(self) -> None:
+        """Records behind the ends of the owned partitions: the fetches' high-water
+        marks less the positions, both known locally (no request to Kafka)."""
+        # The ends first, with no await between: a rebalance cannot interleave.
+        ends = {
+            partition: end
+            for partition in self._consumer.assignment()
+            if (end := self._consumer.highwater(partition)) is not None  # None: not fetched yet
+        }
+        behind = 0
+        for partition, end in ends.items():
+            try:
+                position = await self._consumer.position(partition)
+            except IllegalStateError:
+                continue  # revoked by a rebalance meanwhile
+            behind += max(end - position, 0)
+        self._lag.set(behind)
 
     async def _consume(self, partition: Any, records: list[Any]) -> None:
         handled_to = None

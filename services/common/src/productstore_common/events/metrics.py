@@ -68,6 +68,13 @@ class ConsumerMetrics:
             ("group", "error"),
             registry=self.registry,
         )
+        self.lag = Gauge(
+            "event_consumer_lag_records",
+            "Records between a group's position and the ends of the partitions this "
+            "consumer owns, as its last fetch saw them.",
+            ("group",),
+            registry=self.registry,
+        )
         self.infrastructure_errors = Counter(
             "event_consumer_infrastructure_errors_total",
             "Failures of Kafka or the dedupe store while consuming (retried until they pass).",

@@ -36,6 +36,7 @@ from starlette.middleware import Middleware
 from productstore_common.app import create_app
 from productstore_common.auth import AuthConfig, auth_lifespan
 from productstore_common.cassandra import CassandraSession
+from productstore_common.cassandra.metrics import CassandraClientMetrics
 from productstore_common.events import Outbox, OutboxRelay, RelayMetrics
 from productstore_common.health import ReadinessChecks, readiness_of
 from productstore_common.kit.connections import (
@@ -120,6 +121,7 @@ class ServiceKit(Generic[SettingsT]):
                     "to service_app"
                 )
             db = await connect_cassandra(self.settings, self._migrations)
+            db.observer = CassandraClientMetrics(self.metrics).observe
             self._stack.callback(db.close)
             self.readiness.add("cassandra", db.ready)
             self._cassandra = db

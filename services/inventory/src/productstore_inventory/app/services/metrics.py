@@ -17,10 +17,11 @@ class InventoryMetrics:
     holds_expired: Counter
     stock_outs: Counter
     commits: Counter
+    low_stock: Counter
 
     @classmethod
     def of(cls, metrics: AppMetrics) -> InventoryMetrics:
-        return cls(
+        found = cls(
             reservations=metrics.counter(
                 "inventory_reservations_total",
                 "Orders whose reservation was decided, by outcome (reserved, shortfall).",
@@ -49,4 +50,20 @@ class InventoryMetrics:
                 "Payments applied to holds, by outcome (committed, refused: refund the order).",
                 ("outcome",),
             ),
+            low_stock=metrics.counter(
+                "inventory_low_stock_crossings_total",
+                "Times a product's available stock crossed its low-stock threshold, by "
+                "direction (low: fell to it, back_in_stock: rose above it).",
+                ("direction",),
+            ),
         )
+        # Every outcome exists from the start, at 0: a rate is 0 rather than absent.
+        for counter, values in (
+            (found.reservations, ("reserved", "shortfall")),
+            (found.holds_expired, ("sweeper", "lazy")),
+            (found.commits, ("committed", "refused")),
+            (found.low_stock, ("low", "back_in_stock")),
+        ):
+            for value in values:
+                counter.labels(value)
+        return found

@@ -192,6 +192,7 @@ class StockLevels:
             threshold = product.low_stock_threshold
             if low and not product.low:
                 await self.store.mark_low(product_id, view.available, threshold)
+                self.metrics.low_stock.labels("low").inc()
                 events.append(
                     LowStock(
                         product_id=product_id,
@@ -203,6 +204,7 @@ class StockLevels:
                 ids.append(event_id(product_id, f"low:{view.version}"))
             elif product.low and not low:
                 await self.store.clear_low(product_id)
+                self.metrics.low_stock.labels("back_in_stock").inc()
                 events.append(
                     BackInStock(
                         product_id=product_id,

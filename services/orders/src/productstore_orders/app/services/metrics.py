@@ -9,6 +9,8 @@ from prometheus_client import Counter, Histogram
 from productstore_common.telemetry.metrics import AppMetrics
 
 # From a few milliseconds (an API call) to minutes (a payment retried, an expiry).
+# orders_cancelled_total's reasons (a closed set: the label is bounded).
+CANCEL_REASONS = ("customer", "admin", "payment_failed", "rejected", "expired", "stock_expired")
 _STAGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900)
 
 
@@ -24,7 +26,7 @@ class OrderMetrics:
 
     @classmethod
     def of(cls, metrics: AppMetrics) -> OrderMetrics:
-        return cls(
+        found = cls(
             placed=metrics.counter(
                 "orders_placed_total",
                 "Checkouts accepted (orders created), by currency.",
@@ -65,3 +67,7 @@ class OrderMetrics:
                 buckets=_STAGE_BUCKETS,
             ),
         )
+        # Every reason exists from the start, at 0: a rate is 0 rather than absent.
+        for reason in CANCEL_REASONS:
+            found.cancelled.labels(reason)
+        return found

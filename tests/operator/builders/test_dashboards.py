@@ -1,0 +1,123 @@
+"""The dashboard builder: which dashboards a store gets, that each is a well-formed
+Grafana model (ids, uids, variables, data source), and that every query names a
+metric the code exports or a recording rule the operator writes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from productstore_contracts.services import DESCRIPTORS
+from productstore_operator.builders import StoreRef, build_rule_groups
+from productstore_operator.builders.dashboards import (
+    UID_LENGTH,
+    build_dashboards,
+    dashboard_files,
+)
+from productstore_operator.models import ProductStoreSpec
+from tests.operator.builders.dashboard_queries import (
+    exported_metrics,
+    metric_names,
+    panel_queries,
+)
+from tests.operator.spec_cases import spec_with
+
+STORE = StoreRef("shop", "shop-ns")
+STORE_WIDE = ("overview", "business", "inventory", "cassandra", "kafka", "operator")
+
+
+def _spec(changes: dict[str, Any] | None = None) -> ProductStoreSpec:
+    return ProductStoreSpec.model_validate(spec_with(changes or {}))
+
+
+def _dashboards(changes: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    return build_dashboards(_spec(changes), STORE)
+
+
+@pytest.mark.parametrize(
+    ("changes", "services"),
+    [
+        ({}, tuple(d.name for d in DESCRIPTORS)),
+        ({"services.reviews.enabled": False}, ("auth", "catalog", "orders", "inventory")),
+        (
+            {"services.reviews.enabled": False, "services.orders.enabled": False},
+            ("auth", "catalog", "inventory"),
+        ),
+    ],
+    ids=["default", "no-reviews", "no-orders-no-reviews"],
+)
+def test_a_red_dashboard_per_enabled_service_beside_the_store_wide_ones(
+    changes: dict[str, Any], services: tuple[str, ...]
+) -> None:
+    names = set(_dashboards(changes))
+    assert names == {f"{n}.json" for n in STORE_WIDE} | {f"service-{s}.json" for s in services}
+    assert len(names) >= 7
+
+
+def test_panel_ids_are_unique_and_every_panel_is_on_the_grid() -> None:
+    for name, model in _dashboards().items():
+        ids = [panel["id"] for panel in model["panels"]]
+        assert len(ids) == len(set(ids)), name
+        for panel in model["panels"]:
+            grid = panel["gridPos"]
+            assert grid["w"] > 0 and grid["h"] > 0 and grid["x"] + grid["w"] <= 24, (name, panel)
+
+
+def test_uids_are_unique_short_and_differ_between_stores() -> None:
+    here = _dashboards()
+    there = build_dashboards(_spec(), StoreRef("shop", "other-ns"))
+    uids = [model["uid"] for model in here.values()]
+    assert len(uids) == len(set(uids))
+    assert all(len(uid) <= UID_LENGTH for uid in uids)
+    assert not set(uids) & {model["uid"] for model in there.values()}
+
+
+def test_every_panel_and_query_reads_the_datasource_variable() -> None:
+    for name, model in _dashboards().items():
+        variables = {v["name"]: v for v in model["templating"]["list"]}
+        assert variables["datasource"]["type"] == "datasource", name
+        assert variables["datasource"]["query"] == "prometheus", name
+        for panel in model["panels"]:
+            if panel["type"] == "row":
+                continue
+            assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
+            assert panel["targets"], (name, panel["title"])
+            for target in panel["targets"]:
+                assert target["datasource"]["uid"] == "${datasource}"
+
+
+def test_store_variables_default_to_the_store_and_every_store_query_uses_them() -> None:
+    for name, model in _dashboards().items():
+        variables = {v["name"]: v for v in model["templating"]["list"]}
+        if name == "operator.json":
+            # The operator serves every store: its series carry no store label.
+            assert set(variables) == {"datasource"}
+            continue
+        assert variables["namespace"]["current"]["value"] == STORE.namespace
+        assert variables["store"]["current"]["value"] == STORE.name
+        for title, expr in panel_queries(model):
+            assert 'namespace="$namespace"' in expr and 'store="$store"' in expr, (name, title)
+
+
+def test_every_query_names_a_metric_the_code_exports_or_a_rule_records() -> None:
+    recorded = {
+        rule["record"]
+        for group in build_rule_groups(_spec(), STORE)
+        for rule in group["rules"]
+        if "record" in rule
+    }
+    known = exported_metrics() | recorded
+    queries = [q for model in _dashboards().values() for q in panel_queries(model)]
+    assert len(queries) > 100
+    for title, expr in queries:
+        names = metric_names(expr)
+        assert names, (title, expr)
+        assert names <= known, (title, names - known)
+
+
+def test_the_chart_gets_the_same_dashboards_as_stable_json() -> None:
+    files = dashboard_files(_spec(), STORE)
+    assert {name: json.loads(text) for name, text in files.items()} == _dashboards()
+    assert dashboard_files(_spec(), STORE) == files
