@@ -23,7 +23,7 @@ import yaml
 from cassandra import ConsistencyLevel
 from cassandra.query import SimpleStatement
 
-from devstack import artifacts, cassandra_auth, toolchains
+from devstack import artifacts, cassandra_auth, jmx_exporter, toolchains
 from devstack.cassandra_auth import Credentials
 from devstack.component import Component
 from devstack.errors import DevstackError
@@ -379,13 +379,15 @@ class Cassandra(Component):
         return LOCAL_DC
 
     def provision(self) -> bool:
-        return provision_cassandra(self)
+        fetched = jmx_exporter.provision(self)
+        return provision_cassandra(self) or fetched
 
     def endpoints(self) -> dict[str, Endpoint]:
         return {
             "cql": Endpoint(HOST, CQL_PORT),
             "storage": Endpoint(HOST, STORAGE_PORT),
             "jmx": Endpoint(HOST, JMX_PORT),
+            "metrics": Endpoint(HOST, jmx_exporter.CASSANDRA_PORT),
         }
 
     def prepare(self) -> None:
@@ -399,6 +401,7 @@ class Cassandra(Component):
             authentication=True,
         )
         cassandra_auth.superuser(self.paths)  # its 0600 file, before anyone needs it
+        jmx_exporter.write_config(self, jmx_exporter.CASSANDRA_CONFIG)
 
     def processes(self) -> list[ProcessSpec]:
         return [
@@ -408,9 +411,13 @@ class Cassandra(Component):
                 node_dir=self.state_dir,
                 heap=("512m", "1g"),
                 jmx_port=JMX_PORT,
-                # The default superuser, which after_ready replaces, at once
-                # rather than 10 s after start-up.
-                extra=("-Dcassandra.superuser_setup_delay_ms=0",),
+                extra=(
+                    # The default superuser, which after_ready replaces, at once
+                    # rather than 10 s after start-up.
+                    "-Dcassandra.superuser_setup_delay_ms=0",
+                    # /metrics for devstack's Prometheus (the cluster's nodes have none).
+                    jmx_exporter.agent_flag(self, jmx_exporter.CASSANDRA_PORT),
+                ),
             )
         ]
 

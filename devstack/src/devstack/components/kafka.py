@@ -18,7 +18,7 @@ from pathlib import Path
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic  # the typed home of NewTopic
 
-from devstack import artifacts, toolchains
+from devstack import artifacts, jmx_exporter, toolchains
 from devstack.component import Component
 from devstack.errors import DevstackError
 from devstack.files import write_atomic
@@ -144,6 +144,7 @@ class Kafka(Component):
     # --- hooks -----------------------------------------------------------
     def provision(self) -> bool:
         self._java()
+        fetched = jmx_exporter.provision(self)
         coordinates = [
             f"org.apache.kafka:kafka_{SCALA_BINARY}:{KAFKA_VERSION}",
             f"org.apache.logging.log4j:log4j-slf4j-impl:{LOG4J_VERSION}",
@@ -167,12 +168,17 @@ class Kafka(Component):
                     hint="check that Maven Central is reachable, then `devstack provision kafka`",
                 )
 
-        return artifacts.ensure(
+        built = artifacts.ensure(
             self.name, self.home, fingerprint, build, verify_hashes=self.ctx.verify
         )
+        return built or fetched
 
     def endpoints(self) -> dict[str, Endpoint]:
-        return {"kafka": Endpoint(HOST, PORT), "controller": Endpoint(HOST, CONTROLLER_PORT)}
+        return {
+            "kafka": Endpoint(HOST, PORT),
+            "controller": Endpoint(HOST, CONTROLLER_PORT),
+            "metrics": Endpoint(HOST, jmx_exporter.KAFKA_PORT),
+        }
 
     def _cluster_id(self) -> str:
         """The cluster id, drawn once and kept: the storage is formatted with it."""
@@ -250,6 +256,7 @@ class Kafka(Component):
         cluster_id = self._cluster_id()
         self.config_file.write_text(self._server_properties())
         self.log4j_config.write_text(self._log4j2_xml())
+        jmx_exporter.write_config(self, jmx_exporter.KAFKA_CONFIG)
         # meta.properties is written by the format: its presence means done.
         if (self.data_dir / "meta.properties").exists():
             return
@@ -292,6 +299,8 @@ class Kafka(Component):
                     _find_java() or "java",
                     *JVM_OPTS,
                     f"-Dlog4j2.configurationFile={self.log4j_config}",
+                    # /metrics for devstack's Prometheus.
+                    jmx_exporter.agent_flag(self, jmx_exporter.KAFKA_PORT),
                     "-cp",
                     self._classpath(),
                     MAIN_CLASS,

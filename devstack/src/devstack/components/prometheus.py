@@ -1,9 +1,10 @@
 """Prometheus and promtool from Debian's prometheus package, on 127.0.0.1:9090.
 
-The generated prometheus.yml scrapes Prometheus itself and Jaeger's own
-metrics, and takes further targets from JSON files in ``targets/`` (file_sd):
-a service registers itself by dropping ``<name>.json`` there, picked up
-without a restart. Rule files go in ``rules/`` (then ``Prometheus.reload()``).
+The generated prometheus.yml scrapes Prometheus itself, Jaeger's own
+metrics and the JMX exporters in Cassandra and Kafka, and takes further
+targets from JSON files in ``targets/`` (file_sd): a service registers itself
+by dropping ``<name>.json`` there, picked up without a restart. Rule files go
+in ``rules/`` (then ``Prometheus.reload()``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from devstack import jmx_exporter
 from devstack.component import Component
 from devstack.errors import DevstackError
 from devstack.process import Endpoint, ProcessSpec
@@ -21,6 +23,9 @@ HOST = "127.0.0.1"
 PORT = 9090
 # Jaeger v2 serves its own collector metrics here (see jaeger.py).
 JAEGER_METRICS = f"{HOST}:8888"
+# The JMX exporter agents in Cassandra and Kafka.
+CASSANDRA_METRICS = f"{jmx_exporter.HOST}:{jmx_exporter.CASSANDRA_PORT}"
+KAFKA_METRICS = f"{jmx_exporter.HOST}:{jmx_exporter.KAFKA_PORT}"
 # Short intervals so a fresh stack has data within seconds; it is a dev box.
 SCRAPE_INTERVAL = "5s"
 # Local data is throwaway: keep a few hours, bounded in size.
@@ -87,6 +92,8 @@ class Prometheus(Component):
             "scrape_configs": [
                 {"job_name": "prometheus", "static_configs": [{"targets": [f"{HOST}:{PORT}"]}]},
                 {"job_name": "jaeger", "static_configs": [{"targets": [JAEGER_METRICS]}]},
+                {"job_name": "cassandra", "static_configs": [{"targets": [CASSANDRA_METRICS]}]},
+                {"job_name": "kafka", "static_configs": [{"targets": [KAFKA_METRICS]}]},
                 {
                     # One JSON file per service: [{"targets": [...], "labels": {"job": ...}}].
                     "job_name": "services",
