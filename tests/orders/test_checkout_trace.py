@@ -67,6 +67,7 @@ def _tags(span: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_a_checkout_is_one_trace_across_kafka(
+    *,
     tmp_path: Path,
     settings: OrdersSettings,
     backing: Backing,

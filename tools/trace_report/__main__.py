@@ -5,7 +5,7 @@
 
 Writes `<out>/trace-report.json` and `<out>/trace-report.html` (the slowest traces
 drawn as waterfalls); with --screenshot also `trace-report.png`, taken by headless
-Chromium. docs/runbooks/trace-report.md says how to read them.
+Chromium. docs/architecture.md ("Reading a trace report") says how to read them.
 """
 
 from __future__ import annotations
@@ -83,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slowest", type=int, default=5, help="waterfalls drawn")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     parser.add_argument("--screenshot", action="store_true", help="PNG of the page (Chromium)")
+    parser.add_argument(
+        "--screenshot-size", default="1400x2400", help="the PNG's WIDTHxHEIGHT in CSS pixels"
+    )
     args = parser.parse_args(argv)
     try:
         report = build_report(
@@ -99,7 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     written = [json_path, html_path]
     if args.screenshot:
         started = time.perf_counter()
-        written.append(screenshot(html_path, args.out / "trace-report.png"))
+        width, height = (int(part) for part in args.screenshot_size.split("x"))
+        try:
+            written.append(
+                screenshot(html_path, args.out / "trace-report.png", width=width, height=height)
+            )
+        except RuntimeError as exc:
+            sys.stderr.write(f"trace-report: no screenshot: {exc}\n")
+            return 1
         report["timings_ms"]["screenshot"] = round((time.perf_counter() - started) * 1000, 1)
         json_path.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
     summary = {

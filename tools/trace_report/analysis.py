@@ -106,11 +106,11 @@ def parse_trace(raw: Mapping[str, Any]) -> Trace:
     by_id = {span.span_id: span for span in spans}
     roots = []
     for span in spans:
-        parent = by_id.get(span.parent_id) if span.parent_id else None
-        if parent is None:
+        parent_span = by_id.get(span.parent_id) if span.parent_id else None
+        if parent_span is None:
             roots.append(span)
         else:
-            parent.children.append(span)
+            parent_span.children.append(span)
     for span in spans:
         span.children.sort(key=lambda child: child.start_us)
     root = min(roots, key=lambda span: span.start_us)
@@ -183,7 +183,7 @@ def summarise(traces: Iterable[Trace], *, slowest: int) -> dict[str, Any]:
         endpoints[trace.endpoint].append(trace)
         for span in trace.spans:
             durations[(span.service, span.name, span.kind)].append(span.duration_us)
-    endpoint_rows = []
+    endpoint_rows: list[dict[str, Any]] = []
     for endpoint, group in endpoints.items():
         totals: dict[str, int] = defaultdict(int)
         for trace in group:
@@ -204,7 +204,7 @@ def summarise(traces: Iterable[Trace], *, slowest: int) -> dict[str, Any]:
             }
         )
     endpoint_rows.sort(key=lambda row: -row["p99_ms"])
-    span_rows = [
+    span_rows: list[dict[str, Any]] = [
         {
             "service": service,
             "span": name,

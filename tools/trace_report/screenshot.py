@@ -39,7 +39,7 @@ def screenshot(html: Path, png: Path, *, width: int = 1400, height: int = 2400) 
             f"--screenshot={png}",
             html.resolve().as_uri(),
         ]
-        done = subprocess.run(  # noqa: S603 - our own argv, no shell
+        done = subprocess.run(
             argv, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False
         )
     if done.returncode != 0 or not png.exists():
