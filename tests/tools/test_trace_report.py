@@ -23,8 +23,8 @@ from opentelemetry.trace import SpanKind
 from devstack.components.jaeger import Jaeger
 from tests.support.png import colour_counts
 from tools.trace_report.analysis import QUEUED, parse_trace, percentile, summarise
-from tools.trace_report.page import colour
-from tools.trace_report.screenshot import chromium
+from tools.trace_report.page import render, service_colours
+from tools.trace_report.screenshot import chromium, screenshot
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -118,15 +118,6 @@ def test_nearest_rank_percentile(values: list[float], q: float, expected: float)
     assert percentile(values, q) == expected
 
 
-def _distinct_services() -> tuple[str, str]:
-    """Two fresh service names the page draws in different colours."""
-    while True:
-        suffix = uuid.uuid4().hex[:8]
-        front, back = f"report-front-{suffix}", f"report-back-{suffix}"
-        if colour(front) != colour(back):
-            return front, back
-
-
 def _provider(jaeger: Jaeger, service: str) -> TracerProvider:
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     exporter = OTLPSpanExporter(endpoint=f"{jaeger.otlp_http_endpoint}/v1/traces", timeout=5)
@@ -135,12 +126,15 @@ def _provider(jaeger: Jaeger, service: str) -> TracerProvider:
 
 
 def _send_traces(jaeger: Jaeger, front: str, back: str) -> list[str]:
-    """Three traces, front calling back, of about 30, 90 and 150 ms; their ids."""
+    """Three traces, front calling back: GET /api/things of about 30 and 150 ms, POST
+    /api/things of about 90 ms; their ids."""
     front_tracer = _provider(jaeger, front).get_tracer("test")
     back_tracer = _provider(jaeger, back).get_tracer("test")
     trace_ids = []
-    for millis in (30, 90, 150):
-        with front_tracer.start_as_current_span("GET /api/things", kind=SpanKind.SERVER) as root:
+    for method, millis in (("GET", 30), ("POST", 90), ("GET", 150)):
+        with front_tracer.start_as_current_span(
+            f"{method} /api/things", kind=SpanKind.SERVER
+        ) as root:
             root.set_attribute("http.route", "/api/things")
             time.sleep(millis / 3000)
             with back_tracer.start_as_current_span("SELECT things", kind=SpanKind.CLIENT):
@@ -160,7 +154,8 @@ def _wait_for_traces(jaeger: Jaeger, trace_ids: list[str]) -> None:
 
 def test_the_report_draws_the_slowest_traces_as_waterfalls(jaeger: Jaeger, tmp_path: Path) -> None:
     assert chromium(), "no Chromium: `make setup` installs Debian's chromium"
-    front, back = _distinct_services()
+    suffix = uuid.uuid4().hex[:8]
+    front, back = f"report-front-{suffix}", f"report-back-{suffix}"
     trace_ids = _send_traces(jaeger, front, back)
     _wait_for_traces(jaeger, trace_ids)
     done = subprocess.run(
@@ -191,12 +186,18 @@ def test_the_report_draws_the_slowest_traces_as_waterfalls(jaeger: Jaeger, tmp_p
     assert done.returncode == 0, done.stderr
     report = json.loads((tmp_path / "trace-report.json").read_text())
     assert report["traces"] == 3
-    (endpoint,) = report["endpoints"]
-    assert endpoint["endpoint"] == f"{front}: GET /api/things"
+    get, post = report["endpoints"]  # slowest p99 first
+    assert (get["endpoint"], post["endpoint"]) == (
+        f"{front}: GET /api/things",
+        f"{front}: POST /api/things",
+    )
+    assert (get["traces"], post["traces"]) == (2, 1)
     # front sleeps a third of each trace, back two thirds (give or take the export).
-    assert endpoint["critical_path_share"][back] > endpoint["critical_path_share"][front]
-    assert 150 <= endpoint["p99_ms"] < 1000
-    assert [w["trace_id"] for w in report["slowest"]] == trace_ids[:0:-1]
+    assert get["critical_path_share"][back] > get["critical_path_share"][front]
+    assert 150 <= get["p99_ms"] < 1000
+    assert 90 <= post["p50_ms"] < get["p99_ms"]
+    # The slowest trace of each endpoint: GET's 150 ms one, then the POST.
+    assert [w["trace_id"] for w in report["slowest"]] == [trace_ids[2], trace_ids[1]]
     assert set(report["timings_ms"]) == {"fetch", "analyse", "render", "screenshot"}
     html = (tmp_path / "trace-report.html").read_text()
     assert html.count('class="waterfall"') == 2
@@ -205,6 +206,16 @@ def test_the_report_draws_the_slowest_traces_as_waterfalls(jaeger: Jaeger, tmp_p
     assert "http://" not in html.replace(jaeger.query_url, "")  # nothing loaded from outside
     # The pixels: both services' bars are drawn (4 bars of at least 2x14 px in the
     # waterfalls, plus the legend and the critical-path bar).
+    colours = service_colours(report)
+    assert colours[front] != colours[back]
+    # The same page without its waterfalls, screenshotted the same way: what the
+    # waterfalls add in each service's colour is their bars (two traces, each with a
+    # bar of each service at least 50 px wide and 14 high).
+    bare = tmp_path / "bare.html"
+    bare.write_text(render({**report, "slowest": []}))
+    bare_png = screenshot(bare, tmp_path / "bare.png", width=1200, height=900)
     pixels = colour_counts((tmp_path / "trace-report.png").read_bytes())
+    without = colour_counts(bare_png.read_bytes())
     for service in (front, back):
-        assert pixels[colour(service)] > 4 * 2 * 14, (service, colour(service))
+        drawn = pixels[colours[service]] - without[colours[service]]
+        assert drawn >= 2 * 50 * 14, (service, colours[service], drawn)

@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from productstore_contracts.services import DESCRIPTORS
 from tools.trace_report import analysis, jaeger, page
 from tools.trace_report.screenshot import screenshot
 
@@ -35,12 +36,15 @@ def build_report(
     lookback: str,
     limit: int,
     slowest: int,
+    all_services: bool = False,
 ) -> dict[str, Any]:
-    """The report's JSON: Jaeger's traces of `service_names` (all but Jaeger's own when
-    empty) summarised, with how long each step took."""
+    """The report's JSON: Jaeger's traces of `service_names` summarised, with how long
+    each step took. Without names: the store's services (their descriptors), or every
+    service Jaeger knows with `all_services` (tests' and tools' traces too)."""
     started = time.perf_counter()
     with httpx.Client(base_url=jaeger_url, timeout=30) as client:
-        names = service_names or jaeger.services(client)
+        store = None if all_services else [d.name for d in DESCRIPTORS]
+        names = service_names or jaeger.services(client, store)
         raw = jaeger.traces(client, names, lookback=lookback, limit=limit)
     fetched = time.perf_counter()
     traces = [analysis.parse_trace(item) for item in raw if item.get("spans")]
@@ -76,7 +80,13 @@ def main(argv: list[str] | None = None) -> int:
         help="Jaeger's query URL (default: $JAEGER_QUERY_URL, else %(default)s)",
     )
     parser.add_argument(
-        "--service", action="append", default=[], help="a service to read (repeat; default all)"
+        "--service",
+        action="append",
+        default=[],
+        help="a service to read (repeat; default: the store's services Jaeger knows)",
+    )
+    parser.add_argument(
+        "--all-services", action="store_true", help="every service Jaeger knows but itself"
     )
     parser.add_argument("--lookback", default="1h", help="how far back (Jaeger's syntax: 1h, 2d)")
     parser.add_argument("--limit", type=int, default=200, help="traces per service")

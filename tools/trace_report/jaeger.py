@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import httpx
@@ -11,10 +11,12 @@ import httpx
 IGNORED_SERVICES = frozenset({"jaeger", "jaeger-all-in-one"})
 
 
-def services(client: httpx.Client) -> list[str]:
+def services(client: httpx.Client, among: Collection[str] | None = None) -> list[str]:
+    """The services Jaeger has traces of (only those `among`, when given)."""
     response = client.get("/api/services")
     response.raise_for_status()
-    return sorted(set(response.json()["data"] or ()) - IGNORED_SERVICES)
+    known = set(response.json()["data"] or ()) - IGNORED_SERVICES
+    return sorted(known if among is None else known & set(among))
 
 
 def traces(
