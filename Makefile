@@ -89,6 +89,10 @@ bench: setup  ## benchmarks (start-up from stopped, the gateway with wrk, operat
 load: $(UV)  ## the Locust user journey against the running stack (LOAD_USERS, LOAD_SECONDS; default 20 users, 60 s); JSON, CSV and HTML in bench/results/locust-journey*
 	BENCH_USERS=$(or $(LOAD_USERS),20) BENCH_SECONDS=$(or $(LOAD_SECONDS),60) $(UV) run --frozen python bench/locust_journey.py
 
+.PHONY: trace-report
+trace-report: $(UV)  ## where time goes per endpoint and span (p50/p99, critical-path share per service) from Jaeger's traces of the last TRACE_LOOKBACK (default 1h); JSON, HTML waterfalls and a Chromium screenshot in bench/results/trace-report*
+	$(UV) run --frozen python -m tools.trace_report --lookback $(or $(TRACE_LOOKBACK),1h) --screenshot
+
 .PHONY: generate crds chart-defaults event-schemas
 generate: crds event-schemas  ## regenerate every derived file (the CRD, the charts' generated values, new event schemas) after changing a model or a descriptor
 

@@ -6,7 +6,8 @@ set -euo pipefail
 
 # curl: the README talks to the gateway with it, and a minimal Debian lacks it.
 # gcc, libc6-dev: the real node's pause image is a static C binary (devstack up node).
-PACKAGES=(redis-server nginx-light prometheus wrk openjdk-17-jre-headless maven golang-go procps iproute2 ca-certificates curl gcc libc6-dev)
+# chromium: headless, it screenshots the trace report's HTML (`make trace-report`).
+PACKAGES=(redis-server nginx-light prometheus wrk openjdk-17-jre-headless maven golang-go procps iproute2 ca-certificates curl gcc libc6-dev chromium)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

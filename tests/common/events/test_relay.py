@@ -191,6 +191,19 @@ async def test_trace_context_travels_from_the_write_to_the_consumer_span(
     assert send.attributes["messaging.message.id"] == str(event.id)
     assert process.attributes["messaging.message.id"] == str(event.id)
     assert "messaging.kafka.offset" in send.attributes
+    # The messaging conventions' operation names; the outbox wait and the record's age
+    # say where a slow hop spent its time; the process span links the send it handles.
+    assert (
+        send.attributes["messaging.operation.name"],
+        process.attributes["messaging.operation.name"],
+    ) == ("send", "process")
+    wait, age = (
+        send.attributes["productstore.outbox.wait_ms"],
+        process.attributes["productstore.kafka.record_age_ms"],
+    )
+    assert isinstance(wait, float) and 0 <= wait < 20_000
+    assert isinstance(age, int) and 0 <= age < 20_000
+    assert [link.context.span_id for link in process.links] == [send.context.span_id]
 
 
 def test_a_pass_publishes_later_reads_only_up_to_its_first_read() -> None:

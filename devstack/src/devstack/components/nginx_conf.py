@@ -92,8 +92,19 @@ http {{
         default $request_id;
     }}
 
+    # Trace context: nginx (Debian's, without an OpenTelemetry module) makes no span.
+    # A client's W3C traceparent and tracestate go upstream (the locations set them),
+    # where the service's server span joins that trace or, without one, starts it;
+    # the service's `traceresponse` names the trace, which the log line records, so
+    # a gateway line leads to its trace in Jaeger.
+    map $upstream_http_traceresponse $gateway_trace_id {{
+        "~^[0-9a-f]{{2}}-(?<trace_id>[0-9a-f]{{32}})-" $trace_id;
+        default "-";
+    }}
+
     log_format gateway '$remote_addr [$time_local] "$request" $status $body_bytes_sent '
-                       '$request_time rid=$gateway_request_id upstream=$upstream_addr';
+                       '$request_time rid=$gateway_request_id trace=$gateway_trace_id '
+                       'upstream=$upstream_addr';
     access_log {prefix}/logs/access.log gateway;
 
     keepalive_timeout 65;
@@ -131,6 +142,8 @@ http {{
         proxy_set_header X-Client-Address $remote_addr;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header traceparent $http_traceparent;
+        proxy_set_header tracestate $http_tracestate;
 
         limit_req zone=gateway burst={burst} nodelay;
         # nginx's own refusals are problems too, never its HTML pages.

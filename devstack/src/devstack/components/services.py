@@ -81,6 +81,7 @@ upstream {upstream} {{
 # any the client sent: the one forwarding header services believe (from
 # TRUSTED_PROXIES only; productstore_common.client_address). X-Forwarded-For is
 # passed on for logs but never trusted: its first entries are the client's own.
+# The W3C trace context is the client's (see the gateway's log format).
 # Headers, rate limit, body limit and error pages come from the server block.
 _LOCATION_TEMPLATE = """\
 location {match} {{
@@ -93,6 +94,8 @@ location {match} {{
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
     proxy_set_header X-Forwarded-Proto $scheme;
     proxy_set_header X-Forwarded-Host $host;
+    proxy_set_header traceparent $http_traceparent;
+    proxy_set_header tracestate $http_tracestate;
     proxy_hide_header X-Request-ID;
 }}
 """

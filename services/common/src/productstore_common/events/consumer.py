@@ -38,6 +38,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -47,7 +48,7 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]
 from aiokafka.errors import IllegalStateError  # type: ignore[import-untyped]
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode, TracerProvider
 
 from productstore_common.cassandra import CassandraSession
 from productstore_common.events.background import BackgroundLoop
@@ -298,19 +299,29 @@ class IdempotentConsumer(BackgroundLoop):
     # --- one record -------------------------------------------------------------------
 
     async def _process(self, record: Any) -> None:
+        # The producer's send span is the parent (one trace per user action across
+        # services) and a link, as the messaging conventions recommend for process spans.
+        sent = context_from_kafka_headers(record.headers)
+        sent_span = trace.get_current_span(sent).get_span_context()
         with self._tracer.start_as_current_span(
             f"process {record.topic}",
-            context=context_from_kafka_headers(record.headers),
+            context=sent,
             kind=SpanKind.CONSUMER,
+            links=[Link(sent_span)] if sent_span.is_valid else None,
             attributes={
                 "messaging.system": "kafka",
                 "messaging.operation.type": "process",
+                "messaging.operation.name": "process",
                 "messaging.destination.name": record.topic,
                 "messaging.consumer.group.name": self.group_id,
                 "messaging.destination.partition.id": str(record.partition),
                 "messaging.kafka.offset": record.offset,
             },
         ) as span:
+            if span.is_recording() and (record.timestamp or 0) > 0:
+                # Since the producer's send (the record's CreateTime): delivery plus poll.
+                age = max(0, int(time.time() * 1000) - record.timestamp)
+                span.set_attribute("productstore.kafka.record_age_ms", age)
             try:
                 event = self.registry.decode(record.value)
             except EventDecodeError as exc:

@@ -4,8 +4,12 @@ A send that timed out stays queued in the producer (idempotent producers
 retry a batch until the broker takes it, without duplicates), so the
 publisher keeps its future and awaits that same one when the relay tries the
 row again; re-sending would put a second copy in the log once Kafka is back.
-Each send gets a PRODUCER span, child of the trace that wrote the event, and
-its context travels in the record's ``traceparent`` header.
+Each send gets a PRODUCER span, child of the trace that wrote the event (its
+context was stored with the outbox row), and the span's context travels in the
+record's ``traceparent`` header: OpenTelemetry's messaging conventions for one
+message per send, where the send span is the message's creation context and no
+separate "create" span is needed. ``productstore.outbox.wait_ms`` is how long the
+event waited in the outbox, so a trace shows the relay's share of a user action.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from productstore_common.events.envelope import event_headers
 from productstore_common.events.kafka import idempotent_producer
-from productstore_common.events.outbox import OutboxRow
+from productstore_common.events.outbox import OutboxRow, unix_seconds
 from productstore_common.telemetry.tracing import extract_context, kafka_trace_headers
 
 log = logging.getLogger(__name__)
@@ -108,10 +112,15 @@ class OutboxPublisher:
             attributes={
                 "messaging.system": "kafka",
                 "messaging.operation.type": "send",
+                "messaging.operation.name": "send",
+                "messaging.client.id": self.client_id,
                 "messaging.destination.name": row.topic,
                 "messaging.message.id": str(row.event_id),
                 "messaging.kafka.message.key": row.key,
                 "cloudevents.event_type": row.event_type,
+                "productstore.outbox.wait_ms": round(
+                    max(0.0, time.time() - unix_seconds(row.outbox_time)) * 1000, 1
+                ),
             },
         )
         headers = event_headers(

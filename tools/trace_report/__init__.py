@@ -1,0 +1,1 @@
+"""`make trace-report`: where time goes, per endpoint and per span, from Jaeger's API."""
