@@ -2,12 +2,15 @@
 after it), a real catalog and a real inventory served over HTTP on loopback (the
 inventory consuming the module's order topic and publishing on its inventory topic),
 devstack's payment sandbox, an auth service minting real tokens, and the module's
-orders app run in-process with its lifespan (relay and consumer included)."""
+orders app run in-process with its lifespan (relay and consumer included). Modules
+that kill services use `processes` instead: inventory and orders as real uvicorn
+processes (tests/support/service_process.py)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -17,8 +20,10 @@ from devstack.components.cassandra import Cassandra
 from devstack.components.kafka import Kafka
 from devstack.components.payments import PaymentsSandbox
 from devstack.components.redis import Redis
+from productstore_catalog.app.core.config import CatalogSettings
 from productstore_catalog.app.data import migrations_dir as catalog_migrations
 from productstore_catalog.app.main import create_app as create_catalog_app
+from productstore_contracts.services import INVENTORY, ORDERS
 from productstore_inventory.app.data import migrations_dir as inventory_migrations
 from productstore_inventory.app.main import create_app as create_inventory_app
 from productstore_orders.app.core.config import OrdersSettings
@@ -38,6 +43,7 @@ from tests.inventory.support import Backing as InventoryBacking
 from tests.inventory.support import inventory_settings
 from tests.orders.support import Backing, Callees, OrderEventLog, Shop, orders_settings
 from tests.support.keyspaces import migrated_keyspace, topics
+from tests.support.service_process import ServiceProcess, service_process
 
 __all__ = ["auth_server", "tokens"]
 
@@ -86,18 +92,7 @@ def callees(
 ) -> Iterator[Callees]:
     """The module's catalog and inventory, each a real app served by uvicorn."""
     jwks_url = auth_server.url + JWKS_PATH
-    catalog = catalog_settings(
-        cassandra,
-        redis_server,
-        kafka,
-        CatalogBacking(
-            keyspace=backing.catalog_keyspace,
-            topic=backing.catalog_topic,
-            inventory_topic=backing.inventory_topic,
-            reviews_topic=backing.reviews_topic,
-        ),
-        jwks_url,
-    )
+    catalog = _catalog(cassandra, kafka, redis_server, backing, jwks_url)
     inventory = inventory_settings(
         cassandra,
         kafka,
@@ -115,6 +110,88 @@ def callees(
         serve_in_thread(create_inventory_app(inventory)) as inventory_url,
     ):
         yield Callees(catalog_url=catalog_url, inventory_url=inventory_url)
+
+
+def _catalog(
+    cassandra: Cassandra, kafka: Kafka, redis_server: Redis, backing: Backing, jwks_url: str
+) -> CatalogSettings:
+    return catalog_settings(
+        cassandra,
+        redis_server,
+        kafka,
+        CatalogBacking(
+            keyspace=backing.catalog_keyspace,
+            topic=backing.catalog_topic,
+            inventory_topic=backing.inventory_topic,
+            reviews_topic=backing.reviews_topic,
+        ),
+        jwks_url,
+    )
+
+
+@dataclass(frozen=True)
+class Processes:
+    """The module's catalog (a thread), inventory and orders (processes a test may kill)."""
+
+    callees: Callees
+    inventory: ServiceProcess
+    orders: ServiceProcess
+
+
+@pytest.fixture(scope="module")
+def processes(
+    *,
+    cassandra: Cassandra,
+    kafka: Kafka,
+    redis_server: Redis,
+    payments_sandbox: PaymentsSandbox,
+    backing: Backing,
+    auth_server: AuthServer,
+    inventory_overrides: dict[str, object],
+    overrides: dict[str, object],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Processes]:
+    """Inventory and orders as devstack runs them (uvicorn processes), on the module's
+    keyspaces and topics; their logs in a temporary folder."""
+    jwks_url = auth_server.url + JWKS_PATH
+    logs = tmp_path_factory.mktemp("service-logs")
+    inventory = inventory_settings(
+        cassandra,
+        kafka,
+        redis_server,
+        InventoryBacking(
+            keyspace=backing.inventory_keyspace,
+            events_topic=backing.inventory_topic,
+            orders_topic=backing.orders_topic,
+        ),
+        jwks_url,
+        **inventory_overrides,
+    )
+    with (
+        serve_in_thread(
+            create_catalog_app(_catalog(cassandra, kafka, redis_server, backing, jwks_url))
+        ) as catalog_url,
+        service_process("inventory", INVENTORY.app_factory, inventory, logs) as inventory_process,
+    ):
+        callees = Callees(catalog_url=catalog_url, inventory_url=inventory_process.url)
+        orders = orders_settings(
+            cassandra=cassandra,
+            kafka=kafka,
+            redis_server=redis_server,
+            payments=payments_sandbox,
+            backing=backing,
+            callees=callees,
+            jwks_url=jwks_url,
+            **overrides,
+        )
+        with service_process("orders", ORDERS.app_factory, orders, logs) as orders_process:
+            yield Processes(callees, inventory_process, orders_process)
+
+
+@pytest.fixture(scope="module")
+def process_shop(processes: Processes, tokens: Tokens) -> Shop:
+    """The module's products, their stock in the inventory process (`processes`)."""
+    return Shop(processes.callees, tokens.admin)
 
 
 @pytest.fixture(scope="module")

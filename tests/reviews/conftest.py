@@ -32,10 +32,15 @@ def anyio_backend() -> str:
 @pytest.fixture(scope="module")
 def backing(cassandra: Cassandra, kafka: Kafka) -> Iterator[Backing]:
     suffix = uuid.uuid4().hex[:12]
-    found = Backing(keyspace=f"reviews_{suffix}", events_topic=f"reviews-test-{suffix}")
+    orders_topic = f"reviews-orders-test-{suffix}"
+    found = Backing(
+        keyspace=f"reviews_{suffix}",
+        events_topic=f"reviews-test-{suffix}",
+        orders_topic=orders_topic,
+    )
     with (
         migrated_keyspace(cassandra, found.keyspace, migrations_dir()),
-        topics(kafka, [found.events_topic]),
+        topics(kafka, [found.events_topic, orders_topic]),
     ):
         yield found
 

@@ -28,6 +28,9 @@ DEADLINE_SECONDS = 60.0
 class Backing:
     keyspace: str
     events_topic: str
+    # Where the module's order events (the deliveries reviews learns from) are sent;
+    # None: reviews consumes no order events.
+    orders_topic: str | None = None
 
 
 def reviews_settings(
@@ -51,9 +54,13 @@ def reviews_settings(
         "kafka_bootstrap_servers": kafka.bootstrap_servers,
         "redis_url": redis_server.env()["REDIS_URL"],
         "events_topic": backing.events_topic,
+        "consume_orders": backing.orders_topic is not None,
+        "consumer_group": f"reviews-test-{uuid.uuid4().hex[:12]}",
         "create_topics": False,
         "jwt_jwks_url": jwks_url,
     }
+    if backing.orders_topic is not None:
+        values["orders_topic"] = backing.orders_topic
     values.update(overrides)
     return ReviewsSettings(**values)
 

@@ -404,3 +404,61 @@ async def test_lag_counts_the_records_a_group_has_not_reached_and_ends_at_zero(
 
         await eventually(watch, 30, "12 records handled and no lag", interval=0.01)
     assert max(seen) > 0, seen
+
+
+async def test_a_live_consumer_keeps_its_claim_past_the_ttl_while_its_handler_runs(
+    kafka: Kafka, module_db: CassandraSession, topic: str
+) -> None:
+    """The claim's TTL is short (a killed consumer's event waits no longer), so a live
+    consumer renews it while handling: another consumer finds it busy long after the
+    first TTL would have ended, and the event is handled once."""
+    ttl = 3
+    config = dataclasses.replace(FAST, claim_ttl_seconds=ttl, handler_timeout=120.0)
+    slow = event(1)
+    started, release = asyncio.Event(), asyncio.Event()
+    handled: list[uuid.UUID] = []
+
+    async def handler(item: CloudEvent[Any]) -> None:
+        started.set()
+        await release.wait()
+        handled.append(item.id)
+
+    group = f"renew-{uuid.uuid4().hex[:8]}"
+    other = ProcessedEvents(
+        module_db, group=group, owner="other", claim_ttl_seconds=ttl, dedupe_ttl_seconds=60
+    )
+    metrics = ConsumerMetrics()
+    count = outcomes(metrics, group)
+    await produce(kafka, topic, [as_record(slow)])
+    async with consuming(
+        kafka=kafka,
+        db=module_db,
+        topic=topic,
+        group=group,
+        handler=handler,
+        metrics=metrics,
+        config=config,
+    ):
+        await asyncio.wait_for(started.wait(), 60)
+        first = await module_db.execute_async(
+            "SELECT updated_at FROM processed_events WHERE consumer_group = ? AND event_id = ?",
+            (group, slow.id),
+        )
+        claimed_at = first.one().updated_at
+
+        async def renewed_past_the_ttl() -> bool:
+            page = await module_db.execute_async(
+                "SELECT updated_at FROM processed_events WHERE consumer_group = ? AND event_id = ?",
+                (group, slow.id),
+            )
+            row = page.one()
+            assert row is not None, "the live consumer's claim expired"
+            return bool((row.updated_at - claimed_at).total_seconds() > ttl)
+
+        # Renewed at a moment the first claim would have expired: the row still there.
+        await eventually(renewed_past_the_ttl, 60, "a renewal after the first TTL")
+        assert await other.claim(slow.id, slow.type) == "busy"
+        release.set()
+        await wait_until(lambda: count("handled") == 1, 30, "the slow event")
+    assert handled == [slow.id]
+    assert await other.claim(slow.id, slow.type) == "finished"

@@ -1,24 +1,35 @@
 """Order events through Kafka into the running consumer: a redelivered event (same id)
 and a re-published one (new id, same order) hold stock once; payment sells it,
-a cancellation after payment restocks it; every event out validates as a contract."""
+a cancellation after payment restocks it; the order events that move no stock are
+passed over, not dead-lettered; every event out validates as a contract."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi import FastAPI
 
 from devstack.components.kafka import Kafka
+from productstore_common.telemetry.metrics import metrics_of
 from productstore_contracts.events.inventory import (
     StockChanged,
     StockCommitted,
     StockReleased,
     StockReserved,
 )
-from productstore_contracts.events.orders import OrderCancelled, OrderExpired, OrderPaid
+from productstore_contracts.events.orders import (
+    OrderCancelled,
+    OrderDelivered,
+    OrderExpired,
+    OrderFulfilled,
+    OrderLine,
+    OrderPaid,
+    OrderReserved,
+)
 from productstore_inventory.app.core.config import InventorySettings
 from tests.inventory.support import EventLog, levels_of, placed, send_order_events
 
@@ -83,3 +94,41 @@ async def test_an_order_life_through_kafka(
     changes = event_log.of(product, StockChanged)
     assert [c.version for c in changes] == sorted(c.version for c in changes)
     assert changes[-1].on_hand == 5
+
+
+def _consumed(app: FastAPI, settings: InventorySettings, outcome: str) -> float:
+    labels = {"group": settings.consumer_group, "outcome": outcome}
+    value = metrics_of(app).registry.get_sample_value("events_consumed_total", labels)
+    return value or 0.0
+
+
+async def test_order_events_that_move_no_stock_are_passed_over(
+    app: FastAPI, kafka: Kafka, settings: InventorySettings, event_log: EventLog
+) -> None:
+    product = uuid.uuid4()
+    await levels_of(app).set_stock(product, {"default": 3}, 0)
+    order, user = uuid.uuid4(), uuid.uuid4()
+    lines = [OrderLine(product_id=product, quantity=1)]
+    skipped = _consumed(app, settings, "skipped")
+    dead = _consumed(app, settings, "dead_lettered")
+    hold = datetime.now(UTC) + timedelta(minutes=10)
+    await send_order_events(
+        kafka,
+        settings.orders_topic,
+        [
+            (placed(order, [(product, 1)]), None),
+            (OrderReserved(order_id=order, user_id=user, hold_expires_at=hold), None),
+            (OrderPaid(order_id=order), None),
+            (OrderFulfilled(order_id=order, user_id=user, lines=lines), None),
+            (OrderDelivered(order_id=order, user_id=user, lines=lines), None),
+        ],
+    )
+    # The events around them are handled in order: the sale after OrderReserved.
+    await event_log.wait_for(lambda _: bool(event_log.of(order, StockCommitted)), "committed")
+    await _until(app, product, 2, 0)
+    deadline = time.monotonic() + 60
+    while _consumed(app, settings, "skipped") < skipped + 3:
+        assert time.monotonic() < deadline, _consumed(app, settings, "skipped") - skipped
+        await asyncio.sleep(0.2)
+    assert _consumed(app, settings, "skipped") == skipped + 3
+    assert _consumed(app, settings, "dead_lettered") == dead

@@ -10,6 +10,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 
 import httpx
 import pytest
@@ -18,8 +19,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from devstack.components.payments import PaymentsSandbox
 from productstore_contracts.events.orders import (
     OrderCancelled,
+    OrderDelivered,
+    OrderFulfilled,
     OrderPaid,
     OrderPlaced,
+    OrderReserved,
 )
 from tests.catalog.support import Tokens
 from tests.orders.support import (
@@ -104,9 +108,39 @@ async def test_an_order_is_reserved_paid_fulfilled_and_delivered(
         "illegal_transition",
     )
 
-    await order_log.wait_for(lambda _: bool(order_log.of(order["id"], OrderPaid)), "OrderPaid")
+    # Delivering again is a no-op that announces the same event again (the same id).
+    again = await client.post(f"/api/orders/{order['id']}/deliver", headers=bearer(tokens.admin))
+    assert again.status_code == 200
+    assert again.json()["status"] == "delivered"
+
+    await order_log.wait_for(
+        lambda _: len(order_log.of(order["id"], OrderDelivered)) >= 2, "OrderDelivered twice"
+    )
     (placed_event,) = order_log.of(order["id"], OrderPlaced)
     assert [(line.product_id, line.quantity) for line in placed_event.lines] == [(product, 2)]
+    reserved_event = order_log.of(order["id"], OrderReserved)[0]
+    assert reserved_event.user_id == placed_event.user_id
+    assert reserved_event.hold_expires_at > datetime.fromisoformat(order["created_at"])
+    assert order_log.of(order["id"], OrderPaid)
+    for kind in (OrderFulfilled, OrderDelivered):
+        announced = order_log.of(order["id"], kind)[0]
+        assert announced.user_id == placed_event.user_id
+        assert [(line.product_id, line.quantity) for line in announced.lines] == [(product, 2)]
+    # Each move is one event, however often it was announced: consumers drop the copies.
+    ids: dict[str, set[uuid.UUID]] = {}
+    for event in order_log.events:
+        if event.subject == order["id"]:
+            ids.setdefault(event.type, set()).add(event.id)
+    assert {kind: len(found) for kind, found in ids.items()} == {
+        f"productstore.orders.{name}.v1": 1
+        for name in (
+            "OrderPlaced",
+            "OrderReserved",
+            "OrderPaid",
+            "OrderFulfilled",
+            "OrderDelivered",
+        )
+    }
 
 
 async def test_an_order_for_more_than_there_is_is_rejected_with_its_lines(
@@ -223,7 +257,8 @@ async def test_the_events_sent_are_the_recorded_contract_examples(
     """Runs after the module's orders: every event validated against the contract as it
     was read (OrderEventLog decodes with productstore_contracts.events.orders); the
     first of each kind is the recorded example inventory's contract test reads."""
-    types = [f"productstore.orders.{name}.v1" for name in ("OrderPlaced", "OrderPaid")]
+    names = ("OrderPlaced", "OrderReserved", "OrderPaid", "OrderFulfilled", "OrderDelivered")
+    types = [f"productstore.orders.{name}.v1" for name in names]
     types.append("productstore.orders.OrderCancelled.v1")
     await order_log.wait_for(
         lambda events: {e.type for e in events} >= set(types), "every kind of event"

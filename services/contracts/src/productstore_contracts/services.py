@@ -85,6 +85,8 @@ REVIEWS: Final = ServiceDescriptor(
     calls=frozenset({"auth"}),
     # Published and removed reviews: the catalog keeps each product's rating from them.
     produces=(REVIEWS_TOPIC,),
+    # Delivered orders: a review of a product the author received is a verified purchase.
+    consumes=(ORDERS_TOPIC,),
 )
 
 DESCRIPTORS: Final = (AUTH, CATALOG, ORDERS, INVENTORY, REVIEWS)

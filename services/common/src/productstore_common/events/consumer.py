@@ -40,7 +40,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -86,9 +86,10 @@ class ConsumerConfig:
     retry_initial: float = 0.2
     retry_max: float = 5.0
     handler_timeout: float = 30.0
-    # Longer than every attempt of one event together, so a live consumer's
-    # claim never expires under it.
-    claim_ttl_seconds: int = 300
+    # How long a claim outlives its consumer: a live one renews it every third of
+    # this while it handles the event, so it is how long an event waits after its
+    # consumer was killed mid-handler (SIGKILL, OOM) before another handles it.
+    claim_ttl_seconds: int = 30
     # Longer than Kafka's retention (7 days by default): no redelivery outlives it.
     dedupe_ttl_seconds: int = 8 * 24 * 3600
     max_records: int = 50  # per poll
@@ -112,12 +113,9 @@ class ConsumerConfig:
             raise ValueError("max_attempts must be at least 1")
         if self.key_concurrency < 1:
             raise ValueError("key_concurrency must be at least 1")
-        worst = self.max_attempts * (self.handler_timeout + self.retry_max)
-        if self.claim_ttl_seconds <= worst:
-            raise ValueError(
-                f"claim_ttl_seconds ({self.claim_ttl_seconds}) must exceed the longest handling "
-                f"of one event, max_attempts * (handler_timeout + retry_max) = {worst:.0f}s"
-            )
+        if self.claim_ttl_seconds < 3:
+            # Renewed every third of it: a shorter one would be renewed every second.
+            raise ValueError("claim_ttl_seconds must be at least 3")
 
 
 def _owner() -> str:
@@ -349,24 +347,51 @@ class IdempotentConsumer(BackgroundLoop):
                 span.set_attribute("productstore.duplicate", True)
                 self.metrics.consumed.labels(group=self.group_id, outcome="duplicate").inc()
                 return
-            failure = await self._handle(event)
-            if failure is None:
+            async with self._claim_kept(event, dedupe):
+                failure = await self._handle(event)
+                if failure is None:
+                    if dedupe:
+                        await self._retry(
+                            lambda: self._store.finish(event.id, event.type, "done"), "mark"
+                        )
+                    self.metrics.consumed.labels(group=self.group_id, outcome="handled").inc()
+                    return
+                reason, error, attempts = failure
+                span.set_status(Status(StatusCode.ERROR, reason))
+                await self._retry(
+                    lambda: self._dead_letter(record, reason, error, attempts), "dead-letter"
+                )
                 if dedupe:
                     await self._retry(
-                        lambda: self._store.finish(event.id, event.type, "done"), "mark"
+                        lambda: self._store.finish(event.id, event.type, "dead_lettered"), "mark"
                     )
-                self.metrics.consumed.labels(group=self.group_id, outcome="handled").inc()
-                return
-            reason, error, attempts = failure
-            span.set_status(Status(StatusCode.ERROR, reason))
-            await self._retry(
-                lambda: self._dead_letter(record, reason, error, attempts), "dead-letter"
-            )
-            if dedupe:
-                await self._retry(
-                    lambda: self._store.finish(event.id, event.type, "dead_lettered"), "mark"
-                )
-            self.metrics.consumed.labels(group=self.group_id, outcome="dead_lettered").inc()
+                self.metrics.consumed.labels(group=self.group_id, outcome="dead_lettered").inc()
+
+    @contextlib.asynccontextmanager
+    async def _claim_kept(
+        self, event: CloudEvent[EventPayload], dedupe: bool
+    ) -> AsyncIterator[None]:
+        """Renew our claim of `event` every third of its TTL until the block ends, so
+        only a dead consumer's claim expires (and soon)."""
+        if not dedupe:
+            yield
+            return
+        keeper = asyncio.create_task(self._keep_claim(event), name=f"claim-{event.id}")
+        try:
+            yield
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+
+    async def _keep_claim(self, event: CloudEvent[EventPayload]) -> None:
+        while True:
+            await asyncio.sleep(self.config.claim_ttl_seconds / 3)
+            try:
+                if not await self._store.renew(event.id, event.type):
+                    log.warning("lost the claim of event %s while handling it", event.id)
+            except Exception as exc:  # the next tick tries again; the TTL leaves room for two
+                self._infrastructure_error(exc, "renew a claim")
 
     async def _claim(self, event: CloudEvent[EventPayload]) -> bool:
         """True to handle the event, False when this group already finished it."""

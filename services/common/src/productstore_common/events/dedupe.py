@@ -6,10 +6,12 @@ it ``done`` (or ``dead_lettered``) under the long dedupe TTL. A redelivery
 (crash before the offset commit, rebalance, a copy re-published by the relay)
 then finds the mark and skips the handler. A claim held by another consumer
 means it is handling the event right now (a rebalance overlap): wait for its
-mark. A consumer that died mid-handler leaves a claim that expires after
-``claim_ttl``, and the event is handled again: the one case where a handler
-can run twice, so handlers that must never repeat a side effect write it
-idempotently (keyed by the event id) as well.
+mark. A live consumer renews its claim while it handles the event (``renew``,
+every third of ``claim_ttl``), so the TTL can be short: a consumer that died
+mid-handler (SIGKILL, OOM) leaves a claim that expires within ``claim_ttl``,
+and the event is handled again: the one case where a handler can run twice, so
+handlers that must never repeat a side effect write it idempotently (keyed by
+the event id) as well.
 
 All statements on these rows are LWTs: mixing LWT and plain writes on one row
 is unsafe in Cassandra (their timestamps do not order against each other).
@@ -31,6 +33,11 @@ CLAIM_CQL = (
 FINISH_CQL = (
     "UPDATE processed_events USING TTL ? SET status = ?, owner = ?, event_type = ?, "
     "updated_at = ? WHERE consumer_group = ? AND event_id = ? IF owner = ?"
+)
+# The claim kept alive under a fresh TTL, only by its owner.
+RENEW_CQL = (
+    "UPDATE processed_events USING TTL ? SET status = 'processing', owner = ?, "
+    "event_type = ?, updated_at = ? WHERE consumer_group = ? AND event_id = ? IF owner = ?"
 )
 # When the claim expired meanwhile (Cassandra was down longer than its TTL).
 FINISH_UNCLAIMED_CQL = (
@@ -84,6 +91,22 @@ class ProcessedEvents:
         if getattr(existing, "owner", None) == self.owner:
             return "claimed"  # ours from an attempt that did not finish
         return "busy"
+
+    async def renew(self, event_id: uuid.UUID, event_type: str) -> bool:
+        """Keep our claim for another ``claim_ttl``; False when it is no longer ours."""
+        page = await self.session.execute_async(
+            RENEW_CQL,
+            (
+                self.claim_ttl_seconds,
+                self.owner,
+                event_type,
+                datetime.now(UTC),
+                self.group,
+                event_id,
+                self.owner,
+            ),
+        )
+        return bool(page.was_applied)
 
     async def finish(self, event_id: uuid.UUID, event_type: str, status: FinalStatus) -> bool:
         """Mark the event finished; False when our claim had expired and another took it."""

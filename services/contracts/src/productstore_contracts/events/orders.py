@@ -1,15 +1,18 @@
-"""Order events as inventory consumes them (topic `productstore.orders`, key = order id).
+"""Order events (topic `productstore.orders`, key = order id), one per move of the
+order state machine that others act on.
 
-This is a consumer-driven contract: the orders service does not exist yet, and
-these classes are what inventory needs from it. When orders is built it
-produces exactly these payloads (it may add optional fields; removing or
-changing one needs a new `.vN` type), and inventory's tests of these examples
-keep the two sides honest. Lines name products and quantities only: prices,
-addresses and payments are the orders service's own business.
+OrderPlaced, OrderPaid, OrderCancelled and OrderExpired began as a consumer-driven
+contract (what inventory needs to hold, sell, release and restock); OrderReserved,
+OrderFulfilled and OrderDelivered are for the services that follow an order
+(notifications, reviews' verified purchases) and are passed over by inventory.
+A producer may add optional fields; removing or changing one needs a new `.vN`
+type. Lines name products and quantities only: prices, addresses and payments are
+the orders service's own business.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar, Literal
 from uuid import UUID
 
@@ -69,9 +72,45 @@ class OrderExpired(EventPayload):
     order_id: UUID
 
 
+class OrderReserved(EventPayload):
+    """Inventory holds the order's stock; the payment is being authorised."""
+
+    event_type: ClassVar[str] = "productstore.orders.OrderReserved.v1"
+
+    order_id: UUID
+    user_id: UUID
+    hold_expires_at: datetime = Field(
+        description="When the hold lapses (and the order expires) unless it is paid by then"
+    )
+
+
+class OrderFulfilled(EventPayload):
+    """The order was handed to the carrier; its payment is captured."""
+
+    event_type: ClassVar[str] = "productstore.orders.OrderFulfilled.v1"
+
+    order_id: UUID
+    user_id: UUID
+    lines: list[OrderLine] = Field(min_length=1, max_length=100)
+
+
+class OrderDelivered(EventPayload):
+    """The order reached its customer: each of its products is a purchase of the user's
+    (the reviews service's verified purchase)."""
+
+    event_type: ClassVar[str] = "productstore.orders.OrderDelivered.v1"
+
+    order_id: UUID
+    user_id: UUID
+    lines: list[OrderLine] = Field(min_length=1, max_length=100)
+
+
 ORDER_EVENTS: tuple[type[EventPayload], ...] = (
     OrderPlaced,
+    OrderReserved,
     OrderPaid,
     OrderCancelled,
     OrderExpired,
+    OrderFulfilled,
+    OrderDelivered,
 )

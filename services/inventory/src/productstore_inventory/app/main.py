@@ -21,7 +21,11 @@ from productstore_inventory.app.data import migrations_dir
 from productstore_inventory.app.data.sales import SalesStore
 from productstore_inventory.app.data.stock import StockStore
 from productstore_inventory.app.services.metrics import InventoryMetrics
-from productstore_inventory.app.services.order_events import OrderEvents, order_registry
+from productstore_inventory.app.services.order_events import (
+    HANDLED,
+    OrderEvents,
+    order_registry,
+)
 from productstore_inventory.app.services.reorder import ReorderDefaults, ReorderPlanner
 from productstore_inventory.app.services.reservations import Reservations
 from productstore_inventory.app.services.stock import StockLevels
@@ -126,6 +130,7 @@ async def setup(kit: ServiceKit[InventorySettings]) -> None:
                 topics=[settings.orders_topic],
                 registry=order_registry(),
                 handler=OrderEvents(reservations).handle,
+                handles=HANDLED,
                 config=ConsumerConfig(key_concurrency=settings.consumer_key_concurrency),
                 metrics=ConsumerMetrics(kit.metrics.registry),
                 tracer_provider=kit.tracer_provider,

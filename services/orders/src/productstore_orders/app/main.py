@@ -35,7 +35,8 @@ the order is accepted `pending` at once (202) and moves on asynchronously as
 inventory holds its stock (`reserved`) and the payment is authorised (`paid`), or
 ends `rejected` (out of stock), `payment_failed`, `expired` or `cancelled`.
 Admins fulfil (the payment is captured) and deliver. Order events (OrderPlaced,
-OrderPaid, OrderCancelled, OrderExpired) go out on `productstore.orders`.
+OrderReserved, OrderPaid, OrderCancelled, OrderExpired, OrderFulfilled,
+OrderDelivered) go out on `productstore.orders`.
 Errors are `application/problem+json` with a stable `reason`.
 """
 

@@ -2,7 +2,10 @@
 
 The common library's IdempotentConsumer delivers each event once per group (a
 redelivery is dropped by its id); the operations are idempotent per order as
-well, so the same fact under another event id changes nothing either.
+well, so the same fact under another event id changes nothing either. The
+topic's other types (OrderReserved, OrderFulfilled, OrderDelivered: the stock
+is already where they say) are decoded, so a malformed one is dead-lettered,
+and committed without a claim.
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ from productstore_contracts.events.orders import (
 from productstore_inventory.app.services.reservations import Outcome, Reservations
 
 _logger = logging.getLogger(__name__)
+
+# What moves stock; the consumer passes the topic's other types over (`handles=`).
+HANDLED: tuple[str, ...] = tuple(
+    kind.event_type for kind in (OrderPlaced, OrderPaid, OrderCancelled, OrderExpired)
+)
 
 
 def order_registry() -> EventRegistry:

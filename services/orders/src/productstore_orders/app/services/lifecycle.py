@@ -42,8 +42,12 @@ from productstore_contracts.events.orders import (
     ORDERS_SOURCE,
     CancelReason,
     OrderCancelled,
+    OrderDelivered,
     OrderExpired,
+    OrderFulfilled,
+    OrderLine,
     OrderPaid,
+    OrderReserved,
 )
 from productstore_orders.app.core import errors
 from productstore_orders.app.data.carts import CartStore
@@ -142,13 +146,23 @@ class Lifecycle:
         order = await self.store.get(event.order_id)
         if order is None:
             return "unknown_order"
-        if order.status == "pending":
-            order, moved = await self.move(order, "reserved", hold_expires_at=event.expires_at)
-            if not moved:
-                return f"ignored:{order.status}"
-            self.metrics.stage_seconds.labels("reserve").observe(_since(order.created_at))
-        if order.status != "reserved":
+        if order.status not in ("pending", "reserved"):
             return f"ignored:{order.status}"
+        was_pending = order.status == "pending"
+        reserved = OrderReserved(
+            order_id=order.order_id, user_id=order.user_id, hold_expires_at=event.expires_at
+        )
+        # Already reserved (a redelivery, or a crash before its event): announced again.
+        order, moved = await self.move(
+            order,
+            "reserved",
+            [order_event(order.order_id, "reserved", reserved)],
+            hold_expires_at=event.expires_at,
+        )
+        if not moved:
+            return f"ignored:{order.status}"
+        if was_pending:
+            self.metrics.stage_seconds.labels("reserve").observe(_since(order.created_at))
         if order.from_cart:
             # The cart's job is done once the stock is held.
             await self.carts.remove(order.user_id, [line.product_id for line in order.lines])
@@ -284,19 +298,26 @@ class Lifecycle:
         await self.payments.capture(
             order.payment_id, idempotency_key=idempotency_key(str(order.order_id), "capture")
         )
-        if order.status == "fulfilled":
-            return order
-        current, moved = await self.move(order, "fulfilled")
+        # Already fulfilled (a retry): the move announces again, under the same event id.
+        fulfilled = OrderFulfilled(
+            order_id=order.order_id, user_id=order.user_id, lines=_event_lines(order)
+        )
+        current, moved = await self.move(
+            order, "fulfilled", [order_event(order.order_id, "fulfilled", fulfilled)]
+        )
         if not moved:
             raise errors.illegal_transition(order.order_id, current.status, "fulfilled")
         return current
 
     async def deliver(self, order: OrderRecord) -> OrderRecord:
-        if order.status == "delivered":
-            return order
-        if order.status != "fulfilled":
+        if order.status not in ("fulfilled", "delivered"):
             raise errors.illegal_transition(order.order_id, order.status, "delivered")
-        current, moved = await self.move(order, "delivered")
+        delivered = OrderDelivered(
+            order_id=order.order_id, user_id=order.user_id, lines=_event_lines(order)
+        )
+        current, moved = await self.move(
+            order, "delivered", [order_event(order.order_id, "delivered", delivered)]
+        )
         if not moved:
             raise errors.illegal_transition(order.order_id, current.status, "delivered")
         return current
@@ -318,6 +339,10 @@ class Lifecycle:
             )
             if not refund.replayed:
                 self.metrics.refunded.labels(refund.currency).inc(float(refund.amount))
+
+
+def _event_lines(order: OrderRecord) -> list[OrderLine]:
+    return [OrderLine(product_id=line.product_id, quantity=line.quantity) for line in order.lines]
 
 
 def _since(moment: datetime) -> float:

@@ -11,6 +11,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from productstore_common.settings import ServiceSettings
+from productstore_contracts.events.orders import ORDERS_TOPIC
 from productstore_contracts.events.reviews import REVIEWS_TOPIC
 
 _KAFKA_TOPIC = r"^[A-Za-z0-9._-]{1,200}$"
@@ -26,6 +27,11 @@ class ReviewsSettings(ServiceSettings):
 
     # ReviewPublished / ReviewRemoved go here through the outbox.
     events_topic: str = Field(default=REVIEWS_TOPIC, pattern=_KAFKA_TOPIC)
+    # OrderDelivered events (the verified purchases) are consumed from orders_topic.
+    orders_topic: str = Field(default=ORDERS_TOPIC, pattern=_KAFKA_TOPIC)
+    consumer_group: str = Field(default="reviews", pattern=r"^[A-Za-z0-9._-]{1,100}$")
+    # Off: no delivery is learnt, so no new review is a verified purchase (tests, tools).
+    consume_orders: bool = True
     # A published review with this many reports goes back to the moderators.
     reports_to_queue: int = Field(default=3, ge=1, le=1000)
     # The most reviews of one product a list sorts (newest first beyond it).
