@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from productstore_operator.builders.alerting import build_alertmanager_config
 from productstore_operator.builders.errors import InvalidSpecError
 from productstore_operator.builders.naming import (
     StoreRef,
@@ -72,6 +73,11 @@ def build_release_values(
                 "groups": build_rule_groups(
                     spec, store, runbook_base_url=settings.runbook_base_url
                 ),
+            },
+            # Empty without receivers: the chart then renders no AlertmanagerConfig.
+            "alertmanagerConfig": {
+                "enabled": True,
+                "spec": build_alertmanager_config(spec, store, settings.alerting) or {},
             },
         },
         "networkPolicy": {"enabled": settings.network_policy},
