@@ -38,10 +38,16 @@ NONE_RECEIVER: Final = "none"
 # The Secret (in the store's namespace) holding the Slack webhook URL for Prometheus Operator.
 SLACK_SECRET_KEY: Final = "slackWebhookUrl"  # noqa: S105 - a key's name, not a secret
 TELEGRAM_TOKEN_FILE: Final = "telegram-bot-token"  # noqa: S105 - a file's name
-# One line per alert; the title says firing or resolved and how many.
-SLACK_TEXT: Final = (
+# One line per alert (Slack's title already says firing or resolved, and how many).
+_ALERT_LINES = (
     "{{ range .Alerts }}{{ .Annotations.summary }}\n"
     "{{ if .Annotations.runbook_url }}Runbook: {{ .Annotations.runbook_url }}\n{{ end }}{{ end }}"
+)
+SLACK_TEXT: Final = _ALERT_LINES
+# Telegram has no title: the first line says what Slack's does.
+TELEGRAM_MESSAGE: Final = (
+    '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] '
+    "{{ .CommonLabels.store }} {{ .CommonLabels.service }}\n" + _ALERT_LINES
 )
 
 
@@ -115,6 +121,7 @@ def build_alertmanager_config(
             "botTokenFile": telegram_token_file(store, settings),
             "chatID": alerting.telegram.chat_id,
             "sendResolved": True,
+            "message": TELEGRAM_MESSAGE,
         }
         if settings.telegram_api_url is not None:
             telegram["apiURL"] = settings.telegram_api_url
@@ -205,6 +212,7 @@ def build_alertmanager_file(
                 "bot_token_file": files.telegram_bot_token_file,
                 "chat_id": alerting.telegram.chat_id,
                 "send_resolved": True,
+                "message": TELEGRAM_MESSAGE,
             }
             if settings.telegram_api_url is not None:
                 telegram["api_url"] = settings.telegram_api_url
