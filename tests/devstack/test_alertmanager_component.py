@@ -47,7 +47,6 @@ from devstack.components.chat import (
     new_telegram_bot_token,
 )
 from devstack.components.prometheus import Prometheus
-from devstack.pytest_plugin import DevstackSession
 from productstore_contracts.metrics import REQUESTS_TOTAL
 
 # The short-window test SLO: every window of the rules, in seconds. Short
@@ -163,15 +162,6 @@ def processes(tmp_path: Path) -> Iterator[Processes]:
         yield started
     finally:
         started.stop()
-
-
-@pytest.fixture(scope="session")
-def alertmanager_build(devstack: DevstackSession) -> Alertmanager:
-    """devstack's Alertmanager build (provisioned, not started)."""
-    component = devstack.stack.components[Alertmanager.name]
-    assert isinstance(component, Alertmanager)
-    component.provision()
-    return component
 
 
 def _wait_for(what: str, probe: Callable[[], Any], seconds: float = WAIT_SECONDS) -> Any:

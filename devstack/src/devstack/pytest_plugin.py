@@ -206,6 +206,19 @@ def alertmanager(devstack: DevstackSession) -> Alertmanager:
 
 
 @pytest.fixture(scope="session")
+def alertmanager_build(devstack: DevstackSession) -> Alertmanager:
+    """devstack's Alertmanager and amtool, built but not started (for private instances)."""
+    component = devstack.stack.components[Alertmanager.name]
+    if not isinstance(component, Alertmanager):
+        raise TypeError(f"{Alertmanager.name} is registered as {type(component).__name__}")
+    try:
+        component.provision()
+    except DevstackError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return component
+
+
+@pytest.fixture(scope="session")
 def wrk(devstack: DevstackSession) -> Wrk:
     return _one(devstack, Wrk)
 
