@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ import pytest
 import yaml
 
 from devstack import sample_store
+from devstack.component import Context
 from devstack.components import operator as operator_component
 from devstack.components.alertmanager import (
     ALERTMANAGER_VERSION,
@@ -43,10 +45,13 @@ from devstack.components.alertmanager import (
 )
 from devstack.components.chat import (
     SAMPLE_CHAT_ID,
+    ChatSandbox,
     new_slack_webhook_path,
     new_telegram_bot_token,
 )
 from devstack.components.prometheus import Prometheus
+from devstack.paths import Paths
+from devstack.stack import Stack
 from productstore_contracts.metrics import REQUESTS_TOTAL
 
 # The short-window test SLO: every window of the rules, in seconds. Short
@@ -187,7 +192,7 @@ class AlertingStack:
 
 
 @pytest.fixture
-def alerting_stack(  # noqa: PLR0913 - every fixture is a part of the stack
+def alerting_stack(
     alertmanager_build: Alertmanager,
     prometheus: Prometheus,
     catalog_feed: tuple[CatalogFeed, str],
@@ -263,8 +268,12 @@ def alerting_stack(  # noqa: PLR0913 - every fixture is a part of the stack
     stack = AlertingStack(f"http://127.0.0.1:{prom_port}", f"http://127.0.0.1:{am_port}", chat_url)
     for url in (f"{stack.prometheus_url}/-/ready", f"{stack.alertmanager_url}/-/ready",
                 f"{chat_url}/healthz"):  # fmt: skip
-        _wait_for(f"{url} answers", lambda url=url: httpx.get(url, timeout=2).status_code == 200)
+        _wait_for(f"{url} answers", partial(_answers, url))
     return stack
+
+
+def _answers(url: str) -> bool:
+    return httpx.get(url, timeout=2).status_code == 200
 
 
 def _messages(stack: AlertingStack, receiver: str) -> list[dict[str, Any]]:
@@ -293,8 +302,43 @@ def test_built_alertmanager_and_amtool_report_the_pinned_version(
         assert f"version {ALERTMANAGER_VERSION} " in reported
 
 
+def test_devstack_alertmanager_notifies_the_chat_stand_ins(
+    alertmanager_build: Alertmanager, tmp_path: Path
+) -> None:
+    stack = Stack(Context(paths=Paths(cache=tmp_path / "c", state=tmp_path / "s")))
+    component, chat = stack.components["alertmanager"], stack.components["chat"]
+    assert isinstance(component, Alertmanager)
+    assert isinstance(chat, ChatSandbox)
+    assert component.env()["ALERTMANAGER_URL"] == "http://127.0.0.1:9093"
+    component.prepare()
+    config = yaml.safe_load(component.config_file.read_text())
+    receivers = {r["name"]: r for r in config["receivers"]}
+    (telegram,) = receivers["default/devstack/telegram"]["telegram_configs"]
+    (slack,) = receivers["default/devstack/slack"]["slack_configs"]
+    assert telegram["bot_token_file"] == str(chat.telegram_token_file)
+    assert telegram["api_url"] == chat.url
+    assert slack["api_url_file"] == str(chat.slack_url_file)
+    check = subprocess.run(
+        [str(alertmanager_build.amtool), "check-config", str(component.config_file)],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_prometheus_sends_its_alerts_to_alertmanager(tmp_path: Path) -> None:
+    stack = Stack(Context(paths=Paths(cache=tmp_path / "c", state=tmp_path / "s")))
+    prometheus, alertmanager = stack.components["prometheus"], stack.components["alertmanager"]
+    assert isinstance(prometheus, Prometheus)
+    assert isinstance(alertmanager, Alertmanager)
+    alerting = prometheus.config()["alerting"]
+    targets = alerting["alertmanagers"][0]["static_configs"][0]["targets"]  # type: ignore[index]
+    assert targets == [alertmanager.url.removeprefix("http://")]
+
+
 def test_a_burning_slo_pages_telegram_and_slack_once_then_resolves(
-    alerting_stack: AlertingStack, catalog_feed: tuple[CatalogFeed, str]
+    alerting_stack: AlertingStack,
+    catalog_feed: tuple[CatalogFeed, str],
+    record_property: Callable[[str, object], None],
 ) -> None:
     stack, feed = alerting_stack, catalog_feed[0]
     # Healthy first: the SLI is evaluated and nothing fires.
@@ -349,7 +393,7 @@ def test_a_burning_slo_pages_telegram_and_slack_once_then_resolves(
     assert active == []
     # Resolved in one step (all windows equal): no update between firing and resolved.
     assert len(_messages(stack, "telegram")) == len(_messages(stack, "slack")) == 2
-    print(  # the number the issue asks for; -s shows it
-        f"\nfault -> first Telegram message: {seconds_to_telegram:.1f} s; "
-        f"resolved after {resolved[0]['received_at'] - fault_at:.1f} s from the fault"
-    )
+    # The issue's number (fault to first Telegram message), in the JUnit XML: a
+    # measurement of this setup (1 s scrape and evaluation, 2 s group wait), not a benchmark.
+    record_property("seconds_fault_to_first_telegram", round(seconds_to_telegram, 1))
+    record_property("seconds_fault_to_resolved", round(resolved[0]["received_at"] - fault_at, 1))

@@ -22,8 +22,8 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, TypeAdapter, Vali
 from pydantic.alias_generators import to_camel
 
 from productstore_operator.builders.settings import (
-    AlertingSettings,
     DEFAULT_RUNBOOK_BASE_URL,
+    AlertingSettings,
     LogLevel,
     OperatorSettings,
     VaultSettings,

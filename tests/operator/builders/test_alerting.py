@@ -65,10 +65,12 @@ def _crd_schema() -> dict[str, Any]:
     class Loader(yaml.SafeLoader):
         pass
 
-    # The CRD's descriptions hold a bare "=", which YAML 1.1 reads as the value tag.
-    Loader.add_constructor(
-        "tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node)
-    )  # type: ignore[arg-type]
+    def scalar(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+        assert isinstance(node, yaml.ScalarNode)
+        return loader.construct_scalar(node)
+
+    # The CRD's enums hold a bare "=", which YAML 1.1 reads as the value tag.
+    Loader.add_constructor("tag:yaml.org,2002:value", scalar)
     crd = yaml.load(path.read_text(), Loader=Loader)  # noqa: S506 - SafeLoader with one more tag
     (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1"]
     schema: dict[str, Any] = version["schema"]["openAPIV3Schema"]
@@ -134,11 +136,17 @@ def test_alertmanager_config_holds_no_secret_only_where_alertmanager_reads_them(
     assert (slack["channel"], slack["sendResolved"]) == ("#ops", True)
     # Grouped by store and service; Prometheus Operator adds the namespace matcher.
     assert config["route"]["groupBy"] == ["namespace", "store", "service"]
-    assert config["route"]["matchers"] == [{"name": "store", "matchType": "=", "value": "shop"}]
+    assert config["route"]["matchers"] == [{"name": "store", "value": "shop"}]
     (inhibit,) = config["inhibitRules"]
     assert inhibit["equal"] == ["namespace", "store", "service"]
-    assert {"name": "severity", "matchType": "=", "value": "critical"} in inhibit["sourceMatch"]
-    assert {"name": "severity", "matchType": "=", "value": "warning"} in inhibit["targetMatch"]
+    assert {"name": "severity", "value": "critical"} in inhibit["sourceMatch"]
+    assert {"name": "severity", "value": "warning"} in inhibit["targetMatch"]
+    routes = {r["receiver"]: r for r in config["route"]["routes"]}
+    assert routes["telegram"]["matchers"] == [{"name": "severity", "value": "critical"}]
+    assert routes["telegram"]["continue"] is True
+    assert routes["slack"]["matchers"] == [
+        {"name": "severity", "matchType": "=~", "value": "critical|warning"}
+    ]
 
 
 def test_token_file_is_per_store() -> None:
@@ -163,7 +171,7 @@ def _routes_to(amtool: Path, config: Path, **labels: str) -> list[str]:
 
 
 @pytest.mark.parametrize(("id_", "alerting", "critical", "warning"), CASES, ids=IDS)
-def test_plain_configuration_passes_amtool_and_routes_by_severity(  # noqa: PLR0913
+def test_plain_configuration_passes_amtool_and_routes_by_severity(  # noqa: PLR0917
     id_: str,
     alerting: dict[str, Any],
     critical: list[str],

@@ -104,6 +104,10 @@ def _severity_matcher(route: Route) -> tuple[str, str]:
 
 
 def _matcher(name: str, match_type: str, value: str) -> dict[str, str]:
+    # Equality is the default: no matchType "=", which YAML 1.1 readers (PyYAML) take
+    # for the value tag once helm writes it unquoted.
+    if match_type == "=":
+        return {"name": name, "value": value}
     return {"name": name, "matchType": match_type, "value": value}
 
 
