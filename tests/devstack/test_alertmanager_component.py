@@ -18,6 +18,7 @@ inhibition, Alertmanager and the receivers' HTTP protocol are the real ones.
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -323,6 +324,19 @@ def test_devstack_alertmanager_notifies_the_chat_stand_ins(
         capture_output=True, text=True, check=False, timeout=60,
     )  # fmt: skip
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_devstack_env_prints_where_alertmanager_and_the_stand_ins_are(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "devstack", "env", "alertmanager"],
+        capture_output=True, text=True, check=False, timeout=60,
+        env={**os.environ, "PRODUCTSTORE_STATE": str(tmp_path)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "export ALERTMANAGER_URL=http://127.0.0.1:9093" in lines
+    # alertmanager requires chat: its files are printed too, never their contents.
+    assert f"export TELEGRAM_BOT_TOKEN_FILE={tmp_path}/chat/telegram-bot-token" in lines
 
 
 def test_prometheus_sends_its_alerts_to_alertmanager(tmp_path: Path) -> None:
