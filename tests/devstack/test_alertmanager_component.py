@@ -55,9 +55,11 @@ from devstack.paths import Paths
 from devstack.stack import Stack
 from productstore_contracts.metrics import REQUESTS_TOTAL
 
-# The short-window test SLO: every window of the rules, in seconds. Short
-# windows equal and long windows equal, so the four alerts fire and resolve
-# in the same evaluation (one notification each way).
+# The short-window test SLO: every window of the rules, in seconds. All short
+# windows equal and all long ones equal, so the four alerts fire on the same
+# evaluation (one notification). They may resolve on different ones (their
+# thresholds differ on a ratio that falls over a few scrapes): Alertmanager
+# then sends an update before the resolved message, as it would in a cluster.
 SHORT_WINDOWS = {"5m": "10s", "30m": "10s", "2h": "10s", "6h": "10s"}
 LONG_WINDOWS = {"1h": "30s", "1d": "30s", "3d": "30s"}
 WAIT_SECONDS = 90.0
@@ -390,23 +392,24 @@ def test_a_burning_slo_pages_telegram_and_slack_once_then_resolves(
     assert "FIRING" in slack[0]["body"]["attachments"][0]["title"]
 
     feed.set_error_share(0.0)
-    resolved = _wait_for(
-        "a resolved Telegram message",
-        lambda: [m for m in _messages(stack, "telegram")[1:] if m["text"].startswith("[RESOLVED]")],
-    )
-    _wait_for(
-        "a resolved Slack message",
-        lambda: [
-            m for m in _messages(stack, "slack")[1:]
-            if "RESOLVED" in m["body"]["attachments"][0]["title"]
-        ],
-    )  # fmt: skip
-    active = [
-        a for alerts in _firing(stack).values() for a in alerts if a["status"]["state"] == "active"
-    ]
-    assert active == []
-    # Resolved in one step (all windows equal): no update between firing and resolved.
-    assert len(_messages(stack, "telegram")) == len(_messages(stack, "slack")) == 2
+
+    def all_resolved() -> bool:
+        active = [a for alerts in _firing(stack).values() for a in alerts
+                  if a["status"]["state"] == "active"]  # fmt: skip
+        last_telegram = _messages(stack, "telegram")[-1]
+        last_slack = _messages(stack, "slack")[-1]
+        return (
+            not active
+            and last_telegram["text"].startswith("[RESOLVED]")
+            and last_slack["body"]["attachments"][0]["title"].startswith("[RESOLVED]")
+        )
+
+    _wait_for("every alert resolved and both receivers told so", all_resolved)
+    resolved = [m for m in _messages(stack, "telegram") if m["text"].startswith("[RESOLVED]")]
+    # Telegram hears only of critical alerts, however many updates there were.
+    for message in _messages(stack, "telegram"):
+        assert "SLOErrorBudgetBurn1d" not in message["text"], message["text"]
+        assert "SLOErrorBudgetBurn3d" not in message["text"], message["text"]
     # The number (fault to first Telegram message), in the JUnit XML: a
     # measurement of this setup (1 s scrape and evaluation, 2 s group wait), not a benchmark.
     record_property("seconds_fault_to_first_telegram", round(seconds_to_telegram, 1))
