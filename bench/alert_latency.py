@@ -5,13 +5,14 @@
 
 Runs the end-to-end test
 ``tests/devstack/test_alertmanager_component.py::test_a_burning_slo_pages_telegram_and_slack_once_then_resolves``
-BENCH_RUNS times (each a fresh private chat stand-in, Alertmanager and Prometheus
-with the sample store's rules read as a short-window SLO, windows of 10 to 30 s;
-scrape and evaluation every 1 s, group wait 2 s, group interval 5 s) and collects
-what each run recorded: seconds from turning the catalog's SLI half-failing to
-the Telegram stand-in's first message, and from the fault to the resolved message (the fault lasts until
-the firing messages have settled, about 8 s). Needs devstack's Prometheus
-binary and Alertmanager build; starts nothing shared, leaves nothing behind.
+BENCH_RUNS times. Each run has a fresh private chat stand-in, Alertmanager and
+Prometheus with the sample store's rules read as a short-window SLO (windows of
+10 to 30 s; scrape and evaluation every 1 s, group wait 2 s, group interval 5 s)
+and records two numbers, collected here: seconds from turning the catalog's SLI
+half-failing to the Telegram stand-in's first message, and from the fault to the
+first resolved message (the fault lasts until the firing messages have settled,
+about 8 s). Needs devstack's Prometheus binary and Alertmanager build; starts
+nothing shared, leaves nothing behind.
 
 Output: JSON on stdout and in bench/results/alert-latency.json.
 """
