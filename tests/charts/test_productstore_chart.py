@@ -584,6 +584,7 @@ def test_install_becomes_available_then_uninstalls(
 MONITORING_APIS = (
     "--api-versions", "monitoring.coreos.com/v1/ServiceMonitor",
     "--api-versions", "monitoring.coreos.com/v1/PrometheusRule",
+    "--api-versions", "monitoring.coreos.com/v1alpha1/AlertmanagerConfig",
 )  # fmt: skip
 
 
@@ -592,16 +593,35 @@ def test_monitoring_objects_only_where_prometheus_operator_is(offline_helm: Helm
     assert not {d["kind"] for d in _render(offline_helm, FULL_VALUES, "shop")} & {
         "ServiceMonitor",
         "PrometheusRule",
+        "AlertmanagerConfig",
     }
     docs = _render(offline_helm, FULL_VALUES, "shop", *MONITORING_APIS)
     assert set(_by_kind(docs, "ServiceMonitor")) == _names(*SERVICES)
     assert set(_by_kind(docs, "PrometheusRule")) == {PREFIX}
-    # No groups (helm without the operator): no empty PrometheusRule.
+    assert set(_by_kind(docs, "AlertmanagerConfig")) == {PREFIX}
+    # No groups and no receivers (helm without the operator): no empty PrometheusRule
+    # or AlertmanagerConfig.
     docs = _render(offline_helm, None, "shop", *MONITORING_APIS)
     assert set(_by_kind(docs, "ServiceMonitor")) == _names(
         "auth", "catalog", "orders", "inventory", "reviews"
     )
     assert not _by_kind(docs, "PrometheusRule")
+    assert not _by_kind(docs, "AlertmanagerConfig")
+
+
+def test_alertmanager_config_carries_the_spec_and_alertmanagers_templates(
+    offline_helm: HelmCli,
+) -> None:
+    docs = _render(offline_helm, FULL_VALUES, "shop", *MONITORING_APIS)
+    config = _by_kind(docs, "AlertmanagerConfig")[PREFIX]
+    assert config["apiVersion"] == "monitoring.coreos.com/v1alpha1"
+    assert config["metadata"]["namespace"] == "shop"
+    assert config["metadata"]["labels"]["alertmanagerConfig"] == "productstore"
+    values = yaml.safe_load(FULL_VALUES.read_text())
+    assert config["spec"] == values["monitoring"]["alertmanagerConfig"]["spec"]
+    # Alertmanager's own templating survives helm's.
+    (telegram,) = config["spec"]["receivers"][1]["telegramConfigs"]
+    assert telegram["message"] == "{{ .Status | toUpper }} {{ .CommonLabels.service }}"
 
 
 def test_monitoring_objects_are_accepted_by_the_apiserver(

@@ -47,6 +47,16 @@ def test_requirements_start_first(
         assert order.index(first) < order.index(then), order
 
 
+def test_no_two_components_listen_on_one_address(stack: Stack) -> None:
+    """A port clash shows up as "port in use" at `make up` time; here it is found
+    when a component is added (Kafka's controller and Alertmanager both wanted 9093)."""
+    owners: dict[Endpoint, str] = {}
+    for name, component in stack.components.items():
+        for endpoint in component.endpoints().values():
+            assert endpoint not in owners, f"{name} and {owners[endpoint]} both use {endpoint}"
+            owners[endpoint] = name
+
+
 def test_each_name_once(stack: Stack) -> None:
     order = stack.expand(["kwok", "kube", "etcd", "redis", "redis"])
     assert len(order) == len(set(order))

@@ -117,6 +117,7 @@ def test_istio_custom_resource_round_trip(kube_api: client.ApiClient, namespace:
         ("monitoring.coreos.com", "v1", "servicemonitors"),
         ("monitoring.coreos.com", "v1", "prometheusrules"),
         ("monitoring.coreos.com", "v1", "podmonitors"),
+        ("monitoring.coreos.com", "v1alpha1", "alertmanagerconfigs"),
     ],
 )
 def test_third_party_crds_served(

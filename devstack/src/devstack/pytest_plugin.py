@@ -20,7 +20,9 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
 from devstack.component import Component, Context
+from devstack.components.alertmanager import Alertmanager
 from devstack.components.cassandra import Cassandra, CassandraCluster
+from devstack.components.chat import ChatSandbox
 from devstack.components.helm import Helm
 from devstack.components.jaeger import Jaeger
 from devstack.components.kafka import Kafka
@@ -189,6 +191,31 @@ def catalog_service(devstack: DevstackSession) -> CatalogService:
 def payments_sandbox(devstack: DevstackSession) -> PaymentsSandbox:
     """The payment provider sandbox (its URL, API key and webhook secret)."""
     return _one(devstack, PaymentsSandbox)
+
+
+@pytest.fixture(scope="session")
+def chat_sandbox(devstack: DevstackSession) -> ChatSandbox:
+    """The Slack and Telegram stand-ins (their URL and credential files)."""
+    return _one(devstack, ChatSandbox)
+
+
+@pytest.fixture(scope="session")
+def alertmanager(devstack: DevstackSession) -> Alertmanager:
+    """devstack's Alertmanager (and amtool), notifying the chat stand-ins."""
+    return _one(devstack, Alertmanager)
+
+
+@pytest.fixture(scope="session")
+def alertmanager_build(devstack: DevstackSession) -> Alertmanager:
+    """devstack's Alertmanager and amtool, built but not started (for private instances)."""
+    component = devstack.stack.components[Alertmanager.name]
+    if not isinstance(component, Alertmanager):
+        raise TypeError(f"{Alertmanager.name} is registered as {type(component).__name__}")
+    try:
+        component.provision()
+    except DevstackError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return component
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from devstack.component import Component
+from devstack.components.alertmanager import Alertmanager
 from devstack.components.cassandra import Cassandra, CassandraCluster
+from devstack.components.chat import ChatSandbox
 from devstack.components.helm import Helm
 from devstack.components.jaeger import Jaeger
 from devstack.components.kafka import Kafka
@@ -34,6 +36,9 @@ ALL: tuple[type[Component], ...] = (
     Helm,
     Prometheus,
     Jaeger,
+    # Slack and Telegram stand-ins, and the Alertmanager that notifies them.
+    ChatSandbox,
+    Alertmanager,
     Nginx,
     # A third party's stand-in (the services will call it; it needs nothing).
     PaymentsSandbox,

@@ -69,7 +69,7 @@ CRD_SOURCES: dict[str, tuple[str, list[str]]] = {
         f"github.com/prometheus-operator/prometheus-operator@{PROMETHEUS_OPERATOR_VERSION}",
         [
             f"example/prometheus-operator-crd/monitoring.coreos.com_{kind}.yaml"
-            for kind in ("servicemonitors", "podmonitors", "prometheusrules")
+            for kind in ("servicemonitors", "podmonitors", "prometheusrules", "alertmanagerconfigs")
         ],
     ),
 }

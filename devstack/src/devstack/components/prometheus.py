@@ -1,10 +1,10 @@
 """Prometheus and promtool from Debian's prometheus package, on 127.0.0.1:9090.
 
-The generated prometheus.yml scrapes Prometheus itself, Jaeger's own
-metrics and the JMX exporters in Cassandra and Kafka, and takes further
-targets from JSON files in ``targets/`` (file_sd): a service registers itself
-by dropping ``<name>.json`` there, picked up without a restart. Rule files go
-in ``rules/`` (then ``Prometheus.reload()``).
+The generated prometheus.yml sends alerts to devstack's Alertmanager, scrapes
+Prometheus itself, Jaeger's own metrics and the JMX exporters in Cassandra and
+Kafka, and takes further targets from JSON files in ``targets/`` (file_sd): a service
+registers itself by dropping ``<name>.json`` there, picked up without a
+restart. Rule files go in ``rules/`` (then ``Prometheus.reload()``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ JAEGER_METRICS = f"{HOST}:8888"
 # The JMX exporter agents in Cassandra and Kafka.
 CASSANDRA_METRICS = f"{jmx_exporter.HOST}:{jmx_exporter.CASSANDRA_PORT}"
 KAFKA_METRICS = f"{jmx_exporter.HOST}:{jmx_exporter.KAFKA_PORT}"
+# Where alerts go: alertmanager.py's address (components do not import each other).
+ALERTMANAGER = f"{HOST}:9094"
 # Short intervals so a fresh stack has data within seconds; it is a dev box.
 SCRAPE_INTERVAL = "5s"
 # Local data is throwaway: keep a few hours, bounded in size.
@@ -89,6 +91,8 @@ class Prometheus(Component):
                 "external_labels": {"env": "devstack"},
             },
             "rule_files": [str(self.rules_dir / "*.yml")],
+            # Sent while Alertmanager is down are lost; Prometheus resends firing ones.
+            "alerting": {"alertmanagers": [{"static_configs": [{"targets": [ALERTMANAGER]}]}]},
             "scrape_configs": [
                 {"job_name": "prometheus", "static_configs": [{"targets": [f"{HOST}:{PORT}"]}]},
                 {"job_name": "jaeger", "static_configs": [{"targets": [JAEGER_METRICS]}]},

@@ -73,6 +73,22 @@ class VaultSettings:
 
 
 @dataclass(frozen=True)
+class AlertingSettings:
+    """How the cluster's Alertmanager reaches a store's receivers, and how it batches."""
+
+    # Folder in the Alertmanager Pod where Vault Agent renders each store's receiver
+    # secrets: <secrets_dir>/<namespace>/<store>/telegram-bot-token.
+    secrets_dir: str = "/vault/secrets/productstore"
+    # Telegram Bot API base URL; None: Alertmanager's own (https://api.telegram.org).
+    telegram_api_url: str | None = None
+    # Alertmanager's route timings: its own defaults, but repeat every 4h
+    # (kube-prometheus-stack's) rather than 12h while an alert keeps firing.
+    group_wait: str = "30s"
+    group_interval: str = "5m"
+    repeat_interval: str = "4h"
+
+
+@dataclass(frozen=True)
 class OperatorSettings:
     """Cluster-wide facts and choices the operator applies to every store."""
 
@@ -89,3 +105,4 @@ class OperatorSettings:
     cassandra_resources: Mapping[str, Any] = field(default_factory=_default_cassandra_resources)
     # Base URL of the runbooks the alerts link (<base>/<alert>.md).
     runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL
+    alerting: AlertingSettings = field(default_factory=AlertingSettings)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from productstore_operator.builders.alerting import build_alertmanager_config
 from productstore_operator.builders.dashboards import dashboard_files
 from productstore_operator.builders.errors import InvalidSpecError
 from productstore_operator.builders.naming import (
@@ -76,6 +77,11 @@ def build_release_values(
             },
             # ConfigMaps for the Grafana sidecar; they need no CRD.
             "dashboards": {"enabled": True, "files": dashboard_files(spec, store)},
+            # Empty without receivers: the chart then renders no AlertmanagerConfig.
+            "alertmanagerConfig": {
+                "enabled": True,
+                "spec": build_alertmanager_config(spec, store, settings.alerting) or {},
+            },
         },
         "networkPolicy": {"enabled": settings.network_policy},
         "vault": _vault(spec, store, settings),
