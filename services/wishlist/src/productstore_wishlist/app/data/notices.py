@@ -25,11 +25,11 @@ _CLAIM = (
     "IF NOT EXISTS"
 )
 _WAVE_OPEN = (
-    "INSERT INTO restock_waves (product_id, day, wave, available, stock_version, next_wave_at) "
-    "VALUES (?, ?, 0, ?, ?, ?) IF NOT EXISTS"
+    "INSERT INTO restock_waves (product_id, run, day, wave, available, stock_version, "
+    "next_wave_at) VALUES (?, ?, ?, 0, ?, ?, ?) IF NOT EXISTS"
 )
 _WAVE_GET = (
-    "SELECT product_id, day, wave, available, stock_version, next_wave_at "
+    "SELECT product_id, run, day, wave, available, stock_version, next_wave_at "
     "FROM restock_waves WHERE product_id = ?"
 )
 _WAVE_STOCK = (
@@ -37,7 +37,7 @@ _WAVE_STOCK = (
     "IF stock_version < ?"
 )
 _WAVE_RESTART = (
-    "UPDATE restock_waves SET day = ?, wave = 0, available = ?, stock_version = ?, "
+    "UPDATE restock_waves SET run = ?, day = ?, wave = 0, available = ?, stock_version = ?, "
     "next_wave_at = ? WHERE product_id = ? IF wave = ?"
 )
 _WAVE_TAKE = "UPDATE restock_waves SET wave = ?, next_wave_at = ? WHERE product_id = ? IF wave = ?"
@@ -50,6 +50,7 @@ class Wave:
     """A product's return to stock as its waves go out."""
 
     product_id: uuid.UUID
+    run: uuid.UUID
     day: date
     wave: int
     available: int
@@ -65,6 +66,7 @@ def _wave(row: Any) -> Wave:
     at: datetime = row.next_wave_at
     return Wave(
         product_id=row.product_id,
+        run=row.run,
         day=_day(row.day),
         wave=row.wave,
         available=row.available,
@@ -100,7 +102,9 @@ class NoticeStore:
     async def open_wave(
         self, product_id: uuid.UUID, day: date, available: int, version: int, at: datetime
     ) -> bool:
-        page = await self.db.execute_async(_WAVE_OPEN, (product_id, day, available, version, at))
+        page = await self.db.execute_async(
+            _WAVE_OPEN, (product_id, uuid.uuid4(), day, available, version, at)
+        )
         return page.was_applied
 
     async def restart_wave(
@@ -108,7 +112,8 @@ class NoticeStore:
     ) -> bool:
         """A new return (a later BackInStock) starts the waves over."""
         page = await self.db.execute_async(
-            _WAVE_RESTART, (day, available, version, at, found.product_id, found.wave)
+            _WAVE_RESTART,
+            (uuid.uuid4(), day, available, version, at, found.product_id, found.wave),
         )
         return page.was_applied
 

@@ -62,8 +62,9 @@ def notice_id(kind: str, product_id: uuid.UUID, user_id: uuid.UUID, day: date) -
     return uuid.uuid5(_NOTICE_IDS, f"{kind}/{product_id}/{user_id}/{day.isoformat()}")
 
 
-def wave_cause(product_id: uuid.UUID, day: date, wave: int) -> uuid.UUID:
-    return uuid.uuid5(_NOTICE_IDS, f"wave/{product_id}/{day.isoformat()}/{wave}")
+def wave_cause(run: uuid.UUID, wave: int) -> uuid.UUID:
+    """The cause a wave's claims name: one return (`run`) and its wave."""
+    return uuid.uuid5(run, f"wave/{wave}")
 
 
 def is_drop(data: PriceChanged) -> bool:
@@ -226,7 +227,7 @@ class Notices:
     async def _wave(self, found: Wave) -> tuple[int, bool]:
         """Tell up to `available` users not yet told of this return; whether none is left."""
         wave = found.wave + 1
-        cause = wave_cause(found.product_id, found.day, wave)
+        cause = wave_cause(found.run, wave)
         budget = found.available
         sent = 0
         async for recipients in self.audience(found.product_id):
