@@ -209,7 +209,7 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
             "catalog": True,
             "orders": True,
             "inventory": True,
-            "wishlist": False,
+            "wishlist": True,
             "reviews": True,
             "notifications": False,
             "analytics": False,
