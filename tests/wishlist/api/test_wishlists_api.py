@@ -210,6 +210,12 @@ async def test_followers_see_the_list_while_it_is_shared(
         404,
         "share_link_not_found",
     )
+    # A new link starts with no followers: the revoke dropped them.
+    await client.post(f"/api/wishlists/{list_id}/share", headers=bearer(owner))
+    owned = (await client.get(f"/api/wishlists/{list_id}", headers=bearer(owner))).json()
+    assert owned["followers"] == 0
+    listed = (await client.get("/api/wishlists", headers=bearer(follower))).json()
+    assert listed["following"] == []
 
 
 async def test_to_cart_fills_the_users_own_cart(

@@ -43,6 +43,8 @@ _FOLLOW = "INSERT INTO wishlist_followers (wishlist_id, user_id, followed_at) VA
 _FOLLOWING = "INSERT INTO user_follows (user_id, wishlist_id, followed_at) VALUES (?, ?, ?)"
 _FOLLOWERS = "SELECT user_id FROM wishlist_followers WHERE wishlist_id = ?"
 _FOLLOWED = "SELECT wishlist_id, followed_at FROM user_follows WHERE user_id = ?"
+_UNFOLLOW_ALL = "DELETE FROM wishlist_followers WHERE wishlist_id = ?"
+_UNFOLLOWING = "DELETE FROM user_follows WHERE user_id = ? AND wishlist_id = ?"
 
 
 @dataclass(frozen=True)
@@ -162,8 +164,16 @@ class WishlistStore:
             statements.append((_UNLINK, (old,)))
         await self._batch(*statements)
 
-    async def unshare(self, wishlist_id: uuid.UUID, token: str, at: datetime) -> None:
-        await self._batch((_SET_SHARE, (None, at, wishlist_id)), (_UNLINK, (token,)))
+    async def unshare(
+        self, wishlist_id: uuid.UUID, token: str, followers: list[uuid.UUID], at: datetime
+    ) -> None:
+        """The link goes, and with it the followers (a new link starts with none)."""
+        await self._batch(
+            (_SET_SHARE, (None, at, wishlist_id)),
+            (_UNLINK, (token,)),
+            (_UNFOLLOW_ALL, (wishlist_id,)),
+            *((_UNFOLLOWING, (user, wishlist_id)) for user in followers),
+        )
 
     async def linked(self, token: str) -> uuid.UUID | None:
         row = (await self.db.execute_async(_LINKED, (token,))).one()

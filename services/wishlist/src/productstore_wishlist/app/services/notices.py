@@ -201,6 +201,12 @@ class Notices:
 
     async def stock_changed(self, product_id: uuid.UUID, available: int, version: int) -> int:
         """Newer stock of a product whose waves are under way; a due wave goes."""
+        # A plain read first: StockChanged comes with every reservation of every
+        # product, and a lightweight transaction on a row that is not there is still
+        # a Paxos round.
+        found = await self.store.wave(product_id)
+        if found is None or found.stock_version >= version:
+            return 0
         if not await self.store.update_stock(product_id, available, version):
             return 0
         return await self.next_wave(product_id)

@@ -106,10 +106,11 @@ class Wishlists:
         return token
 
     async def unshare(self, owner_id: uuid.UUID, wishlist_id: uuid.UUID) -> None:
-        """Revoke the link (nothing to do if the list is not shared)."""
+        """Revoke the link and drop its followers (nothing to do if not shared)."""
         row = await self.owned(owner_id, wishlist_id)
         if row.share_token is not None:
-            await self.store.unshare(wishlist_id, row.share_token, datetime.now(UTC))
+            followers = await self.store.followers(wishlist_id)
+            await self.store.unshare(wishlist_id, row.share_token, followers, datetime.now(UTC))
 
     async def shared(self, token: str) -> WishlistRow:
         """The list behind a working link, else 404."""

@@ -146,7 +146,7 @@ async def share_wishlist(
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     responses=problems(401, 403, 404, s403=_NOT_YOURS, s404=_NO_LIST),
-    summary="Revoke the list's link: it stops working at once, followers stop hearing",
+    summary="Revoke the list's link: it stops working at once, and its followers are dropped",
 )
 async def unshare_wishlist(
     wishlist_id: uuid.UUID, user_id: UserId, wishlists: WishlistsDep
