@@ -16,7 +16,7 @@ from productstore_contracts.events.schemas import TOPIC_EVENTS, example
 from productstore_contracts.services import DESCRIPTORS
 from productstore_inventory.app.services.order_events import order_registry
 from productstore_orders.app.services.inventory_events import inventory_registry
-from productstore_wishlist.app.services.events import price_registry, stock_registry
+from productstore_wishlist.app.services import events as wishlist_events
 
 # The registry each consumer reads each topic with.
 CONSUMERS: dict[tuple[str, str], Callable[[], EventRegistry]] = {
@@ -27,8 +27,8 @@ CONSUMERS: dict[tuple[str, str], Callable[[], EventRegistry]] = {
     ("catalog", "productstore.reviews"): ratings_registry,
     ("inventory", "productstore.orders"): order_registry,
     ("orders", "productstore.inventory"): inventory_registry,
-    ("wishlist", "productstore.catalog"): price_registry,
-    ("wishlist", "productstore.inventory"): stock_registry,
+    ("wishlist", "productstore.catalog"): wishlist_events.price_registry,
+    ("wishlist", "productstore.inventory"): wishlist_events.stock_registry,
 }
 
 CASES = [
