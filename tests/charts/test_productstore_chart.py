@@ -145,11 +145,13 @@ def _wait_for_default_service_account(kubectl: Kubectl, namespace: str) -> None:
 
 EXPECTED_KINDS = {
     "default": {
-        "ConfigMap": _names("auth", "catalog", "orders", "inventory", "reviews"),
-        "Deployment": _names("auth", "catalog", "orders", "inventory", "reviews"),
-        "PodDisruptionBudget": _names("auth", "catalog", "orders", "inventory", "reviews"),
-        "Service": _names("auth", "catalog", "orders", "inventory", "reviews"),
-        "ServiceAccount": _names("auth", "catalog", "orders", "inventory", "reviews"),
+        "ConfigMap": _names("auth", "catalog", "orders", "inventory", "wishlist", "reviews"),
+        "Deployment": _names("auth", "catalog", "orders", "inventory", "wishlist", "reviews"),
+        "PodDisruptionBudget": _names(
+            "auth", "catalog", "orders", "inventory", "wishlist", "reviews"
+        ),
+        "Service": _names("auth", "catalog", "orders", "inventory", "wishlist", "reviews"),
+        "ServiceAccount": _names("auth", "catalog", "orders", "inventory", "wishlist", "reviews"),
     },
     "full": {
         "AuthorizationPolicy": _names(*SERVICES),
@@ -554,6 +556,7 @@ def test_install_becomes_available_then_uninstalls(
             f"{PREFIX}-catalog": (2, 2),
             f"{PREFIX}-orders": (2, 2),
             f"{PREFIX}-inventory": (2, 2),
+            f"{PREFIX}-wishlist": (2, 2),
             f"{PREFIX}-reviews": (2, 2),
         }
         pods = kubectl.json(
@@ -603,7 +606,7 @@ def test_monitoring_objects_only_where_prometheus_operator_is(offline_helm: Helm
     # or AlertmanagerConfig.
     docs = _render(offline_helm, None, "shop", *MONITORING_APIS)
     assert set(_by_kind(docs, "ServiceMonitor")) == _names(
-        "auth", "catalog", "orders", "inventory", "reviews"
+        "auth", "catalog", "orders", "inventory", "wishlist", "reviews"
     )
     assert not _by_kind(docs, "PrometheusRule")
     assert not _by_kind(docs, "AlertmanagerConfig")

@@ -17,6 +17,7 @@ from productstore_contracts.services import DESCRIPTORS
 from productstore_inventory.app.services.order_events import order_registry
 from productstore_orders.app.services.inventory_events import inventory_registry
 from productstore_reviews.app.services.purchases import orders_registry
+from productstore_wishlist.app.services import events as wishlist_events
 
 # The registry each consumer reads each topic with.
 CONSUMERS: dict[tuple[str, str], Callable[[], EventRegistry]] = {
@@ -28,6 +29,8 @@ CONSUMERS: dict[tuple[str, str], Callable[[], EventRegistry]] = {
     ("inventory", "productstore.orders"): order_registry,
     ("orders", "productstore.inventory"): inventory_registry,
     ("reviews", "productstore.orders"): orders_registry,
+    ("wishlist", "productstore.catalog"): wishlist_events.price_registry,
+    ("wishlist", "productstore.inventory"): wishlist_events.stock_registry,
 }
 
 CASES = [

@@ -17,6 +17,7 @@ from devstack.components.services import (
     CatalogService,
     OrdersService,
     UvicornService,
+    WishlistService,
     render_routes,
     service_component,
     uvicorn_argv,
@@ -101,6 +102,16 @@ def test_orders_runs_after_the_payment_sandbox_and_reads_its_key_file(tmp_path: 
     assert "ORDERS_PAYMENTS_API_KEY" not in env
     assert env["ORDERS_CATALOG_URL"] == "http://127.0.0.1:8102"
     assert env["ORDERS_INVENTORY_URL"] == "http://127.0.0.1:8104"
+
+
+def test_wishlist_runs_after_catalog_and_orders_and_calls_them(tmp_path: Path) -> None:
+    wishlist = WishlistService(_context(tmp_path))
+    assert set(wishlist.requires) >= {"cassandra", "kafka", "auth", "catalog", "orders"}
+    assert wishlist.port == 8107
+    env = wishlist.process_spec().env
+    assert env["WISHLIST_CATALOG_URL"] == "http://127.0.0.1:8102"
+    assert env["WISHLIST_ORDERS_URL"] == "http://127.0.0.1:8103"
+    assert env["WISHLIST_CASSANDRA_KEYSPACE"] == "productstore_wishlist"
 
 
 def _get_from(source: str, url: str, headers: dict[str, str]) -> dict[str, str]:

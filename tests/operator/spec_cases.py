@@ -204,21 +204,21 @@ INVALID = [
     ),
     Invalid(
         "unbuilt-service-enabled",
-        {"services.wishlist.enabled": True},
+        {"services.analytics.enabled": True},
         ("services",),
-        "only auth, catalog, orders, inventory and reviews can be enabled: wishlist, "
+        "only auth, catalog, orders, inventory, wishlist and reviews can be enabled: "
         "notifications, analytics and recommendations have no code yet",
         "spec.services",
-        "only auth, catalog, orders, inventory and reviews can be enabled",
+        "only auth, catalog, orders, inventory, wishlist and reviews can be enabled",
     ),
     # Settings alone enable a service (enabled defaults to true in each entry).
     Invalid(
         "unbuilt-service-given-settings",
-        {"services.wishlist": {"replicas": 3}},
+        {"services.analytics": {"replicas": 3}},
         ("services",),
-        "only auth, catalog, orders, inventory and reviews can be enabled",
+        "only auth, catalog, orders, inventory, wishlist and reviews can be enabled",
         "spec.services",
-        "only auth, catalog, orders, inventory and reviews can be enabled",
+        "only auth, catalog, orders, inventory, wishlist and reviews can be enabled",
     ),
     Invalid(
         "version-not-semver",
@@ -354,7 +354,7 @@ VALID: dict[str, dict[str, Any]] = {
         },
         "observability.slos.auth.latency.enabled": False,
     },
-    "slo-for-an-unbuilt-service": {"observability.slos.wishlist.availability.objective": 99},
+    "slo-for-an-unbuilt-service": {"observability.slos.analytics.availability.objective": 99},
     "receivers": {
         "observability.alerting": {
             "slack": {"vaultKey": "alerting/slack", "channel": "#shop-alerts"},
@@ -382,7 +382,7 @@ VALID: dict[str, dict[str, Any]] = {
     },
     "service-disabled": {"services.catalog.enabled": False, "services.auth.enabled": False},
     "unbuilt-service-configured-off": {
-        "services.wishlist": {"enabled": False, "replicas": 3, "autoscaling": {"enabled": True}}
+        "services.analytics": {"enabled": False, "replicas": 3, "autoscaling": {"enabled": True}}
     },
     "istio-off-permissive": {"istio": {"enabled": False, "mtlsMode": "PERMISSIVE"}},
     "wildcard-gateway-with-tls": {

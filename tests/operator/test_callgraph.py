@@ -31,18 +31,20 @@ def test_no_service_calls_itself_and_nothing_calls_the_gateway() -> None:
 @pytest.mark.parametrize(
     ("service", "callers"),
     [
-        # catalog, orders, inventory and reviews verify tokens with auth's JWKS.
-        ("auth", (GATEWAY, "catalog", "orders", "inventory", "reviews")),
-        # orders reads prices from the catalog and availability from inventory.
-        ("catalog", (GATEWAY, "orders")),
-        ("orders", (GATEWAY,)),
+        # catalog, orders, inventory, wishlist and reviews verify tokens with auth's JWKS.
+        ("auth", (GATEWAY, "catalog", "orders", "inventory", "wishlist", "reviews")),
+        # orders reads prices from the catalog and availability from inventory; wishlist
+        # checks products in the catalog and puts them in orders' carts.
+        ("catalog", (GATEWAY, "orders", "wishlist")),
+        ("orders", (GATEWAY, "wishlist")),
         ("inventory", (GATEWAY, "orders")),
+        ("wishlist", (GATEWAY,)),
         ("reviews", (GATEWAY,)),
         # Planned services have no descriptor yet: only the gateway would route to them.
         *(
             (name, (GATEWAY,))
             for name in SERVICE_NAMES
-            if name not in ("auth", "catalog", "orders", "inventory", "reviews")
+            if name not in ("auth", "catalog", "orders", "inventory", "wishlist", "reviews")
         ),
     ],
 )

@@ -31,6 +31,8 @@ RECORD_ENV = "PRODUCTSTORE_RECORD_EVENTS"
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
 _FIXED_TIME = "2026-12-06T00:00:00Z"
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_FIXED_DATE = "2026-12-06"
 
 
 def _recording() -> bool:
@@ -38,7 +40,8 @@ def _recording() -> bool:
 
 
 def normalised(data: Any) -> Any:
-    """``data`` with every UUID renumbered by first appearance and every time fixed."""
+    """``data`` with every UUID renumbered by first appearance and every time and date
+    fixed."""
     names: dict[str, str] = {}
 
     def walk(value: Any) -> Any:
@@ -50,6 +53,8 @@ def normalised(data: Any) -> Any:
             return names.setdefault(value, f"00000000-0000-4000-8000-{len(names) + 1:012d}")
         if isinstance(value, str) and _TIME.match(value):
             return _FIXED_TIME
+        if isinstance(value, str) and _DATE.match(value):
+            return _FIXED_DATE
         return value
 
     return walk(data)

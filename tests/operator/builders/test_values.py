@@ -56,10 +56,16 @@ CASES: list[tuple[str, ProductStoreSpec, StoreRef]] = [
     *[(id_, *sample(name)) for id_, name in zip(SAMPLE_IDS, SAMPLES, strict=True)],
     ("external-cassandra", spec(EXTERNAL), SHOP),
     ("istio-off", spec({"istio.enabled": False}), SHOP),
-    # orders calls the catalog: without the catalog, no orders either.
+    # orders and wishlist call the catalog: without it, neither.
     (
         "auth-only",
-        spec({"services.catalog.enabled": False, "services.orders.enabled": False}),
+        spec(
+            {
+                "services.catalog.enabled": False,
+                "services.orders.enabled": False,
+                "services.wishlist.enabled": False,
+            }
+        ),
         SHOP,
     ),
     ("vault-injector-off", spec({"vault.injector.enabled": False}), SHOP),
@@ -163,11 +169,15 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
     ("replicas", {"services.catalog.replicas": 7}, "services.catalog.replicas", 7),
     (
         "disabled",
-        {"services.catalog.enabled": False, "services.orders.enabled": False},
+        {
+            "services.catalog.enabled": False,
+            "services.orders.enabled": False,
+            "services.wishlist.enabled": False,
+        },
         "services.catalog.enabled",
         False,
     ),
-    ("unbuilt-off", {}, "services.wishlist.enabled", False),
+    ("unbuilt-off", {}, "services.analytics.enabled", False),
     ("no-cpu-limit", {}, "services.catalog.resources.limits", {"memory": "512Mi"}),
     (
         "cpu-limit",
@@ -210,7 +220,7 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
             "catalog": True,
             "orders": True,
             "inventory": True,
-            "wishlist": False,
+            "wishlist": True,
             "reviews": True,
             "notifications": False,
             "analytics": False,
@@ -219,7 +229,11 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
     ),
     (
         "disabled-caller-not-allowed",
-        {"services.catalog.enabled": False, "services.orders.enabled": False},
+        {
+            "services.catalog.enabled": False,
+            "services.orders.enabled": False,
+            "services.wishlist.enabled": False,
+        },
         "services.auth.allowedCallers.catalog",
         False,
     ),

@@ -64,9 +64,10 @@ def test_every_sample_plans(sample: str) -> None:
         (spec_with({"version": "latest"}), "shop", "spec.version"),
         # A store created under an older CRD: an unbuilt service or mode is refused.
         (
-            spec_with({"services.wishlist.enabled": True}),
+            spec_with({"services.analytics.enabled": True}),
             "shop",
-            "only auth, catalog, orders, inventory and reviews can be enabled: wishlist",
+            "only auth, catalog, orders, inventory, wishlist and reviews can be enabled: "
+            "notifications, analytics",
         ),
         (
             spec_with({"redis": {"mode": "inCluster"}}),

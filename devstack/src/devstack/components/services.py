@@ -40,12 +40,13 @@ from devstack.process import (
     wait_until_gone,
 )
 from productstore_contracts.descriptor import ServiceDescriptor
-from productstore_contracts.services import AUTH, CATALOG, DESCRIPTORS, INVENTORY, ORDERS
+from productstore_contracts.services import AUTH, CATALOG, DESCRIPTORS, INVENTORY, ORDERS, WISHLIST
 
 HOST = "127.0.0.1"
 AUTH_URL = f"http://{HOST}:{AUTH.port}"
 CATALOG_URL = f"http://{HOST}:{CATALOG.port}"
 INVENTORY_URL = f"http://{HOST}:{INVENTORY.port}"
+ORDERS_URL = f"http://{HOST}:{ORDERS.port}"
 # The payments component's address and its API key file (payments.py's layout).
 PAYMENTS_URL = f"http://{HOST}:8170"
 PAYMENTS_API_KEY_FILE = "api-key"
@@ -473,11 +474,21 @@ class OrdersService(UvicornService):
         }
 
 
+class WishlistService(UvicornService):
+    """The wishlist service, pointed at the catalog (products) and orders (carts)."""
+
+    descriptor = WISHLIST
+
+    def service_env(self) -> dict[str, str]:
+        return {**super().service_env(), "CATALOG_URL": CATALOG_URL, "ORDERS_URL": ORDERS_URL}
+
+
 # Services with a class of their own; every other descriptor gets service_component's.
 _NAMED: dict[str, type[UvicornService]] = {
     "auth": AuthService,
     "catalog": CatalogService,
     "orders": OrdersService,
+    "wishlist": WishlistService,
 }
 
 SERVICES: tuple[type[UvicornService], ...] = tuple(

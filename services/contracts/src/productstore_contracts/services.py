@@ -14,6 +14,7 @@ from productstore_contracts.events.catalog import CATALOG_TOPIC
 from productstore_contracts.events.inventory import INVENTORY_TOPIC
 from productstore_contracts.events.orders import ORDERS_TOPIC
 from productstore_contracts.events.reviews import REVIEWS_TOPIC
+from productstore_contracts.events.wishlist import WISHLIST_TOPIC
 
 AUTH: Final = ServiceDescriptor(
     name="auth",
@@ -89,7 +90,23 @@ REVIEWS: Final = ServiceDescriptor(
     consumes=(ORDERS_TOPIC,),
 )
 
-DESCRIPTORS: Final = (AUTH, CATALOG, ORDERS, INVENTORY, REVIEWS)
+WISHLIST: Final = ServiceDescriptor(
+    name="wishlist",
+    summary="wishlists, share links, price-drop and back-in-stock notices",
+    route_prefixes=("/api/wishlists",),
+    port=8107,
+    dependencies=frozenset({"cassandra", "kafka"}),
+    # auth: tokens; catalog: whether a product exists; orders: to-cart puts the item in
+    # the user's cart with the user's own token.
+    calls=frozenset({"auth", "catalog", "orders"}),
+    # WishlistPriceDropped / WishlistBackInStock: the notifications service sends them.
+    produces=(WISHLIST_TOPIC,),
+    # Prices from the catalog's PriceChanged, stock from inventory's BackInStock and
+    # StockChanged.
+    consumes=(CATALOG_TOPIC, INVENTORY_TOPIC),
+)
+
+DESCRIPTORS: Final = (AUTH, CATALOG, ORDERS, INVENTORY, REVIEWS, WISHLIST)
 check_registry(DESCRIPTORS)
 
 

@@ -35,6 +35,7 @@ from productstore_contracts.events.catalog import CATALOG_TOPIC, PRODUCT_EVENTS
 from productstore_contracts.events.inventory import INVENTORY_EVENTS, INVENTORY_TOPIC
 from productstore_contracts.events.orders import ORDER_EVENTS, ORDERS_TOPIC
 from productstore_contracts.events.reviews import REVIEW_EVENTS, REVIEWS_TOPIC
+from productstore_contracts.events.wishlist import WISHLIST_EVENTS, WISHLIST_TOPIC
 
 PUBLISHED: Final = Path(__file__).parent / "published"
 EXAMPLES: Final = Path(__file__).parent / "examples"
@@ -45,6 +46,7 @@ TOPIC_EVENTS: Final[Mapping[str, tuple[type[EventPayload], ...]]] = {
     INVENTORY_TOPIC: INVENTORY_EVENTS,
     ORDERS_TOPIC: ORDER_EVENTS,
     REVIEWS_TOPIC: REVIEW_EVENTS,
+    WISHLIST_TOPIC: WISHLIST_EVENTS,
 }
 
 # Words of a schema that say nothing about which documents it accepts.
