@@ -26,6 +26,7 @@ from devstack.components.jaeger import Jaeger
 from devstack.components.kafka import Kafka
 from devstack.components.kube import KubeApiserver
 from devstack.components.kube_score import KubeScore
+from devstack.components.mailpit import Mailpit
 from devstack.components.nginx import Nginx, Wrk
 from devstack.components.openbao import OpenBao
 from devstack.components.operator import ProductStoreOperator
@@ -189,6 +190,12 @@ def catalog_service(devstack: DevstackSession) -> CatalogService:
 def payments_sandbox(devstack: DevstackSession) -> PaymentsSandbox:
     """The payment provider sandbox (its URL, API key and webhook secret)."""
     return _one(devstack, PaymentsSandbox)
+
+
+@pytest.fixture(scope="session")
+def mailpit(devstack: DevstackSession) -> Mailpit:
+    """The mail server (SMTP in, its HTTP API for reading what arrived)."""
+    return _one(devstack, Mailpit)
 
 
 @pytest.fixture(scope="session")

@@ -157,6 +157,7 @@ _DEPENDENCY_COMPONENTS = {
     "kafka": "kafka",
     "vault": "openbao",
     "payments": "payments",
+    "mail": "mailpit",
 }
 
 
