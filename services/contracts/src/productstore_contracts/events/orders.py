@@ -5,11 +5,14 @@ these classes are what inventory needs from it. When orders is built it
 produces exactly these payloads (it may add optional fields; removing or
 changing one needs a new `.vN` type), and inventory's tests of these examples
 keep the two sides honest. Lines name products and quantities only: prices,
-addresses and payments are the orders service's own business.
+addresses and payments are the orders service's own business. OrderPlaced also
+carries the order's total and currency (optional, added later) for the notifications
+service, which consumes every type here to write to the order's owner.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import ClassVar, Literal
 from uuid import UUID
 
@@ -41,6 +44,13 @@ class OrderPlaced(EventPayload):
     order_id: UUID
     user_id: UUID
     lines: list[OrderLine] = Field(min_length=1, max_length=100)
+    # Optional (added for the notifications service's messages; older events lack them).
+    total: Decimal | None = Field(
+        default=None, ge=0, description="The order's total as placed, in `currency`"
+    )
+    currency: str | None = Field(
+        default=None, pattern=r"^[A-Z]{3}$", description="ISO 4217 code of `total`"
+    )
 
 
 class OrderPaid(EventPayload):
