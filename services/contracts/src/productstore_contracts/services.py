@@ -87,7 +87,20 @@ REVIEWS: Final = ServiceDescriptor(
     produces=(REVIEWS_TOPIC,),
 )
 
-DESCRIPTORS: Final = (AUTH, CATALOG, ORDERS, INVENTORY, REVIEWS)
+NOTIFICATIONS: Final = ServiceDescriptor(
+    name="notifications",
+    summary="e-mail and in-app notifications of order events, preferences, the delivery log",
+    route_prefixes=("/api/notifications",),
+    port=8106,
+    # Redis: auth's role epochs (the delivery log is for admins). Mail: the SMTP server.
+    dependencies=frozenset({"cassandra", "kafka", "redis", "mail"}),
+    # auth: tokens, and each recipient's e-mail address (a service token, ADR 0022).
+    calls=frozenset({"auth"}),
+    # Order events become messages to the order's owner.
+    consumes=(ORDERS_TOPIC,),
+)
+
+DESCRIPTORS: Final = (AUTH, CATALOG, ORDERS, INVENTORY, REVIEWS, NOTIFICATIONS)
 check_registry(DESCRIPTORS)
 
 
