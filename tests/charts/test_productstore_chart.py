@@ -38,6 +38,8 @@ SERVICES = (
     "analytics",
     "recommendations",
 )
+# The services with code, which the chart enables by default.
+BUILT = ("auth", "catalog", "orders", "inventory", "reviews", "notifications")
 RELEASE = "shop"
 PREFIX = f"{RELEASE}-productstore"
 # The namespace label that makes the apiserver reject pods below "restricted";
@@ -145,11 +147,11 @@ def _wait_for_default_service_account(kubectl: Kubectl, namespace: str) -> None:
 
 EXPECTED_KINDS = {
     "default": {
-        "ConfigMap": _names("auth", "catalog", "orders", "inventory", "reviews"),
-        "Deployment": _names("auth", "catalog", "orders", "inventory", "reviews"),
-        "PodDisruptionBudget": _names("auth", "catalog", "orders", "inventory", "reviews"),
-        "Service": _names("auth", "catalog", "orders", "inventory", "reviews"),
-        "ServiceAccount": _names("auth", "catalog", "orders", "inventory", "reviews"),
+        "ConfigMap": _names(*BUILT),
+        "Deployment": _names(*BUILT),
+        "PodDisruptionBudget": _names(*BUILT),
+        "Service": _names(*BUILT),
+        "ServiceAccount": _names(*BUILT),
     },
     "full": {
         "AuthorizationPolicy": _names(*SERVICES),
@@ -554,6 +556,7 @@ def test_install_becomes_available_then_uninstalls(
             f"{PREFIX}-orders": (2, 2),
             f"{PREFIX}-inventory": (2, 2),
             f"{PREFIX}-reviews": (2, 2),
+            f"{PREFIX}-notifications": (2, 2),
         }
         pods = kubectl.json(
             "get", "pods", *in_ns, "--selector", f"app.kubernetes.io/instance={RELEASE}"
@@ -597,9 +600,7 @@ def test_monitoring_objects_only_where_prometheus_operator_is(offline_helm: Helm
     assert set(_by_kind(docs, "PrometheusRule")) == {PREFIX}
     # No groups (helm without the operator): no empty PrometheusRule.
     docs = _render(offline_helm, None, "shop", *MONITORING_APIS)
-    assert set(_by_kind(docs, "ServiceMonitor")) == _names(
-        "auth", "catalog", "orders", "inventory", "reviews"
-    )
+    assert set(_by_kind(docs, "ServiceMonitor")) == _names(*BUILT)
     assert not _by_kind(docs, "PrometheusRule")
 
 

@@ -81,7 +81,14 @@ def test_a_registry_refuses(registry: tuple[ServiceDescriptor, ...], message: st
 
 def test_the_registry_holds_the_services_that_exist() -> None:
     check_registry(DESCRIPTORS)
-    assert [d.name for d in DESCRIPTORS] == ["auth", "catalog", "orders", "inventory", "reviews"]
+    assert [d.name for d in DESCRIPTORS] == [
+        "auth",
+        "catalog",
+        "orders",
+        "inventory",
+        "reviews",
+        "notifications",
+    ]
     assert descriptor("catalog") is CATALOG
     with pytest.raises(
         KeyError,

@@ -15,6 +15,7 @@ from productstore_common.events import EventRegistry
 from productstore_contracts.events.schemas import TOPIC_EVENTS, example
 from productstore_contracts.services import DESCRIPTORS
 from productstore_inventory.app.services.order_events import order_registry
+from productstore_notifications.app.services.notifier import orders_registry
 from productstore_orders.app.services.inventory_events import inventory_registry
 
 # The registry each consumer reads each topic with.
@@ -26,6 +27,7 @@ CONSUMERS: dict[tuple[str, str], Callable[[], EventRegistry]] = {
     ("catalog", "productstore.reviews"): ratings_registry,
     ("inventory", "productstore.orders"): order_registry,
     ("orders", "productstore.inventory"): inventory_registry,
+    ("notifications", "productstore.orders"): orders_registry,
 }
 
 CASES = [

@@ -206,19 +206,19 @@ INVALID = [
         "unbuilt-service-enabled",
         {"services.wishlist.enabled": True},
         ("services",),
-        "only auth, catalog, orders, inventory and reviews can be enabled: wishlist, "
-        "notifications, analytics and recommendations have no code yet",
+        "only auth, catalog, orders, inventory, reviews and notifications can be enabled: "
+        "wishlist, analytics and recommendations have no code yet",
         "spec.services",
-        "only auth, catalog, orders, inventory and reviews can be enabled",
+        "only auth, catalog, orders, inventory, reviews and notifications can be enabled",
     ),
     # Settings alone enable a service (enabled defaults to true in each entry).
     Invalid(
         "unbuilt-service-given-settings",
         {"services.wishlist": {"replicas": 3}},
         ("services",),
-        "only auth, catalog, orders, inventory and reviews can be enabled",
+        "only auth, catalog, orders, inventory, reviews and notifications can be enabled",
         "spec.services",
-        "only auth, catalog, orders, inventory and reviews can be enabled",
+        "only auth, catalog, orders, inventory, reviews and notifications can be enabled",
     ),
     Invalid(
         "version-not-semver",

@@ -31,18 +31,20 @@ def test_no_service_calls_itself_and_nothing_calls_the_gateway() -> None:
 @pytest.mark.parametrize(
     ("service", "callers"),
     [
-        # catalog, orders, inventory and reviews verify tokens with auth's JWKS.
-        ("auth", (GATEWAY, "catalog", "orders", "inventory", "reviews")),
+        # catalog, orders, inventory, reviews and notifications verify tokens with auth's
+        # JWKS (and notifications reads recipients' addresses from it).
+        ("auth", (GATEWAY, "catalog", "orders", "inventory", "reviews", "notifications")),
         # orders reads prices from the catalog and availability from inventory.
         ("catalog", (GATEWAY, "orders")),
         ("orders", (GATEWAY,)),
         ("inventory", (GATEWAY, "orders")),
         ("reviews", (GATEWAY,)),
+        ("notifications", (GATEWAY,)),
         # Planned services have no descriptor yet: only the gateway would route to them.
         *(
             (name, (GATEWAY,))
             for name in SERVICE_NAMES
-            if name not in ("auth", "catalog", "orders", "inventory", "reviews")
+            if name not in ("auth", "catalog", "orders", "inventory", "reviews", "notifications")
         ),
     ],
 )

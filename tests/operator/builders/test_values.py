@@ -211,7 +211,7 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
             "inventory": True,
             "wishlist": False,
             "reviews": True,
-            "notifications": False,
+            "notifications": True,
             "analytics": False,
             "recommendations": False,
         },

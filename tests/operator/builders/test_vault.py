@@ -122,7 +122,10 @@ def test_an_unknown_vault_name_is_refused(servers: Any, message: str) -> None:
     ("changes", "expected"),
     [
         ({}, list(IMPLEMENTED_SERVICES)),
-        ({"services.catalog.enabled": False}, ["auth", "orders", "inventory", "reviews"]),
+        (
+            {"services.catalog.enabled": False},
+            ["auth", "orders", "inventory", "reviews", "notifications"],
+        ),
     ],
     ids=["unbuilt-services-off", "catalog-off"],
 )
