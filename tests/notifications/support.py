@@ -8,18 +8,21 @@ import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from devstack.components.cassandra import Cassandra
 from devstack.components.kafka import Kafka
 from devstack.components.mailpit import Mailpit
 from devstack.components.redis import Redis
 from productstore_notifications.app.core.config import NotificationsSettings
+from productstore_notifications.app.main import create_app
 from tests.auth.support import ADMIN_PASSWORD, PASSWORD, unique_email
-from tests.catalog.support import AuthServer
+from tests.catalog.support import AuthServer, wait_ready
 
 # Re-exported (mypy's explicit form) for the test modules that import them from here.
 from tests.inventory.support import send_order_events as send_order_events  # noqa: PLC0414
@@ -180,3 +183,13 @@ async def relay_to(mailpit: Mailpit) -> AsyncIterator[SmtpRelay]:
         yield relay
     finally:
         await relay.stop()
+
+
+@asynccontextmanager
+async def running(settings: NotificationsSettings, **overrides: Any) -> AsyncIterator[FastAPI]:
+    """An app of the test's own on the module's keyspace, consuming nothing (the test
+    calls its Notifier), with `overrides` on the module's settings."""
+    app = create_app(settings.model_copy(update={"consume_orders": False, **overrides}))
+    async with app.router.lifespan_context(app):
+        await wait_ready(app)
+        yield app

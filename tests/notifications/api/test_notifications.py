@@ -109,6 +109,11 @@ async def test_the_inbox_marks_read(
     other = user_factory()
     stranger = await client.post(f"/api/notifications/{newest}/read", headers=bearer(other.token))
     assert_problem(stranger, 404, "notification_not_found")
+    # A UUID that is not time-based names no notification (and is no timeuuid).
+    random_id = await client.post(
+        f"/api/notifications/{uuid.uuid4()}/read", headers=bearer(user.token)
+    )
+    assert_problem(random_id, 404, "notification_not_found")
 
 
 async def test_the_delivery_log_is_for_admins(

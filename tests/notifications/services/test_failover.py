@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -18,25 +16,16 @@ from fastapi import FastAPI
 from devstack.components.mailpit import Mailpit
 from productstore_common.kit.container import container_of
 from productstore_notifications.app.core.config import NotificationsSettings
-from productstore_notifications.app.main import create_app
 from productstore_notifications.app.services.notifier import Notifier
 from productstore_notifications.app.services.rendering import OrderFacts
-from tests.catalog.support import AuthServer, asgi_client, wait_ready
-from tests.notifications.support import MailpitReader, User, admin_token, relay_to
+from tests.catalog.support import AuthServer, asgi_client
+from tests.notifications.support import MailpitReader, User, admin_token, relay_to, running
 from tests.operator.handlers.support import free_port
 from tests.support.problems import bearer
 
 pytestmark = pytest.mark.anyio
 
 BREAKER_RESET_SECONDS = 1.0
-
-
-@asynccontextmanager
-async def running(settings: NotificationsSettings, **overrides: Any) -> AsyncIterator[FastAPI]:
-    app = create_app(settings.model_copy(update={"consume_orders": False, **overrides}))
-    async with app.router.lifespan_context(app):
-        await wait_ready(app)
-        yield app
 
 
 async def attempts_of(app: FastAPI, token: str, event_id: uuid.UUID) -> list[tuple[str, str]]:

@@ -40,7 +40,9 @@ class UserNotifications:
         return InboxPage(items=items, unread=sum(not item.read for item in items))
 
     async def mark_read(self, user_id: uuid.UUID, notification_id: uuid.UUID) -> None:
-        if not await self.store.mark_read(user_id, notification_id):
+        # Ids are time-based (version 1): any other UUID names no notification, and
+        # Cassandra would refuse it as a timeuuid.
+        if notification_id.version != 1 or not await self.store.mark_read(user_id, notification_id):
             raise problem(
                 404,
                 "notification_not_found",
