@@ -32,6 +32,7 @@ PACKAGES = {
     "productstore_orders",
     "productstore_operator",
     "productstore_reviews",
+    "productstore_notifications",
     "devstack",
 }
 

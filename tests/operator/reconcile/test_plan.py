@@ -66,7 +66,8 @@ def test_every_sample_plans(sample: str) -> None:
         (
             spec_with({"services.wishlist.enabled": True}),
             "shop",
-            "only auth, catalog, orders, inventory, reviews and notifications can be enabled: wishlist",
+            "only auth, catalog, orders, inventory, reviews and notifications can be enabled: "
+            "wishlist",
         ),
         (
             spec_with({"redis": {"mode": "inCluster"}}),
