@@ -134,3 +134,50 @@ async def test_with_every_server_down_the_message_is_dead_lettered(
             # The in-app message is not held back by the e-mail's failure.
             inbox = await client.get("/api/notifications", headers=bearer(user.token))
             assert len(inbox.json()["items"]) == 1
+
+
+async def test_an_admin_replays_a_dead_letter_once_the_server_is_back(
+    settings: NotificationsSettings,
+    mailpit: Mailpit,
+    mail: MailpitReader,
+    notify_auth: AuthServer,
+    user_factory: Callable[[], User],
+) -> None:
+    token = admin_token(notify_auth)
+    user = user_factory()
+    async with relay_to(mailpit) as relay:
+        await relay.stop()  # down from the start
+        async with running(
+            settings,
+            smtp_servers=f"127.0.0.1:{relay.port}",
+            send_rounds=2,
+            breaker_failures=10,
+        ) as app:
+            event_id, outcome = await send(app, user)
+            assert outcome == "dead_lettered"
+            body = {"event_id": str(event_id), "recipient": str(user.id)}
+            async with asgi_client(app) as client:
+                refused = await client.post(
+                    "/api/notifications/dead-letters/replay", json=body, headers=bearer(user.token)
+                )
+                assert refused.status_code == 403
+                await relay.start()
+                replayed = await client.post(
+                    "/api/notifications/dead-letters/replay", json=body, headers=bearer(token)
+                )
+                assert replayed.status_code == 200, replayed.text
+                assert replayed.json() == {"outcome": "sent"}
+                again = await client.post(
+                    "/api/notifications/dead-letters/replay", json=body, headers=bearer(token)
+                )
+                assert again.status_code == 404
+                assert again.json()["reason"] == "dead_letter_not_found"
+            [message] = await mail.wait_for(user.email)
+            assert message["Subject"].startswith("Order ")
+            await asyncio.sleep(0.5)
+            assert len(mail.messages_to(user.email)) == 1
+            # The replay's attempts are logged too (numbered from 1 again): one sent.
+            attempts = await attempts_of(app, token, event_id)
+            assert [a for a in attempts if a[1] == "sent"] == [
+                (f"smtp:127.0.0.1:{relay.port}", "sent")
+            ]

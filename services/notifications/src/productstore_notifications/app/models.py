@@ -81,5 +81,19 @@ class DeliveryPublic(BaseModel):
     error: str | None
 
 
+class Replay(_Strict):
+    """Which dead-lettered message to send again (the delivery log names both)."""
+
+    event_id: uuid.UUID
+    recipient: str = Field(min_length=1, max_length=64, description="The user id")
+    channel: Literal["email"] = "email"
+
+
+class ReplayOutcome(BaseModel):
+    outcome: Literal["sent", "dead_lettered", "no_address"] = Field(
+        description="`dead_lettered`: it failed again (a new dead letter)"
+    )
+
+
 class DeliveriesPage(BaseModel):
     items: list[DeliveryPublic] = Field(description="Newest first, from the last 7 days")

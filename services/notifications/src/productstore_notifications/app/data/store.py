@@ -56,6 +56,22 @@ class DeliveryRecord:
 
 
 @dataclass(frozen=True)
+class DeadLetter:
+    event_id: uuid.UUID
+    recipient: str
+    channel: str
+    topic: str
+    user_id: uuid.UUID
+    locale: str
+    subject: str
+    text: str
+    html: str
+    attempts: int
+    last_error: str
+    failed_at: datetime
+
+
+@dataclass(frozen=True)
 class InboxRecord:
     notification_id: uuid.UUID
     topic: str
@@ -188,24 +204,70 @@ class NotificationStore:
                     return found
         return found
 
-    async def dead_letter(
-        self,
-        *,
-        event_id: uuid.UUID,
-        recipient: str,
-        channel: str,
-        topic: str,
-        user_id: uuid.UUID,
-        subject: str,
-        attempts: int,
-        last_error: str,
-        now: datetime,
-    ) -> None:
+    async def dead_letter(self, letter: DeadLetter) -> None:
         await self.db.execute_async(
-            "INSERT INTO dead_letters (event_id, recipient, channel, topic, user_id, subject, "
-            "attempts, last_error, failed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (event_id, recipient, channel, topic, user_id, subject, attempts, last_error, now),
+            "INSERT INTO dead_letters (event_id, recipient, channel, topic, user_id, locale, "
+            "subject, text_body, html_body, attempts, last_error, failed_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                letter.event_id,
+                letter.recipient,
+                letter.channel,
+                letter.topic,
+                letter.user_id,
+                letter.locale,
+                letter.subject,
+                letter.text,
+                letter.html,
+                letter.attempts,
+                letter.last_error,
+                letter.failed_at,
+            ),
         )
+
+    async def dead_letter_of(
+        self, event_id: uuid.UUID, recipient: str, channel: str
+    ) -> DeadLetter | None:
+        page = await self.db.execute_async(
+            "SELECT topic, user_id, locale, subject, text_body, html_body, attempts, "
+            "last_error, failed_at FROM dead_letters "
+            "WHERE event_id = ? AND recipient = ? AND channel = ?",
+            (event_id, recipient, channel),
+        )
+        row = page.one()
+        if row is None:
+            return None
+        return DeadLetter(
+            event_id=event_id,
+            recipient=recipient,
+            channel=channel,
+            topic=row.topic,
+            user_id=row.user_id,
+            locale=row.locale,
+            subject=row.subject,
+            text=row.text_body,
+            html=row.html_body,
+            attempts=int(row.attempts),
+            last_error=row.last_error,
+            failed_at=_aware(row.failed_at),
+        )
+
+    async def forget_dead_letter(self, event_id: uuid.UUID, recipient: str, channel: str) -> None:
+        await self.db.execute_async(
+            "DELETE FROM dead_letters WHERE event_id = ? AND recipient = ? AND channel = ?",
+            (event_id, recipient, channel),
+        )
+
+    async def reclaim(
+        self, event_id: uuid.UUID, recipient: str, channel: str, owner: str, now: datetime
+    ) -> bool:
+        """Take a dead-lettered message's claim back to send it again (one replayer wins)."""
+        page = await self.db.execute_async(
+            "UPDATE delivery_claims SET status = 'claimed', owner = ?, updated_at = ? "
+            "WHERE event_id = ? AND recipient = ? AND channel = ? IF status = 'dead_lettered'",
+            (owner, now, event_id, recipient, channel),
+        )
+        return bool(page.was_applied)
 
     # --- the inbox --------------------------------------------------------------------
     async def add_to_inbox(

@@ -33,6 +33,7 @@ from productstore_contracts.events.orders import (
 )
 from productstore_notifications.app.data.contacts import AuthContacts, ContactsUnavailableError
 from productstore_notifications.app.data.store import (
+    DeadLetter,
     DeliveryRecord,
     NotificationStore,
     OrderOwner,
@@ -274,15 +275,20 @@ class Notifier:
                 await asyncio.sleep(backoff.next_delay())
         now = self.clock()
         await self.store.dead_letter(
-            event_id=message.event_id,
-            recipient=recipient,
-            channel="email",
-            topic=message.topic,
-            user_id=message.user_id,
-            subject=message.rendered.subject,
-            attempts=attempt,
-            last_error=last_error,
-            now=now,
+            DeadLetter(
+                event_id=message.event_id,
+                recipient=recipient,
+                channel="email",
+                topic=message.topic,
+                user_id=message.user_id,
+                locale=message.locale,
+                subject=message.rendered.subject,
+                text=message.rendered.text,
+                html=message.rendered.html,
+                attempts=attempt,
+                last_error=last_error,
+                failed_at=now,
+            )
         )
         await self._log(
             message,
@@ -298,6 +304,23 @@ class Notifier:
             extra={"event_id": str(message.event_id), "attempts": attempt, "error": last_error},
         )
         return "dead_lettered"
+
+    async def replay(self, event_id: uuid.UUID, recipient: str) -> str:
+        """Send a dead-lettered e-mail again, as it was rendered: its outcome, or
+        `not_found` (no such dead letter), `busy` (someone is replaying it)."""
+        letter = await self.store.dead_letter_of(event_id, recipient, "email")
+        if letter is None:
+            return "not_found"
+        if not await self.store.reclaim(event_id, recipient, "email", self.owner, self.clock()):
+            return "busy"
+        locale: Locale = "ru" if letter.locale == "ru" else "en"
+        topic: Topic = letter.topic  # type: ignore[assignment]  # written from a Topic
+        rendered = Rendered(letter.subject, letter.text, letter.html, summary="")
+        outcome = await self._email(Message(event_id, topic, letter.user_id, locale, rendered))
+        if outcome == "sent":
+            await self.store.forget_dead_letter(event_id, recipient, "email")
+        self.metrics.deliveries.labels("email", f"replay_{outcome}").inc()
+        return outcome
 
     def _email_message(self, message: Message, address: str, name: str) -> EmailMessage:
         email = EmailMessage()

@@ -14,6 +14,7 @@ from productstore_notifications.app.api.deps import (
     AdminUser,
     CurrentUser,
     DeliveryLogDep,
+    NotifierDep,
     UserNotificationsDep,
 )
 from productstore_notifications.app.models import (
@@ -23,6 +24,8 @@ from productstore_notifications.app.models import (
     InboxPage,
     PreferencesPublic,
     PreferencesUpdate,
+    Replay,
+    ReplayOutcome,
 )
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
@@ -105,3 +108,32 @@ async def deliveries(
     limit: Annotated[int, Query(ge=1, le=500, description="Attempts to list")] = 100,
 ) -> DeliveriesPage:
     return await log.list(limit=limit, outcome=status, channel=channel)
+
+
+@router.post(
+    "/dead-letters/replay",
+    response_model=ReplayOutcome,
+    responses=problems(
+        401,
+        403,
+        404,
+        409,
+        s404="No such dead letter (never dead-lettered, or already replayed)",
+        s409="Someone is replaying it now",
+    ),
+    summary="Send a dead-lettered e-mail again, as it was rendered (admins)",
+)
+async def replay(admin: AdminUser, body: Replay, notifier: NotifierDep) -> ReplayOutcome:
+    """Through the provider chain with its rounds; sent, the dead letter is removed."""
+    outcome = await notifier.replay(body.event_id, body.recipient)
+    if outcome == "not_found":
+        raise problem(
+            404,
+            "dead_letter_not_found",
+            f"No dead-lettered {body.channel} of event {body.event_id} to {body.recipient}.",
+        )
+    if outcome == "busy":
+        raise problem(
+            409, "replay_in_progress", "This message is being sent by another replay; wait."
+        )
+    return ReplayOutcome.model_validate({"outcome": outcome})
