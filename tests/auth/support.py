@@ -29,6 +29,9 @@ ADMIN_PASSWORD = "staple of the realm 7"
 ORDERS_CLIENT = "orders"
 ORDERS_SECRET = "orders-secret-0123456789"
 ORDERS_AUDIENCES = ("inventory", "catalog")
+# The client that reads users' contacts (the notifications service's).
+CONTACTS_CLIENT = "notifications"
+CONTACTS_SECRET = "notifications-secret-0123456789"
 
 
 def unique_email(tag: str = "user") -> str:
@@ -68,7 +71,10 @@ def service_settings(
         "first_admin_email": f"admin-{name}@example.com",
         "first_admin_password": ADMIN_PASSWORD,
         "service_clients": json.dumps(
-            {ORDERS_CLIENT: {"secret": ORDERS_SECRET, "audiences": list(ORDERS_AUDIENCES)}}
+            {
+                ORDERS_CLIENT: {"secret": ORDERS_SECRET, "audiences": list(ORDERS_AUDIENCES)},
+                CONTACTS_CLIENT: {"secret": CONTACTS_SECRET, "audiences": ["auth"]},
+            }
         ),
     }
     values.update(overrides)

@@ -38,6 +38,8 @@ SERVICES = (
     "analytics",
     "recommendations",
 )
+# The services with code, which the chart enables by default.
+BUILT = ("auth", "catalog", "orders", "inventory", "wishlist", "reviews", "notifications")
 RELEASE = "shop"
 PREFIX = f"{RELEASE}-productstore"
 # The namespace label that makes the apiserver reject pods below "restricted";
@@ -145,13 +147,11 @@ def _wait_for_default_service_account(kubectl: Kubectl, namespace: str) -> None:
 
 EXPECTED_KINDS = {
     "default": {
-        "ConfigMap": _names("auth", "catalog", "orders", "inventory", "wishlist", "reviews"),
-        "Deployment": _names("auth", "catalog", "orders", "inventory", "wishlist", "reviews"),
-        "PodDisruptionBudget": _names(
-            "auth", "catalog", "orders", "inventory", "wishlist", "reviews"
-        ),
-        "Service": _names("auth", "catalog", "orders", "inventory", "wishlist", "reviews"),
-        "ServiceAccount": _names("auth", "catalog", "orders", "inventory", "wishlist", "reviews"),
+        "ConfigMap": _names(*BUILT),
+        "Deployment": _names(*BUILT),
+        "PodDisruptionBudget": _names(*BUILT),
+        "Service": _names(*BUILT),
+        "ServiceAccount": _names(*BUILT),
     },
     "full": {
         "AuthorizationPolicy": _names(*SERVICES),
@@ -558,6 +558,7 @@ def test_install_becomes_available_then_uninstalls(
             f"{PREFIX}-inventory": (2, 2),
             f"{PREFIX}-wishlist": (2, 2),
             f"{PREFIX}-reviews": (2, 2),
+            f"{PREFIX}-notifications": (2, 2),
         }
         pods = kubectl.json(
             "get", "pods", *in_ns, "--selector", f"app.kubernetes.io/instance={RELEASE}"
@@ -605,9 +606,7 @@ def test_monitoring_objects_only_where_prometheus_operator_is(offline_helm: Helm
     # No groups and no receivers (helm without the operator): no empty PrometheusRule
     # or AlertmanagerConfig.
     docs = _render(offline_helm, None, "shop", *MONITORING_APIS)
-    assert set(_by_kind(docs, "ServiceMonitor")) == _names(
-        "auth", "catalog", "orders", "inventory", "wishlist", "reviews"
-    )
+    assert set(_by_kind(docs, "ServiceMonitor")) == _names(*BUILT)
     assert not _by_kind(docs, "PrometheusRule")
     assert not _by_kind(docs, "AlertmanagerConfig")
 

@@ -88,6 +88,7 @@ def test_the_registry_holds_the_services_that_exist() -> None:
         "inventory",
         "reviews",
         "wishlist",
+        "notifications",
     ]
     assert descriptor("catalog") is CATALOG
     with pytest.raises(

@@ -15,6 +15,7 @@ from productstore_common.events import EventRegistry
 from productstore_contracts.events.schemas import TOPIC_EVENTS, example
 from productstore_contracts.services import DESCRIPTORS
 from productstore_inventory.app.services.order_events import order_registry
+from productstore_notifications.app.services import notifier
 from productstore_orders.app.services.inventory_events import inventory_registry
 from productstore_reviews.app.services.purchases import orders_registry
 from productstore_wishlist.app.services import events as wishlist_events
@@ -31,6 +32,7 @@ CONSUMERS: dict[tuple[str, str], Callable[[], EventRegistry]] = {
     ("reviews", "productstore.orders"): orders_registry,
     ("wishlist", "productstore.catalog"): wishlist_events.price_registry,
     ("wishlist", "productstore.inventory"): wishlist_events.stock_registry,
+    ("notifications", "productstore.orders"): notifier.orders_registry,
 }
 
 CASES = [

@@ -103,11 +103,11 @@ BREAKS = [
     (
         "a required property added",
         lambda s: _edit(
-            _edit(s, ["properties", "total"], {"type": "string"}),
+            _edit(s, ["properties", "coupon"], {"type": "string"}),
             ["required"],
-            ["order_id", "user_id", "lines", "total"],
+            ["order_id", "user_id", "lines", "coupon"],
         ),
-        "total is new and required",
+        "coupon is new and required",
     ),
     (
         "a required property made optional",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from devstack.components.services import (
     SERVICES,
     AuthService,
     CatalogService,
+    NotificationsService,
     OrdersService,
     UvicornService,
     WishlistService,
@@ -112,6 +114,32 @@ def test_wishlist_runs_after_catalog_and_orders_and_calls_them(tmp_path: Path) -
     assert env["WISHLIST_CATALOG_URL"] == "http://127.0.0.1:8102"
     assert env["WISHLIST_ORDERS_URL"] == "http://127.0.0.1:8103"
     assert env["WISHLIST_CASSANDRA_KEYSPACE"] == "productstore_wishlist"
+
+
+def test_notifications_sends_to_mailpit_as_a_client_auth_knows(tmp_path: Path) -> None:
+    context = _context(tmp_path)
+    notifications = NotificationsService(context)
+    auth = AuthService(context)
+    assert "mailpit" in notifications.requires
+    assert "auth" in notifications.requires
+    env = notifications.process_spec().env
+    assert env["NOTIFICATIONS_SMTP_SERVERS"] == "127.0.0.1:1025"
+    assert env["NOTIFICATIONS_AUTH_URL"] == "http://127.0.0.1:8101"
+    assert "NOTIFICATIONS_AUTH_CLIENT_SECRET" not in env
+    secret_file = Path(env["NOTIFICATIONS_AUTH_CLIENT_SECRET_FILE"])
+
+    # auth's component writes the clients it accepts, with the same secret, once.
+    auth.state_dir.mkdir(parents=True)
+    auth._write_service_clients()
+    secret = secret_file.read_text().strip()
+    assert len(secret) >= 32
+    clients = json.loads(auth.service_clients_file.read_text())
+    assert clients == {"notifications": {"secret": secret, "audiences": ["auth"]}}
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    assert auth.service_clients_file.stat().st_mode & 0o777 == 0o600
+    auth._write_service_clients()
+    assert secret_file.read_text().strip() == secret
+    assert auth.process_spec().env["AUTH_SERVICE_CLIENTS_FILE"] == str(auth.service_clients_file)
 
 
 def _get_from(source: str, url: str, headers: dict[str, str]) -> dict[str, str]:

@@ -206,19 +206,19 @@ INVALID = [
         "unbuilt-service-enabled",
         {"services.analytics.enabled": True},
         ("services",),
-        "only auth, catalog, orders, inventory, wishlist and reviews can be enabled: "
-        "notifications, analytics and recommendations have no code yet",
+        "only auth, catalog, orders, inventory, wishlist, reviews and notifications can be "
+        "enabled: analytics and recommendations have no code yet",
         "spec.services",
-        "only auth, catalog, orders, inventory, wishlist and reviews can be enabled",
+        "only auth, catalog, orders, inventory, wishlist, reviews and notifications can be enabled",
     ),
     # Settings alone enable a service (enabled defaults to true in each entry).
     Invalid(
         "unbuilt-service-given-settings",
         {"services.analytics": {"replicas": 3}},
         ("services",),
-        "only auth, catalog, orders, inventory, wishlist and reviews can be enabled",
+        "only auth, catalog, orders, inventory, wishlist, reviews and notifications can be enabled",
         "spec.services",
-        "only auth, catalog, orders, inventory, wishlist and reviews can be enabled",
+        "only auth, catalog, orders, inventory, wishlist, reviews and notifications can be enabled",
     ),
     Invalid(
         "version-not-semver",

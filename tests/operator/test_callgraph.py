@@ -31,8 +31,12 @@ def test_no_service_calls_itself_and_nothing_calls_the_gateway() -> None:
 @pytest.mark.parametrize(
     ("service", "callers"),
     [
-        # catalog, orders, inventory, wishlist and reviews verify tokens with auth's JWKS.
-        ("auth", (GATEWAY, "catalog", "orders", "inventory", "wishlist", "reviews")),
+        # catalog, orders, inventory, wishlist, reviews and notifications verify tokens
+        # with auth's JWKS (and notifications reads recipients' addresses from it).
+        (
+            "auth",
+            (GATEWAY, "catalog", "orders", "inventory", "wishlist", "reviews", "notifications"),
+        ),
         # orders reads prices from the catalog and availability from inventory; wishlist
         # checks products in the catalog and puts them in orders' carts.
         ("catalog", (GATEWAY, "orders", "wishlist")),
@@ -40,11 +44,21 @@ def test_no_service_calls_itself_and_nothing_calls_the_gateway() -> None:
         ("inventory", (GATEWAY, "orders")),
         ("wishlist", (GATEWAY,)),
         ("reviews", (GATEWAY,)),
+        ("notifications", (GATEWAY,)),
         # Planned services have no descriptor yet: only the gateway would route to them.
         *(
             (name, (GATEWAY,))
             for name in SERVICE_NAMES
-            if name not in ("auth", "catalog", "orders", "inventory", "wishlist", "reviews")
+            if name
+            not in (
+                "auth",
+                "catalog",
+                "orders",
+                "inventory",
+                "wishlist",
+                "reviews",
+                "notifications",
+            )
         ),
     ],
 )

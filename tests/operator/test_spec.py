@@ -133,7 +133,7 @@ def test_defaults() -> None:
     assert (
         spec.services.enabled()
         == list(IMPLEMENTED_SERVICES)
-        == ["auth", "catalog", "orders", "inventory", "wishlist", "reviews"]
+        == ["auth", "catalog", "orders", "inventory", "wishlist", "reviews", "notifications"]
     )
     catalog = spec.services.get("catalog")
     assert (catalog.replicas, catalog.autoscaling.enabled) == (2, False)

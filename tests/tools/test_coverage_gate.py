@@ -33,6 +33,7 @@ PACKAGES = {
     "productstore_operator",
     "productstore_reviews",
     "productstore_wishlist",
+    "productstore_notifications",
     "devstack",
 }
 

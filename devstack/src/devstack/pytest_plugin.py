@@ -28,6 +28,7 @@ from devstack.components.jaeger import Jaeger
 from devstack.components.kafka import Kafka
 from devstack.components.kube import KubeApiserver
 from devstack.components.kube_score import KubeScore
+from devstack.components.mailpit import Mailpit
 from devstack.components.nginx import Nginx, Wrk
 from devstack.components.openbao import OpenBao
 from devstack.components.operator import ProductStoreOperator
@@ -216,6 +217,12 @@ def alertmanager_build(devstack: DevstackSession) -> Alertmanager:
     except DevstackError as exc:
         pytest.fail(str(exc), pytrace=False)
     return component
+
+
+@pytest.fixture(scope="session")
+def mailpit(devstack: DevstackSession) -> Mailpit:
+    """The mail server (SMTP in, its HTTP API for reading what arrived)."""
+    return _one(devstack, Mailpit)
 
 
 @pytest.fixture(scope="session")

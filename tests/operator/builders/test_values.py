@@ -222,7 +222,7 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
             "inventory": True,
             "wishlist": True,
             "reviews": True,
-            "notifications": False,
+            "notifications": True,
             "analytics": False,
             "recommendations": False,
         },

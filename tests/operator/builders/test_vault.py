@@ -124,7 +124,7 @@ def test_an_unknown_vault_name_is_refused(servers: Any, message: str) -> None:
         ({}, list(IMPLEMENTED_SERVICES)),
         (
             {"services.catalog.enabled": False},
-            ["auth", "orders", "inventory", "wishlist", "reviews"],
+            ["auth", "orders", "inventory", "wishlist", "reviews", "notifications"],
         ),
     ],
     ids=["unbuilt-services-off", "catalog-off"],

@@ -66,8 +66,8 @@ def test_every_sample_plans(sample: str) -> None:
         (
             spec_with({"services.analytics.enabled": True}),
             "shop",
-            "only auth, catalog, orders, inventory, wishlist and reviews can be enabled: "
-            "notifications, analytics",
+            "only auth, catalog, orders, inventory, wishlist, reviews and notifications can be "
+            "enabled: analytics",
         ),
         (
             spec_with({"redis": {"mode": "inCluster"}}),

@@ -11,6 +11,7 @@ from devstack.components.jaeger import Jaeger
 from devstack.components.kafka import Kafka
 from devstack.components.kube import Etcd, KubeApiserver, KubeControllerManager, KubeScheduler, Kwok
 from devstack.components.kube_score import KubeScore
+from devstack.components.mailpit import Mailpit
 from devstack.components.nginx import Nginx, Wrk
 from devstack.components.node import Node
 from devstack.components.openbao import OpenBao
@@ -42,6 +43,8 @@ ALL: tuple[type[Component], ...] = (
     Nginx,
     # A third party's stand-in (the services will call it; it needs nothing).
     PaymentsSandbox,
+    # The mail server the notifications service sends to (and tests read from).
+    Mailpit,
     # Product Store's own services, one per descriptor (productstore_contracts.services).
     *SERVICES,
     ProductStoreOperator,

@@ -40,7 +40,15 @@ from devstack.process import (
     wait_until_gone,
 )
 from productstore_contracts.descriptor import ServiceDescriptor
-from productstore_contracts.services import AUTH, CATALOG, DESCRIPTORS, INVENTORY, ORDERS, WISHLIST
+from productstore_contracts.services import (
+    AUTH,
+    CATALOG,
+    DESCRIPTORS,
+    INVENTORY,
+    NOTIFICATIONS,
+    ORDERS,
+    WISHLIST,
+)
 
 HOST = "127.0.0.1"
 AUTH_URL = f"http://{HOST}:{AUTH.port}"
@@ -63,6 +71,12 @@ NGINX_OPENAPI_DIR = "openapi"
 NGINX_MERGED_OPENAPI = "openapi.json"
 # The administrator devstack creates (the auth service's first admin) for seeding.
 ADMIN_EMAIL = "admin@productstore.local"
+# Mailpit's SMTP port (mailpit.py's constant).
+MAILPIT_SMTP = f"{HOST}:1025"
+# In auth's state directory: the service clients auth accepts, and the notifications
+# service's secret among them (each made once, mode 0600).
+SERVICE_CLIENTS_FILE = "service-clients.json"
+NOTIFICATIONS_SECRET_FILE = "notifications-client-secret"  # noqa: S105 - a file name
 
 _SYNC_HINT = "run `make setup` in the repository (the workspace installs the services)"
 
@@ -161,6 +175,7 @@ _DEPENDENCY_COMPONENTS = {
     "kafka": "kafka",
     "vault": "openbao",
     "payments": "payments",
+    "mail": "mailpit",
 }
 
 
@@ -425,6 +440,26 @@ class AuthService(UvicornService):
         if not self.admin_password_file.exists():
             self.admin_password_file.touch(mode=0o600)
             self.admin_password_file.write_text(secrets.token_urlsafe(24) + "\n")
+        self._write_service_clients()
+
+    @property
+    def service_clients_file(self) -> Path:
+        return self.state_dir / SERVICE_CLIENTS_FILE
+
+    def _write_service_clients(self) -> None:
+        """The notifications service's client (it asks auth for recipients' addresses)."""
+        secret_file = self.state_dir / NOTIFICATIONS_SECRET_FILE
+        if not secret_file.exists():
+            secret_file.touch(mode=0o600)
+            secret_file.write_text(secrets.token_urlsafe(32) + "\n")
+        clients = {
+            NOTIFICATIONS.name: {
+                "secret": secret_file.read_text().strip(),
+                "audiences": [AUTH.name],
+            }
+        }
+        self.service_clients_file.touch(mode=0o600)
+        self.service_clients_file.write_text(json.dumps(clients) + "\n")
 
     def service_env(self) -> dict[str, str]:
         return {
@@ -438,6 +473,7 @@ class AuthService(UvicornService):
             # Every client of a devstack (smoke, e2e and schemathesis tests, the seed)
             # registers from the one loopback address: 10 an hour would not do.
             "REGISTER_ATTEMPTS_PER_IP": "10000",
+            "SERVICE_CLIENTS_FILE": str(self.service_clients_file),
         }
 
 
@@ -474,6 +510,23 @@ class OrdersService(UvicornService):
         }
 
 
+class NotificationsService(UvicornService):
+    """The notifications service, sending to Mailpit, with its client secret for auth."""
+
+    descriptor = NOTIFICATIONS
+
+    def service_env(self) -> dict[str, str]:
+        return {
+            **super().service_env(),
+            "SMTP_SERVERS": MAILPIT_SMTP,
+            "AUTH_URL": AUTH_URL,
+            # A file, not the value (auth's component writes it, see AuthService).
+            "AUTH_CLIENT_SECRET_FILE": str(
+                self.paths.component_dir("auth") / NOTIFICATIONS_SECRET_FILE
+            ),
+        }
+
+
 class WishlistService(UvicornService):
     """The wishlist service, pointed at the catalog (products) and orders (carts)."""
 
@@ -488,6 +541,7 @@ _NAMED: dict[str, type[UvicornService]] = {
     "auth": AuthService,
     "catalog": CatalogService,
     "orders": OrdersService,
+    "notifications": NotificationsService,
     "wishlist": WishlistService,
 }
 

@@ -59,6 +59,7 @@ DEPENDENCY_NAMES: dict[Dependency, str] = {
     "kafka": "Kafka",
     "vault": "Vault",
     "payments": "The payment provider",
+    "mail": "The mail server",
 }
 
 # How deep a chain of `raise ... from ...` is searched; real chains are 1-3 long.

@@ -14,9 +14,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-Dependency = Literal["cassandra", "redis", "kafka", "vault", "payments"]
+Dependency = Literal["cassandra", "redis", "kafka", "vault", "payments", "mail"]
 """A server the service connects to (devstack starts it first; the chart wires the shared
-ones). `payments` is the payment provider, a third party (devstack's sandbox locally)."""
+ones). `payments` is the payment provider, a third party (devstack's sandbox locally);
+`mail` an SMTP server (devstack's Mailpit locally)."""
 
 SecretKind = Literal["generated", "owned"]
 

@@ -90,6 +90,19 @@ REVIEWS: Final = ServiceDescriptor(
     consumes=(ORDERS_TOPIC,),
 )
 
+NOTIFICATIONS: Final = ServiceDescriptor(
+    name="notifications",
+    summary="e-mail and in-app notifications of order events, preferences, the delivery log",
+    route_prefixes=("/api/notifications",),
+    port=8106,
+    # Redis: auth's role epochs (the delivery log is for admins). Mail: the SMTP server.
+    dependencies=frozenset({"cassandra", "kafka", "redis", "mail"}),
+    # auth: tokens, and each recipient's e-mail address (a service token, ADR 0027).
+    calls=frozenset({"auth"}),
+    # Order events become messages to the order's owner.
+    consumes=(ORDERS_TOPIC,),
+)
+
 WISHLIST: Final = ServiceDescriptor(
     name="wishlist",
     summary="wishlists, share links, price-drop and back-in-stock notices",
@@ -106,7 +119,7 @@ WISHLIST: Final = ServiceDescriptor(
     consumes=(CATALOG_TOPIC, INVENTORY_TOPIC),
 )
 
-DESCRIPTORS: Final = (AUTH, CATALOG, ORDERS, INVENTORY, REVIEWS, WISHLIST)
+DESCRIPTORS: Final = (AUTH, CATALOG, ORDERS, INVENTORY, REVIEWS, WISHLIST, NOTIFICATIONS)
 check_registry(DESCRIPTORS)
 
 

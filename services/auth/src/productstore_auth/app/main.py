@@ -7,7 +7,14 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from productstore_auth import __version__
-from productstore_auth.app.api.routes import accounts, keys, service_tokens, sessions, users
+from productstore_auth.app.api.routes import (
+    accounts,
+    internal,
+    keys,
+    service_tokens,
+    sessions,
+    users,
+)
 from productstore_auth.app.core.config import AuthSettings
 from productstore_auth.app.data import migrations_dir
 from productstore_auth.app.data.key_store import key_store
@@ -44,6 +51,7 @@ OPENAPI_TAGS = [
     {"name": "users", "description": "User administration (admin role)"},
     {"name": "keys", "description": "Public signing keys and their rotation"},
     {"name": "service tokens", "description": "Client credentials for service-to-service calls"},
+    {"name": "internal", "description": "Reads for other services (service tokens only)"},
 ]
 
 
@@ -60,6 +68,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
             users.router,
             keys.router,
             service_tokens.router,
+            internal.router,
         ],
         setup=setup,
         migrations=migrations_dir(),

@@ -84,6 +84,17 @@ class UserRolesUpdate(_Strict):
         return frozenset(self.roles)
 
 
+class UserContact(BaseModel):
+    """Where a service may write to a user (the notifications service's e-mail)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    email: str
+    name: str
+    disabled: bool = Field(description="A disabled account gets no messages")
+
+
 class UserPublic(UserBase):
     # Built from the services layer's UserRecord (`UserPublic.model_validate(user)`).
     model_config = ConfigDict(from_attributes=True)

@@ -7,12 +7,15 @@ OrderFulfilled and OrderDelivered are for the services that follow an order
 (notifications, reviews' verified purchases) and are passed over by inventory.
 A producer may add optional fields; removing or changing one needs a new `.vN`
 type. Lines name products and quantities only: prices, addresses and payments are
-the orders service's own business.
+the orders service's own business. OrderPlaced also
+carries the order's total and currency (optional, added later) for the notifications
+service, which consumes every type here to write to the order's owner.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import ClassVar, Literal
 from uuid import UUID
 
@@ -44,6 +47,13 @@ class OrderPlaced(EventPayload):
     order_id: UUID
     user_id: UUID
     lines: list[OrderLine] = Field(min_length=1, max_length=100)
+    # Optional (added for the notifications service's messages; older events lack them).
+    total: Decimal | None = Field(
+        default=None, ge=0, description="The order's total as placed, in `currency`"
+    )
+    currency: str | None = Field(
+        default=None, pattern=r"^[A-Z]{3}$", description="ISO 4217 code of `total`"
+    )
 
 
 class OrderPaid(EventPayload):

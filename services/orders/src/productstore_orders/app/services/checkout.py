@@ -77,6 +77,8 @@ class Checkout:
             order_id=order.order_id,
             user_id=user_id,
             lines=[OrderLine(product_id=x.product_id, quantity=x.quantity) for x in order.lines],
+            total=order.total,
+            currency=order.currency,
         )
         await self.store.place(order, [order_event(order.order_id, "placed", placed)])
         if claim.new:

@@ -1,0 +1,3 @@
+"""Product Store notifications service."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,139 @@
+"""The signed-in user's inbox and preferences; the admins' delivery log."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from productstore_common.auth import Principal
+from productstore_common.errors import problem
+from productstore_common.openapi import problems
+from productstore_notifications.app.api.deps import (
+    AdminUser,
+    CurrentUser,
+    DeliveryLogDep,
+    NotifierDep,
+    UserNotificationsDep,
+)
+from productstore_notifications.app.models import (
+    Channel,
+    DeliveriesPage,
+    DeliveryOutcome,
+    InboxPage,
+    PreferencesPublic,
+    PreferencesUpdate,
+    Replay,
+    ReplayOutcome,
+)
+
+router = APIRouter(prefix="/api/notifications", tags=["notifications"])
+
+
+def _user_id(principal: Principal) -> uuid.UUID:
+    try:
+        return uuid.UUID(principal.sub)
+    except ValueError:
+        raise problem(
+            403, "user_token_required", "This needs a user's token, not a service's."
+        ) from None
+
+
+@router.get(
+    "",
+    response_model=InboxPage,
+    responses=problems(401, 403),
+    summary="The signed-in user's in-app notifications, newest first",
+)
+async def inbox(
+    user: CurrentUser,
+    notifications: UserNotificationsDep,
+    limit: Annotated[int, Query(ge=1, le=100, description="Notifications to list")] = 50,
+    unread: Annotated[bool, Query(description="Only the unread ones")] = False,
+) -> InboxPage:
+    return await notifications.inbox(_user_id(user), limit=limit, unread_only=unread)
+
+
+@router.post(
+    "/{notification_id:uuid}/read",
+    status_code=204,
+    responses=problems(401, 403, 404, s404="You have no such notification"),
+    summary="Mark one notification read",
+)
+async def mark_read(
+    notification_id: uuid.UUID, user: CurrentUser, notifications: UserNotificationsDep
+) -> Response:
+    await notifications.mark_read(_user_id(user), notification_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/preferences",
+    response_model=PreferencesPublic,
+    responses=problems(401, 403),
+    summary="The signed-in user's notification preferences",
+)
+async def get_preferences(
+    user: CurrentUser, notifications: UserNotificationsDep
+) -> PreferencesPublic:
+    """Never set: English, no phone, nothing muted (`updated_at` null)."""
+    return await notifications.preferences(_user_id(user))
+
+
+@router.put(
+    "/preferences",
+    response_model=PreferencesPublic,
+    responses=problems(401, 403),
+    summary="Replace the signed-in user's notification preferences",
+)
+async def put_preferences(
+    body: PreferencesUpdate, user: CurrentUser, notifications: UserNotificationsDep
+) -> PreferencesPublic:
+    """Applies to the messages of events handled from now on."""
+    return await notifications.put_preferences(_user_id(user), body)
+
+
+@router.get(
+    "/deliveries",
+    response_model=DeliveriesPage,
+    responses=problems(401, 403),
+    summary="The delivery log: every attempt, its provider, outcome and latency (admins)",
+)
+async def deliveries(
+    admin: AdminUser,
+    log: DeliveryLogDep,
+    status: Annotated[DeliveryOutcome | None, Query(description="Only this outcome")] = None,
+    channel: Annotated[Channel | None, Query(description="Only this channel")] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Attempts to list")] = 100,
+) -> DeliveriesPage:
+    return await log.list(limit=limit, outcome=status, channel=channel)
+
+
+@router.post(
+    "/dead-letters/replay",
+    response_model=ReplayOutcome,
+    responses=problems(
+        401,
+        403,
+        404,
+        409,
+        s404="No such dead letter (never dead-lettered, or already replayed)",
+        s409="Someone is replaying it now",
+    ),
+    summary="Send a dead-lettered e-mail again, as it was rendered (admins)",
+)
+async def replay(admin: AdminUser, body: Replay, notifier: NotifierDep) -> ReplayOutcome:
+    """Through the provider chain with its rounds; sent, the dead letter is removed."""
+    outcome = await notifier.replay(body.event_id, body.recipient)
+    if outcome == "not_found":
+        raise problem(
+            404,
+            "dead_letter_not_found",
+            f"No dead-lettered {body.channel} of event {body.event_id} to {body.recipient}.",
+        )
+    if outcome == "busy":
+        raise problem(
+            409, "replay_in_progress", "This message is being sent by another replay; wait."
+        )
+    return ReplayOutcome.model_validate({"outcome": outcome})

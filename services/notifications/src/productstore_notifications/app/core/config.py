@@ -1,0 +1,102 @@
+"""The notifications service's settings: `ServiceSettings` plus SMTP, auth and retries.
+
+Environment variables with the `NOTIFICATIONS_` prefix; the shared connection variables
+(`CASSANDRA_CONTACT_POINTS`, `KAFKA_BOOTSTRAP_SERVERS`, ...) are read too (see
+productstore_common.settings). The full table is in the README.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from productstore_common.settings import ServiceSettings
+from productstore_contracts.events.orders import ORDERS_TOPIC
+
+_KAFKA_TOPIC = r"^[A-Za-z0-9._-]{1,200}$"
+# The consumer gives one event's handling HANDLER_TIMEOUT_SECONDS; a cancelled handling
+# leaves its claim, so the message is never sent. Every round must fit well inside.
+HANDLER_TIMEOUT_SECONDS = 50.0
+MAX_SEND_SECONDS = 45.0
+
+
+class NotificationsSettings(ServiceSettings):
+    """Settings of the notifications service process."""
+
+    model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_")
+
+    service_name: str = Field(default="notifications", pattern=r"^[a-z][a-z0-9-]{0,62}$")
+    cassandra_keyspace: str = Field(
+        default="notifications", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,47}$"
+    )
+
+    orders_topic: str = Field(default=ORDERS_TOPIC, pattern=_KAFKA_TOPIC)
+    consumer_group: str = Field(default="notifications", pattern=r"^[A-Za-z0-9._-]{1,100}$")
+    # Off: the API only; no order event is turned into messages (tools).
+    consume_orders: bool = True
+
+    # The e-mail providers in failover order, comma-separated `host:port` SMTP servers
+    # (devstack: Mailpit on 127.0.0.1:1025).
+    smtp_servers: str = "127.0.0.1:1025"
+    smtp_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    mail_from: str = Field(
+        default="Product Store <no-reply@productstore.local>", min_length=3, max_length=200
+    )
+
+    # The auth service: each recipient's e-mail address, asked with a service token
+    # (client credentials; ADR 0027). Without a secret no e-mail can be addressed: the
+    # service starts (the inbox works), warns, and dead-letters e-mail with the reason.
+    auth_url: AnyHttpUrl = AnyHttpUrl("http://auth:8000")
+    auth_client_id: str = Field(default="notifications", min_length=1, max_length=100)
+    auth_client_secret: SecretStr | None = None
+    auth_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+
+    # One message: this many rounds over the provider chain, with backoff between
+    # rounds, then a dead-letter record.
+    send_rounds: int = Field(default=3, ge=1, le=10)
+    retry_initial_seconds: float = Field(default=0.2, gt=0, le=60)
+    retry_max_seconds: float = Field(default=2.0, gt=0, le=300)
+    # A provider's breaker opens after this many failures in a row and lets one trial
+    # through after the reset time.
+    breaker_failures: int = Field(default=3, ge=1, le=100)
+    breaker_reset_seconds: float = Field(default=30.0, gt=0, le=3600)
+
+    @field_validator("smtp_servers")
+    @classmethod
+    def _servers(cls, value: str) -> str:
+        for server in value.split(","):
+            host, _, port = server.strip().rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(
+                    f"{server.strip()!r} is not host:port; give the SMTP servers in "
+                    "failover order, e.g. mail-1:25,mail-2:25"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.worst_send_seconds() > MAX_SEND_SECONDS:
+            raise ValueError(
+                f"one e-mail could take {self.worst_send_seconds():.0f}s over its rounds "
+                f"(SEND_ROUNDS x (AUTH_TIMEOUT + servers x SMTP_TIMEOUT) + backoff), more "
+                f"than the {MAX_SEND_SECONDS:.0f}s an event's handling may take: lower the "
+                "rounds or the timeouts"
+            )
+        return self
+
+    def worst_send_seconds(self) -> float:
+        """The longest one e-mail's rounds may take when every server hangs to its timeout."""
+        per_round = (
+            self.auth_timeout_seconds + len(self.smtp_endpoints()) * self.smtp_timeout_seconds
+        )
+        return self.send_rounds * per_round + (self.send_rounds - 1) * self.retry_max_seconds
+
+    def smtp_endpoints(self) -> list[tuple[str, int]]:
+        """The SMTP servers in failover order."""
+        found = []
+        for server in self.smtp_servers.split(","):
+            host, _, port = server.strip().rpartition(":")
+            found.append((host, int(port)))
+        return found
