@@ -51,7 +51,9 @@ def test_every_rule_is_a_valid_pattern_with_a_prometheus_name() -> None:
         for rule in config["rules"]:
             re.compile(rule["pattern"])  # Java's syntax and Python's agree on these
             assert re.fullmatch(r"[a-z_$0-9]+", rule["name"]), rule["name"]
-            assert rule["type"] in {"GAUGE", "COUNTER"}
+            assert rule["type"] in {"GAUGE", "COUNTER", "UNTYPED"}
+            # A COUNTER gets `_total` appended: only names that end so are counters.
+            assert (rule["type"] == "COUNTER") == rule["name"].endswith("_total"), rule
 
 
 def test_prometheus_scrapes_both_agents(prometheus: Prometheus) -> None:

@@ -33,7 +33,9 @@ KAFKA_PORT: Final = 7071
 # Timers in Cassandra count microseconds.
 _MICROS: Final = 0.000001
 
-# The agent exports the JVM's own metrics (memory, GC, threads) by itself.
+# The agent exports the JVM's own metrics (memory, GC, threads) by itself. A COUNTER
+# rule gets `_total` appended, so the `_count` and `_sum` halves of a timer are
+# UNTYPED (Prometheus's rate() reads them as it reads a summary's).
 
 CASSANDRA_CONFIG: Final[dict[str, Any]] = {
     "lowercaseOutputName": True,
@@ -51,14 +53,14 @@ CASSANDRA_CONFIG: Final[dict[str, Any]] = {
             "pattern": r"org.apache.cassandra.metrics<type=ClientRequest, scope=(\w+), "
             r"name=Latency><>Count",
             "name": "cassandra_client_request_latency_seconds_count",
-            "type": "COUNTER",
+            "type": "UNTYPED",
             "labels": {"request": "$1"},
         },
         {
             "pattern": r"org.apache.cassandra.metrics<type=ClientRequest, scope=(\w+), "
             r"name=TotalLatency><>Count",
             "name": "cassandra_client_request_latency_seconds_sum",
-            "type": "COUNTER",
+            "type": "UNTYPED",
             "labels": {"request": "$1"},
             "valueFactor": _MICROS,
         },
@@ -162,7 +164,7 @@ KAFKA_CONFIG: Final[dict[str, Any]] = {
             "pattern": r"kafka.network<type=RequestMetrics, name=TotalTimeMs, "
             r"request=(\w+)><>Count",
             "name": "kafka_network_request_seconds_count",
-            "type": "COUNTER",
+            "type": "UNTYPED",
             "labels": {"request": "$1"},
         },
         {
