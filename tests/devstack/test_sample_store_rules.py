@@ -28,6 +28,7 @@ from devstack.components import operator as operator_component
 from devstack.components import prometheus as prometheus_component
 from devstack.components.prometheus import Prometheus
 from devstack.components.services import CatalogService
+from devstack.pytest_plugin import DevstackSession
 from productstore_operator.builders.rules import ALERT_NAMES
 from tests.operator.spec_cases import load_sample
 
@@ -68,9 +69,11 @@ def _targets(prometheus: Prometheus) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def private_prometheus(
-    prometheus: Prometheus, catalog_service: CatalogService, tmp_path: Path
+    prometheus: Prometheus, devstack: DevstackSession, tmp_path: Path
 ) -> Iterator[str]:
-    # The catalog first: its scrape target file must exist when the targets are read.
+    # The services first: their scrape target files must exist when they are read (in
+    # a test session, nothing else may have started inventory yet).
+    devstack.require(*SERVICES)
     rules = tmp_path / "rules" / sample_store.RULE_FILE
     operator_component.write_sample_rules(rules)
     check = subprocess.run(

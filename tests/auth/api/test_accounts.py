@@ -290,7 +290,7 @@ async def test_openapi_documents_every_route(client: httpx.AsyncClient) -> None:
         for path, item in document["paths"].items()
         for method, operation in item.items()
     ]
-    assert len(operations) == 14
+    assert len(operations) == 15
     for path, method, operation in operations:
         assert path.startswith("/api/auth/"), path
         responses = operation["responses"]

@@ -51,11 +51,13 @@ async def _target(client: httpx.AsyncClient) -> str:
     return user_id
 
 
-def _on_user(method: str, suffix: str, body: Any = None) -> Request:
+def _on_user(
+    method: str, suffix: str, body: Any = None, *, prefix: str = "/api/auth/users"
+) -> Request:
     async def call(client: httpx.AsyncClient, headers: dict[str, str]) -> httpx.Response:
         target = await _target(client)
         return await client.request(
-            method, f"/api/auth/users/{target}{suffix}", json=body, headers=headers
+            method, f"{prefix}/{target}{suffix}", json=body, headers=headers
         )
 
     return call
@@ -70,7 +72,7 @@ def _plain(method: str, path: str) -> Request:
 
 # (method, route template) -> the request, and the status per caller. Service
 # tokens are for other services' audiences, so this service refuses them (401).
-PROTECTED: dict[tuple[str, str], tuple[Request, dict[str, int]]] = {
+PROTECTED: dict[tuple[str, str], tuple[Request, dict[str, int | tuple[int, str]]]] = {
     ("GET", "/api/auth/me"): (
         _plain("GET", "/api/auth/me"),
         {"anonymous": 401, "user": 200, "admin": 200, "service": 401},
@@ -98,6 +100,17 @@ PROTECTED: dict[tuple[str, str], tuple[Request, dict[str, int]]] = {
     ("POST", "/api/auth/keys/rotate"): (
         _plain("POST", "/api/auth/keys/rotate"),
         {"anonymous": 401, "user": 403, "admin": 200, "service": 401},
+    ),
+    # For other services only (a service token whose audience is auth: test_internal);
+    # a person's token, even an admin's, is refused.
+    ("GET", "/api/auth/internal/users/{user_id}/contact"): (
+        _on_user("GET", "/contact", prefix="/api/auth/internal/users"),
+        {
+            "anonymous": 401,
+            "user": (403, "service_token_required"),
+            "admin": (403, "service_token_required"),
+            "service": 401,
+        },
     ),
 }
 
@@ -161,13 +174,13 @@ async def test_protected_endpoint(
     call, expected = PROTECTED[endpoint]
     token = {"user": user_token, "admin": admin_token, "service": service_token}.get(caller)
     response = await call(client, bearer(token) if token else {})
-    status = expected[caller]
+    answer = expected[caller]
+    if isinstance(answer, tuple):
+        status, reason = answer
+    else:
+        status = answer
+        reason = {"anonymous": "missing_token", "user": "missing_role"}.get(caller, "audience")
     if status >= 400:
-        reason = {
-            "anonymous": "missing_token",
-            "user": "missing_role",
-            "service": "audience",
-        }[caller]
         assert_problem(response, status, reason)
         assert response.headers["www-authenticate"].startswith("Bearer")
     else:
