@@ -130,8 +130,12 @@ def test_unreachable_vault_is_a_retry_not_an_invalid_spec(h: Harness) -> None:
 def test_failed_upgrade_is_rolled_back_and_reported(h: Harness) -> None:
     box, openbao = h.box, h.openbao
     spec = devstack_spec(box, openbao)
-    # orders calls the catalog: it is off while the catalog is.
-    spec["services"] = {"catalog": {"enabled": False}, "orders": {"enabled": False}}
+    # orders and wishlist call the catalog: they are off while the catalog is.
+    spec["services"] = {
+        "catalog": {"enabled": False},
+        "orders": {"enabled": False},
+        "wishlist": {"enabled": False},
+    }
     box.apply_store("shop", spec)
     box.wait_ready("shop")
     # A quota that fits the one running service (auth), not a second: the

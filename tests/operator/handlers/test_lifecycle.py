@@ -212,11 +212,11 @@ def test_neighbouring_stores_keep_their_vault_roles(h: Harness) -> None:
         box.wait_ready(name)
     theirs = sorted(role_prefix(box, "shop-eu") + s for s in IMPLEMENTED_SERVICES)
 
-    # shop drops orders (nothing calls it): its own orders role and policy go, and
+    # shop drops reviews (nothing calls it): its own reviews role and policy go, and
     # nothing of shop-eu's.
-    box.patch_spec("shop", {"services": {"orders": {"enabled": False}}})
+    box.patch_spec("shop", {"services": {"reviews": {"enabled": False}}})
     store = box.wait_ready("shop", generation=2)
-    mine = sorted(role_prefix(box) + s for s in IMPLEMENTED_SERVICES if s != "orders")
+    mine = sorted(role_prefix(box) + s for s in IMPLEMENTED_SERVICES if s != "reviews")
     assert sorted(store["status"]["vault"]["roles"]) == mine
     assert sorted(roles(openbao, box)) == sorted(mine + theirs)
     assert sorted(policies(openbao, box)) == sorted(mine + theirs)

@@ -440,13 +440,13 @@ def test_old_scheme_names_are_removed_exactly_once(
             bound_service_account_namespaces=["default"],
             mount_point=names.mount,
         )
-    legacy = tuple(f"{names.prefix}-default-shop-{s}" for s in (*IMPLEMENTED_SERVICES, "wishlist"))
+    legacy = tuple(f"{names.prefix}-default-shop-{s}" for s in (*IMPLEMENTED_SERVICES, "analytics"))
     changes = asyncio.run(
         VaultAdmin(openbao.addr, openbao.token).ensure_store(
             config, VaultNames(names.mount, legacy, legacy), auth(kube), generate
         )
     )
-    # "wishlist" never existed: only what was there is reported.
+    # "analytics" never existed: only what was there is reported.
     assert sorted(changes.removed) == sorted(
         [f"role {n}" for n in old[shop]] + [f"policy {n}" for n in old[shop]]
     )
