@@ -36,7 +36,11 @@ def test_the_chart_defaults_deploy_and_route_it() -> None:
     orders = values["services"]["orders"]
     assert orders["enabled"] is True
     assert set(orders["paths"].values()) == {"/api/cart", "/api/orders"}
-    # Only the gateway calls orders; orders calls auth, the catalog and inventory.
-    assert {name for name, ok in orders["allowedCallers"].items() if ok} == {"gateway"}
+    # The gateway and wishlist (to-cart) call orders; orders calls auth, the catalog and
+    # inventory.
+    assert {name for name, ok in orders["allowedCallers"].items() if ok} == {
+        "gateway",
+        "wishlist",
+    }
     for callee in ("auth", "catalog", "inventory"):
         assert values["services"][callee]["allowedCallers"]["orders"] is True
