@@ -178,3 +178,41 @@ def _eventually_logs_in(node: Cassandra, role: Role, *, accepted: bool) -> None:
     while _logs_in(node, role.username, role.password) != accepted:
         assert time.monotonic() < deadline, f"{role.username} still not {accepted=}"
         time.sleep(0.5)
+
+
+def test_keyspaces_are_dropped_by_prefix_with_their_roles_and_nothing_else(
+    checks_passwords: Cassandra,
+) -> None:
+    node = checks_passwords
+    tag = uuid.uuid4().hex[:10]
+    component = CatalogService(node.ctx)
+    gone = [_role_of(component, f"gone_{tag}_{service}") for service in ("auth", "catalog")]
+    kept = _role_of(component, f"gone_{tag}x_catalog")  # the prefix with no "_" after it
+    try:
+        dropped = cassandra_auth.drop_keyspaces_with_prefix(
+            node.paths, node.contact_points[0], node.port, f"gone_{tag}_"
+        )
+        assert sorted(dropped) == sorted(role.keyspace for role in gone)
+        with _superuser(node) as db:
+            names = {
+                row.keyspace_name for row in db.session.execute(cassandra_auth.KEYSPACES_QUERY)
+            }
+            roles = {row.role for row in db.session.execute("SELECT role FROM system_auth.roles")}
+        assert kept.keyspace in names
+        assert not names & set(dropped)
+        assert kept.username in roles
+        assert not roles & {role.username for role in gone}
+        for role in gone:
+            assert not role.password_file.exists()
+        assert _logs_in(node, kept.username, kept.password)
+    finally:
+        cassandra_auth.drop_keyspace_role(
+            node.paths, node.contact_points[0], node.port, kept.keyspace
+        )
+    with pytest.raises(ValueError, match="every keyspace"):
+        cassandra_auth.drop_keyspaces_with_prefix(node.paths, node.contact_points[0], node.port, "")
+
+
+def _superuser(node: Cassandra) -> CassandraSession:
+    credentials = cassandra_auth.superuser(node.paths)
+    return _login(node, credentials.username, credentials.password)

@@ -56,7 +56,7 @@ def namespaces(
                 wait_gone(kube_api, namespace, STORE)
         finally:
             for namespace in created:
-                delete_namespace(kube_api, namespace)
+                delete_namespace(kube_api, namespace, stores=(STORE,))
 
 
 def _expected(namespaces: list[str]) -> set[str]:

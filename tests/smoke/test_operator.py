@@ -48,7 +48,7 @@ def namespace(
         try:
             wait_gone(kube_api, name, STORE)
         finally:
-            delete_namespace(kube_api, name)
+            delete_namespace(kube_api, name, stores=(STORE,))
 
 
 def _ready_reconciles() -> float:

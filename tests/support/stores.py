@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,12 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from devstack import cassandra_auth
+from devstack.components.cassandra import CQL_PORT
+from devstack.components.cassandra import HOST as CASSANDRA_HOST
 from devstack.components.openbao import OpenBao
 from devstack.components.operator import grant_object
+from devstack.paths import Paths
+from productstore_operator.builders import StoreRef, naming
 from productstore_operator.models import GROUP, PLURAL, SERVICE_NAMES, VERSION
 
 SAMPLE = Path(__file__).resolve().parents[2] / "manifests/samples/productstore-devstack.yaml"
@@ -79,12 +84,43 @@ def create_store_namespace(api: client.ApiClient, prefix: str) -> str:
     return name
 
 
-def delete_namespace(api: client.ApiClient, name: str) -> None:
+def delete_namespace(api: client.ApiClient, name: str, stores: Iterable[str] = ()) -> None:
+    """Delete a test's namespace, then the Cassandra keyspaces of the stores that
+    were in it, which their operator keeps (deletionPolicy Retain): left behind,
+    every run adds a few stores' worth of tables, and Cassandra's schema changes
+    and restarts slow down with each. The keyspaces go after the delete, when no
+    new reconcile of those stores starts (one under way may still make one).
+    ``stores`` names stores deleted before (their keyspaces stay too)."""
+    refs = set(store_refs(api, name)) | {StoreRef(store, name) for store in stores}
     try:
         client.CoreV1Api(api).delete_namespace(name)
     except ApiException as exc:
         if exc.status != 404:
             raise
+    drop_store_keyspaces(sorted(refs, key=lambda ref: ref.name))
+
+
+def store_refs(api: client.ApiClient, namespace: str) -> list[StoreRef]:
+    """The ProductStores in ``namespace`` (none when it or the CRD is gone)."""
+    try:
+        stores = client.CustomObjectsApi(api).list_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL
+        )["items"]
+    except ApiException as exc:
+        if exc.status == 404:
+            return []
+        raise
+    return [StoreRef(name=store["metadata"]["name"], namespace=namespace) for store in stores]
+
+
+def drop_store_keyspaces(stores: Iterable[StoreRef]) -> list[str]:
+    """Drop the stores' keyspaces (and roles) from devstack's Cassandra; returns their names."""
+    dropped: list[str] = []
+    for ref in stores:
+        dropped += cassandra_auth.drop_keyspaces_with_prefix(
+            Paths.from_env(), CASSANDRA_HOST, CQL_PORT, f"{naming.keyspace(ref)}_"
+        )
+    return dropped
 
 
 def create_store(api: client.ApiClient, namespace: str, body: Store) -> Store:

@@ -16,7 +16,7 @@ import each other.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +50,7 @@ DEFAULT_SUPERUSER = ("cassandra", "cassandra")
 
 # The replication of a service keyspace on one dev node (the services' default).
 DEV_REPLICATION: Mapping[str, str | int] = {"class": "SimpleStrategy", "replication_factor": 1}
+KEYSPACES_QUERY = "SELECT keyspace_name FROM system_schema.keyspaces"
 
 
 @dataclass(frozen=True)
@@ -195,10 +196,32 @@ def ensure_keyspace_role(
 
 def drop_keyspace_role(paths: Paths, address: str, port: int, keyspace: str) -> None:
     """Remove a throw-away keyspace with its role and password file (benchmarks, tests)."""
+    _drop_keyspace_roles(paths, address, port, lambda names: [keyspace])
+
+
+def drop_keyspaces_with_prefix(paths: Paths, address: str, port: int, prefix: str) -> list[str]:
+    """Remove every keyspace whose name starts with ``prefix``, with its role of the
+    same name (a store's ``<prefix>_<service>`` keyspaces, which its operator keeps:
+    tests that throw a store away). Returns the names dropped."""
+    if not prefix:
+        raise ValueError("an empty prefix would name every keyspace")
+    return _drop_keyspace_roles(
+        paths, address, port, lambda names: [name for name in names if name.startswith(prefix)]
+    )
+
+
+def _drop_keyspace_roles(
+    paths: Paths, address: str, port: int, choose: Callable[[list[str]], list[str]]
+) -> list[str]:
     with session(address, port, superuser(paths), timeout=120) as db:
+        existing = [row.keyspace_name for row in db.execute(KEYSPACES_QUERY)]
+        chosen = choose(existing)
         # Without authentication there is no role, and role statements are refused.
-        role_too = authentication_enabled(db)
-        for statement in drop_role_statements(role=keyspace, keyspace=keyspace):
-            if role_too or statement.startswith("DROP KEYSPACE"):
-                db.execute(statement)
-    role_password_file(paths, keyspace).unlink(missing_ok=True)
+        role_too = authentication_enabled(db) if chosen else False
+        for keyspace in chosen:
+            for statement in drop_role_statements(role=keyspace, keyspace=keyspace):
+                if role_too or statement.startswith("DROP KEYSPACE"):
+                    db.execute(statement)
+    for keyspace in chosen:
+        role_password_file(paths, keyspace).unlink(missing_ok=True)
+    return chosen

@@ -18,7 +18,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,7 +35,7 @@ from productstore_operator.builders.naming import vault_role_prefix
 from productstore_operator.models import GROUP, PLURAL, VERSION
 from tests.operator.spec_cases import load_sample
 from tests.support.helm import HelmCli
-from tests.support.stores import write_cassandra_admin
+from tests.support.stores import drop_store_keyspaces, write_cassandra_admin
 
 T = TypeVar("T")
 # Generous: 2 shared cores, helm renders ~60 objects per store.
@@ -69,6 +69,8 @@ class Sandbox:
     namespace: str
     suffix: str
     api: client.ApiClient
+    # Every store applied here, deleted since or not: their keyspaces go at the end.
+    applied: set[str] = field(default_factory=set)
 
     @property
     def auth_mount(self) -> str:
@@ -119,6 +121,7 @@ class Sandbox:
             "spec": spec,
         }
         self.custom.create_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, body)
+        self.applied.add(name)
 
     def patch_spec(self, name: str, spec: dict[str, Any]) -> None:
         self.custom.patch_namespaced_custom_object(
@@ -209,6 +212,7 @@ def sandbox(api: client.ApiClient, openbao: OpenBao) -> Iterator[Sandbox]:
         _drop_finalizers(box)
         with contextlib.suppress(ApiException):
             core.delete_namespace(box.namespace)
+        drop_store_keyspaces([StoreRef(name, box.namespace) for name in sorted(box.applied)])
 
 
 def _delete_kv_tree(bao: hvac.Client, path: str) -> None:
