@@ -14,70 +14,21 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from cassandra.cluster import Cluster
-
-from devstack.components.cassandra import _node_spec, _write_node_config, cassandra_lib_dir
-from devstack.paths import Paths
+from private_cassandra import CQL, private_node
 
 RESULTS = Path(__file__).parent / "results" / "inventory-paxos.json"
-CQL, STORAGE, JMX = 29042, 27000, 27199
-START_TIMEOUT = 240.0
-
-
-def _wait_for_cql(deadline: float) -> None:
-    while True:
-        cluster = Cluster(["127.0.0.1"], port=CQL)
-        try:
-            cluster.connect().shutdown()
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(1.0)
-        else:
-            return
-        finally:
-            cluster.shutdown()
 
 
 def _run(variant: str, root: Path) -> dict[str, Any]:
-    node = root / variant
-    _write_node_config(
-        node,
-        cluster_name=f"bench-paxos-{variant}",
-        address="127.0.0.1",
-        authentication=False,
-        seeds=f"127.0.0.1:{STORAGE}",
-        cql_port=CQL,
-        storage_port=STORAGE,
-        extra={"paxos_variant": variant, "auto_bootstrap": False},
-    )
-    spec = _node_spec(
-        f"bench-paxos-{variant}",
-        lib_dir=cassandra_lib_dir(Paths.from_env()),
-        node_dir=node,
-        heap=("512m", "512m"),
-        jmx_port=JMX,
-    )
-    log = (node / "logs" / "stdout.log").open("w")
-    process = subprocess.Popen(
-        list(spec.argv),
-        env={**os.environ, **spec.env},
-        cwd=spec.cwd,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        started = time.monotonic()
-        _wait_for_cql(started + START_TIMEOUT)
+    with private_node(
+        f"bench-paxos-{variant}", root / variant, settings={"paxos_variant": variant}
+    ) as start_seconds:
         bench = subprocess.run(
             [sys.executable, str(Path(__file__).parent / "inventory_reservations.py")],
             env={**os.environ, "BENCH_CASSANDRA_PORT": str(CQL)},
@@ -87,16 +38,8 @@ def _run(variant: str, root: Path) -> dict[str, Any]:
             timeout=900,
         )
         report: dict[str, Any] = json.loads(bench.stdout)
-        report["node_start_seconds"] = round(time.monotonic() - started, 1)
+        report["node_start_seconds"] = round(start_seconds, 1)
         return report
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
 
 
 def main() -> dict[str, Any]:
