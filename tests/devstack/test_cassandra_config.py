@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from devstack.components.cassandra import Cassandra, _write_node_config
+from devstack.components.cassandra import UNFLUSHED_SCHEMA, Cassandra, _write_node_config
 from productstore_common.cassandra import CassandraSession
 
 
@@ -46,3 +46,23 @@ def test_the_running_node_knows_the_setting(cassandra: Cassandra, tmp_path: Path
     # Every key devstack writes is one of the node's settings (read-only: the shared
     # node is not restarted; the value it runs with shows under the same name).
     assert set(_written(tmp_path)) - names <= {"seed_provider"}, set(_written(tmp_path)) - names
+
+
+def test_the_running_node_keeps_schema_changes_in_the_commit_log(cassandra: Cassandra) -> None:
+    """devstack's node does not flush each schema change (the suite makes hundreds);
+    its `down` drains it with SIGTERM and waits long enough for the drain."""
+    with CassandraSession.connect(
+        contact_points=cassandra.contact_points,
+        port=cassandra.port,
+        local_dc=cassandra.local_dc,
+        username=cassandra.username,
+        password=cassandra.password,
+        consistency="ONE",
+    ) as db:
+        row = db.execute(
+            "SELECT value FROM system_views.system_properties WHERE name = ?",
+            (UNFLUSHED_SCHEMA.removeprefix("-D").split("=")[0],),
+        ).one()
+    value = None if row is None else row.value
+    assert value == "false", f"the node runs without {UNFLUSHED_SCHEMA}: restart it"
+    assert cassandra.stop_timeout >= 120

@@ -46,6 +46,8 @@ class Component(ABC):
     # Started by a plain `devstack up`; others only when named.
     default: ClassVar[bool] = True
     ready_timeout: ClassVar[float] = 60.0
+    # How long `down` waits after SIGTERM before it sends SIGKILL.
+    stop_timeout: ClassVar[float] = 30.0
     # Printed with any start-up failure: the most likely fix.
     start_hint: ClassVar[str] = "see the log file"
 

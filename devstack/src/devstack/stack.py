@@ -168,7 +168,7 @@ class Stack:
             component.before_stop()
         stopped = False
         for spec in reversed(specs):
-            stopped |= process.stop(component.pid_file(spec.name))
+            stopped |= process.stop(component.pid_file(spec.name), timeout=component.stop_timeout)
         if specs:
             component.after_stop()
         return stopped
