@@ -3,8 +3,8 @@
     .venv/bin/python bench/locust_journey.py                     # about 2 minutes
     BENCH_USERS=20 BENCH_SECONDS=60 .venv/bin/python bench/locust_journey.py
 
-Needs `make up` (auth, catalog, inventory, orders, payments and the gateway) and
-the seeded demo catalog. Prepares, then runs bench/locustfile_journey.py headless:
+Needs `make up` (auth, catalog, inventory, orders, payments, wishlist and the
+gateway) and the seeded demo catalog. Prepares, then runs bench/locustfile_journey.py headless:
 
 - BENCH_USERS shopper accounts, registered through the gateway from distinct
   loopback addresses (127.0.1.x: auth allows 10 registrations per address and

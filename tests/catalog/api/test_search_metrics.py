@@ -11,7 +11,7 @@ import pytest
 
 from productstore_catalog.search import SEARCH_KINDS
 from tests.catalog.support import Tokens, create_category, create_product
-from tests.support.metrics import Scrape, scrape
+from tests.support.metrics import scrape
 
 pytestmark = pytest.mark.anyio
 
@@ -60,7 +60,9 @@ async def test_searches_are_counted_by_kind_and_empty_ones_apart(
     # Refused queries are no searches.
     refused = await client.get(SEARCH, params={"q": word, "cursor": "not-a-cursor"})
     assert refused.status_code == 400
-    assert (await client.get(SEARCH, params={"min_price": "5", "max_price": "1"})).status_code == 400
+    assert (
+        await client.get(SEARCH, params={"min_price": "5", "max_price": "1"})
+    ).status_code == 400
     after = await scrape(client)
 
     def grew(name: str, kind: str) -> float:

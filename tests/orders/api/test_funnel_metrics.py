@@ -48,7 +48,11 @@ async def test_a_shopper_moves_the_cart_counters_and_the_funnel(
     client: httpx.AsyncClient, tokens: Tokens, shop: Shop
 ) -> None:
     user = tokens.user
-    kettle, mug, lamp = await shop.product(price="12.00"), await shop.product(), await shop.product()
+    kettle, mug, lamp = (
+        await shop.product(price="12.00"),
+        await shop.product(),
+        await shop.product(),
+    )
     before = await scrape(client)
 
     await _put(client, user, kettle, 1)  # added, and the cart begins
