@@ -1,5 +1,5 @@
-"""The seed's user journey for Locust: browse, search, read and write reviews, add
-to cart, check out, pay.
+"""The seed's user journey for Locust: browse, search, read and write reviews, keep a
+wishlist (save, drop, move to the cart), add to cart, check out, pay.
 
 Run by bench/locust_journey.py (which makes the accounts and the stock and reads
 the results); by hand:
@@ -43,6 +43,8 @@ REVIEWS = (
     (5, "Отличная вещь, пользуюсь каждый день и всем советую."),
     (3, "Нормально, но за эти деньги ожидал качество получше."),
 )
+# A shopper's list stays about this long: beyond it, a visit drops an item.
+WISHLIST_ITEMS = 10
 FINAL = {"paid", "fulfilled", "delivered", "cancelled", "expired", "rejected", "payment_failed"}
 
 _next_account = itertools.count()
@@ -58,9 +60,11 @@ class Shopper(HttpUser):
         answer = self.client.post("/api/auth/login", json=account, name="login")
         answer.raise_for_status()
         self.client.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
+        self.wishlist_id: str | None = None
 
-    # Weights: of 22 actions, 10 browse, 6 search, 3 read reviews, 2 check out, 1 writes
-    # a review (a shopper's one review per product; a second is refused with 409).
+    # Weights: of 24 actions, 10 browse, 6 search, 3 read reviews, 2 keep the wishlist,
+    # 2 check out, 1 writes a review (a shopper's one review per product; a second is
+    # refused with 409).
     @task(10)
     def browse(self) -> None:
         page = self.client.get("/api/products?limit=20", name="browse").json()
@@ -90,6 +94,40 @@ class Shopper(HttpUser):
         ) as answer:
             if answer.status_code == 409:
                 answer.success()  # reviewed this product before: the API's answer, not a fault
+
+    @task(2)
+    def wishlist(self) -> None:
+        """Save a product to the shopper's list; then, as often as not, move it to the
+        cart (the wishlist service calls orders with the shopper's token) or drop one."""
+        if self.wishlist_id is None:
+            self.wishlist_id = self._own_wishlist()
+        base = f"/api/wishlists/{self.wishlist_id}"
+        product = random.choice(PRODUCTS)
+        saved = self.client.put(f"{base}/items/{product}", name="wishlist add")
+        if saved.status_code != 200:
+            return
+        items = saved.json()["items"]
+        roll = random.random()
+        if roll < 0.25:
+            self.client.post(
+                f"{base}/items/{product}/to-cart", json={"quantity": 1}, name="wishlist to cart"
+            )
+        elif roll < 0.5 or len(items) > WISHLIST_ITEMS:
+            dropped = random.choice(items)["product_id"]
+            self.client.delete(f"{base}/items/{dropped}", name="wishlist remove")
+
+    def _own_wishlist(self) -> str:
+        """The shopper's first list, made on the first visit."""
+        lists = self.client.get("/api/wishlists", name="wishlists")
+        lists.raise_for_status()
+        own = lists.json()["items"]
+        if own:
+            found: str = own[0]["id"]
+            return found
+        made = self.client.post("/api/wishlists", json={"name": "Wishes"}, name="new wishlist")
+        made.raise_for_status()
+        created: str = made.json()["id"]
+        return created
 
     @task(2)
     def check_out(self) -> None:

@@ -14,7 +14,7 @@ import redis.asyncio as redis
 from fastapi import FastAPI
 from opentelemetry.trace import SpanKind
 
-from productstore_catalog.app.api.search_pages import SearchPages
+from productstore_catalog.app.api.search_pages import RenderedPage, SearchPages
 from productstore_catalog.app.core.config import CatalogSettings
 from productstore_catalog.app.services.reads import CatalogReads
 from productstore_common.kit import container_of
@@ -272,7 +272,7 @@ async def test_a_search_looks_its_page_up_once(  # noqa: PLR0917 (fixtures)
     lookups: list[object] = []
     get = pages.get
 
-    def looked_up(key: object) -> bytes | None:
+    def looked_up(key: object) -> RenderedPage | None:
         lookups.append(key)
         return get(key)
 

@@ -8,14 +8,14 @@ from productstore_catalog.app.api.search_pages import PageCache
 
 
 def test_a_page_put_is_got() -> None:
-    cache = PageCache(100)
+    cache: PageCache[bytes] = PageCache(100)
     assert cache.get("a") is None
     cache.put("a", b"page a")
     assert cache.get("a") == b"page a"
 
 
 def test_the_least_recently_used_page_goes_first() -> None:
-    cache = PageCache(30)
+    cache: PageCache[bytes] = PageCache(30)
     cache.put("a", b"x" * 10)
     cache.put("b", b"x" * 10)
     cache.put("c", b"x" * 10)
@@ -27,7 +27,7 @@ def test_the_least_recently_used_page_goes_first() -> None:
 
 
 def test_replacing_a_page_counts_its_bytes_once() -> None:
-    cache = PageCache(30)
+    cache: PageCache[bytes] = PageCache(30)
     cache.put("a", b"x" * 20)
     cache.put("a", b"y" * 25)
     assert cache.size_bytes == 25
@@ -36,7 +36,7 @@ def test_replacing_a_page_counts_its_bytes_once() -> None:
 
 
 def test_a_page_larger_than_the_cache_is_not_kept() -> None:
-    cache = PageCache(10)
+    cache: PageCache[bytes] = PageCache(10)
     cache.put("small", b"x" * 5)
     cache.put("huge", b"x" * 11)
     assert cache.get("huge") is None
@@ -44,14 +44,14 @@ def test_a_page_larger_than_the_cache_is_not_kept() -> None:
 
 
 def test_zero_bytes_keeps_nothing() -> None:
-    cache = PageCache(0)
+    cache: PageCache[bytes] = PageCache(0)
     cache.put("a", b"page")
     assert cache.get("a") is None
     assert len(cache) == 0
 
 
 def test_clear_empties_it() -> None:
-    cache = PageCache(100)
+    cache: PageCache[bytes] = PageCache(100)
     cache.put("a", b"page")
     cache.clear()
     assert cache.get("a") is None

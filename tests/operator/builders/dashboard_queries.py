@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any, Final
 
+from devstack.jmx_exporter import CASSANDRA_CONFIG, KAFKA_CONFIG
 from productstore_contracts.metrics import REQUEST_DURATION, REQUESTS_TOTAL
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -55,6 +56,17 @@ def exported_metrics() -> set[str]:
     return found
 
 
+def jmx_exporter_names() -> list[re.Pattern[str]]:
+    """The names devstack's JMX exporter rules give (Cassandra's and Kafka's), as
+    patterns: a rule's ``$n`` is a lowercased capture of its MBean name, one word."""
+    rules = [*CASSANDRA_CONFIG["rules"], *KAFKA_CONFIG["rules"]]
+    return [re.compile(re.sub(r"\\\$\d", "[a-z0-9]+", re.escape(rule["name"]))) for rule in rules]
+
+
+def is_exported(name: str, exported: set[str], jmx: list[re.Pattern[str]]) -> bool:
+    return name in exported or any(pattern.fullmatch(name) for pattern in jmx)
+
+
 def _series(kind: str, name: str) -> set[str]:
     if kind == "counter":
         return {name if name.endswith("_total") else f"{name}_total"}
@@ -63,13 +75,33 @@ def _series(kind: str, name: str) -> set[str]:
     return {name}
 
 
-def grafana_expr(expr: str, *, namespace: str, store: str, rate_interval: str) -> str:
-    """``expr`` with the dashboard's variables as Grafana fills them in."""
+def grafana_expr(
+    expr: str,
+    *,
+    namespace: str,
+    store: str,
+    rate_interval: str,
+    servers: dict[str, str] | None = None,
+) -> str:
+    """``expr`` with the dashboard's variables as Grafana fills them in; ``servers``
+    are the server variables' values (scrape jobs) by name."""
+    for name, value in (servers or {}).items():
+        expr = expr.replace(f"${name}", value)
     return (
         expr.replace("$namespace", namespace)
         .replace("$store", store)
         .replace("$__rate_interval", rate_interval)
     )
+
+
+def server_variables(model: dict[str, Any]) -> dict[str, str]:
+    """The dashboard's server variables (a scrape job, ``label_values(..., job)``) and
+    their defaults."""
+    return {
+        variable["name"]: variable["current"]["value"]
+        for variable in model["templating"]["list"]
+        if variable["type"] == "query" and variable["query"]["query"].endswith(", job)")
+    }
 
 
 def panel_queries(model: dict[str, Any]) -> list[tuple[str, str]]:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import base64
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -22,7 +23,11 @@ from productstore_operator.builders import (
     build_alertmanager_config,
     build_alertmanager_file,
 )
-from productstore_operator.builders.alerting import ReceiverFiles, telegram_token_file
+from productstore_operator.builders.alerting import (
+    ReceiverFiles,
+    build_slack_secret,
+    telegram_token_file,
+)
 from productstore_operator.models import ProductStoreSpec
 from tests.operator.builders.support import NAMESPACE, spec
 
@@ -147,6 +152,20 @@ def test_alertmanager_config_holds_no_secret_only_where_alertmanager_reads_them(
     assert routes["slack"]["matchers"] == [
         {"name": "severity", "matchType": "=~", "value": "critical|warning"}
     ]
+
+
+def test_the_slack_secret_is_the_one_the_alertmanager_config_names() -> None:
+    config = build_alertmanager_config(_spec({"slack": SLACK}), SHOP, SETTINGS)
+    assert config is not None
+    (slack,) = {r["name"]: r for r in config["receivers"]}["slack"]["slackConfigs"]
+    url = "https://hooks.slack.example/services/T0/B0/xyz"
+    secret = build_slack_secret(SHOP, url)
+    assert (secret["metadata"]["name"], secret["metadata"]["namespace"]) == (
+        slack["apiURL"]["name"], SHOP.namespace,
+    )  # fmt: skip
+    assert base64.b64decode(secret["data"][slack["apiURL"]["key"]]).decode() == url
+    assert secret["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "productstore-operator"
+    assert secret["metadata"]["labels"]["app.kubernetes.io/instance"] == SHOP.name
 
 
 def test_token_file_is_per_store() -> None:

@@ -19,8 +19,11 @@ from productstore_operator.builders.dashboards import (
 from productstore_operator.models import ProductStoreSpec
 from tests.operator.builders.dashboard_queries import (
     exported_metrics,
+    is_exported,
+    jmx_exporter_names,
     metric_names,
     panel_queries,
+    server_variables,
 )
 from tests.operator.spec_cases import spec_with
 
@@ -91,8 +94,21 @@ def test_store_variables_default_to_the_store_and_every_store_query_uses_them() 
             continue
         assert variables["namespace"]["current"]["value"] == STORE.namespace
         assert variables["store"]["current"]["value"] == STORE.name
+        servers = server_variables(model)
         for title, expr in panel_queries(model):
-            assert 'namespace="$namespace"' in expr and 'store="$store"' in expr, (name, title)
+            # A server's series (Cassandra's, Kafka's own) carry its scrape job instead.
+            by_store = 'namespace="$namespace"' in expr and 'store="$store"' in expr
+            by_server = [job for job in servers if f'job="${job}"' in expr]
+            assert by_store != bool(by_server), (name, title, expr)
+
+
+def test_the_server_boards_choose_their_exporter_job_defaulting_to_devstack() -> None:
+    dashboards = _dashboards()
+    assert server_variables(dashboards["cassandra.json"]) == {"cassandra_job": "cassandra"}
+    assert server_variables(dashboards["kafka.json"]) == {"kafka_job": "kafka"}
+    for name, model in dashboards.items():
+        if name not in {"cassandra.json", "kafka.json"}:
+            assert not server_variables(model), name
 
 
 def test_every_query_names_a_metric_the_code_exports_or_a_rule_records() -> None:
@@ -102,13 +118,29 @@ def test_every_query_names_a_metric_the_code_exports_or_a_rule_records() -> None
         for rule in group["rules"]
         if "record" in rule
     }
-    known = exported_metrics() | recorded
+    known, jmx = exported_metrics() | recorded, jmx_exporter_names()
     queries = [q for model in _dashboards().values() for q in panel_queries(model)]
     assert len(queries) > 100
     for title, expr in queries:
         names = metric_names(expr)
         assert names, (title, expr)
-        assert names <= known, (title, names - known)
+        assert {n for n in names if not is_exported(n, known, jmx)} == set(), (title, names)
+
+
+@pytest.mark.parametrize(
+    ("name", "exported"),
+    [
+        ("kafka_server_bytesin_total", True),
+        ("cassandra_compaction_pendingtasks", True),
+        ("cassandra_client_request_latency_seconds_count", True),
+        ("cassandra_client_request_latency_seconds_count_total", False),
+        ("cassandra_client_request_timeouts_total", True),  # a capture: one lowercased word
+        ("kafka_network_request_seconds_sum", False),  # no rule writes the sum
+        ("cassandra_table_read_latency", False),
+    ],
+)
+def test_the_jmx_exporter_names_are_the_rules_names(name: str, exported: bool) -> None:
+    assert is_exported(name, set(), jmx_exporter_names()) is exported
 
 
 def test_the_chart_gets_the_same_dashboards_as_stable_json() -> None:

@@ -7,9 +7,10 @@ services run from this checkout as real apps over HTTP on loopback (auth,
 catalog, inventory, orders, reviews on devstack's Cassandra, Kafka, Redis,
 OpenBao and payment sandbox), labelled as the store's ServiceMonitors label them.
 A Prometheus of devstack's build, started here on a free port (the shared one
-is never reloaded), scrapes them and the operator and evaluates the store's
-rules. Traffic: products, stock, carts, searches, reviews, checkouts that are
-paid, declined, rejected for stock, cancelled by the customer and refunded
+is never reloaded), scrapes them, the operator and the JMX exporters of
+devstack's Cassandra and Kafka, and evaluates the store's rules. Traffic:
+products, stock, carts, searches (one finding nothing), reviews, checkouts that
+are paid, declined, rejected for stock, cancelled by the customer and refunded
 after fulfilment. Then every query of every panel, its variables filled in as
 Grafana would, must parse and return at least one series.
 """
@@ -31,6 +32,7 @@ import pytest
 import yaml
 from kubernetes import client
 
+from devstack import jmx_exporter
 from devstack.components.cassandra import Cassandra
 from devstack.components.kafka import Kafka
 from devstack.components.prometheus import Prometheus
@@ -42,7 +44,11 @@ from productstore_reviews.app.data import migrations_dir as reviews_migrations
 from productstore_reviews.app.main import create_app as create_reviews_app
 from tests.catalog.conftest import JWKS_PATH
 from tests.catalog.support import AuthServer, Tokens, serve_in_thread
-from tests.operator.builders.dashboard_queries import grafana_expr, panel_queries
+from tests.operator.builders.dashboard_queries import (
+    grafana_expr,
+    panel_queries,
+    server_variables,
+)
 from tests.operator.handlers.conftest import box, h
 from tests.operator.handlers.support import Harness, devstack_spec, free_port
 from tests.orders.conftest import (
@@ -162,11 +168,21 @@ def private_prometheus(
         "targets": [f"127.0.0.1:{h.operator.metrics_port}"],
         "labels": {"service": "operator"},
     }
+    # Cassandra's and Kafka's JMX exporters, under devstack's job names (the server
+    # boards' default jobs); scraping them changes nothing for the other tests.
+    servers = [
+        {"job_name": job, "static_configs": [{"targets": [f"{jmx_exporter.HOST}:{port}"]}]}
+        for job, port in (
+            ("cassandra", jmx_exporter.CASSANDRA_PORT),
+            ("kafka", jmx_exporter.KAFKA_PORT),
+        )
+    ]
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(rules)],
         "scrape_configs": [
             {"job_name": "services", "static_configs": [*targets, operator]},
+            *servers,
         ],
     }
     config_file = tmp_path / "prometheus.yml"
@@ -219,6 +235,8 @@ async def _traffic(urls: dict[str, str], callees: Callees, tokens: Tokens) -> No
             assert (await catalog.get(f"/api/products/{kettle}")).status_code == 200
             found = await catalog.get("/api/products/search", params={"q": "Thing"})
             assert found.status_code == 200, found.text
+        nothing = await catalog.get("/api/products/search", params={"q": "Zyxwvutsrqp"})
+        assert nothing.status_code == 200 and nothing.json()["total"] == 0, nothing.text
         assert (await catalog.get(f"/api/products/{uuid.uuid4()}")).status_code == 404
         assert (await inventory.get(f"/api/inventory/{kettle}")).status_code == 200
         # A low-stock threshold the kettle's stock is under: a crossing.
@@ -304,7 +322,11 @@ async def test_every_panel_returns_data_after_real_traffic(
 
     pending = {
         (name, title, grafana_expr(
-            expr, namespace=h.box.namespace, store=STORE, rate_interval=RATE_INTERVAL
+            expr,
+            namespace=h.box.namespace,
+            store=STORE,
+            rate_interval=RATE_INTERVAL,
+            servers=server_variables(model),
         ))
         for name, model in dashboards.items()
         for title, expr in panel_queries(model)

@@ -17,14 +17,17 @@ No secret is in either. The Telegram bot token is a file in the Alertmanager
 Pod (``bot_token_file``), rendered there from the store's Vault key; the Slack
 webhook URL is, in the AlertmanagerConfig, a key of a Secret in the store's
 namespace (the CRD offers no file for Slack) and, in the plain file, a file.
-No I/O: the configurations are plain data.
+``build_slack_secret`` is that Secret, which the reconcile fills from the
+store's Vault key. No I/O: the configurations are plain data.
 """
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import Any, Final
 
+from productstore_operator.builders.meta import labels
 from productstore_operator.builders.naming import StoreRef
 from productstore_operator.builders.settings import AlertingSettings
 from productstore_operator.models import ProductStoreSpec
@@ -38,6 +41,8 @@ NONE_RECEIVER: Final = "none"
 # The Secret (in the store's namespace) holding the Slack webhook URL for Prometheus Operator.
 SLACK_SECRET_KEY: Final = "slackWebhookUrl"  # noqa: S105 - a key's name, not a secret
 TELEGRAM_TOKEN_FILE: Final = "telegram-bot-token"  # noqa: S105 - a file's name
+# The field of the store's Vault key (observability.alerting.slack.vaultKey) with the URL.
+SLACK_VAULT_FIELD: Final = "webhookUrl"
 # One line per alert (Slack's title already says firing or resolved, and how many).
 _ALERT_LINES = (
     "{{ range .Alerts }}{{ .Annotations.summary }}\n"
@@ -85,6 +90,23 @@ def alert_routing(spec: ProductStoreSpec) -> AlertRouting | None:
 def slack_secret_name(store: StoreRef) -> str:
     """The Secret holding the Slack webhook URL under SLACK_SECRET_KEY."""
     return f"{store.name}-alerting"
+
+
+def build_slack_secret(store: StoreRef, webhook_url: str) -> dict[str, Any]:
+    """The Secret the AlertmanagerConfig's Slack receiver reads (``apiURL``), holding
+    ``webhook_url`` from the store's Vault key; the reconcile adds the owner reference
+    (it needs the store's uid)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": slack_secret_name(store),
+            "namespace": store.namespace,
+            "labels": labels(store, "alerting"),
+        },
+        "type": "Opaque",
+        "data": {SLACK_SECRET_KEY: base64.b64encode(webhook_url.encode()).decode()},
+    }
 
 
 def telegram_token_file(store: StoreRef, settings: AlertingSettings) -> str:

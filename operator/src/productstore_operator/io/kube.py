@@ -159,6 +159,53 @@ class Kube:
 
         await self._call(f"delete {plural}/{name}", delete)
 
+    # --- Secrets (core/v1): read and written whole, as the API's JSON ----------
+
+    async def get_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The Secret, or None if it does not exist."""
+
+        def read() -> dict[str, Any] | None:
+            try:
+                answer = self._core.read_namespaced_secret(name, namespace, _preload_content=False)
+            except ApiException as exc:
+                if exc.status == NOT_FOUND:
+                    return None
+                raise
+            found: dict[str, Any] = json.loads(answer.data)
+            return found
+
+        return await self._call(f"read secrets/{name}", read)
+
+    async def create_secret(self, body: Mapping[str, Any]) -> None:
+        namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
+
+        def create() -> None:
+            self._core.create_namespaced_secret(namespace, dict(body), _preload_content=False)
+
+        await self._call(f"create secrets/{name}", create)
+
+    async def patch_secret(self, namespace: str, name: str, changes: Mapping[str, Any]) -> None:
+        """Strategic merge patch: keys and labels not in ``changes`` stay."""
+
+        def patch() -> None:
+            self._core.patch_namespaced_secret(
+                name, namespace, dict(changes), _preload_content=False
+            )
+
+        await self._call(f"patch secrets/{name}", patch)
+
+    async def delete_secret(self, namespace: str, name: str) -> None:
+        """Delete the Secret; one that is already gone is fine."""
+
+        def delete() -> None:
+            try:
+                self._core.delete_namespaced_secret(name, namespace, _preload_content=False)
+            except ApiException as exc:
+                if exc.status != NOT_FOUND:
+                    raise
+
+        await self._call(f"delete secrets/{name}", delete)
+
     async def can_i(self, verb: str, group: str, resource: str, namespace: str) -> bool:
         """The apiserver's verdict on the operator's own access (a SelfSubjectAccessReview,
         which every authenticated account may ask)."""

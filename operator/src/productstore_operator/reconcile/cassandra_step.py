@@ -14,29 +14,15 @@ from typing import Any, Final
 from productstore_operator.builders import SPEC_HASH_ANNOTATION
 from productstore_operator.builders.k8ssandra import API_VERSION, KIND, PLURAL
 from productstore_operator.io import TransientError
-from productstore_operator.models import API_VERSION as STORE_API_VERSION
-from productstore_operator.models import KIND as STORE_KIND
 from productstore_operator.reconcile.cassandra_roles import ensure_external_roles
 from productstore_operator.reconcile.context import PassContext
 from productstore_operator.reconcile.outcome import Event, StepResult
-from productstore_operator.reconcile.plan import Plan
+from productstore_operator.reconcile.plan import owner_reference
 
 GROUP, _, VERSION = API_VERSION.partition("/")
 INITIALIZED: Final = "CassandraInitialized"
 # The step waits (no error) while the cluster provisions.
 PROVISIONING: Final = "CassandraProvisioning"
-
-
-def owner_reference(plan: Plan) -> dict[str, Any]:
-    """Makes the store the child's controller: deleting the store garbage-collects it."""
-    return {
-        "apiVersion": STORE_API_VERSION,
-        "kind": STORE_KIND,
-        "name": plan.store.name,
-        "uid": plan.uid,
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
 
 
 def _owned(child: dict[str, Any], uid: str) -> bool:

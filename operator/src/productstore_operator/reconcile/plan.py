@@ -23,6 +23,8 @@ from productstore_operator.builders import (
 )
 from productstore_operator.builders.naming import legacy_vault_role_names, release_name
 from productstore_operator.builders.vault import VaultNames, vault_target
+from productstore_operator.models import API_VERSION as STORE_API_VERSION
+from productstore_operator.models import KIND as STORE_KIND
 from productstore_operator.models import ProductStoreSpec
 from productstore_operator.models.spec import DEFAULT_REGISTRY
 
@@ -94,3 +96,15 @@ def make_plan(
             else None
         ),
     )
+
+
+def owner_reference(plan: Plan) -> dict[str, Any]:
+    """Makes the store the child's controller: deleting the store garbage-collects it."""
+    return {
+        "apiVersion": STORE_API_VERSION,
+        "kind": STORE_KIND,
+        "name": plan.store.name,
+        "uid": plan.uid,
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }

@@ -10,6 +10,7 @@ from productstore_operator.builders.vault import GeneratedSecret, VaultNames
 from productstore_operator.config import ConfigError
 from productstore_operator.io import KubernetesAuth, TransientError, VaultAdmin, generate_secret
 from productstore_operator.models import VaultStatus
+from productstore_operator.reconcile.alerting_secret import sync_slack_secret
 from productstore_operator.reconcile.context import PassContext
 from productstore_operator.reconcile.outcome import RETRY_SECONDS, Event, StepResult
 from productstore_operator.reconcile.plan import Plan
@@ -144,10 +145,18 @@ async def ensure_secrets(ctx: PassContext) -> StepResult:
         events.append(
             Event("Normal", "VaultConfigured", f"wrote {written} Vault roles/policies{removed}")
         )
+    try:
+        alerting, secret_events = await sync_slack_secret(plan, runtime, admin)
+    except TransientError as exc:
+        return StepResult.failed(
+            "AlertingSecretFailed",
+            f"the Slack webhook Secret: {exc}; the operator retries in {RETRY_SECONDS:.0f}s",
+            events,
+        )
     return StepResult.ready(
         "SecretsInPlace",
         f"{len(plan.vault.roles)} Kubernetes-auth roles in Vault '{plan.vault.vault_name}' "
         f"(auth/{plan.vault.auth_mount}); secrets under "
-        f"{plan.vault.kv_mount}/{plan.vault.store_path}",
-        events,
+        f"{plan.vault.kv_mount}/{plan.vault.store_path}{alerting}",
+        [*events, *secret_events],
     )

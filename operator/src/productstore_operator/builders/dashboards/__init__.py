@@ -17,14 +17,13 @@ from typing import Any, Final
 from productstore_contracts.services import DESCRIPTORS
 from productstore_operator.builders.dashboards.boards import (
     business,
-    cassandra,
     inventory,
-    kafka,
     operator,
     overview,
     red,
 )
 from productstore_operator.builders.dashboards.panels import Board, Chart, Query, render
+from productstore_operator.builders.dashboards.servers import cassandra, kafka
 from productstore_operator.builders.naming import StoreRef
 from productstore_operator.models import ProductStoreSpec
 

@@ -3,7 +3,8 @@
 Every metric named here is one the services, the kit or the operator export
 (``tests/operator/builders/test_dashboards.py`` checks each against the code),
 and every query is run against devstack's Prometheus after real traffic
-(``tests/operator/builders/test_dashboards_devstack.py``).
+(``tests/operator/builders/test_dashboards_on_devstack.py``). The Cassandra and
+Kafka boards are in ``servers``.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from productstore_operator.builders.dashboards.panels import (
     Board,
     Section,
     chart,
-    or_zero,
+    gauge_sum,
+    increase_sum,
     q,
     quantile,
     rate_sum,
+    rates,
     ratio_or_zero,
     stat,
 )
@@ -92,10 +95,18 @@ def overview() -> Board:
 
 
 def business() -> Board:
+    funnel = "orders_funnel_total"
+
+    def stage(name: str) -> str:
+        return f'sum(increase({funnel}{{{STORE}, stage="{name}"}}[1h]))'
+
+    searches = rate_sum("catalog_searches_total", by="kind")
+    empty = rate_sum("catalog_searches_no_results_total", by="kind")
     return Board(
         name="business",
         title="Business",
-        description="Orders, revenue, cancellations, carts, searches, logins and reviews.",
+        description="Orders, revenue, the conversion funnel, carts, searches and searches "
+        "that found nothing, logins and reviews.",
         sections=(
             Section(
                 "Orders",
@@ -108,34 +119,14 @@ def business() -> Board:
                     ),
                     chart(
                         "Revenue and refunds per hour",
+                        q(increase_sum("orders_revenue_total", "currency"), "revenue {{currency}}"),
                         q(
-                            f"sum by (currency) (increase(orders_revenue_total{{{STORE}}}[1h]))",
-                            "revenue {{currency}}",
-                        ),
-                        q(
-                            f"sum by (currency) (increase(orders_refunded_total{{{STORE}}}[1h]))",
+                            increase_sum("orders_refunded_total", "currency"),
                             "refunded {{currency}}",
                         ),
                     ),
-                    chart(
-                        "Conversion: paid per placed",
-                        q(
-                            f"sum(rate(orders_paid_total{{{STORE}}}[{RATE}])) "
-                            f"/ sum(rate(orders_placed_total{{{STORE}}}[{RATE}]))",
-                            "paid / placed",
-                        ),
-                        unit="percentunit",
-                    ),
-                    chart(
-                        "Cancellations by reason",
-                        q(rate_sum("orders_cancelled_total", by="reason"), "{{reason}}"),
-                        unit="ops",
-                    ),
-                    chart(
-                        "Order status changes",
-                        q(rate_sum("orders_transitions_total", by="status"), "{{status}}"),
-                        unit="ops",
-                    ),
+                    rates("Cancellations by reason", "orders_cancelled_total", "reason"),
+                    rates("Order status changes", "orders_transitions_total", "status"),
                     chart(
                         "Checkout p95 by stage",
                         q(quantile(0.95, "orders_checkout_stage_seconds", by="stage"), "{{stage}}"),
@@ -144,44 +135,57 @@ def business() -> Board:
                 ),
             ),
             Section(
-                "Carts, searches, accounts, reviews",
+                "Conversion funnel",
                 (
+                    stat(
+                        "Funnel, last hour",
+                        q(increase_sum(funnel, "stage"), "{{stage}}"),
+                        width=12,
+                        description="Carts begun (a first item in an empty cart), checkouts "
+                        "started, orders placed, orders paid.",
+                    ),
                     chart(
-                        "Cart requests",
+                        "Step conversion (1h)",
+                        q(f"{stage('checkout_started')} / {stage('cart')}", "checkout per cart"),
                         q(
-                            rate_sum(REQUESTS_TOTAL, 'route=~"/api/cart.*"', "method"),
-                            "{{method}}",
+                            f"{stage('placed')} / {stage('checkout_started')}",
+                            "placed per checkout",
                         ),
-                        unit="reqps",
-                        description="No cart-add counter exists yet: the cart routes' "
-                        "requests by method (PUT/POST add or change a line).",
+                        q(f"{stage('paid')} / {stage('placed')}", "paid per placed"),
+                        unit="percentunit",
+                        width=12,
+                    ),
+                    rates("Funnel stages", funnel, "stage"),
+                    chart(
+                        "Cart abandonment (1h)",
+                        q(f"clamp_min(1 - {stage('placed')} / {stage('cart')}, 0)", "abandoned"),
+                        unit="percentunit",
+                        description="Share of the carts begun in the last hour that no order "
+                        "followed in it (orders placed per cart begun, from 1).",
+                    ),
+                    rates("Cart changes", "orders_cart_changes_total", "change"),
+                ),
+            ),
+            Section(
+                "Searches, accounts, reviews",
+                (
+                    rates("Searches by kind", "catalog_searches_total", "kind"),
+                    chart(
+                        "Searches with no results, share by kind",
+                        q(f"{empty} / {searches}", "{{kind}}"),
+                        unit="percentunit",
+                        description="Kinds: text (words given), filters (no words), all. The "
+                        "words are never a label: which searches find nothing is in no metric.",
                     ),
                     chart(
-                        "Searches",
-                        q(rate_sum("catalog_search_duration_seconds_count"), "searches"),
-                        unit="ops",
+                        "Searches with no results per hour",
+                        q(increase_sum("catalog_searches_no_results_total", "kind"), "{{kind}}"),
                     ),
-                    chart(
-                        "Search page cache",
-                        q(
-                            rate_sum("catalog_search_page_cache_lookups_total", by="outcome"),
-                            "{{outcome}}",
-                        ),
-                        unit="ops",
+                    rates(
+                        "Search page cache", "catalog_search_page_cache_lookups_total", "outcome"
                     ),
-                    chart(
-                        "Logins by outcome",
-                        q(rate_sum("auth_logins_total", by="outcome"), "{{outcome}}"),
-                        unit="ops",
-                    ),
-                    chart(
-                        "Review moderation",
-                        q(
-                            rate_sum("reviews_moderation_decisions_total", by="decision"),
-                            "{{decision}}",
-                        ),
-                        unit="ops",
-                    ),
+                    rates("Logins by outcome", "auth_logins_total", "outcome"),
+                    rates("Review moderation", "reviews_moderation_decisions_total", "decision"),
                 ),
             ),
         ),
@@ -199,196 +203,26 @@ def inventory() -> Board:
                 (
                     chart(
                         "Stock-outs per hour",
-                        q(
-                            f"sum(increase(inventory_stock_outs_total{{{STORE}}}[1h]))",
-                            "stock-outs",
-                        ),
+                        q(increase_sum("inventory_stock_outs_total"), "stock-outs"),
                     ),
-                    chart(
-                        "Low-stock crossings",
-                        q(
-                            rate_sum("inventory_low_stock_crossings_total", by="direction"),
-                            "{{direction}}",
-                        ),
-                        unit="ops",
+                    rates(
+                        "Low-stock crossings", "inventory_low_stock_crossings_total", "direction"
                     ),
-                    chart(
-                        "Stock streams open",
-                        q(f"sum(inventory_streams_open{{{STORE}}})", "open"),
-                    ),
+                    chart("Stock streams open", q(gauge_sum("inventory_streams_open"), "open")),
                 ),
             ),
             Section(
                 "Reservations",
                 (
-                    chart(
-                        "Reservations by outcome",
-                        q(rate_sum("inventory_reservations_total", by="outcome"), "{{outcome}}"),
-                        unit="ops",
-                    ),
+                    rates("Reservations by outcome", "inventory_reservations_total", "outcome"),
                     chart(
                         "Reservation conflicts",
                         q(rate_sum("inventory_reservation_conflicts_total"), "CAS lost"),
                         q(rate_sum("inventory_cas_outcome_unknown_total"), "CAS unknown"),
                         unit="ops",
                     ),
-                    chart(
-                        "Holds expired",
-                        q(rate_sum("inventory_holds_expired_total", by="how"), "{{how}}"),
-                        unit="ops",
-                    ),
-                    chart(
-                        "Payments applied to holds",
-                        q(rate_sum("inventory_commits_total", by="outcome"), "{{outcome}}"),
-                        unit="ops",
-                    ),
-                ),
-            ),
-        ),
-    )
-
-
-def cassandra() -> Board:
-    cql = "cassandra_client_request_duration_seconds"
-    return Board(
-        name="cassandra",
-        title="Cassandra (client side)",
-        description="Cassandra as the services' driver sees it. The cluster's own JMX "
-        "metrics are not scraped yet, so this is every request's latency and failure "
-        "from the client, by service.",
-        sections=(
-            Section(
-                "Requests",
-                (
-                    chart(
-                        "CQL requests",
-                        q(rate_sum(f"{cql}_count", by="service"), "{{service}}"),
-                        unit="reqps",
-                    ),
-                    chart(
-                        "CQL p99 latency",
-                        q(quantile(0.99, cql, by="service"), "{{service}}"),
-                        unit="s",
-                    ),
-                    chart(
-                        "CQL failures by kind",
-                        q(
-                            rate_sum("cassandra_client_request_errors_total", by="service, error"),
-                            "{{service}} {{error}}",
-                        ),
-                        unit="ops",
-                    ),
-                    chart(
-                        "Requests refused: Cassandra unavailable",
-                        q(
-                            rate_sum(
-                                "dependency_unavailable_total", 'dependency="cassandra"', "service"
-                            ),
-                            "{{service}}",
-                        ),
-                        unit="reqps",
-                    ),
-                ),
-            ),
-        ),
-    )
-
-
-def kafka() -> Board:
-    consumed = rate_sum("events_consumed_total", by="group")
-    return Board(
-        name="kafka",
-        title="Kafka and the outbox",
-        description="The outbox relays' backlog and publishing, and the consumers' "
-        "lag and progress by group.",
-        sections=(
-            Section(
-                "Outbox",
-                (
-                    chart(
-                        "Outbox backlog",
-                        q(f"sum by (service) (outbox_pending_events{{{STORE}}})", "{{service}}"),
-                    ),
-                    chart(
-                        "Oldest unpublished event",
-                        q(
-                            f"max by (service) (outbox_oldest_pending_age_seconds{{{STORE}}})",
-                            "{{service}}",
-                        ),
-                        unit="s",
-                    ),
-                    chart(
-                        "Events published",
-                        q(rate_sum("outbox_events_published_total", by="topic"), "{{topic}}"),
-                        unit="ops",
-                    ),
-                    chart(
-                        "Publish p99 lag",
-                        q(
-                            quantile(0.99, "outbox_publish_lag_seconds", by="service"),
-                            "{{service}}",
-                        ),
-                        unit="s",
-                    ),
-                    chart(
-                        "Publish errors",
-                        q(
-                            or_zero(
-                                rate_sum("outbox_publish_errors_total", by="service"),
-                                f"sum by (service) (outbox_relay_shards_owned{{{STORE}}})",
-                            ),
-                            "{{service}}",
-                        ),
-                        unit="ops",
-                    ),
-                    chart(
-                        "Outbox shards owned",
-                        q(
-                            f"sum by (service) (outbox_relay_shards_owned{{{STORE}}})",
-                            "{{service}}",
-                        ),
-                    ),
-                ),
-            ),
-            Section(
-                "Consumers",
-                (
-                    chart(
-                        "Consumer lag by group",
-                        q(
-                            f"sum by (group) (event_consumer_lag_records{{{STORE}}})",
-                            "{{group}}",
-                        ),
-                        description="Records between each group's position and the ends of "
-                        "its partitions, summed over the replicas that own them.",
-                    ),
-                    chart(
-                        "Records consumed by group",
-                        q(
-                            rate_sum("events_consumed_total", by="group, outcome"),
-                            "{{group}} {{outcome}}",
-                        ),
-                        unit="ops",
-                    ),
-                    chart(
-                        "Handler errors",
-                        q(
-                            or_zero(rate_sum("event_handler_errors_total", by="group"), consumed),
-                            "{{group}}",
-                        ),
-                        unit="ops",
-                    ),
-                    chart(
-                        "Kafka or dedupe failures",
-                        q(
-                            or_zero(
-                                rate_sum("event_consumer_infrastructure_errors_total", by="group"),
-                                consumed,
-                            ),
-                            "{{group}}",
-                        ),
-                        unit="ops",
-                    ),
+                    rates("Holds expired", "inventory_holds_expired_total", "how"),
+                    rates("Payments applied to holds", "inventory_commits_total", "outcome"),
                 ),
             ),
         ),

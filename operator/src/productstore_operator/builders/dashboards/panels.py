@@ -8,6 +8,9 @@ Queries use three Grafana variables: ``$datasource`` (any Prometheus), and
 ``$namespace`` and ``$store``, the labels every series of a store carries
 (the chart's ServiceMonitors and devstack's targets add them), defaulting to the
 store the dashboard was rendered for. ``$__rate_interval`` is Grafana's own.
+A server the store uses but does not own (Cassandra, Kafka) exports series
+without store labels; a board reading them declares a ``ServerVariable``, the
+scrape job of that server's exporter, and its queries select ``job``.
 """
 
 from __future__ import annotations
@@ -76,6 +79,21 @@ class Section:
 
 
 @dataclass(frozen=True)
+class ServerVariable:
+    """A variable choosing the scrape job of a server's exporter (``label_values`` of
+    ``metric``), ``default`` until someone picks another."""
+
+    name: str
+    label: str
+    metric: str
+    default: str
+
+    @property
+    def selector(self) -> str:
+        return f'job="${self.name}"'
+
+
+@dataclass(frozen=True)
 class Board:
     """One dashboard of a store; ``name`` is its file and ConfigMap key stem."""
 
@@ -86,6 +104,7 @@ class Board:
     tags: tuple[str, ...] = field(default=())
     # False: the dashboard is not per store (the operator's), so no store variables.
     per_store: bool = True
+    servers: tuple[ServerVariable, ...] = field(default=())
 
     def charts(self) -> list[Chart]:
         return [chart for section in self.sections for chart in section.charts]
@@ -106,11 +125,39 @@ def stat(title: str, *queries: Query, **options: Any) -> Chart:
     return Chart(title, queries, kind="stat", width=options.pop("width", 6), **options)
 
 
-def rate_sum(metric: str, matchers: str = "", by: str = "", window: str = RATE) -> str:
-    """``sum by (by) (rate(metric{store, matchers}[window]))``."""
-    selector = ", ".join(part for part in (STORE, matchers) if part)
+def rate_sum(
+    metric: str, matchers: str = "", by: str = "", window: str = RATE, *, scope: str = STORE
+) -> str:
+    """``sum by (by) (rate(metric{scope, matchers}[window]))``; the scope is the store's
+    labels unless a server's job is given."""
     grouping = f" by ({by})" if by else ""
-    return f"sum{grouping} (rate({metric}{{{selector}}}[{window}]))"
+    return f"sum{grouping} (rate({metric}{{{_selector(scope, matchers)}}}[{window}]))"
+
+
+def increase_sum(metric: str, by: str = "", window: str = "1h", *, scope: str = STORE) -> str:
+    """``sum by (by) (increase(metric{scope}[window]))``: how many in the window."""
+    grouping = f" by ({by})" if by else ""
+    return f"sum{grouping} (increase({metric}{{{scope}}}[{window}]))"
+
+
+def gauge_sum(metric: str, matchers: str = "", by: str = "", *, scope: str = STORE) -> str:
+    """``sum by (by) (metric{scope, matchers})``."""
+    grouping = f" by ({by})" if by else ""
+    return f"sum{grouping} ({metric}{{{_selector(scope, matchers)}}})"
+
+
+def _selector(scope: str, matchers: str) -> str:
+    return ", ".join(part for part in (scope, matchers) if part)
+
+
+def rates(title: str, metric: str, by: str, **options: Any) -> Chart:
+    """The commonest panel: a counter's rate, one series per value of ``by``
+    (its legend), in operations per second unless told otherwise."""
+    legend = " ".join(f"{{{{{label.strip()}}}}}" for label in by.split(","))
+    scope = options.pop("scope", STORE)
+    matchers = options.pop("matchers", "")
+    options.setdefault("unit", "ops")
+    return chart(title, q(rate_sum(metric, matchers, by, scope=scope), legend), **options)
 
 
 def ratio_or_zero(bad: str, total: str, by: str = "") -> str:
@@ -150,7 +197,7 @@ def _panel(spec: Chart, panel_id: int) -> StatPanel | TimeseriesPanel:
     return panel
 
 
-def _store_variable(name: str, label: str, query: str, current: str) -> QueryVariable:
+def _query_variable(name: str, label: str, query: str, current: str) -> QueryVariable:
     return (
         QueryVariable(name)
         .label(label)
@@ -180,15 +227,21 @@ def render(
     )
     if board.per_store:
         dashboard = dashboard.with_variable(
-            _store_variable(
+            _query_variable(
                 "namespace", "Namespace", 'label_values(up{store!=""}, namespace)', namespace
             )
         ).with_variable(
-            _store_variable(
+            _query_variable(
                 "store",
                 "Store",
                 'label_values(up{namespace="$namespace", store!=""}, store)',
                 store,
+            )
+        )
+    for server in board.servers:
+        dashboard = dashboard.with_variable(
+            _query_variable(
+                server.name, server.label, f"label_values({server.metric}, job)", server.default
             )
         )
     panel_id = 0

@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 import secrets
+from collections.abc import Callable
 
 from fastapi import FastAPI
 from starlette.middleware import Middleware
@@ -31,7 +32,7 @@ from productstore_catalog.app.services.ratings import RatingEvents
 from productstore_catalog.app.services.reads import CatalogReads
 from productstore_catalog.app.services.search import ProductSearch
 from productstore_catalog.app.services.stock import StockEvents
-from productstore_catalog.search import SearchIndex
+from productstore_catalog.search import SEARCH_KINDS, SearchIndex, SearchKind
 from productstore_common.events import ConsumerMetrics
 from productstore_common.kit import ServiceKit, service_app
 from productstore_common.kit.connections import create_topics
@@ -188,10 +189,36 @@ async def setup(kit: ServiceKit[CatalogSettings]) -> None:
             reads,
             max_bytes=settings.search_page_cache_bytes,
             on_lookup=lambda found: (hit if found else miss).inc(),
+            on_search=_search_counter(metrics),
         )
     )
     kit.provide(product_search)
     kit.readiness.add("search_index", product_search.ready)
+
+
+def _search_counter(metrics: AppMetrics) -> Callable[[SearchKind, bool], None]:
+    """Counts searches and those that found nothing, by kind: a closed label set
+    (SEARCH_KINDS, every one at 0 from the start), never the words searched."""
+    searches = metrics.counter(
+        "catalog_searches_total",
+        "Searches answered (first pages: a search's next pages are not counted again), by "
+        "kind (text: words given; filters: filters without words; all: neither).",
+        ("kind",),
+    )
+    empty = metrics.counter(
+        "catalog_searches_no_results_total",
+        "Searches that matched no product, by kind (as catalog_searches_total).",
+        ("kind",),
+    )
+    counted = {kind: (searches.labels(kind), empty.labels(kind)) for kind in SEARCH_KINDS}
+
+    def count(kind: SearchKind, found: bool) -> None:
+        total, nothing = counted[kind]
+        total.inc()
+        if not found:
+            nothing.inc()
+
+    return count
 
 
 def _product_search(metrics: AppMetrics, store: ProductStore, cursor_key: bytes) -> ProductSearch:

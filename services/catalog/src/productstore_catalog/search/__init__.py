@@ -7,11 +7,13 @@ events; see services/catalog/SEARCH.md for the design and its measurements.
 from productstore_catalog.search.columns import PRICE_EDGES
 from productstore_catalog.search.index import SearchIndex
 from productstore_catalog.search.model import (
+    SEARCH_KINDS,
     Facets,
     IndexedProduct,
     InvalidCursor,
     PriceBucket,
     SearchHit,
+    SearchKind,
     SearchQuery,
     SearchResult,
     SortBy,
@@ -19,12 +21,14 @@ from productstore_catalog.search.model import (
 
 __all__ = [
     "PRICE_EDGES",
+    "SEARCH_KINDS",
     "Facets",
     "IndexedProduct",
     "InvalidCursor",
     "PriceBucket",
     "SearchHit",
     "SearchIndex",
+    "SearchKind",
     "SearchQuery",
     "SearchResult",
     "SortBy",

@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Final, Literal
 from uuid import UUID
+
+# text: words given (filters or not); filters: filters without words (a category
+# page); all: neither (the whole catalogue in some order).
+SearchKind = Literal["text", "filters", "all"]
+SEARCH_KINDS: Final[tuple[SearchKind, ...]] = ("text", "filters", "all")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +68,21 @@ class SearchQuery:
     sort_by: SortBy = SortBy.relevance
     limit: int = 20
     cursor: str | None = None
+
+    @property
+    def kind(self) -> SearchKind:
+        """What the search asks for, in a closed set (never its words): a metrics label."""
+        if self.q:
+            return "text"
+        if (
+            self.category is not None
+            or self.min_price is not None
+            or self.max_price is not None
+            or self.in_stock is not None
+            or self.min_rating is not None
+        ):
+            return "filters"
+        return "all"
 
 
 @dataclass(frozen=True, slots=True)

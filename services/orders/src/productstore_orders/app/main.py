@@ -83,7 +83,7 @@ async def setup(kit: ServiceKit[OrdersSettings]) -> None:
     )
     store = OrderStore(db, outbox)
     carts = CartStore(db)
-    kit.provide(Carts(carts, directory))
+    kit.provide(Carts(carts, directory, metrics))
     kit.provide(Checkout(store, carts, directory, metrics, max_quantity=settings.max_quantity))
     kit.provide(OrderReads(store))
     lifecycle = kit.provide(Lifecycle(store, carts, payments, metrics))

@@ -19,23 +19,44 @@ Bounded by the bytes of the pages held (`max_bytes`; 0 turns it off), least
 recently used first out. Every lookup is counted once, as a hit or a miss: a hit
 by `cached` (the middleware that answers it), a miss by `render` (the route that
 answers it after the middleware's miss).
+
+Every search answered is also told to `on_search` with its kind (text, filters,
+all: `SearchQuery.kind`, never its words) and whether it found anything, from
+the page rendered or from what was kept with the cached page. Only first pages:
+the next pages of a search (a cursor) are paging, not another search.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sized
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from productstore_catalog.app.services.reads import CatalogReads
-from productstore_catalog.search import SearchQuery
+from productstore_catalog.search import SearchKind, SearchQuery
+
+_Page = TypeVar("_Page", bound=Sized)
 
 
-class PageCache:
-    """Pages by key, bounded by their bytes, least recently used first out."""
+@dataclass(frozen=True, slots=True)
+class RenderedPage:
+    """A search page's JSON and what it counts as when it is served again."""
+
+    body: bytes
+    kind: SearchKind | None  # None: a later page of a search, not counted as one
+    found: bool  # the search matched at least one product
+
+    def __len__(self) -> int:
+        return len(self.body)
+
+
+class PageCache(Generic[_Page]):
+    """Pages by key, bounded by their sizes (`len`, bytes), least recently used first out."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._pages: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._pages: OrderedDict[Hashable, _Page] = OrderedDict()
         self._bytes = 0
 
     def __len__(self) -> int:
@@ -45,13 +66,13 @@ class PageCache:
     def size_bytes(self) -> int:
         return self._bytes
 
-    def get(self, key: Hashable) -> bytes | None:
+    def get(self, key: Hashable) -> _Page | None:
         page = self._pages.get(key)
         if page is not None:
             self._pages.move_to_end(key)
         return page
 
-    def put(self, key: Hashable, page: bytes) -> None:
+    def put(self, key: Hashable, page: _Page) -> None:
         size = len(page)
         if size > self.max_bytes:
             return
@@ -79,32 +100,42 @@ class SearchPages:
         *,
         max_bytes: int,
         on_lookup: Callable[[bool], None] = lambda found: None,
+        on_search: Callable[[SearchKind, bool], None] = lambda kind, found: None,
     ) -> None:
         self._reads = reads
-        self.pages = PageCache(max_bytes)
+        self.pages: PageCache[RenderedPage] = PageCache(max_bytes)
         self._generation = reads.generation
         self._on_lookup = on_lookup
+        self._on_search = on_search
 
     def cached(self, query_string: bytes) -> bytes | None:
         """The page rendered for `query_string` on the index as it is; a hit is
         counted, a miss is counted by `render`, which answers it."""
         page = self._fresh().get(query_string)
-        if page is not None:
-            self._on_lookup(True)
-        return page
+        if page is None:
+            return None
+        self._on_lookup(True)
+        self._counted(page)
+        return page.body
 
     def render(self, query_string: bytes, query: SearchQuery) -> bytes:
         """The page of `query`, parsed from `query_string`, after `cached` had none:
         counted as a miss, rendered by the read model and kept for its generation.
-        Raises InvalidCursor for a bad cursor."""
+        Raises InvalidCursor for a bad cursor (not counted as a search)."""
         self._on_lookup(False)
-        generation, page = self._reads.search_page(query)
+        generation, body, total = self._reads.search_page(query)
+        page = RenderedPage(body, query.kind if query.cursor is None else None, total > 0)
+        self._counted(page)
         pages = self._fresh()
         if generation == self._generation:  # the index did not change since
             pages.put(query_string, page)
-        return page
+        return body
 
-    def _fresh(self) -> PageCache:
+    def _counted(self, page: RenderedPage) -> None:
+        if page.kind is not None:
+            self._on_search(page.kind, page.found)
+
+    def _fresh(self) -> PageCache[RenderedPage]:
         """The pages, emptied first if the index changed since they were rendered."""
         generation = self._reads.generation
         if generation != self._generation:

@@ -124,9 +124,9 @@ class CatalogReads:
         """The index's generation: a page rendered on an older one may be wrong now."""
         return self.search.generation
 
-    def search_page(self, query: SearchQuery) -> tuple[int, bytes]:
-        """The generation of the index searched and the SearchPage JSON of `query`'s
-        result. Raises InvalidCursor for a bad cursor.
+    def search_page(self, query: SearchQuery) -> tuple[int, bytes, int]:
+        """The generation of the index searched, the SearchPage JSON of `query`'s
+        result and its total matches. Raises InvalidCursor for a bad cursor.
 
         Synchronous: the index cannot change between the search and its generation."""
         generation = self.search.generation
@@ -137,6 +137,7 @@ class CatalogReads:
             # Always there: the index and the documents change together.
             if (document := self.search.document(hit.id)) is not None
         ]
-        return generation, search_page_json(
+        page = search_page_json(
             items, total=result.total, facets=result.facets, next_cursor=result.next_cursor
         )
+        return generation, page, result.total

@@ -15,6 +15,7 @@ from productstore_orders.app.core import errors
 from productstore_orders.app.data.carts import MAX_CART_ITEMS, CartItemRecord, CartStore
 from productstore_orders.app.data.products import CalleeUnavailable, ProductDirectory
 from productstore_orders.app.models import CartItemPublic, CartPublic
+from productstore_orders.app.services.metrics import OrderMetrics
 
 
 def _now() -> datetime:
@@ -22,9 +23,12 @@ def _now() -> datetime:
 
 
 class Carts:
-    def __init__(self, store: CartStore, directory: ProductDirectory) -> None:
+    def __init__(
+        self, store: CartStore, directory: ProductDirectory, metrics: OrderMetrics
+    ) -> None:
         self.store = store
         self.directory = directory
+        self.metrics = metrics
 
     async def view(self, user_id: uuid.UUID) -> CartPublic:
         records = await self.store.items(user_id)
@@ -99,7 +103,9 @@ class Carts:
 
     async def put(self, user_id: uuid.UUID, product_id: uuid.UUID, quantity: int) -> CartPublic:
         if quantity == 0:
-            await self.store.remove(user_id, [product_id])
+            if await self.store.item(user_id, product_id) is not None:
+                await self.store.remove(user_id, [product_id])
+                self._changed("removed")
             return await self.view(user_id)
         try:
             info = (await self.directory.products([product_id])).get(product_id)
@@ -108,7 +114,8 @@ class Carts:
         if info is None:
             raise errors.product_not_found(product_id)
         existing = await self.store.item(user_id, product_id)
-        if existing is None and len(await self.store.items(user_id)) >= MAX_CART_ITEMS:
+        held = None if existing is not None else len(await self.store.items(user_id))
+        if held is not None and held >= MAX_CART_ITEMS:
             raise errors.cart_full(MAX_CART_ITEMS)
         units = (await self.directory.available([product_id]))[product_id]
         now = _now()
@@ -124,13 +131,24 @@ class Carts:
             added_at=existing.added_at if existing else now,
         )
         await self.store.put(user_id, record, now)
+        if existing is None:
+            self._changed("added")
+            if held == 0:
+                self.metrics.funnel.labels("cart").inc()
+        elif existing.quantity != quantity:
+            self._changed("updated")
         return await self.view(user_id)
 
     async def remove(self, user_id: uuid.UUID, product_id: uuid.UUID) -> CartPublic:
         if await self.store.item(user_id, product_id) is None:
             raise errors.cart_item_not_found(product_id)
         await self.store.remove(user_id, [product_id])
+        self._changed("removed")
         return await self.view(user_id)
 
     async def clear(self, user_id: uuid.UUID) -> None:
         await self.store.clear(user_id)
+        self._changed("cleared")
+
+    def _changed(self, change: str) -> None:
+        self.metrics.cart_changes.labels(change).inc()

@@ -50,8 +50,16 @@ class Checkout:
         claimed, so a refused checkout leaves the key free for a corrected one."""
         started = datetime.now(UTC)
         digest = request_hash(body)
-        lines, currency, from_cart = await self._priced_lines(user_id, body)
-        claim = await self.store.claim(user_id, key, digest, started)
+        replay = False
+        try:
+            lines, currency, from_cart = await self._priced_lines(user_id, body)
+            claim = await self.store.claim(user_id, key, digest, started)
+            replay = not claim.new and claim.request_hash == digest
+        finally:
+            # Refused checkouts started too (an empty cart, a product gone); the
+            # client's retry of the same request did not start another.
+            if not replay:
+                self.metrics.funnel.labels("checkout_started").inc()
         if claim.request_hash != digest:
             raise errors.idempotency_key_reused()
         if not claim.new:
@@ -83,6 +91,7 @@ class Checkout:
         await self.store.place(order, [order_event(order.order_id, "placed", placed)])
         if claim.new:
             self.metrics.placed.labels(order.currency).inc()
+            self.metrics.funnel.labels("placed").inc()
             self.metrics.stage_seconds.labels("accept").observe(
                 (datetime.now(UTC) - started).total_seconds()
             )

@@ -204,6 +204,7 @@ class Lifecycle:
             )
             return f"voided:{current.status}"
         self.metrics.paid.labels(order.currency).inc()
+        self.metrics.funnel.labels("paid").inc()
         self.metrics.revenue.labels(order.currency).inc(float(order.total))
         self.metrics.stage_seconds.labels("pay").observe(_since(started))
         self.metrics.stage_seconds.labels("total").observe(_since(order.created_at))

@@ -11,6 +11,9 @@ from productstore_common.telemetry.metrics import AppMetrics
 # From a few milliseconds (an API call) to minutes (a payment retried, an expiry).
 # orders_cancelled_total's reasons (a closed set: the label is bounded).
 CANCEL_REASONS = ("customer", "admin", "payment_failed", "rejected", "expired", "stock_expired")
+# orders_cart_changes_total's changes and orders_funnel_total's stages (closed sets).
+CART_CHANGES = ("added", "updated", "removed", "cleared")
+FUNNEL_STAGES = ("cart", "checkout_started", "placed", "paid")
 _STAGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900)
 
 
@@ -23,6 +26,8 @@ class OrderMetrics:
     revenue: Counter
     refunded: Counter
     stage_seconds: Histogram
+    cart_changes: Counter
+    funnel: Counter
 
     @classmethod
     def of(cls, metrics: AppMetrics) -> OrderMetrics:
@@ -66,8 +71,26 @@ class OrderMetrics:
                 ("stage",),
                 buckets=_STAGE_BUCKETS,
             ),
+            cart_changes=metrics.counter(
+                "orders_cart_changes_total",
+                "Cart changes by the user, by change (added: a product put in the cart; "
+                "updated: its quantity changed; removed: taken out; cleared: the cart emptied).",
+                ("change",),
+            ),
+            funnel=metrics.counter(
+                "orders_funnel_total",
+                "The conversion funnel, by stage reached (cart: a first item put in an empty "
+                "cart; checkout_started: a checkout asked for, replays of an Idempotency-Key "
+                "not counted again; placed: an order created; paid: its payment authorised).",
+                ("stage",),
+            ),
         )
-        # Every reason exists from the start, at 0: a rate is 0 rather than absent.
-        for reason in CANCEL_REASONS:
-            found.cancelled.labels(reason)
+        # Every label exists from the start, at 0: a rate is 0 rather than absent.
+        for counter, values in (
+            (found.cancelled, CANCEL_REASONS),
+            (found.cart_changes, CART_CHANGES),
+            (found.funnel, FUNNEL_STAGES),
+        ):
+            for value in values:
+                counter.labels(value)
         return found
