@@ -14,7 +14,6 @@ from datetime import datetime
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from devstack.components.payments import PaymentsSandbox
 from productstore_contracts.events.orders import (
@@ -36,6 +35,7 @@ from tests.orders.support import (
     wait_status,
 )
 from tests.support.contracts import check_recorded
+from tests.support.metrics import scrape
 from tests.support.payments import sandbox_http
 
 pytestmark = pytest.mark.anyio
@@ -266,18 +266,10 @@ async def test_the_events_sent_are_the_recorded_contract_examples(
     check_recorded(order_log.raw, types)
 
 
-def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
 async def test_business_metrics_count_a_checkout_by_stage(
     client: httpx.AsyncClient, tokens: Tokens, shop: Shop
 ) -> None:
-    before = _samples((await client.get("/metrics")).text)
+    before = await scrape(client)
     product = await shop.product(price="7.25", stock=3)
     placed = await place(client, tokens.user, [(product, 2)])
     await wait_status(client, tokens.user, placed.json()["id"], "paid")
@@ -285,22 +277,19 @@ async def test_business_metrics_count_a_checkout_by_stage(
     await wait_status(client, tokens.user, declined.json()["id"], "payment_failed")
     # The status is visible as soon as its compare-and-set is; the counter moves a
     # moment later, after the move's events are written.
-    key = ("orders_cancelled_total", (("reason", "payment_failed"),))
     deadline = time.monotonic() + 10
     while True:
-        after = _samples((await client.get("/metrics")).text)
-        if after.get(key, 0.0) > before.get(key, 0.0) or time.monotonic() > deadline:
+        after = await scrape(client)
+        cancelled = after.grew(before, "orders_cancelled_total", reason="payment_failed")
+        if cancelled > 0 or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.1)
 
-    def grew(name: str, **labels: str) -> float:
-        key = (name, tuple(sorted(labels.items())))
-        return after.get(key, 0.0) - before.get(key, 0.0)
-
-    assert grew("orders_placed_total", currency="EUR") == 2
-    assert grew("orders_paid_total", currency="EUR") == 1
-    assert grew("orders_revenue_total", currency="EUR") == pytest.approx(14.5)
-    assert grew("orders_cancelled_total", reason="payment_failed") == 1
-    assert grew("orders_transitions_total", status="reserved") == 2
+    assert after.grew(before, "orders_placed_total", currency="EUR") == 2
+    assert after.grew(before, "orders_paid_total", currency="EUR") == 1
+    assert after.grew(before, "orders_revenue_total", currency="EUR") == pytest.approx(14.5)
+    assert cancelled == 1
+    assert after.grew(before, "orders_transitions_total", status="reserved") == 2
     for stage, count in (("accept", 2), ("reserve", 2), ("pay", 1), ("total", 1)):
-        assert grew("orders_checkout_stage_seconds_count", stage=stage) == count, stage
+        grew = after.grew(before, "orders_checkout_stage_seconds_count", stage=stage)
+        assert grew == count, stage
