@@ -10,30 +10,16 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Self
 
 import httpx
 
+from productstore_common.catalog_client import CalleeUnavailable, read_product
+from productstore_common.catalog_client import CatalogProduct as ProductInfo
+
 _logger = logging.getLogger(__name__)
 
-
-class CalleeUnavailable(Exception):  # noqa: N818 - names the 503 it becomes
-    """A service orders needs did not answer, or answered with a server error."""
-
-    def __init__(self, callee: str, why: str) -> None:
-        super().__init__(f"{callee}: {why}")
-        self.callee = callee
-
-
-@dataclass(frozen=True)
-class ProductInfo:
-    product_id: uuid.UUID
-    name: str
-    price: Decimal
-    currency: str
-    in_stock: bool
+__all__ = ["CalleeUnavailable", "ProductDirectory", "ProductInfo"]
 
 
 class ProductDirectory:
@@ -56,22 +42,7 @@ class ProductDirectory:
         return {info.product_id: info for info in found if info is not None}
 
     async def _product(self, product_id: uuid.UUID) -> ProductInfo | None:
-        try:
-            response = await self._catalog.get(f"/api/products/{product_id}")
-        except httpx.HTTPError as exc:
-            raise CalleeUnavailable("catalog", type(exc).__name__) from exc
-        if response.status_code == 404:
-            return None
-        if response.status_code != 200:
-            raise CalleeUnavailable("catalog", f"answered {response.status_code}")
-        body = response.json()
-        return ProductInfo(
-            product_id=product_id,
-            name=str(body["name"]),
-            price=Decimal(str(body["price"])),
-            currency=str(body["currency"]),
-            in_stock=bool(body.get("in_stock", True)),
-        )
+        return await read_product(self._catalog, product_id)
 
     async def available(self, product_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int | None]:
         """Units inventory can sell now per product (0 without a stock record; None

@@ -7,27 +7,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Self
 
 import httpx
 
+from productstore_common.catalog_client import CalleeUnavailable, read_product
+from productstore_common.catalog_client import CatalogProduct as Product
 
-class CalleeUnavailable(Exception):  # noqa: N818 - names the 503 it becomes
-    """A service the wishlist needs did not answer, or answered with a server error."""
-
-    def __init__(self, callee: str, why: str) -> None:
-        super().__init__(f"{callee}: {why}")
-        self.callee = callee
-
-
-@dataclass(frozen=True)
-class Product:
-    product_id: uuid.UUID
-    name: str
-    price: Decimal
-    currency: str
-    in_stock: bool
+__all__ = ["CalleeUnavailable", "Callees", "CartAnswer", "Product"]
 
 
 @dataclass(frozen=True)
@@ -56,22 +43,7 @@ class Callees:
 
     async def product(self, product_id: uuid.UUID) -> Product | None:
         """The catalog's product, or None if it has none by that id."""
-        try:
-            response = await self._catalog.get(f"/api/products/{product_id}")
-        except httpx.HTTPError as exc:
-            raise CalleeUnavailable("catalog", type(exc).__name__) from exc
-        if response.status_code == 404:
-            return None
-        if response.status_code != 200:
-            raise CalleeUnavailable("catalog", f"answered {response.status_code}")
-        body = response.json()
-        return Product(
-            product_id=product_id,
-            name=str(body["name"]),
-            price=Decimal(str(body["price"])),
-            currency=str(body["currency"]),
-            in_stock=bool(body.get("in_stock", True)),
-        )
+        return await read_product(self._catalog, product_id)
 
     async def put_in_cart(self, token: str, product_id: uuid.UUID, quantity: int) -> CartAnswer:
         """Set the product's quantity in the token's user's cart."""
