@@ -22,7 +22,7 @@ from productstore_common.kit.container import container_of
 from productstore_contracts.events.orders import OrderDelivered, OrderLine
 from productstore_notifications.app.core.config import NotificationsSettings
 from productstore_notifications.app.main import create_app
-from productstore_notifications.app.models import Topic
+from productstore_notifications.app.models import Channel, Topic
 from productstore_notifications.app.services.notifier import Notifier
 from productstore_notifications.app.services.rendering import OrderFacts
 from tests.catalog.support import AuthServer, asgi_client, wait_ready
@@ -62,11 +62,11 @@ async def attempts_of(
 
 async def notify(
     app: FastAPI, user: User, topic: Topic = "order_delivered", event_id: uuid.UUID | None = None
-) -> tuple[uuid.UUID, dict[str, str]]:
+) -> tuple[uuid.UUID, dict[Channel, str]]:
     event_id = event_id or uuid.uuid4()
     facts = OrderFacts(order_id=str(uuid.uuid4()), at=datetime.now(UTC))
     outcomes = await container_of(app).get(Notifier).notify(event_id, topic, user.id, facts)
-    return event_id, dict(outcomes)
+    return event_id, outcomes
 
 
 async def test_sms_fails_over_to_the_next_provider_and_comes_back(
