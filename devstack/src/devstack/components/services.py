@@ -532,6 +532,10 @@ class NotificationsService(UvicornService):
 
     def prepare(self) -> None:
         super().prepare()
+        self._write_vapid_key()
+
+    def _write_vapid_key(self) -> None:
+        """The store's VAPID private key (P-256, 32 octets base64url), made once."""
         if not self.vapid_key_file.exists():
             scalar = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value
             encoded = base64.urlsafe_b64encode(scalar.to_bytes(32, "big")).rstrip(b"=").decode()
@@ -552,6 +556,12 @@ class NotificationsService(UvicornService):
             "VAPID_PRIVATE_KEY_FILE": str(self.vapid_key_file),
             "PUSH_ENDPOINT_HOSTS": WEBPUSH_HOST,
         }
+
+
+# The SMS stand-in writes the key file the service reads at start, and the Web Push
+# stand-in is its push service: both start first (the descriptor's dependencies
+# name the cluster's needs; these are devstack's stand-ins for third parties).
+NotificationsService.requires = (*NotificationsService.requires, "sms", "webpush")
 
 
 class WishlistService(UvicornService):
