@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from devstack.component import Context
 from devstack.components import ALL
@@ -212,7 +213,7 @@ def test_notifications_texts_through_both_sms_accounts_and_pushes_with_its_own_k
     assert key_file.stat().st_mode & 0o777 == 0o600
     key = key_file.read_text()
     # A key the service's settings accept, kept across restarts.
-    settings = NotificationsSettings(environment="test", vapid_private_key=key.strip())
+    settings = NotificationsSettings(environment="test", vapid_private_key=SecretStr(key.strip()))
     assert settings.vapid_private_key is not None
     notifications._write_vapid_key()
     assert key_file.read_text() == key
