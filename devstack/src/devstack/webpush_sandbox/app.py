@@ -45,6 +45,8 @@ from devstack.webpush_sandbox.crypto import (
 )
 
 MAX_MESSAGES = 1000
+# A long-running stack forgets the oldest subscriptions (their endpoints then 404).
+MAX_SUBSCRIPTIONS = 10_000
 PROBLEM_TYPE = "application/problem+json"
 
 
@@ -166,6 +168,8 @@ def create_app() -> FastAPI:
         key = ec.generate_private_key(ec.SECP256R1())
         subscription_id = secrets.token_urlsafe(16)
         subscriptions[subscription_id] = _Subscription(key, secrets.token_bytes(16), server_key)
+        while len(subscriptions) > MAX_SUBSCRIPTIONS:
+            del subscriptions[next(iter(subscriptions))]
         made = PushSubscription(
             endpoint=f"{str(request.base_url).rstrip('/')}/push/{subscription_id}",
             keys=SubscriptionKeys(
