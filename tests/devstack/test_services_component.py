@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from devstack.component import Context
 from devstack.components import ALL
@@ -24,9 +25,11 @@ from devstack.components.services import (
     service_component,
     uvicorn_argv,
 )
+from devstack.components.sms import SmsSandbox
 from devstack.paths import Paths
 from productstore_contracts.descriptor import ServiceDescriptor
 from productstore_contracts.services import DESCRIPTORS
+from productstore_notifications.app.core.config import NotificationsSettings
 from tests.common.tinyapp import uvicorn_process
 from tests.support.gateway import private_gateway
 
@@ -190,3 +193,27 @@ def test_services_key_clients_by_the_address_the_gateway_saw(
                 # Straight to the service, not from the gateway: no header is believed.
                 direct = _get_from(source, f"{served.url}/api/whoami", spoof)
                 assert direct == {"address": source, "subject": f"ip:{source}"}
+
+
+def test_notifications_texts_through_both_sms_accounts_and_pushes_with_its_own_key(
+    tmp_path: Path,
+) -> None:
+    context = _context(tmp_path)
+    notifications = NotificationsService(context)
+    sms = SmsSandbox(context)
+    assert {"sms", "webpush"} <= set(notifications.requires)
+    env = notifications.process_spec().env
+    assert env["NOTIFICATIONS_SMS_PROVIDERS"] == ",".join(sms.provider_urls())
+    assert env["NOTIFICATIONS_SMS_API_KEY_FILE"] == str(sms.api_key_file)
+    assert env["NOTIFICATIONS_PUSH_ENDPOINT_HOSTS"] == "127.0.0.1:8173"
+    assert "NOTIFICATIONS_VAPID_PRIVATE_KEY" not in env
+    key_file = Path(env["NOTIFICATIONS_VAPID_PRIVATE_KEY_FILE"])
+    notifications.state_dir.mkdir(parents=True)
+    notifications._write_vapid_key()
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    key = key_file.read_text()
+    # A key the service's settings accept, kept across restarts.
+    settings = NotificationsSettings(environment="test", vapid_private_key=SecretStr(key.strip()))
+    assert settings.vapid_private_key is not None
+    notifications._write_vapid_key()
+    assert key_file.read_text() == key

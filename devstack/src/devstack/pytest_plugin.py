@@ -36,6 +36,8 @@ from devstack.components.payments import PaymentsSandbox
 from devstack.components.prometheus import Prometheus
 from devstack.components.redis import Redis
 from devstack.components.services import AuthService, CatalogService
+from devstack.components.sms import SmsSandbox
+from devstack.components.webpush import WebPushSandbox
 from devstack.errors import DevstackError
 from devstack.paths import Paths
 from devstack.stack import Stack
@@ -223,6 +225,18 @@ def alertmanager_build(devstack: DevstackSession) -> Alertmanager:
 def mailpit(devstack: DevstackSession) -> Mailpit:
     """The mail server (SMTP in, its HTTP API for reading what arrived)."""
     return _one(devstack, Mailpit)
+
+
+@pytest.fixture(scope="session")
+def sms_sandbox(devstack: DevstackSession) -> SmsSandbox:
+    """The SMS provider stand-in (its URL, accounts and API key)."""
+    return _one(devstack, SmsSandbox)
+
+
+@pytest.fixture(scope="session")
+def webpush_sandbox(devstack: DevstackSession) -> WebPushSandbox:
+    """The Web Push stand-in (subscriptions, decrypted pushes)."""
+    return _one(devstack, WebPushSandbox)
 
 
 @pytest.fixture(scope="session")

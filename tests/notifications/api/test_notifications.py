@@ -27,7 +27,13 @@ async def test_preferences_default_then_replace(
 ) -> None:
     user = user_factory()
     fresh = await client.get("/api/notifications/preferences", headers=bearer(user.token))
-    assert fresh.json() == {"locale": "en", "phone": None, "opt_outs": [], "updated_at": None}
+    assert fresh.json() == {
+        "locale": "en",
+        "phone": None,
+        "opt_outs": [],
+        "updated_at": None,
+        "sms_opt_in": False,
+    }
     body = {
         "locale": "ru",
         "phone": "+79161234567",
@@ -54,6 +60,7 @@ BAD_PREFERENCES: list[tuple[str, dict[str, Any], str]] = [
         "#/opt_outs/0/channel",
     ),
     ("unknown member", {"locale": "en", "colour": "blue"}, "#/colour"),
+    ("SMS without a phone", {"sms_opt_in": True}, "#"),
 ]
 
 

@@ -9,6 +9,7 @@ import schemathesis
 from productstore_notifications.app.core.config import NotificationsSettings
 from productstore_notifications.app.main import create_app
 from tests.catalog.support import AuthServer, serve_in_thread
+from tests.notifications.mobile import new_vapid_key
 from tests.notifications.support import admin_token
 from tests.schemathesis.conftest import run_schema
 
@@ -16,7 +17,9 @@ from tests.schemathesis.conftest import run_schema
 def test_notifications_conform_to_their_openapi(
     settings: NotificationsSettings, notify_auth: AuthServer
 ) -> None:
-    app = create_app(settings.model_copy(update={"consume_orders": False}))
+    # With a VAPID key, so the devices routes answer (without one they are 503 by design).
+    update = {"consume_orders": False, "vapid_private_key": new_vapid_key()}
+    app = create_app(settings.model_copy(update=update))
     token = admin_token(notify_auth)
     with serve_in_thread(app) as url:
         schema = schemathesis.openapi.from_url(f"{url}/openapi.json")

@@ -23,6 +23,14 @@ REFUSED: list[tuple[str, dict[str, Any], str]] = [
         {"smtp_servers": "a:25,b:25,c:25", "smtp_timeout_seconds": 30},
         "lower the rounds or the timeouts",
     ),
+    ("SMS provider not a URL", {"sms_providers": "sms.example.com"}, "is not an http"),
+    (
+        "SMS rounds that outlast the handler",
+        {"sms_providers": "http://a/x,http://b/x,http://c/x", "sms_timeout_seconds": 10},
+        "one SMS message could take",
+    ),
+    ("VAPID key not base64url", {"vapid_private_key": "not*base64"}, "not base64url"),
+    ("VAPID key of 16 octets", {"vapid_private_key": "A" * 22}, "16 octets, not 32"),
 ]
 
 
@@ -38,3 +46,14 @@ def test_servers_in_failover_order() -> None:
     settings = NotificationsSettings(environment="test", smtp_servers="mail-1:25, mail-2:2525")
     assert settings.smtp_endpoints() == [("mail-1", 25), ("mail-2", 2525)]
     assert settings.worst_send_seconds() == 3 * (2 + 2 * 5) + 2 * 2
+
+
+def test_sms_providers_in_failover_order_and_push_hosts() -> None:
+    settings = NotificationsSettings(
+        environment="test",
+        sms_providers="https://sms-1.example/acme, https://sms-2.example/acme",
+        push_endpoint_hosts="127.0.0.1:8173, .Push.Apple.com",
+    )
+    assert settings.sms_urls() == ["https://sms-1.example/acme", "https://sms-2.example/acme"]
+    assert settings.worst_sms_seconds() == 3 * (2 * 5) + 2 * 2
+    assert settings.push_hosts() == ["127.0.0.1:8173", ".push.apple.com"]

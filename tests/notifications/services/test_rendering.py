@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 
 from productstore_notifications.app.models import TOPICS, Locale, Topic
-from productstore_notifications.app.services.rendering import OrderFacts, render
+from productstore_notifications.app.services.notifier import EMAIL_TOPICS
+from productstore_notifications.app.services.rendering import OrderFacts, render, render_short
 
 AT = datetime(2026, 3, 8, 14, 5, tzinfo=UTC)
 ORDER = "0f1e2d3c-aaaa-bbbb-cccc-123456789abc"
@@ -76,7 +77,7 @@ def test_a_refund_line_only_when_paid() -> None:
 
 
 @pytest.mark.parametrize("locale", ["en", "ru"])
-@pytest.mark.parametrize("topic", TOPICS)
+@pytest.mark.parametrize("topic", EMAIL_TOPICS)
 def test_every_topic_has_text_in_every_locale(topic: Topic, locale: Locale) -> None:
     rendered = render(topic, OrderFacts(ORDER, AT, Decimal(1), "USD", reason="other"), locale)
     assert rendered.subject
@@ -87,3 +88,14 @@ def test_html_is_escaped() -> None:
     rendered = render("order_cancelled", OrderFacts("<script>x", AT, reason="other"), "en")
     assert "<SCRIPT>" not in rendered.html
     assert "&lt;SCRIPT&gt;" in rendered.html
+
+
+@pytest.mark.parametrize("locale", ["en", "ru"])
+@pytest.mark.parametrize("topic", TOPICS)
+def test_every_topic_has_a_short_text_in_every_locale(topic: Topic, locale: Locale) -> None:
+    short = render_short(topic, OrderFacts(ORDER, AT, Decimal(1), "USD"), locale)
+    assert short.title
+    assert ORDER[:8].upper() in short.text
+    assert "{" not in short.text + short.title
+    # One SMS part in GSM-7 (160) or UCS-2 (70, Cyrillic) is the aim; two at most.
+    assert len(short.text) <= (140 if locale == "ru" else 160)

@@ -20,6 +20,8 @@ from devstack.components.payments import PaymentsSandbox
 from devstack.components.prometheus import Prometheus
 from devstack.components.redis import Redis
 from devstack.components.services import SERVICES
+from devstack.components.sms import SmsSandbox
+from devstack.components.webpush import WebPushSandbox
 
 ALL: tuple[type[Component], ...] = (
     Cassandra,
@@ -45,6 +47,9 @@ ALL: tuple[type[Component], ...] = (
     PaymentsSandbox,
     # The mail server the notifications service sends to (and tests read from).
     Mailpit,
+    # Stand-ins for the notifications service's SMS providers and browsers' push services.
+    SmsSandbox,
+    WebPushSandbox,
     # Product Store's own services, one per descriptor (productstore_contracts.services).
     *SERVICES,
     ProductStoreOperator,

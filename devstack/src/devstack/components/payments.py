@@ -14,23 +14,14 @@ Options (context options or environment): ``payments.port`` /
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import secrets
-import sys
 from pathlib import Path
 
-import httpx
+from devstack.stand_in import HOST, StandIn
 
-from devstack.component import Component
-from devstack.errors import DevstackError
-from devstack.process import Endpoint, ProcessSpec
-
-HOST = "127.0.0.1"
 # 81xx are the services' ports (8101 auth, 8102 catalog, the next ones for the
 # next services); 8190/8191 are the operator's. 8170 is the sandbox's.
 DEFAULT_PORT = 8170
-APP_FACTORY = "devstack.payments_sandbox.app:create_app"
 # Quick retries, so a test sees a webhook retried and given up within seconds:
 # attempts after 0.25, 0.5 and 1 s.
 WEBHOOK_MAX_ATTEMPTS = 4
@@ -41,7 +32,7 @@ SLOW_SECONDS = 1.0
 TIMEOUT_HOLD_SECONDS = 30.0
 
 
-class PaymentsSandbox(Component):
+class PaymentsSandbox(StandIn):
     """A payment provider's sandbox (authorise, capture, refund, void, signed webhooks)."""
 
     name = "payments"
@@ -49,17 +40,11 @@ class PaymentsSandbox(Component):
         f"payment provider sandbox (test tokens, signed webhooks) on {HOST}:{DEFAULT_PORT}"
     )
     default = True
-    ready_timeout = 30.0
+    app_factory = "devstack.payments_sandbox.app:create_app"
+    default_port = DEFAULT_PORT
+    # tok_timeout's held answers must not keep a stop waiting 30 s.
+    graceful_shutdown_seconds = 1.0
     start_hint = f"read the log (`devstack logs payments`); check that port {DEFAULT_PORT} is free"
-
-    @property
-    def port(self) -> int:
-        raw = self.ctx.options.get("payments.port") or os.environ.get("PRODUCTSTORE_PAYMENTS_PORT")
-        return int(raw) if raw else DEFAULT_PORT
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
 
     @property
     def api_key_file(self) -> Path:
@@ -76,28 +61,12 @@ class PaymentsSandbox(Component):
         return self.webhook_secret_file.read_text().strip().encode()
 
     # --- hooks -------------------------------------------------------------
-    def provision(self) -> bool:
-        for module in ("fastapi", "uvicorn"):
-            if importlib.util.find_spec(module) is None:
-                raise DevstackError(
-                    self.name,
-                    f"{module} is not importable from {sys.executable}",
-                    hint="run `make setup` (the workspace installs devstack's dependencies)",
-                )
-        return False
-
-    def endpoints(self) -> dict[str, Endpoint]:
-        return {"http": Endpoint(HOST, self.port)}
-
     def prepare(self) -> None:
-        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.state_dir.chmod(0o700)
-        for path, prefix in ((self.api_key_file, "sk_test_"), (self.webhook_secret_file, "whsec_")):
-            if not path.exists():
-                self.write_generated(path, prefix + secrets.token_hex(24) + "\n")
-            path.chmod(0o600)
+        super().prepare()
+        self.keep_secret(self.api_key_file, lambda: "sk_test_" + secrets.token_hex(24))
+        self.keep_secret(self.webhook_secret_file, lambda: "whsec_" + secrets.token_hex(24))
 
-    def processes(self) -> list[ProcessSpec]:
+    def process_env(self) -> dict[str, str]:
         env = {
             "API_KEY_FILE": str(self.api_key_file),
             "WEBHOOK_SECRET_FILE": str(self.webhook_secret_file),
@@ -106,32 +75,7 @@ class PaymentsSandbox(Component):
             "SLOW_SECONDS": str(SLOW_SECONDS),
             "TIMEOUT_HOLD_SECONDS": str(TIMEOUT_HOLD_SECONDS),
         }
-        argv = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            APP_FACTORY,
-            "--factory",
-            "--host",
-            HOST,
-            "--port",
-            str(self.port),
-            # tok_timeout's held answers must not keep a stop waiting 30 s.
-            "--timeout-graceful-shutdown",
-            "1",
-            "--no-proxy-headers",
-        ]
-        return [
-            ProcessSpec(
-                name=self.name,
-                argv=argv,
-                env={f"PAYMENTS_SANDBOX_{k}": v for k, v in env.items()},
-                cwd=self.state_dir,
-            )
-        ]
-
-    def ready(self) -> bool:
-        return httpx.get(f"{self.url}/healthz", timeout=2.0).status_code == 200
+        return {f"PAYMENTS_SANDBOX_{k}": v for k, v in env.items()}
 
     def env(self) -> dict[str, str]:
         """Where the sandbox is and the files holding its credentials (never the values)."""

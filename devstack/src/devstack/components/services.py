@@ -18,6 +18,7 @@ Vault token and first administrator).
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 import secrets
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from devstack import cassandra_auth, sample_store
 from devstack.component import Component
@@ -77,6 +79,14 @@ MAILPIT_SMTP = f"{HOST}:1025"
 # service's secret among them (each made once, mode 0600).
 SERVICE_CLIENTS_FILE = "service-clients.json"
 NOTIFICATIONS_SECRET_FILE = "notifications-client-secret"  # noqa: S105 - a file name
+# The SMS and Web Push stand-ins (sms.py's and webpush.py's constants): the SMS
+# accounts in failover order and the file of the stand-in's API key.
+SMS_URL = f"http://{HOST}:8172"
+SMS_ACCOUNTS = ("primary", "backup")
+SMS_API_KEY_FILE = "api-key"
+WEBPUSH_HOST = f"{HOST}:8173"
+# In notifications' state directory: its VAPID private key (made once, mode 0600).
+VAPID_KEY_FILE = "vapid-private-key"
 
 _SYNC_HINT = "run `make setup` in the repository (the workspace installs the services)"
 
@@ -511,9 +521,26 @@ class OrdersService(UvicornService):
 
 
 class NotificationsService(UvicornService):
-    """The notifications service, sending to Mailpit, with its client secret for auth."""
+    """The notifications service, sending to Mailpit, the SMS stand-in's two accounts and
+    the Web Push stand-in, with its client secret for auth and its VAPID key."""
 
     descriptor = NOTIFICATIONS
+
+    @property
+    def vapid_key_file(self) -> Path:
+        return self.state_dir / VAPID_KEY_FILE
+
+    def prepare(self) -> None:
+        super().prepare()
+        self._write_vapid_key()
+
+    def _write_vapid_key(self) -> None:
+        """The store's VAPID private key (P-256, 32 octets base64url), made once."""
+        if not self.vapid_key_file.exists():
+            scalar = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value
+            encoded = base64.urlsafe_b64encode(scalar.to_bytes(32, "big")).rstrip(b"=").decode()
+            self.vapid_key_file.touch(mode=0o600)
+            self.vapid_key_file.write_text(encoded + "\n")
 
     def service_env(self) -> dict[str, str]:
         return {
@@ -524,7 +551,17 @@ class NotificationsService(UvicornService):
             "AUTH_CLIENT_SECRET_FILE": str(
                 self.paths.component_dir("auth") / NOTIFICATIONS_SECRET_FILE
             ),
+            "SMS_PROVIDERS": ",".join(f"{SMS_URL}/{account}" for account in SMS_ACCOUNTS),
+            "SMS_API_KEY_FILE": str(self.paths.component_dir("sms") / SMS_API_KEY_FILE),
+            "VAPID_PRIVATE_KEY_FILE": str(self.vapid_key_file),
+            "PUSH_ENDPOINT_HOSTS": WEBPUSH_HOST,
         }
+
+
+# The SMS stand-in writes the key file the service reads at start, and the Web Push
+# stand-in is its push service: both start first (the descriptor's dependencies
+# name the cluster's needs; these are devstack's stand-ins for third parties).
+NotificationsService.requires = (*NotificationsService.requires, "sms", "webpush")
 
 
 class WishlistService(UvicornService):

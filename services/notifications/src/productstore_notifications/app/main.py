@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import uuid
+from contextlib import aclosing
 
 from fastapi import FastAPI
 
@@ -14,16 +15,21 @@ from productstore_common.kit import ServiceKit, service_app
 from productstore_common.kit.connections import create_topics
 from productstore_contracts.services import NOTIFICATIONS
 from productstore_notifications import __version__
-from productstore_notifications.app.api.routes import notifications
+from productstore_notifications.app.api.routes import devices, notifications
 from productstore_notifications.app.core.config import (
     HANDLER_TIMEOUT_SECONDS,
     NotificationsSettings,
 )
 from productstore_notifications.app.data import migrations_dir
 from productstore_notifications.app.data.contacts import AuthContacts
+from productstore_notifications.app.data.devices import DeviceStore
+from productstore_notifications.app.data.sms import Sms, SmsProvider
 from productstore_notifications.app.data.smtp import SmtpProvider
 from productstore_notifications.app.data.store import NotificationStore
+from productstore_notifications.app.data.webpush import WebPushSender, vapid_private_key
+from productstore_notifications.app.services.devices import Devices
 from productstore_notifications.app.services.inbox import DeliveryLog, UserNotifications
+from productstore_notifications.app.services.mobile import MobileChannels, Rounds
 from productstore_notifications.app.services.notifier import (
     HANDLED,
     Notifier,
@@ -37,18 +43,23 @@ _logger = logging.getLogger(__name__)
 
 DESCRIPTION = """\
 Messages to users about their orders: e-mail (HTML and plain text, in the user's
-language) and an in-app inbox.
+language), an in-app inbox, SMS delivery updates (order fulfilled and delivered, to
+users who gave a phone and opted in) and Web Push to the browsers a user subscribed.
 
 Each order event on `productstore.orders` becomes at most one message per channel
 for the order's owner: the message is claimed in Cassandra (event, recipient,
-channel) before it is sent, so a redelivered event sends nothing. E-mail goes
-through an ordered chain of SMTP servers, each behind a circuit breaker; a message
-that fails every round is dead-lettered. Users read their inbox and set their
-language and opt-outs; administrators (`admin` role) read the delivery log. Errors
-are `application/problem+json` with a stable `reason`.
+channel) before it is sent, so a redelivered event sends nothing. E-mail and SMS go
+through ordered chains of providers, each behind a circuit breaker; a message that
+fails every round is dead-lettered. A push service's 404/410 drops the subscription.
+Users read their inbox, set their language, phone and opt-outs and register their
+browsers for push; administrators (`admin` role) read the delivery log. Errors are
+`application/problem+json` with a stable `reason`.
 """
 
-OPENAPI_TAGS = [{"name": "notifications", "description": "Inbox, preferences, delivery log"}]
+OPENAPI_TAGS = [
+    {"name": "notifications", "description": "Inbox, preferences, delivery log"},
+    {"name": "devices", "description": "Web Push subscriptions (VAPID, aes128gcm)"},
+]
 
 
 def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
@@ -58,7 +69,7 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
         settings or NotificationsSettings(),
         version=__version__,
         description=DESCRIPTION,
-        routers=[notifications.router],
+        routers=[notifications.router, devices.router],
         setup=setup,
         migrations=migrations_dir(),
         openapi_tags=OPENAPI_TAGS,
@@ -96,6 +107,8 @@ async def setup(kit: ServiceKit[NotificationsSettings]) -> None:
         failures=settings.breaker_failures,
         reset_seconds=settings.breaker_reset_seconds,
     )
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    mobile = await _mobile(kit, store, owner)
     notifier = kit.provide(
         Notifier(
             store,
@@ -106,7 +119,8 @@ async def setup(kit: ServiceKit[NotificationsSettings]) -> None:
             retry=Retry(
                 settings.send_rounds, settings.retry_initial_seconds, settings.retry_max_seconds
             ),
-            owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+            owner=owner,
+            mobile=mobile,
         )
     )
     if settings.consume_orders:
@@ -129,3 +143,60 @@ async def setup(kit: ServiceKit[NotificationsSettings]) -> None:
                 tracer_provider=kit.tracer_provider,
             )
         )
+
+
+async def _mobile(
+    kit: ServiceKit[NotificationsSettings], store: NotificationStore, owner: str
+) -> MobileChannels:
+    """SMS (when providers are configured) and Web Push (when a VAPID key is)."""
+    settings = kit.settings
+    sms_chain: FailoverChain[Sms] | None = None
+    if urls := settings.sms_urls():
+        api_key = settings.sms_api_key.get_secret_value() if settings.sms_api_key else None
+        providers = [
+            await kit.enter(
+                aclosing(SmsProvider(url, api_key=api_key, timeout=settings.sms_timeout_seconds))
+            )
+            for url in urls
+        ]
+        sms_chain = FailoverChain(
+            providers,
+            failures=settings.breaker_failures,
+            reset_seconds=settings.breaker_reset_seconds,
+        )
+    push = None
+    if settings.vapid_private_key is not None:
+        push = await kit.enter(
+            aclosing(
+                WebPushSender(
+                    vapid_private_key(settings.vapid_private_key.get_secret_value()),
+                    subject=settings.vapid_subject,
+                    timeout=settings.push_timeout_seconds,
+                )
+            )
+        )
+    else:
+        _logger.warning("no NOTIFICATIONS_VAPID_PRIVATE_KEY: Web Push is off")
+    devices = DeviceStore(store.db)
+    kit.provide(
+        Devices(
+            devices,
+            allowed_hosts=settings.push_hosts(),
+            max_devices=settings.max_devices,
+            vapid_public_key=push.public_key if push is not None else None,
+        )
+    )
+    return MobileChannels(
+        store,
+        devices,
+        sms_chain,
+        push,
+        Rounds(
+            settings.send_rounds,
+            settings.retry_initial_seconds,
+            settings.retry_max_seconds,
+            settings.breaker_failures,
+            settings.breaker_reset_seconds,
+        ),
+        owner,
+    )

@@ -4,19 +4,35 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Topic = Literal["order_placed", "order_paid", "order_cancelled", "order_expired"]
+Topic = Literal[
+    "order_placed",
+    "order_paid",
+    "order_cancelled",
+    "order_expired",
+    "order_fulfilled",
+    "order_delivered",
+]
 """What a message is about; each order event has one."""
-Channel = Literal["email", "inapp"]
+Channel = Literal["email", "inapp", "sms", "push"]
 """How it reaches the user."""
 Locale = Literal["en", "ru"]
 DeliveryOutcome = Literal["sent", "failed", "skipped", "dead_lettered"]
 
-TOPICS: tuple[Topic, ...] = ("order_placed", "order_paid", "order_cancelled", "order_expired")
-CHANNELS: tuple[Channel, ...] = ("email", "inapp")
+TOPICS: tuple[Topic, ...] = (
+    "order_placed",
+    "order_paid",
+    "order_cancelled",
+    "order_expired",
+    "order_fulfilled",
+    "order_delivered",
+)
+CHANNELS: tuple[Channel, ...] = ("email", "inapp", "sms", "push")
+# SMS carries delivery updates only (the issue's "SMS on delivery updates").
+SMS_TOPICS: tuple[Topic, ...] = ("order_fulfilled", "order_delivered")
 
 
 class _Strict(BaseModel):
@@ -44,10 +60,21 @@ class PreferencesBase(_Strict):
         max_length=len(TOPICS) * len(CHANNELS),
         description="Topics muted per channel",
     )
+    sms_opt_in: bool = Field(
+        default=False,
+        description="SMS delivery updates (order fulfilled and delivered) to `phone`: "
+        "off unless the user turns it on; needs a phone",
+    )
 
 
 class PreferencesUpdate(PreferencesBase):
     """The whole preferences document (PUT replaces it)."""
+
+    @model_validator(mode="after")
+    def _sms_needs_a_phone(self) -> Self:
+        if self.sms_opt_in and self.phone is None:
+            raise ValueError("sms_opt_in needs a phone (E.164, e.g. +447700900123) to send to")
+        return self
 
 
 class PreferencesPublic(PreferencesBase):
@@ -75,7 +102,10 @@ class DeliveryPublic(BaseModel):
     channel: Channel
     topic: str
     attempt: int = Field(description="1 for the first try; each provider tried counts")
-    provider: str = Field(description="`smtp:host:port`, `inapp`, or `-` when none was tried")
+    provider: str = Field(
+        description="`smtp:host:port`, `sms:<base URL>`, `push:<push service origin>`, "
+        "`inapp`, or `-` when none was tried"
+    )
     outcome: DeliveryOutcome
     latency_ms: float
     error: str | None
@@ -92,6 +122,52 @@ class Replay(_Strict):
 class ReplayOutcome(BaseModel):
     outcome: Literal["sent", "dead_lettered", "no_address"] = Field(
         description="`dead_lettered`: it failed again (a new dead letter)"
+    )
+
+
+class DeviceKeys(_Strict):
+    p256dh: str = Field(
+        min_length=1,
+        max_length=100,
+        description="The subscription's P-256 public key: 65 octets (uncompressed point), "
+        "base64url",
+    )
+    auth: str = Field(
+        min_length=1,
+        max_length=100,
+        description="The subscription's auth secret: 16 octets, base64url",
+    )
+
+
+class DeviceCreate(_Strict):
+    """A Web Push subscription as the browser's `PushSubscription.toJSON()` gives it."""
+
+    endpoint: str = Field(
+        min_length=10,
+        max_length=1000,
+        description="The push service's URL for this browser (https; an allowed push service)",
+    )
+    expirationTime: int | None = Field(  # noqa: N815 - the browser's name
+        default=None, description="Ignored (browsers send null)"
+    )
+    keys: DeviceKeys
+
+
+class DeviceDelete(_Strict):
+    endpoint: str = Field(min_length=10, max_length=1000, description="The subscription to drop")
+
+
+class DevicePublic(BaseModel):
+    endpoint: str = Field(
+        description="A subscription of the user's (the key material is not shown)"
+    )
+
+
+class DevicesPage(BaseModel):
+    items: list[DevicePublic]
+    vapid_public_key: str | None = Field(
+        description="The application server key for `PushManager.subscribe` "
+        "(`applicationServerKey`); null when push is not configured"
     )
 
 

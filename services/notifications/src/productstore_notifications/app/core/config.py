@@ -1,4 +1,5 @@
-"""The notifications service's settings: `ServiceSettings` plus SMTP, auth and retries.
+"""The notifications service's settings: `ServiceSettings` plus SMTP, SMS, Web Push, auth
+and retries.
 
 Environment variables with the `NOTIFICATIONS_` prefix; the shared connection variables
 (`CASSANDRA_CONTACT_POINTS`, `KAFKA_BOOTSTRAP_SERVERS`, ...) are read too (see
@@ -7,7 +8,10 @@ productstore_common.settings). The full table is in the README.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Self
+from urllib.parse import urlsplit
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -63,6 +67,28 @@ class NotificationsSettings(ServiceSettings):
     breaker_failures: int = Field(default=3, ge=1, le=100)
     breaker_reset_seconds: float = Field(default=30.0, gt=0, le=3600)
 
+    # SMS delivery updates (ADR 0028): SMS APIs' base URLs in failover order (devstack:
+    # the SMS stand-in's accounts); empty: no SMS. The key is sent as a bearer token.
+    sms_providers: str = ""
+    sms_api_key: SecretStr | None = None
+    sms_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
+    # Web Push: the application server's VAPID private key (32 octets, base64url); unset:
+    # no push (device registration answers 503). The subject is the contact push
+    # services may write to.
+    vapid_private_key: SecretStr | None = None
+    vapid_subject: str = Field(
+        default="mailto:ops@productstore.local", pattern=r"^(mailto:|https://)\S+$"
+    )
+    push_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # The push services subscriptions may point at (host, host:port, or .suffix): the
+    # service POSTs to a user-given URL, so only to these. Browsers' push services by
+    # default; devstack adds its stand-in.
+    push_endpoint_hosts: str = (
+        "fcm.googleapis.com,updates.push.services.mozilla.com,.push.apple.com,.notify.windows.com"
+    )
+    max_devices: int = Field(default=10, ge=1, le=100)
+
     @field_validator("smtp_servers")
     @classmethod
     def _servers(cls, value: str) -> str:
@@ -75,8 +101,46 @@ class NotificationsSettings(ServiceSettings):
                 )
         return value
 
+    @field_validator("sms_providers")
+    @classmethod
+    def _sms_urls(cls, value: str) -> str:
+        for url in (u.strip() for u in value.split(",") if u.strip()):
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(
+                    f"{url!r} is not an http(s) URL; give the SMS APIs' base URLs in failover "
+                    "order, e.g. https://sms-1.example/acme,https://sms-2.example/acme"
+                )
+        return value
+
+    @field_validator("vapid_private_key")
+    @classmethod
+    def _vapid_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            text = value.get_secret_value().strip()
+            try:
+                raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            except (ValueError, binascii.Error):
+                raise ValueError("the VAPID private key is not base64url") from None
+            if len(raw) != 32:
+                raise ValueError(
+                    f"the VAPID private key is {len(raw)} octets, not 32 (a P-256 private "
+                    "key, base64url, as `web-push generate-vapid-keys` prints it)"
+                )
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> Self:
+        for channel, worst in (
+            ("SMS", self.worst_sms_seconds()),
+            ("push", self.worst_push_seconds()),
+        ):
+            if worst > MAX_SEND_SECONDS:
+                raise ValueError(
+                    f"one {channel} message could take {worst:.0f}s over its rounds, more than "
+                    f"the {MAX_SEND_SECONDS:.0f}s an event's handling may take: lower "
+                    "SEND_ROUNDS or the channel's timeout"
+                )
         if self.worst_send_seconds() > MAX_SEND_SECONDS:
             raise ValueError(
                 f"one e-mail could take {self.worst_send_seconds():.0f}s over its rounds "
@@ -92,6 +156,25 @@ class NotificationsSettings(ServiceSettings):
             self.auth_timeout_seconds + len(self.smtp_endpoints()) * self.smtp_timeout_seconds
         )
         return self.send_rounds * per_round + (self.send_rounds - 1) * self.retry_max_seconds
+
+    def worst_sms_seconds(self) -> float:
+        """SMS runs beside e-mail: its own rounds over its own providers."""
+        per_round = len(self.sms_urls()) * self.sms_timeout_seconds
+        return self.send_rounds * per_round + (self.send_rounds - 1) * self.retry_max_seconds
+
+    def worst_push_seconds(self) -> float:
+        """A user's subscriptions are pushed to concurrently: one timeout a round."""
+        return (
+            self.send_rounds * self.push_timeout_seconds
+            + (self.send_rounds - 1) * self.retry_max_seconds
+        )
+
+    def sms_urls(self) -> list[str]:
+        """The SMS providers' base URLs in failover order."""
+        return [u.strip() for u in self.sms_providers.split(",") if u.strip()]
+
+    def push_hosts(self) -> list[str]:
+        return [h.strip().lower() for h in self.push_endpoint_hosts.split(",") if h.strip()]
 
     def smtp_endpoints(self) -> list[tuple[str, int]]:
         """The SMTP servers in failover order."""

@@ -27,6 +27,8 @@ class PreferencesRecord:
     phone: str | None
     opt_outs: frozenset[str]  # "topic:channel"
     updated_at: datetime | None
+    # SMS delivery updates only when the user said yes (and gave a phone).
+    sms_opt_in: bool = False
 
 
 DEFAULT_PREFERENCES = PreferencesRecord(
@@ -88,7 +90,8 @@ class NotificationStore:
     # --- preferences ---------------------------------------------------------
     async def preferences(self, user_id: uuid.UUID) -> PreferencesRecord:
         page = await self.db.execute_async(
-            "SELECT locale, phone, opt_outs, updated_at FROM preferences WHERE user_id = ?",
+            "SELECT locale, phone, opt_outs, updated_at, sms_opt_in FROM preferences "
+            "WHERE user_id = ?",
             (user_id,),
         )
         row = page.one()
@@ -99,13 +102,21 @@ class NotificationStore:
             phone=row.phone,
             opt_outs=frozenset(row.opt_outs or ()),
             updated_at=_aware(row.updated_at) if row.updated_at else None,
+            sms_opt_in=bool(row.sms_opt_in),
         )
 
     async def put_preferences(self, user_id: uuid.UUID, record: PreferencesRecord) -> None:
         await self.db.execute_async(
-            "INSERT INTO preferences (user_id, locale, phone, opt_outs, updated_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (user_id, record.locale, record.phone, set(record.opt_outs), record.updated_at),
+            "INSERT INTO preferences (user_id, locale, phone, opt_outs, updated_at, sms_opt_in) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                user_id,
+                record.locale,
+                record.phone,
+                set(record.opt_outs),
+                record.updated_at,
+                record.sms_opt_in,
+            ),
         )
 
     # --- order owners ----------------------------------------------------------

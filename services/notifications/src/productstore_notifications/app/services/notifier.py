@@ -27,7 +27,9 @@ from productstore_common.telemetry.metrics import AppMetrics
 from productstore_contracts.events.orders import (
     ORDER_EVENTS,
     OrderCancelled,
+    OrderDelivered,
     OrderExpired,
+    OrderFulfilled,
     OrderPaid,
     OrderPlaced,
 )
@@ -37,18 +39,31 @@ from productstore_notifications.app.data.store import (
     DeliveryRecord,
     NotificationStore,
     OrderOwner,
+    PreferencesRecord,
 )
 from productstore_notifications.app.models import Channel, Locale, Topic
+from productstore_notifications.app.services.mobile import MobileChannels
 from productstore_notifications.app.services.providers import FailoverChain
 from productstore_notifications.app.services.rendering import OrderFacts, Rendered, render
 
 _logger = logging.getLogger(__name__)
 
-# The order events that become messages; the others (reserved, fulfilled, delivered)
-# are decoded and committed without a claim until they have templates.
+# The order events that become messages; the others (reserved) are decoded and
+# committed without a claim. Fulfilled and delivered go by SMS and push only until
+# they have e-mail templates.
 HANDLED: tuple[str, ...] = tuple(
-    kind.event_type for kind in (OrderPlaced, OrderPaid, OrderCancelled, OrderExpired)
+    kind.event_type
+    for kind in (
+        OrderPlaced,
+        OrderPaid,
+        OrderCancelled,
+        OrderExpired,
+        OrderFulfilled,
+        OrderDelivered,
+    )
 )
+# The topics with e-mail (and in-app) templates.
+EMAIL_TOPICS: tuple[Topic, ...] = ("order_placed", "order_paid", "order_cancelled", "order_expired")
 
 
 def orders_registry() -> EventRegistry:
@@ -98,14 +113,16 @@ class Notifier:
         self,
         store: NotificationStore,
         contacts: AuthContacts,
-        chain: FailoverChain,
+        chain: FailoverChain[EmailMessage],
         metrics: NotifierMetrics,
         *,
         mail_from: str,
         retry: Retry,
         owner: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        mobile: MobileChannels | None = None,
     ) -> None:
+        self.mobile = mobile
         self.store = store
         self.contacts = contacts
         self.chain = chain
@@ -140,9 +157,15 @@ class Notifier:
                 topic, reason, refunded = "order_cancelled", data.reason, data.paid
             case OrderExpired():
                 topic = "order_expired"
+            case OrderFulfilled():
+                topic = "order_fulfilled"
+            case OrderDelivered():
+                topic = "order_delivered"
             case _:
                 return None
         known = await self.store.order_owner(data.order_id)
+        if known is None and isinstance(data, OrderFulfilled | OrderDelivered):
+            known = OrderOwner(user_id=data.user_id, total=None, currency=None)
         if known is None:
             # Placed before this service read the topic: nobody to address.
             _logger.warning(
@@ -178,8 +201,32 @@ class Notifier:
         """Every channel's outcome for this user (in the user's locale and opt-outs)."""
         preferences = await self.store.preferences(user_id)
         locale: Locale = "ru" if preferences.locale == "ru" else "en"
-        message = Message(event_id, topic, user_id, locale, render(topic, facts, locale))
+        # SMS and push run beside e-mail: a slow SMTP server does not delay them.
+        mobile = (
+            self.mobile.notify(event_id, topic, user_id, preferences, facts)
+            if self.mobile is not None
+            else _nothing()
+        )
+        outcomes, mobile_outcomes = await asyncio.gather(
+            self._mail_and_inbox(event_id, topic, user_id, preferences, locale, facts), mobile
+        )
+        for channel, outcome in mobile_outcomes.items():
+            self.metrics.deliveries.labels(channel, outcome).inc()
+        return {**outcomes, **mobile_outcomes}
+
+    async def _mail_and_inbox(  # noqa: PLR0917 - notify's facts
+        self,
+        event_id: uuid.UUID,
+        topic: Topic,
+        user_id: uuid.UUID,
+        preferences: PreferencesRecord,
+        locale: Locale,
+        facts: OrderFacts,
+    ) -> dict[Channel, str]:
         outcomes: dict[Channel, str] = {}
+        if topic not in EMAIL_TOPICS:
+            return outcomes
+        message = Message(event_id, topic, user_id, locale, render(topic, facts, locale))
         channel: Channel
         for channel in ("inapp", "email"):
             if f"{topic}:{channel}" in preferences.opt_outs:
@@ -366,3 +413,7 @@ class Notifier:
                 error=error,
             )
         )
+
+
+async def _nothing() -> dict[Channel, str]:
+    return {}

@@ -1,4 +1,5 @@
-"""E-mail providers as an ordered failover chain, each behind a circuit breaker.
+"""Providers of a channel (SMTP servers, SMS APIs) as an ordered failover chain, each
+behind a circuit breaker.
 
 A provider that fails `failures` times in a row is skipped (its breaker is open) for
 `reset_seconds`; then one message may try it again (half-open): success closes the
@@ -13,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Literal, Protocol
+from typing import Generic, Literal, Protocol, TypeVar
 
 from productstore_notifications.app.data.smtp import ProviderRefusedError
 
@@ -65,11 +66,18 @@ class CircuitBreaker:
             self.opened_at = self.clock()
 
 
-class EmailProvider(Protocol):
+M = TypeVar("M")
+M_contra = TypeVar("M_contra", contravariant=True)
+
+
+class Provider(Protocol[M_contra]):
     name: str
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: M_contra) -> None:
         """Hand the message over; ProviderRefusedError when the provider did not take it."""
+
+
+EmailProvider = Provider[EmailMessage]
 
 
 @dataclass(frozen=True)
@@ -89,10 +97,10 @@ class ChainResult:
         return next((a.provider for a in self.attempts if a.ok), None)
 
 
-class FailoverChain:
+class FailoverChain(Generic[M]):
     def __init__(
         self,
-        providers: Sequence[EmailProvider],
+        providers: Sequence[Provider[M]],
         *,
         failures: int,
         reset_seconds: float,
@@ -109,7 +117,7 @@ class FailoverChain:
     def states(self) -> dict[str, BreakerState]:
         return {name: breaker.state for name, breaker in self.breakers.items()}
 
-    async def send(self, message: EmailMessage) -> ChainResult:
+    async def send(self, message: M) -> ChainResult:
         """Try the providers in order; the result lists each attempt (none: every
         breaker is open)."""
         result = ChainResult()

@@ -93,3 +93,38 @@ def render(topic: Topic, facts: OrderFacts, locale: Locale) -> Rendered:
         html=env.get_template("email.html.j2").render(context),
         summary=" ".join(paragraphs),
     )
+
+
+@dataclass(frozen=True)
+class Short:
+    """An SMS text, or a push notification's title and body."""
+
+    title: str
+    text: str
+
+
+@cache
+def _short_messages(locale: Locale) -> dict[str, Any]:
+    source = (
+        resources.files("productstore_notifications.app") / "templates" / f"short.{locale}.toml"
+    )
+    return tomllib.loads(source.read_text(encoding="utf-8"))
+
+
+def render_short(topic: Topic, facts: OrderFacts, locale: Locale) -> Short:
+    """The SMS and push text about `facts` in `locale` (templates/short.<locale>.toml)."""
+    messages = _short_messages(locale)
+    total = (
+        money(facts.total, facts.currency, locale)
+        if facts.total is not None and facts.currency
+        else messages["layout"]["total_unknown"]
+    )
+    values = {
+        "ref": facts.order_id[:8].upper(),
+        "date": format_datetime(
+            facts.at.astimezone(UTC), "d MMMM", tzinfo=UTC, locale=BABEL_LOCALES[locale]
+        ),
+        "total": total,
+    }
+    text = messages[topic]
+    return Short(title=text["title"].format(**values), text=text["text"].format(**values))

@@ -1,0 +1,262 @@
+"""SMS delivery updates and Web Push against devstack's stand-ins: the SMS chain fails
+over when the first provider fails and comes back when it recovers; a push arrives
+VAPID-signed and decrypts to the message; a gone subscription is dropped; redelivery
+sends nothing twice; an order event through Kafka reaches both."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from devstack.components.kafka import Kafka
+from devstack.components.sms import SmsSandbox
+from devstack.components.webpush import WebPushSandbox
+from productstore_common.kit.container import container_of
+from productstore_contracts.events.orders import OrderDelivered, OrderLine
+from productstore_notifications.app.core.config import NotificationsSettings
+from productstore_notifications.app.main import create_app
+from productstore_notifications.app.models import Channel, Topic
+from productstore_notifications.app.services.notifier import Notifier
+from productstore_notifications.app.services.rendering import OrderFacts
+from tests.catalog.support import AuthServer, asgi_client, wait_ready
+from tests.notifications.mobile import (
+    SmsAccounts,
+    browser_subscription,
+    new_phone,
+    new_vapid_key,
+    opt_in,
+    pushes_to,
+)
+from tests.notifications.support import Backing, User, admin_token, running, send_order_events
+from tests.support.problems import bearer
+
+pytestmark = pytest.mark.anyio
+
+BREAKER_RESET_SECONDS = 1.0
+
+
+async def attempts_of(
+    app: FastAPI, token: str, event_id: uuid.UUID, channel: str
+) -> list[tuple[str, str]]:
+    """(provider, outcome) of each attempt of one event on one channel, in order."""
+    async with asgi_client(app) as client:
+        page = await client.get(
+            "/api/notifications/deliveries",
+            params={"channel": channel, "limit": 500},
+            headers=bearer(token),
+        )
+    assert page.status_code == 200, page.text
+    rows = [row for row in page.json()["items"] if row["event_id"] == str(event_id)]
+    return [
+        (row["provider"], row["outcome"])
+        for row in sorted(rows, key=lambda r: (r["attempt"], r["at"]))
+    ]
+
+
+async def notify(
+    app: FastAPI, user: User, topic: Topic = "order_delivered", event_id: uuid.UUID | None = None
+) -> tuple[uuid.UUID, dict[Channel, str]]:
+    event_id = event_id or uuid.uuid4()
+    facts = OrderFacts(order_id=str(uuid.uuid4()), at=datetime.now(UTC))
+    outcomes = await container_of(app).get(Notifier).notify(event_id, topic, user.id, facts)
+    return event_id, outcomes
+
+
+async def test_sms_fails_over_to_the_next_provider_and_comes_back(
+    settings: NotificationsSettings,
+    sms_sandbox: SmsSandbox,
+    notify_auth: AuthServer,
+    user_factory: Callable[[], User],
+) -> None:
+    token = admin_token(notify_auth)
+    accounts = SmsAccounts(sms_sandbox)
+    first, second = accounts.providers
+    overrides = accounts.settings(breaker_failures=1, breaker_reset_seconds=BREAKER_RESET_SECONDS)
+    async with running(settings, **overrides) as app, asgi_client(app) as client:
+        # Both up: the first provider takes it.
+        user, phone = user_factory(), new_phone()
+        await opt_in(client, user, phone)
+        event_id, outcomes = await notify(app, user)
+        assert outcomes["sms"] == "sent"
+        assert await attempts_of(app, token, event_id, "sms") == [(first, "sent")]
+        [message] = accounts.received(phone)
+        assert message["account"] == accounts.names[0]
+        assert "was delivered" in message["body"]
+
+        # The first fails: the second takes it, and the first's breaker opens.
+        accounts.fail(0)
+        user, phone = user_factory(), new_phone()
+        await opt_in(client, user, phone)
+        event_id, outcomes = await notify(app, user, "order_fulfilled")
+        assert outcomes["sms"] == "sent"
+        assert await attempts_of(app, token, event_id, "sms") == [
+            (first, "failed"),
+            (second, "sent"),
+        ]
+        assert [m["account"] for m in accounts.received(phone)] == [accounts.names[1]]
+        event_id, _ = await notify(app, user)
+        assert await attempts_of(app, token, event_id, "sms") == [(second, "sent")]
+
+        # Recovered, and after the reset time the trial goes to the first again.
+        accounts.recover(0)
+        await asyncio.sleep(BREAKER_RESET_SECONDS + 0.2)
+        event_id, outcomes = await notify(app, user)
+        assert outcomes["sms"] == "sent"
+        assert await attempts_of(app, token, event_id, "sms") == [(first, "sent")]
+
+
+async def test_sms_only_for_delivery_updates_to_users_who_opted_in(
+    settings: NotificationsSettings,
+    sms_sandbox: SmsSandbox,
+    user_factory: Callable[[], User],
+) -> None:
+    accounts = SmsAccounts(sms_sandbox)
+    async with running(settings, **accounts.settings()) as app, asgi_client(app) as client:
+        user, phone = user_factory(), new_phone()
+        # A phone but no yes: nothing.
+        body = {"phone": phone}
+        put = await client.put(
+            "/api/notifications/preferences", json=body, headers=bearer(user.token)
+        )
+        assert put.status_code == 200, put.text
+        _, outcomes = await notify(app, user)
+        assert "sms" not in outcomes
+        # Opted in: delivery updates, but not payment news; opted out of one topic.
+        await opt_in(client, user, phone, locale="ru")
+        _, outcomes = await notify(app, user, "order_paid")
+        assert "sms" not in outcomes
+        event_id, outcomes = await notify(app, user)
+        assert outcomes["sms"] == "sent"
+        # The same event again (a redelivery) sends nothing more.
+        _, again = await notify(app, user, event_id=event_id)
+        assert again["sms"] == "duplicate"
+        [message] = accounts.received(phone)
+        assert "доставлен" in message["body"]
+        assert message["reference"] == f"{event_id}:{user.id}:sms"
+
+
+async def test_with_every_sms_provider_failing_the_message_is_dead_lettered(
+    settings: NotificationsSettings,
+    sms_sandbox: SmsSandbox,
+    notify_auth: AuthServer,
+    user_factory: Callable[[], User],
+) -> None:
+    token = admin_token(notify_auth)
+    accounts = SmsAccounts(sms_sandbox)
+    accounts.fail(0)
+    accounts.fail(1, status=500)
+    overrides = accounts.settings(send_rounds=2, breaker_failures=10)
+    async with running(settings, **overrides) as app, asgi_client(app) as client:
+        user, phone = user_factory(), new_phone()
+        await opt_in(client, user, phone)
+        event_id, outcomes = await notify(app, user)
+        assert outcomes["sms"] == "dead_lettered"
+        first, second = accounts.providers
+        assert await attempts_of(app, token, event_id, "sms") == [
+            (first, "failed"),
+            (second, "failed"),
+            (first, "failed"),
+            (second, "failed"),
+            ("-", "dead_lettered"),
+        ]
+        assert accounts.received(phone) == []
+
+
+async def test_a_push_arrives_signed_and_decrypts_and_a_gone_subscription_is_dropped(
+    settings: NotificationsSettings,
+    webpush_sandbox: WebPushSandbox,
+    notify_auth: AuthServer,
+    user_factory: Callable[[], User],
+) -> None:
+    token = admin_token(notify_auth)
+    host = webpush_sandbox.url.removeprefix("http://")
+    overrides = {"vapid_private_key": new_vapid_key(), "push_endpoint_hosts": host}
+    async with running(settings, **overrides) as app, asgi_client(app) as client:
+        user = user_factory()
+        listed = await client.get("/api/notifications/devices", headers=bearer(user.token))
+        server_key = listed.json()["vapid_public_key"]
+        # Bound to the service's key: the stand-in refuses pushes signed with any other.
+        subscription = browser_subscription(webpush_sandbox, server_key)
+        added = await client.post(
+            "/api/notifications/devices", json=subscription, headers=bearer(user.token)
+        )
+        assert added.status_code == 201, added.text
+        put = await client.put(
+            "/api/notifications/preferences", json={"locale": "ru"}, headers=bearer(user.token)
+        )
+        assert put.status_code == 200
+
+        event_id, outcomes = await notify(app, user, "order_paid")
+        assert outcomes["push"] == "sent"
+        [pushed] = pushes_to(webpush_sandbox, subscription["endpoint"])
+        payload = json.loads(pushed["plaintext"])
+        assert payload["title"].endswith("оплачен")
+        assert (payload["topic"], payload["event_id"]) == ("order_paid", str(event_id))
+        assert pushed["vapid_sub"] == "mailto:ops@productstore.local"
+        provider = f"push:{webpush_sandbox.url}"
+        assert await attempts_of(app, token, event_id, "push") == [(provider, "sent")]
+
+        # The browser unsubscribes: the push service answers 410 and the row goes.
+        subscription_id = subscription["endpoint"].rsplit("/", 1)[1]
+        gone = httpx.delete(f"{webpush_sandbox.url}/subscriptions/{subscription_id}", timeout=5)
+        assert gone.status_code == 204
+        event_id, outcomes = await notify(app, user, "order_paid")
+        assert outcomes["push"] == "gone"
+        assert await attempts_of(app, token, event_id, "push") == [(provider, "failed")]
+        listed = await client.get("/api/notifications/devices", headers=bearer(user.token))
+        assert listed.json()["items"] == []
+        # No subscription left: no push is even claimed.
+        _, outcomes = await notify(app, user, "order_paid")
+        assert "push" not in outcomes
+
+
+async def test_an_order_delivered_through_kafka_reaches_sms_and_push_once(  # noqa: PLR0917 (fixtures)
+    settings: NotificationsSettings,
+    kafka: Kafka,
+    backing: Backing,
+    sms_sandbox: SmsSandbox,
+    webpush_sandbox: WebPushSandbox,
+    user_factory: Callable[[], User],
+) -> None:
+    accounts = SmsAccounts(sms_sandbox)
+    overrides = accounts.settings(
+        vapid_private_key=new_vapid_key(),
+        push_endpoint_hosts=webpush_sandbox.url.removeprefix("http://"),
+        consumer_group=f"notifications-{uuid.uuid4().hex[:8]}",
+    )
+    app = create_app(settings.model_copy(update=overrides))
+    async with app.router.lifespan_context(app), asgi_client(app) as client:
+        await wait_ready(app)
+        user, phone = user_factory(), new_phone()
+        await opt_in(client, user, phone)
+        subscription = browser_subscription(webpush_sandbox, None)
+        added = await client.post(
+            "/api/notifications/devices", json=subscription, headers=bearer(user.token)
+        )
+        assert added.status_code == 201, added.text
+        delivered = OrderDelivered(
+            order_id=uuid.uuid4(),
+            user_id=user.id,
+            lines=[OrderLine(product_id=uuid.uuid4(), quantity=1)],
+        )
+        # The same event twice (a redelivery): still one of each.
+        event_id = uuid.uuid4()
+        await send_order_events(
+            kafka, backing.orders_topic, [(delivered, event_id), (delivered, event_id)]
+        )
+        for _ in range(300):
+            if accounts.received(phone) and pushes_to(webpush_sandbox, subscription["endpoint"]):
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)
+        [sms] = accounts.received(phone)
+        assert str(delivered.order_id)[:8].upper() in sms["body"]
+        [pushed] = pushes_to(webpush_sandbox, subscription["endpoint"])
+        assert json.loads(pushed["plaintext"])["event_id"] == str(event_id)
