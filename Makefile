@@ -75,12 +75,13 @@ coverage: $(UV)  ## combine the last `make test`'s coverage data, report per pac
 audit: $(UV)  ## pip-audit of uv.lock's pins (skipped, saying why, where its vulnerability service is unreachable)
 	$(UV) run --frozen python tools/audit_dependencies.py --uv $(UV)
 
-bench: setup  ## benchmarks (start-up from stopped, the gateway with wrk, operator convergence, inventory reservations, schema changes on private Cassandra nodes, catalog stock lag, reviews classified per second, a price drop fanned out to 10,000 wishlists, e-mails per second into Mailpit, the Locust journey); JSON in bench/results/
+bench: setup  ## benchmarks (start-up from stopped, the gateway with wrk, operator convergence, inventory reservations, schema changes on private Cassandra nodes, a consumer's keys at once against one at a time, catalog stock lag, reviews classified per second, a price drop fanned out to 10,000 wishlists, e-mails per second into Mailpit, the Locust journey); JSON in bench/results/
 	$(UV) run --frozen python bench/devstack_startup.py
 	$(UV) run --frozen python bench/gateway_wrk.py
 	$(UV) run --frozen python bench/operator_converge.py
 	$(UV) run --frozen python bench/inventory_reservations.py
 	$(UV) run --frozen python bench/cassandra_schema.py
+	$(UV) run --frozen python bench/consumer_key_concurrency.py
 	$(UV) run --frozen python bench/catalog_stock_lag.py
 	$(UV) run --frozen python bench/reviews_classify.py
 	$(UV) run --frozen python bench/notifications_smtp.py
