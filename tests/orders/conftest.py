@@ -8,7 +8,6 @@ processes (tests/support/service_process.py)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
@@ -20,29 +19,30 @@ from devstack.components.cassandra import Cassandra
 from devstack.components.kafka import Kafka
 from devstack.components.payments import PaymentsSandbox
 from devstack.components.redis import Redis
-from productstore_catalog.app.core.config import CatalogSettings
-from productstore_catalog.app.data import migrations_dir as catalog_migrations
 from productstore_catalog.app.main import create_app as create_catalog_app
 from productstore_contracts.services import INVENTORY, ORDERS
-from productstore_inventory.app.data import migrations_dir as inventory_migrations
-from productstore_inventory.app.main import create_app as create_inventory_app
 from productstore_orders.app.core.config import OrdersSettings
-from productstore_orders.app.data import migrations_dir as orders_migrations
 from productstore_orders.app.main import create_app
 from tests.catalog.conftest import JWKS_PATH, auth_server, tokens
 from tests.catalog.support import (
     AuthServer,
     Tokens,
     asgi_client,
-    catalog_settings,
     serve_in_thread,
     wait_ready,
 )
-from tests.catalog.support import Backing as CatalogBacking
-from tests.inventory.support import Backing as InventoryBacking
-from tests.inventory.support import inventory_settings
-from tests.orders.support import Backing, Callees, OrderEventLog, Shop, orders_settings
-from tests.support.keyspaces import migrated_keyspace, topics
+from tests.orders.support import (
+    Backing,
+    Callees,
+    OrderEventLog,
+    Shop,
+    backing_made,
+    catalog_of,
+    inventory_of,
+    new_backing,
+    orders_settings,
+    served_callees,
+)
 from tests.support.service_process import ServiceProcess, service_process
 
 __all__ = ["auth_server", "tokens"]
@@ -55,23 +55,8 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="module")
 def backing(cassandra: Cassandra, kafka: Kafka) -> Iterator[Backing]:
-    suffix = uuid.uuid4().hex[:12]
-    found = Backing(
-        orders_keyspace=f"orders_{suffix}",
-        inventory_keyspace=f"orders_inv_{suffix}",
-        catalog_keyspace=f"orders_cat_{suffix}",
-        orders_topic=f"orders-test-{suffix}",
-        inventory_topic=f"orders-inv-test-{suffix}",
-        catalog_topic=f"orders-cat-test-{suffix}",
-        reviews_topic=f"orders-rev-test-{suffix}",
-    )
-    with (
-        migrated_keyspace(cassandra, found.orders_keyspace, orders_migrations()),
-        migrated_keyspace(cassandra, found.inventory_keyspace, inventory_migrations()),
-        migrated_keyspace(cassandra, found.catalog_keyspace, catalog_migrations()),
-        topics(kafka, found.topics),
-    ):
-        yield found
+    with backing_made(cassandra, kafka, new_backing("orders")) as made:
+        yield made
 
 
 @pytest.fixture(scope="module")
@@ -92,41 +77,10 @@ def callees(
 ) -> Iterator[Callees]:
     """The module's catalog and inventory, each a real app served by uvicorn."""
     jwks_url = auth_server.url + JWKS_PATH
-    catalog = _catalog(cassandra, kafka, redis_server, backing, jwks_url)
-    inventory = inventory_settings(
-        cassandra,
-        kafka,
-        redis_server,
-        InventoryBacking(
-            keyspace=backing.inventory_keyspace,
-            events_topic=backing.inventory_topic,
-            orders_topic=backing.orders_topic,
-        ),
-        jwks_url,
-        **inventory_overrides,
-    )
-    with (
-        serve_in_thread(create_catalog_app(catalog)) as catalog_url,
-        serve_in_thread(create_inventory_app(inventory)) as inventory_url,
-    ):
-        yield Callees(catalog_url=catalog_url, inventory_url=inventory_url)
-
-
-def _catalog(
-    cassandra: Cassandra, kafka: Kafka, redis_server: Redis, backing: Backing, jwks_url: str
-) -> CatalogSettings:
-    return catalog_settings(
-        cassandra,
-        redis_server,
-        kafka,
-        CatalogBacking(
-            keyspace=backing.catalog_keyspace,
-            topic=backing.catalog_topic,
-            inventory_topic=backing.inventory_topic,
-            reviews_topic=backing.reviews_topic,
-        ),
-        jwks_url,
-    )
+    with served_callees(
+        cassandra, kafka, redis_server, backing, jwks_url, **inventory_overrides
+    ) as served:
+        yield served
 
 
 @dataclass(frozen=True)
@@ -155,21 +109,12 @@ def processes(
     keyspaces and topics; their logs in a temporary folder."""
     jwks_url = auth_server.url + JWKS_PATH
     logs = tmp_path_factory.mktemp("service-logs")
-    inventory = inventory_settings(
-        cassandra,
-        kafka,
-        redis_server,
-        InventoryBacking(
-            keyspace=backing.inventory_keyspace,
-            events_topic=backing.inventory_topic,
-            orders_topic=backing.orders_topic,
-        ),
-        jwks_url,
-        **inventory_overrides,
+    inventory = inventory_of(
+        cassandra, kafka, redis_server, backing, jwks_url, **inventory_overrides
     )
     with (
         serve_in_thread(
-            create_catalog_app(_catalog(cassandra, kafka, redis_server, backing, jwks_url))
+            create_catalog_app(catalog_of(cassandra, kafka, redis_server, backing, jwks_url))
         ) as catalog_url,
         service_process("inventory", INVENTORY.app_factory, inventory, logs) as inventory_process,
     ):

@@ -6,11 +6,13 @@ of devstack."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,9 +22,21 @@ from devstack.components.cassandra import Cassandra
 from devstack.components.kafka import Kafka
 from devstack.components.payments import PaymentsSandbox
 from devstack.components.redis import Redis
+from productstore_catalog.app.core.config import CatalogSettings
+from productstore_catalog.app.data import migrations_dir as catalog_migrations
+from productstore_catalog.app.main import create_app as create_catalog_app
 from productstore_common.events import CloudEvent, EventRegistry
 from productstore_contracts.events.orders import ORDER_EVENTS
+from productstore_inventory.app.core.config import InventorySettings
+from productstore_inventory.app.data import migrations_dir as inventory_migrations
+from productstore_inventory.app.main import create_app as create_inventory_app
 from productstore_orders.app.core.config import OrdersSettings
+from productstore_orders.app.data import migrations_dir as orders_migrations
+from tests.catalog.support import Backing as CatalogBacking
+from tests.catalog.support import catalog_settings, serve_in_thread
+from tests.inventory.support import Backing as InventoryBacking
+from tests.inventory.support import inventory_settings
+from tests.support.keyspaces import migrated_keyspace, topics
 
 # Re-exported (mypy's explicit form) for the test modules that import them from here.
 from tests.support.problems import assert_problem as assert_problem  # noqa: PLC0414
@@ -66,6 +80,106 @@ class Callees:
 
     catalog_url: str
     inventory_url: str
+
+
+def new_backing(prefix: str) -> Backing:
+    """Keyspaces and topics of a module's own (e.g. ``orders_ord_<id>``)."""
+    suffix = uuid.uuid4().hex[:12]
+    return Backing(
+        orders_keyspace=f"{prefix}_ord_{suffix}",
+        inventory_keyspace=f"{prefix}_inv_{suffix}",
+        catalog_keyspace=f"{prefix}_cat_{suffix}",
+        orders_topic=f"{prefix}-ord-test-{suffix}",
+        inventory_topic=f"{prefix}-inv-test-{suffix}",
+        catalog_topic=f"{prefix}-cat-test-{suffix}",
+        reviews_topic=f"{prefix}-rev-test-{suffix}",
+    )
+
+
+@contextlib.contextmanager
+def backing_made(
+    cassandra: Cassandra,
+    kafka: Kafka,
+    backing: Backing,
+    *,
+    keyspaces: Mapping[str, Path] | None = None,
+    topics_too: Sequence[str] = (),
+) -> Iterator[Backing]:
+    """The backing's keyspaces migrated and its topics made (with ``keyspaces`` and
+    ``topics_too`` of the caller's own), all dropped after."""
+    every = {
+        backing.orders_keyspace: orders_migrations(),
+        backing.inventory_keyspace: inventory_migrations(),
+        backing.catalog_keyspace: catalog_migrations(),
+        **(keyspaces or {}),
+    }
+    with contextlib.ExitStack() as stack:
+        for keyspace, migrations in every.items():
+            stack.enter_context(migrated_keyspace(cassandra, keyspace, migrations))
+        stack.enter_context(topics(kafka, [*backing.topics, *topics_too]))
+        yield backing
+
+
+def catalog_of(
+    cassandra: Cassandra, kafka: Kafka, redis_server: Redis, backing: Backing, jwks_url: str
+) -> CatalogSettings:
+    """The module's catalog: its keyspace and topic, following its inventory's."""
+    return catalog_settings(
+        cassandra,
+        redis_server,
+        kafka,
+        CatalogBacking(
+            keyspace=backing.catalog_keyspace,
+            topic=backing.catalog_topic,
+            inventory_topic=backing.inventory_topic,
+            reviews_topic=backing.reviews_topic,
+        ),
+        jwks_url,
+    )
+
+
+def inventory_of(
+    cassandra: Cassandra,
+    kafka: Kafka,
+    redis_server: Redis,
+    backing: Backing,
+    jwks_url: str,
+    **overrides: object,
+) -> InventorySettings:
+    """The module's inventory, consuming its order topic."""
+    return inventory_settings(
+        cassandra,
+        kafka,
+        redis_server,
+        InventoryBacking(
+            keyspace=backing.inventory_keyspace,
+            events_topic=backing.inventory_topic,
+            orders_topic=backing.orders_topic,
+        ),
+        jwks_url,
+        **overrides,
+    )
+
+
+@contextlib.contextmanager
+def served_callees(
+    cassandra: Cassandra,
+    kafka: Kafka,
+    redis_server: Redis,
+    backing: Backing,
+    jwks_url: str,
+    **inventory_overrides: object,
+) -> Iterator[Callees]:
+    """The module's catalog and inventory, each a real app served by uvicorn."""
+    catalog = catalog_of(cassandra, kafka, redis_server, backing, jwks_url)
+    inventory = inventory_of(
+        cassandra, kafka, redis_server, backing, jwks_url, **inventory_overrides
+    )
+    with (
+        serve_in_thread(create_catalog_app(catalog)) as catalog_url,
+        serve_in_thread(create_inventory_app(inventory)) as inventory_url,
+    ):
+        yield Callees(catalog_url=catalog_url, inventory_url=inventory_url)
 
 
 def orders_settings(

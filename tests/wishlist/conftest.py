@@ -16,11 +16,6 @@ from devstack.components.cassandra import Cassandra
 from devstack.components.kafka import Kafka
 from devstack.components.payments import PaymentsSandbox
 from devstack.components.redis import Redis
-from productstore_catalog.app.data import migrations_dir as catalog_migrations
-from productstore_catalog.app.main import create_app as create_catalog_app
-from productstore_inventory.app.data import migrations_dir as inventory_migrations
-from productstore_inventory.app.main import create_app as create_inventory_app
-from productstore_orders.app.data import migrations_dir as orders_migrations
 from productstore_orders.app.main import create_app as create_orders_app
 from productstore_wishlist.app.core.config import WishlistSettings
 from productstore_wishlist.app.data import migrations_dir
@@ -30,16 +25,17 @@ from tests.catalog.support import (
     AuthServer,
     Tokens,
     asgi_client,
-    catalog_settings,
     serve_in_thread,
     wait_ready,
 )
-from tests.catalog.support import Backing as CatalogBacking
-from tests.inventory.support import Backing as InventoryBacking
-from tests.inventory.support import inventory_settings
-from tests.orders.support import Backing as OrdersBacking
-from tests.orders.support import Callees, Shop, orders_settings
-from tests.support.keyspaces import migrated_keyspace, topics
+from tests.orders.support import (
+    Callees,
+    Shop,
+    backing_made,
+    new_backing,
+    orders_settings,
+    served_callees,
+)
 from tests.wishlist.support import Backing, Neighbours, NoticeLog, new_user, wishlist_settings
 
 __all__ = ["auth_server", "tokens"]
@@ -52,27 +48,18 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="module")
 def backing(cassandra: Cassandra, kafka: Kafka) -> Iterator[Backing]:
-    suffix = uuid.uuid4().hex[:12]
-    neighbours = OrdersBacking(
-        orders_keyspace=f"wl_ord_{suffix}",
-        inventory_keyspace=f"wl_inv_{suffix}",
-        catalog_keyspace=f"wl_cat_{suffix}",
-        orders_topic=f"wl-ord-test-{suffix}",
-        inventory_topic=f"wl-inv-test-{suffix}",
-        catalog_topic=f"wl-cat-test-{suffix}",
-        reviews_topic=f"wl-rev-test-{suffix}",
-    )
+    neighbours = new_backing("wl")
     found = Backing(
-        keyspace=f"wishlist_{suffix}",
-        events_topic=f"wishlist-test-{suffix}",
+        keyspace=f"wishlist_{uuid.uuid4().hex[:12]}",
+        events_topic=f"wishlist-test-{uuid.uuid4().hex[:12]}",
         neighbours=neighbours,
     )
-    with (
-        migrated_keyspace(cassandra, found.keyspace, migrations_dir()),
-        migrated_keyspace(cassandra, neighbours.orders_keyspace, orders_migrations()),
-        migrated_keyspace(cassandra, neighbours.inventory_keyspace, inventory_migrations()),
-        migrated_keyspace(cassandra, neighbours.catalog_keyspace, catalog_migrations()),
-        topics(kafka, [found.events_topic, *neighbours.topics]),
+    with backing_made(
+        cassandra,
+        kafka,
+        neighbours,
+        keyspaces={found.keyspace: migrations_dir()},
+        topics_too=[found.events_topic],
     ):
         yield found
 
@@ -90,47 +77,23 @@ def neighbours(
     """The module's catalog, inventory and orders, each a real app served by uvicorn."""
     jwks_url = auth_server.url + JWKS_PATH
     around = backing.neighbours
-    catalog = catalog_settings(
-        cassandra,
-        redis_server,
-        kafka,
-        CatalogBacking(
-            keyspace=around.catalog_keyspace,
-            topic=around.catalog_topic,
-            inventory_topic=around.inventory_topic,
-            reviews_topic=around.reviews_topic,
-        ),
-        jwks_url,
-    )
-    inventory = inventory_settings(
-        cassandra,
-        kafka,
-        redis_server,
-        InventoryBacking(
-            keyspace=around.inventory_keyspace,
-            events_topic=around.inventory_topic,
-            orders_topic=around.orders_topic,
-        ),
-        jwks_url,
-    )
-    with (
-        serve_in_thread(create_catalog_app(catalog)) as catalog_url,
-        serve_in_thread(create_inventory_app(inventory)) as inventory_url,
-    ):
+    with served_callees(cassandra, kafka, redis_server, around, jwks_url) as callees:
         orders = orders_settings(
             cassandra=cassandra,
             kafka=kafka,
             redis_server=redis_server,
             payments=payments_sandbox,
             backing=around,
-            callees=Callees(catalog_url=catalog_url, inventory_url=inventory_url),
+            callees=callees,
             jwks_url=jwks_url,
             # Carts only: no order is placed here.
             consume_inventory=False,
         )
         with serve_in_thread(create_orders_app(orders)) as orders_url:
             yield Neighbours(
-                catalog_url=catalog_url, inventory_url=inventory_url, orders_url=orders_url
+                catalog_url=callees.catalog_url,
+                inventory_url=callees.inventory_url,
+                orders_url=orders_url,
             )
 
 
