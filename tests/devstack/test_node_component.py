@@ -7,12 +7,14 @@ changes the machine while it runs (a bridge, firewall rules, kernel settings).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import ipaddress
 import json
 import os
 import re
+import socket
 import ssl
 import subprocess
 import tarfile
@@ -33,6 +35,7 @@ from devstack.components.kube_certs import CLIENTS
 from devstack.components.kube_cluster import (
     CLUSTER_DOMAIN,
     DNS_SERVICE_IP,
+    POD_CIDR,
     SERVICE_CIDR,
     admin_api,
     kubeconfig,
@@ -209,6 +212,7 @@ def _host_state(node: Node) -> dict[str, Any]:
         "addresses": sorted(
             " ".join(line.split()[1:4]) for line in out("ip", "-o", "addr").splitlines()
         ),
+        "routes": sorted(out("ip", "route", "show").splitlines()),
         "mounts": mounts,
         "netns": sorted(p.name for p in netns.iterdir()) if netns.is_dir() else None,
         "sysctls": {key: (Path("/proc/sys") / key).read_text() for key in node_module.SYSCTLS},
@@ -486,6 +490,9 @@ def _python_pod(namespace: str, name: str, program: str, *args: str) -> dict[str
     }
 
 
+KWOK_PODS = ipaddress.IPv4Network(POD_CIDR)
+
+
 def _chains(node: Node) -> list[str]:
     """Every KUBE- chain in IPv4 and IPv6 tables."""
     found = []
@@ -514,6 +521,10 @@ def test_a_pod_reaches_another_pods_service_by_cluster_ip_and_dns_name() -> None
     try:
         stack.up(["node"])
         assert _chains(node), "kube-proxy wrote no KUBE- chain"
+        # kwok's fake Pod IPs (where kube-proxy sends its Services) go nowhere.
+        with pytest.raises(OSError) as refused:
+            socket.create_connection((str(next(KWOK_PODS.hosts())), 80), timeout=2)
+        assert refused.value.errno == errno.EHOSTUNREACH, refused.value
         with admin_api(paths) as api:
             dns = api.get("/api/v1/namespaces/kube-system/services/kube-dns").json()
             assert dns["spec"]["clusterIP"] == DNS_SERVICE_IP

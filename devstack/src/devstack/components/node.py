@@ -53,6 +53,7 @@ from devstack.components.kube_cluster import (
     pki_files,
     write_client_kubeconfig,
 )
+from devstack.components.kube_cluster import POD_CIDR as KWOK_POD_CIDR
 from devstack.errors import DevstackError
 from devstack.process import Endpoint, ProcessSpec
 
@@ -546,6 +547,9 @@ disabled_plugins = [
         self._iptables(
             "-t", "filter", "-A", "CNI-ADMIN", "-i", BRIDGE, "!", "-o", BRIDGE, "-j", "DROP"
         )
+        # kube-proxy sends a ClusterIP whose endpoints are kwok's fake Pods to those
+        # IPs; without this a host process's packet would take the default route.
+        self._ip("route", "replace", "unreachable", KWOK_POD_CIDR)
 
     def endpoints(self) -> dict[str, Endpoint]:
         return {
@@ -747,6 +751,7 @@ disabled_plugins = [
             self._ip("link", "del", port)
         self._ip("link", "del", BRIDGE)
         self._ip("link", "del", NODE_LINK)
+        self._ip("route", "del", "unreachable", KWOK_POD_CIDR)
         self._remove_chains()
         self._remove_cgroups()
         # No sandbox outlives the stop: host-local's leases would only leak addresses.
