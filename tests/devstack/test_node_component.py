@@ -7,12 +7,14 @@ changes the machine while it runs (a bridge, firewall rules, kernel settings).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import ipaddress
 import json
 import os
 import re
+import socket
 import ssl
 import subprocess
 import tarfile
@@ -28,7 +30,17 @@ import pytest
 from devstack.component import Context
 from devstack.components import kube, node_build
 from devstack.components import node as node_module
-from devstack.components.kube_cluster import admin_api, pki_files
+from devstack.components.coredns import COREDNS_VERSION
+from devstack.components.kube_certs import CLIENTS
+from devstack.components.kube_cluster import (
+    CLUSTER_DOMAIN,
+    DNS_SERVICE_IP,
+    POD_CIDR,
+    SERVICE_CIDR,
+    admin_api,
+    kubeconfig,
+    pki_files,
+)
 from devstack.components.node import KUBELET_PORT, NODE_IP, NODE_NAME, POD_SUBNET, TAINT, Node
 from devstack.paths import Paths
 from devstack.process import read_pid_file
@@ -65,11 +77,14 @@ def test_the_node_stays_off_and_uses_only_test_addresses(tmp_path: Path) -> None
     node = stack.components["node"]
     assert isinstance(node, Node)
     assert "node" not in stack.default_names()
-    assert stack.expand(["node"]) == ["etcd", "kube-apiserver", "node"]
+    assert "coredns" not in stack.default_names(), "built for the node only"
+    assert stack.expand(["node"]) == ["etcd", "kube-apiserver", "coredns", "node"]
     configs = {
         "containerd": node._containerd_config(),
         "cni": json.dumps(node._cni_conflist()),
         "kubelet": json.dumps(node._kubelet_config()),
+        "corefile": node._corefile(),
+        "cluster objects": json.dumps(node._cluster_objects()),
         "argv": " ".join(arg for spec in node.processes() for arg in spec.argv),
     }
     for name, text in configs.items():
@@ -78,6 +93,66 @@ def test_the_node_stays_off_and_uses_only_test_addresses(tmp_path: Path) -> None
             allowed = ip.is_loopback or ip.is_unspecified  # 0.0.0.0/0: the default route
             assert allowed or any(ip in net for net in TEST_RANGES), (name, address)
     assert "198.18.0.0/24" in configs["cni"] and NODE_IP in configs["kubelet"]
+    assert DNS_SERVICE_IP in configs["kubelet"] and DNS_SERVICE_IP in configs["cluster objects"]
+
+
+def test_kube_proxy_runs_iptables_mode_and_leaves_conntrack_alone(tmp_path: Path) -> None:
+    node = Node(Context(paths=Paths(cache=tmp_path / "c", state=tmp_path / "s")))
+    specs = {spec.name: spec for spec in node.processes()}
+    assert set(specs) == {"containerd", "node", "kube-proxy", "coredns"}
+    argv = specs["kube-proxy"].argv
+    assert argv[0] == str(node.kube_proxy)
+    for flag in (
+        "--proxy-mode=iptables",
+        f"--cluster-cidr={POD_SUBNET}",
+        f"--hostname-override={NODE_NAME}",
+        f"--nodeport-addresses={NODE_IP}/32",  # not loopback: route_localnet stays 0
+        "--conntrack-max-per-core=0",
+        "--conntrack-tcp-timeout-established=0",
+        "--conntrack-tcp-timeout-close-wait=0",
+    ):
+        assert flag in argv, flag
+    assert POD_SUBNET == "198.18.0.0/24"
+    # Its iptables is the one the CNI plugins use (and down cleans up with).
+    assert specs["kube-proxy"].env["PATH"].startswith(str(node.bin_dir))
+    # Whatever kube-proxy could still change in the kernel is saved and put back.
+    assert {"net/netfilter/nf_conntrack_max", "net/ipv4/conf/all/route_localnet"} <= set(
+        node_module.SYSCTLS
+    )
+    assert node_module.OWN_CHAINS == ("CNI-", "KUBE-") and "ip6tables" in node_module.IPTABLES
+
+
+def test_coredns_serves_the_cluster_domain_behind_kube_dns(tmp_path: Path) -> None:
+    node = Node(Context(paths=Paths(cache=tmp_path / "c", state=tmp_path / "s")))
+    specs = {spec.name: spec for spec in node.processes()}
+    assert specs["coredns"].argv[0] == str(node.coredns)
+    assert str(node.coredns).endswith(f"coredns-{COREDNS_VERSION}/coredns")
+    corefile = node._corefile()
+    assert f"bind {NODE_IP}" in corefile
+    assert f"kubernetes {CLUSTER_DOMAIN} in-addr.arpa ip6.arpa" in corefile
+    assert "forward ." not in corefile, "nothing may be sent off the machine"
+    assert str(kubeconfig(node.paths, "coredns")) in corefile
+    kubelet = node._kubelet_config()
+    assert kubelet["clusterDNS"] == [DNS_SERVICE_IP] and kubelet["clusterDomain"] == CLUSTER_DOMAIN
+
+    objects = {body["kind"]: body for _, body in node._cluster_objects()}
+    service = objects["Service"]
+    assert (service["metadata"]["namespace"], service["metadata"]["name"]) == (
+        "kube-system",
+        "kube-dns",
+    )
+    assert service["spec"]["clusterIP"] == DNS_SERVICE_IP
+    assert ipaddress.ip_address(DNS_SERVICE_IP) in ipaddress.ip_network(SERVICE_CIDR)
+    assert "selector" not in service["spec"], "CoreDNS is no Pod: its endpoint is set by hand"
+    ports = {(p["protocol"], p["port"]) for p in service["spec"]["ports"]}
+    assert ports == {("UDP", 53), ("TCP", 53)}
+    endpoints = objects["EndpointSlice"]
+    assert endpoints["metadata"]["labels"]["kubernetes.io/service-name"] == "kube-dns"
+    assert endpoints["endpoints"][0]["addresses"] == [NODE_IP]
+    binding = objects["ClusterRoleBinding"]
+    assert binding["subjects"][0]["name"] == CLIENTS["coredns"][0]
+    verbs = {v for rule in objects["ClusterRole"]["rules"] for v in rule["verbs"]}
+    assert verbs == {"list", "watch"}, "CoreDNS only reads the cluster"
 
 
 def test_containerd_and_kubelet_settings_this_vm_needs(tmp_path: Path) -> None:
@@ -129,6 +204,7 @@ def _host_state(node: Node) -> dict[str, Any]:
     netns = Path("/run/netns")
     return {
         "iptables": out(str(node.bin_dir / "iptables-save")).splitlines(),
+        "ip6tables": out(str(node.bin_dir / "ip6tables-save")).splitlines(),
         "nft tables": out(str(node.bin_dir / "nft"), "list", "tables").splitlines(),
         "links": sorted(
             line.split(":")[1].strip() for line in out("ip", "-o", "link").splitlines()
@@ -136,6 +212,7 @@ def _host_state(node: Node) -> dict[str, Any]:
         "addresses": sorted(
             " ".join(line.split()[1:4]) for line in out("ip", "-o", "addr").splitlines()
         ),
+        "routes": sorted(out("ip", "route", "show").splitlines()),
         "mounts": mounts,
         "netns": sorted(p.name for p in netns.iterdir()) if netns.is_dir() else None,
         "sysctls": {key: (Path("/proc/sys") / key).read_text() for key in node_module.SYSCTLS},
@@ -355,4 +432,154 @@ def test_down_after_a_crash_still_leaves_nothing() -> None:
     assert not any(p.is_running() for p in shims)
     ours = (str(node.debian_dir), str(node.kube_dir))
     assert not [p for p in psutil.process_iter(["exe"]) if (p.info["exe"] or "").startswith(ours)]
+    assert json.dumps(_host_state(node), indent=1) == json.dumps(before, indent=1)
+
+
+SERVER = """
+import http.server, socket
+class Hello(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ("hello from " + socket.gethostname()).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+http.server.HTTPServer(("0.0.0.0", 8000), Hello).serve_forever()
+"""
+
+# Asks the Service by its ClusterIP and by its DNS name (through CoreDNS at the
+# kube-dns ClusterIP), a bounded number of times, and prints what it got.
+CLIENT = """
+import socket, sys, time, urllib.request
+cluster_ip, name = sys.argv[1], sys.argv[2]
+for target in (cluster_ip, name):
+    for attempt in range(30):
+        try:
+            resolved = socket.gethostbyname(target)
+            with urllib.request.urlopen(f"http://{target}/", timeout=3) as reply:
+                print("REACHED", target, resolved, reply.read().decode(), flush=True)
+            break
+        except OSError as exc:
+            print("retry", target, exc, flush=True)
+            time.sleep(1)
+    else:
+        sys.exit(f"could not reach {target}")
+print(open("/etc/resolv.conf").read(), flush=True)
+"""
+
+
+def _python_pod(namespace: str, name: str, program: str, *args: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, "labels": {"app": name}},
+        "spec": {
+            "nodeSelector": {"kubernetes.io/hostname": NODE_NAME},
+            "tolerations": [{**TAINT, "operator": "Equal"}],
+            "restartPolicy": "Never",
+            "terminationGracePeriodSeconds": 1,
+            "containers": [
+                {
+                    "name": name,
+                    "image": node_module.service_image("catalog"),
+                    "imagePullPolicy": "Never",
+                    "command": ["python", "-c", program, *args],
+                }
+            ],
+        },
+    }
+
+
+KWOK_PODS = ipaddress.IPv4Network(POD_CIDR)
+
+
+def _chains(node: Node) -> list[str]:
+    """Every KUBE- chain in IPv4 and IPv6 tables."""
+    found = []
+    for binary in ("iptables-save", "ip6tables-save"):
+        dump = subprocess.run(
+            [str(node.bin_dir / binary)], capture_output=True, text=True, check=True
+        ).stdout
+        found += [line for line in dump.splitlines() if line.startswith(":KUBE-")]
+    return found
+
+
+@needs_opt_in
+def test_a_pod_reaches_another_pods_service_by_cluster_ip_and_dns_name() -> None:
+    """kube-proxy makes the ClusterIP real, CoreDNS (behind kube-dns) resolves
+    `<svc>.<ns>.svc.cluster.local`; `down` removes kube-proxy's chains, the kube-dns
+    Service and CoreDNS."""
+    paths = Paths.from_env()
+    stack = Stack(Context(paths=paths, tie_to_parent=True))
+    node = stack.components["node"]
+    assert isinstance(node, Node)
+    assert read_pid_file(node.pid_file("node")) is None, "a node is already running here"
+    stack.provision(["node"])
+    before = _host_state(node)
+    assert _chains(node) == [], "this machine had KUBE- chains before the node started"
+    namespace = f"node-svc-{uuid.uuid4().hex[:8]}"
+    try:
+        stack.up(["node"])
+        assert _chains(node), "kube-proxy wrote no KUBE- chain"
+        # kwok's fake Pod IPs (where kube-proxy sends its Services) go nowhere.
+        with pytest.raises(OSError) as refused:
+            socket.create_connection((str(next(KWOK_PODS.hosts())), 80), timeout=2)
+        assert refused.value.errno == errno.EHOSTUNREACH, refused.value
+        with admin_api(paths) as api:
+            dns = api.get("/api/v1/namespaces/kube-system/services/kube-dns").json()
+            assert dns["spec"]["clusterIP"] == DNS_SERVICE_IP
+            api.post(
+                "/api/v1/namespaces",
+                json={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+            ).raise_for_status()
+            base = f"/api/v1/namespaces/{namespace}"
+            api.post(
+                f"{base}/pods", json=_python_pod(namespace, "hello", SERVER)
+            ).raise_for_status()
+            service = api.post(
+                f"{base}/services",
+                json={
+                    "apiVersion": "v1",
+                    "kind": "Service",
+                    "metadata": {"name": "hello", "namespace": namespace},
+                    "spec": {
+                        "selector": {"app": "hello"},
+                        "ports": [{"port": 80, "targetPort": 8000}],
+                    },
+                },
+            )
+            assert service.status_code == 201, service.text
+            cluster_ip = service.json()["spec"]["clusterIP"]
+            assert ipaddress.ip_address(cluster_ip) in ipaddress.ip_network(SERVICE_CIDR)
+            name = f"hello.{namespace}.svc.{CLUSTER_DOMAIN}"
+            client = _python_pod(namespace, "client", CLIENT, cluster_ip, name)
+            api.post(f"{base}/pods", json=client).raise_for_status()
+
+            def finished() -> str | None:
+                phase: str | None = api.get(f"{base}/pods/client").json()["status"].get("phase")
+                return phase if phase in {"Succeeded", "Failed"} else None
+
+            phase = _wait("the client Pod finished", finished, 150)
+            log = api.get(f"{base}/pods/client/log").text
+            assert phase == "Succeeded", log
+            hello = api.get(f"{base}/pods/hello").json()
+            pod_ip = hello["status"]["podIP"]
+            assert ipaddress.ip_address(pod_ip) in ipaddress.ip_network(POD_SUBNET)
+            reached = [line.split() for line in log.splitlines() if line.startswith("REACHED")]
+            assert reached == [
+                ["REACHED", cluster_ip, cluster_ip, "hello", "from", "hello"],
+                ["REACHED", name, cluster_ip, "hello", "from", "hello"],
+            ], log
+            assert f"nameserver {DNS_SERVICE_IP}" in log, log
+    finally:
+        with admin_api(paths) as api:
+            api.delete(f"/api/v1/namespaces/{namespace}")
+        stack.down(["node"], dependents=False)
+
+    assert _chains(node) == []
+    with admin_api(paths) as api:
+        gone = api.get("/api/v1/namespaces/kube-system/services/kube-dns").status_code
+        assert gone == 404, "the kube-dns Service must go with the node"
+    assert not [p for p in psutil.process_iter(["exe"]) if p.info["exe"] == str(node.coredns)]
+    assert not [p for p in psutil.process_iter(["exe"]) if p.info["exe"] == str(node.kube_proxy)]
     assert json.dumps(_host_state(node), indent=1) == json.dumps(before, indent=1)

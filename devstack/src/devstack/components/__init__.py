@@ -6,6 +6,7 @@ from devstack.component import Component
 from devstack.components.alertmanager import Alertmanager
 from devstack.components.cassandra import Cassandra, CassandraCluster
 from devstack.components.chat import ChatSandbox
+from devstack.components.coredns import CoreDns
 from devstack.components.helm import Helm
 from devstack.components.jaeger import Jaeger
 from devstack.components.kafka import Kafka
@@ -34,7 +35,9 @@ ALL: tuple[type[Component], ...] = (
     KubeControllerManager,
     KubeScheduler,
     Kwok,
-    # A real kubelet on this machine: only when named (`devstack up node`).
+    # A real kubelet on this machine: only when named (`devstack up node`), with
+    # CoreDNS built for it.
+    CoreDns,
     Node,
     Helm,
     Prometheus,

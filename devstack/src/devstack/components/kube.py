@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from pathlib import Path
 
 import httpx
@@ -118,8 +119,29 @@ class Etcd(_ControlPlane):
     def endpoints(self) -> dict[str, Endpoint]:
         return {"client": Endpoint(HOST, ETCD_CLIENT_PORT), "peer": Endpoint(HOST, ETCD_PEER_PORT)}
 
+    @property
+    def range_record(self) -> Path:
+        """The Service range the data in data/ was made with."""
+        return self.state_dir / "service-cidr"
+
     def prepare(self) -> None:
-        (self.state_dir / "data").mkdir(parents=True, exist_ok=True, mode=0o700)
+        data = self.state_dir / "data"
+        # The apiserver stores the range (the default ServiceCIDR object) and the
+        # `kubernetes` Service's IP in etcd and never moves them. The data is
+        # throwaway (the CRDs, the operator's objects and the fake node come back
+        # on start), so a changed range starts from an empty etcd rather than a
+        # migration. Data without a record predates the record: 10.0.0.0/24.
+        recorded = self.range_record.read_text().strip() if self.range_record.exists() else None
+        if recorded != SERVICE_CIDR and data.exists() and any(data.iterdir()):
+            self.log_file.parent.mkdir(parents=True, exist_ok=True)
+            with self.log_file.open("a") as log:
+                log.write(
+                    f"devstack: the Service range changed ({recorded or 'unrecorded'} -> "
+                    f"{SERVICE_CIDR}): etcd starts from empty data\n"
+                )
+            shutil.rmtree(data)
+        data.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.write_generated(self.range_record, SERVICE_CIDR + "\n")
 
     def processes(self) -> list[ProcessSpec]:
         client = f"http://{HOST}:{ETCD_CLIENT_PORT}"

@@ -42,6 +42,10 @@ CLIENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     # The kubelet of the real node: the Node authorizer and NodeRestriction know
     # it by this name and group, and let it touch only its own Node and Pods.
     "node": (f"system:node:{REAL_NODE_NAME}", ("system:nodes",)),
+    # The real node's kube-proxy: the built-in binding system:node-proxier knows it.
+    "kube-proxy": ("system:kube-proxy", ()),
+    # The real node's CoreDNS: read access granted by the node component (node.py).
+    "coredns": ("system:devstack:coredns", ()),
     # The apiserver's identity towards kubelets (logs, exec, port-forward).
     "apiserver-kubelet-client": ("kube-apiserver-kubelet-client", ("system:masters",)),
 }
@@ -209,6 +213,24 @@ def _leaf(
     _write(pki.cert(name), cert.public_bytes(serialization.Encoding.PEM), 0o644)
 
 
+def _has_sans(path: Path, dns_names: Sequence[str], ip_addresses: Sequence[str]) -> bool:
+    """Whether the certificate exists and names exactly these SANs.
+
+    A changed Service range moves the `kubernetes` Service's IP: the apiserver's
+    certificate is then issued again, with the same CA, so clients keep trusting it.
+    """
+    if not path.exists():
+        return False
+    cert = x509.load_pem_x509_certificate(path.read_bytes())
+    try:
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return False
+    have_ips = {str(ip) for ip in sans.get_values_for_type(x509.IPAddress)}
+    want_ips = {str(ipaddress.ip_address(ip)) for ip in ip_addresses}
+    return set(sans.get_values_for_type(x509.DNSName)) == set(dns_names) and have_ips == want_ips
+
+
 def ensure_pki(
     pki_dir: Path, *, apiserver_dns_names: Sequence[str], apiserver_ips: Sequence[str]
 ) -> Pki:
@@ -223,7 +245,7 @@ def ensure_pki(
         if not (pki.cert("front-proxy-ca").exists() and pki.key("front-proxy-ca").exists()):
             pki.cert("front-proxy-client").unlink(missing_ok=True)
             _ca(pki.cert("front-proxy-ca"), pki.key("front-proxy-ca"), "devstack-front-proxy-ca")
-        if not pki.cert("apiserver").exists():
+        if not _has_sans(pki.cert("apiserver"), apiserver_dns_names, apiserver_ips):
             _leaf(
                 pki,
                 "apiserver",

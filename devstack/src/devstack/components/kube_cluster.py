@@ -25,11 +25,21 @@ CONTROLLER_MANAGER_PORT = 10257
 SCHEDULER_PORT = 10259
 SERVER = f"https://{HOST}:{APISERVER_PORT}"
 CLUSTER_NAME = "devstack"
-SERVICE_CIDR = "10.0.0.0/24"
-KUBERNETES_SERVICE_IP = "10.0.0.1"
-SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
-# kwok hands out fake pod IPs from here (its default would overlap SERVICE_CIDR).
-POD_CIDR = "10.244.0.0/16"
+# Every cluster address is in 198.18.0.0/15 (RFC 2544, reserved for testing), never
+# in 10/8, 172.16/12 or 192.168/16: nothing here can look like someone's network.
+# Services take its upper half (ADR 0028); etcd records the range it was started
+# with and starts empty when it changes (see Etcd.prepare).
+SERVICE_CIDR = "198.19.0.0/16"
+KUBERNETES_SERVICE_IP = "198.19.0.1"
+# The cluster DNS (CoreDNS, run by the real node) at a fixed ClusterIP.
+DNS_SERVICE_IP = "198.19.0.10"
+CLUSTER_DOMAIN = "cluster.local"
+SERVICE_ACCOUNT_ISSUER = f"https://kubernetes.default.svc.{CLUSTER_DOMAIN}"
+# The real node's Pods (node.py; its CNI bridge) ...
+NODE_POD_CIDR = "198.18.0.0/24"
+# ... and the fake IPs kwok hands to the Pods on its fake node: nothing listens on
+# them, and the real node routes the whole of 198.18.0.0/15 nowhere but its bridge.
+POD_CIDR = "198.18.128.0/17"
 KWOK_NODE = "kwok-node-0"
 KWOK_NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
 
@@ -57,7 +67,7 @@ def pki(paths: Paths) -> Pki:
             "kubernetes",
             "kubernetes.default",
             "kubernetes.default.svc",
-            "kubernetes.default.svc.cluster.local",
+            f"kubernetes.default.svc.{CLUSTER_DOMAIN}",
         ],
         apiserver_ips=[HOST, KUBERNETES_SERVICE_IP],
     )

@@ -1,4 +1,5 @@
-"""A real Kubernetes node joined to devstack's apiserver: containerd, runc, CNI, kubelet.
+"""A real Kubernetes node joined to devstack's apiserver: containerd, runc, CNI, kubelet,
+kube-proxy and CoreDNS.
 
 Off unless named (`devstack up node`): it changes the machine (a bridge, firewall
 rules, kernel settings, mounts) and is being built up in slices (issue 11). Every
@@ -8,13 +9,17 @@ address it uses is reserved for testing and stays on this machine:
   (this kernel has no dummy links). TEST-NET-1
   (192.0.2.0/24) is this VM's own uplink and gateway, so it is not used here;
 - the Pods: 198.18.0.0/24 (inside 198.18.0.0/15) on the CNI bridge `pspods0`,
-  gateway 198.18.0.1 (the bridge plugin wants no other address on its bridge).
+  gateway 198.18.0.1 (the bridge plugin wants no other address on its bridge);
+- the Services: 198.19.0.0/16 (kube_cluster.SERVICE_CIDR), made real by kube-proxy
+  (iptables); the cluster DNS is CoreDNS on 198.51.100.1:53, a host process, behind
+  the Service kube-system/kube-dns at 198.19.0.10.
 
 The node registers with the taint TAINT, so only Pods that tolerate it (the
 node's own tests) land on it; kwok's fake node keeps everything else. `down`
-cordons and drains it, stops kubelet and containerd, deletes the Node object
-and removes what they left (mounts, network namespaces, the bridge, firewall
-chains, cgroups), and puts back the kernel settings it found.
+cordons and drains it, stops kubelet, containerd, kube-proxy and CoreDNS, deletes
+the Node object and the kube-dns Service, and removes what they left (mounts,
+network namespaces, the bridge, the CNI plugins' and kube-proxy's firewall chains,
+cgroups), and puts back the kernel settings it found.
 """
 
 from __future__ import annotations
@@ -29,21 +34,28 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psutil
 
 from devstack import artifacts
 from devstack.component import Component
 from devstack.components import kube_build, node_build
+from devstack.components.coredns import CoreDns
 from devstack.components.kube_certs import REAL_NODE_NAME
 from devstack.components.kube_cluster import (
+    CLUSTER_DOMAIN,
     CLUSTER_NAME,
+    DNS_SERVICE_IP,
+    NODE_POD_CIDR,
+    SERVICE_CIDR,
     admin_api,
     kubeconfig,
     pki_files,
     write_client_kubeconfig,
 )
+from devstack.components.kube_cluster import POD_CIDR as KWOK_POD_CIDR
 from devstack.errors import DevstackError
-from devstack.process import ProcessSpec
+from devstack.process import Endpoint, ProcessSpec
 
 REPO = Path(__file__).resolve().parents[4]
 
@@ -56,12 +68,23 @@ NODE_IP = "198.51.100.1"
 NODE_PREFIX = 24
 NODE_LINK = "psnode0"
 BRIDGE = "pspods0"
-POD_SUBNET = "198.18.0.0/24"
+POD_SUBNET = NODE_POD_CIDR
 POD_GATEWAY = "198.18.0.1"
 TAINT_KEY = "productstore.dev/real-node"
 TAINT = {"key": TAINT_KEY, "value": "true", "effect": "NoSchedule"}
 KUBELET_PORT = 10250
 KUBELET_HEALTHZ_PORT = 10248
+KUBE_PROXY_METRICS_PORT = 10249
+KUBE_PROXY_HEALTHZ_PORT = 10256
+# CoreDNS answers on the node address (Pods reach it through the kube-dns
+# Service); its health and readiness on loopback.
+DNS_PORT = 53
+COREDNS_HEALTH_PORT = 10281
+COREDNS_READY_PORT = 10282
+DNS_SERVICE = "kube-dns"
+# CoreDNS's read access to the cluster (its kubeconfig's user, kube_certs.CLIENTS).
+COREDNS_USER = "system:devstack:coredns"
+COREDNS_ROLE = "devstack:coredns"
 # Images built from services/Dockerfile, tagged so; a Pod names them with
 # imagePullPolicy Never (there is no registry to pull from).
 IMAGE_TAG = "dev"
@@ -77,6 +100,12 @@ SYSCTLS = (
     "kernel/panic_on_oops",
     "kernel/keys/root_maxkeys",
     "kernel/keys/root_maxbytes",
+    # kube-proxy is told to leave these alone (see processes()); they are saved and
+    # put back all the same, should a later kube-proxy change its mind.
+    "net/ipv4/conf/all/route_localnet",
+    "net/netfilter/nf_conntrack_max",
+    "net/netfilter/nf_conntrack_tcp_timeout_established",
+    "net/netfilter/nf_conntrack_tcp_timeout_close_wait",
 )
 # Fixed places containerd (its shim sockets), libcni (its cache), kubelet (log
 # links) and containerd (network namespaces) use whatever they are told. Those
@@ -85,8 +114,11 @@ SYSCTLS = (
 OWN_HOST_DIRS = ("/run/containerd", "/var/lib/cni", "/var/lib/kubelet")
 SHARED_HOST_DIRS = ("/var/log/containers", "/run/netns")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-# The CNI plugins' chains, and those kubelet makes when it finds iptables on its PATH.
-OWN_CHAINS = ("CNI-", "KUBE-FIREWALL", "KUBE-KUBELET-CANARY", "KUBE-IPTABLES-HINT")
+# The CNI plugins' chains, and kube-proxy's (KUBE-SERVICES, KUBE-SVC-*, KUBE-SEP-*,
+# KUBE-POSTROUTING, ...; and kubelet's, had it iptables on its PATH): this machine
+# has no KUBE- chain of its own. kube-proxy writes IPv6 ones too.
+OWN_CHAINS = ("CNI-", "KUBE-")
+IPTABLES = ("iptables", "ip6tables")
 
 
 def service_image(service: str) -> str:
@@ -95,8 +127,10 @@ def service_image(service: str) -> str:
 
 class Node(Component):
     name = "node"
-    description = f"a real node {NODE_NAME} ({NODE_IP}): containerd, runc, CNI, kubelet"
-    requires = ("kube-apiserver",)
+    description = (
+        f"a real node {NODE_NAME} ({NODE_IP}): containerd, runc, CNI, kubelet, kube-proxy, CoreDNS"
+    )
+    requires = ("kube-apiserver", "coredns")
     default = False
     ready_timeout = 120.0
     start_hint = (
@@ -125,6 +159,15 @@ class Node(Component):
     @property
     def kubelet(self) -> Path:
         return self.kube_dir / "bin" / "kubelet"
+
+    @property
+    def kube_proxy(self) -> Path:
+        return self.kube_dir / "bin" / "kube-proxy"
+
+    @property
+    def coredns(self) -> Path:
+        """Built by the coredns tool component (a requirement, so provisioned first)."""
+        return CoreDns(self.ctx).binary
 
     @property
     def pause_dir(self) -> Path:
@@ -328,7 +371,8 @@ disabled_plugins = [
             "failCgroupV1": False,
             "podLogsDir": str(self.pod_logs_dir),
             "registerWithTaints": [TAINT],
-            "clusterDomain": "cluster.local",
+            "clusterDomain": CLUSTER_DOMAIN,
+            "clusterDNS": [DNS_SERVICE_IP],
             "rotateCertificates": False,
             "serverTLSBootstrap": False,
             # Shared disks fill up for other reasons: evict only when truly out.
@@ -341,6 +385,135 @@ disabled_plugins = [
             "imageGCLowThresholdPercent": 99,
         }
 
+    def _corefile(self) -> str:
+        kubeconfig_file = kubeconfig(self.paths, "coredns")
+        return f"""# Generated by devstack; edits are overwritten on start.
+# The cluster domain and reverse lookups from the apiserver. No upstream resolver:
+# other names fail (SERVFAIL), since nothing here may reach another network.
+.:{DNS_PORT} {{
+    bind {NODE_IP}
+    errors
+    health 127.0.0.1:{COREDNS_HEALTH_PORT}
+    ready 127.0.0.1:{COREDNS_READY_PORT}
+    kubernetes {CLUSTER_DOMAIN} in-addr.arpa ip6.arpa {{
+        kubeconfig {kubeconfig_file}
+        fallthrough in-addr.arpa ip6.arpa
+        ttl 5
+    }}
+    cache 5
+}}
+"""
+
+    def _cluster_objects(self) -> list[tuple[str, dict[str, Any]]]:
+        """What the node adds to the cluster (URL to apply at, object); `down`
+        deletes them: CoreDNS's read access and the kube-dns Service with the one
+        endpoint (CoreDNS on the node address: not a Pod, so no selector)."""
+        labels = {"app.kubernetes.io/managed-by": "devstack", "k8s-app": DNS_SERVICE}
+        ports = [
+            {"name": "dns", "port": DNS_PORT, "protocol": "UDP"},
+            {"name": "dns-tcp", "port": DNS_PORT, "protocol": "TCP"},
+        ]
+        rbac = "/apis/rbac.authorization.k8s.io/v1"
+        return [
+            (
+                f"{rbac}/clusterroles/{COREDNS_ROLE}",
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "ClusterRole",
+                    "metadata": {"name": COREDNS_ROLE, "labels": labels},
+                    "rules": [
+                        {
+                            "apiGroups": [""],
+                            "resources": ["endpoints", "services", "pods", "namespaces"],
+                            "verbs": ["list", "watch"],
+                        },
+                        {
+                            "apiGroups": ["discovery.k8s.io"],
+                            "resources": ["endpointslices"],
+                            "verbs": ["list", "watch"],
+                        },
+                    ],
+                },
+            ),
+            (
+                f"{rbac}/clusterrolebindings/{COREDNS_ROLE}",
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "ClusterRoleBinding",
+                    "metadata": {"name": COREDNS_ROLE, "labels": labels},
+                    "roleRef": {
+                        "apiGroup": "rbac.authorization.k8s.io",
+                        "kind": "ClusterRole",
+                        "name": COREDNS_ROLE,
+                    },
+                    "subjects": [
+                        {
+                            "apiGroup": "rbac.authorization.k8s.io",
+                            "kind": "User",
+                            "name": COREDNS_USER,
+                        }
+                    ],
+                },
+            ),
+            (
+                f"/api/v1/namespaces/kube-system/services/{DNS_SERVICE}",
+                {
+                    "apiVersion": "v1",
+                    "kind": "Service",
+                    "metadata": {"name": DNS_SERVICE, "namespace": "kube-system", "labels": labels},
+                    "spec": {"clusterIP": DNS_SERVICE_IP, "ports": ports},
+                },
+            ),
+            (
+                f"/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices/{DNS_SERVICE}-node",
+                {
+                    "apiVersion": "discovery.k8s.io/v1",
+                    "kind": "EndpointSlice",
+                    "metadata": {
+                        "name": f"{DNS_SERVICE}-node",
+                        "namespace": "kube-system",
+                        "labels": {
+                            **labels,
+                            "kubernetes.io/service-name": DNS_SERVICE,
+                            "endpointslice.kubernetes.io/managed-by": "devstack",
+                        },
+                    },
+                    "addressType": "IPv4",
+                    "endpoints": [
+                        {
+                            "addresses": [NODE_IP],
+                            "conditions": {"ready": True},
+                            "nodeName": NODE_NAME,
+                        }
+                    ],
+                    "ports": ports,
+                },
+            ),
+        ]
+
+    def _apply_cluster_objects(self) -> None:
+        with admin_api(self.paths) as api:
+            for url, body in self._cluster_objects():
+                response = api.patch(
+                    url,
+                    params={"fieldManager": "devstack-node", "force": "true"},
+                    json=body,
+                    headers={"Content-Type": "application/apply-patch+yaml"},
+                )
+                if not response.is_success:
+                    raise DevstackError(
+                        self.name,
+                        f"applying {url} failed: HTTP {response.status_code} {response.text[:300]}",
+                        hint="check `devstack logs kube-apiserver`; is the Service range "
+                        f"{SERVICE_CIDR} (an apiserver started before the move needs "
+                        "`devstack down kube && devstack up kube`)?",
+                    )
+
+    def _delete_cluster_objects(self) -> None:
+        with contextlib.suppress(Exception), admin_api(self.paths) as api:
+            for url, _ in reversed(self._cluster_objects()):
+                api.delete(url)
+
     def prepare(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._save_host_state()
@@ -352,7 +525,11 @@ disabled_plugins = [
             json.dumps(self._cni_conflist(), indent=2) + "\n",
         )
         self.write_generated_yaml(self.state_dir / "kubelet.yaml", self._kubelet_config())
-        write_client_kubeconfig(self.paths, "node")
+        self.write_generated(self.state_dir / "Corefile", self._corefile())
+        for client in ("node", "kube-proxy", "coredns"):
+            write_client_kubeconfig(self.paths, client)
+        # Before kube-proxy starts, so its first sync already has the DNS Service.
+        self._apply_cluster_objects()
         self._ip("link", "add", NODE_LINK, "type", "bridge")
         self._ip("addr", "add", f"{NODE_IP}/{NODE_PREFIX}", "dev", NODE_LINK)
         if not self._ip("link", "set", NODE_LINK, "up") or NODE_IP not in self._ip_out(
@@ -370,6 +547,39 @@ disabled_plugins = [
         self._iptables(
             "-t", "filter", "-A", "CNI-ADMIN", "-i", BRIDGE, "!", "-o", BRIDGE, "-j", "DROP"
         )
+        # kube-proxy sends a ClusterIP whose endpoints are kwok's fake Pods to those
+        # IPs; without this a host process's packet would take the default route.
+        self._ip("route", "replace", "unreachable", KWOK_POD_CIDR)
+
+    def endpoints(self) -> dict[str, Endpoint]:
+        return {
+            "kube-proxy-healthz": Endpoint("127.0.0.1", KUBE_PROXY_HEALTHZ_PORT),
+            "kube-proxy-metrics": Endpoint("127.0.0.1", KUBE_PROXY_METRICS_PORT),
+            "coredns-health": Endpoint("127.0.0.1", COREDNS_HEALTH_PORT),
+            "coredns-ready": Endpoint("127.0.0.1", COREDNS_READY_PORT),
+        }
+
+    def _kube_proxy_argv(self) -> list[str]:
+        return [
+            str(self.kube_proxy),
+            f"--kubeconfig={kubeconfig(self.paths, 'kube-proxy')}",
+            "--proxy-mode=iptables",
+            f"--hostname-override={NODE_NAME}",
+            f"--bind-address={NODE_IP}",
+            # Traffic to a ClusterIP from outside the Pods' range is masqueraded.
+            f"--cluster-cidr={POD_SUBNET}",
+            # NodePorts on the node address only: not on loopback (that would set
+            # route_localnet), never on the uplink.
+            f"--nodeport-addresses={NODE_IP}/32",
+            f"--healthz-bind-address=127.0.0.1:{KUBE_PROXY_HEALTHZ_PORT}",
+            f"--metrics-bind-address=127.0.0.1:{KUBE_PROXY_METRICS_PORT}",
+            # Leave the kernel's conntrack table size and timeouts as they are
+            # (nf_conntrack_max is shared with everything else on the machine).
+            "--conntrack-max-per-core=0",
+            "--conntrack-tcp-timeout-established=0",
+            "--conntrack-tcp-timeout-close-wait=0",
+            "--v=1",
+        ]
 
     def processes(self) -> list[ProcessSpec]:
         system_path = os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
@@ -415,6 +625,12 @@ disabled_plugins = [
                 argv=["/bin/sh", "-c", wait, "kubelet", *kubelet],
                 env={"PATH": system_path},
             ),
+            # iptables (and nft) from bin_dir, the ones the CNI plugins use.
+            ProcessSpec(name="kube-proxy", argv=self._kube_proxy_argv(), env={"PATH": path}),
+            ProcessSpec(
+                name="coredns",
+                argv=[str(self.coredns), "-conf", str(self.state_dir / "Corefile")],
+            ),
         ]
 
     # --- readiness --------------------------------------------------------
@@ -431,7 +647,13 @@ disabled_plugins = [
         if node is None:
             return False
         conditions: list[dict[str, Any]] = node.get("status", {}).get("conditions") or []
-        return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+        if not any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions):
+            return False
+        # kube-proxy: 200 once its rules are synced; CoreDNS: once it has read the cluster.
+        for port, path in ((KUBE_PROXY_HEALTHZ_PORT, "healthz"), (COREDNS_READY_PORT, "ready")):
+            if httpx.get(f"http://127.0.0.1:{port}/{path}", timeout=2).status_code != 200:
+                return False
+        return True
 
     def after_ready(self) -> None:
         archives = [self.pause_dir / "pause.tar"]
@@ -514,6 +736,7 @@ disabled_plugins = [
                     params={"gracePeriodSeconds": "0"},
                 )
             api.delete(f"/api/v1/nodes/{NODE_NAME}")
+        self._delete_cluster_objects()
         self._unmount_leftovers()
         for log_link in Path("/var/log/containers").glob("*.log"):
             with contextlib.suppress(OSError):
@@ -528,6 +751,7 @@ disabled_plugins = [
             self._ip("link", "del", port)
         self._ip("link", "del", BRIDGE)
         self._ip("link", "del", NODE_LINK)
+        self._ip("route", "del", "unreachable", KWOK_POD_CIDR)
         self._remove_chains()
         self._remove_cgroups()
         # No sandbox outlives the stop: host-local's leases would only leak addresses.
@@ -541,9 +765,9 @@ disabled_plugins = [
     def _ip_out(self, *args: str) -> str:
         return subprocess.run(["ip", *args], capture_output=True, text=True, check=False).stdout  # noqa: S607
 
-    def _iptables(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def _iptables(self, *args: str, binary: str = "iptables") -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(self.bin_dir / "iptables"), "-w", *args],
+            [str(self.bin_dir / binary), "-w", *args],
             capture_output=True,
             text=True,
             check=False,
@@ -575,13 +799,17 @@ disabled_plugins = [
         outlived their pid files: a killed wrapper shell, containerd's shims."""
         ours = {
             str(self.kubelet): 0,
+            str(self.kube_proxy): 0,
+            str(self.coredns): 0,
             str(self.debian_dir / "root/usr/bin/containerd"): 1,
             str(self.debian_dir / "root/usr/bin/containerd-shim-runc-v2"): 2,
         }
         found: list[tuple[int, psutil.Process]] = []
         for proc in psutil.process_iter(["exe", "cmdline"]):
             rank = ours.get(proc.info["exe"] or "")
-            if rank is not None and str(self.state_dir) in " ".join(proc.info["cmdline"] or []):
+            # Ours if its arguments name this devstack's state (kube-proxy names only
+            # its kubeconfig there).
+            if rank is not None and str(self.paths.state) in " ".join(proc.info["cmdline"] or []):
                 found.append((rank, proc))
         # kubelet first (it would re-register the Node), the shims' containers last.
         for _, proc in sorted(found, key=lambda item: item[0]):
@@ -606,26 +834,28 @@ disabled_plugins = [
             subprocess.run(["umount", "--lazy", point], capture_output=True, check=False)  # noqa: S607
 
     def _remove_chains(self) -> None:
-        """Jumps into the CNI plugins' (and kubelet's) chains, then the chains themselves."""
-        for table in ("filter", "nat", "mangle"):
-            listed = self._iptables("-t", table, "-S")
-            if listed.returncode != 0:
-                continue
-            chains = []
-            for line in listed.stdout.splitlines():
-                parts = line.split()
-                if parts[:1] == ["-N"] and parts[1].startswith(OWN_CHAINS):
-                    chains.append(parts[1])
-                elif (
-                    parts[:1] == ["-A"]
-                    and not parts[1].startswith(OWN_CHAINS)
-                    and any(f"-j {c}" in line for c in OWN_CHAINS)
-                ):
-                    self._iptables("-t", table, "-D", *parts[1:])
-            for chain in chains:
-                self._iptables("-t", table, "-F", chain)
-            for chain in chains:
-                self._iptables("-t", table, "-X", chain)
+        """Jumps into the CNI plugins' and kube-proxy's chains, then the chains
+        themselves, for IPv4 and IPv6."""
+        for binary in IPTABLES:
+            for table in ("filter", "nat", "mangle"):
+                listed = self._iptables("-t", table, "-S", binary=binary)
+                if listed.returncode != 0:
+                    continue
+                chains = []
+                for line in listed.stdout.splitlines():
+                    parts = line.split()
+                    if parts[:1] == ["-N"] and parts[1].startswith(OWN_CHAINS):
+                        chains.append(parts[1])
+                    elif (
+                        parts[:1] == ["-A"]
+                        and not parts[1].startswith(OWN_CHAINS)
+                        and any(f"-j {c}" in line for c in OWN_CHAINS)
+                    ):
+                        self._iptables("-t", table, "-D", *parts[1:], binary=binary)
+                for chain in chains:
+                    self._iptables("-t", table, "-F", chain, binary=binary)
+                for chain in chains:
+                    self._iptables("-t", table, "-X", chain, binary=binary)
 
     def _remove_cgroups(self) -> None:
         """kubelet's kubepods hierarchy in every cgroup v1 controller (deepest first)."""
@@ -645,7 +875,11 @@ disabled_plugins = [
         if self.host_before.exists():
             return  # a stop never ran: keep what the machine had before the first start
         state = {
-            "sysctls": {key: (Path("/proc/sys") / key).read_text().strip() for key in SYSCTLS},
+            "sysctls": {
+                key: (Path("/proc/sys") / key).read_text().strip()
+                for key in SYSCTLS
+                if (Path("/proc/sys") / key).exists()  # nf_conntrack: once loaded
+            },
             "absent_dirs": [d for d in (*OWN_HOST_DIRS, *SHARED_HOST_DIRS) if not Path(d).exists()],
             "nft_tables": self._nft_tables(),
         }
