@@ -27,7 +27,7 @@ SERVER = f"https://{HOST}:{APISERVER_PORT}"
 CLUSTER_NAME = "devstack"
 # Every cluster address is in 198.18.0.0/15 (RFC 2544, reserved for testing), never
 # in 10/8, 172.16/12 or 192.168/16: nothing here can look like someone's network.
-# Services take its upper half (ADR 0028); etcd records the range it was started
+# Services take its upper half (ADR 0029); etcd records the range it was started
 # with and starts empty when it changes (see Etcd.prepare).
 SERVICE_CIDR = "198.19.0.0/16"
 KUBERNETES_SERVICE_IP = "198.19.0.1"
