@@ -3,14 +3,12 @@ inventory events out), and the app's own objects."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # type: ignore[import-untyped]
+from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
 from fastapi import FastAPI
 
 from devstack.components.cassandra import Cassandra
@@ -27,9 +25,9 @@ from productstore_inventory.app.services.reorder import ReorderPlanner
 from productstore_inventory.app.services.reservations import Reservations
 from productstore_inventory.app.services.stock import StockLevels
 from productstore_inventory.app.services.stream import StockFeed, StreamMetrics
+from tests.support.event_log import TopicLog
 
 # Re-exported (mypy's explicit form) for the test modules that import them from here.
-from tests.support.contracts import check_published
 from tests.support.problems import assert_problem as assert_problem  # noqa: PLC0414
 from tests.support.problems import bearer as bearer  # noqa: PLC0414
 
@@ -119,61 +117,11 @@ async def send_order_events(
     return sent
 
 
-class EventLog:
+class EventLog(TopicLog):
     """Every inventory event of the module's topic, read from its start."""
 
     def __init__(self, kafka: Kafka, topic: str) -> None:
-        self.registry = EventRegistry(INVENTORY_EVENTS)
-        self.events: list[CloudEvent[Any]] = []
-        self._reader = AIOKafkaConsumer(
-            topic,
-            bootstrap_servers=kafka.bootstrap_servers,
-            group_id=f"inventory-log-{uuid.uuid4().hex[:12]}",
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-        )
-
-    async def start(self) -> None:
-        await self._reader.start()
-
-    async def stop(self) -> None:
-        await self._reader.stop()
-
-    async def _poll(self) -> None:
-        batches = await self._reader.getmany(timeout_ms=300)
-        for records in batches.values():
-            for record in records:
-                # Every record must be a valid inventory event (the contract), of
-                # the schema published for its type.
-                check_published(record.value)
-                self.events.append(self.registry.decode(record.value))
-
-    async def wait_for(
-        self,
-        predicate: Callable[[list[CloudEvent[Any]]], bool],
-        what: str,
-        timeout: float = DEADLINE_SECONDS,
-    ) -> list[CloudEvent[Any]]:
-        deadline = time.monotonic() + timeout
-        while not predicate(self.events):
-            assert time.monotonic() < deadline, f"no {what} in {len(self.events)} events"
-            await self._poll()
-            await asyncio.sleep(0)
-        return self.events
-
-    async def settle(self, seconds: float) -> list[CloudEvent[Any]]:
-        """Everything that arrives within `seconds` (to show something did not happen)."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            await self._poll()
-        return self.events
-
-    def of(self, subject: object, kind: type[EventPayload] | None = None) -> list[Any]:
-        return [
-            event.data
-            for event in self.events
-            if event.subject == str(subject) and (kind is None or isinstance(event.data, kind))
-        ]
+        super().__init__(kafka, topic, INVENTORY_EVENTS, name="inventory")
 
 
 def stock_feed(*, max_streams: int = 5, queue_size: int = 3, replay_size: int = 4) -> StockFeed:

@@ -9,14 +9,13 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
 
 from devstack.components.cassandra import Cassandra
 from devstack.components.kafka import Kafka
@@ -25,7 +24,6 @@ from devstack.components.redis import Redis
 from productstore_catalog.app.core.config import CatalogSettings
 from productstore_catalog.app.data import migrations_dir as catalog_migrations
 from productstore_catalog.app.main import create_app as create_catalog_app
-from productstore_common.events import CloudEvent, EventRegistry
 from productstore_contracts.events.orders import ORDER_EVENTS
 from productstore_inventory.app.core.config import InventorySettings
 from productstore_inventory.app.data import migrations_dir as inventory_migrations
@@ -36,6 +34,7 @@ from tests.catalog.support import Backing as CatalogBacking
 from tests.catalog.support import catalog_settings, serve_in_thread
 from tests.inventory.support import Backing as InventoryBacking
 from tests.inventory.support import inventory_settings
+from tests.support.event_log import TopicLog
 from tests.support.keyspaces import migrated_keyspace, topics
 
 # Re-exported (mypy's explicit form) for the test modules that import them from here.
@@ -347,48 +346,8 @@ def money(value: Any) -> Decimal:
     return Decimal(str(value))
 
 
-class OrderEventLog:
-    """Every order event of the module's topic, read from its start, each decoded with
-    the contract's classes (an event that does not validate fails the test)."""
+class OrderEventLog(TopicLog):
+    """Every order event of the module's topic, read from its start."""
 
     def __init__(self, kafka: Kafka, topic: str) -> None:
-        self.registry = EventRegistry(ORDER_EVENTS)
-        self.events: list[CloudEvent[Any]] = []
-        self.raw: list[bytes] = []
-        self._reader = AIOKafkaConsumer(
-            topic,
-            bootstrap_servers=kafka.bootstrap_servers,
-            group_id=f"orders-log-{uuid.uuid4().hex[:12]}",
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-        )
-
-    async def start(self) -> None:
-        await self._reader.start()
-
-    async def stop(self) -> None:
-        await self._reader.stop()
-
-    async def _poll(self) -> None:
-        batches = await self._reader.getmany(timeout_ms=300)
-        for records in batches.values():
-            for record in records:
-                self.raw.append(record.value)
-                self.events.append(self.registry.decode(record.value))
-
-    async def wait_for(
-        self, predicate: Callable[[list[CloudEvent[Any]]], bool], what: str
-    ) -> list[CloudEvent[Any]]:
-        deadline = time.monotonic() + DEADLINE_SECONDS
-        while not predicate(self.events):
-            assert time.monotonic() < deadline, f"no {what} in {len(self.events)} events"
-            await self._poll()
-            await asyncio.sleep(0)
-        return self.events
-
-    def of(self, subject: object, kind: type[Any] | None = None) -> list[Any]:
-        return [
-            event.data
-            for event in self.events
-            if event.subject == str(subject) and (kind is None or isinstance(event.data, kind))
-        ]
+        super().__init__(kafka, topic, ORDER_EVENTS, name="orders")

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
 
 from devstack.components.cassandra import Cassandra
 from devstack.components.kafka import Kafka
 from devstack.components.redis import Redis
-from productstore_common.events import CloudEvent, EventRegistry
 from productstore_contracts.events.reviews import REVIEW_EVENTS
 from productstore_reviews.app.core.config import ReviewsSettings
 from tests.auth.support import PASSWORD, unique_email
-from tests.support.contracts import check_published
+from tests.support.event_log import TopicLog
 
 DEADLINE_SECONDS = 60.0
 
@@ -77,36 +72,8 @@ def new_user_token(auth_url: str) -> str:
         return token
 
 
-class EventLog:
-    """Every review event of the module's topic, each checked against its published schema."""
+class EventLog(TopicLog):
+    """Every review event of the module's topic, read from its start."""
 
     def __init__(self, kafka: Kafka, topic: str) -> None:
-        self.registry = EventRegistry(REVIEW_EVENTS)
-        self.events: list[CloudEvent[Any]] = []
-        self._reader = AIOKafkaConsumer(
-            topic,
-            bootstrap_servers=kafka.bootstrap_servers,
-            group_id=f"reviews-log-{uuid.uuid4().hex[:12]}",
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-        )
-
-    async def start(self) -> None:
-        await self._reader.start()
-
-    async def stop(self) -> None:
-        await self._reader.stop()
-
-    async def wait_for(
-        self, predicate: Callable[[list[CloudEvent[Any]]], bool], what: str
-    ) -> list[CloudEvent[Any]]:
-        deadline = time.monotonic() + DEADLINE_SECONDS
-        while not predicate(self.events):
-            assert time.monotonic() < deadline, f"no {what} in {len(self.events)} events"
-            batches = await self._reader.getmany(timeout_ms=300)
-            for records in batches.values():
-                for record in records:
-                    check_published(record.value)
-                    self.events.append(self.registry.decode(record.value))
-            await asyncio.sleep(0)
-        return self.events
+        super().__init__(kafka, topic, REVIEW_EVENTS, name="reviews")

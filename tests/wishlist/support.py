@@ -8,24 +8,20 @@ cart that to-cart fills), as in tests/orders.
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
 
 from devstack.components.cassandra import Cassandra
 from devstack.components.kafka import Kafka
-from productstore_common.events import CloudEvent, EventRegistry
+from productstore_common.events import CloudEvent
 from productstore_contracts.events.wishlist import WISHLIST_EVENTS
 from productstore_wishlist.app.core.config import WishlistSettings
 from tests.auth.support import PASSWORD, unique_email
 from tests.orders.support import Backing as OrdersBacking
-from tests.support.contracts import check_published
+from tests.support.event_log import TopicLog
 
 DEADLINE_SECONDS = 60.0
 
@@ -95,51 +91,11 @@ def new_user(auth_url: str) -> tuple[str, uuid.UUID]:
         return token, uuid.UUID(made.json()["id"])
 
 
-class NoticeLog:
-    """Every notice of the module's topic, read from its start, each checked against its
-    published schema and decoded with the contract's classes."""
+class NoticeLog(TopicLog):
+    """Every notice of the module's topic, read from its start."""
 
     def __init__(self, kafka: Kafka, topic: str) -> None:
-        self.registry = EventRegistry(WISHLIST_EVENTS)
-        self.events: list[CloudEvent[Any]] = []
-        self.raw: list[bytes] = []
-        self._reader = AIOKafkaConsumer(
-            topic,
-            bootstrap_servers=kafka.bootstrap_servers,
-            group_id=f"wishlist-log-{uuid.uuid4().hex[:12]}",
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-        )
-
-    async def start(self) -> None:
-        await self._reader.start()
-
-    async def stop(self) -> None:
-        await self._reader.stop()
-
-    async def poll(self, seconds: float = 0.3) -> None:
-        batches = await self._reader.getmany(timeout_ms=int(seconds * 1000))
-        for records in batches.values():
-            for record in records:
-                check_published(record.value)
-                self.raw.append(record.value)
-                self.events.append(self.registry.decode(record.value))
+        super().__init__(kafka, topic, WISHLIST_EVENTS, name="wishlist")
 
     def about(self, product_id: uuid.UUID) -> list[CloudEvent[Any]]:
         return [e for e in self.events if e.data.product_id == product_id]
-
-    async def wait_for(
-        self, predicate: Callable[[list[CloudEvent[Any]]], bool], what: str
-    ) -> list[CloudEvent[Any]]:
-        deadline = time.monotonic() + DEADLINE_SECONDS
-        while not predicate(self.events):
-            assert time.monotonic() < deadline, f"no {what} in {len(self.events)} notices"
-            await self.poll()
-            await asyncio.sleep(0)
-        return self.events
-
-    async def settle(self, seconds: float) -> None:
-        """Read whatever else arrives within `seconds` (to see that nothing more does)."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            await self.poll(0.2)
