@@ -25,19 +25,23 @@ def _written(tmp_path: Path) -> dict[str, object]:
     return settings
 
 
-def test_the_node_config_asks_for_paxos_v2(tmp_path: Path) -> None:
-    assert _written(tmp_path)["paxos_variant"] == "v2"
-
-
-def test_the_running_node_knows_the_setting(cassandra: Cassandra, tmp_path: Path) -> None:
-    with CassandraSession.connect(
+def _session(cassandra: Cassandra) -> CassandraSession:
+    return CassandraSession.connect(
         contact_points=cassandra.contact_points,
         port=cassandra.port,
         local_dc=cassandra.local_dc,
         username=cassandra.username,
         password=cassandra.password,
         consistency="ONE",
-    ) as db:
+    )
+
+
+def test_the_node_config_asks_for_paxos_v2(tmp_path: Path) -> None:
+    assert _written(tmp_path)["paxos_variant"] == "v2"
+
+
+def test_the_running_node_knows_the_setting(cassandra: Cassandra, tmp_path: Path) -> None:
+    with _session(cassandra) as db:
         names = {
             row.name
             for row in db.execute("SELECT name FROM system_views.settings")
@@ -51,14 +55,7 @@ def test_the_running_node_knows_the_setting(cassandra: Cassandra, tmp_path: Path
 def test_the_running_node_keeps_schema_changes_in_the_commit_log(cassandra: Cassandra) -> None:
     """devstack's node does not flush each schema change (the suite makes hundreds);
     its `down` drains it with SIGTERM and waits long enough for the drain."""
-    with CassandraSession.connect(
-        contact_points=cassandra.contact_points,
-        port=cassandra.port,
-        local_dc=cassandra.local_dc,
-        username=cassandra.username,
-        password=cassandra.password,
-        consistency="ONE",
-    ) as db:
+    with _session(cassandra) as db:
         row = db.execute(
             "SELECT value FROM system_views.system_properties WHERE name = ?",
             (UNFLUSHED_SCHEMA.removeprefix("-D").split("=")[0],),
