@@ -36,28 +36,23 @@ from __future__ import annotations
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from decimal import Decimal
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-import redis
-from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import Cluster
-from cassandra.concurrent import execute_concurrent_with_args
-from confluent_kafka.admin import AdminClient
+from catalog_data import SEARCHES, bulk_load, free_port
+from catalog_data import cleanup as drop_bench_data
 from scrape import counter_by_label
 
-from devstack import cassandra_auth, process
+from devstack import process
 from devstack.component import Context
 from devstack.components.nginx import Nginx, Wrk
 from devstack.components.services import (
@@ -92,38 +87,6 @@ BENCH_LIMITS = {"gateway.rate": "1000000", "gateway.burst": "1000000"}
 # request, for debugging). BENCH_TRACE_SAMPLE_RATIO measures another rate.
 TRACING = {"TRACE_SAMPLE_RATIO": os.environ.get("BENCH_TRACE_SAMPLE_RATIO", "0.1")}
 
-SEARCHES: tuple[dict[str, str], ...] = (
-    {"q": "смартфон"},
-    {"q": "смартфоны", "category": "smartphones", "in_stock": "true"},
-    {"q": "ноутбук", "min_price": "40000", "max_price": "150000"},
-    {"q": "наушники", "sort_by": "price_asc"},
-    {"q": "кофе", "min_rating": "4"},
-    {"q": "чёрный чайник", "category": "kitchen"},
-    {"q": "running shoes", "max_price": "150"},
-    {"q": "headphones", "in_stock": "true", "sort_by": "rating"},
-    {"q": "laptop", "min_rating": "3.5", "limit": "10"},
-    {"q": "book"},
-    {"category": "toys", "sort_by": "newest"},
-    {"category": "coffee", "min_price": "5", "max_price": "50", "sort_by": "price_desc"},
-)
-_INSERT_PRODUCT = (
-    "INSERT INTO products (id, name, description, category, price, currency, attributes, "
-    "image_urls, in_stock, rating_average, rating_count, version, created_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-
-
-def _superuser() -> PlainTextAuthProvider:
-    """devstack's Cassandra superuser: the bench loads and drops keyspaces of its own."""
-    return cassandra_auth.superuser(Paths.from_env()).auth_provider()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
 
 @contextmanager
 def _running(paths: Paths, spec: process.ProcessSpec, url: str, timeout: float) -> Iterator[float]:
@@ -146,56 +109,6 @@ def _running(paths: Paths, spec: process.ProcessSpec, url: str, timeout: float) 
         raise  # the log stays, for the post-mortem
     process.stop(pid_file)
     log_file.unlink(missing_ok=True)
-
-
-def _write_all(session: Any, statement: Any, rows: list[tuple[Any, ...]]) -> None:
-    """Insert every row; rows that time out are written again (inserts are idempotent)."""
-    pending = rows
-    for _ in range(5):
-        results = execute_concurrent_with_args(
-            session, statement, pending, concurrency=32, raise_on_first_error=False
-        )
-        pending = [row for row, (ok, _) in zip(pending, results, strict=True) if not ok]
-        if not pending:
-            return
-    raise RuntimeError(f"{len(pending)} rows could not be written")
-
-
-def _bulk_load(keyspace: str, count: int) -> tuple[list[uuid.UUID], float]:
-    """Write the demo corpus straight into the instance's tables; ids and seconds taken."""
-    started = time.monotonic()
-    cluster = Cluster(["127.0.0.1"], port=9042, auth_provider=_superuser())
-    try:
-        session = cluster.connect(keyspace)
-        # A loaded machine answers slowly; the defaults (10 s) time out under a bulk load.
-        session.default_timeout = 120
-        now = int(time.time() * 1_000_000)
-        categories = session.prepare(
-            "INSERT INTO categories (slug, name, description, created_at, updated_at) "
-            "VALUES (?, ?, ?, toTimestamp(now()), toTimestamp(now()))"
-        )
-        execute_concurrent_with_args(
-            session, categories, [(c.slug, c.name_en, c.name_ru) for c in CATEGORIES]
-        )
-        products = session.prepare(_INSERT_PRODUCT)
-        by_category = session.prepare(
-            "INSERT INTO products_by_category (category, product_id) VALUES (?, ?)"
-        )
-        rng = random.Random(7)
-        rows, index_rows = [], []
-        for n, p in enumerate(generate_products(count, seed=1)):
-            rating_count = 0 if p.rating is None else rng.randint(1, 500)
-            rows.append(
-                (p.id, p.name, p.description, p.category, Decimal(p.price), p.currency,
-                 p.attributes, p.image_urls, p.in_stock, p.rating, rating_count, now + n,
-                 p.created_at, p.created_at)
-            )  # fmt: skip
-            index_rows.append((p.category, p.id))
-        _write_all(session, products, rows)
-        _write_all(session, by_category, index_rows)
-        return [row[0] for row in rows], time.monotonic() - started
-    finally:
-        cluster.shutdown()
 
 
 def _wrk(
@@ -234,21 +147,6 @@ def _measure(
     paths_file.write_text("\n".join(paths) + "\n")
     _wrk(wrk, base, paths_file, WARMUP_SECONDS, connections)  # fills caches, opens connections
     return _wrk(wrk, base, paths_file, RUN_SECONDS, connections)
-
-
-def _cleanup_data(keyspace: str, topic: str, redis_prefix: str) -> None:
-    cassandra_auth.drop_keyspace_role(Paths.from_env(), "127.0.0.1", 9042, keyspace)
-    admin = AdminClient({"bootstrap.servers": "127.0.0.1:9092"})
-    existing = admin.list_topics(timeout=10).topics
-    doomed = [t for t in existing if t.startswith(topic)]
-    for future in admin.delete_topics(doomed, operation_timeout=30).values() if doomed else ():
-        future.result()
-    client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
-    try:
-        for key in client.scan_iter(match=f"{redis_prefix}:*", count=1000):
-            client.delete(key)
-    finally:
-        client.close()
 
 
 def _distinct_searches(count: int) -> list[dict[str, str]]:
@@ -295,10 +193,10 @@ def _run(stack: Stack, paths: Paths, folder: Path) -> dict[str, Any]:
     assert isinstance(wrk, Wrk)  # noqa: S101 - narrows for mypy
     tag = uuid.uuid4().hex[:8]
     keyspace, topic, prefix = f"bench_catalog_{tag}", f"productstore.bench-{tag}", f"bench-{tag}"
-    ceiling_port, catalog_port = _free_port(), _free_port()
+    ceiling_port, catalog_port = free_port(), free_port()
     report: dict[str, Any] = {"bench_keyspace": keyspace}
     with ExitStack() as cleanup:
-        cleanup.callback(_cleanup_data, keyspace, topic, prefix)
+        cleanup.callback(drop_bench_data, keyspace, topic, prefix)
         catalog.ensure_cassandra_role(keyspace)  # the instance logs in as its own role
         catalog_spec = catalog.process_spec(
             name=f"bench-catalog-{tag}",
@@ -314,7 +212,7 @@ def _run(stack: Stack, paths: Paths, folder: Path) -> dict[str, Any]:
         ready = f"http://127.0.0.1:{catalog_port}/readyz"
         with _running(paths, catalog_spec, ready, timeout=180):
             pass  # the first start creates the keyspace and the tables
-        ids, report["bulk_load_seconds"] = _bulk_load(keyspace, PRODUCTS)
+        ids, report["bulk_load_seconds"] = bulk_load(keyspace, PRODUCTS)
         report["index_load_ready_seconds"] = round(
             cleanup.enter_context(_running(paths, catalog_spec, ready, timeout=600)), 1
         )

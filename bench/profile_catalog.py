@@ -27,14 +27,12 @@ import pstats
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from decimal import Decimal
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
@@ -42,54 +40,19 @@ from urllib.parse import urlencode
 
 import httpx
 import psutil
-import redis
-from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import Cluster
-from cassandra.concurrent import execute_concurrent_with_args
-from confluent_kafka.admin import AdminClient
+from catalog_data import SEARCHES, bulk_load, free_port
+from catalog_data import cleanup as drop_bench_data
 from scrape import counter_by_label
 
 from devstack import cassandra_auth
 from devstack.components.services import uvicorn_argv
 from devstack.paths import Paths
-from productstore_catalog.demo.corpus import CATEGORIES, generate_products
 
 BENCH_DIR = Path(__file__).parent
 RESULTS = BENCH_DIR / "results" / "catalog-profile.json"
 CACHE_READS = "catalog_product_cache_reads_total"
 LUA = BENCH_DIR / "lua" / "random_paths.lua"
 JWKS_URL = "http://127.0.0.1:8101/api/auth/.well-known/jwks.json"
-SEARCHES: tuple[dict[str, str], ...] = (
-    {"q": "смартфон"},
-    {"q": "смартфоны", "category": "smartphones", "in_stock": "true"},
-    {"q": "ноутбук", "min_price": "40000", "max_price": "150000"},
-    {"q": "наушники", "sort_by": "price_asc"},
-    {"q": "кофе", "min_rating": "4"},
-    {"q": "чёрный чайник", "category": "kitchen"},
-    {"q": "running shoes", "max_price": "150"},
-    {"q": "headphones", "in_stock": "true", "sort_by": "rating"},
-    {"q": "laptop", "min_rating": "3.5", "limit": "10"},
-    {"q": "book"},
-    {"category": "toys", "sort_by": "newest"},
-    {"category": "coffee", "min_price": "5", "max_price": "50", "sort_by": "price_desc"},
-)
-_INSERT_PRODUCT = (
-    "INSERT INTO products (id, name, description, category, price, currency, attributes, "
-    "image_urls, in_stock, rating_average, rating_count, version, created_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-
-
-def _superuser() -> PlainTextAuthProvider:
-    """devstack's Cassandra superuser: the bench loads and drops keyspaces of its own."""
-    return cassandra_auth.superuser(Paths.from_env()).auth_provider()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager
@@ -121,67 +84,6 @@ def _serving(argv: list[str], env: dict[str, str], url: str, log: Path) -> Itera
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-def _write_all(session: Any, statement: Any, rows: list[tuple[Any, ...]]) -> None:
-    pending = rows
-    for _ in range(5):
-        results = execute_concurrent_with_args(
-            session, statement, pending, concurrency=32, raise_on_first_error=False
-        )
-        pending = [row for row, (ok, _) in zip(pending, results, strict=True) if not ok]
-        if not pending:
-            return
-    raise RuntimeError(f"{len(pending)} rows could not be written")
-
-
-def _bulk_load(keyspace: str, count: int) -> list[uuid.UUID]:
-    """The demo corpus straight into the instance's tables (inserts are idempotent)."""
-    cluster = Cluster(["127.0.0.1"], port=9042, auth_provider=_superuser())
-    try:
-        session = cluster.connect(keyspace)
-        session.default_timeout = 120
-        now = int(time.time() * 1_000_000)
-        categories = session.prepare(
-            "INSERT INTO categories (slug, name, description, created_at, updated_at) "
-            "VALUES (?, ?, ?, toTimestamp(now()), toTimestamp(now()))"
-        )
-        execute_concurrent_with_args(
-            session, categories, [(c.slug, c.name_en, c.name_ru) for c in CATEGORIES]
-        )
-        products = session.prepare(_INSERT_PRODUCT)
-        by_category = session.prepare(
-            "INSERT INTO products_by_category (category, product_id) VALUES (?, ?)"
-        )
-        rng = random.Random(7)
-        rows, index_rows = [], []
-        for n, p in enumerate(generate_products(count, seed=1)):
-            rating_count = 0 if p.rating is None else rng.randint(1, 500)
-            rows.append(
-                (p.id, p.name, p.description, p.category, Decimal(p.price), p.currency,
-                 p.attributes, p.image_urls, p.in_stock, p.rating, rating_count, now + n,
-                 p.created_at, p.created_at)
-            )  # fmt: skip
-            index_rows.append((p.category, p.id))
-        _write_all(session, products, rows)
-        _write_all(session, by_category, index_rows)
-        return [row[0] for row in rows]
-    finally:
-        cluster.shutdown()
-
-
-def _cleanup(keyspace: str, topic: str, prefix: str) -> None:
-    cassandra_auth.drop_keyspace_role(Paths.from_env(), "127.0.0.1", 9042, keyspace)
-    admin = AdminClient({"bootstrap.servers": "127.0.0.1:9092"})
-    doomed = [t for t in admin.list_topics(timeout=10).topics if t.startswith(topic)]
-    for future in admin.delete_topics(doomed, operation_timeout=30).values() if doomed else ():
-        future.result()
-    client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
-    try:
-        for key in client.scan_iter(match=f"{prefix}:*", count=1000):
-            client.delete(key)
-    finally:
-        client.close()
 
 
 def _wrk(url: str, paths: list[str], folder: Path, *, seconds: int, conns: int) -> dict[str, Any]:
@@ -245,7 +147,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     paths = Paths.from_env()
     tag = uuid.uuid4().hex[:8]
     keyspace, topic, prefix = f"bench_prof_{tag}", f"productstore.benchprof-{tag}", f"bprof-{tag}"
-    catalog_port, ceiling_port = _free_port(), _free_port()
+    catalog_port, ceiling_port = free_port(), free_port()
     env = {
         f"CATALOG_{k}": v
         for k, v in {
@@ -280,11 +182,11 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     with TemporaryDirectory(prefix="bench-profile-") as tmp, ExitStack() as stack:
         folder = Path(tmp)
         log = folder / "serve.log"
-        stack.callback(_cleanup, keyspace, topic, prefix)
+        stack.callback(drop_bench_data, keyspace, topic, prefix)
         cassandra_auth.ensure_keyspace_role(paths, "127.0.0.1", 9042, keyspace)
         with _serving(catalog_argv, env, f"{catalog_url}/readyz", log):
             pass  # creates the keyspace and tables
-        ids = _bulk_load(keyspace, args.products)
+        ids, _ = bulk_load(keyspace, args.products)
         profile_file = args.out.with_suffix(".prof").absolute()
         profile_file.parent.mkdir(parents=True, exist_ok=True)
         argv = catalog_argv
