@@ -27,7 +27,13 @@ async def test_preferences_default_then_replace(
 ) -> None:
     user = user_factory()
     fresh = await client.get("/api/notifications/preferences", headers=bearer(user.token))
-    assert fresh.json() == {"locale": "en", "phone": None, "opt_outs": [], "updated_at": None}
+    assert fresh.json() == {
+        "locale": "en",
+        "phone": None,
+        "opt_outs": [],
+        "updated_at": None,
+        "promotions": False,
+    }
     body = {
         "locale": "ru",
         "phone": "+79161234567",
@@ -45,7 +51,7 @@ BAD_PREFERENCES: list[tuple[str, dict[str, Any], str]] = [
     ("phone not E.164", {"phone": "8 916 123 45 67"}, "#/phone"),
     (
         "unknown topic",
-        {"opt_outs": [{"topic": "price_drop", "channel": "email"}]},
+        {"opt_outs": [{"topic": "newsletter", "channel": "email"}]},
         "#/opt_outs/0/topic",
     ),
     (

@@ -7,6 +7,7 @@ make it wait on the shared payment sandbox, which other sessions start and stop.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 
 import httpx
@@ -33,7 +34,7 @@ from tests.notifications.support import (
 )
 from tests.orders.support import Backing, Shop, bearer, checkout_body
 from tests.support.gateway import private_gateway
-from tests.support.keyspaces import migrated_keyspace
+from tests.support.keyspaces import migrated_keyspace, topics
 
 pytestmark = pytest.mark.anyio
 
@@ -50,19 +51,23 @@ async def test_an_order_through_the_gateway_mails_its_owner_once_in_russian(  # 
     mailpit: Mailpit,
 ) -> None:
     keyspace = f"orders_notify_{backing.orders_keyspace.rsplit('_', 1)[-1]}"
+    # Notifications reads the wishlist's notices too: a topic of the test's own.
+    wishlist_topic = f"orders-notify-wishlist-{uuid.uuid4().hex[:12]}"
     notify = notifications_settings(
         cassandra,
         kafka,
         redis_server,
         mailpit,
-        NotificationsBacking(keyspace=keyspace, orders_topic=backing.orders_topic),
+        NotificationsBacking(
+            keyspace=keyspace, orders_topic=backing.orders_topic, wishlist_topic=wishlist_topic
+        ),
         auth_server.url,
         auth_client_secret=CONTACTS_SECRET,
     )
     user = new_user(auth_server.url, name="Анна")
     mail = MailpitReader(mailpit)
     product = await shop.product(price="1499.90", stock=3)
-    with migrated_keyspace(cassandra, keyspace, migrations_dir()):
+    with migrated_keyspace(cassandra, keyspace, migrations_dir()), topics(kafka, [wishlist_topic]):
         notifications = create_notifications_app(notify)
         async with notifications.router.lifespan_context(notifications):
             await wait_ready(notifications)

@@ -4,51 +4,64 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
 import uuid
+from datetime import timedelta
 
 from fastapi import FastAPI
 
 from productstore_common.events import ConsumerConfig, ConsumerMetrics, IdempotentConsumer
 from productstore_common.kit import ServiceKit, service_app
 from productstore_common.kit.connections import create_topics
+from productstore_common.ratelimit import RateLimiter, install_rate_limiter
 from productstore_contracts.services import NOTIFICATIONS
 from productstore_notifications import __version__
-from productstore_notifications.app.api.routes import notifications
+from productstore_notifications.app.api.routes import broadcasts, notifications, unsubscribe
 from productstore_notifications.app.core.config import (
     HANDLER_TIMEOUT_SECONDS,
     NotificationsSettings,
 )
 from productstore_notifications.app.data import migrations_dir
+from productstore_notifications.app.data.broadcasts import BroadcastStore
 from productstore_notifications.app.data.contacts import AuthContacts
 from productstore_notifications.app.data.smtp import SmtpProvider
 from productstore_notifications.app.data.store import NotificationStore
+from productstore_notifications.app.services.broadcasts import Broadcasts
 from productstore_notifications.app.services.inbox import DeliveryLog, UserNotifications
 from productstore_notifications.app.services.notifier import (
     HANDLED,
     Notifier,
     NotifierMetrics,
     Retry,
-    orders_registry,
+    events_registry,
 )
 from productstore_notifications.app.services.providers import FailoverChain
+from productstore_notifications.app.services.unsubscribe import UnsubscribeLinks, Unsubscribes
 
 _logger = logging.getLogger(__name__)
 
 DESCRIPTION = """\
-Messages to users about their orders: e-mail (HTML and plain text, in the user's
-language) and an in-app inbox.
+Messages to users about their orders, their wishlists and the store's promotions:
+e-mail (HTML and plain text, in the user's language) and an in-app inbox.
 
-Each order event on `productstore.orders` becomes at most one message per channel
-for the order's owner: the message is claimed in Cassandra (event, recipient,
-channel) before it is sent, so a redelivered event sends nothing. E-mail goes
+Each order event on `productstore.orders` and each wishlist notice on
+`productstore.wishlist` (price drop, back in stock) becomes at most one message per
+channel for the user it concerns: the message is claimed in Cassandra (event,
+recipient, channel) before it is sent, so a redelivered event sends nothing.
+Administrators broadcast promotions to the users who consented; every promotional
+e-mail carries a signed one-click unsubscribe link (RFC 8058). E-mail goes
 through an ordered chain of SMTP servers, each behind a circuit breaker; a message
 that fails every round is dead-lettered. Users read their inbox and set their
 language and opt-outs; administrators (`admin` role) read the delivery log. Errors
 are `application/problem+json` with a stable `reason`.
 """
 
-OPENAPI_TAGS = [{"name": "notifications", "description": "Inbox, preferences, delivery log"}]
+OPENAPI_TAGS = [
+    {"name": "notifications", "description": "Inbox, preferences, delivery log"},
+    {"name": "broadcasts", "description": "Promotions to the consenting users (admins)"},
+    {"name": "unsubscribe", "description": "One-click unsubscribe links (no sign-in)"},
+]
 
 
 def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
@@ -58,7 +71,7 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
         settings or NotificationsSettings(),
         version=__version__,
         description=DESCRIPTION,
-        routers=[notifications.router],
+        routers=[notifications.router, broadcasts.router, unsubscribe.router],
         setup=setup,
         migrations=migrations_dir(),
         openapi_tags=OPENAPI_TAGS,
@@ -69,6 +82,15 @@ async def setup(kit: ServiceKit[NotificationsSettings]) -> None:
     settings = kit.settings
     db = await kit.cassandra()
     store = NotificationStore(db)
+    install_rate_limiter(
+        kit.app, RateLimiter(kit.redis(), prefix="notifications", metrics=kit.metrics)
+    )
+    links = UnsubscribeLinks(
+        _unsubscribe_key(settings),
+        str(settings.public_url),
+        valid_for=timedelta(days=settings.unsubscribe_link_days),
+    )
+    kit.provide(Unsubscribes(store, links))
     kit.provide(UserNotifications(store))
     kit.provide(DeliveryLog(store))
     if settings.auth_client_secret is None:
@@ -96,6 +118,7 @@ async def setup(kit: ServiceKit[NotificationsSettings]) -> None:
         failures=settings.breaker_failures,
         reset_seconds=settings.breaker_reset_seconds,
     )
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     notifier = kit.provide(
         Notifier(
             store,
@@ -106,20 +129,36 @@ async def setup(kit: ServiceKit[NotificationsSettings]) -> None:
             retry=Retry(
                 settings.send_rounds, settings.retry_initial_seconds, settings.retry_max_seconds
             ),
-            owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+            owner=owner,
+            unsubscribe=links,
+        )
+    )
+    kit.provide(
+        await kit.enter(
+            Broadcasts(
+                BroadcastStore(db),
+                store,
+                notifier,
+                owner=owner,
+                page_size=settings.broadcast_page_size,
+                per_second=settings.broadcast_messages_per_second,
+                lease_seconds=settings.broadcast_lease_seconds,
+                tick_seconds=settings.broadcast_tick_seconds,
+            )
         )
     )
     if settings.consume_orders:
         if settings.creates_topics:
-            # Orders creates its topic in clusters; locally it may not run yet.
-            await create_topics(settings, [settings.orders_topic])
+            # Orders and wishlist create their topics in clusters; locally they may not
+            # run yet.
+            await create_topics(settings, [settings.orders_topic, settings.wishlist_topic])
         await kit.enter(
             IdempotentConsumer(
                 db,
                 bootstrap_servers=settings.kafka_bootstrap_servers,
                 group_id=settings.consumer_group,
-                topics=[settings.orders_topic],
-                registry=orders_registry(),
+                topics=[settings.orders_topic, settings.wishlist_topic],
+                registry=events_registry(),
                 handler=notifier.handle,
                 handles=HANDLED,
                 # The handler is idempotent by itself (a claim per message), so the
@@ -129,3 +168,11 @@ async def setup(kit: ServiceKit[NotificationsSettings]) -> None:
                 tracer_provider=kit.tracer_provider,
             )
         )
+
+
+def _unsubscribe_key(settings: NotificationsSettings) -> bytes:
+    if settings.unsubscribe_key is not None:
+        return settings.unsubscribe_key.get_secret_value().encode("utf-8")
+    # Development only (the settings refuse a missing key elsewhere): links stop
+    # working when the process restarts.
+    return secrets.token_bytes(32)

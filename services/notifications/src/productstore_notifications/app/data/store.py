@@ -9,12 +9,19 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from cassandra.query import BatchStatement, BatchType
 from cassandra.util import datetime_from_uuid1, uuid_from_time
 
 from productstore_common.cassandra import CassandraSession
 
 # The admin's delivery listing reads this many days back at most.
 LOG_DAYS = 7
+# promotion_audience: partitions per locale (a bucket of the user id).
+AUDIENCE_BUCKETS = 16
+
+
+def audience_bucket(user_id: uuid.UUID) -> int:
+    return user_id.int % AUDIENCE_BUCKETS
 
 
 def _aware(moment: datetime) -> datetime:
@@ -27,10 +34,11 @@ class PreferencesRecord:
     phone: str | None
     opt_outs: frozenset[str]  # "topic:channel"
     updated_at: datetime | None
+    promotions: bool = False
 
 
 DEFAULT_PREFERENCES = PreferencesRecord(
-    locale="en", phone=None, opt_outs=frozenset(), updated_at=None
+    locale="en", phone=None, opt_outs=frozenset(), updated_at=None, promotions=False
 )
 
 
@@ -88,7 +96,8 @@ class NotificationStore:
     # --- preferences ---------------------------------------------------------
     async def preferences(self, user_id: uuid.UUID) -> PreferencesRecord:
         page = await self.db.execute_async(
-            "SELECT locale, phone, opt_outs, updated_at FROM preferences WHERE user_id = ?",
+            "SELECT locale, phone, opt_outs, updated_at, promotions FROM preferences "
+            "WHERE user_id = ?",
             (user_id,),
         )
         row = page.one()
@@ -99,13 +108,51 @@ class NotificationStore:
             phone=row.phone,
             opt_outs=frozenset(row.opt_outs or ()),
             updated_at=_aware(row.updated_at) if row.updated_at else None,
+            promotions=bool(row.promotions),
         )
 
     async def put_preferences(self, user_id: uuid.UUID, record: PreferencesRecord) -> None:
+        """The document, and the user's row of the promotions audience, in one logged
+        batch. Broadcasts check the preferences again per user, so an audience row left
+        by two racing writes sends nothing the preferences do not allow."""
+        before = await self.preferences(user_id)
+        batch = BatchStatement(batch_type=BatchType.LOGGED)
+        bucket = audience_bucket(user_id)
+        if before.promotions and (not record.promotions or before.locale != record.locale):
+            batch.add(
+                await self.db.prepare_async(
+                    "DELETE FROM promotion_audience WHERE locale = ? AND bucket = ? AND user_id = ?"
+                ),
+                (before.locale, bucket, user_id),
+            )
+        if record.promotions:
+            batch.add(
+                await self.db.prepare_async(
+                    "INSERT INTO promotion_audience (locale, bucket, user_id) VALUES (?, ?, ?)"
+                ),
+                (record.locale, bucket, user_id),
+            )
+        batch.add(
+            await self.db.prepare_async(
+                "INSERT INTO preferences (user_id, locale, phone, opt_outs, updated_at, "
+                "promotions) VALUES (?, ?, ?, ?, ?, ?)"
+            ),
+            (
+                user_id,
+                record.locale,
+                record.phone,
+                set(record.opt_outs),
+                record.updated_at,
+                record.promotions,
+            ),
+        )
+        await self.db.execute_async(batch)
+
+    async def opt_out(self, user_id: uuid.UUID, pair: str, now: datetime) -> None:
+        """Add one "topic:channel" opt-out (a set append: no read, no lost update)."""
         await self.db.execute_async(
-            "INSERT INTO preferences (user_id, locale, phone, opt_outs, updated_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (user_id, record.locale, record.phone, set(record.opt_outs), record.updated_at),
+            "UPDATE preferences SET opt_outs = opt_outs + ?, updated_at = ? WHERE user_id = ?",
+            ({pair}, now, user_id),
         )
 
     # --- order owners ----------------------------------------------------------

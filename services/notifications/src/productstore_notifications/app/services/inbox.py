@@ -60,6 +60,7 @@ class UserNotifications:
             phone=body.phone,
             opt_outs=frozenset(f"{o.topic}:{o.channel}" for o in body.opt_outs),
             updated_at=datetime.now(UTC),
+            promotions=body.promotions,
         )
         await self.store.put_preferences(user_id, record)
         return _public(record)
@@ -89,5 +90,6 @@ def _public(record: PreferencesRecord) -> PreferencesPublic:
             "phone": record.phone,
             "opt_outs": opt_outs,
             "updated_at": record.updated_at,
+            "promotions": record.promotions,
         }
     )

@@ -1,4 +1,5 @@
-"""Order events become messages: one per (event, recipient, channel), claimed before sent.
+"""Order events and wishlist notices become messages: one per (event, recipient, channel),
+claimed before sent.
 
 The claim is an LWT insert (`delivery_claims ... IF NOT EXISTS`). Whoever makes it
 sends; a redelivered event, a second replica, or this process after a restart finds
@@ -16,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import Any
@@ -27,9 +29,16 @@ from productstore_common.telemetry.metrics import AppMetrics
 from productstore_contracts.events.orders import (
     ORDER_EVENTS,
     OrderCancelled,
+    OrderDelivered,
     OrderExpired,
+    OrderFulfilled,
     OrderPaid,
     OrderPlaced,
+)
+from productstore_contracts.events.wishlist import (
+    WISHLIST_EVENTS,
+    WishlistBackInStock,
+    WishlistPriceDropped,
 )
 from productstore_notifications.app.data.contacts import AuthContacts, ContactsUnavailableError
 from productstore_notifications.app.data.store import (
@@ -37,22 +46,45 @@ from productstore_notifications.app.data.store import (
     DeliveryRecord,
     NotificationStore,
     OrderOwner,
+    PreferencesRecord,
 )
-from productstore_notifications.app.models import Channel, Locale, Topic
+from productstore_notifications.app.models import PROMOTIONAL, Channel, Locale, Topic
 from productstore_notifications.app.services.providers import FailoverChain
-from productstore_notifications.app.services.rendering import OrderFacts, Rendered, render
+from productstore_notifications.app.services.rendering import (
+    Facts,
+    OrderFacts,
+    ProductFacts,
+    Rendered,
+    render,
+)
+from productstore_notifications.app.services.unsubscribe import UnsubscribeLinks
 
 _logger = logging.getLogger(__name__)
 
-# The order events that become messages; the others (reserved, fulfilled, delivered)
-# are decoded and committed without a claim until they have templates.
+# RFC 5322's line limit: the default 78 would RFC 2047-encode a long List-Unsubscribe
+# URL (it has no whitespace to fold at), and mail clients would not find the link.
+MAIL_POLICY = policy.default.clone(max_line_length=998)
+
+# The events that become messages; the others (OrderReserved) are decoded and
+# committed without a claim.
 HANDLED: tuple[str, ...] = tuple(
-    kind.event_type for kind in (OrderPlaced, OrderPaid, OrderCancelled, OrderExpired)
+    kind.event_type
+    for kind in (
+        OrderPlaced,
+        OrderPaid,
+        OrderCancelled,
+        OrderExpired,
+        OrderFulfilled,
+        OrderDelivered,
+        WishlistPriceDropped,
+        WishlistBackInStock,
+    )
 )
 
 
-def orders_registry() -> EventRegistry:
-    return EventRegistry(ORDER_EVENTS)
+def events_registry() -> EventRegistry:
+    """The order events and the wishlist's notices (one consumer reads both topics)."""
+    return EventRegistry((*ORDER_EVENTS, *WISHLIST_EVENTS))
 
 
 @dataclass(frozen=True)
@@ -91,6 +123,7 @@ class Message:
     user_id: uuid.UUID
     locale: Locale
     rendered: Rendered
+    unsubscribe_url: str | None = None
 
 
 class Notifier:
@@ -104,6 +137,7 @@ class Notifier:
         mail_from: str,
         retry: Retry,
         owner: str,
+        unsubscribe: UnsubscribeLinks,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.store = store
@@ -113,23 +147,39 @@ class Notifier:
         self.mail_from = mail_from
         self.retry = retry
         self.owner = owner
+        self.unsubscribe = unsubscribe
         self.clock = clock
 
     # --- events ------------------------------------------------------------------
     async def handle(self, event: CloudEvent[Any]) -> None:
-        """The IdempotentConsumer's handler: the messages one order event asks for."""
+        """The IdempotentConsumer's handler: the messages one event asks for."""
         found = await self._facts(event)
         if found is None:
             return
-        topic, owner, facts = found
-        await self.notify(event.id, topic, owner.user_id, facts)
+        topic, user_id, facts = found
+        await self.notify(event.id, topic, user_id, facts)
 
-    async def _facts(self, event: CloudEvent[Any]) -> tuple[Topic, OrderOwner, OrderFacts] | None:
+    async def _facts(self, event: CloudEvent[Any]) -> tuple[Topic, uuid.UUID, Facts] | None:
         data = event.data
-        if isinstance(data, OrderPlaced):
-            owner = OrderOwner(user_id=data.user_id, total=data.total, currency=data.currency)
-            await self.store.remember_order(data.order_id, owner, event.time)
-            return "order_placed", owner, self._order(data.order_id, event, owner)
+        match data:
+            case OrderPlaced():
+                owner = OrderOwner(user_id=data.user_id, total=data.total, currency=data.currency)
+                await self.store.remember_order(data.order_id, owner, event.time)
+                return "order_placed", owner.user_id, self._order(data.order_id, event, owner)
+            case WishlistPriceDropped() | WishlistBackInStock():
+                return self._notice(data, event)
+            case OrderFulfilled() | OrderDelivered():
+                # They name the owner; the total is known when this service saw the order placed.
+                topic_of: Topic = (
+                    "order_fulfilled" if isinstance(data, OrderFulfilled) else "order_delivered"
+                )
+                known = await self.store.order_owner(data.order_id)
+                owner = OrderOwner(
+                    user_id=data.user_id,
+                    total=known.total if known else None,
+                    currency=known.currency if known else None,
+                )
+                return topic_of, data.user_id, self._order(data.order_id, event, owner)
         topic: Topic
         reason: str | None = None
         refunded = False
@@ -151,7 +201,25 @@ class Notifier:
             )
             return None
         facts = self._order(data.order_id, event, known, reason=reason, refunded=refunded)
-        return topic, known, facts
+        return topic, known.user_id, facts
+
+    @staticmethod
+    def _notice(
+        data: WishlistPriceDropped | WishlistBackInStock, event: CloudEvent[Any]
+    ) -> tuple[Topic, uuid.UUID, Facts]:
+        if isinstance(data, WishlistPriceDropped):
+            drop = ProductFacts(
+                product_id=str(data.product_id),
+                at=event.time,
+                old_price=data.old_price,
+                new_price=data.new_price,
+                currency=data.currency,
+            )
+            return "price_drop", data.user_id, drop
+        back = ProductFacts(
+            product_id=str(data.product_id), at=event.time, available=data.available
+        )
+        return "back_in_stock", data.user_id, back
 
     @staticmethod
     def _order(
@@ -173,12 +241,24 @@ class Notifier:
 
     # --- messages ----------------------------------------------------------------
     async def notify(
-        self, event_id: uuid.UUID, topic: Topic, user_id: uuid.UUID, facts: OrderFacts
+        self,
+        event_id: uuid.UUID,
+        topic: Topic,
+        user_id: uuid.UUID,
+        facts: Facts,
+        *,
+        preferences: PreferencesRecord | None = None,
     ) -> dict[Channel, str]:
-        """Every channel's outcome for this user (in the user's locale and opt-outs)."""
-        preferences = await self.store.preferences(user_id)
+        """Every channel's outcome for this user (in the user's locale and opt-outs;
+        `preferences` when the caller read them already)."""
+        if preferences is None:
+            preferences = await self.store.preferences(user_id)
         locale: Locale = "ru" if preferences.locale == "ru" else "en"
-        message = Message(event_id, topic, user_id, locale, render(topic, facts, locale))
+        unsubscribe_url = (
+            self.unsubscribe.url(user_id, topic, "email") if topic in PROMOTIONAL else None
+        )
+        rendered = render(topic, facts, locale, unsubscribe_url=unsubscribe_url)
+        message = Message(event_id, topic, user_id, locale, rendered, unsubscribe_url)
         outcomes: dict[Channel, str] = {}
         channel: Channel
         for channel in ("inapp", "email"):
@@ -320,14 +400,20 @@ class Notifier:
         locale: Locale = "ru" if letter.locale == "ru" else "en"
         topic: Topic = letter.topic  # type: ignore[assignment]  # written from a Topic
         rendered = Rendered(letter.subject, letter.text, letter.html, summary="")
-        outcome = await self._email(Message(event_id, topic, letter.user_id, locale, rendered))
+        # The body keeps the link it was rendered with; the headers get a fresh one.
+        unsubscribe_url = (
+            self.unsubscribe.url(letter.user_id, topic, "email") if topic in PROMOTIONAL else None
+        )
+        outcome = await self._email(
+            Message(event_id, topic, letter.user_id, locale, rendered, unsubscribe_url)
+        )
         if outcome == "sent":
             await self.store.forget_dead_letter(event_id, recipient, "email")
         self.metrics.deliveries.labels("email", f"replay_{outcome}").inc()
         return outcome
 
     def _email_message(self, message: Message, address: str, name: str) -> EmailMessage:
-        email = EmailMessage()
+        email = EmailMessage(policy=MAIL_POLICY)
         email["From"] = self.mail_from
         email["To"] = formataddr((name, address))
         email["Subject"] = message.rendered.subject
@@ -337,6 +423,10 @@ class Notifier:
         email["Message-ID"] = f"<{message.event_id}.{message.user_id}@productstore.local>"
         email["Content-Language"] = message.locale
         email["X-Productstore-Topic"] = message.topic
+        if message.unsubscribe_url is not None:
+            # RFC 8058 one-click: the mail client POSTs "List-Unsubscribe=One-Click" to it.
+            email["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+            email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         email.set_content(message.rendered.text)
         email.add_alternative(message.rendered.html, subtype="html")
         return email

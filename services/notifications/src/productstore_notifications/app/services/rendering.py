@@ -34,6 +34,29 @@ class OrderFacts:
 
 
 @dataclass(frozen=True)
+class ProductFacts:
+    """What a wishlist notice says about a product (the notice names it by id only)."""
+
+    product_id: str
+    at: datetime
+    old_price: Decimal | None = None
+    new_price: Decimal | None = None
+    currency: str | None = None
+    available: int | None = None
+
+
+@dataclass(frozen=True)
+class PromotionFacts:
+    """An admin's broadcast, already in the user's language."""
+
+    subject: str
+    body: str
+
+
+Facts = OrderFacts | ProductFacts | PromotionFacts
+
+
+@dataclass(frozen=True)
 class Rendered:
     subject: str
     text: str  # the plain-text part (and the in-app body)
@@ -65,27 +88,33 @@ def moment(at: datetime, locale: Locale) -> str:
     return format_datetime(at.astimezone(UTC), "long", tzinfo=UTC, locale=BABEL_LOCALES[locale])
 
 
-def render(topic: Topic, facts: OrderFacts, locale: Locale) -> Rendered:
-    """The message about `facts` in `locale` (unknown text keys fail loudly, in tests)."""
+def render(
+    topic: Topic, facts: Facts, locale: Locale, *, unsubscribe_url: str | None = None
+) -> Rendered:
+    """The message about `facts` in `locale` (unknown text keys fail loudly, in tests).
+    With `unsubscribe_url` the e-mail ends with the one-click link (promotional topics)."""
     messages = _messages(locale)
     layout = messages["layout"]
-    text = messages[topic]
-    total = (
-        money(facts.total, facts.currency, locale)
-        if facts.total is not None and facts.currency
-        else layout["total_unknown"]
-    )
-    values = {
-        "ref": facts.order_id[:8].upper(),
-        "date": moment(facts.at, locale),
-        "total": total,
-        "reason": messages["reasons"].get(facts.reason or "other", messages["reasons"]["other"]),
+    if isinstance(facts, PromotionFacts):
+        subject = facts.subject
+        paragraphs = [p.strip() for p in facts.body.split("\n\n") if p.strip()]
+        footer = messages["promotion"]["footer"]
+    else:
+        text = messages[topic]
+        values = _values(facts, messages, locale)
+        subject = text["subject"].format(**values)
+        paragraphs = [text["body"].format(**values)]
+        if isinstance(facts, OrderFacts) and facts.refunded and "refund" in text:
+            paragraphs.append(text["refund"])
+        footer = text.get("footer", layout["footer"])
+    context = {
+        "lang": locale,
+        "subject": subject,
+        "paragraphs": paragraphs,
+        "layout": layout,
+        "footer": footer,
+        "unsubscribe_url": unsubscribe_url,
     }
-    subject = text["subject"].format(**values)
-    paragraphs = [text["body"].format(**values)]
-    if facts.refunded and "refund" in text:
-        paragraphs.append(text["refund"])
-    context = {"lang": locale, "subject": subject, "paragraphs": paragraphs, "layout": layout}
     env = _environment()
     return Rendered(
         subject=subject,
@@ -93,3 +122,33 @@ def render(topic: Topic, facts: OrderFacts, locale: Locale) -> Rendered:
         html=env.get_template("email.html.j2").render(context),
         summary=" ".join(paragraphs),
     )
+
+
+def _values(
+    facts: OrderFacts | ProductFacts, messages: dict[str, Any], locale: Locale
+) -> dict[str, str]:
+    layout = messages["layout"]
+    if isinstance(facts, ProductFacts):
+        currency = facts.currency or ""
+        return {
+            "ref": facts.product_id[:8].upper(),
+            "date": moment(facts.at, locale),
+            "old_price": money(facts.old_price, currency, locale)
+            if facts.old_price is not None and currency
+            else layout["total_unknown"],
+            "new_price": money(facts.new_price, currency, locale)
+            if facts.new_price is not None and currency
+            else layout["total_unknown"],
+            "available": str(facts.available or 0),
+        }
+    total = (
+        money(facts.total, facts.currency, locale)
+        if facts.total is not None and facts.currency
+        else layout["total_unknown"]
+    )
+    return {
+        "ref": facts.order_id[:8].upper(),
+        "date": moment(facts.at, locale),
+        "total": total,
+        "reason": messages["reasons"].get(facts.reason or "other", messages["reasons"]["other"]),
+    }
