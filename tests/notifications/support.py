@@ -75,6 +75,9 @@ def notifications_settings(  # noqa: PLR0917 (the fixtures it is made of)
         "wishlist_topic": backing.wishlist_topic,
         "unsubscribe_key": UNSUBSCRIBE_KEY,
         "public_url": "http://shop.test",
+        # Rate limits of this run's own (the admin's budget would outlive the test).
+        "redis_key_prefix": f"notifications-test-{uuid.uuid4().hex[:8]}",
+        "broadcasts_per_hour": 100,
         "consumer_group": f"notifications-{uuid.uuid4().hex[:8]}",
         "create_topics": False,
         "jwt_jwks_url": auth_url + "/api/auth/.well-known/jwks.json",

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from productstore_common.events import ConsumerConfig, ConsumerMetrics, IdempotentConsumer
 from productstore_common.kit import ServiceKit, service_app
 from productstore_common.kit.connections import create_topics
-from productstore_common.ratelimit import RateLimiter, install_rate_limiter
+from productstore_common.ratelimit import RateLimiter
 from productstore_contracts.services import NOTIFICATIONS
 from productstore_notifications import __version__
 from productstore_notifications.app.api.routes import broadcasts, notifications, unsubscribe
@@ -82,9 +82,7 @@ async def setup(kit: ServiceKit[NotificationsSettings]) -> None:
     settings = kit.settings
     db = await kit.cassandra()
     store = NotificationStore(db)
-    install_rate_limiter(
-        kit.app, RateLimiter(kit.redis(), prefix="notifications", metrics=kit.metrics)
-    )
+    limiter = RateLimiter(kit.redis(), prefix=settings.redis_key_prefix, metrics=kit.metrics)
     links = UnsubscribeLinks(
         _unsubscribe_key(settings),
         str(settings.public_url),
@@ -139,6 +137,8 @@ async def setup(kit: ServiceKit[NotificationsSettings]) -> None:
                 BroadcastStore(db),
                 store,
                 notifier,
+                limiter,
+                per_admin_hourly=settings.broadcasts_per_hour,
                 owner=owner,
                 page_size=settings.broadcast_page_size,
                 per_second=settings.broadcast_messages_per_second,

@@ -66,6 +66,8 @@ class NotificationsSettings(ServiceSettings):
     breaker_failures: int = Field(default=3, ge=1, le=100)
     breaker_reset_seconds: float = Field(default=30.0, gt=0, le=3600)
 
+    # Namespaces this service's Redis keys (the broadcasts' rate limit per admin).
+    redis_key_prefix: str = Field(default="notifications", pattern=r"^[A-Za-z0-9:_.-]{1,64}$")
     # Where users reach the gateway: the base of the unsubscribe links in e-mail.
     public_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8080")
     # Signs the one-click unsubscribe links (HMAC-SHA256); every replica needs the same
@@ -79,6 +81,8 @@ class NotificationsSettings(ServiceSettings):
     # (one replica sends a broadcast, so this is the broadcast's rate), how long a
     # sender's lease lasts without renewal, and how often replicas look for a
     # broadcast whose sender died.
+    # Broadcasts each admin may start per hour (refused requests do not count).
+    broadcasts_per_hour: int = Field(default=6, ge=1, le=1000)
     broadcast_page_size: int = Field(default=100, ge=1, le=1000)
     broadcast_messages_per_second: float = Field(default=20.0, gt=0, le=1000)
     broadcast_lease_seconds: float = Field(default=60.0, ge=1, le=3600)

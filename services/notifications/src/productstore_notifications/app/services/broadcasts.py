@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from productstore_common.errors import problem
 from productstore_common.events.background import BackgroundLoop
+from productstore_common.ratelimit import RateLimit, RateLimitedError, RateLimiter
 from productstore_notifications.app.data.broadcasts import BroadcastRecord, BroadcastStore, Cursor
 from productstore_notifications.app.data.store import AUDIENCE_BUCKETS, NotificationStore
 from productstore_notifications.app.models import (
@@ -45,7 +46,9 @@ class Broadcasts(BackgroundLoop):
         store: BroadcastStore,
         notifications: NotificationStore,
         notifier: Notifier,
+        limiter: RateLimiter,
         *,
+        per_admin_hourly: int,
         owner: str,
         page_size: int,
         per_second: float,
@@ -57,6 +60,9 @@ class Broadcasts(BackgroundLoop):
         self.store = store
         self.notifications = notifications
         self.notifier = notifier
+        self.limiter = limiter
+        # A broadcast reaches many people: a script gone wrong must not send ten.
+        self.per_admin = RateLimit("broadcasts", rate=per_admin_hourly, per=3600)
         self.owner = owner
         self.page_size = page_size
         self.interval = 1.0 / per_second
@@ -67,6 +73,10 @@ class Broadcasts(BackgroundLoop):
 
     # --- the API ---------------------------------------------------------------
     async def create(self, body: BroadcastCreate, created_by: str) -> BroadcastPublic:
+        """Checked after the body was (so a refused request spends no budget)."""
+        decision = await self.limiter.check(self.per_admin, created_by)
+        if not decision.allowed:
+            raise RateLimitedError(self.per_admin, decision)
         record = BroadcastRecord(
             broadcast_id=uuid.uuid4(),
             locale=body.segment.locale,
