@@ -9,7 +9,7 @@ import pytest
 from productstore_common.settings import SettingsError
 from productstore_notifications.app.core.config import NotificationsSettings
 
-BASE: dict[str, Any] = {"environment": "test"}
+BASE: dict[str, Any] = {"environment": "test", "unsubscribe_key": "a-real-key-0123456789abcdef"}
 
 REFUSED: list[tuple[str, dict[str, Any], str]] = [
     (
@@ -23,6 +23,17 @@ REFUSED: list[tuple[str, dict[str, Any], str]] = [
         {"smtp_servers": "a:25,b:25,c:25", "smtp_timeout_seconds": 30},
         "lower the rounds or the timeouts",
     ),
+    (
+        "no unsubscribe key outside development",
+        {"unsubscribe_key": None},
+        "NOTIFICATIONS_UNSUBSCRIBE_KEY is required outside development",
+    ),
+    ("a placeholder unsubscribe key", {"unsubscribe_key": "changethis"}, "placeholder"),
+    (
+        "a broadcast page longer than the lease",
+        {"broadcast_page_size": 1000, "broadcast_messages_per_second": 10},
+        "raise the lease",
+    ),
 ]
 
 
@@ -35,6 +46,10 @@ def test_refused(values: dict[str, Any], message: str) -> None:
 
 
 def test_servers_in_failover_order() -> None:
-    settings = NotificationsSettings(environment="test", smtp_servers="mail-1:25, mail-2:2525")
+    settings = NotificationsSettings(**BASE, smtp_servers="mail-1:25, mail-2:2525")
     assert settings.smtp_endpoints() == [("mail-1", 25), ("mail-2", 2525)]
     assert settings.worst_send_seconds() == 3 * (2 + 2 * 5) + 2 * 2
+
+
+def test_development_needs_no_unsubscribe_key() -> None:
+    assert NotificationsSettings(environment="development").unsubscribe_key is None

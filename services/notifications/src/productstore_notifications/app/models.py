@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 Topic = Literal[
     "order_placed",
@@ -67,7 +67,8 @@ class PreferencesBase(_Strict):
         max_length=len(TOPICS) * len(CHANNELS),
         description="Topics muted per channel",
     )
-    promotions: bool = Field(
+    # Strict: a JSON 0 or "yes" is not consent.
+    promotions: StrictBool = Field(
         default=False,
         description="Consent to admins' promotional broadcasts (off until the user turns "
         "it on); a `promotion` opt-out still mutes a channel",
