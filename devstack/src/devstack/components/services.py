@@ -511,9 +511,23 @@ class OrdersService(UvicornService):
 
 
 class NotificationsService(UvicornService):
-    """The notifications service, sending to Mailpit, with its client secret for auth."""
+    """The notifications service, sending to Mailpit, with its client secret for auth
+    and a key of its own for unsubscribe links (made once: links survive restarts)."""
 
     descriptor = NOTIFICATIONS
+
+    @property
+    def unsubscribe_key_file(self) -> Path:
+        return self.state_dir / "unsubscribe-key"
+
+    def prepare(self) -> None:
+        super().prepare()
+        self._write_unsubscribe_key()
+
+    def _write_unsubscribe_key(self) -> None:
+        if not self.unsubscribe_key_file.exists():
+            self.unsubscribe_key_file.touch(mode=0o600)
+            self.unsubscribe_key_file.write_text(secrets.token_urlsafe(32) + "\n")
 
     def service_env(self) -> dict[str, str]:
         return {
@@ -524,6 +538,7 @@ class NotificationsService(UvicornService):
             "AUTH_CLIENT_SECRET_FILE": str(
                 self.paths.component_dir("auth") / NOTIFICATIONS_SECRET_FILE
             ),
+            "UNSUBSCRIBE_KEY_FILE": str(self.unsubscribe_key_file),
         }
 
 
