@@ -144,11 +144,14 @@ class BroadcastStore:
             (recipients, now, now, broadcast_id, owner),
         )
         if page.was_applied:
-            await self.db.execute_async(
-                "DELETE FROM running_broadcasts WHERE shard = ? AND broadcast_id = ?",
-                (_SHARD, broadcast_id),
-            )
+            await self.forget_running(broadcast_id)
         return bool(page.was_applied)
+
+    async def forget_running(self, broadcast_id: uuid.UUID) -> None:
+        await self.db.execute_async(
+            "DELETE FROM running_broadcasts WHERE shard = ? AND broadcast_id = ?",
+            (_SHARD, broadcast_id),
+        )
 
     async def audience(
         self, locale: str, bucket: int, after: uuid.UUID | None, limit: int

@@ -112,6 +112,10 @@ class Broadcasts(BackgroundLoop):
         """`done`; `busy` (another replica holds the lease, or it is done); `lost_lease`."""
         now = self.clock()
         if not await self.store.take_lease(broadcast_id, self.owner, now, now + self.lease):
+            found = await self.store.get(broadcast_id)
+            if found is None or found.status == "done":
+                # Finished by a sender that died before it could say so.
+                await self.store.forget_running(broadcast_id)
             return "busy"
         record = await self.store.get(broadcast_id)
         if record is None:
