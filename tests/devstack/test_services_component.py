@@ -228,8 +228,14 @@ def test_notifications_texts_through_both_sms_accounts_and_pushes_with_its_own_k
     notifications._write_vapid_key()
     assert key_file.stat().st_mode & 0o777 == 0o600
     key = key_file.read_text()
-    # A key the service's settings accept, kept across restarts.
-    settings = NotificationsSettings(environment="test", vapid_private_key=SecretStr(key.strip()))
+    # A key the service's settings accept (beside the unsubscribe key devstack makes
+    # too), kept across restarts.
+    notifications._write_unsubscribe_key()
+    settings = NotificationsSettings(
+        environment="test",
+        vapid_private_key=SecretStr(key.strip()),
+        unsubscribe_key=SecretStr(notifications.unsubscribe_key_file.read_text().strip()),
+    )
     assert settings.vapid_private_key is not None
     notifications._write_vapid_key()
     assert key_file.read_text() == key
