@@ -515,6 +515,22 @@ def test_catalog_alone_gets_the_search_cursor_key(offline_helm: HelmCli) -> None
     assert "vault.hashicorp.com/agent-inject-secret-search_cursor" not in pods[f"{PREFIX}-auth"]
 
 
+def test_notifications_alone_gets_the_unsubscribe_key(offline_helm: HelmCli) -> None:
+    docs = _render(offline_helm, None, "shop", "--set", "vault.enabled=true")
+    pods = {
+        name: deployment["spec"]["template"]["metadata"]["annotations"]
+        for name, deployment in _by_kind(docs, "Deployment").items()
+    }
+    path = "secret/data/productstore/notifications/unsubscribe"
+    notifications = pods[f"{PREFIX}-notifications"]
+    # Rendered as {"key": ...}: NotificationsSettings.unsubscribe_key.
+    assert notifications["vault.hashicorp.com/agent-inject-secret-unsubscribe"] == path
+    for other in ("auth", "catalog", "orders"):
+        assert (
+            "vault.hashicorp.com/agent-inject-secret-unsubscribe" not in pods[f"{PREFIX}-{other}"]
+        )
+
+
 def test_decimal_from_set_is_accepted(offline_helm: HelmCli) -> None:
     docs = _render(offline_helm, None, "shop", "--set", "config.tracing.sampleRatio=0.5")
     config = _by_kind(docs, "ConfigMap")[f"{PREFIX}-catalog"]["data"]

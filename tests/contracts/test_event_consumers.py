@@ -32,7 +32,8 @@ CONSUMERS: dict[tuple[str, str], Callable[[], EventRegistry]] = {
     ("reviews", "productstore.orders"): orders_registry,
     ("wishlist", "productstore.catalog"): wishlist_events.price_registry,
     ("wishlist", "productstore.inventory"): wishlist_events.stock_registry,
-    ("notifications", "productstore.orders"): notifier.orders_registry,
+    ("notifications", "productstore.orders"): notifier.events_registry,
+    ("notifications", "productstore.wishlist"): notifier.events_registry,
 }
 
 CASES = [

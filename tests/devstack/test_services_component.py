@@ -145,6 +145,22 @@ def test_notifications_sends_to_mailpit_as_a_client_auth_knows(tmp_path: Path) -
     assert auth.process_spec().env["AUTH_SERVICE_CLIENTS_FILE"] == str(auth.service_clients_file)
 
 
+def test_notifications_signs_unsubscribe_links_with_a_key_made_once(tmp_path: Path) -> None:
+    notifications = NotificationsService(_context(tmp_path))
+    env = notifications.process_spec().env
+    assert "NOTIFICATIONS_UNSUBSCRIBE_KEY" not in env
+    key_file = Path(env["NOTIFICATIONS_UNSUBSCRIBE_KEY_FILE"])
+    assert key_file == notifications.unsubscribe_key_file
+    notifications.state_dir.mkdir(parents=True)
+    notifications._write_unsubscribe_key()
+    key = key_file.read_text().strip()
+    assert len(key) >= 32
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    # A restart keeps it: links in mail already sent still work.
+    notifications._write_unsubscribe_key()
+    assert key_file.read_text().strip() == key
+
+
 def _get_from(source: str, url: str, headers: dict[str, str]) -> dict[str, str]:
     """GET `url` over a connection from the loopback address `source`."""
     transport = httpx.HTTPTransport(local_address=source)
@@ -212,8 +228,14 @@ def test_notifications_texts_through_both_sms_accounts_and_pushes_with_its_own_k
     notifications._write_vapid_key()
     assert key_file.stat().st_mode & 0o777 == 0o600
     key = key_file.read_text()
-    # A key the service's settings accept, kept across restarts.
-    settings = NotificationsSettings(environment="test", vapid_private_key=SecretStr(key.strip()))
+    # A key the service's settings accept (beside the unsubscribe key devstack makes
+    # too), kept across restarts.
+    notifications._write_unsubscribe_key()
+    settings = NotificationsSettings(
+        environment="test",
+        vapid_private_key=SecretStr(key.strip()),
+        unsubscribe_key=SecretStr(notifications.unsubscribe_key_file.read_text().strip()),
+    )
     assert settings.vapid_private_key is not None
     notifications._write_vapid_key()
     assert key_file.read_text() == key

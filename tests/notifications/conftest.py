@@ -63,10 +63,14 @@ def notify_auth(
 @pytest.fixture(scope="module")
 def backing(cassandra: Cassandra, kafka: Kafka) -> Iterator[Backing]:
     suffix = uuid.uuid4().hex[:12]
-    found = Backing(keyspace=f"notifications_{suffix}", orders_topic=f"notify-orders-{suffix}")
+    found = Backing(
+        keyspace=f"notifications_{suffix}",
+        orders_topic=f"notify-orders-{suffix}",
+        wishlist_topic=f"notify-wishlist-{suffix}",
+    )
     with (
         migrated_keyspace(cassandra, found.keyspace, migrations_dir()),
-        topics(kafka, [found.orders_topic]),
+        topics(kafka, [found.orders_topic, found.wishlist_topic]),
     ):
         yield found
 

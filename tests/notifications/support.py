@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
 from fastapi import FastAPI
 
 from devstack.components.cassandra import Cassandra
 from devstack.components.kafka import Kafka
 from devstack.components.mailpit import Mailpit
 from devstack.components.redis import Redis
+from productstore_common.events import CloudEvent, new_event, to_kafka_record
+from productstore_contracts.events.wishlist import WISHLIST_SOURCE
 from productstore_notifications.app.core.config import NotificationsSettings
 from productstore_notifications.app.main import create_app
 from tests.auth.support import ADMIN_PASSWORD, PASSWORD, unique_email
@@ -29,6 +32,7 @@ from tests.inventory.support import send_order_events as send_order_events  # no
 
 NOTIFY_CLIENT = "notifications"
 NOTIFY_SECRET = "notifications-secret-0123456789"
+UNSUBSCRIBE_KEY = "unsubscribe-key-for-the-tests-0123456789"
 DEADLINE_SECONDS = 60.0
 
 
@@ -36,6 +40,7 @@ DEADLINE_SECONDS = 60.0
 class Backing:
     keyspace: str
     orders_topic: str
+    wishlist_topic: str
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,12 @@ def notifications_settings(  # noqa: PLR0917 (the fixtures it is made of)
         "kafka_bootstrap_servers": kafka.bootstrap_servers,
         "redis_url": redis_server.env()["REDIS_URL"],
         "orders_topic": backing.orders_topic,
+        "wishlist_topic": backing.wishlist_topic,
+        "unsubscribe_key": UNSUBSCRIBE_KEY,
+        "public_url": "http://shop.test",
+        # Rate limits of this run's own (the admin's budget would outlive the test).
+        "redis_key_prefix": f"notifications-test-{uuid.uuid4().hex[:8]}",
+        "broadcasts_per_hour": 100,
         "consumer_group": f"notifications-{uuid.uuid4().hex[:8]}",
         "create_topics": False,
         "jwt_jwks_url": auth_url + "/api/auth/.well-known/jwks.json",
@@ -111,6 +122,14 @@ class MailpitReader:
 
     def __init__(self, mailpit: Mailpit) -> None:
         self.url = mailpit.url
+
+    def headers(self, message: dict[str, Any]) -> dict[str, list[str]]:
+        """Every header of a message Mailpit holds, by name."""
+        with httpx.Client(base_url=self.url, timeout=10) as http:
+            found: dict[str, list[str]] = (
+                http.get(f"/api/v1/message/{message['ID']}/headers").raise_for_status().json()
+            )
+            return found
 
     def messages_to(self, address: str) -> list[dict[str, Any]]:
         """Every message to `address`, each with its text and HTML bodies."""
@@ -193,3 +212,26 @@ async def running(settings: NotificationsSettings, **overrides: Any) -> AsyncIte
     async with app.router.lifespan_context(app):
         await wait_ready(app)
         yield app
+
+
+async def send_wishlist_notices(
+    kafka: Kafka, topic: str, payloads: list[tuple[Any, uuid.UUID | None]]
+) -> list[CloudEvent[Any]]:
+    """Publish wishlist notices as the wishlist service's outbox does (key = user id); an
+    event id may be given, to send the same notice twice."""
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
+    await producer.start()
+    sent: list[CloudEvent[Any]] = []
+    try:
+        for payload, event_id in payloads:
+            event = new_event(
+                payload, source=WISHLIST_SOURCE, subject=str(payload.user_id), id=event_id
+            )
+            record = to_kafka_record(event)
+            await producer.send_and_wait(
+                topic, record.value, key=record.key, headers=record.headers
+            )
+            sent.append(event)
+    finally:
+        await producer.stop()
+    return sent

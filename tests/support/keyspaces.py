@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
@@ -52,6 +52,17 @@ async def delete_topics(servers: str, topics: Sequence[str]) -> None:
         await admin.delete_topics(list(topics))
     finally:
         await admin.close()
+
+
+@contextlib.asynccontextmanager
+async def async_topics(kafka: Kafka, names: Sequence[str]) -> AsyncIterator[list[str]]:
+    """``topics`` for async tests (inside an event loop)."""
+    every = [name for topic in names for name in (topic, dead_letter_topic(topic))]
+    await ensure_topics(kafka.bootstrap_servers, every)
+    try:
+        yield every
+    finally:
+        await delete_topics(kafka.bootstrap_servers, every)
 
 
 @contextlib.contextmanager

@@ -33,11 +33,18 @@ async def test_preferences_default_then_replace(
         "opt_outs": [],
         "updated_at": None,
         "sms_opt_in": False,
+        "promotions": False,
     }
+    # Both consents kept side by side (SMS delivery updates, promotions).
     body = {
         "locale": "ru",
         "phone": "+79161234567",
-        "opt_outs": [{"topic": "order_paid", "channel": "email"}],
+        "opt_outs": [
+            {"topic": "order_paid", "channel": "email"},
+            {"topic": "price_drop", "channel": "push"},
+        ],
+        "sms_opt_in": True,
+        "promotions": True,
     }
     put = await client.put("/api/notifications/preferences", json=body, headers=bearer(user.token))
     assert put.status_code == 200, put.text
@@ -51,7 +58,7 @@ BAD_PREFERENCES: list[tuple[str, dict[str, Any], str]] = [
     ("phone not E.164", {"phone": "8 916 123 45 67"}, "#/phone"),
     (
         "unknown topic",
-        {"opt_outs": [{"topic": "price_drop", "channel": "email"}]},
+        {"opt_outs": [{"topic": "newsletter", "channel": "email"}]},
         "#/opt_outs/0/topic",
     ),
     (

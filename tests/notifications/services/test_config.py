@@ -9,7 +9,7 @@ import pytest
 from productstore_common.settings import SettingsError
 from productstore_notifications.app.core.config import NotificationsSettings
 
-BASE: dict[str, Any] = {"environment": "test"}
+BASE: dict[str, Any] = {"environment": "test", "unsubscribe_key": "a-real-key-0123456789abcdef"}
 
 REFUSED: list[tuple[str, dict[str, Any], str]] = [
     (
@@ -31,6 +31,17 @@ REFUSED: list[tuple[str, dict[str, Any], str]] = [
     ),
     ("VAPID key not base64url", {"vapid_private_key": "not*base64"}, "not base64url"),
     ("VAPID key of 16 octets", {"vapid_private_key": "A" * 22}, "16 octets, not 32"),
+    (
+        "no unsubscribe key outside development",
+        {"unsubscribe_key": None},
+        "NOTIFICATIONS_UNSUBSCRIBE_KEY is required outside development",
+    ),
+    ("a placeholder unsubscribe key", {"unsubscribe_key": "changethis"}, "placeholder"),
+    (
+        "a broadcast page longer than the lease",
+        {"broadcast_page_size": 1000, "broadcast_messages_per_second": 10},
+        "raise the lease",
+    ),
 ]
 
 
@@ -43,17 +54,21 @@ def test_refused(values: dict[str, Any], message: str) -> None:
 
 
 def test_servers_in_failover_order() -> None:
-    settings = NotificationsSettings(environment="test", smtp_servers="mail-1:25, mail-2:2525")
+    settings = NotificationsSettings(**BASE, smtp_servers="mail-1:25, mail-2:2525")
     assert settings.smtp_endpoints() == [("mail-1", 25), ("mail-2", 2525)]
     assert settings.worst_send_seconds() == 3 * (2 + 2 * 5) + 2 * 2
 
 
 def test_sms_providers_in_failover_order_and_push_hosts() -> None:
     settings = NotificationsSettings(
-        environment="test",
+        **BASE,
         sms_providers="https://sms-1.example/acme, https://sms-2.example/acme",
         push_endpoint_hosts="127.0.0.1:8173, .Push.Apple.com",
     )
     assert settings.sms_urls() == ["https://sms-1.example/acme", "https://sms-2.example/acme"]
     assert settings.worst_sms_seconds() == 3 * (2 * 5) + 2 * 2
     assert settings.push_hosts() == ["127.0.0.1:8173", ".push.apple.com"]
+
+
+def test_development_needs_no_unsubscribe_key() -> None:
+    assert NotificationsSettings(environment="development").unsubscribe_key is None

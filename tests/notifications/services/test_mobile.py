@@ -1,7 +1,8 @@
 """SMS delivery updates and Web Push against devstack's stand-ins: the SMS chain fails
 over when the first provider fails and comes back when it recovers; a push arrives
 VAPID-signed and decrypts to the message; a gone subscription is dropped; redelivery
-sends nothing twice; an order event through Kafka reaches both."""
+sends nothing twice; an order event through Kafka reaches both; wishlist notices and
+broadcasts are pushed (and mailed) but never texted."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -24,7 +26,12 @@ from productstore_notifications.app.core.config import NotificationsSettings
 from productstore_notifications.app.main import create_app
 from productstore_notifications.app.models import Channel, Topic
 from productstore_notifications.app.services.notifier import Notifier
-from productstore_notifications.app.services.rendering import OrderFacts
+from productstore_notifications.app.services.rendering import (
+    Facts,
+    OrderFacts,
+    ProductFacts,
+    PromotionFacts,
+)
 from tests.catalog.support import AuthServer, asgi_client, wait_ready
 from tests.notifications.mobile import (
     SmsAccounts,
@@ -260,3 +267,39 @@ async def test_an_order_delivered_through_kafka_reaches_sms_and_push_once(  # no
         assert str(delivered.order_id)[:8].upper() in sms["body"]
         [pushed] = pushes_to(webpush_sandbox, subscription["endpoint"])
         assert json.loads(pushed["plaintext"])["event_id"] == str(event_id)
+
+
+async def test_wishlist_notices_and_broadcasts_are_pushed_and_mailed_never_texted(
+    settings: NotificationsSettings,
+    sms_sandbox: SmsSandbox,
+    webpush_sandbox: WebPushSandbox,
+    notify_auth: AuthServer,
+    user_factory: Callable[[], User],
+) -> None:
+    accounts = SmsAccounts(sms_sandbox)
+    overrides = accounts.settings(
+        vapid_private_key=new_vapid_key(),
+        push_endpoint_hosts=webpush_sandbox.url.removeprefix("http://"),
+    )
+    async with running(settings, **overrides) as app, asgi_client(app) as client:
+        user, phone = user_factory(), new_phone()
+        await opt_in(client, user, phone)
+        subscription = browser_subscription(webpush_sandbox, None)
+        added = await client.post(
+            "/api/notifications/devices", json=subscription, headers=bearer(user.token)
+        )
+        assert added.status_code == 201, added.text
+        notifier = container_of(app).get(Notifier)
+        product = str(uuid.uuid4())
+        drop = ProductFacts(product, datetime.now(UTC), Decimal(30), Decimal(20), "EUR")
+        sale = PromotionFacts("Winter sale", "Everything -20%.\n\nUntil Sunday.")
+        cases: list[tuple[Topic, Facts]] = [("price_drop", drop), ("promotion", sale)]
+        for topic, facts in cases:
+            outcomes = await notifier.notify(uuid.uuid4(), topic, user.id, facts)
+            assert outcomes == {"inapp": "sent", "email": "sent", "push": "sent"}, topic
+        first, second = pushes_to(webpush_sandbox, subscription["endpoint"])
+        drop_push, sale_push = json.loads(first["plaintext"]), json.loads(second["plaintext"])
+        assert product[:8].upper() in drop_push["body"]
+        assert "€20.00" in drop_push["body"]
+        assert (sale_push["title"], sale_push["body"]) == ("Winter sale", "Everything -20%.")
+        assert accounts.received(phone) == []

@@ -1,5 +1,6 @@
 """Messages per topic and locale: subject, money and dates as Babel formats them for the
-locale, the refund line only for a paid cancellation, HTML escaped, both parts present."""
+locale, the refund line only for a paid cancellation, HTML escaped, both parts present,
+the unsubscribe link in both parts when there is one."""
 
 from __future__ import annotations
 
@@ -9,13 +10,22 @@ from decimal import Decimal
 import pytest
 
 from productstore_notifications.app.models import TOPICS, Locale, Topic
-from productstore_notifications.app.services.notifier import EMAIL_TOPICS
-from productstore_notifications.app.services.rendering import OrderFacts, render, render_short
+from productstore_notifications.app.services.rendering import (
+    Facts,
+    OrderFacts,
+    ProductFacts,
+    PromotionFacts,
+    render,
+    render_short,
+)
 
 AT = datetime(2026, 3, 8, 14, 5, tzinfo=UTC)
 ORDER = "0f1e2d3c-aaaa-bbbb-cccc-123456789abc"
+PRODUCT = "a1b2c3d4-aaaa-bbbb-cccc-123456789abc"
+DROP = ProductFacts(PRODUCT, AT, Decimal("2499"), Decimal("1999.9"), "EUR")
+BACK = ProductFacts(PRODUCT, AT, available=3)
 
-CASES: list[tuple[Topic, Locale, OrderFacts, str, tuple[str, ...]]] = [
+CASES: list[tuple[Topic, Locale, Facts, str, tuple[str, ...]]] = [
     (
         "order_placed",
         "en",
@@ -53,12 +63,59 @@ CASES: list[tuple[Topic, Locale, OrderFacts, str, tuple[str, ...]]] = [
         ("по вашей просьбе", "Деньги вернутся"),
     ),
     ("order_expired", "en", OrderFacts(ORDER, AT), "Order 0F1E2D3C expired", ("not paid in time",)),
+    (
+        "order_fulfilled",
+        "en",
+        OrderFacts(ORDER, AT),
+        "Order 0F1E2D3C has shipped",
+        ("left our warehouse on 8 March 2026",),
+    ),
+    ("order_fulfilled", "ru", OrderFacts(ORDER, AT), "Заказ 0F1E2D3C отправлен", ("8 марта",)),
+    ("order_delivered", "en", OrderFacts(ORDER, AT), "Order 0F1E2D3C was delivered", ("review",)),
+    ("order_delivered", "ru", OrderFacts(ORDER, AT), "Заказ 0F1E2D3C доставлен", ("отзыв",)),
+    (
+        "price_drop",
+        "en",
+        DROP,
+        "A product on your wishlist now costs €1,999.90",
+        ("from €2,499.00 to €1,999.90", "A1B2C3D4"),
+    ),
+    (
+        "price_drop",
+        "ru",
+        ProductFacts(PRODUCT, AT, Decimal("2499"), Decimal("1999.9"), "RUB"),
+        "Товар из вашего списка желаний теперь стоит 1\xa0999,90\xa0₽",
+        ("с 2\xa0499,00\xa0₽ до 1\xa0999,90\xa0₽",),  # noqa: RUF001 (Russian)
+    ),
+    (
+        "back_in_stock",
+        "en",
+        BACK,
+        "A product on your wishlist is back in stock",
+        ("3 available", "A1B2C3D4"),
+    ),
+    (
+        "back_in_stock",
+        "ru",
+        BACK,
+        "Товар из вашего списка желаний снова в продаже",
+        ("в наличии 3",),
+    ),
+    (
+        "promotion",
+        "en",
+        PromotionFacts("Winter sale", "Everything -20%.\n\nUntil Sunday."),
+        "Winter sale",
+        ("Everything -20%.", "Until Sunday."),
+    ),
 ]
+# A message of each topic, for the checks that every topic has text in every locale.
+EXAMPLES: dict[Topic, Facts] = {topic: facts for topic, _, facts, _, _ in reversed(CASES)}
 
 
 @pytest.mark.parametrize(("topic", "locale", "facts", "subject", "phrases"), CASES)
 def test_messages(
-    topic: Topic, locale: Locale, facts: OrderFacts, subject: str, phrases: tuple[str, ...]
+    topic: Topic, locale: Locale, facts: Facts, subject: str, phrases: tuple[str, ...]
 ) -> None:
     rendered = render(topic, facts, locale)
     assert rendered.subject == subject
@@ -77,11 +134,38 @@ def test_a_refund_line_only_when_paid() -> None:
 
 
 @pytest.mark.parametrize("locale", ["en", "ru"])
-@pytest.mark.parametrize("topic", EMAIL_TOPICS)
+@pytest.mark.parametrize("topic", TOPICS)
 def test_every_topic_has_text_in_every_locale(topic: Topic, locale: Locale) -> None:
-    rendered = render(topic, OrderFacts(ORDER, AT, Decimal(1), "USD", reason="other"), locale)
+    rendered = render(topic, EXAMPLES[topic], locale)
     assert rendered.subject
     assert "{" not in rendered.text
+    assert "{" not in rendered.html
+
+
+@pytest.mark.parametrize(
+    ("topic", "footer"),
+    [
+        ("order_paid", "because you ordered"),
+        ("price_drop", "on a wishlist you own or follow"),
+        ("back_in_stock", "on a wishlist you own or follow"),
+        ("promotion", "because you turned on promotions"),
+    ],
+)
+def test_the_footer_says_why_the_user_gets_it(topic: Topic, footer: str) -> None:
+    rendered = render(topic, EXAMPLES[topic], "en")
+    assert footer in rendered.text
+    assert footer in rendered.html
+    assert footer not in rendered.summary
+
+
+def test_the_unsubscribe_link_is_in_both_parts_only_when_given() -> None:
+    url = "http://shop.test/api/notifications/unsubscribe?token=a.b"
+    linked = render("price_drop", DROP, "ru", unsubscribe_url=url)
+    assert f"Отписаться от этих писем: {url}" in linked.text
+    assert f'<a href="{url}">' in linked.html
+    plain = render("price_drop", DROP, "ru")
+    assert "Отписаться" not in plain.text
+    assert "Отписаться" not in plain.html
 
 
 def test_html_is_escaped() -> None:
@@ -93,9 +177,30 @@ def test_html_is_escaped() -> None:
 @pytest.mark.parametrize("locale", ["en", "ru"])
 @pytest.mark.parametrize("topic", TOPICS)
 def test_every_topic_has_a_short_text_in_every_locale(topic: Topic, locale: Locale) -> None:
-    short = render_short(topic, OrderFacts(ORDER, AT, Decimal(1), "USD"), locale)
+    facts = EXAMPLES[topic]
+    if isinstance(facts, OrderFacts):
+        facts = OrderFacts(ORDER, AT, Decimal(1), "USD")
+    short = render_short(topic, facts, locale)
     assert short.title
-    assert ORDER[:8].upper() in short.text
+    if not isinstance(facts, PromotionFacts):
+        assert (ORDER if isinstance(facts, OrderFacts) else PRODUCT)[:8].upper() in short.text
     assert "{" not in short.text + short.title
     # One SMS part in GSM-7 (160) or UCS-2 (70, Cyrillic) is the aim; two at most.
     assert len(short.text) <= (140 if locale == "ru" else 160)
+
+
+def test_wishlist_short_texts_name_the_price_and_the_units() -> None:
+    assert "€1,999.90" in render_short("price_drop", DROP, "en").text
+    assert "1\xa0999,90\xa0€" in render_short("price_drop", DROP, "ru").text
+    assert "(3 available)" in render_short("back_in_stock", BACK, "en").text
+
+
+def test_a_broadcasts_push_is_its_subject_and_first_paragraph_cut_short() -> None:
+    body = "Everything -20%,   until Sunday.\n\n" + "More words. " * 40
+    short = render_short("promotion", PromotionFacts("Winter sale " * 10, body), "ru")
+    assert short.text == "Everything -20%, until Sunday."
+    assert len(short.title) <= 80
+    assert short.title.endswith("…")
+    long_first = render_short("promotion", PromotionFacts("Sale", "word " * 100), "en")
+    assert 150 < len(long_first.text) <= 160
+    assert long_first.text.endswith("…")

@@ -242,14 +242,29 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
         "auth-secrets",
         {},
         "services.auth.vaultSecrets",
-        {"cassandra": "auth/cassandra", "search_cursor": ""},
+        {"cassandra": "auth/cassandra", "search_cursor": "", "unsubscribe": ""},
     ),
     # Only catalog reads the search cursor key; the whole map replaces the chart's.
     (
         "catalog-secrets",
         {},
         "services.catalog.vaultSecrets",
-        {"cassandra": "catalog/cassandra", "search_cursor": "catalog/search-cursor"},
+        {
+            "cassandra": "catalog/cassandra",
+            "search_cursor": "catalog/search-cursor",
+            "unsubscribe": "",
+        },
+    ),
+    # Only notifications reads the unsubscribe key.
+    (
+        "notifications-secrets",
+        {},
+        "services.notifications.vaultSecrets",
+        {
+            "cassandra": "notifications/cassandra",
+            "search_cursor": "",
+            "unsubscribe": "notifications/unsubscribe",
+        },
     ),
     ("ingress-off-without-host", {}, "ingress.enabled", False),
     (
@@ -423,10 +438,10 @@ def test_helm_renders_what_the_spec_asks(
             if key.startswith("vault.hashicorp.com/agent-inject-secret-")
         }
         if spec_.vault.injector.enabled:
-            # The search cursor key reaches catalog, and only catalog.
-            expected_files = (
-                {"cassandra", "search_cursor"} if service == "catalog" else {"cassandra"}
-            )
+            # The search cursor key reaches catalog, and only catalog; the unsubscribe
+            # key notifications, and only notifications.
+            own = {"catalog": {"search_cursor"}, "notifications": {"unsubscribe"}}
+            expected_files = {"cassandra"} | own.get(service, set())
             assert secret_annotations == expected_files
         if service == "auth":
             # auth logs in to the store's Vault as its role, injector or not ...

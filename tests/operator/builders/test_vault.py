@@ -168,27 +168,44 @@ def test_two_stores_share_no_path_role_or_prefix(one: StoreRef, other: StoreRef)
 
 
 def test_generated_and_owned_secrets() -> None:
-    # The operator generates each service's Cassandra credentials and catalog's
-    # search cursor key; auth owns its keys.
+    # The operator generates each service's Cassandra credentials, catalog's
+    # search cursor key and notifications' unsubscribe key; auth owns its keys.
     # (from the services' descriptors)
     assert [(s.key, s.kind, s.fields, s.readers) for s in SECRETS] == [
         *((f"{n}/cassandra", "cassandra-credentials", (), (n,)) for n in SERVICE_NAMES),
         ("catalog/search-cursor", "random", ("key",), ("catalog",)),
+        ("notifications/unsubscribe", "random", ("key",), ("notifications",)),
     ]
     assert [(s.key, s.owner) for s in OWNED_SECRETS] == [("auth/signing-keys", "auth")]
     # Delete removes every one of them; Retain keeps them all.
     assert build({}).secret_keys() == [
         *(f"{n}/cassandra" for n in SERVICE_NAMES),
         "catalog/search-cursor",
+        "notifications/unsubscribe",
         "auth/signing-keys",
     ]
     # Each service's /vault/secrets/cassandra is its own role, never another's.
+    # A generated file another service reads is listed empty (the chart skips it).
     assert secret_files("catalog") == {
         "cassandra": "catalog/cassandra",
         "search_cursor": "catalog/search-cursor",
+        "unsubscribe": "",
     }
-    assert secret_files("auth") == {"cassandra": "auth/cassandra", "search_cursor": ""}
-    assert secret_files("orders") == {"cassandra": "orders/cassandra", "search_cursor": ""}
+    assert secret_files("notifications") == {
+        "cassandra": "notifications/cassandra",
+        "search_cursor": "",
+        "unsubscribe": "notifications/unsubscribe",
+    }
+    assert secret_files("auth") == {
+        "cassandra": "auth/cassandra",
+        "search_cursor": "",
+        "unsubscribe": "",
+    }
+    assert secret_files("orders") == {
+        "cassandra": "orders/cassandra",
+        "search_cursor": "",
+        "unsubscribe": "",
+    }
     with pytest.raises(KeyError, match="unknown service 'payments'"):
         secret_files("payments")
 

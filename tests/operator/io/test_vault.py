@@ -116,10 +116,12 @@ def test_ensure_store_is_idempotent_and_keeps_secrets(
     admin = VaultAdmin(openbao.addr, openbao.token)
     config, _ = config_for(names)
     first = asyncio.run(admin.ensure_store(config, nothing(config), auth(kube), generate))
-    # The Cassandra credentials and catalog's cursor key: auth creates its signing keys itself.
+    # The Cassandra credentials, catalog's cursor key and notifications' unsubscribe
+    # key: auth creates its signing keys itself.
     assert first.created_secrets == [
         *(f"{s}/cassandra" for s in SERVICE_NAMES),
         "catalog/search-cursor",
+        "notifications/unsubscribe",
     ]
     assert len(first.written_roles) == len(first.written_policies) == len(IMPLEMENTED_SERVICES)
     assert first.configured_auth
@@ -178,7 +180,11 @@ def test_disabled_services_lose_their_role_and_removal_honours_secrets(
     # Before auth ever ran there are no signing keys, and none is reported removed.
     removed = asyncio.run(admin.remove_store(fewer, fewer.names(), secrets=True))
     cassandra = [f"secret {names.kv_path}/ns/shop/{s}/cassandra" for s in SERVICE_NAMES]
-    assert removed == [*cassandra, f"secret {names.kv_path}/ns/shop/catalog/search-cursor"]
+    assert removed == [
+        *cassandra,
+        f"secret {names.kv_path}/ns/shop/catalog/search-cursor",
+        f"secret {names.kv_path}/ns/shop/notifications/unsubscribe",
+    ]
 
     # Once auth has written its keys, deleting the store's secrets removes them too.
     asyncio.run(admin.ensure_store(fewer, nothing(fewer), auth(kube), generate))
@@ -187,9 +193,10 @@ def test_disabled_services_lose_their_role_and_removal_honours_secrets(
         path=keys, secret={"format": 1, "keys": []}, cas=0, mount_point="secret"
     )
     removed = asyncio.run(admin.remove_store(fewer, fewer.names(), secrets=True))
-    assert removed[-(len(cassandra) + 2) :] == [
+    assert removed[-(len(cassandra) + 3) :] == [
         *cassandra,
         f"secret {names.kv_path}/ns/shop/catalog/search-cursor",
+        f"secret {names.kv_path}/ns/shop/notifications/unsubscribe",
         f"secret {keys}",
     ]
     with pytest.raises(hvac.exceptions.InvalidPath):

@@ -7,6 +7,7 @@ make it wait on the shared payment sandbox, which other sessions start and stop.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 
 import httpx
@@ -33,7 +34,7 @@ from tests.notifications.support import (
 )
 from tests.orders.support import Backing, Shop, bearer, checkout_body
 from tests.support.gateway import private_gateway
-from tests.support.keyspaces import migrated_keyspace
+from tests.support.keyspaces import async_topics, migrated_keyspace
 
 pytestmark = pytest.mark.anyio
 
@@ -50,44 +51,51 @@ async def test_an_order_through_the_gateway_mails_its_owner_once_in_russian(  # 
     mailpit: Mailpit,
 ) -> None:
     keyspace = f"orders_notify_{backing.orders_keyspace.rsplit('_', 1)[-1]}"
+    # Notifications reads the wishlist's notices too: a topic of the test's own.
+    wishlist_topic = f"orders-notify-wishlist-{uuid.uuid4().hex[:12]}"
     notify = notifications_settings(
         cassandra,
         kafka,
         redis_server,
         mailpit,
-        NotificationsBacking(keyspace=keyspace, orders_topic=backing.orders_topic),
+        NotificationsBacking(
+            keyspace=keyspace, orders_topic=backing.orders_topic, wishlist_topic=wishlist_topic
+        ),
         auth_server.url,
         auth_client_secret=CONTACTS_SECRET,
     )
     user = new_user(auth_server.url, name="Анна")
     mail = MailpitReader(mailpit)
     product = await shop.product(price="1499.90", stock=3)
-    with migrated_keyspace(cassandra, keyspace, migrations_dir()):
-        notifications = create_notifications_app(notify)
-        async with notifications.router.lifespan_context(notifications):
-            await wait_ready(notifications)
-            async with asgi_client(notifications) as inbox:
-                put = await inbox.put(
-                    "/api/notifications/preferences",
-                    json={"locale": "ru"},
-                    headers=bearer(user.token),
-                )
-                assert put.status_code == 200, put.text
-            with serve_in_thread(create_app(settings)) as url:
-                port = int(url.rsplit(":", 1)[1])
-                with private_gateway(tmp_path, "orders", port, ORDERS.route_prefixes) as gateway:
-                    async with httpx.AsyncClient(base_url=gateway, timeout=30) as http:
-                        headers = {**bearer(user.token), "Idempotency-Key": "mail-1"}
-                        body = checkout_body([(product, 2)])
-                        placed = await http.post("/api/orders", json=body, headers=headers)
-                        assert placed.status_code == 202, placed.text
-                        # The client retries: still one order, so still one e-mail.
-                        again = await http.post("/api/orders", json=body, headers=headers)
-                        assert again.json()["id"] == placed.json()["id"]
-                        order_id = placed.json()["id"]
-                        await mail.wait_for(user.email)
-                        await asyncio.sleep(1.0)  # a duplicate would have arrived by now
-                        messages = mail.messages_to(user.email)
+    async with async_topics(kafka, [wishlist_topic]):
+        with migrated_keyspace(cassandra, keyspace, migrations_dir()):
+            notifications = create_notifications_app(notify)
+            async with notifications.router.lifespan_context(notifications):
+                await wait_ready(notifications)
+                async with asgi_client(notifications) as inbox:
+                    put = await inbox.put(
+                        "/api/notifications/preferences",
+                        json={"locale": "ru"},
+                        headers=bearer(user.token),
+                    )
+                    assert put.status_code == 200, put.text
+                with serve_in_thread(create_app(settings)) as url:
+                    port = int(url.rsplit(":", 1)[1])
+                    with private_gateway(
+                        tmp_path, "orders", port, ORDERS.route_prefixes
+                    ) as gateway:
+                        async with httpx.AsyncClient(base_url=gateway, timeout=30) as http:
+                            headers = {**bearer(user.token), "Idempotency-Key": "mail-1"}
+                            body = checkout_body([(product, 2)])
+                            placed = await http.post("/api/orders", json=body, headers=headers)
+                            assert placed.status_code == 202, placed.text
+                            # The client retries: still one order, so still one e-mail.
+                            again = await http.post("/api/orders", json=body, headers=headers)
+                            assert again.json()["id"] == placed.json()["id"]
+                            order_id = placed.json()["id"]
+                            await mail.wait_for(user.email)
+                            await asyncio.sleep(1.0)  # a duplicate would have arrived by now
+                            messages = mail.messages_to(user.email)
     ref = order_id[:8].upper()
     subjects = [m["Subject"] for m in messages]
     # The payment's e-mail may have come too (if the sandbox was up): never twice each.

@@ -85,8 +85,10 @@ SMS_URL = f"http://{HOST}:8172"
 SMS_ACCOUNTS = ("primary", "backup")
 SMS_API_KEY_FILE = "api-key"
 WEBPUSH_HOST = f"{HOST}:8173"
-# In notifications' state directory: its VAPID private key (made once, mode 0600).
+# In notifications' state directory: its VAPID private key and the key that signs its
+# unsubscribe links (each made once, mode 0600).
 VAPID_KEY_FILE = "vapid-private-key"
+UNSUBSCRIBE_KEY_FILE = "unsubscribe-key"
 
 _SYNC_HINT = "run `make setup` in the repository (the workspace installs the services)"
 
@@ -522,7 +524,8 @@ class OrdersService(UvicornService):
 
 class NotificationsService(UvicornService):
     """The notifications service, sending to Mailpit, the SMS stand-in's two accounts and
-    the Web Push stand-in, with its client secret for auth and its VAPID key."""
+    the Web Push stand-in, with its client secret for auth, its VAPID key and a key of
+    its own for unsubscribe links (each made once: links in mail sent survive restarts)."""
 
     descriptor = NOTIFICATIONS
 
@@ -530,9 +533,14 @@ class NotificationsService(UvicornService):
     def vapid_key_file(self) -> Path:
         return self.state_dir / VAPID_KEY_FILE
 
+    @property
+    def unsubscribe_key_file(self) -> Path:
+        return self.state_dir / UNSUBSCRIBE_KEY_FILE
+
     def prepare(self) -> None:
         super().prepare()
         self._write_vapid_key()
+        self._write_unsubscribe_key()
 
     def _write_vapid_key(self) -> None:
         """The store's VAPID private key (P-256, 32 octets base64url), made once."""
@@ -541,6 +549,12 @@ class NotificationsService(UvicornService):
             encoded = base64.urlsafe_b64encode(scalar.to_bytes(32, "big")).rstrip(b"=").decode()
             self.vapid_key_file.touch(mode=0o600)
             self.vapid_key_file.write_text(encoded + "\n")
+
+    def _write_unsubscribe_key(self) -> None:
+        """The key that signs unsubscribe links, made once so mail already sent works."""
+        if not self.unsubscribe_key_file.exists():
+            self.unsubscribe_key_file.touch(mode=0o600)
+            self.unsubscribe_key_file.write_text(secrets.token_urlsafe(32) + "\n")
 
     def service_env(self) -> dict[str, str]:
         return {
@@ -555,6 +569,7 @@ class NotificationsService(UvicornService):
             "SMS_API_KEY_FILE": str(self.paths.component_dir("sms") / SMS_API_KEY_FILE),
             "VAPID_PRIVATE_KEY_FILE": str(self.vapid_key_file),
             "PUSH_ENDPOINT_HOSTS": WEBPUSH_HOST,
+            "UNSUBSCRIBE_KEY_FILE": str(self.unsubscribe_key_file),
         }
 
 

@@ -99,8 +99,11 @@ NOTIFICATIONS: Final = ServiceDescriptor(
     dependencies=frozenset({"cassandra", "kafka", "redis", "mail"}),
     # auth: tokens, and each recipient's e-mail address (a service token, ADR 0027).
     calls=frozenset({"auth"}),
-    # Order events become messages to the order's owner.
-    consumes=(ORDERS_TOPIC,),
+    # Order events become messages to the order's owner; the wishlist's price-drop and
+    # back-in-stock notices messages to the user they name.
+    consumes=(ORDERS_TOPIC, WISHLIST_TOPIC),
+    # Signs the one-click unsubscribe links of promotional e-mail (HMAC; ADR 0030).
+    secrets=(SecretFile(file="unsubscribe", key="notifications/unsubscribe", fields=("key",)),),
 )
 
 WISHLIST: Final = ServiceDescriptor(

@@ -4,29 +4,39 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
 import uuid
 from contextlib import aclosing
+from datetime import timedelta
 
 from fastapi import FastAPI
 
 from productstore_common.events import ConsumerConfig, ConsumerMetrics, IdempotentConsumer
 from productstore_common.kit import ServiceKit, service_app
 from productstore_common.kit.connections import create_topics
+from productstore_common.ratelimit import RateLimiter
 from productstore_contracts.services import NOTIFICATIONS
 from productstore_notifications import __version__
-from productstore_notifications.app.api.routes import devices, notifications
+from productstore_notifications.app.api.routes import (
+    broadcasts,
+    devices,
+    notifications,
+    unsubscribe,
+)
 from productstore_notifications.app.core.config import (
     HANDLER_TIMEOUT_SECONDS,
     NotificationsSettings,
 )
 from productstore_notifications.app.data import migrations_dir
+from productstore_notifications.app.data.broadcasts import BroadcastStore
 from productstore_notifications.app.data.contacts import AuthContacts
 from productstore_notifications.app.data.devices import DeviceStore
 from productstore_notifications.app.data.sms import Sms, SmsProvider
 from productstore_notifications.app.data.smtp import SmtpProvider
 from productstore_notifications.app.data.store import NotificationStore
 from productstore_notifications.app.data.webpush import WebPushSender, vapid_private_key
+from productstore_notifications.app.services.broadcasts import Broadcasts
 from productstore_notifications.app.services.devices import Devices
 from productstore_notifications.app.services.inbox import DeliveryLog, UserNotifications
 from productstore_notifications.app.services.mobile import MobileChannels, Rounds
@@ -35,30 +45,37 @@ from productstore_notifications.app.services.notifier import (
     Notifier,
     NotifierMetrics,
     Retry,
-    orders_registry,
+    events_registry,
 )
 from productstore_notifications.app.services.providers import FailoverChain
+from productstore_notifications.app.services.unsubscribe import UnsubscribeLinks, Unsubscribes
 
 _logger = logging.getLogger(__name__)
 
 DESCRIPTION = """\
-Messages to users about their orders: e-mail (HTML and plain text, in the user's
-language), an in-app inbox, SMS delivery updates (order fulfilled and delivered, to
-users who gave a phone and opted in) and Web Push to the browsers a user subscribed.
+Messages to users about their orders, their wishlists and the store's promotions:
+e-mail (HTML and plain text, in the user's language), an in-app inbox, SMS delivery
+updates (order fulfilled and delivered, to users who gave a phone and opted in) and
+Web Push to the browsers a user subscribed.
 
-Each order event on `productstore.orders` becomes at most one message per channel
-for the order's owner: the message is claimed in Cassandra (event, recipient,
-channel) before it is sent, so a redelivered event sends nothing. E-mail and SMS go
+Each order event on `productstore.orders` and each wishlist notice on
+`productstore.wishlist` (price drop, back in stock) becomes at most one message per
+channel for the user it concerns: the message is claimed in Cassandra (event,
+recipient, channel) before it is sent, so a redelivered event sends nothing.
+Administrators broadcast promotions to the users who consented; every promotional
+e-mail carries a signed one-click unsubscribe link (RFC 8058). E-mail and SMS go
 through ordered chains of providers, each behind a circuit breaker; a message that
 fails every round is dead-lettered. A push service's 404/410 drops the subscription.
-Users read their inbox, set their language, phone and opt-outs and register their
-browsers for push; administrators (`admin` role) read the delivery log. Errors are
-`application/problem+json` with a stable `reason`.
+Users read their inbox, set their language, phone, consent and opt-outs and register
+their browsers for push; administrators (`admin` role) read the delivery log. Errors
+are `application/problem+json` with a stable `reason`.
 """
 
 OPENAPI_TAGS = [
     {"name": "notifications", "description": "Inbox, preferences, delivery log"},
     {"name": "devices", "description": "Web Push subscriptions (VAPID, aes128gcm)"},
+    {"name": "broadcasts", "description": "Promotions to the consenting users (admins)"},
+    {"name": "unsubscribe", "description": "One-click unsubscribe links (no sign-in)"},
 ]
 
 
@@ -69,7 +86,7 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
         settings or NotificationsSettings(),
         version=__version__,
         description=DESCRIPTION,
-        routers=[notifications.router, devices.router],
+        routers=[notifications.router, devices.router, broadcasts.router, unsubscribe.router],
         setup=setup,
         migrations=migrations_dir(),
         openapi_tags=OPENAPI_TAGS,
@@ -80,6 +97,13 @@ async def setup(kit: ServiceKit[NotificationsSettings]) -> None:
     settings = kit.settings
     db = await kit.cassandra()
     store = NotificationStore(db)
+    limiter = RateLimiter(kit.redis(), prefix=settings.redis_key_prefix, metrics=kit.metrics)
+    links = UnsubscribeLinks(
+        _unsubscribe_key(settings),
+        str(settings.public_url),
+        valid_for=timedelta(days=settings.unsubscribe_link_days),
+    )
+    kit.provide(Unsubscribes(store, links))
     kit.provide(UserNotifications(store))
     kit.provide(DeliveryLog(store))
     if settings.auth_client_secret is None:
@@ -120,20 +144,38 @@ async def setup(kit: ServiceKit[NotificationsSettings]) -> None:
                 settings.send_rounds, settings.retry_initial_seconds, settings.retry_max_seconds
             ),
             owner=owner,
+            unsubscribe=links,
             mobile=mobile,
+        )
+    )
+    kit.provide(
+        await kit.enter(
+            Broadcasts(
+                BroadcastStore(db),
+                store,
+                notifier,
+                limiter,
+                per_admin_hourly=settings.broadcasts_per_hour,
+                owner=owner,
+                page_size=settings.broadcast_page_size,
+                per_second=settings.broadcast_messages_per_second,
+                lease_seconds=settings.broadcast_lease_seconds,
+                tick_seconds=settings.broadcast_tick_seconds,
+            )
         )
     )
     if settings.consume_orders:
         if settings.creates_topics:
-            # Orders creates its topic in clusters; locally it may not run yet.
-            await create_topics(settings, [settings.orders_topic])
+            # Orders and wishlist create their topics in clusters; locally they may not
+            # run yet.
+            await create_topics(settings, [settings.orders_topic, settings.wishlist_topic])
         await kit.enter(
             IdempotentConsumer(
                 db,
                 bootstrap_servers=settings.kafka_bootstrap_servers,
                 group_id=settings.consumer_group,
-                topics=[settings.orders_topic],
-                registry=orders_registry(),
+                topics=[settings.orders_topic, settings.wishlist_topic],
+                registry=events_registry(),
                 handler=notifier.handle,
                 handles=HANDLED,
                 # The handler is idempotent by itself (a claim per message), so the
@@ -200,3 +242,11 @@ async def _mobile(
         ),
         owner,
     )
+
+
+def _unsubscribe_key(settings: NotificationsSettings) -> bytes:
+    if settings.unsubscribe_key is not None:
+        return settings.unsubscribe_key.get_secret_value().encode("utf-8")
+    # Development only (the settings refuse a missing key elsewhere): links stop
+    # working when the process restarts.
+    return secrets.token_bytes(32)

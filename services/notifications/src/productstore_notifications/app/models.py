@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 Topic = Literal[
     "order_placed",
@@ -15,8 +15,11 @@ Topic = Literal[
     "order_expired",
     "order_fulfilled",
     "order_delivered",
+    "price_drop",
+    "back_in_stock",
+    "promotion",
 ]
-"""What a message is about; each order event has one."""
+"""What a message is about: an order event, a wishlist notice, or an admin's broadcast."""
 Channel = Literal["email", "inapp", "sms", "push"]
 """How it reaches the user."""
 Locale = Literal["en", "ru"]
@@ -29,7 +32,13 @@ TOPICS: tuple[Topic, ...] = (
     "order_expired",
     "order_fulfilled",
     "order_delivered",
+    "price_drop",
+    "back_in_stock",
+    "promotion",
 )
+# Not about something the user did: each e-mail of these topics carries a signed
+# one-click unsubscribe link (RFC 8058) that opts the user out of the topic's e-mail.
+PROMOTIONAL: frozenset[Topic] = frozenset({"price_drop", "back_in_stock", "promotion"})
 CHANNELS: tuple[Channel, ...] = ("email", "inapp", "sms", "push")
 # SMS carries delivery updates only (the issue's "SMS on delivery updates").
 SMS_TOPICS: tuple[Topic, ...] = ("order_fulfilled", "order_delivered")
@@ -64,6 +73,12 @@ class PreferencesBase(_Strict):
         default=False,
         description="SMS delivery updates (order fulfilled and delivered) to `phone`: "
         "off unless the user turns it on; needs a phone",
+    )
+    # Strict: a JSON 0 or "yes" is not consent.
+    promotions: StrictBool = Field(
+        default=False,
+        description="Consent to admins' promotional broadcasts (off until the user turns "
+        "it on); a `promotion` opt-out still mutes a channel",
     )
 
 
@@ -173,3 +188,48 @@ class DevicesPage(BaseModel):
 
 class DeliveriesPage(BaseModel):
     items: list[DeliveryPublic] = Field(description="Newest first, from the last 7 days")
+
+
+class Segment(_Strict):
+    """Who a broadcast is for: every user who consented to promotions, optionally only
+    those who read a given language. Bounded by design: the service knows users by their
+    preferences, and promotions go only to users who said yes."""
+
+    audience: Literal["promotions_opted_in"] = Field(
+        default="promotions_opted_in",
+        description="The users who turned `promotions` on in their preferences",
+    )
+    locale: Locale | None = Field(default=None, description="Only users of this language")
+
+
+class LocalizedText(_Strict):
+    """The same text in each language; a user gets their locale's, else English."""
+
+    en: str = Field(min_length=1, max_length=2000)
+    ru: str | None = Field(default=None, min_length=1, max_length=2000)
+
+
+class BroadcastCreate(_Strict):
+    """A promotion to a segment (admins)."""
+
+    segment: Segment = Field(default_factory=Segment)
+    subject: LocalizedText = Field(description="The e-mail's subject and the inbox title")
+    body: LocalizedText = Field(description="Plain text; paragraphs separated by blank lines")
+
+
+BroadcastStatus = Literal["running", "done"]
+
+
+class BroadcastPublic(BaseModel):
+    id: uuid.UUID = Field(description="Also the event id of every message it sends")
+    segment: Segment
+    status: BroadcastStatus = Field(description="`done`: every user of the segment was tried")
+    recipients: int = Field(description="Users of the segment reached so far")
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class Unsubscribed(BaseModel):
+    topic: Topic
+    channel: Channel
+    detail: str = Field(description="What changed, for a person to read")

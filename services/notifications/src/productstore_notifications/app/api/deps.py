@@ -10,16 +10,20 @@ from fastapi import Depends
 from productstore_common.auth import AdminUser, CurrentUser, Principal
 from productstore_common.errors import problem
 from productstore_common.kit import provide
+from productstore_notifications.app.services.broadcasts import Broadcasts
 from productstore_notifications.app.services.devices import Devices
 from productstore_notifications.app.services.inbox import DeliveryLog, UserNotifications
 from productstore_notifications.app.services.notifier import Notifier
+from productstore_notifications.app.services.unsubscribe import Unsubscribes
 
 __all__ = [
     "AdminUser",
+    "BroadcastsDep",
     "CurrentUser",
     "DeliveryLogDep",
     "DevicesDep",
     "NotifierDep",
+    "UnsubscribesDep",
     "UserNotificationsDep",
     "user_id_of",
 ]
@@ -28,6 +32,8 @@ UserNotificationsDep = Annotated[UserNotifications, Depends(provide(UserNotifica
 DeliveryLogDep = Annotated[DeliveryLog, Depends(provide(DeliveryLog))]
 NotifierDep = Annotated[Notifier, Depends(provide(Notifier))]
 DevicesDep = Annotated[Devices, Depends(provide(Devices))]
+BroadcastsDep = Annotated[Broadcasts, Depends(provide(Broadcasts))]
+UnsubscribesDep = Annotated[Unsubscribes, Depends(provide(Unsubscribes))]
 
 
 def user_id_of(principal: Principal) -> uuid.UUID:

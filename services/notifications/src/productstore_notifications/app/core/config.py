@@ -1,5 +1,5 @@
-"""The notifications service's settings: `ServiceSettings` plus SMTP, SMS, Web Push, auth
-and retries.
+"""The notifications service's settings: `ServiceSettings` plus SMTP, SMS, Web Push, auth,
+retries, unsubscribe links and broadcasts.
 
 Environment variables with the `NOTIFICATIONS_` prefix; the shared connection variables
 (`CASSANDRA_CONTACT_POINTS`, `KAFKA_BOOTSTRAP_SERVERS`, ...) are read too (see
@@ -18,6 +18,7 @@ from pydantic_settings import SettingsConfigDict
 
 from productstore_common.settings import ServiceSettings
 from productstore_contracts.events.orders import ORDERS_TOPIC
+from productstore_contracts.events.wishlist import WISHLIST_TOPIC
 
 _KAFKA_TOPIC = r"^[A-Za-z0-9._-]{1,200}$"
 # The consumer gives one event's handling HANDLER_TIMEOUT_SECONDS; a cancelled handling
@@ -37,8 +38,10 @@ class NotificationsSettings(ServiceSettings):
     )
 
     orders_topic: str = Field(default=ORDERS_TOPIC, pattern=_KAFKA_TOPIC)
+    # The wishlist service's price-drop and back-in-stock notices (same consumer group).
+    wishlist_topic: str = Field(default=WISHLIST_TOPIC, pattern=_KAFKA_TOPIC)
     consumer_group: str = Field(default="notifications", pattern=r"^[A-Za-z0-9._-]{1,100}$")
-    # Off: the API only; no order event is turned into messages (tools).
+    # Off: the API only; no order or wishlist event is turned into messages (tools).
     consume_orders: bool = True
 
     # The e-mail providers in failover order, comma-separated `host:port` SMTP servers
@@ -88,6 +91,28 @@ class NotificationsSettings(ServiceSettings):
         "fcm.googleapis.com,updates.push.services.mozilla.com,.push.apple.com,.notify.windows.com"
     )
     max_devices: int = Field(default=10, ge=1, le=100)
+
+    # Namespaces this service's Redis keys (the broadcasts' rate limit per admin).
+    redis_key_prefix: str = Field(default="notifications", pattern=r"^[A-Za-z0-9:_.-]{1,64}$")
+    # Where users reach the gateway: the base of the unsubscribe links in e-mail.
+    public_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8080")
+    # Signs the one-click unsubscribe links (HMAC-SHA256); every replica needs the same
+    # key. A random per-process key in development; in clusters the operator generates
+    # it (Vault file `unsubscribe`, {"key"}).
+    unsubscribe_key: SecretStr | None = None
+    # How long an unsubscribe link works after its e-mail was sent.
+    unsubscribe_link_days: int = Field(default=90, ge=1, le=3650)
+
+    # Broadcasts: recipients read (and the cursor saved) per page, messages per second
+    # (one replica sends a broadcast, so this is the broadcast's rate), how long a
+    # sender's lease lasts without renewal, and how often replicas look for a
+    # broadcast whose sender died.
+    # Broadcasts each admin may start per hour (refused requests do not count).
+    broadcasts_per_hour: int = Field(default=6, ge=1, le=1000)
+    broadcast_page_size: int = Field(default=100, ge=1, le=1000)
+    broadcast_messages_per_second: float = Field(default=20.0, gt=0, le=1000)
+    broadcast_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
+    broadcast_tick_seconds: float = Field(default=15.0, gt=0, le=3600)
 
     @field_validator("smtp_servers")
     @classmethod
@@ -141,6 +166,21 @@ class NotificationsSettings(ServiceSettings):
                     f"the {MAX_SEND_SECONDS:.0f}s an event's handling may take: lower "
                     "SEND_ROUNDS or the channel's timeout"
                 )
+        if self.environment != "development" and self.unsubscribe_key is None:
+            raise ValueError(
+                "NOTIFICATIONS_UNSUBSCRIBE_KEY is required outside development: replicas "
+                "must share the key that signs unsubscribe links (e.g. `openssl rand "
+                "-base64 32`)"
+            )
+        page_seconds = self.broadcast_page_size / self.broadcast_messages_per_second
+        if page_seconds >= self.broadcast_lease_seconds:
+            # Another replica would take the broadcast over mid-page (the claims keep
+            # that from sending twice, but two senders would share the rate).
+            raise ValueError(
+                f"a broadcast page takes {page_seconds:.0f}s at the configured rate, not less "
+                "than BROADCAST_LEASE_SECONDS (the lease is renewed once per page): lower "
+                "the page size or raise the lease"
+            )
         if self.worst_send_seconds() > MAX_SEND_SECONDS:
             raise ValueError(
                 f"one e-mail could take {self.worst_send_seconds():.0f}s over its rounds "

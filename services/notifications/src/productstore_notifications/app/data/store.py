@@ -9,12 +9,19 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from cassandra.query import BatchStatement, BatchType
 from cassandra.util import datetime_from_uuid1, uuid_from_time
 
 from productstore_common.cassandra import CassandraSession
 
 # The admin's delivery listing reads this many days back at most.
 LOG_DAYS = 7
+# promotion_audience: partitions per locale (a bucket of the user id).
+AUDIENCE_BUCKETS = 16
+
+
+def audience_bucket(user_id: uuid.UUID) -> int:
+    return user_id.int % AUDIENCE_BUCKETS
 
 
 def _aware(moment: datetime) -> datetime:
@@ -29,10 +36,17 @@ class PreferencesRecord:
     updated_at: datetime | None
     # SMS delivery updates only when the user said yes (and gave a phone).
     sms_opt_in: bool = False
+    # Promotional broadcasts only when the user consented.
+    promotions: bool = False
 
 
 DEFAULT_PREFERENCES = PreferencesRecord(
-    locale="en", phone=None, opt_outs=frozenset(), updated_at=None
+    locale="en",
+    phone=None,
+    opt_outs=frozenset(),
+    updated_at=None,
+    sms_opt_in=False,
+    promotions=False,
 )
 
 
@@ -90,7 +104,7 @@ class NotificationStore:
     # --- preferences ---------------------------------------------------------
     async def preferences(self, user_id: uuid.UUID) -> PreferencesRecord:
         page = await self.db.execute_async(
-            "SELECT locale, phone, opt_outs, updated_at, sms_opt_in FROM preferences "
+            "SELECT locale, phone, opt_outs, updated_at, sms_opt_in, promotions FROM preferences "
             "WHERE user_id = ?",
             (user_id,),
         )
@@ -103,12 +117,35 @@ class NotificationStore:
             opt_outs=frozenset(row.opt_outs or ()),
             updated_at=_aware(row.updated_at) if row.updated_at else None,
             sms_opt_in=bool(row.sms_opt_in),
+            promotions=bool(row.promotions),
         )
 
     async def put_preferences(self, user_id: uuid.UUID, record: PreferencesRecord) -> None:
-        await self.db.execute_async(
-            "INSERT INTO preferences (user_id, locale, phone, opt_outs, updated_at, sms_opt_in) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+        """The document, and the user's row of the promotions audience, in one logged
+        batch. Broadcasts check the preferences again per user, so an audience row left
+        by two racing writes sends nothing the preferences do not allow."""
+        before = await self.preferences(user_id)
+        batch = BatchStatement(batch_type=BatchType.LOGGED)
+        bucket = audience_bucket(user_id)
+        if before.promotions and (not record.promotions or before.locale != record.locale):
+            batch.add(
+                await self.db.prepare_async(
+                    "DELETE FROM promotion_audience WHERE locale = ? AND bucket = ? AND user_id = ?"
+                ),
+                (before.locale, bucket, user_id),
+            )
+        if record.promotions:
+            batch.add(
+                await self.db.prepare_async(
+                    "INSERT INTO promotion_audience (locale, bucket, user_id) VALUES (?, ?, ?)"
+                ),
+                (record.locale, bucket, user_id),
+            )
+        batch.add(
+            await self.db.prepare_async(
+                "INSERT INTO preferences (user_id, locale, phone, opt_outs, updated_at, "
+                "sms_opt_in, promotions) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            ),
             (
                 user_id,
                 record.locale,
@@ -116,7 +153,16 @@ class NotificationStore:
                 set(record.opt_outs),
                 record.updated_at,
                 record.sms_opt_in,
+                record.promotions,
             ),
+        )
+        await self.db.execute_async(batch)
+
+    async def opt_out(self, user_id: uuid.UUID, pair: str, now: datetime) -> None:
+        """Add one "topic:channel" opt-out (a set append: no read, no lost update)."""
+        await self.db.execute_async(
+            "UPDATE preferences SET opt_outs = opt_outs + ?, updated_at = ? WHERE user_id = ?",
+            ({pair}, now, user_id),
         )
 
     # --- order owners ----------------------------------------------------------

@@ -61,6 +61,7 @@ class UserNotifications:
             opt_outs=frozenset(f"{o.topic}:{o.channel}" for o in body.opt_outs),
             updated_at=datetime.now(UTC),
             sms_opt_in=body.sms_opt_in,
+            promotions=body.promotions,
         )
         await self.store.put_preferences(user_id, record)
         return _public(record)
@@ -91,5 +92,6 @@ def _public(record: PreferencesRecord) -> PreferencesPublic:
             "opt_outs": opt_outs,
             "updated_at": record.updated_at,
             "sms_opt_in": record.sms_opt_in,
+            "promotions": record.promotions,
         }
     )

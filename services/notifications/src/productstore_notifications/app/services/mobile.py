@@ -31,7 +31,7 @@ from productstore_notifications.app.data.store import (
 from productstore_notifications.app.data.webpush import PushResult, Subscription, WebPushSender
 from productstore_notifications.app.models import SMS_TOPICS, Channel, Locale, Topic
 from productstore_notifications.app.services.providers import CircuitBreaker, FailoverChain
-from productstore_notifications.app.services.rendering import OrderFacts, Short, render_short
+from productstore_notifications.app.services.rendering import Facts, Short, render_short
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class MobileChannels:
         topic: Topic,
         user_id: uuid.UUID,
         preferences: PreferencesRecord,
-        facts: OrderFacts,
+        facts: Facts,
     ) -> dict[Channel, str]:
         """Each mobile channel's outcome; a channel with nowhere to send is left out."""
         locale: Locale = "ru" if preferences.locale == "ru" else "en"

@@ -1,4 +1,5 @@
-"""Order events become messages: one per (event, recipient, channel), claimed before sent.
+"""Order events and wishlist notices become messages: one per (event, recipient, channel),
+claimed before sent.
 
 The claim is an LWT insert (`delivery_claims ... IF NOT EXISTS`). Whoever makes it
 sends; a redelivered event, a second replica, or this process after a restart finds
@@ -16,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import Any
@@ -33,6 +35,11 @@ from productstore_contracts.events.orders import (
     OrderPaid,
     OrderPlaced,
 )
+from productstore_contracts.events.wishlist import (
+    WISHLIST_EVENTS,
+    WishlistBackInStock,
+    WishlistPriceDropped,
+)
 from productstore_notifications.app.data.contacts import AuthContacts, ContactsUnavailableError
 from productstore_notifications.app.data.store import (
     DeadLetter,
@@ -41,16 +48,27 @@ from productstore_notifications.app.data.store import (
     OrderOwner,
     PreferencesRecord,
 )
-from productstore_notifications.app.models import Channel, Locale, Topic
+from productstore_notifications.app.models import PROMOTIONAL, Channel, Locale, Topic
 from productstore_notifications.app.services.mobile import MobileChannels
 from productstore_notifications.app.services.providers import FailoverChain
-from productstore_notifications.app.services.rendering import OrderFacts, Rendered, render
+from productstore_notifications.app.services.rendering import (
+    Facts,
+    OrderFacts,
+    ProductFacts,
+    Rendered,
+    render,
+)
+from productstore_notifications.app.services.unsubscribe import UnsubscribeLinks
 
 _logger = logging.getLogger(__name__)
 
-# The order events that become messages; the others (reserved) are decoded and
-# committed without a claim. Fulfilled and delivered go by SMS and push only until
-# they have e-mail templates.
+# RFC 5322's line limit: the default 78 would RFC 2047-encode a long List-Unsubscribe
+# URL (it has no whitespace to fold at), and mail clients would not find the link.
+MAIL_POLICY = policy.default.clone(max_line_length=998)
+
+# The events that become messages; the others (OrderReserved) are decoded and
+# committed without a claim. Every topic has e-mail and in-app templates; SMS and push
+# texts are in templates/short.<locale>.toml (services/mobile).
 HANDLED: tuple[str, ...] = tuple(
     kind.event_type
     for kind in (
@@ -60,14 +78,15 @@ HANDLED: tuple[str, ...] = tuple(
         OrderExpired,
         OrderFulfilled,
         OrderDelivered,
+        WishlistPriceDropped,
+        WishlistBackInStock,
     )
 )
-# The topics with e-mail (and in-app) templates.
-EMAIL_TOPICS: tuple[Topic, ...] = ("order_placed", "order_paid", "order_cancelled", "order_expired")
 
 
-def orders_registry() -> EventRegistry:
-    return EventRegistry(ORDER_EVENTS)
+def events_registry() -> EventRegistry:
+    """The order events and the wishlist's notices (one consumer reads both topics)."""
+    return EventRegistry((*ORDER_EVENTS, *WISHLIST_EVENTS))
 
 
 @dataclass(frozen=True)
@@ -106,6 +125,7 @@ class Message:
     user_id: uuid.UUID
     locale: Locale
     rendered: Rendered
+    unsubscribe_url: str | None = None
 
 
 class Notifier:
@@ -119,6 +139,7 @@ class Notifier:
         mail_from: str,
         retry: Retry,
         owner: str,
+        unsubscribe: UnsubscribeLinks,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         mobile: MobileChannels | None = None,
     ) -> None:
@@ -130,23 +151,39 @@ class Notifier:
         self.mail_from = mail_from
         self.retry = retry
         self.owner = owner
+        self.unsubscribe = unsubscribe
         self.clock = clock
 
     # --- events ------------------------------------------------------------------
     async def handle(self, event: CloudEvent[Any]) -> None:
-        """The IdempotentConsumer's handler: the messages one order event asks for."""
+        """The IdempotentConsumer's handler: the messages one event asks for."""
         found = await self._facts(event)
         if found is None:
             return
-        topic, owner, facts = found
-        await self.notify(event.id, topic, owner.user_id, facts)
+        topic, user_id, facts = found
+        await self.notify(event.id, topic, user_id, facts)
 
-    async def _facts(self, event: CloudEvent[Any]) -> tuple[Topic, OrderOwner, OrderFacts] | None:
+    async def _facts(self, event: CloudEvent[Any]) -> tuple[Topic, uuid.UUID, Facts] | None:
         data = event.data
-        if isinstance(data, OrderPlaced):
-            owner = OrderOwner(user_id=data.user_id, total=data.total, currency=data.currency)
-            await self.store.remember_order(data.order_id, owner, event.time)
-            return "order_placed", owner, self._order(data.order_id, event, owner)
+        match data:
+            case OrderPlaced():
+                owner = OrderOwner(user_id=data.user_id, total=data.total, currency=data.currency)
+                await self.store.remember_order(data.order_id, owner, event.time)
+                return "order_placed", owner.user_id, self._order(data.order_id, event, owner)
+            case WishlistPriceDropped() | WishlistBackInStock():
+                return self._notice(data, event)
+            case OrderFulfilled() | OrderDelivered():
+                # They name the owner; the total is known when this service saw the order placed.
+                topic_of: Topic = (
+                    "order_fulfilled" if isinstance(data, OrderFulfilled) else "order_delivered"
+                )
+                known = await self.store.order_owner(data.order_id)
+                owner = OrderOwner(
+                    user_id=data.user_id,
+                    total=known.total if known else None,
+                    currency=known.currency if known else None,
+                )
+                return topic_of, data.user_id, self._order(data.order_id, event, owner)
         topic: Topic
         reason: str | None = None
         refunded = False
@@ -157,15 +194,9 @@ class Notifier:
                 topic, reason, refunded = "order_cancelled", data.reason, data.paid
             case OrderExpired():
                 topic = "order_expired"
-            case OrderFulfilled():
-                topic = "order_fulfilled"
-            case OrderDelivered():
-                topic = "order_delivered"
             case _:
                 return None
         known = await self.store.order_owner(data.order_id)
-        if known is None and isinstance(data, OrderFulfilled | OrderDelivered):
-            known = OrderOwner(user_id=data.user_id, total=None, currency=None)
         if known is None:
             # Placed before this service read the topic: nobody to address.
             _logger.warning(
@@ -174,7 +205,25 @@ class Notifier:
             )
             return None
         facts = self._order(data.order_id, event, known, reason=reason, refunded=refunded)
-        return topic, known, facts
+        return topic, known.user_id, facts
+
+    @staticmethod
+    def _notice(
+        data: WishlistPriceDropped | WishlistBackInStock, event: CloudEvent[Any]
+    ) -> tuple[Topic, uuid.UUID, Facts]:
+        if isinstance(data, WishlistPriceDropped):
+            drop = ProductFacts(
+                product_id=str(data.product_id),
+                at=event.time,
+                old_price=data.old_price,
+                new_price=data.new_price,
+                currency=data.currency,
+            )
+            return "price_drop", data.user_id, drop
+        back = ProductFacts(
+            product_id=str(data.product_id), at=event.time, available=data.available
+        )
+        return "back_in_stock", data.user_id, back
 
     @staticmethod
     def _order(
@@ -196,10 +245,18 @@ class Notifier:
 
     # --- messages ----------------------------------------------------------------
     async def notify(
-        self, event_id: uuid.UUID, topic: Topic, user_id: uuid.UUID, facts: OrderFacts
+        self,
+        event_id: uuid.UUID,
+        topic: Topic,
+        user_id: uuid.UUID,
+        facts: Facts,
+        *,
+        preferences: PreferencesRecord | None = None,
     ) -> dict[Channel, str]:
-        """Every channel's outcome for this user (in the user's locale and opt-outs)."""
-        preferences = await self.store.preferences(user_id)
+        """Every channel's outcome for this user (in the user's locale and opt-outs;
+        `preferences` when the caller read them already)."""
+        if preferences is None:
+            preferences = await self.store.preferences(user_id)
         locale: Locale = "ru" if preferences.locale == "ru" else "en"
         # SMS and push run beside e-mail: a slow SMTP server does not delay them.
         mobile = (
@@ -221,12 +278,14 @@ class Notifier:
         user_id: uuid.UUID,
         preferences: PreferencesRecord,
         locale: Locale,
-        facts: OrderFacts,
+        facts: Facts,
     ) -> dict[Channel, str]:
+        unsubscribe_url = (
+            self.unsubscribe.url(user_id, topic, "email") if topic in PROMOTIONAL else None
+        )
+        rendered = render(topic, facts, locale, unsubscribe_url=unsubscribe_url)
+        message = Message(event_id, topic, user_id, locale, rendered, unsubscribe_url)
         outcomes: dict[Channel, str] = {}
-        if topic not in EMAIL_TOPICS:
-            return outcomes
-        message = Message(event_id, topic, user_id, locale, render(topic, facts, locale))
         channel: Channel
         for channel in ("inapp", "email"):
             if f"{topic}:{channel}" in preferences.opt_outs:
@@ -367,14 +426,20 @@ class Notifier:
         locale: Locale = "ru" if letter.locale == "ru" else "en"
         topic: Topic = letter.topic  # type: ignore[assignment]  # written from a Topic
         rendered = Rendered(letter.subject, letter.text, letter.html, summary="")
-        outcome = await self._email(Message(event_id, topic, letter.user_id, locale, rendered))
+        # The body keeps the link it was rendered with; the headers get a fresh one.
+        unsubscribe_url = (
+            self.unsubscribe.url(letter.user_id, topic, "email") if topic in PROMOTIONAL else None
+        )
+        outcome = await self._email(
+            Message(event_id, topic, letter.user_id, locale, rendered, unsubscribe_url)
+        )
         if outcome == "sent":
             await self.store.forget_dead_letter(event_id, recipient, "email")
         self.metrics.deliveries.labels("email", f"replay_{outcome}").inc()
         return outcome
 
     def _email_message(self, message: Message, address: str, name: str) -> EmailMessage:
-        email = EmailMessage()
+        email = EmailMessage(policy=MAIL_POLICY)
         email["From"] = self.mail_from
         email["To"] = formataddr((name, address))
         email["Subject"] = message.rendered.subject
@@ -384,6 +449,10 @@ class Notifier:
         email["Message-ID"] = f"<{message.event_id}.{message.user_id}@productstore.local>"
         email["Content-Language"] = message.locale
         email["X-Productstore-Topic"] = message.topic
+        if message.unsubscribe_url is not None:
+            # RFC 8058 one-click: the mail client POSTs "List-Unsubscribe=One-Click" to it.
+            email["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+            email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         email.set_content(message.rendered.text)
         email.add_alternative(message.rendered.html, subtype="html")
         return email

@@ -34,6 +34,29 @@ class OrderFacts:
 
 
 @dataclass(frozen=True)
+class ProductFacts:
+    """What a wishlist notice says about a product (the notice names it by id only)."""
+
+    product_id: str
+    at: datetime
+    old_price: Decimal | None = None
+    new_price: Decimal | None = None
+    currency: str | None = None
+    available: int | None = None
+
+
+@dataclass(frozen=True)
+class PromotionFacts:
+    """An admin's broadcast, already in the user's language."""
+
+    subject: str
+    body: str
+
+
+Facts = OrderFacts | ProductFacts | PromotionFacts
+
+
+@dataclass(frozen=True)
 class Rendered:
     subject: str
     text: str  # the plain-text part (and the in-app body)
@@ -65,27 +88,33 @@ def moment(at: datetime, locale: Locale) -> str:
     return format_datetime(at.astimezone(UTC), "long", tzinfo=UTC, locale=BABEL_LOCALES[locale])
 
 
-def render(topic: Topic, facts: OrderFacts, locale: Locale) -> Rendered:
-    """The message about `facts` in `locale` (unknown text keys fail loudly, in tests)."""
+def render(
+    topic: Topic, facts: Facts, locale: Locale, *, unsubscribe_url: str | None = None
+) -> Rendered:
+    """The message about `facts` in `locale` (unknown text keys fail loudly, in tests).
+    With `unsubscribe_url` the e-mail ends with the one-click link (promotional topics)."""
     messages = _messages(locale)
     layout = messages["layout"]
-    text = messages[topic]
-    total = (
-        money(facts.total, facts.currency, locale)
-        if facts.total is not None and facts.currency
-        else layout["total_unknown"]
-    )
-    values = {
-        "ref": facts.order_id[:8].upper(),
-        "date": moment(facts.at, locale),
-        "total": total,
-        "reason": messages["reasons"].get(facts.reason or "other", messages["reasons"]["other"]),
+    if isinstance(facts, PromotionFacts):
+        subject = facts.subject
+        paragraphs = [p.strip() for p in facts.body.split("\n\n") if p.strip()]
+        footer = messages["promotion"]["footer"]
+    else:
+        text = messages[topic]
+        values = _values(facts, messages, locale)
+        subject = text["subject"].format(**values)
+        paragraphs = [text["body"].format(**values)]
+        if isinstance(facts, OrderFacts) and facts.refunded and "refund" in text:
+            paragraphs.append(text["refund"])
+        footer = text.get("footer", layout["footer"])
+    context = {
+        "lang": locale,
+        "subject": subject,
+        "paragraphs": paragraphs,
+        "layout": layout,
+        "footer": footer,
+        "unsubscribe_url": unsubscribe_url,
     }
-    subject = text["subject"].format(**values)
-    paragraphs = [text["body"].format(**values)]
-    if facts.refunded and "refund" in text:
-        paragraphs.append(text["refund"])
-    context = {"lang": locale, "subject": subject, "paragraphs": paragraphs, "layout": layout}
     env = _environment()
     return Rendered(
         subject=subject,
@@ -93,6 +122,36 @@ def render(topic: Topic, facts: OrderFacts, locale: Locale) -> Rendered:
         html=env.get_template("email.html.j2").render(context),
         summary=" ".join(paragraphs),
     )
+
+
+def _values(
+    facts: OrderFacts | ProductFacts, messages: dict[str, Any], locale: Locale
+) -> dict[str, str]:
+    layout = messages["layout"]
+    if isinstance(facts, ProductFacts):
+        currency = facts.currency or ""
+        return {
+            "ref": facts.product_id[:8].upper(),
+            "date": moment(facts.at, locale),
+            "old_price": money(facts.old_price, currency, locale)
+            if facts.old_price is not None and currency
+            else layout["total_unknown"],
+            "new_price": money(facts.new_price, currency, locale)
+            if facts.new_price is not None and currency
+            else layout["total_unknown"],
+            "available": str(facts.available or 0),
+        }
+    total = (
+        money(facts.total, facts.currency, locale)
+        if facts.total is not None and facts.currency
+        else layout["total_unknown"]
+    )
+    return {
+        "ref": facts.order_id[:8].upper(),
+        "date": moment(facts.at, locale),
+        "total": total,
+        "reason": messages["reasons"].get(facts.reason or "other", messages["reasons"]["other"]),
+    }
 
 
 @dataclass(frozen=True)
@@ -103,6 +162,12 @@ class Short:
     text: str
 
 
+# A broadcast's push: its subject and first paragraph, cut to what a notification shows
+# (one GSM-7 SMS part for the text; broadcasts never go by SMS).
+SHORT_TITLE_CHARS = 80
+SHORT_TEXT_CHARS = 160
+
+
 @cache
 def _short_messages(locale: Locale) -> dict[str, Any]:
     source = (
@@ -111,20 +176,40 @@ def _short_messages(locale: Locale) -> dict[str, Any]:
     return tomllib.loads(source.read_text(encoding="utf-8"))
 
 
-def render_short(topic: Topic, facts: OrderFacts, locale: Locale) -> Short:
-    """The SMS and push text about `facts` in `locale` (templates/short.<locale>.toml)."""
+def render_short(topic: Topic, facts: Facts, locale: Locale) -> Short:
+    """The SMS and push text about `facts` in `locale` (templates/short.<locale>.toml; a
+    broadcast's own words, cut short)."""
+    if isinstance(facts, PromotionFacts):
+        first = next((p for p in facts.body.split("\n\n") if p.strip()), facts.subject)
+        return Short(
+            title=_cut(" ".join(facts.subject.split()), SHORT_TITLE_CHARS),
+            text=_cut(" ".join(first.split()), SHORT_TEXT_CHARS),
+        )
     messages = _short_messages(locale)
-    total = (
-        money(facts.total, facts.currency, locale)
-        if facts.total is not None and facts.currency
-        else messages["layout"]["total_unknown"]
-    )
+    unknown = messages["layout"]["total_unknown"]
     values = {
-        "ref": facts.order_id[:8].upper(),
         "date": format_datetime(
             facts.at.astimezone(UTC), "d MMMM", tzinfo=UTC, locale=BABEL_LOCALES[locale]
-        ),
-        "total": total,
+        )
     }
+    if isinstance(facts, ProductFacts):
+        values["ref"] = facts.product_id[:8].upper()
+        values["new_price"] = (
+            money(facts.new_price, facts.currency, locale)
+            if facts.new_price is not None and facts.currency
+            else unknown
+        )
+        values["available"] = str(facts.available or 0)
+    else:
+        values["ref"] = facts.order_id[:8].upper()
+        values["total"] = (
+            money(facts.total, facts.currency, locale)
+            if facts.total is not None and facts.currency
+            else unknown
+        )
     text = messages[topic]
     return Short(title=text["title"].format(**values), text=text["text"].format(**values))
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
