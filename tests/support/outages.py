@@ -11,6 +11,9 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from devstack.component import Context
+from devstack.pytest_plugin import DevstackSession
+from devstack.stack import Stack
 from productstore_common.telemetry.metrics import metrics_of
 from tests.support.problems import assert_problem
 
@@ -53,3 +56,15 @@ async def seconds_until(
             f"still {response.status_code} after {elapsed:.1f} s: {response.text}"
         )
         await asyncio.sleep(0.2)
+
+
+def restarting_stack(devstack: DevstackSession) -> Stack:
+    """The stack to stop and start a shared server (Kafka) with, so that it ends as it
+    began. Started by this test session: restart it tied to the session, which stops
+    it at the end. Already running (``make up``): restart it untied, so it outlives
+    the session as before. Call its ``up`` on the event loop's thread: a process tied
+    to its parent dies with the *thread* that started it (PR_SET_PDEATHSIG), and
+    ``asyncio.to_thread``'s worker exits with the loop."""
+    if "kafka" in devstack.started:
+        return devstack.stack
+    return Stack(Context(paths=devstack.stack.ctx.paths, tie_to_parent=False))

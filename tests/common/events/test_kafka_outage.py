@@ -9,10 +9,8 @@ from typing import Any
 
 import pytest
 
-from devstack.component import Context
 from devstack.components.kafka import Kafka
 from devstack.pytest_plugin import DevstackSession
-from devstack.stack import Stack
 from productstore_common.cassandra import CassandraSession
 from productstore_common.events import (
     CloudEvent,
@@ -32,22 +30,11 @@ from tests.common.events.support import (
     wait_until,
     write_price_changes,
 )
+from tests.support.outages import restarting_stack
 
 pytestmark = pytest.mark.anyio
 
 PRODUCTS = 5
-
-
-def restarting_stack(devstack: DevstackSession) -> Stack:
-    """The stack to stop and start Kafka with, so that it ends as it began.
-
-    Started by this test session: restart it tied to the session, which stops
-    it at the end. Already running (``make up``): restart it untied, so it
-    outlives the session as before.
-    """
-    if "kafka" in devstack.started:
-        return devstack.stack
-    return Stack(Context(paths=devstack.stack.ctx.paths, tie_to_parent=False))
 
 
 async def test_events_written_while_kafka_is_down_arrive_once_and_in_order_after_it_returns(

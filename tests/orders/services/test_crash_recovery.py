@@ -1,11 +1,14 @@
-"""SIGKILL of orders or inventory in the middle of checkouts, then a restart: no order
-is lost, no unit is sold twice, no hold outlives its expiry.
+"""SIGKILL of orders or inventory in the middle of checkouts, then a restart, or
+Kafka stopped under them and started again: no order is lost, no unit is sold
+twice, no hold outlives its expiry.
 
 Both services run as real uvicorn processes (the `processes` fixture) on the module's
 keyspaces and topics; buyers check out concurrently through orders' HTTP API, each
 retrying its POST under its own Idempotency-Key while the process is away (as a
-client of the gateway would). One victim is killed (SIGKILL: no shutdown hook, no
-flush) once a few orders were accepted, and started again on the same socket. Then,
+client of the gateway would). Once a few orders were accepted, one victim is killed
+(SIGKILL: no shutdown hook, no flush) and started again on the same socket, or
+devstack's Kafka is stopped for KAFKA_OUTAGE_SECONDS while checkouts go on (orders
+takes them into its outbox; the events wait there) and started again. Then,
 polled with a deadline:
 
 - every accepted order is listed for its buyer once (no duplicate from a retry) and
@@ -24,16 +27,18 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
 
+from devstack.pytest_plugin import DevstackSession
 from tests.catalog.support import AuthServer
 from tests.orders.conftest import Processes
 from tests.orders.support import Shop, bearer, checkout_body
 from tests.reviews.support import new_user_token
+from tests.support.outages import restarting_stack
 from tests.support.service_process import ServiceProcess
 
 pytestmark = pytest.mark.anyio
@@ -47,6 +52,7 @@ KILL_AFTER = 4
 SETTLED = frozenset({"paid", "rejected", "expired", "payment_failed", "cancelled"})
 SETTLE_SECONDS = 180.0
 POST_SECONDS = 180.0
+KAFKA_OUTAGE_SECONDS = 5.0
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +144,7 @@ async def _crash_during_checkouts(
     processes: Processes,
     shop: Shop,
     auth_url: str,
-    victim: Callable[[Processes], ServiceProcess],
+    disrupt: Callable[[list[asyncio.Task[str]]], Awaitable[None]],
     seed: int,
 ) -> None:
     token = await asyncio.to_thread(new_user_token, auth_url)
@@ -153,11 +159,7 @@ async def _crash_during_checkouts(
     while sum(task.done() for task in buyers) < KILL_AFTER:
         assert time.monotonic() < deadline, "no checkout was accepted before the kill"
         await asyncio.sleep(0.05)
-    target = victim(processes)
-    killed = target.pid
-    target.kill()
-    await asyncio.to_thread(target.start)
-    assert target.pid != killed
+    await disrupt(buyers)
     accepted = await asyncio.gather(*buyers)
 
     orders, stock = await _settled(processes, shop, token, products)
@@ -169,11 +171,21 @@ async def _crash_during_checkouts(
         assert 0 <= stock[product]["on_hand"] == STOCK - sold[product]
 
 
+def _killing(victim: ServiceProcess) -> Callable[[list[asyncio.Task[str]]], Awaitable[None]]:
+    async def kill_and_restart(_: list[asyncio.Task[str]]) -> None:
+        killed = victim.pid
+        victim.kill()
+        await asyncio.to_thread(victim.start)
+        assert victim.pid != killed
+
+    return kill_and_restart
+
+
 async def test_orders_killed_mid_checkout_loses_no_order_and_books_no_unit_twice(
     processes: Processes, process_shop: Shop, auth_server: AuthServer
 ) -> None:
     await _crash_during_checkouts(
-        processes, process_shop, auth_server.url, lambda running: running.orders, seed=12
+        processes, process_shop, auth_server.url, _killing(processes.orders), seed=12
     )
 
 
@@ -181,5 +193,27 @@ async def test_inventory_killed_mid_checkout_loses_no_order_and_books_no_unit_tw
     processes: Processes, process_shop: Shop, auth_server: AuthServer
 ) -> None:
     await _crash_during_checkouts(
-        processes, process_shop, auth_server.url, lambda running: running.inventory, seed=21
+        processes, process_shop, auth_server.url, _killing(processes.inventory), seed=21
     )
+
+
+async def test_kafka_stopped_mid_checkout_loses_no_order_and_books_no_unit_twice(
+    processes: Processes, process_shop: Shop, auth_server: AuthServer, devstack: DevstackSession
+) -> None:
+    stack = restarting_stack(devstack)
+
+    async def outage(buyers: list[asyncio.Task[str]]) -> None:
+        await asyncio.to_thread(stack.down, ["kafka"], dependents=False)
+        try:
+            # Checkouts go on meanwhile: orders needs only Cassandra to take them. The
+            # outage lasts until one more was accepted, and at least a few seconds.
+            before = sum(task.done() for task in buyers)
+            deadline = time.monotonic() + POST_SECONDS
+            await asyncio.sleep(KAFKA_OUTAGE_SECONDS)
+            while sum(task.done() for task in buyers) == before:
+                assert time.monotonic() < deadline, "no checkout accepted while Kafka was down"
+                await asyncio.sleep(0.2)
+        finally:
+            stack.up(["kafka"])  # on the loop's thread (restarting_stack says why)
+
+    await _crash_during_checkouts(processes, process_shop, auth_server.url, outage, seed=33)
