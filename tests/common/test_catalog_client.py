@@ -10,8 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from devstack.components.services import CatalogService
+from devstack.components.nginx import Nginx
+from devstack.components.services import AuthService, CatalogService
 from productstore_common.catalog_client import CalleeUnavailable, read_product
+from tests.support.gateway import admin_token
 
 pytestmark = pytest.mark.anyio
 
@@ -22,19 +24,42 @@ def anyio_backend() -> str:
 
 
 async def test_a_product_is_read_with_its_price_and_a_missing_one_is_none(
-    catalog_service: CatalogService,
+    catalog_service: CatalogService, auth_service: AuthService, nginx: Nginx
 ) -> None:
-    async with httpx.AsyncClient(base_url=catalog_service.url, timeout=10) as catalog:
-        listed = (await catalog.get("/api/products", params={"limit": 1})).json()
-        expected = listed["items"][0]
-        product = await read_product(catalog, uuid.UUID(expected["id"]))
-        assert await read_product(catalog, uuid.uuid4()) is None
+    admin = {"Authorization": f"Bearer {admin_token(auth_service, nginx.url)}"}
+    slug = f"client-{uuid.uuid4().hex[:8]}"
+    async with httpx.AsyncClient(base_url=catalog_service.url, timeout=30) as catalog:
+        made = await catalog.post(
+            "/api/categories", json={"slug": slug, "name": slug}, headers=admin
+        )
+        assert made.status_code == 201, made.text
+        body = {
+            "name": f"Kettle {slug}",
+            "description": "A product the catalog client reads.",
+            "category": slug,
+            "price": "12.50",
+            "currency": "EUR",
+            "attributes": {},
+            "image_urls": [],
+            "in_stock": True,
+        }
+        created = await catalog.post("/api/products", json=body, headers=admin)
+        assert created.status_code == 201, created.text
+        product_id = uuid.UUID(created.json()["id"])
+        try:
+            product = await read_product(catalog, product_id)
+            assert await read_product(catalog, uuid.uuid4()) is None
+        finally:
+            await catalog.delete(f"/api/products/{product_id}", headers=admin)
+            await catalog.delete(f"/api/categories/{slug}", headers=admin)
     assert product is not None
-    assert (product.name, str(product.price), product.currency) == (
-        expected["name"],
-        str(expected["price"]),
-        expected["currency"],
+    assert (product.product_id, product.name, str(product.price), product.currency) == (
+        product_id,
+        body["name"],
+        "12.50",
+        "EUR",
     )
+    assert product.in_stock
 
 
 async def test_an_unreachable_catalog_is_a_callee_unavailable() -> None:
