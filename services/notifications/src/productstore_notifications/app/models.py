@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal, Self
+from typing import Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
@@ -25,21 +25,12 @@ Channel = Literal["email", "inapp", "sms", "push"]
 Locale = Literal["en", "ru"]
 DeliveryOutcome = Literal["sent", "failed", "skipped", "dead_lettered"]
 
-TOPICS: tuple[Topic, ...] = (
-    "order_placed",
-    "order_paid",
-    "order_cancelled",
-    "order_expired",
-    "order_fulfilled",
-    "order_delivered",
-    "price_drop",
-    "back_in_stock",
-    "promotion",
-)
+# In the Literal's order: the one list of topics.
+TOPICS: tuple[Topic, ...] = get_args(Topic)
 # Not about something the user did: each e-mail of these topics carries a signed
 # one-click unsubscribe link (RFC 8058) that opts the user out of the topic's e-mail.
 PROMOTIONAL: frozenset[Topic] = frozenset({"price_drop", "back_in_stock", "promotion"})
-CHANNELS: tuple[Channel, ...] = ("email", "inapp", "sms", "push")
+CHANNELS: tuple[Channel, ...] = get_args(Channel)
 # SMS carries delivery updates only (the "SMS on delivery updates").
 SMS_TOPICS: tuple[Topic, ...] = ("order_fulfilled", "order_delivered")
 
