@@ -242,7 +242,7 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
         "auth-secrets",
         {},
         "services.auth.vaultSecrets",
-        {"cassandra": "auth/cassandra", "search_cursor": "", "unsubscribe": ""},
+        {"cassandra": "auth/cassandra", "search_cursor": "", "unsubscribe": "", "vapid": ""},
     ),
     # Only catalog reads the search cursor key; the whole map replaces the chart's.
     (
@@ -253,9 +253,10 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
             "cassandra": "catalog/cassandra",
             "search_cursor": "catalog/search-cursor",
             "unsubscribe": "",
+            "vapid": "",
         },
     ),
-    # Only notifications reads the unsubscribe key.
+    # Only notifications reads the unsubscribe and VAPID keys.
     (
         "notifications-secrets",
         {},
@@ -264,6 +265,7 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
             "cassandra": "notifications/cassandra",
             "search_cursor": "",
             "unsubscribe": "notifications/unsubscribe",
+            "vapid": "notifications/vapid",
         },
     ),
     ("ingress-off-without-host", {}, "ingress.enabled", False),
@@ -439,8 +441,8 @@ def test_helm_renders_what_the_spec_asks(
         }
         if spec_.vault.injector.enabled:
             # The search cursor key reaches catalog, and only catalog; the unsubscribe
-            # key notifications, and only notifications.
-            own = {"catalog": {"search_cursor"}, "notifications": {"unsubscribe"}}
+            # and VAPID keys notifications, and only notifications.
+            own = {"catalog": {"search_cursor"}, "notifications": {"unsubscribe", "vapid"}}
             expected_files = {"cassandra"} | own.get(service, set())
             assert secret_annotations == expected_files
         if service == "auth":

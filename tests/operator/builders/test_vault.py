@@ -169,12 +169,13 @@ def test_two_stores_share_no_path_role_or_prefix(one: StoreRef, other: StoreRef)
 
 def test_generated_and_owned_secrets() -> None:
     # The operator generates each service's Cassandra credentials, catalog's
-    # search cursor key and notifications' unsubscribe key; auth owns its keys.
+    # search cursor key and notifications' unsubscribe and VAPID keys; auth owns its keys.
     # (from the services' descriptors)
     assert [(s.key, s.kind, s.fields, s.readers) for s in SECRETS] == [
         *((f"{n}/cassandra", "cassandra-credentials", (), (n,)) for n in SERVICE_NAMES),
         ("catalog/search-cursor", "random", ("key",), ("catalog",)),
         ("notifications/unsubscribe", "random", ("key",), ("notifications",)),
+        ("notifications/vapid", "random", ("private_key",), ("notifications",)),
     ]
     assert [(s.key, s.owner) for s in OWNED_SECRETS] == [("auth/signing-keys", "auth")]
     # Delete removes every one of them; Retain keeps them all.
@@ -182,6 +183,7 @@ def test_generated_and_owned_secrets() -> None:
         *(f"{n}/cassandra" for n in SERVICE_NAMES),
         "catalog/search-cursor",
         "notifications/unsubscribe",
+        "notifications/vapid",
         "auth/signing-keys",
     ]
     # Each service's /vault/secrets/cassandra is its own role, never another's.
@@ -190,21 +192,25 @@ def test_generated_and_owned_secrets() -> None:
         "cassandra": "catalog/cassandra",
         "search_cursor": "catalog/search-cursor",
         "unsubscribe": "",
+        "vapid": "",
     }
     assert secret_files("notifications") == {
         "cassandra": "notifications/cassandra",
         "search_cursor": "",
         "unsubscribe": "notifications/unsubscribe",
+        "vapid": "notifications/vapid",
     }
     assert secret_files("auth") == {
         "cassandra": "auth/cassandra",
         "search_cursor": "",
         "unsubscribe": "",
+        "vapid": "",
     }
     assert secret_files("orders") == {
         "cassandra": "orders/cassandra",
         "search_cursor": "",
         "unsubscribe": "",
+        "vapid": "",
     }
     with pytest.raises(KeyError, match="unknown service 'payments'"):
         secret_files("payments")

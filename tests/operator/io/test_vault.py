@@ -122,6 +122,7 @@ def test_ensure_store_is_idempotent_and_keeps_secrets(
         *(f"{s}/cassandra" for s in SERVICE_NAMES),
         "catalog/search-cursor",
         "notifications/unsubscribe",
+        "notifications/vapid",
     ]
     assert len(first.written_roles) == len(first.written_policies) == len(IMPLEMENTED_SERVICES)
     assert first.configured_auth
@@ -184,6 +185,7 @@ def test_disabled_services_lose_their_role_and_removal_honours_secrets(
         *cassandra,
         f"secret {names.kv_path}/ns/shop/catalog/search-cursor",
         f"secret {names.kv_path}/ns/shop/notifications/unsubscribe",
+        f"secret {names.kv_path}/ns/shop/notifications/vapid",
     ]
 
     # Once auth has written its keys, deleting the store's secrets removes them too.
@@ -193,10 +195,11 @@ def test_disabled_services_lose_their_role_and_removal_honours_secrets(
         path=keys, secret={"format": 1, "keys": []}, cas=0, mount_point="secret"
     )
     removed = asyncio.run(admin.remove_store(fewer, fewer.names(), secrets=True))
-    assert removed[-(len(cassandra) + 3) :] == [
+    assert removed[-(len(cassandra) + 4) :] == [
         *cassandra,
         f"secret {names.kv_path}/ns/shop/catalog/search-cursor",
         f"secret {names.kv_path}/ns/shop/notifications/unsubscribe",
+        f"secret {names.kv_path}/ns/shop/notifications/vapid",
         f"secret {keys}",
     ]
     with pytest.raises(hvac.exceptions.InvalidPath):

@@ -102,8 +102,14 @@ NOTIFICATIONS: Final = ServiceDescriptor(
     # Order events become messages to the order's owner; the wishlist's price-drop and
     # back-in-stock notices messages to the user they name.
     consumes=(ORDERS_TOPIC, WISHLIST_TOPIC),
-    # Signs the one-click unsubscribe links of promotional e-mail (HMAC; ADR 0030).
-    secrets=(SecretFile(file="unsubscribe", key="notifications/unsubscribe", fields=("key",)),),
+    secrets=(
+        # Signs the one-click unsubscribe links of promotional e-mail (HMAC; ADR 0030).
+        SecretFile(file="unsubscribe", key="notifications/unsubscribe", fields=("key",)),
+        # The store's VAPID private key for Web Push (ADR 0028): 32 random octets in
+        # base64url, which is what a generated field is, read as a P-256 scalar (one
+        # draw in about 2^32 is out of range; the service then refuses to start).
+        SecretFile(file="vapid", key="notifications/vapid", fields=("private_key",)),
+    ),
 )
 
 WISHLIST: Final = ServiceDescriptor(
