@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from devstack.components.cassandra import Cassandra
 from devstack.components.helm import Helm
 from devstack.components.kube import KubeApiserver
 from devstack.components.openbao import OpenBao
@@ -20,8 +21,13 @@ _log = logging.getLogger(__name__)
 
 @pytest.fixture
 def box(
-    kube_api: client.ApiClient, openbao: OpenBao, productstore_crd: dict[str, Any]
+    kube_api: client.ApiClient,
+    openbao: OpenBao,
+    cassandra: Cassandra,
+    productstore_crd: dict[str, Any],
 ) -> Iterator[Sandbox]:
+    """The test's namespace. The stores' Cassandra is devstack's (their keyspaces and
+    roles are made there, and dropped when the sandbox goes), so it must be running."""
     with sandbox(kube_api, openbao) as created:
         yield created
 
