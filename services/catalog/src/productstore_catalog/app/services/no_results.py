@@ -143,4 +143,8 @@ class NoResultSearches:
     async def _every(seconds: float, step: Callable[[], Awaitable[bool]]) -> None:
         while True:
             await asyncio.sleep(seconds)
-            await step()
+            try:
+                await step()
+            except Exception:
+                # A bug must not end the loop for the rest of the process's life.
+                _logger.exception("searches without results: %s failed", step)
