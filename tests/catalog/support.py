@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import redis
 import uvicorn
 from fastapi import FastAPI
 
@@ -176,3 +177,13 @@ async def create_product(
     assert response.status_code == 201, response.text
     product: dict[str, Any] = response.json()
     return product
+
+
+def forget_searches_without_results(redis_server: Redis, settings: CatalogSettings) -> int:
+    """Delete the days of searches without results that a catalog of `settings` recorded
+    (they would otherwise expire after days in the shared Redis); how many there were."""
+    with redis.Redis.from_url(redis_server.env()["REDIS_URL"]) as client:
+        keys = list(client.scan_iter(f"{settings.redis_key_prefix}:search:no-results:*"))
+        if keys:
+            client.delete(*keys)
+    return len(keys)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from fastapi import APIRouter, FastAPI
-from prometheus_client.parser import text_string_to_metric_families
 
 from productstore_common.app import create_app
 from productstore_common.telemetry.metrics import (
@@ -14,32 +13,14 @@ from productstore_common.telemetry.metrics import (
 )
 from productstore_contracts.metrics import LATENCY_BUCKETS, bucket_label
 from tests.common.tinyapp import build_app, serve, settings
+from tests.support.metrics import Scrape, labels, scrape
 
 pytestmark = pytest.mark.anyio
 
-Labels = tuple[tuple[str, str], ...]
 
-
-def samples(exposition: str, name: str) -> dict[Labels, float]:
-    """Values of the samples called `name`, keyed by their sorted labels."""
-    found: dict[Labels, float] = {}
-    for family in text_string_to_metric_families(exposition):
-        for sample in family.samples:
-            if sample.name == name:
-                found[tuple(sorted(sample.labels.items()))] = sample.value
-    return found
-
-
-def labels(**values: str) -> Labels:
-    return tuple(sorted(values.items()))
-
-
-async def scrape(app: FastAPI) -> str:
+async def scrape_app(app: FastAPI) -> Scrape:
     async with serve(app) as client:
-        response = await client.get("/metrics")
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/plain; version=")
-    return response.text
+        return await scrape(client)
 
 
 async def test_requests_are_labelled_by_route_template() -> None:
@@ -51,9 +32,9 @@ async def test_requests_are_labelled_by_route_template() -> None:
         assert (await client.get("/api/things/404")).status_code == 404
         assert (await client.post("/api/things", json={"name": "a", "price": 2})).status_code == 201
         assert (await client.get("/api/things/7/crash")).status_code == 500
-        exposition = (await client.get("/metrics")).text
+        exported = await scrape(client)
 
-    requests = samples(exposition, "http_requests_total")
+    requests = exported.series("http_requests_total")
     one = "/api/things/{thing_id}"
     assert requests[labels(service=service, method="GET", route=one, status="200")] == 3
     assert requests[labels(service=service, method="GET", route=one, status="404")] == 1
@@ -62,9 +43,9 @@ async def test_requests_are_labelled_by_route_template() -> None:
     assert requests[labels(service=service, method="GET", route=crash, status="500")] == 1
     assert not any("/api/things/1" in dict(key)["route"] for key in requests)
 
-    durations = samples(exposition, "http_request_duration_seconds_count")
+    durations = exported.series("http_request_duration_seconds_count")
     assert durations[labels(service=service, method="GET", route=one)] == 4
-    buckets = samples(exposition, "http_request_duration_seconds_bucket")
+    buckets = exported.series("http_request_duration_seconds_bucket")
     bounds = {dict(key)["le"] for key in buckets if dict(key)["route"] == one}
     # Exactly the contracts' bounds, written as the operator's latency SLO rules match them.
     assert bounds == {bucket_label(bound) for bound in LATENCY_BUCKETS} | {"+Inf"}
@@ -77,8 +58,8 @@ async def test_unmatched_paths_share_one_label() -> None:
         for path in ("/wp-admin", "/.env", "/api/things/1/2/3/4"):
             assert (await client.get(path)).status_code == 404
         assert (await client.request("BREW", "/api/things/1")).status_code == 405
-        exposition = (await client.get("/metrics")).text
-    requests = samples(exposition, "http_requests_total")
+        exported = await scrape(client)
+    requests = exported.series("http_requests_total")
     routes = {dict(key)["route"] for key in requests}
     assert routes == {UNMATCHED_ROUTE, "/api/things/{thing_id}"}
     unmatched = [value for key, value in requests.items() if dict(key)["route"] == UNMATCHED_ROUTE]
@@ -99,8 +80,8 @@ async def test_included_router_prefixes_are_in_the_label() -> None:
     app = create_app(settings(), title="Nested", version="1", routers=[outer])
     async with serve(app) as client:
         assert (await client.get("/v1/things/5")).status_code == 200
-        exposition = (await client.get("/metrics")).text
-    routes = {dict(key)["route"] for key in samples(exposition, "http_requests_total")}
+        exported = await scrape(client)
+    routes = {dict(key)["route"] for key in exported.series("http_requests_total")}
     assert routes == {"/v1/things/{thing_id}"}
 
 
@@ -109,8 +90,8 @@ async def test_in_flight_gauge_returns_to_zero() -> None:
     async with serve(app) as client:
         await client.get("/api/things/1")
         await client.post("/api/things", json={"name": "a", "price": 2})
-        exposition = (await client.get("/metrics")).text
-    in_flight = samples(exposition, "http_requests_in_flight")
+        exported = await scrape(client)
+    in_flight = exported.series("http_requests_in_flight")
     service = metrics_of(app).service
     assert in_flight[labels(service=service, method="POST")] == 0
     # The scrape itself is the one GET in flight.
@@ -130,11 +111,11 @@ async def test_business_metrics_are_exposed() -> None:
     basket.labels("EUR").observe(42)
     stock.set(7)
 
-    exposition = await scrape(app)
-    assert samples(exposition, "orders_placed_total") == {labels(currency="EUR"): 2}
-    assert samples(exposition, "order_value_bucket")[labels(currency="EUR", le="100.0")] == 1
-    assert samples(exposition, "low_stock_products") == {(): 7}
-    assert samples(exposition, "process_resident_memory_bytes")
+    exported = await scrape_app(app)
+    assert exported.series("orders_placed_total") == {labels(currency="EUR"): 2}
+    assert exported.series("order_value_bucket")[labels(currency="EUR", le="100.0")] == 1
+    assert exported.series("low_stock_products") == {(): 7}
+    assert exported.series("process_resident_memory_bytes")
 
 
 def test_a_name_reused_with_another_kind_or_labels_is_refused() -> None:
@@ -150,11 +131,11 @@ async def test_each_app_has_its_own_registry() -> None:
     first, second = build_app(), build_app()
     async with serve(first) as client:
         await client.get("/api/things/1")
-    exposition = await scrape(second)
+    exported = await scrape_app(second)
     # A request is counted once answered, so the scrape does not count itself yet:
     # the first app's request is the only one that could show up here.
-    assert samples(exposition, "http_requests_total") == {}
-    in_flight = samples(exposition, "http_requests_in_flight")
+    assert exported.series("http_requests_total") == {}
+    in_flight = exported.series("http_requests_in_flight")
     assert in_flight == {labels(service=metrics_of(second).service, method="GET"): 1}
 
 

@@ -23,6 +23,7 @@ import redis.asyncio as redis
 import requests.exceptions
 from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
 from aiokafka import errors as kafka_errors
+from fastapi import FastAPI
 from redis import exceptions as redis_errors
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -35,6 +36,7 @@ from productstore_common.cassandra import CassandraSession
 from productstore_common.errors import PROBLEM_CONTENT_TYPE
 from productstore_common.outages import unavailable_dependency
 from productstore_common.payments import PaymentDeclined, PaymentRefused, PaymentsUnavailable
+from productstore_common.telemetry.metrics import metrics_of
 from tests.common.tinyapp import (
     STOCK_REDIS_URL,
     build_app,
@@ -43,6 +45,7 @@ from tests.common.tinyapp import (
     settings,
     uvicorn_process,
 )
+from tests.support.metrics import Scrape, scrape
 from tests.support.proxy import TcpProxy, tcp_proxy
 
 pytestmark = pytest.mark.anyio
@@ -279,14 +282,10 @@ def _redis_via(proxy: TcpProxy) -> str:
     return f"redis://{proxy.address}/0"
 
 
-def _count(body: str, dependency: str) -> float:
-    for line in body.splitlines():
-        if (
-            line.startswith("dependency_unavailable_total{")
-            and f'dependency="{dependency}"' in line
-        ):
-            return float(line.rsplit(" ", 1)[1])
-    raise AssertionError(f"no dependency_unavailable_total series for {dependency}")
+def _outages(exported: Scrape, app: FastAPI, dependency: str) -> float | None:
+    return exported.value(
+        "dependency_unavailable_total", service=metrics_of(app).service, dependency=dependency
+    )
 
 
 async def test_an_outage_is_a_503_with_retry_after_and_counted_and_recovers(
@@ -297,11 +296,11 @@ async def test_an_outage_is_a_503_with_retry_after_and_counted_and_recovers(
         monkeypatch.setenv(STOCK_REDIS_URL, _redis_via(proxy))
         async with serve(app) as client:
             assert (await client.get("/api/things/1/stock")).status_code == 200
-            before = (await client.get("/metrics")).text
-            assert _count(before, "redis") == 0
+            before = await scrape(client)
+            assert _outages(before, app, "redis") == 0
             proxy.cut()
             response = await client.get("/api/things/1/stock", headers={"X-Request-ID": "r-1"})
-            after = (await client.get("/metrics")).text
+            after = await scrape(client)
             proxy.restore()
             # No restart: the next request opens a new connection.
             recovered = await client.get("/api/things/1/stock")
@@ -323,13 +322,11 @@ async def test_an_outage_is_a_503_with_retry_after_and_counted_and_recovers(
     # No internal address: the driver's message names host and port.
     assert str(proxy.port) not in response.text
     assert "127.0.0.1" not in response.text
-    assert _count(after, "redis") == 1
-    assert _count(after, "cassandra") == 0
+    assert _outages(after, app, "redis") == 1
+    assert _outages(after, app, "cassandra") == 0
     assert any(
-        line.startswith("http_requests_total{")
-        and 'route="/api/things/{thing_id}/stock"' in line
-        and 'status="503"' in line
-        for line in after.splitlines()
+        dict(labels)["route"] == "/api/things/{thing_id}/stock" and dict(labels)["status"] == "503"
+        for labels in after.series("http_requests_total")
     )
     assert recovered.status_code == 200
 

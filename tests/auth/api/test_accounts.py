@@ -21,6 +21,7 @@ from tests.auth.support import (
     register,
     unique_email,
 )
+from tests.support.metrics import scrape
 
 pytestmark = pytest.mark.anyio
 
@@ -90,18 +91,13 @@ async def test_wrong_password_and_unknown_email_get_the_same_401(
 
 
 async def test_login_outcomes_are_counted(client: httpx.AsyncClient) -> None:
-    def count(metrics: str, outcome: str) -> float:
-        prefix = f'auth_logins_total{{outcome="{outcome}"}} '
-        lines = [line for line in metrics.splitlines() if line.startswith(prefix)]
-        return float(lines[0].removeprefix(prefix)) if lines else 0.0
-
-    before = (await client.get("/metrics")).text
+    before = await scrape(client)
     user = await register(client)
     await login(client, user["email"])
     await client.post("/api/auth/login", json={"email": user["email"], "password": "nope nope"})
-    after = (await client.get("/metrics")).text
-    assert count(after, "success") == count(before, "success") + 1
-    assert count(after, "invalid_credentials") == count(before, "invalid_credentials") + 1
+    after = await scrape(client)
+    assert after.grew(before, "auth_logins_total", outcome="success") == 1
+    assert after.grew(before, "auth_logins_total", outcome="invalid_credentials") == 1
 
 
 async def test_duplicate_email_is_409(client: httpx.AsyncClient) -> None:

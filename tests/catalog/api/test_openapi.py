@@ -22,7 +22,7 @@ def _operations(app: FastAPI) -> list[tuple[str, str, dict[str, Any]]]:
 
 async def test_every_operation_is_documented(app: FastAPI) -> None:
     operations = _operations(app)
-    assert len(operations) == 11
+    assert len(operations) == 12
     for method, path, operation in operations:
         where = f"{method.upper()} {path}"
         assert operation.get("summary"), where
@@ -56,3 +56,16 @@ async def test_in_stock_says_where_it_comes_from(app: FastAPI) -> None:
     assert "inventory" in in_stock["description"]
     patch = document["paths"]["/api/products/{product_id}"]["patch"]
     assert "application/problem+json" in patch["responses"]["409"]["content"]
+
+
+async def test_the_no_results_report_says_who_may_read_it_and_what_it_holds(app: FastAPI) -> None:
+    document = app.openapi()
+    report = document["paths"]["/api/products/search/no-results"]["get"]
+    for status in ("400", "401", "403", "422", "503"):
+        assert "application/problem+json" in report["responses"][status]["content"], status
+    assert {p["name"] for p in report["parameters"]} == {"days", "limit"}
+    assert all(p["description"] for p in report["parameters"])
+    schemas = document["components"]["schemas"]
+    for model in ("NoResultReport", "NoResultQuery"):
+        assert schemas[model]["description"], model
+        assert all(member.get("description") for member in schemas[model]["properties"].values())

@@ -23,6 +23,7 @@ from productstore_contracts.events.catalog import (
     ProductUpdated,
 )
 from tests.catalog.support import Tokens, bearer, create_category, create_product
+from tests.support.metrics import scrape
 
 pytestmark = pytest.mark.anyio
 
@@ -156,11 +157,8 @@ async def test_the_gauge_counts_the_index(
     app: FastAPI, client: httpx.AsyncClient, tokens: Tokens
 ) -> None:
     await create_product(client, tokens.admin, await create_category(client, tokens.admin))
-    metrics = (await client.get("/metrics")).text
-    line = next(
-        line for line in metrics.splitlines() if line.startswith("catalog_search_indexed_products ")
-    )
-    assert float(line.split()[1]) == len(_search(app))
+    exported = await scrape(client)
+    assert exported.value("catalog_search_indexed_products") == len(_search(app))
 
 
 async def test_readiness_includes_the_index(client: httpx.AsyncClient) -> None:

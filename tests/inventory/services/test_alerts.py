@@ -11,26 +11,17 @@ from fastapi import FastAPI
 
 from productstore_contracts.events.inventory import BackInStock, LowStock, StockChanged
 from tests.inventory.support import EventLog, levels_of, reservations_of
+from tests.support.metrics import Scrape, scrape
 
 pytestmark = pytest.mark.anyio
 
 
-def _sample(metrics: str, series: str) -> float:
-    for line in metrics.splitlines():
-        if line.startswith(f"{series} "):
-            return float(line.split()[1])
-    raise AssertionError(f"no {series} in /metrics")
-
-
-def _stock_outs(metrics: str) -> float:
-    return _sample(metrics, "inventory_stock_outs_total")
-
-
-def _crossings(metrics: str) -> tuple[float, float]:
+def _crossings(exported: Scrape, before: Scrape) -> tuple[float, float]:
+    """How many crossings of the threshold each way since `before`."""
     name = "inventory_low_stock_crossings_total"
     return (
-        _sample(metrics, f'{name}{{direction="low"}}'),
-        _sample(metrics, f'{name}{{direction="back_in_stock"}}'),
+        exported.grew(before, name, direction="low"),
+        exported.grew(before, name, direction="back_in_stock"),
     )
 
 
@@ -40,8 +31,7 @@ async def test_low_stock_once_then_back_in_stock(
     product = uuid.uuid4()
     levels, reservations = levels_of(app), reservations_of(app)
     await levels.set_stock(product, {"default": 6}, 3)
-    exported = (await client.get("/metrics")).text
-    before, (low_before, back_before) = _stock_outs(exported), _crossings(exported)
+    before = await scrape(client)
     # Six sales of one: available 5, 4, 3 (low), 2, 1, 0 (a stock-out).
     for _ in range(6):
         order = uuid.uuid4()
@@ -58,10 +48,10 @@ async def test_low_stock_once_then_back_in_stock(
     assert [(e.available, e.threshold) for e in backs] == [(8, 3)]
     assert lows[0].version < backs[0].version
     assert any(change.available == 0 for change in event_log.of(product, StockChanged))
-    exported = (await client.get("/metrics")).text
-    assert _stock_outs(exported) == before + 1
+    exported = await scrape(client)
+    assert exported.grew(before, "inventory_stock_outs_total") == 1
     # One crossing each way, counted as the events are.
-    assert _crossings(exported) == (low_before + 1, back_before + 1)
+    assert _crossings(exported, before) == (1, 1)
 
 
 async def test_raising_the_threshold_alerts_without_a_sale(

@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.inventory.support import levels_of, reservations_of
+from tests.support.metrics import scrape
 
 pytestmark = pytest.mark.anyio
 
@@ -28,13 +29,6 @@ def overrides() -> dict[str, object]:
     }
 
 
-def _expired_lazily(metrics: str) -> float:
-    for line in metrics.splitlines():
-        if line.startswith('inventory_holds_expired_total{how="lazy"}'):
-            return float(line.split()[1])
-    return 0.0
-
-
 async def test_a_reservation_takes_the_stock_of_expired_holds(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
@@ -45,7 +39,7 @@ async def test_a_reservation_takes_the_stock_of_expired_holds(
     assert (await reservations.reserve(stale, [(product, 2)])).outcome == "reserved"
     # While the hold is live, the next buyer is short.
     assert (await reservations.reserve(uuid.uuid4(), [(product, 1)])).outcome == "shortfall"
-    before = _expired_lazily((await client.get("/metrics")).text)
+    before = await scrape(client)
     await asyncio.sleep(HOLD_SECONDS + 0.3)
 
     buyer = uuid.uuid4()
@@ -56,7 +50,8 @@ async def test_a_reservation_takes_the_stock_of_expired_holds(
     view = await levels.view(product)
     assert view is not None
     assert (view.on_hand, view.reserved) == (2, 2)
-    assert _expired_lazily((await client.get("/metrics")).text) == before + 1
+    after = await scrape(client)
+    assert after.grew(before, "inventory_holds_expired_total", how="lazy") == 1
 
 
 async def test_a_late_payment_expires_the_order_and_is_refused(app: FastAPI) -> None:

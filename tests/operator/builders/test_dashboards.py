@@ -147,3 +147,15 @@ def test_the_chart_gets_the_same_dashboards_as_stable_json() -> None:
     files = dashboard_files(_spec(), STORE)
     assert {name: json.loads(text) for name, text in files.items()} == _dashboards()
     assert dashboard_files(_spec(), STORE) == files
+
+
+def test_the_top_searches_without_results_are_a_table_of_the_bounded_gauge_now() -> None:
+    (panel,) = [p for p in _dashboards()["business.json"]["panels"] if p["type"] == "table"]
+    (target,) = panel["targets"]
+    # One value per series now, not a range: a table row per query.
+    assert target["instant"] is True and target["format"] == "table"
+    assert target["expr"].startswith("topk(10, max by (query) (catalog_search_no_results_top{")
+    (organize,) = panel["transformations"]
+    assert organize["options"]["renameByName"] == {"query": "Words searched", "Value": "Searches"}
+    assert organize["options"]["excludeByName"] == {"Time": True}
+    assert panel["options"]["sortBy"] == [{"desc": True, "displayName": "Searches"}]

@@ -36,6 +36,7 @@ SPEC = ProductStoreSpec.model_validate(
 GROUPS = build_rule_groups(SPEC, STORE)
 
 CATALOG = {**STORE_LABELS, "service": "catalog"}
+INVENTORY = {**STORE_LABELS, "service": "inventory"}
 REQUESTS = 'http_requests_total{{{labels}, route="/api/products", method="GET", status="{status}"}}'
 DURATION = (
     'http_request_duration_seconds_{suffix}{{{labels}, route="/api/products", method="GET"{le}}}'
@@ -54,6 +55,27 @@ def _readyz(status: str) -> str:
 
 def _unavailable(dependency: str) -> str:
     return f'dependency_unavailable_total{{{_labels(CATALOG)}, dependency="{dependency}"}}'
+
+
+def _lag() -> str:
+    return f'event_consumer_lag_records{{{_labels(CATALOG)}, group="catalog-stock"}}'
+
+
+def _reservations(
+    *, conflicts_per_minute: int, reservations_per_minute: int
+) -> list[dict[str, str]]:
+    """Inventory's retried compare-and-sets and reservations decided, steady for 20 minutes."""
+    labels = _labels(INVENTORY)
+    return [
+        {
+            "series": f"inventory_reservation_conflicts_total{{{labels}}}",
+            "values": f"0+{conflicts_per_minute}x20",
+        },
+        {
+            "series": f'inventory_reservations_total{{{labels}, outcome="reserved"}}',
+            "values": f"0+{reservations_per_minute}x20",
+        },
+    ]
 
 
 def _traffic(error_per_mille: list[tuple[int, int]]) -> list[dict[str, str]]:
@@ -322,6 +344,42 @@ CASES = [
             }
         ],
         "15m",
+    ),
+    # 2,000 records behind and 100 more every minute: 5,000 at 30 minutes.
+    Case(
+        "consumer-lag-growing-fires",
+        "ConsumerLagGrowing",
+        [{"series": _lag(), "values": "2000+100x30"}],
+        "30m",
+        [{**CATALOG, "group": "catalog-stock", "severity": "warning"}],
+        value="5k",
+    ),
+    Case(
+        "consumer-lag-quiet-while-it-drains",
+        "ConsumerLagGrowing",
+        [{"series": _lag(), "values": "9000-100x30"}],
+        "30m",
+    ),
+    Case(
+        "consumer-lag-quiet-when-small",
+        "ConsumerLagGrowing",
+        [{"series": _lag(), "values": "0+10x30"}],
+        "30m",
+    ),
+    # As many retried compare-and-sets as reservations decided: 1 per reservation.
+    Case(
+        "reservation-conflicts-fire",
+        "ReservationConflictsHigh",
+        _reservations(conflicts_per_minute=60, reservations_per_minute=60),
+        "20m",
+        [{**INVENTORY, "severity": "warning"}],
+        value="1",
+    ),
+    Case(
+        "reservation-conflicts-quiet-under-one-in-two",
+        "ReservationConflictsHigh",
+        _reservations(conflicts_per_minute=10, reservations_per_minute=60),
+        "20m",
     ),
 ]
 

@@ -11,7 +11,8 @@ Sloth's shape (the SRE workbook's multiwindow, multi-burn-rate alerting):
 - four alerts per objective: critical at 14.4x the budget's burn over 1h and
   5m and 6x over 6h and 30m, warning at 3x over 1d and 2h and 1x over 3d and 6h;
 - symptom alerts on metrics the services export today (scrape down, readiness
-  refused, a dependency unavailable, outbox backlog).
+  refused, a dependency unavailable, outbox backlog, a consumer group falling
+  behind, reservations fighting over stock).
 
 The same groups become the chart's PrometheusRule (through the release values)
 and devstack's rule file, so what a cluster and a laptop alert on is one thing.
@@ -125,6 +126,33 @@ SYMPTOM_ALERTS: Final = (
         "The oldest event in {{ $labels.service }}'s outbox is {{ $value | humanizeDuration }} "
         "old: the relay cannot publish to Kafka, and consumers (inventory, notifications) "
         "fall behind.",
+    ),
+    SymptomAlert(
+        "ConsumerLagGrowing",
+        "warning",
+        # Over a thousand records behind and still losing ground: a backlog that drains
+        # by itself (a burst, a restart) has a falling lag and stays quiet.
+        "max by (namespace, store, service, group) (event_consumer_lag_records{<selector>}) "
+        "> 1000 and max by (namespace, store, service, group) "
+        "(deriv(event_consumer_lag_records{<selector>}[10m])) > 0",
+        "10m",
+        "{{ $labels.service }} of store {{ $labels.store }} falls behind on {{ $labels.group }}",
+        "Consumer group {{ $labels.group }} of {{ $labels.service }} is {{ $value | humanize }} "
+        "records behind its partitions' ends and the lag has grown for 10 minutes: it "
+        "handles events more slowly than they arrive, so what they trigger happens late.",
+    ),
+    SymptomAlert(
+        "ReservationConflictsHigh",
+        "warning",
+        "sum by (namespace, store, service) "
+        "(rate(inventory_reservation_conflicts_total{<selector>}[5m])) / "
+        "sum by (namespace, store, service) (rate(inventory_reservations_total{<selector>}[5m])) "
+        "> 0.5",
+        "10m",
+        "{{ $labels.service }} of store {{ $labels.store }} retries many stock writes",
+        "Stock writes lost a compare-and-set and were retried {{ $value | humanize }} times "
+        "per reservation decided, for 10 minutes: many checkouts want the same products at "
+        "once, and each retry costs a Paxos round in Cassandra and checkout latency.",
     ),
 )
 

@@ -26,6 +26,7 @@ from productstore_operator.builders.dashboards.panels import (
     rates,
     ratio_or_zero,
     stat,
+    table,
 )
 
 SLO = f"{{{STORE}}}"
@@ -174,8 +175,7 @@ def business() -> Board:
                         "Searches with no results, share by kind",
                         q(f"{empty} / {searches}", "{{kind}}"),
                         unit="percentunit",
-                        description="Kinds: text (words given), filters (no words), all. The "
-                        "words are never a label: which searches find nothing is in no metric.",
+                        description="Kinds: text (words given), filters (no words), all.",
                     ),
                     chart(
                         "Searches with no results per hour",
@@ -186,6 +186,16 @@ def business() -> Board:
                     ),
                     rates("Logins by outcome", "auth_logins_total", "outcome"),
                     rates("Review moderation", "reviews_moderation_decisions_total", "decision"),
+                    table(
+                        "Top searches with no results (today and yesterday, UTC)",
+                        q(f"topk(10, max by (query) (catalog_search_no_results_top{{{STORE}}}))"),
+                        {"query": "Words searched", "Value": "Searches"},
+                        description="The ten texts (case-folded, whitespace collapsed) whose "
+                        "searches most often matched no product, from the catalog's record in "
+                        "Redis (GET /api/products/search/no-results lists more and longer). "
+                        "Every replica exports the same ten, so the maximum over replicas.",
+                        width=12,
+                    ),
                 ),
             ),
         ),

@@ -19,6 +19,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from grafana_foundation_sdk.builders.common import TableSortByFieldState
 from grafana_foundation_sdk.builders.dashboard import (
     Dashboard,
     DatasourceVariable,
@@ -27,14 +28,17 @@ from grafana_foundation_sdk.builders.dashboard import (
 )
 from grafana_foundation_sdk.builders.prometheus import Dataquery
 from grafana_foundation_sdk.builders.stat import Panel as StatPanel
+from grafana_foundation_sdk.builders.table import Panel as TablePanel
 from grafana_foundation_sdk.builders.timeseries import Panel as TimeseriesPanel
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import (
     DataSourceRef,
+    DataTransformerConfig,
     VariableOption,
     VariableRefresh,
     VariableSort,
 )
+from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 from productstore_contracts.metrics import OPERATIONAL_ROUTES
 
@@ -47,7 +51,7 @@ RATE: Final = "$__rate_interval"
 USER_ROUTES: Final = f'route!~"{"|".join(OPERATIONAL_ROUTES)}"'
 TAG: Final = "productstore"
 
-Kind = Literal["timeseries", "stat"]
+Kind = Literal["timeseries", "stat", "table"]
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,9 @@ class Query:
 
 @dataclass(frozen=True)
 class Chart:
-    """One panel: a time series (the default) or a stat of the last value."""
+    """One panel: a time series (the default), a stat of the last value, or a table of
+    the series' labels and last values (its queries instant, ``columns`` renaming
+    labels and ``Value``, the other labels and the time hidden; largest value first)."""
 
     title: str
     queries: tuple[Query, ...]
@@ -68,6 +74,7 @@ class Chart:
     description: str = ""
     kind: Kind = "timeseries"
     width: int = 8
+    columns: tuple[tuple[str, str], ...] = ()  # a table's (field, header), in order
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,12 @@ def stat(title: str, *queries: Query, **options: Any) -> Chart:
     return Chart(title, queries, kind="stat", width=options.pop("width", 6), **options)
 
 
+def table(title: str, query: Query, columns: dict[str, str], **options: Any) -> Chart:
+    """A table of ``query``'s series now: one row each, ``columns`` (label or ``Value``
+    -> header) shown in that order, the largest value first."""
+    return Chart(title, (query,), kind="table", columns=tuple(columns.items()), **options)
+
+
 def rate_sum(
     metric: str, matchers: str = "", by: str = "", window: str = RATE, *, scope: str = STORE
 ) -> str:
@@ -179,21 +192,43 @@ def quantile(phi: float, metric: str, matchers: str = "", by: str = "") -> str:
     return f"histogram_quantile({phi}, {rate_sum(f'{metric}_bucket', matchers, keep)})"
 
 
-def _target(query: Query, ref: str) -> Dataquery:
+def _target(query: Query, ref: str, kind: Kind) -> Dataquery:
     target = Dataquery().expr(query.expr).ref_id(ref).datasource(DATASOURCE)
+    if kind == "table":
+        target = target.instant().format(PromQueryFormat.TABLE)
     return target.legend_format(query.legend) if query.legend else target
 
 
-def _panel(spec: Chart, panel_id: int) -> StatPanel | TimeseriesPanel:
-    panel: StatPanel | TimeseriesPanel = (
-        StatPanel() if spec.kind == "stat" else TimeseriesPanel().fill_opacity(10)
+def _table(spec: Chart) -> TablePanel:
+    shown = dict(spec.columns)
+    # Instant table frames are Time, each label, Value: keep and order the columns given.
+    organize = {
+        "excludeByName": {"Time": True},
+        "includeByName": dict.fromkeys(shown, True),
+        "indexByName": {field: index for index, field in enumerate(shown)},
+        "renameByName": shown,
+    }
+    return (
+        TablePanel()
+        .with_transformation(DataTransformerConfig(id_val="organize", options=organize))
+        .sort_by([TableSortByFieldState().display_name(shown.get("Value", "Value")).desc(True)])
+    )
+
+
+def _panel(spec: Chart, panel_id: int) -> StatPanel | TimeseriesPanel | TablePanel:
+    panel: StatPanel | TimeseriesPanel | TablePanel = (
+        StatPanel()
+        if spec.kind == "stat"
+        else _table(spec)
+        if spec.kind == "table"
+        else TimeseriesPanel().fill_opacity(10)
     )
     panel = panel.id(panel_id).title(spec.title).unit(spec.unit).datasource(DATASOURCE)
-    panel = panel.height(8 if spec.kind == "timeseries" else 5).span(spec.width)
+    panel = panel.height(5 if spec.kind == "stat" else 8).span(spec.width)
     if spec.description:
         panel = panel.description(spec.description)
     for index, query in enumerate(spec.queries):
-        panel = panel.with_target(_target(query, chr(ord("A") + index)))
+        panel = panel.with_target(_target(query, chr(ord("A") + index), spec.kind))
     return panel
 
 

@@ -21,6 +21,7 @@ from productstore_catalog.app.data import migrations_dir
 from productstore_catalog.app.data.cache import ProductCache
 from productstore_catalog.app.data.categories import CategoryStore
 from productstore_catalog.app.data.feeds import Feed, versioned_feed
+from productstore_catalog.app.data.no_results import NoResultLog
 from productstore_catalog.app.data.products import ProductStore
 from productstore_catalog.app.data.ratings import RatingStore
 from productstore_catalog.app.data.ratings_feed import RATING_HANDLES, ratings_registry
@@ -28,6 +29,7 @@ from productstore_catalog.app.data.search_feed import SearchFeed, replica_group
 from productstore_catalog.app.data.stock import StockStore
 from productstore_catalog.app.data.stock_feed import STOCK_HANDLES, stock_registry
 from productstore_catalog.app.services.catalog import Catalog
+from productstore_catalog.app.services.no_results import NoResultSearches
 from productstore_catalog.app.services.ratings import RatingEvents
 from productstore_catalog.app.services.reads import CatalogReads
 from productstore_catalog.app.services.search import ProductSearch
@@ -184,12 +186,26 @@ async def setup(kit: ServiceKit[CatalogSettings]) -> None:
             store, cache, product_search, on_cache=lambda outcome: cache_reads.labels(outcome).inc()
         )
     )
+    no_results = NoResultSearches(
+        NoResultLog(
+            redis,
+            prefix=settings.redis_key_prefix,
+            kept=settings.search_no_results_kept,
+            retention_days=settings.search_no_results_retention_days,
+        ),
+        metrics,
+        flush_seconds=settings.search_no_results_flush_seconds,
+        refresh_seconds=settings.search_no_results_top_refresh_seconds,
+        buffer_limit=settings.search_no_results_buffer,
+    )
+    kit.provide(await kit.enter(no_results.running()))
     kit.provide(
         SearchPages(
             reads,
             max_bytes=settings.search_page_cache_bytes,
             on_lookup=lambda found: (hit if found else miss).inc(),
             on_search=_search_counter(metrics),
+            on_no_results=no_results.saw,
         )
     )
     kit.provide(product_search)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -258,3 +258,22 @@ class SearchPage(BaseModel):
     total: int = Field(description="All matches of the query and filters")
     facets: FacetsPublic
     next_cursor: str | None
+
+
+class NoResultQuery(BaseModel):
+    """Words searched for that found no product, as recorded (normalised)."""
+
+    query: str = Field(
+        description="The words, case-folded, whitespace collapsed, invisible characters "
+        "dropped, cut to 64 characters",
+        examples=["red trail shoes"],
+    )
+    searches: int = Field(ge=1, description="Searches for them that found nothing")
+
+
+class NoResultReport(BaseModel):
+    """The searches that most often found nothing over whole UTC days."""
+
+    since: date = Field(description="First UTC day counted (inclusive)")
+    until: date = Field(description="Last UTC day counted (inclusive): today")
+    queries: list[NoResultQuery] = Field(description="Most searches first; ties by query")

@@ -11,6 +11,7 @@ from productstore_catalog.app.api.search_pages import SearchPages
 from productstore_catalog.app.core.config import CatalogSettings
 from productstore_catalog.app.core.errors import invalid_query
 from productstore_catalog.app.services.catalog import Catalog
+from productstore_catalog.app.services.no_results import NoResultSearches
 from productstore_catalog.app.services.reads import CatalogReads
 from productstore_common.auth import AdminUser, OptionalPrincipal
 from productstore_common.kit import provide
@@ -19,6 +20,7 @@ __all__ = [
     "AdminUser",
     "CatalogDep",
     "IfMatch",
+    "NoResultSearchesDep",
     "OptionalPrincipal",
     "ReadsDep",
     "SearchPagesDep",
@@ -54,6 +56,7 @@ async def _if_match(
 
 CatalogDep = Annotated[Catalog, Depends(provide(Catalog))]
 ReadsDep = Annotated[CatalogReads, Depends(provide(CatalogReads))]
+NoResultSearchesDep = Annotated[NoResultSearches, Depends(provide(NoResultSearches))]
 SearchPagesDep = Annotated[SearchPages, Depends(provide(SearchPages))]
 SettingsDep = Annotated[CatalogSettings, Depends(provide(CatalogSettings))]
 IfMatch = Annotated[int | None, Depends(_if_match)]

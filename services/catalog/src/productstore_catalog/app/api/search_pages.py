@@ -23,7 +23,9 @@ answers it after the middleware's miss).
 Every search answered is also told to `on_search` with its kind (text, filters,
 all: `SearchQuery.kind`, never its words) and whether it found anything, from
 the page rendered or from what was kept with the cached page. Only first pages:
-the next pages of a search (a cursor) are paging, not another search.
+the next pages of a search (a cursor) are paging, not another search. A first
+page with words that found nothing also tells its words to `on_no_results`
+(services.no_results keeps them, off the request path, out of any label).
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ class RenderedPage:
     body: bytes
     kind: SearchKind | None  # None: a later page of a search, not counted as one
     found: bool  # the search matched at least one product
+    # The words of a first page that found nothing (told to on_no_results each time).
+    unmatched_words: str | None = None
 
     def __len__(self) -> int:
         return len(self.body)
@@ -101,12 +105,14 @@ class SearchPages:
         max_bytes: int,
         on_lookup: Callable[[bool], None] = lambda found: None,
         on_search: Callable[[SearchKind, bool], None] = lambda kind, found: None,
+        on_no_results: Callable[[str], None] = lambda words: None,
     ) -> None:
         self._reads = reads
         self.pages: PageCache[RenderedPage] = PageCache(max_bytes)
         self._generation = reads.generation
         self._on_lookup = on_lookup
         self._on_search = on_search
+        self._on_no_results = on_no_results
 
     def cached(self, query_string: bytes) -> bytes | None:
         """The page rendered for `query_string` on the index as it is; a hit is
@@ -124,7 +130,9 @@ class SearchPages:
         Raises InvalidCursor for a bad cursor (not counted as a search)."""
         self._on_lookup(False)
         generation, body, total = self._reads.search_page(query)
-        page = RenderedPage(body, query.kind if query.cursor is None else None, total > 0)
+        first = query.cursor is None
+        unmatched = query.q if first and query.q and total == 0 else None
+        page = RenderedPage(body, query.kind if first else None, total > 0, unmatched)
         self._counted(page)
         pages = self._fresh()
         if generation == self._generation:  # the index did not change since
@@ -134,6 +142,8 @@ class SearchPages:
     def _counted(self, page: RenderedPage) -> None:
         if page.kind is not None:
             self._on_search(page.kind, page.found)
+        if page.unmatched_words is not None:
+            self._on_no_results(page.unmatched_words)
 
     def _fresh(self) -> PageCache[RenderedPage]:
         """The pages, emptied first if the index changed since they were rendered."""

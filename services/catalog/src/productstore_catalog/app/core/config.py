@@ -69,6 +69,17 @@ class CatalogSettings(ServiceSettings):
     search_default_limit: int = Field(default=20, ge=1, le=100)
     # Rendered search pages kept per replica (api/search_pages), in bytes; 0 is off.
     search_page_cache_bytes: int = Field(default=32 * 1024 * 1024, ge=0, le=1024 * 1024 * 1024)
+    # Searches with words that found nothing are counted in memory and flushed to
+    # Redis (`<redis_key_prefix>:search:no-results:<UTC day>`) this often; at most
+    # `_buffer` distinct texts wait for a flush, each day keeps its `_kept` most
+    # frequent and expires `_retention_days` after its last write
+    # (services.no_results, data.no_results).
+    search_no_results_flush_seconds: float = Field(default=5.0, gt=0, le=300)
+    search_no_results_buffer: int = Field(default=1000, ge=1, le=100_000)
+    search_no_results_kept: int = Field(default=1000, ge=10, le=100_000)
+    search_no_results_retention_days: int = Field(default=8, ge=1, le=31)
+    # How often the top ten are read back into catalog_search_no_results_top.
+    search_no_results_top_refresh_seconds: float = Field(default=30.0, gt=0, le=3600)
     # Signs search cursors; every replica needs the same key, or a cursor issued by
     # one replica is refused by the next. A random per-process key in development;
     # in clusters the operator generates it (Vault file search_cursor, {"key"}).

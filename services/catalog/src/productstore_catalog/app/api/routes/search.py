@@ -5,15 +5,26 @@ Registered before the products router, whose `/{product_id}` would take "search"
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from productstore_catalog.app.api.deps import SearchPagesDep, SettingsDep
+from productstore_catalog.app.api.deps import (
+    AdminUser,
+    NoResultSearchesDep,
+    SearchPagesDep,
+    SettingsDep,
+)
 from productstore_catalog.app.api.responses import problems
 from productstore_catalog.app.core.errors import invalid_cursor, invalid_query
-from productstore_catalog.app.models import SLUG_PATTERN, SearchPage
+from productstore_catalog.app.models import (
+    SLUG_PATTERN,
+    NoResultQuery,
+    NoResultReport,
+    SearchPage,
+)
 from productstore_catalog.search import InvalidCursor, SearchQuery, SortBy
 
 router = APIRouter(prefix="/api/products", tags=["search"])
@@ -89,3 +100,47 @@ async def search_products(
             f"{exc} Pass `next_cursor` of the previous page unchanged, with the same parameters."
         ) from None
     return Response(page, media_type="application/json")
+
+
+@router.get(
+    "/search/no-results",
+    response_model=NoResultReport,
+    responses=problems(
+        400, 401, 403, 503, s400="`days` is more than the days kept (the detail says how many)"
+    ),
+    summary="Searches that found nothing (admins)",
+)
+async def searches_without_results(
+    *,
+    admin: AdminUser,
+    recorded: NoResultSearchesDep,
+    days: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=31,
+            description="Whole UTC days up to today to add up (1: today only); at most the "
+            "days kept (8 unless configured)",
+        ),
+    ] = 1,
+    limit: Annotated[int, Query(ge=1, le=100, description="How many queries")] = 20,
+) -> NoResultReport:
+    """The words of first-page searches that matched no product, most frequent first,
+    normalised as they are recorded (case-folded, whitespace collapsed). Recorded
+    within `CATALOG_SEARCH_NO_RESULTS_FLUSH_SECONDS` of the search; each day keeps
+    its most frequent texts only (`CATALOG_SEARCH_NO_RESULTS_KEPT`) and is kept
+    `CATALOG_SEARCH_NO_RESULTS_RETENTION_DAYS` days, the most `days` may ask for.
+    Searches without words (filters only) are not listed. Redis down: 503."""
+    retention = recorded.log.retention_days
+    if days > retention:
+        raise invalid_query(
+            f"days is {days} but searches without results are kept {retention} days: "
+            f"ask for 1 to {retention}."
+        )
+    today = recorded.today()
+    top = await recorded.log.top(days=days, limit=limit, today=today)
+    return NoResultReport(
+        since=today - dt.timedelta(days=days - 1),
+        until=today,
+        queries=[NoResultQuery(query=text, searches=count) for text, count in top],
+    )
