@@ -34,6 +34,19 @@ BAD: list[tuple[dict[str, Any], str]] = [
         {"secrets": (SecretFile("a", "x/a", ("key",)), SecretFile("a", "x/b", ("key",)))},
         "share a file name",
     ),
+    ({"service_tokens": frozenset({"auth"})}, "add 'auth' to calls"),
+    (
+        {"calls": frozenset({"auth"}), "service_tokens": frozenset({"auth", "orders"})},
+        "service tokens for orders, which it does not call",
+    ),
+    (
+        {
+            "calls": frozenset({"auth"}),
+            "service_tokens": frozenset({"auth"}),
+            "secrets": (SecretFile("auth_client", "x/a", ("secret",)),),
+        },
+        "is its auth client's secret",
+    ),
 ]
 
 

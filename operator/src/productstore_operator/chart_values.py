@@ -28,8 +28,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, TypeAdapter
 
-from productstore_contracts.services import DESCRIPTORS
+from productstore_contracts.descriptor import AUTH_CLIENT_FILE, SERVICE_CLIENTS_FILE
+from productstore_contracts.services import AUTH, DESCRIPTORS
 from productstore_operator.builders.values import IMAGE_PREFIX, service_settings, traffic_values
+from productstore_operator.builders.vault import SERVICE_CLIENTS_KEY
 from productstore_operator.callgraph import CALLERS, allowed_callers
 from productstore_operator.files import write_atomic
 from productstore_operator.models import (
@@ -254,6 +256,30 @@ def _described(name: str) -> tuple[Key, ...]:
                     f"{name}/cassandra",
                 ),
                 *(Key(s.file, f"{{{', '.join(s.fields)}}} of {s.key}.", s.key) for s in generated),
+                *(
+                    (
+                        Key(
+                            AUTH_CLIENT_FILE,
+                            f"{{secret}} of {name}/auth-client: its client secret for service "
+                            "tokens from auth.",
+                            f"{name}/auth-client",
+                        ),
+                    )
+                    if descriptor.service_tokens
+                    else ()
+                ),
+                *(
+                    (
+                        Key(
+                            SERVICE_CLIENTS_FILE,
+                            f"{{clients}} of {SERVICE_CLIENTS_KEY}: the services that may ask "
+                            "for service tokens (the operator writes it from their secrets).",
+                            SERVICE_CLIENTS_KEY,
+                        ),
+                    )
+                    if name == AUTH.name
+                    else ()
+                ),
             ),
         )
     )

@@ -238,11 +238,19 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
         False,
     ),
     # auth's signing keys are no agent file: auth reads and rotates them in Vault itself.
+    # It reads the list of its service clients, never a client's own secret.
     (
         "auth-secrets",
         {},
         "services.auth.vaultSecrets",
-        {"cassandra": "auth/cassandra", "search_cursor": "", "unsubscribe": "", "vapid": ""},
+        {
+            "cassandra": "auth/cassandra",
+            "search_cursor": "",
+            "unsubscribe": "",
+            "vapid": "",
+            "auth_client": "",
+            "service": "auth/service-clients",
+        },
     ),
     # Only catalog reads the search cursor key; the whole map replaces the chart's.
     (
@@ -254,9 +262,11 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
             "search_cursor": "catalog/search-cursor",
             "unsubscribe": "",
             "vapid": "",
+            "auth_client": "",
+            "service": "",
         },
     ),
-    # Only notifications reads the unsubscribe and VAPID keys.
+    # Only notifications reads the unsubscribe and VAPID keys, and its client secret.
     (
         "notifications-secrets",
         {},
@@ -266,6 +276,8 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
             "search_cursor": "",
             "unsubscribe": "notifications/unsubscribe",
             "vapid": "notifications/vapid",
+            "auth_client": "notifications/auth-client",
+            "service": "",
         },
     ),
     ("ingress-off-without-host", {}, "ingress.enabled", False),
@@ -441,8 +453,13 @@ def test_helm_renders_what_the_spec_asks(
         }
         if spec_.vault.injector.enabled:
             # The search cursor key reaches catalog, and only catalog; the unsubscribe
-            # and VAPID keys notifications, and only notifications.
-            own = {"catalog": {"search_cursor"}, "notifications": {"unsubscribe", "vapid"}}
+            # and VAPID keys and its auth client secret notifications, and only
+            # notifications; the list of service clients auth, and only auth.
+            own = {
+                "catalog": {"search_cursor"},
+                "notifications": {"unsubscribe", "vapid", "auth_client"},
+                "auth": {"service"},
+            }
             expected_files = {"cassandra"} | own.get(service, set())
             assert secret_annotations == expected_files
         if service == "auth":

@@ -4,6 +4,7 @@ parsed by a real OpenBao."""
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from typing import Any
 
@@ -21,8 +22,10 @@ from productstore_operator.builders.settings import OperatorSettings
 from productstore_operator.builders.vault import (
     OWNED_SECRETS,
     SECRETS,
+    ServiceClient,
     VaultConfig,
     secret_files,
+    service_clients_entry,
 )
 from productstore_operator.models import IMPLEMENTED_SERVICES, SERVICE_NAMES
 from tests.operator.builders.support import SETTINGS, VAULTS, spec
@@ -47,7 +50,20 @@ OWN = '["create", "read", "update"]'
     [
         (
             "auth",
-            [(f"{STORE_DATA}/auth/cassandra", READ), (f"{STORE_DATA}/auth/signing-keys", OWN)],
+            [
+                (f"{STORE_DATA}/auth/cassandra", READ),
+                (f"{STORE_DATA}/auth/service-clients", READ),
+                (f"{STORE_DATA}/auth/signing-keys", OWN),
+            ],
+        ),
+        (
+            "notifications",
+            [
+                (f"{STORE_DATA}/notifications/cassandra", READ),
+                (f"{STORE_DATA}/notifications/unsubscribe", READ),
+                (f"{STORE_DATA}/notifications/vapid", READ),
+                (f"{STORE_DATA}/notifications/auth-client", READ),
+            ],
         ),
         (
             "catalog",
@@ -176,6 +192,9 @@ def test_generated_and_owned_secrets() -> None:
         ("catalog/search-cursor", "random", ("key",), ("catalog",)),
         ("notifications/unsubscribe", "random", ("key",), ("notifications",)),
         ("notifications/vapid", "random", ("private_key",), ("notifications",)),
+        # notifications asks auth for service tokens; auth reads the derived list.
+        ("notifications/auth-client", "random", ("secret",), ("notifications",)),
+        ("auth/service-clients", "service-clients", ("clients",), ("auth",)),
     ]
     assert [(s.key, s.owner) for s in OWNED_SECRETS] == [("auth/signing-keys", "auth")]
     # Delete removes every one of them; Retain keeps them all.
@@ -184,34 +203,32 @@ def test_generated_and_owned_secrets() -> None:
         "catalog/search-cursor",
         "notifications/unsubscribe",
         "notifications/vapid",
+        "notifications/auth-client",
+        "auth/service-clients",
         "auth/signing-keys",
     ]
     # Each service's /vault/secrets/cassandra is its own role, never another's.
     # A generated file another service reads is listed empty (the chart skips it).
+    unread = {"search_cursor": "", "unsubscribe": "", "vapid": "", "auth_client": "", "service": ""}
     assert secret_files("catalog") == {
+        **unread,
         "cassandra": "catalog/cassandra",
         "search_cursor": "catalog/search-cursor",
-        "unsubscribe": "",
-        "vapid": "",
     }
     assert secret_files("notifications") == {
+        **unread,
         "cassandra": "notifications/cassandra",
-        "search_cursor": "",
         "unsubscribe": "notifications/unsubscribe",
         "vapid": "notifications/vapid",
+        "auth_client": "notifications/auth-client",
     }
+    # auth reads its client list (AUTH_SERVICE_CLIENTS), never a client's own secret.
     assert secret_files("auth") == {
+        **unread,
         "cassandra": "auth/cassandra",
-        "search_cursor": "",
-        "unsubscribe": "",
-        "vapid": "",
+        "service": "auth/service-clients",
     }
-    assert secret_files("orders") == {
-        "cassandra": "orders/cassandra",
-        "search_cursor": "",
-        "unsubscribe": "",
-        "vapid": "",
-    }
+    assert secret_files("orders") == {**unread, "cassandra": "orders/cassandra"}
     with pytest.raises(KeyError, match="unknown service 'payments'"):
         secret_files("payments")
 
@@ -228,3 +245,16 @@ def test_openbao_accepts_every_policy(openbao: OpenBao) -> None:
     finally:
         for name in names:
             vault.sys.delete_policy(name=name)
+
+
+def test_auths_client_list_names_the_enabled_clients_that_have_a_secret() -> None:
+    clients = build({}).service_clients
+    assert clients == (ServiceClient("notifications", "notifications/auth-client", ("auth",)),)
+    assert build({"services": {"notifications": {"enabled": False}}}).service_clients == ()
+    entry = service_clients_entry(clients, {"notifications/auth-client": {"secret": "s" * 43}})
+    assert json.loads(entry["clients"]) == {
+        "notifications": {"secret": "s" * 43, "audiences": ["auth"]}
+    }
+    # A secret not written yet (or emptied by hand) is not listed with an empty value.
+    for missing in ({}, {"notifications/auth-client": {"secret": ""}}):
+        assert service_clients_entry(clients, missing) == {"clients": "{}"}

@@ -29,7 +29,9 @@ from cryptography.x509.oid import NameOID
 
 from devstack.components.kube import KubeApiserver
 from devstack.components.openbao import OpenBao
+from productstore_auth.app.core.config import AuthSettings
 from productstore_auth.app.data.vault import VaultKeyStore, VaultUnavailableError
+from productstore_notifications.app.core.config import NotificationsSettings
 from productstore_operator.builders import (
     OperatorSettings,
     StoreRef,
@@ -38,7 +40,14 @@ from productstore_operator.builders import (
     build_vault_config,
 )
 from productstore_operator.builders.naming import service_keyspace, vault_role_prefix
-from productstore_operator.builders.vault import GeneratedSecret, VaultConfig, VaultNames
+from productstore_operator.builders.vault import (
+    SECRETS,
+    SERVICE_CLIENTS_KEY,
+    GeneratedSecret,
+    VaultConfig,
+    VaultNames,
+    secret_files,
+)
 from productstore_operator.io import KubernetesAuth, TransientError, VaultAdmin, generate_secret
 from productstore_operator.models import IMPLEMENTED_SERVICES, SERVICE_NAMES, ProductStoreSpec
 from tests.operator.auth_keys import create_and_rotate
@@ -65,7 +74,7 @@ def names(openbao: OpenBao) -> Iterator[Names]:
     for policy in bao.sys.list_acl_policies()["data"]["keys"]:
         if policy.startswith(created.prefix):
             bao.sys.delete_acl_policy(policy)
-    for key in (*(f"{s}/cassandra" for s in SERVICE_NAMES), "auth/signing-keys"):
+    for key in (*(secret.key for secret in SECRETS), "auth/signing-keys"):
         with contextlib.suppress(hvac.exceptions.VaultError):
             bao.secrets.kv.v2.delete_metadata_and_all_versions(
                 path=f"{created.kv_path}/ns/shop/{key}", mount_point="secret"
@@ -123,7 +132,9 @@ def test_ensure_store_is_idempotent_and_keeps_secrets(
         "catalog/search-cursor",
         "notifications/unsubscribe",
         "notifications/vapid",
+        "notifications/auth-client",
     ]
+    assert first.wrote_service_clients
     assert len(first.written_roles) == len(first.written_policies) == len(IMPLEMENTED_SERVICES)
     assert first.configured_auth
 
@@ -144,6 +155,7 @@ def test_ensure_store_is_idempotent_and_keeps_secrets(
         )
     )
     assert (again.created_secrets, again.written_roles, again.written_policies) == ([], [], [])
+    assert not again.wrote_service_clients
     assert again.removed == []
     assert not again.configured_auth  # configured right already
     current = [
@@ -186,6 +198,8 @@ def test_disabled_services_lose_their_role_and_removal_honours_secrets(
         f"secret {names.kv_path}/ns/shop/catalog/search-cursor",
         f"secret {names.kv_path}/ns/shop/notifications/unsubscribe",
         f"secret {names.kv_path}/ns/shop/notifications/vapid",
+        f"secret {names.kv_path}/ns/shop/notifications/auth-client",
+        f"secret {names.kv_path}/ns/shop/auth/service-clients",
     ]
 
     # Once auth has written its keys, deleting the store's secrets removes them too.
@@ -195,11 +209,13 @@ def test_disabled_services_lose_their_role_and_removal_honours_secrets(
         path=keys, secret={"format": 1, "keys": []}, cas=0, mount_point="secret"
     )
     removed = asyncio.run(admin.remove_store(fewer, fewer.names(), secrets=True))
-    assert removed[-(len(cassandra) + 4) :] == [
+    assert removed[-(len(cassandra) + 6) :] == [
         *cassandra,
         f"secret {names.kv_path}/ns/shop/catalog/search-cursor",
         f"secret {names.kv_path}/ns/shop/notifications/unsubscribe",
         f"secret {names.kv_path}/ns/shop/notifications/vapid",
+        f"secret {names.kv_path}/ns/shop/notifications/auth-client",
+        f"secret {names.kv_path}/ns/shop/auth/service-clients",
         f"secret {keys}",
     ]
     with pytest.raises(hvac.exceptions.InvalidPath):
@@ -309,6 +325,81 @@ def test_search_cursor_key_is_generated_once_and_read_only_by_catalog(
     # A fresh value is random, so two stores never share a key.
     cursor_key = next(s for s in config.secrets if s.file == "search_cursor")
     assert generate_secret(cursor_key, StoreRef("shop", "ns")) != first
+
+
+def test_auth_lists_the_enabled_clients_with_their_current_secrets(
+    openbao: OpenBao, kube: KubeApiserver, names: Names, tmp_path: Path
+) -> None:
+    """notifications asks auth for service tokens (ADR 0027): its client secret is made
+    once, only it and auth can read it (auth through the derived list), and the list
+    follows the enabled services and a rotated secret."""
+    admin = VaultAdmin(openbao.addr, openbao.token)
+    config, prefix = config_for(names)
+    asyncio.run(admin.ensure_store(config, nothing(config), auth(kube), generate))
+    bao = openbao.client()
+    folder = f"{names.kv_path}/ns/shop"
+
+    def read_as(service: str, key: str) -> dict[str, Any]:
+        token = bao.auth.token.create(policies=[prefix + service], ttl="10m")["auth"]
+        client = hvac.Client(url=openbao.addr, token=token["client_token"])
+        data: dict[str, Any] = client.secrets.kv.v2.read_secret_version(
+            path=f"{folder}/{key}", mount_point="secret", raise_on_deleted_version=True
+        )["data"]["data"]
+        return data
+
+    # What notifications' agent renders to /vault/secrets/auth_client and auth's to
+    # /vault/secrets/service: NOTIFICATIONS_AUTH_CLIENT_SECRET, AUTH_SERVICE_CLIENTS.
+    secret = read_as("notifications", "notifications/auth-client")["secret"]
+    assert len(secret) >= 43
+    listed = json.loads(read_as("auth", SERVICE_CLIENTS_KEY)["clients"])
+    assert listed == {"notifications": {"secret": secret, "audiences": ["auth"]}}
+    for other in ("catalog", "orders"):
+        with pytest.raises(hvac.exceptions.Forbidden):
+            read_as(other, "notifications/auth-client")
+        with pytest.raises(hvac.exceptions.Forbidden):
+            read_as(other, SERVICE_CLIENTS_KEY)
+    with pytest.raises(hvac.exceptions.Forbidden):
+        read_as("notifications", SERVICE_CLIENTS_KEY)
+
+    # The agent renders each entry as JSON (the chart's template): the settings read it.
+    # auth's list, and every file of notifications' (so it starts as in a cluster).
+    rendered = {"auth": tmp_path / "auth", "notifications": tmp_path / "notifications"}
+    for service, files in (
+        ("auth", {"service": SERVICE_CLIENTS_KEY}),
+        ("notifications", secret_files("notifications")),
+    ):
+        rendered[service].mkdir()
+        for file, key in files.items():
+            if key:
+                (rendered[service] / file).write_text(json.dumps(read_as(service, key)))
+    # As in a cluster (not development, so weak secrets are refused too).
+    options: dict[str, Any] = {"_secrets_dir": rendered["auth"], "vault_role": "auth"}
+    clients = AuthSettings(**options, environment="production", vault_addr=openbao.addr).clients()
+    assert clients["notifications"].secret.get_secret_value() == secret
+    options = {"_secrets_dir": rendered["notifications"], "environment": "production"}
+    client_secret = NotificationsSettings(**options).auth_client_secret
+    assert client_secret is not None and client_secret.get_secret_value() == secret
+
+    # An administrator rotates the client's secret: the next pass rewrites the list.
+    bao.secrets.kv.v2.create_or_update_secret(
+        path=f"{folder}/notifications/auth-client",
+        secret={"secret": "rotated-" + "x" * 40},
+        mount_point="secret",
+    )
+    rotated = asyncio.run(admin.ensure_store(config, config.names(), auth(kube), generate))
+    assert rotated.wrote_service_clients and rotated.created_secrets == []
+    listed = json.loads(read_as("auth", SERVICE_CLIENTS_KEY)["clients"])
+    assert listed["notifications"]["secret"] == "rotated-" + "x" * 40
+
+    # notifications disabled: auth no longer lists it, and its secret stays for later.
+    without, _ = config_for(names, {"services": {"notifications": {"enabled": False}}})
+    asyncio.run(admin.ensure_store(without, config.names(), auth(kube), generate))
+    assert json.loads(read_as("auth", SERVICE_CLIENTS_KEY)["clients"]) == {}
+    assert bao.secrets.kv.v2.read_secret_version(
+        path=f"{folder}/notifications/auth-client",
+        mount_point="secret",
+        raise_on_deleted_version=True,
+    )["data"]["data"] == {"secret": "rotated-" + "x" * 40}
 
 
 def test_a_kv_version_1_mount_is_refused(

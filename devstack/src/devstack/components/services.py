@@ -75,10 +75,16 @@ NGINX_MERGED_OPENAPI = "openapi.json"
 ADMIN_EMAIL = "admin@productstore.local"
 # Mailpit's SMTP port (mailpit.py's constant).
 MAILPIT_SMTP = f"{HOST}:1025"
-# In auth's state directory: the service clients auth accepts, and the notifications
-# service's secret among them (each made once, mode 0600).
+# In auth's state directory: the service clients auth accepts, and each client's
+# secret (a descriptor's service_tokens; each made once, mode 0600).
 SERVICE_CLIENTS_FILE = "service-clients.json"
-NOTIFICATIONS_SECRET_FILE = "notifications-client-secret"  # noqa: S105 - a file name
+
+
+def client_secret_file(descriptor: ServiceDescriptor) -> str:
+    """The file in auth's state directory of ``descriptor``'s client secret."""
+    return f"{descriptor.name}-client-secret"
+
+
 # The SMS and Web Push stand-ins (sms.py's and webpush.py's constants): the SMS
 # accounts in failover order and the file of the stand-in's API key.
 SMS_URL = f"http://{HOST}:8172"
@@ -459,17 +465,20 @@ class AuthService(UvicornService):
         return self.state_dir / SERVICE_CLIENTS_FILE
 
     def _write_service_clients(self) -> None:
-        """The notifications service's client (it asks auth for recipients' addresses)."""
-        secret_file = self.state_dir / NOTIFICATIONS_SECRET_FILE
-        if not secret_file.exists():
-            secret_file.touch(mode=0o600)
-            secret_file.write_text(secrets.token_urlsafe(32) + "\n")
-        clients = {
-            NOTIFICATIONS.name: {
+        """Every service that asks for service tokens (its descriptor's service_tokens),
+        as the operator lists them in clusters: {client id: {secret, audiences}}."""
+        clients: dict[str, dict[str, object]] = {}
+        for descriptor in DESCRIPTORS:
+            if not descriptor.service_tokens:
+                continue
+            secret_file = self.state_dir / client_secret_file(descriptor)
+            if not secret_file.exists():
+                secret_file.touch(mode=0o600)
+                secret_file.write_text(secrets.token_urlsafe(32) + "\n")
+            clients[descriptor.name] = {
                 "secret": secret_file.read_text().strip(),
-                "audiences": [AUTH.name],
+                "audiences": sorted(descriptor.service_tokens),
             }
-        }
         self.service_clients_file.touch(mode=0o600)
         self.service_clients_file.write_text(json.dumps(clients) + "\n")
 
@@ -563,7 +572,7 @@ class NotificationsService(UvicornService):
             "AUTH_URL": AUTH_URL,
             # A file, not the value (auth's component writes it, see AuthService).
             "AUTH_CLIENT_SECRET_FILE": str(
-                self.paths.component_dir("auth") / NOTIFICATIONS_SECRET_FILE
+                self.paths.component_dir("auth") / client_secret_file(NOTIFICATIONS)
             ),
             "SMS_PROVIDERS": ",".join(f"{SMS_URL}/{account}" for account in SMS_ACCOUNTS),
             "SMS_API_KEY_FILE": str(self.paths.component_dir("sms") / SMS_API_KEY_FILE),

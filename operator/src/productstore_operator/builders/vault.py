@@ -6,10 +6,13 @@ values; nothing here talks to Vault or makes a random number.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
 
-from productstore_contracts.services import DESCRIPTORS
+from productstore_contracts.descriptor import AUTH_CLIENT_FILE, SERVICE_CLIENTS_FILE
+from productstore_contracts.services import AUTH, DESCRIPTORS
 from productstore_operator.builders.errors import InvalidSpecError
 from productstore_operator.builders.naming import (
     StoreRef,
@@ -21,7 +24,12 @@ from productstore_operator.builders.settings import OperatorSettings, VaultTarge
 from productstore_operator.models import SERVICE_NAMES, ProductStoreSpec
 
 # "random": one random URL-safe value per field (a service's generated SecretFile).
-SecretKind = Literal["cassandra-credentials", "random"]
+# "service-clients": auth's list of service clients, which the operator writes from
+# the clients' secrets on every pass (ServiceClient), never generated.
+SecretKind = Literal["cassandra-credentials", "random", "service-clients"]
+
+# auth's AUTH_SERVICE_CLIENTS: {"clients": "<JSON of every enabled client>"}.
+SERVICE_CLIENTS_KEY: Final = f"{AUTH.name}/service-clients"
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,26 @@ SECRETS: Final = (
         for secret in service.secrets
         if secret.kind == "generated"
     ),
+    # A service that asks auth for service tokens (ADR 0027) is auth's client: its
+    # secret is made once per store; auth reads the list the operator derives.
+    *(
+        GeneratedSecret(
+            key=f"{service.name}/auth-client",
+            kind="random",
+            file=AUTH_CLIENT_FILE,
+            readers=(service.name,),
+            fields=("secret",),
+        )
+        for service in DESCRIPTORS
+        if service.service_tokens
+    ),
+    GeneratedSecret(
+        key=SERVICE_CLIENTS_KEY,
+        kind="service-clients",
+        file=SERVICE_CLIENTS_FILE,
+        readers=(AUTH.name,),
+        fields=("clients",),
+    ),
 )
 # Secrets a service writes and rotates itself (auth's ES256 signing-key set, keeping
 # the previous public keys): nobody else may write them. The chart derives
@@ -128,6 +156,33 @@ def cassandra_secret(service: str) -> GeneratedSecret:
 # store's own folder is looked at first, then the folder of every store (kvPath).
 # An administrator writes it; the operator never does, and no service may read it.
 CASSANDRA_ADMIN_KEY: Final = "cassandra-admin"
+
+
+@dataclass(frozen=True)
+class ServiceClient:
+    """One of auth's service clients: an enabled service that asks for service tokens."""
+
+    client_id: str
+    # KV key of its generated secret ({"secret"}).
+    secret_key: str
+    audiences: tuple[str, ...]
+
+
+def service_clients_entry(
+    clients: tuple[ServiceClient, ...], secrets: Mapping[str, Mapping[str, Any]]
+) -> dict[str, str]:
+    """auth's service-clients entry from the clients' secrets (KV key -> data).
+
+    A client whose secret is missing or has no `secret` field is left out (auth then
+    refuses its tokens, and the notifications log says why): the list never names a
+    client with an empty secret.
+    """
+    listed = {
+        client.client_id: {"secret": secret, "audiences": list(client.audiences)}
+        for client in clients
+        if isinstance(secret := secrets.get(client.secret_key, {}).get("secret"), str) and secret
+    }
+    return {"clients": json.dumps(listed, sort_keys=True, separators=(",", ":"))}
 
 
 @dataclass(frozen=True)
@@ -209,6 +264,8 @@ class VaultConfig:
     # Where an external Cassandra's administrator credential is looked for, in
     # order, as paths below kv_mount: the store's folder, then kvPath's.
     cassandra_admin: tuple[str, ...] = ()
+    # auth's service clients among the enabled services (SERVICE_CLIENTS_KEY).
+    service_clients: tuple[ServiceClient, ...] = ()
 
     def data_path(self, key: str) -> str:
         """API path of a secret's data (KV v2 puts "data/" after the mount)."""
@@ -298,5 +355,14 @@ def build_vault_config(
         cassandra_admin=(
             f"{config.store_path}/{CASSANDRA_ADMIN_KEY}",
             f"{vault.kv_path}/{CASSANDRA_ADMIN_KEY}",
+        ),
+        service_clients=tuple(
+            ServiceClient(
+                client_id=service.name,
+                secret_key=f"{service.name}/auth-client",
+                audiences=tuple(sorted(service.service_tokens)),
+            )
+            for service in DESCRIPTORS
+            if service.service_tokens and service.name in enabled
         ),
     )

@@ -23,11 +23,13 @@ import hvac.exceptions
 import requests
 
 from productstore_operator.builders.vault import (
+    SERVICE_CLIENTS_KEY,
     GeneratedSecret,
     VaultConfig,
     VaultNames,
     VaultPolicy,
     VaultRole,
+    service_clients_entry,
 )
 from productstore_operator.io.errors import TransientError
 
@@ -69,6 +71,8 @@ class VaultChanges:
     written_roles: list[str]
     removed: list[str]
     configured_auth: bool
+    # auth's service-client list (re)written: a client was added, removed or rotated.
+    wrote_service_clients: bool = False
 
 
 def _seconds(duration: str | int) -> int:
@@ -294,6 +298,30 @@ class VaultAdmin:
             raise self.failure(f"write {mount}/{path}", exc) from exc
         return True
 
+    def _ensure_service_clients(self, config: VaultConfig) -> bool:
+        """Write auth's client list when it differs from what the clients' secrets give.
+
+        Derived, so rewritten (a client enabled, disabled, or its secret rotated by an
+        administrator): auth reads the new list when its pods restart.
+        """
+        mount = config.kv_mount
+        secrets = {
+            client.secret_key: data
+            for client in config.service_clients
+            if (data := self._read(mount, f"{config.store_path}/{client.secret_key}")) is not None
+        }
+        wanted = service_clients_entry(config.service_clients, secrets)
+        path = f"{config.store_path}/{SERVICE_CLIENTS_KEY}"
+        if self._read(mount, path) == wanted:
+            return False
+        try:
+            self._client.secrets.kv.v2.create_or_update_secret(
+                path=path, secret=wanted, mount_point=mount
+            )
+        except (hvac.exceptions.VaultError, requests.RequestException, OSError) as exc:
+            raise self.failure(f"write {mount}/{path}", exc) from exc
+        return True
+
     def _read(self, mount: str, path: str) -> dict[str, Any] | None:
         try:
             answer = self._client.secrets.kv.v2.read_secret_version(
@@ -357,16 +385,18 @@ class VaultAdmin:
         created = [
             secret.key
             for secret in config.secrets
-            if self._write_once(
+            if secret.kind != "service-clients"
+            and self._write_once(
                 config.kv_mount, f"{config.store_path}/{secret.key}", generate(secret)
             )
         ]
+        clients = self._ensure_service_clients(config)
         policies = [p.name for p in config.policies if self._ensure_policy(p)]
         roles = [r.name for r in config.roles if self._ensure_role(config.auth_mount, r)]
         # Names recorded before (services disabled since, an older naming scheme)
         # that this configuration no longer writes.
         removed = self._remove_names(stale.without(config.names()))
-        return VaultChanges(created, policies, roles, removed, configured)
+        return VaultChanges(created, policies, roles, removed, configured, clients)
 
     async def ensure_store(
         self,

@@ -139,6 +139,15 @@ async def ensure_secrets(ctx: PassContext) -> StepResult:
                 f"{plan.vault.kv_mount}/{plan.vault.store_path}",
             )
         )
+    if changes.wrote_service_clients:
+        clients = ", ".join(c.client_id for c in plan.vault.service_clients) or "none"
+        events.append(
+            Event(
+                "Normal",
+                "ServiceClientsWritten",
+                f"auth's service clients are now: {clients} (auth reads them when it starts)",
+            )
+        )
     if changes.written_roles or changes.written_policies or changes.removed:
         written = len(changes.written_roles) + len(changes.written_policies)
         removed = f", removed {', '.join(changes.removed)}" if changes.removed else ""

@@ -29,6 +29,10 @@ _KV_KEY: Final = re.compile(r"^[a-z][a-z0-9-]*(/[a-z][a-z0-9-]*)*$")
 _FIELD: Final = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # Ports devstack gives services on 127.0.0.1 (8100-8199; the operator uses 8190/8191).
 _PORTS: Final = range(8100, 8190)
+# The Vault file of a service's auth client secret (`<NAME>_AUTH_CLIENT_SECRET`), and of
+# auth's list of clients (`AUTH_SERVICE_CLIENTS`), both made by the operator.
+AUTH_CLIENT_FILE: Final = "auth_client"
+SERVICE_CLIENTS_FILE: Final = "service"
 
 
 class DescriptorError(ValueError):
@@ -77,6 +81,11 @@ class ServiceDescriptor:
     dependencies: frozenset[Dependency] = frozenset()
     # Services it calls over HTTP (auth: the JWKS that verifies tokens, service tokens).
     calls: frozenset[str] = frozenset()
+    # Services it asks auth for OAuth2 client-credentials tokens to (the tokens'
+    # audiences, ADR 0027); each is also in `calls`. The service is then auth's client
+    # `<name>`: its secret is `<NAME>_AUTH_CLIENT_SECRET` (Vault file `auth_client`,
+    # made per store by the operator) and auth lists it in AUTH_SERVICE_CLIENTS.
+    service_tokens: frozenset[str] = frozenset()
     # Kafka topics it produces to (through its outbox) and consumes from.
     produces: tuple[str, ...] = ()
     consumes: tuple[str, ...] = ()
@@ -117,6 +126,22 @@ class ServiceDescriptor:
         files = [secret.file for secret in self.secrets]
         if len(set(files)) != len(files):
             raise DescriptorError(f"{self.name}: two secrets share a file name")
+        self._check_service_tokens()
+
+    def _check_service_tokens(self) -> None:
+        if not self.service_tokens:
+            return
+        if "auth" not in self.calls:
+            raise DescriptorError(f"{self.name} asks auth for service tokens: add 'auth' to calls")
+        uncalled = sorted(self.service_tokens - self.calls)
+        if uncalled:
+            raise DescriptorError(
+                f"{self.name}: service tokens for {', '.join(uncalled)}, which it does not call"
+            )
+        if any(secret.file == AUTH_CLIENT_FILE for secret in self.secrets):
+            raise DescriptorError(
+                f"{self.name}: secret file {AUTH_CLIENT_FILE!r} is its auth client's secret"
+            )
 
     @property
     def env_prefix(self) -> str:

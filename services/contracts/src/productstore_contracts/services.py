@@ -99,6 +99,7 @@ NOTIFICATIONS: Final = ServiceDescriptor(
     dependencies=frozenset({"cassandra", "kafka", "redis", "mail"}),
     # auth: tokens, and each recipient's e-mail address (a service token, ADR 0027).
     calls=frozenset({"auth"}),
+    service_tokens=frozenset({"auth"}),
     # Order events become messages to the order's owner; the wishlist's price-drop and
     # back-in-stock notices messages to the user they name.
     consumes=(ORDERS_TOPIC, WISHLIST_TOPIC),
