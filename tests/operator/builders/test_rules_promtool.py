@@ -375,6 +375,31 @@ CASES = [
         [{**INVENTORY, "severity": "warning"}],
         value="1",
     ),
+    # The oldest low product at 8 days and ageing: over a week, for over an hour.
+    Case(
+        "low-stock-backlog-fires",
+        "LowStockBacklog",
+        [
+            {
+                "series": f'inventory_low_stock_oldest_seconds{{{_labels(INVENTORY)}, instance="a"}}',
+                "values": "691200+60x90",
+            }
+        ],
+        "80m",
+        [{**INVENTORY, "severity": "warning"}],
+        value="8d 1h 20m 0s",
+    ),
+    Case(
+        "low-stock-backlog-quiet-within-the-lead-time",
+        "LowStockBacklog",
+        [
+            {
+                "series": f'inventory_low_stock_oldest_seconds{{{_labels(INVENTORY)}, instance="a"}}',
+                "values": "172800+60x90",
+            }
+        ],
+        "80m",
+    ),
     Case(
         "reservation-conflicts-quiet-under-one-in-two",
         "ReservationConflictsHigh",

@@ -30,6 +30,7 @@ from productstore_inventory.app.services.reorder import ReorderDefaults, Reorder
 from productstore_inventory.app.services.reservations import Reservations
 from productstore_inventory.app.services.stock import StockLevels
 from productstore_inventory.app.services.stream import StockFeed, StreamMetrics
+from productstore_inventory.app.services.low_stock_watch import LowStockWatch
 from productstore_inventory.app.services.sweeper import Sweeper
 
 DESCRIPTION = """\
@@ -117,6 +118,9 @@ async def setup(kit: ServiceKit[InventorySettings]) -> None:
             interval_seconds=settings.sweep_interval_seconds,
             lookback_seconds=settings.sweep_lookback_seconds,
         )
+    )
+    await kit.enter(
+        LowStockWatch(levels, metrics, interval_seconds=settings.low_stock_watch_seconds)
     )
     if settings.consume_orders:
         if settings.creates_topics:
