@@ -61,6 +61,10 @@ def _lag() -> str:
     return f'event_consumer_lag_records{{{_labels(CATALOG)}, group="catalog-stock"}}'
 
 
+def _oldest_low() -> str:
+    return f'inventory_low_stock_oldest_seconds{{{_labels(INVENTORY)}, instance="a"}}'
+
+
 def _reservations(
     *, conflicts_per_minute: int, reservations_per_minute: int
 ) -> list[dict[str, str]]:
@@ -381,7 +385,7 @@ CASES = [
         "LowStockBacklog",
         [
             {
-                "series": f'inventory_low_stock_oldest_seconds{{{_labels(INVENTORY)}, instance="a"}}',
+                "series": _oldest_low(),
                 "values": "691200+60x90",
             }
         ],
@@ -394,7 +398,7 @@ CASES = [
         "LowStockBacklog",
         [
             {
-                "series": f'inventory_low_stock_oldest_seconds{{{_labels(INVENTORY)}, instance="a"}}',
+                "series": _oldest_low(),
                 "values": "172800+60x90",
             }
         ],

@@ -20,6 +20,7 @@ from productstore_inventory.app.core.config import InventorySettings
 from productstore_inventory.app.data import migrations_dir
 from productstore_inventory.app.data.sales import SalesStore
 from productstore_inventory.app.data.stock import StockStore
+from productstore_inventory.app.services.low_stock_watch import LowStockWatch
 from productstore_inventory.app.services.metrics import InventoryMetrics
 from productstore_inventory.app.services.order_events import (
     HANDLED,
@@ -30,7 +31,6 @@ from productstore_inventory.app.services.reorder import ReorderDefaults, Reorder
 from productstore_inventory.app.services.reservations import Reservations
 from productstore_inventory.app.services.stock import StockLevels
 from productstore_inventory.app.services.stream import StockFeed, StreamMetrics
-from productstore_inventory.app.services.low_stock_watch import LowStockWatch
 from productstore_inventory.app.services.sweeper import Sweeper
 
 DESCRIPTION = """\
