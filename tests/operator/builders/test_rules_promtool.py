@@ -61,6 +61,10 @@ def _lag() -> str:
     return f'event_consumer_lag_records{{{_labels(CATALOG)}, group="catalog-stock"}}'
 
 
+def _oldest_low() -> str:
+    return f'inventory_low_stock_oldest_seconds{{{_labels(INVENTORY)}, instance="a"}}'
+
+
 def _reservations(
     *, conflicts_per_minute: int, reservations_per_minute: int
 ) -> list[dict[str, str]]:
@@ -374,6 +378,31 @@ CASES = [
         "20m",
         [{**INVENTORY, "severity": "warning"}],
         value="1",
+    ),
+    # The oldest low product at 8 days and ageing: over a week, for over an hour.
+    Case(
+        "low-stock-backlog-fires",
+        "LowStockBacklog",
+        [
+            {
+                "series": _oldest_low(),
+                "values": "691200+60x90",
+            }
+        ],
+        "80m",
+        [{**INVENTORY, "severity": "warning"}],
+        value="8d 1h 20m 0s",
+    ),
+    Case(
+        "low-stock-backlog-quiet-within-the-lead-time",
+        "LowStockBacklog",
+        [
+            {
+                "series": _oldest_low(),
+                "values": "172800+60x90",
+            }
+        ],
+        "80m",
     ),
     Case(
         "reservation-conflicts-quiet-under-one-in-two",

@@ -154,6 +154,20 @@ SYMPTOM_ALERTS: Final = (
         "per reservation decided, for 10 minutes: many checkouts want the same products at "
         "once, and each retry costs a Paxos round in Cassandra and checkout latency.",
     ),
+    SymptomAlert(
+        "LowStockBacklog",
+        "warning",
+        # A week: the reorder lead time inventory plans with by default. A product low
+        # for longer has had time to be reordered and received, and was not.
+        "max by (namespace, store, service) "
+        "(inventory_low_stock_oldest_seconds{<selector>}) > 7 * 86400",
+        "1h",
+        "{{ $labels.service }} of store {{ $labels.store }} has products low for over a week",
+        "A product has been at or below its low-stock threshold for "
+        "{{ $value | humanizeDuration }}, longer than a reorder's lead time: its reorder "
+        "suggestion was not acted on, or the delivery did not arrive. "
+        "inventory_low_stock_products says how many are low now.",
+    ),
 )
 
 ALERT_NAMES: Final = (

@@ -20,6 +20,7 @@ from productstore_inventory.app.core.config import InventorySettings
 from productstore_inventory.app.data import migrations_dir
 from productstore_inventory.app.data.sales import SalesStore
 from productstore_inventory.app.data.stock import StockStore
+from productstore_inventory.app.services.low_stock_watch import LowStockWatch
 from productstore_inventory.app.services.metrics import InventoryMetrics
 from productstore_inventory.app.services.order_events import (
     HANDLED,
@@ -117,6 +118,9 @@ async def setup(kit: ServiceKit[InventorySettings]) -> None:
             interval_seconds=settings.sweep_interval_seconds,
             lookback_seconds=settings.sweep_lookback_seconds,
         )
+    )
+    await kit.enter(
+        LowStockWatch(levels, metrics, interval_seconds=settings.low_stock_watch_seconds)
     )
     if settings.consume_orders:
         if settings.creates_topics:

@@ -43,6 +43,8 @@ class InventorySettings(ServiceSettings):
     # The sweeper releases expired holds every interval, looking this far back.
     sweep_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
     sweep_lookback_seconds: int = Field(default=6 * 3600, ge=60, le=2 * 24 * 3600)
+    # How often the low-stock backlog gauges re-read the low-stock list.
+    low_stock_watch_seconds: float = Field(default=30.0, gt=0, le=3600)
     # Released and sold hold rows stay this long, so a late retry of the same order
     # still finds its hold and does nothing (as long as the consumer's dedupe window).
     resolved_hold_ttl_seconds: int = Field(default=8 * 24 * 3600, ge=60)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from productstore_common.telemetry.metrics import AppMetrics
 
@@ -18,6 +18,8 @@ class InventoryMetrics:
     stock_outs: Counter
     commits: Counter
     low_stock: Counter
+    low_stock_products: Gauge
+    low_stock_oldest_seconds: Gauge
 
     @classmethod
     def of(cls, metrics: AppMetrics) -> InventoryMetrics:
@@ -55,6 +57,16 @@ class InventoryMetrics:
                 "Times a product's available stock crossed its low-stock threshold, by "
                 "direction (low: fell to it, back_in_stock: rose above it).",
                 ("direction",),
+            ),
+            low_stock_products=metrics.gauge(
+                "inventory_low_stock_products",
+                "Products whose available stock is at or below their low-stock threshold now "
+                "(the low-stock list; at most 10,000 are counted).",
+            ),
+            low_stock_oldest_seconds=metrics.gauge(
+                "inventory_low_stock_oldest_seconds",
+                "How long the product longest on the low-stock list has been there "
+                "(0 when the list is empty).",
             ),
         )
         # Every outcome exists from the start, at 0: a rate is 0 rather than absent.
