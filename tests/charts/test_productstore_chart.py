@@ -155,8 +155,11 @@ EXPECTED_KINDS = {
     },
     "full": {
         "AuthorizationPolicy": _names(*SERVICES),
-        # The services' configuration, and the one dashboard the values carry.
-        "ConfigMap": _names(*SERVICES) | {f"{PREFIX}-dashboard-overview"},
+        # The services' configuration, the one dashboard the values carry, and the
+        # Vault agent's configuration of each service with vaultSecrets.
+        "ConfigMap": _names(*SERVICES)
+        | {f"{PREFIX}-dashboard-overview"}
+        | {f"{name}-vault-agent" for name in _names(*BUILT)},
         "Deployment": _names(*SERVICES),
         "DestinationRule": _names(*SERVICES),
         # auth overrides the autoscaling default back to false.
@@ -257,17 +260,43 @@ def test_full_values_reach_the_manifests(offline_helm: HelmCli) -> None:
     assert config["TRUSTED_PROXIES"] == "127.0.0.6"
 
     notifications = deployments[f"{PREFIX}-notifications"]["spec"]["template"]
-    annotations = notifications["metadata"]["annotations"]
-    assert annotations["vault.hashicorp.com/agent-inject"] == "true"
-    assert annotations["vault.hashicorp.com/role"] == "shop-notifications"
-    assert annotations["vault.hashicorp.com/agent-inject-secret-smtp"] == (
-        "kv/data/shop/notifications/smtp"
-    )
-    assert annotations["vault.hashicorp.com/agent-inject-template-cassandra"] == (
-        '{{- with secret "kv/data/shop/notifications/cassandra" -}}'
-        "{{ .Data.data | toJSON }}{{- end -}}"
-    )
+    # The chart adds the agent (vault.injection's default): no injector annotation.
+    assert not [a for a in notifications["metadata"]["annotations"] if "vault.hashicorp" in a]
     assert notifications["spec"]["automountServiceAccountToken"] is True
+    init, sidecar = notifications["spec"]["initContainers"]
+    assert (init["name"], sidecar["name"]) == ("vault-agent-init", "vault-agent")
+    assert init["image"] == sidecar["image"] == "registry.example.com/shop/vault-agent:2.7.2"
+    assert init["args"] == ["agent", "-config=/vault/config/agent.json", "-exit-after-auth"]
+    assert sidecar["args"] == ["agent", "-config=/vault/config/agent.json"]
+    assert "restartPolicy" not in init and sidecar["restartPolicy"] == "Always"
+    assert sidecar["resources"] == {
+        "requests": {"cpu": "5m", "memory": "24Mi"},
+        "limits": {"memory": "48Mi"},
+    }
+    agent = json.loads(
+        _by_kind(docs, "ConfigMap")[f"{PREFIX}-notifications-vault-agent"]["data"]["agent.json"]
+    )
+    assert agent["vault"] == {"address": "https://vault.vault.svc:8200"}
+    assert agent["auto_auth"]["method"] == [
+        {
+            "type": "kubernetes",
+            "mount_path": "auth/k8s-prod",
+            "config": {"role": "shop-notifications"},
+        }
+    ]
+    assert agent["template_config"]["static_secret_render_interval"] == "2m"
+    # Each file is its KV entry's data as JSON, which the services' settings read.
+    assert _agent_files(docs, "notifications") == {
+        file: f'{{{{- with secret "kv/data/shop/notifications/{key}" -}}}}'
+        "{{ .Data.data | toJSON }}{{- end -}}"
+        for file, key in {
+            "cassandra": "cassandra",
+            "smtp": "smtp",
+            "unsubscribe": "unsubscribe",
+            "vapid": "vapid",
+            "auth_client": "auth-client",
+        }.items()
+    }
 
     policies = _by_kind(docs, "AuthorizationPolicy")
     catalog_rules = policies[f"{PREFIX}-catalog"]["spec"]["rules"]
@@ -376,6 +405,22 @@ BAD_VALUES = [
         id="trusted-proxy-not-an-address",
     ),
     pytest.param(
+        ["--set", "vault.injection=webhook"],
+        ["/vault/injection", "value must be one of 'agent', 'annotations'"],
+        id="vault-injection-unknown",
+    ),
+    pytest.param(
+        # The agent needs to know where to log in; an injector has its own default.
+        ["--set", "vault.enabled=true"],
+        ['vault.injection is "agent" but vault.address is empty'],
+        id="vault-agent-without-address",
+    ),
+    pytest.param(
+        ["--set", "vault.agentRenderInterval=often"],
+        ["/vault/agentRenderInterval", "does not match pattern"],
+        id="vault-agent-interval-not-a-duration",
+    ),
+    pytest.param(
         ["--set", "vault.address=vault.vault.svc:8200"],
         ["/vault/address", "does not match pattern"],
         id="vault-address-without-scheme",
@@ -444,6 +489,51 @@ def test_bad_values_fail_naming_the_field(
         assert message in result.stderr
 
 
+def test_the_agent_shares_only_an_in_memory_volume_with_the_service(
+    offline_helm: HelmCli,
+) -> None:
+    docs = _render(offline_helm, FULL_VALUES, "shop")
+    pod = _by_kind(docs, "Deployment")[f"{PREFIX}-catalog"]["spec"]["template"]
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    assert volumes["vault-secrets"]["emptyDir"]["medium"] == "Memory"
+    assert volumes["vault-agent-config"]["configMap"]["name"] == f"{PREFIX}-catalog-vault-agent"
+    [service] = pod["spec"]["containers"]
+    assert {"name": "vault-secrets", "mountPath": "/vault/secrets", "readOnly": True} in (
+        service["volumeMounts"]
+    )
+    for agent in pod["spec"]["initContainers"]:
+        assert agent["securityContext"]["runAsNonRoot"] is True
+        assert agent["securityContext"]["readOnlyRootFilesystem"] is True
+        assert {m["name"] for m in agent["volumeMounts"]} == {"vault-secrets", "vault-agent-config"}
+        # Nothing secret reaches the environment.
+        assert "env" not in agent and "envFrom" not in agent
+    # A changed agent configuration rolls the pods.
+    assert "checksum/vault-agent" in pod["metadata"]["annotations"]
+    # recommendations reads no secret: no agent, no volume, no ConfigMap.
+    bare = _by_kind(docs, "Deployment")[f"{PREFIX}-recommendations"]["spec"]["template"]["spec"]
+    assert "initContainers" not in bare
+    assert "vault-secrets" not in {v["name"] for v in bare["volumes"]}
+
+
+def test_annotations_injection_leaves_the_agent_to_an_injector(offline_helm: HelmCli) -> None:
+    docs = _render(offline_helm, FULL_VALUES, "shop", "--set", "vault.injection=annotations")
+    assert not [n for n in _by_kind(docs, "ConfigMap") if n.endswith("-vault-agent")]
+    notifications = _by_kind(docs, "Deployment")[f"{PREFIX}-notifications"]["spec"]["template"]
+    assert "initContainers" not in notifications["spec"]
+    annotations = notifications["metadata"]["annotations"]
+    assert annotations["vault.hashicorp.com/agent-inject"] == "true"
+    assert annotations["vault.hashicorp.com/role"] == "shop-notifications"
+    assert annotations["vault.hashicorp.com/agent-limits-cpu"] == "250m"
+    assert annotations["vault.hashicorp.com/agent-inject-secret-smtp"] == (
+        "kv/data/shop/notifications/smtp"
+    )
+    assert annotations["vault.hashicorp.com/agent-inject-template-cassandra"] == (
+        '{{- with secret "kv/data/shop/notifications/cassandra" -}}'
+        "{{ .Data.data | toJSON }}{{- end -}}"
+    )
+    assert notifications["spec"]["automountServiceAccountToken"] is True
+
+
 def test_auth_keeps_its_signing_keys_in_vault_when_an_address_is_set(
     offline_helm: HelmCli,
 ) -> None:
@@ -499,36 +589,47 @@ def test_default_pods_migrate_create_topics_and_get_their_own_keyspace(
         assert data["TRUSTED_PROXIES"] == ""
 
 
-def test_catalog_alone_gets_the_search_cursor_key(offline_helm: HelmCli) -> None:
-    docs = _render(offline_helm, None, "shop", "--set", "vault.enabled=true")
+def _agent_files(docs: list[Manifest], service: str) -> dict[str, str]:
+    """File name to template of one service's Vault agent configuration."""
+    config = _by_kind(docs, "ConfigMap")[f"{PREFIX}-{service}-vault-agent"]["data"]["agent.json"]
+    return {
+        t["destination"].removeprefix("/vault/secrets/"): t["contents"]
+        for t in json.loads(config)["template"]
+    }
+
+
+WITH_VAULT = ("--set", "vault.enabled=true", "--set", "vault.address=http://vault.vault.svc:8200")
+
+
+@pytest.mark.parametrize("injection", ["agent", "annotations"])
+def test_catalog_alone_gets_the_search_cursor_key(offline_helm: HelmCli, injection: str) -> None:
+    docs = _render(offline_helm, None, "shop", *WITH_VAULT, "--set", f"vault.injection={injection}")
+    path = "secret/data/productstore/catalog/search-cursor"
+    # Rendered as the KV entry's JSON, {"key": ...}: CatalogSettings.search_cursor_key.
+    template = f'{{{{- with secret "{path}" -}}}}{{{{ .Data.data | toJSON }}}}{{{{- end -}}}}'
+    if injection == "agent":
+        assert _agent_files(docs, "catalog")["search_cursor"] == template
+        assert "search_cursor" not in _agent_files(docs, "auth")
+        return
     pods = {
         name: deployment["spec"]["template"]["metadata"]["annotations"]
         for name, deployment in _by_kind(docs, "Deployment").items()
     }
     catalog = pods[f"{PREFIX}-catalog"]
-    path = "secret/data/productstore/catalog/search-cursor"
     assert catalog["vault.hashicorp.com/agent-inject-secret-search_cursor"] == path
-    # Rendered as the KV entry's JSON, {"key": ...}: CatalogSettings.search_cursor_key.
-    assert catalog["vault.hashicorp.com/agent-inject-template-search_cursor"] == (
-        f'{{{{- with secret "{path}" -}}}}{{{{ .Data.data | toJSON }}}}{{{{- end -}}}}'
-    )
+    assert catalog["vault.hashicorp.com/agent-inject-template-search_cursor"] == template
     assert "vault.hashicorp.com/agent-inject-secret-search_cursor" not in pods[f"{PREFIX}-auth"]
 
 
 def test_notifications_alone_gets_the_unsubscribe_key(offline_helm: HelmCli) -> None:
-    docs = _render(offline_helm, None, "shop", "--set", "vault.enabled=true")
-    pods = {
-        name: deployment["spec"]["template"]["metadata"]["annotations"]
-        for name, deployment in _by_kind(docs, "Deployment").items()
-    }
+    docs = _render(offline_helm, None, "shop", *WITH_VAULT)
     path = "secret/data/productstore/notifications/unsubscribe"
-    notifications = pods[f"{PREFIX}-notifications"]
     # Rendered as {"key": ...}: NotificationsSettings.unsubscribe_key.
-    assert notifications["vault.hashicorp.com/agent-inject-secret-unsubscribe"] == path
+    assert _agent_files(docs, "notifications")["unsubscribe"] == (
+        f'{{{{- with secret "{path}" -}}}}{{{{ .Data.data | toJSON }}}}{{{{- end -}}}}'
+    )
     for other in ("auth", "catalog", "orders"):
-        assert (
-            "vault.hashicorp.com/agent-inject-secret-unsubscribe" not in pods[f"{PREFIX}-{other}"]
-        )
+        assert "unsubscribe" not in _agent_files(docs, other)
 
 
 def test_decimal_from_set_is_accepted(offline_helm: HelmCli) -> None:

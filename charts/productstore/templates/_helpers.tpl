@@ -244,3 +244,65 @@ the agent injector runs. Takes (dict "root" $ "name" <service> ...).
 {{- $_ := set $.out $key $value -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+"true" when the chart adds the Vault agent to this service's pods: vault.enabled,
+vault.injection "agent", and at least one file in its vaultSecrets. Takes (dict
+"root" $ "name" <service> "svc" <values>).
+*/}}
+{{- define "productstore.vaultAgent" -}}
+{{- $vault := .root.Values.vault -}}
+{{- if and $vault.enabled (eq $vault.injection "agent") -}}
+{{- range $file, $key := .svc.vaultSecrets -}}
+{{- if $key -}}true{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Vault agent's image reference. Takes (dict "root" $). */}}
+{{- define "productstore.vaultAgentImage" -}}
+{{- $vault := .root.Values.vault -}}
+{{- if $vault.agentImage -}}
+{{- $vault.agentImage -}}
+{{- else -}}
+{{- $tag := .root.Values.global.image.tag | default .root.Chart.AppVersion -}}
+{{- printf "%s/productstore-vault-agent:%s" (.root.Values.global.image.registry | trimSuffix "/") $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The `bao agent` configuration of one service, as JSON (the agent reads JSON as
+HCL): Kubernetes auth with the pod's ServiceAccount token as the service's role,
+and one template per vaultSecrets file that writes the KV entry's data as JSON to
+/vault/secrets/<file>, which the services' settings read. No sink: the agent's
+Vault token stays in its memory. Configuration only, no secret. Takes (dict
+"root" $ "name" <service> "svc" <values>).
+*/}}
+{{- define "productstore.vaultAgentConfig" -}}
+{{- $vault := .root.Values.vault -}}
+{{- if not $vault.address -}}
+{{- fail "vault.injection is \"agent\" but vault.address is empty: set the Vault API URL the pods' agent logs in to" -}}
+{{- end -}}
+{{- $templates := list -}}
+{{- range $file, $key := .svc.vaultSecrets -}}
+{{- if $key -}}
+{{- $path := printf "%s/%s" ($vault.secretPath | trimSuffix "/") $key -}}
+{{- $templates = append $templates (dict
+  "destination" (printf "/vault/secrets/%s" $file)
+  "contents" (printf "{{- with secret %q -}}{{ .Data.data | toJSON }}{{- end -}}" $path)
+  "perms" "0400"
+  "error_on_missing_key" true) -}}
+{{- end -}}
+{{- end -}}
+{{- $config := dict
+  "vault" (dict "address" $vault.address)
+  "auto_auth" (dict "method" (list (dict
+    "type" "kubernetes"
+    "mount_path" $vault.authPath
+    "config" (dict "role" (printf "%s%s" $vault.rolePrefix .name)))))
+  "template_config" (dict
+    "exit_on_retry_failure" true
+    "static_secret_render_interval" $vault.agentRenderInterval)
+  "template" $templates -}}
+{{- toPrettyJson $config -}}
+{{- end -}}

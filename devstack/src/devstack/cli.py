@@ -1,4 +1,5 @@
-"""`devstack` command line: provision, up, down, status, logs, env, seed, dashboards."""
+"""`devstack` command line: provision, up, down, status, logs, env, seed, dashboards,
+vault-kubernetes."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from pathlib import Path
 from devstack import sample_store
 from devstack.component import Context
 from devstack.components.nginx import Nginx
+from devstack.components.openbao import OpenBao
 from devstack.components.services import ADMIN_EMAIL, AuthService
+from devstack.components.vault_kubernetes import MOUNT, configure_kubernetes_auth
 from devstack.errors import DevstackError
 from devstack.paths import Paths
 from devstack.process import tail
@@ -181,6 +184,18 @@ def cmd_dashboards(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_vault_kubernetes(args: argparse.Namespace) -> int:
+    """Point OpenBao's auth/kubernetes at the apiserver now (the operator's start does it too)."""
+    openbao = _stack(args).components["openbao"]
+    if not isinstance(openbao, OpenBao):
+        raise TypeError("the registry's openbao is not OpenBao")
+    if not openbao.token_file.is_file():
+        raise DevstackError("openbao", "no root token yet", hint="`devstack up openbao` first")
+    configure_kubernetes_auth(openbao.paths, openbao.token)
+    _out(f"OpenBao's auth/{MOUNT} reviews tokens with devstack's apiserver")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="devstack",
@@ -231,6 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", type=Path, help="folder for the files (default: <devstack state>/dashboards)"
     )
     p.set_defaults(func=cmd_dashboards)
+
+    p = sub.add_parser(
+        "vault-kubernetes",
+        help="configure OpenBao's Kubernetes auth against the apiserver (idempotent)",
+    )
+    p.set_defaults(func=cmd_vault_kubernetes)
     return parser
 
 

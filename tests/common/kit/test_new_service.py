@@ -322,6 +322,7 @@ def test_the_operator_and_the_chart_pick_a_new_service_up_from_its_descriptor(
         "helm alone": [
             *("--set", "fullnameOverride=shop", "--set", "istio.enabled=true"),
             *("--set", "vault.enabled=true", "--set", "ingress.enabled=true"),
+            *("--set", "vault.address=http://vault.vault.svc:8200"),
             *("--set", "ingress.host=shop.example"),
         ],
         "operator": ["--values", str(values)],
@@ -331,8 +332,9 @@ def test_the_operator_and_the_chart_pick_a_new_service_up_from_its_descriptor(
         docs = _manifests(rendered.stdout)
         deployment = docs.get(("Deployment", "shop-kitprobe"))
         assert deployment is not None, f"{who}: no Deployment for kitprobe"
-        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
-        assert "vault.hashicorp.com/agent-inject-secret-probe_key" in annotations, who
+        agent = docs.get(("ConfigMap", "shop-kitprobe-vault-agent"))
+        assert agent is not None, f"{who}: no Vault agent for kitprobe"
+        assert '"/vault/secrets/probe_key"' in agent["data"]["agent.json"], who
         assert ("Service", "shop-kitprobe") in docs, who
         routes = json.dumps(
             [d for (kind, _), d in docs.items() if kind in ("Ingress", "VirtualService")]

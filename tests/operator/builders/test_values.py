@@ -430,12 +430,22 @@ def test_helm_renders_what_the_spec_asks(
             assert ("HorizontalPodAutoscaler", name) in rendered
         else:
             assert deployment["spec"]["replicas"] == settings.replicas
-        annotations = pod["metadata"].get("annotations", {})
+        agent = rendered.get(("ConfigMap", f"{name}-vault-agent"))
+        agent_config = json.loads(agent["data"]["agent.json"]) if agent else None
         if spec_.vault.injector.enabled:
-            # The role the Pod logs in with is the one Vault binds to its ServiceAccount.
-            assert annotations["vault.hashicorp.com/role"] == roles[account]
+            # The chart adds the agent; the role it logs in with is the one Vault binds
+            # to the Pod's ServiceAccount, in the auth mount the operator configured.
+            assert agent_config is not None
+            [method] = agent_config["auto_auth"]["method"]
+            assert method["config"]["role"] == roles[account]
+            assert method["mount_path"] == f"auth/{vault.auth_mount}"
+            assert [c["name"] for c in pod["spec"]["initContainers"]] == [
+                "vault-agent-init",
+                "vault-agent",
+            ]
         else:
-            assert "vault.hashicorp.com/role" not in annotations
+            assert agent_config is None
+            assert "initContainers" not in pod["spec"]
         config = rendered["ConfigMap", name]["data"]
         # One keyspace per service: their migrations are numbered independently.
         assert config["CASSANDRA_KEYSPACE"] == f"{naming.keyspace(store)}_{service}"
@@ -446,22 +456,25 @@ def test_helm_renders_what_the_spec_asks(
         assert json.loads(config[f"{prefix}_CASSANDRA_REPLICATION"]) == (
             spec_.cassandra.replication_options()
         )
-        secret_annotations = {
-            key.removeprefix("vault.hashicorp.com/agent-inject-secret-")
-            for key in annotations
-            if key.startswith("vault.hashicorp.com/agent-inject-secret-")
-        }
-        if spec_.vault.injector.enabled:
+        if agent_config is not None:
             # The search cursor key reaches catalog, and only catalog; the unsubscribe
             # and VAPID keys and its auth client secret notifications, and only
-            # notifications; the list of service clients auth, and only auth.
+            # notifications; the list of service clients auth, and only auth; each
+            # from the path the service's policy lets it read.
             own = {
                 "catalog": {"search_cursor"},
                 "notifications": {"unsubscribe", "vapid", "auth_client"},
                 "auth": {"service"},
             }
             expected_files = {"cassandra"} | own.get(service, set())
-            assert secret_annotations == expected_files
+            files = {
+                t["destination"].removeprefix("/vault/secrets/"): t["contents"]
+                for t in agent_config["template"]
+            }
+            assert set(files) == expected_files
+            for contents in files.values():
+                [path] = re.findall(r'with secret "([^"]+)"', contents)
+                assert f'path "{path}"' in policies[roles[account]]
         if service == "auth":
             # auth logs in to the store's Vault as its role, injector or not ...
             assert config["AUTH_VAULT_ADDR"] == SETTINGS.vault.servers[spec_.vault.name].pod_address

@@ -33,6 +33,7 @@ import yaml
 
 from devstack import cassandra_auth, sample_store
 from devstack.component import Component
+from devstack.components import vault_kubernetes
 from devstack.components.kube_cluster import SERVER, admin_api, kubeconfig, pki_files
 from devstack.errors import DevstackError
 from devstack.process import Endpoint, ProcessSpec
@@ -53,9 +54,9 @@ MANIFESTS = REPO / "manifests" / "operator"
 CRD_FILE = REPO / "crds" / "productstore.io_productstores.yaml"
 CRD_NAME = "productstores.productstore.io"
 # manifests/operator's names: the operator's namespace and ServiceAccount.
-NAMESPACE = "productstore-system"
+NAMESPACE = vault_kubernetes.NAMESPACE
 SERVICE_ACCOUNT = "productstore-operator"
-REVIEWER = "productstore-operator-vault-reviewer"
+REVIEWER = vault_kubernetes.REVIEWER
 # A legacy token Secret: the controller-manager fills it with a token that does
 # not expire, so a long-running `make up` never loses its credentials.
 TOKEN_SECRET = f"{SERVICE_ACCOUNT}-token"
@@ -107,25 +108,13 @@ _KUBE_HINT = "check that the control plane runs (`devstack up kube`) and its log
 
 
 def _reviewer_objects() -> list[dict[str, Any]]:
-    """The chart's vault.reviewer.create=true objects, for an OpenBao outside the cluster."""
+    """The chart's vault.reviewer.create=true objects, for an OpenBao outside the cluster
+    (the reviewer's own from vault_kubernetes, which configures OpenBao with it)."""
     labels = {"app.kubernetes.io/part-of": "productstore"}
-    subject = {"kind": "ServiceAccount", "name": REVIEWER, "namespace": NAMESPACE}
     operator = {"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": NAMESPACE}
     rbac = "rbac.authorization.k8s.io"
     return [
-        {
-            "apiVersion": "v1",
-            "kind": "ServiceAccount",
-            "metadata": {"name": REVIEWER, "namespace": NAMESPACE, "labels": labels},
-            "automountServiceAccountToken": False,
-        },
-        {
-            "apiVersion": f"{rbac}/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": REVIEWER, "labels": labels},
-            "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": "system:auth-delegator"},
-            "subjects": [subject],
-        },
+        *vault_kubernetes.reviewer_objects(),
         {
             "apiVersion": f"{rbac}/v1",
             "kind": "Role",
@@ -244,6 +233,11 @@ class ProductStoreOperator(Component):
         self._kubectl(["delete", "clusterrolebinding", STALE_CLUSTER_BINDING, "--ignore-not-found"])
         self._write_kubeconfig(self._service_account_token())
         self._write_cassandra_admin()
+        # Pods' Vault agents log in at auth/kubernetes before any store's pass has
+        # configured it (docs/adr/0032).
+        vault_kubernetes.configure_kubernetes_auth(
+            self.paths, self.vault_token_file.read_text().strip()
+        )
 
     def _write_cassandra_admin(self) -> None:
         """devstack's Cassandra superuser where the operator looks for an external

@@ -152,11 +152,12 @@ class RedisSpec(ResourceModel):
 
 
 class VaultInjector(ResourceModel):
-    """The Vault agent injector (a mutating webhook of the Vault Helm chart)."""
+    """The Vault agent in the services' Pods (a `bao agent` init container and sidecar
+    that the chart adds; no injector webhook is needed)."""
 
     enabled: bool = Field(
         default=True,
-        description="Annotate the services' Pods so the injector renders their secrets to "
+        description="Give the services' Pods a Vault agent that renders their secrets to "
         "files under /vault/secrets. Disable only where secrets arrive another way.",
     )
 
@@ -200,7 +201,7 @@ class VaultSpec(ResourceModel):
         ),
     )
     injector: VaultInjector = Field(
-        default_factory=VaultInjector, description="Vault agent injector."
+        default_factory=VaultInjector, description="The Vault agent in the services' Pods."
     )
     address: str | None = _removed("the Vault's address")
     auth_mount: str | None = _removed("the Kubernetes auth mount")
