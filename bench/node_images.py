@@ -9,8 +9,8 @@ node` does after the base image):
 - no change: everything again as it is;
 - one line: a comment appended to one service's `__init__.py` (restored afterwards),
   then every image again: which image ids changed, and the seconds;
-- sizes: each image's layers (uncompressed, as containerd stores them), its top layer
-  (the service's own code), and the layout on disk (shared layers counted once).
+- sizes: each image's layers as stored in the layout (zstd), its top three layers,
+  and the layout on disk (shared layers counted once).
 
 Needs: `devstack provision node` done once (the Debian tools and the base image). The
 node need not run. Output: JSON on stdout and in bench/results/node-images.json.
@@ -69,8 +69,10 @@ def _sizes(layout: Path) -> dict[str, Any]:
             "layers": len(layers),
             "mb": round(sum(layers) / 1e6, 1),
             "largest_layer_mb": round(max(layers) / 1e6, 1),
-            # Copied last: the service's own packages (productstore_*), or the chart.
-            "own_code_layers_kb": [round(size / 1e3, 1) for size in layers[-3:]],
+            # The last three (compressed): for a service its third-party dependencies,
+            # its own packages (productstore_*) and its migrations; for the operator
+            # its packages, its script and the chart come before helm.
+            "top_layers_kb": [round(size / 1e3, 1) for size in layers[-3:]],
         }
     on_disk = sum(p.stat().st_size for p in (layout / "blobs").rglob("*") if p.is_file())
     return {"images": images, "layout_on_disk_mb": round(on_disk / 1e6, 1)}
