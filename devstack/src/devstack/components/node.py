@@ -30,6 +30,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -770,26 +771,31 @@ disabled_plugins = [
         """Each image of self.images from the layout into containerd, streamed as a
         one-image OCI archive; containerd stores a layer it has once."""
         for name in self.images:
-            proc = subprocess.Popen(
-                self._ctr_argv("images", "import", "-"),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
-            stdin = proc.stdin
-            if stdin is None:  # for mypy: stdin=PIPE always gives one
-                raise DevstackError(self.name, "ctr has no stdin")
-            try:
-                with stdin:
-                    node_build.image_archive(self.image_layout, service_image(name), stdin)
-            except BrokenPipeError:
-                pass  # ctr stopped reading: its error follows
-            finally:
-                _, err = proc.communicate(timeout=600)
+            # ctr's messages to a file: a pipe nobody reads while the archive is written
+            # could fill up and stall both sides.
+            with tempfile.TemporaryFile() as errors:
+                proc = subprocess.Popen(
+                    self._ctr_argv("images", "import", "-"),
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL,
+                    stderr=errors,
+                )
+                stdin = proc.stdin
+                if stdin is None:  # for mypy: stdin=PIPE always gives one
+                    raise DevstackError(self.name, "ctr has no stdin")
+                try:
+                    with stdin:
+                        node_build.image_archive(self.image_layout, service_image(name), stdin)
+                except BrokenPipeError:
+                    pass  # ctr stopped reading: its error follows
+                finally:
+                    proc.wait(timeout=600)
+                errors.seek(0)
+                message = errors.read().decode(errors="replace")[-500:]
             if proc.returncode != 0:
                 raise DevstackError(
                     self.name,
-                    f"ctr images import of {service_image(name)} failed: {err.decode()[-500:]}",
+                    f"ctr images import of {service_image(name)} failed: {message}",
                     log_file=self.log_file_for("containerd"),
                     hint="run `devstack provision node` (it builds the images)",
                 )

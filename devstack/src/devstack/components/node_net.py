@@ -54,6 +54,10 @@ class NodeNet(Component):
     )
 
     def endpoints(self) -> dict[str, Endpoint]:
+        # Only once the address is here: before, nothing of ours can listen on it, and
+        # a connection to it leaves the machine (where a proxy may well answer).
+        if not has_node_address():
+            return {}
         return {f"relay-{name}": Endpoint(NODE_IP, port) for name, port in RELAYED.items()}
 
     def prepare(self) -> None:
