@@ -33,7 +33,8 @@ from typing import Any
 from devstack.component import Context
 from devstack.components.coredns import CoreDns
 from devstack.components.kube_cluster import CLUSTER_DOMAIN, admin_api
-from devstack.components.node import DNS_PORT, NODE_IP, NODE_NAME, TAINT, Node, service_image
+from devstack.components.node import DNS_PORT, NODE_NAME, TAINT, Node, service_image
+from devstack.node_address import NODE_IP
 from devstack.paths import Paths
 from devstack.process import read_pid_file
 from devstack.stack import Stack

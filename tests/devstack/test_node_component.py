@@ -28,7 +28,7 @@ import psutil
 import pytest
 
 from devstack.component import Context
-from devstack.components import kube, node_build
+from devstack.components import helm, kube, node_build
 from devstack.components import node as node_module
 from devstack.components.coredns import COREDNS_VERSION
 from devstack.components.kube_certs import CLIENTS
@@ -41,7 +41,8 @@ from devstack.components.kube_cluster import (
     kubeconfig,
     pki_files,
 )
-from devstack.components.node import KUBELET_PORT, NODE_IP, NODE_NAME, POD_SUBNET, TAINT, Node
+from devstack.components.node import KUBELET_PORT, NODE_NAME, POD_SUBNET, TAINT, Node
+from devstack.node_address import NODE_IP
 from devstack.paths import Paths
 from devstack.process import read_pid_file
 from devstack.stack import Stack
@@ -62,6 +63,12 @@ def test_the_kubelet_is_the_control_planes_version() -> None:
     assert node_module.KUBERNETES_VERSION == kube.KUBERNETES_VERSION
 
 
+def test_the_operator_image_gets_the_helm_component_builds(tmp_path: Path) -> None:
+    assert node_module.HELM_VERSION == helm.HELM_VERSION
+    context = Context(paths=Paths(cache=tmp_path / "c", state=tmp_path / "s"))
+    assert Node(context).helm == helm.Helm(context).binary
+
+
 TEST_RANGES = [ipaddress.ip_network(n) for n in ("198.18.0.0/15", "198.51.100.0/24")]
 
 
@@ -78,7 +85,14 @@ def test_the_node_stays_off_and_uses_only_test_addresses(tmp_path: Path) -> None
     assert isinstance(node, Node)
     assert "node" not in stack.default_names()
     assert "coredns" not in stack.default_names(), "built for the node only"
-    assert stack.expand(["node"]) == ["etcd", "kube-apiserver", "coredns", "node"]
+    assert stack.expand(["node"]) == [
+        "etcd",
+        "kube-apiserver",
+        "coredns",
+        "helm",  # the operator image's helm
+        "node-net",  # the node address and the relay to the dependencies
+        "node",
+    ]
     configs = {
         "containerd": node._containerd_config(),
         "cni": json.dumps(node._cni_conflist()),
@@ -135,7 +149,12 @@ def test_coredns_serves_the_cluster_domain_behind_kube_dns(tmp_path: Path) -> No
     kubelet = node._kubelet_config()
     assert kubelet["clusterDNS"] == [DNS_SERVICE_IP] and kubelet["clusterDomain"] == CLUSTER_DOMAIN
 
-    objects = {body["kind"]: body for _, body in node._cluster_objects()}
+    objects = {
+        body["kind"]: body
+        for _, body in node._cluster_objects()
+        if body["metadata"].get("namespace") in {None, "kube-system"}
+        and body["kind"] != "Namespace"
+    }
     service = objects["Service"]
     assert (service["metadata"]["namespace"], service["metadata"]["name"]) == (
         "kube-system",
@@ -297,6 +316,7 @@ def test_a_real_node_runs_a_pod_from_an_image_built_here_and_leaves_nothing() ->
     assert "node" not in stack.default_names(), "the node must stay off a plain `devstack up`"
     assert read_pid_file(node.pid_file("node")) is None, "a node is already running here"
     stack.provision(["node"])
+    stack.up(["node-net"])  # stays: the address and relay outlive the node
     before = _host_state(node)
     namespace = f"node-test-{uuid.uuid4().hex[:8]}"
     try:
@@ -388,6 +408,7 @@ def test_down_after_a_crash_still_leaves_nothing() -> None:
     assert isinstance(node, Node)
     assert read_pid_file(node.pid_file("node")) is None, "a node is already running here"
     stack.provision(["node"])
+    stack.up(["node-net"])  # stays: the address and relay outlive the node
     before = _host_state(node)
     namespace = f"node-crash-{uuid.uuid4().hex[:8]}"
     try:
@@ -515,6 +536,7 @@ def test_a_pod_reaches_another_pods_service_by_cluster_ip_and_dns_name() -> None
     assert isinstance(node, Node)
     assert read_pid_file(node.pid_file("node")) is None, "a node is already running here"
     stack.provision(["node"])
+    stack.up(["node-net"])  # stays: the address and relay outlive the node
     before = _host_state(node)
     assert _chains(node) == [], "this machine had KUBE- chains before the node started"
     namespace = f"node-svc-{uuid.uuid4().hex[:8]}"

@@ -31,7 +31,21 @@ def test_helm_is_devstacks_helm() -> None:
 def test_uv_is_the_makefiles_uv() -> None:
     makefile = (REPO / "Makefile").read_text(encoding="utf-8")
     (pinned,) = re.findall(r"^UV_VERSION := (\S+)$", makefile, re.MULTILINE)
-    assert f"FROM ghcr.io/astral-sh/uv:{pinned} AS uv" in DOCKERFILE
+    assert _arg("UV_VERSION") == pinned
+    # From PyPI (no second registry), as services/Dockerfile has it.
+    assert (
+        'pip install --no-cache-dir --disable-pip-version-check "uv==${UV_VERSION}"' in DOCKERFILE
+    )
+
+
+def test_layers_dependencies_under_the_operators_code() -> None:
+    """The third-party layer is made from the pyproject files and uv.lock only; the
+    operator's own code is copied after it (devstack's node builds it with buildah)."""
+    deps = DOCKERFILE.index("--no-install-workspace --package productstore-operator")
+    assert DOCKERFILE.index("COPY operator operator") > deps
+    assert _arg("BASE_IMAGE") == "python:3.11.11-slim-bookworm"
+    assert _arg("HELM_IMAGE") == "helm-from-source"
+    assert "FROM golang:1.26-bookworm AS helm-from-source" in DOCKERFILE
 
 
 def test_runtime_matches_the_chart() -> None:

@@ -15,6 +15,7 @@ from devstack.components.kube_score import KubeScore
 from devstack.components.mailpit import Mailpit
 from devstack.components.nginx import Nginx, Wrk
 from devstack.components.node import Node
+from devstack.components.node_net import NodeNet
 from devstack.components.openbao import OpenBao
 from devstack.components.operator import ProductStoreOperator
 from devstack.components.payments import PaymentsSandbox
@@ -27,6 +28,9 @@ from devstack.components.webpush import WebPushSandbox
 ALL: tuple[type[Component], ...] = (
     Cassandra,
     CassandraCluster,
+    # The real node's address and the relay to loopback dependencies on it; Kafka
+    # binds its listener for Pods there.
+    NodeNet,
     Kafka,
     Redis,
     OpenBao,

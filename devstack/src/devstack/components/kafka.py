@@ -1,4 +1,6 @@
-"""Apache Kafka 4 in KRaft mode (one combined broker+controller) on 127.0.0.1:9092.
+"""Apache Kafka 4 in KRaft mode (one combined broker+controller) on 127.0.0.1:9092,
+and on 198.51.100.1:9095 for the real node's Pods when node-net has put that address
+on this machine before Kafka starts (the PODS listener, node_net.py).
 
 The broker runs from Maven Central jars (kafka_2.13 and its runtime
 dependencies) on the machine's Java 17; no Kafka distribution tarball is
@@ -22,6 +24,7 @@ from devstack import artifacts, jmx_exporter, toolchains
 from devstack.component import Component
 from devstack.errors import DevstackError
 from devstack.files import write_atomic
+from devstack.node_address import KAFKA_PODS_PORT, NODE_IP, has_node_address
 from devstack.process import Endpoint, ProcessSpec, port_open
 
 # The newest 4.x bug-fix release on Maven Central (4.4 has only its .0); its
@@ -37,6 +40,9 @@ LOG4J_VERSION = "2.25.4"
 HOST = "127.0.0.1"
 PORT = 9092
 CONTROLLER_PORT = 9093
+# The listener for the real node's Pods, on the address node-net keeps.
+PODS_HOST = NODE_IP
+PODS_PORT = KAFKA_PODS_PORT
 NODE_ID = 1
 
 MAIN_CLASS = "kafka.Kafka"
@@ -88,6 +94,8 @@ class Kafka(Component):
     name = "kafka"
     description = f"Apache Kafka {KAFKA_VERSION} in KRaft mode on {HOST}:{PORT}"
     default = True
+    # Not node-net: Kafka adds its PODS listener when node-net's address exists at its
+    # start (`make up` starts node-net first), and runs without it where it does not.
     requires = ()
     ready_timeout = 90.0
     start_hint = (
@@ -178,6 +186,7 @@ class Kafka(Component):
             "kafka": Endpoint(HOST, PORT),
             "controller": Endpoint(HOST, CONTROLLER_PORT),
             "metrics": Endpoint(HOST, jmx_exporter.KAFKA_PORT),
+            **({"pods": Endpoint(PODS_HOST, PODS_PORT)} if "PODS" in self.listeners() else {}),
         }
 
     def _cluster_id(self) -> str:
@@ -192,18 +201,30 @@ class Kafka(Component):
         write_atomic(self.cluster_id_file, cluster_id + "\n")
         return cluster_id
 
+    def listeners(self) -> dict[str, str]:
+        """{listener name: host:port}. PODS is for the real node's Pods, which cannot
+        reach loopback: Kafka's metadata sends a client to the listener it came in by,
+        so each kind of client is told an address it can reach (node_net.py)."""
+        listeners = {"PLAINTEXT": f"{HOST}:{PORT}", "CONTROLLER": f"{HOST}:{CONTROLLER_PORT}"}
+        if has_node_address():
+            listeners["PODS"] = f"{PODS_HOST}:{PODS_PORT}"
+        return listeners
+
     def _server_properties(self) -> str:
+        listeners = self.listeners()
         settings = {
             "process.roles": "broker,controller",
             "node.id": str(NODE_ID),
             # A static voter set: the one node is the whole quorum, and the
             # storage format needs no --standalone/--initial-controllers.
             "controller.quorum.voters": f"{NODE_ID}@{HOST}:{CONTROLLER_PORT}",
-            "listeners": f"PLAINTEXT://{HOST}:{PORT},CONTROLLER://{HOST}:{CONTROLLER_PORT}",
-            "advertised.listeners": f"PLAINTEXT://{HOST}:{PORT}",
+            "listeners": ",".join(f"{name}://{address}" for name, address in listeners.items()),
+            "advertised.listeners": ",".join(
+                f"{name}://{listeners[name]}" for name in listeners if name != "CONTROLLER"
+            ),
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "listener.security.protocol.map": ",".join(f"{n}:PLAINTEXT" for n in listeners),
             "log.dirs": str(self.data_dir),
             "num.partitions": "1",
             "default.replication.factor": "1",

@@ -30,12 +30,14 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psutil
+import yaml
 
 from devstack import artifacts
 from devstack.component import Component
@@ -55,18 +57,19 @@ from devstack.components.kube_cluster import (
 )
 from devstack.components.kube_cluster import POD_CIDR as KWOK_POD_CIDR
 from devstack.errors import DevstackError
+from devstack.node_address import KAFKA_PODS_PORT, NODE_IP, NODE_LINK, RELAYED, has_node_address
 from devstack.process import Endpoint, ProcessSpec
+from productstore_contracts.services import DESCRIPTORS
 
 REPO = Path(__file__).resolve().parents[4]
 
 # The control plane's version (kube.py's; components are independent, so a copy
 # that tests/devstack/test_node_component.py holds equal): a kubelet never newer.
 KUBERNETES_VERSION = "v1.34.4"
+# The helm component's version (the same kind of copy): the operator image's helm.
+HELM_VERSION = "v3.22.0"
 
 NODE_NAME = REAL_NODE_NAME
-NODE_IP = "198.51.100.1"
-NODE_PREFIX = 24
-NODE_LINK = "psnode0"
 BRIDGE = "pspods0"
 POD_SUBNET = NODE_POD_CIDR
 POD_GATEWAY = "198.18.0.1"
@@ -85,10 +88,27 @@ DNS_SERVICE = "kube-dns"
 # CoreDNS's read access to the cluster (its kubeconfig's user, kube_certs.CLIENTS).
 COREDNS_USER = "system:devstack:coredns"
 COREDNS_ROLE = "devstack:coredns"
-# Images built from services/Dockerfile, tagged so; a Pod names them with
-# imagePullPolicy Never (there is no registry to pull from).
-IMAGE_TAG = "dev"
-DEFAULT_IMAGES = ("catalog",)
+# devstack's dependencies by name for Pods: selector-less Services in this namespace
+# (`redis.devstack.svc.cluster.local`, ...), each with an EndpointSlice naming NODE_IP,
+# where node-net relays to them (Kafka: its own PODS listener). {service: {port name:
+# (the Service's port, the port on NODE_IP)}}.
+DEPENDENCY_NAMESPACE = "devstack"
+DEPENDENCY_SERVICES: dict[str, dict[str, tuple[int, int]]] = {
+    "cassandra": {"cql": (RELAYED["cassandra"],) * 2},
+    "redis": {"redis": (RELAYED["redis"],) * 2},
+    "openbao": {"http": (RELAYED["openbao"],) * 2},
+    "otlp": {"grpc": (RELAYED["otlp-grpc"],) * 2, "http": (RELAYED["otlp-http"],) * 2},
+    "kafka": {"kafka": (9092, KAFKA_PODS_PORT)},
+}
+
+# Images built from services/Dockerfile and operator/Dockerfile, named as the chart
+# names them (<registry>/productstore-<name>:<store version>, the operator's
+# builders.values.IMAGE_PREFIX), so a store with image.registry IMAGE_REGISTRY and
+# pullPolicy Never runs them (there is no registry to pull from).
+IMAGE_REGISTRY = "localhost/productstore"
+IMAGE_PREFIX = "productstore-"
+OPERATOR_IMAGE = "operator"
+DEFAULT_IMAGES = (*(d.name for d in DESCRIPTORS), OPERATOR_IMAGE)
 
 # What kubelet (and the bridge plugin: ip_forward) change in the kernel; saved
 # before the first start, put back after the stop.
@@ -121,8 +141,16 @@ OWN_CHAINS = ("CNI-", "KUBE-")
 IPTABLES = ("iptables", "ip6tables")
 
 
+def store_version() -> str:
+    """The release these sources are: the services chart's appVersion, the tag its
+    images default to."""
+    chart = yaml.safe_load((REPO / "charts/productstore/Chart.yaml").read_text())
+    return str(chart["appVersion"])
+
+
 def service_image(service: str) -> str:
-    return f"localhost/productstore/{service}:{IMAGE_TAG}"
+    """The image reference of a service (or OPERATOR_IMAGE) built here."""
+    return f"{IMAGE_REGISTRY}/{IMAGE_PREFIX}{service}:{store_version()}"
 
 
 class Node(Component):
@@ -130,7 +158,7 @@ class Node(Component):
     description = (
         f"a real node {NODE_NAME} ({NODE_IP}): containerd, runc, CNI, kubelet, kube-proxy, CoreDNS"
     )
-    requires = ("kube-apiserver", "coredns")
+    requires = ("kube-apiserver", "coredns", "helm", "node-net")
     default = False
     ready_timeout = 120.0
     start_hint = (
@@ -170,6 +198,11 @@ class Node(Component):
         return CoreDns(self.ctx).binary
 
     @property
+    def helm(self) -> Path:
+        """Built by the helm tool component (a requirement, so provisioned first)."""
+        return self.paths.artifacts / f"helm-{HELM_VERSION}" / "helm"
+
+    @property
     def pause_dir(self) -> Path:
         return self.paths.artifacts / "node-pause"
 
@@ -178,9 +211,9 @@ class Node(Component):
         return self.paths.artifacts / "node-base-image"
 
     @property
-    def image_dir(self) -> Path:
-        """`docker save` archives of the images built here, imported on start."""
-        return self.paths.cache / "node-images"
+    def image_layout(self) -> Path:
+        """The OCI layout holding the images built here (each layer once), imported on start."""
+        return self.paths.cache / "node-images" / "oci"
 
     @property
     def containerd_socket(self) -> Path:
@@ -252,16 +285,28 @@ class Node(Component):
             verify_hashes=self.ctx.verify,
         )
         did |= self._provision_base_image()
-        for service in self.images:
-            # buildah's layer cache: an unchanged service costs seconds.
-            node_build.build_service_image(
-                self.buildah(),
-                workspace=REPO,
-                service=service,
-                tag=service_image(service),
-                archive=self.image_dir / f"{service}.tar",
-            )
+        self.build_images()
         return did
+
+    def build_images(self) -> dict[str, str]:
+        """Build self.images from the project's Dockerfiles and export them into
+        image_layout; {tag: image id}. buildah's layer cache makes an unchanged image
+        cost seconds, and the layout skips the export of an unchanged image id."""
+        buildah = self.buildah()
+        built: dict[str, str] = {}
+        for name in self.images:
+            if name == OPERATOR_IMAGE:
+                node_build.build_helm_image(buildah, self.helm)
+                dockerfile, args = "operator/Dockerfile", {"HELM_IMAGE": node_build.HELM_IMAGE}
+            else:
+                dockerfile, args = "services/Dockerfile", {"SERVICE": name}
+            tag = service_image(name)
+            built[tag] = node_build.build_image(
+                buildah, workspace=REPO, dockerfile=dockerfile, build_args=args, tag=tag
+            )
+            node_build.export_image(buildah, tag=tag, image_id=built[tag], layout=self.image_layout)
+        node_build.collect_garbage(self.image_layout)
+        return built
 
     def _provision_base_image(self) -> bool:
         buildah = self.buildah()
@@ -489,7 +534,66 @@ disabled_plugins = [
                     "ports": ports,
                 },
             ),
+            *self._dependency_objects(),
         ]
+
+    def _dependency_objects(self) -> list[tuple[str, dict[str, Any]]]:
+        """The `devstack` namespace with a selector-less Service and an EndpointSlice
+        (NODE_IP) per dependency of DEPENDENCY_SERVICES."""
+        labels = {"app.kubernetes.io/managed-by": "devstack"}
+        ns = DEPENDENCY_NAMESPACE
+        objects: list[tuple[str, dict[str, Any]]] = [
+            (
+                f"/api/v1/namespaces/{ns}",
+                {
+                    "apiVersion": "v1",
+                    "kind": "Namespace",
+                    "metadata": {"name": ns, "labels": labels},
+                },
+            )
+        ]
+        for name, ports in DEPENDENCY_SERVICES.items():
+            objects.append(
+                (
+                    f"/api/v1/namespaces/{ns}/services/{name}",
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Service",
+                        "metadata": {"name": name, "namespace": ns, "labels": labels},
+                        "spec": {
+                            "ports": [
+                                {"name": p, "port": port, "targetPort": target, "protocol": "TCP"}
+                                for p, (port, target) in ports.items()
+                            ]
+                        },
+                    },
+                )
+            )
+            objects.append(
+                (
+                    f"/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices/{name}-node",
+                    {
+                        "apiVersion": "discovery.k8s.io/v1",
+                        "kind": "EndpointSlice",
+                        "metadata": {
+                            "name": f"{name}-node",
+                            "namespace": ns,
+                            "labels": {
+                                **labels,
+                                "kubernetes.io/service-name": name,
+                                "endpointslice.kubernetes.io/managed-by": "devstack",
+                            },
+                        },
+                        "addressType": "IPv4",
+                        "endpoints": [{"addresses": [NODE_IP], "conditions": {"ready": True}}],
+                        "ports": [
+                            {"name": p, "port": target, "protocol": "TCP"}
+                            for p, (_, target) in ports.items()
+                        ],
+                    },
+                )
+            )
+        return objects
 
     def _apply_cluster_objects(self) -> None:
         with admin_api(self.paths) as api:
@@ -511,8 +615,11 @@ disabled_plugins = [
 
     def _delete_cluster_objects(self) -> None:
         with contextlib.suppress(Exception), admin_api(self.paths) as api:
-            for url, _ in reversed(self._cluster_objects()):
-                api.delete(url)
+            for url, body in reversed(self._cluster_objects()):
+                # The empty namespace stays: an `up` soon after would otherwise meet
+                # it terminating, and could not create the Services in it.
+                if body["kind"] != "Namespace":
+                    api.delete(url)
 
     def prepare(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -530,15 +637,11 @@ disabled_plugins = [
             write_client_kubeconfig(self.paths, client)
         # Before kube-proxy starts, so its first sync already has the DNS Service.
         self._apply_cluster_objects()
-        self._ip("link", "add", NODE_LINK, "type", "bridge")
-        self._ip("addr", "add", f"{NODE_IP}/{NODE_PREFIX}", "dev", NODE_LINK)
-        if not self._ip("link", "set", NODE_LINK, "up") or NODE_IP not in self._ip_out(
-            "-o", "addr", "show", "dev", NODE_LINK
-        ):
+        if not has_node_address():
             raise DevstackError(
                 self.name,
-                f"could not put {NODE_IP} on the link {NODE_LINK}",
-                hint="`ip link add NAME type bridge` must work (root, CONFIG_BRIDGE)",
+                f"{NODE_IP} is not on {NODE_LINK}",
+                hint="node-net keeps it: `devstack up node-net`",
             )
         # Evaluated before the firewall plugin's accept rules (CNI-ADMIN is the
         # chain it keeps for such rules): nothing from a Pod is forwarded off the
@@ -656,27 +759,60 @@ disabled_plugins = [
         return True
 
     def after_ready(self) -> None:
-        archives = [self.pause_dir / "pause.tar"]
-        archives += [self.image_dir / f"{service}.tar" for service in self.images]
-        for archive in archives:
-            if not archive.exists():
+        pause = self.pause_dir / "pause.tar"
+        if not pause.exists():
+            raise DevstackError(
+                self.name, f"{pause} is missing", hint="run `devstack provision node`"
+            )
+        self.ctr("images", "import", str(pause))
+        self.import_images()
+
+    def import_images(self) -> None:
+        """Each image of self.images from the layout into containerd, streamed as a
+        one-image OCI archive; containerd stores a layer it has once."""
+        for name in self.images:
+            # ctr's messages to a file: a pipe nobody reads while the archive is written
+            # could fill up and stall both sides.
+            with tempfile.TemporaryFile() as errors:
+                proc = subprocess.Popen(
+                    self._ctr_argv("images", "import", "-"),
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL,
+                    stderr=errors,
+                )
+                stdin = proc.stdin
+                if stdin is None:  # for mypy: stdin=PIPE always gives one
+                    raise DevstackError(self.name, "ctr has no stdin")
+                try:
+                    with stdin:
+                        node_build.image_archive(self.image_layout, service_image(name), stdin)
+                except BrokenPipeError:
+                    pass  # ctr stopped reading: its error follows
+                finally:
+                    proc.wait(timeout=600)
+                errors.seek(0)
+                message = errors.read().decode(errors="replace")[-500:]
+            if proc.returncode != 0:
                 raise DevstackError(
                     self.name,
-                    f"{archive} is missing",
+                    f"ctr images import of {service_image(name)} failed: {message}",
+                    log_file=self.log_file_for("containerd"),
                     hint="run `devstack provision node` (it builds the images)",
                 )
-            self.ctr("images", "import", str(archive))
+
+    def _ctr_argv(self, *args: str) -> list[str]:
+        return [
+            str(self.bin_dir / "ctr"),
+            f"--address={self.containerd_socket}",
+            "-n",
+            "k8s.io",
+            *args,
+        ]
 
     def ctr(self, *args: str) -> str:
         """`ctr -n k8s.io ...` against this node's containerd."""
         result = subprocess.run(
-            [
-                str(self.bin_dir / "ctr"),
-                f"--address={self.containerd_socket}",
-                "-n",
-                "k8s.io",
-                *args,
-            ],
+            self._ctr_argv(*args),
             capture_output=True,
             text=True,
             check=False,
@@ -750,7 +886,6 @@ disabled_plugins = [
         for port in self._bridge_ports():
             self._ip("link", "del", port)
         self._ip("link", "del", BRIDGE)
-        self._ip("link", "del", NODE_LINK)
         self._ip("route", "del", "unreachable", KWOK_POD_CIDR)
         self._remove_chains()
         self._remove_cgroups()

@@ -10,7 +10,8 @@ image is a static binary built with gcc, packed here as a `docker save` archive.
 Images are built with buildah (chroot isolation, its storage in the cache) from
 the repository's own Dockerfile. With no registry, the Dockerfile's `FROM` is
 given a base image built here: a Debian rootfs from mmdebstrap with Python 3.11
-(docs/adr/0015-node-images-without-a-registry.md).
+(docs/adr/0018-node-images-without-a-registry.md). The images reach containerd
+through one OCI layout that stores each layer once.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import subprocess
 import tarfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import IO, Any
 
 from devstack.artifacts import run
 from devstack.errors import DevstackError
@@ -56,6 +58,8 @@ BASE_IMAGE = "localhost/productstore/python:3.11-bookworm"
 BASE_RECIPE = 1
 
 PAUSE_IMAGE = "localhost/productstore/pause:1"
+# helm for operator/Dockerfile's `helm` stage (build arg HELM_IMAGE).
+HELM_IMAGE = "localhost/productstore/helm:devstack"
 
 _LIBDIR = "usr/lib/x86_64-linux-gnu"
 _IPTABLES_COMMANDS = (
@@ -247,6 +251,9 @@ class Buildah:
 
     def _configure(self) -> dict[str, str]:
         self.home.mkdir(parents=True, exist_ok=True)
+        # Where buildah keeps RUN --mount=type=cache directories (the services' shared
+        # uv cache) and its scratch files: in the cache, not in /var/tmp.
+        (self.home / "tmp").mkdir(exist_ok=True)
         storage = self.home / "storage.conf"
         storage.write_text(
             "[storage]\n"
@@ -261,6 +268,7 @@ class Buildah:
             "CONTAINERS_STORAGE_CONF": str(storage),
             "CONTAINERS_REGISTRIES_CONF": str(registries),
             "BUILDAH_ISOLATION": "chroot",
+            "TMPDIR": str(self.home / "tmp"),
             "PATH": f"{self.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
         }
 
@@ -367,37 +375,162 @@ def build_base_image(buildah: Buildah, work: Path, *, log_file: Path) -> str:
     return inspected.stdout.strip()
 
 
-def build_service_image(
-    buildah: Buildah, *, workspace: Path, service: str, tag: str, archive: Path
-) -> None:
-    """services/Dockerfile for one service (buildah's layer cache makes a rebuild cheap),
-    then a `docker save` archive of it for containerd."""
+def build_image(
+    buildah: Buildah,
+    *,
+    workspace: Path,
+    dockerfile: str,
+    build_args: Mapping[str, str],
+    tag: str,
+) -> str:
+    """One of the project's Dockerfiles, as a Docker user builds it (buildah's layer
+    cache makes an unchanged step free); returns the image id."""
     buildah(
         "bud",
         buildah.policy,
         "--isolation=chroot",
         "--layers",
-        "--file=services/Dockerfile",
+        f"--file={dockerfile}",
         f"--build-arg=BASE_IMAGE={BASE_IMAGE}",
-        f"--build-arg=SERVICE={service}",
+        *(f"--build-arg={key}={value}" for key, value in build_args.items()),
         f"--tag={tag}",
         ".",
         cwd=workspace,
-        hint="see the build log; the same Dockerfile builds with `docker build`",
+        hint=f"see the build log; the same file builds with `docker build -f {dockerfile} .`",
     )
-    # The export (18 s for the catalog) only when the build made a new image.
-    image_id = buildah.output("inspect", "--type", "image", "--format", "{{.FromImageID}}", tag)
-    id_file = archive.with_suffix(".id")
-    if (
-        image_id.returncode == 0
-        and archive.exists()
-        and id_file.exists()
-        and id_file.read_text().strip() == image_id.stdout.strip()
-    ):
+    inspected = buildah.output("inspect", "--type", "image", "--format", "{{.FromImageID}}", tag)
+    if inspected.returncode != 0:
+        raise DevstackError(buildah.component, f"built {tag} but cannot inspect it")
+    return inspected.stdout.strip()
+
+
+def build_helm_image(buildah: Buildah, helm: Path) -> None:
+    """HELM_IMAGE: /out/helm, the binary devstack built with operator/Dockerfile's recipe,
+    which the Dockerfile's `helm` stage takes where the golang image is out of reach.
+    Made again only when the binary changed."""
+    digest = hashlib.sha256(helm.read_bytes()).hexdigest()
+    stamp = buildah.home / "helm-image.sha256"
+    if buildah.has_image(HELM_IMAGE) and stamp.exists() and stamp.read_text().strip() == digest:
         return
-    archive.parent.mkdir(parents=True, exist_ok=True)
+    stamp.unlink(missing_ok=True)
+    created = buildah.output(buildah.policy, "from", "scratch")
+    if created.returncode != 0:
+        raise DevstackError(buildah.component, f"buildah from scratch: {created.stderr.strip()}")
+    container = created.stdout.strip()
+    try:
+        buildah("copy", "--chmod=0755", container, str(helm), "/out/helm")
+        buildah("commit", buildah.policy, "--rm", container, HELM_IMAGE)
+    except BaseException:
+        buildah.output("rm", container)
+        raise
+    stamp.write_text(digest + "\n")
+
+
+# --- to containerd, through one OCI layout -------------------------------------
+# Every image is pushed into one OCI image layout: a layer two images share is stored
+# once, on disk and in containerd. A push compresses every layer of the image again
+# (the layout cannot tell that a local layer is one it holds compressed), so an
+# export costs the whole image; it is skipped when the image id did not change.
+def export_image(buildah: Buildah, *, tag: str, image_id: str, layout: Path) -> None:
+    """Push tag into layout (as ref_name(tag)) unless that image id is already there."""
+    id_file = layout / "ids" / ref_name(tag)
+    if id_file.exists() and id_file.read_text().strip() == image_id and _manifest(layout, tag):
+        return
+    id_file.parent.mkdir(parents=True, exist_ok=True)
     id_file.unlink(missing_ok=True)
-    archive.unlink(missing_ok=True)
-    buildah("push", buildah.policy, tag, f"docker-archive:{archive}:{tag}")
-    if image_id.returncode == 0:
-        id_file.write_text(image_id.stdout.strip() + "\n")
+    buildah(
+        "push",
+        buildah.policy,
+        "--quiet",
+        "--format=oci",
+        # The layout always compresses (its writer knows no other way); zstd takes
+        # half of gzip's time here, and containerd 1.6 unpacks it.
+        "--compression-format=zstd",
+        tag,
+        f"oci:{layout}:{ref_name(tag)}",
+    )
+    id_file.write_text(image_id + "\n")
+
+
+def ref_name(tag: str) -> str:
+    """The layout's name for an image: `productstore-catalog` of
+    `localhost/productstore/productstore-catalog:0.1.0` (one version kept per image)."""
+    return tag.rsplit("/", 1)[-1].split(":", 1)[0]
+
+
+def _index(layout: Path) -> dict[str, Any]:
+    try:
+        index: dict[str, Any] = json.loads((layout / "index.json").read_text())
+    except FileNotFoundError:
+        return {"manifests": []}
+    return index
+
+
+def _blob(layout: Path, digest: str) -> Path:
+    algorithm, hexdigest = digest.split(":", 1)
+    return layout / "blobs" / algorithm / hexdigest
+
+
+def _manifest(layout: Path, tag: str) -> dict[str, Any] | None:
+    """The manifest descriptor of tag's image in the layout's index."""
+    for descriptor in _index(layout)["manifests"]:
+        annotations = descriptor.get("annotations") or {}
+        if annotations.get("org.opencontainers.image.ref.name") == ref_name(tag):
+            found: dict[str, Any] = descriptor
+            return found
+    return None
+
+
+def _image_blobs(layout: Path, manifest: Mapping[str, Any]) -> list[str]:
+    """The digests an image is made of: its manifest, config and layers."""
+    body = json.loads(_blob(layout, manifest["digest"]).read_bytes())
+    return [manifest["digest"], body["config"]["digest"], *(x["digest"] for x in body["layers"])]
+
+
+def collect_garbage(layout: Path) -> int:
+    """Forget the images a later push replaced (the layout keeps them in its index,
+    unnamed), then delete the blobs no named image uses; returns the bytes freed."""
+    index = _index(layout)
+    named = [
+        m
+        for m in index["manifests"]
+        if "org.opencontainers.image.ref.name" in (m.get("annotations") or {})
+    ]
+    if named != index["manifests"]:
+        (layout / "index.json").write_text(json.dumps({**index, "manifests": named}))
+    used = {digest for manifest in named for digest in _image_blobs(layout, manifest)}
+    freed = 0
+    for blob in (layout / "blobs").glob("*/*"):
+        if f"{blob.parent.name}:{blob.name}" not in used:
+            freed += blob.stat().st_size
+            blob.unlink()
+    return freed
+
+
+def image_archive(layout: Path, tag: str, out: IO[bytes]) -> None:
+    """Write a one-image OCI archive of tag to out (a stream: ctr reads it from a pipe),
+    named for containerd by the io.containerd.image.name annotation."""
+    manifest = _manifest(layout, tag)
+    if manifest is None:
+        raise DevstackError(
+            "node", f"{tag} is not in {layout}", hint="run `devstack provision node`"
+        )
+    named = {
+        **manifest,
+        "annotations": {
+            "io.containerd.image.name": tag,
+            "org.opencontainers.image.ref.name": tag.rsplit(":", 1)[1],
+        },
+    }
+    index = {"schemaVersion": 2, "manifests": [named]}
+    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        for name, content in (
+            ("oci-layout", json.dumps({"imageLayoutVersion": "1.0.0"}).encode()),
+            ("index.json", json.dumps(index).encode()),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+        for digest in _image_blobs(layout, manifest):
+            blob = _blob(layout, digest)
+            tar.add(blob, arcname=str(blob.relative_to(layout)))
