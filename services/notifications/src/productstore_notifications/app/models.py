@@ -60,7 +60,8 @@ class PreferencesBase(_Strict):
         max_length=len(TOPICS) * len(CHANNELS),
         description="Topics muted per channel",
     )
-    sms_opt_in: bool = Field(
+    # Strict, as promotions: a JSON "yes" or 1 is not consent to SMS.
+    sms_opt_in: StrictBool = Field(
         default=False,
         description="SMS delivery updates (order fulfilled and delivered) to `phone`: "
         "off unless the user turns it on; needs a phone",
