@@ -1,5 +1,6 @@
 """The wishlist's notices through Kafka become one e-mail in Mailpit (in the user's
-language, with RFC 8058 unsubscribe headers) and one inbox entry; a notice published
+language, naming the product as the catalog does, with RFC 8058 unsubscribe headers) and
+one inbox entry; a notice published
 twice (the same id) sends nothing more; opting out of a topic's e-mail keeps the inbox."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from productstore_common.kit.container import container_of
 from productstore_contracts.events.wishlist import WishlistBackInStock, WishlistPriceDropped
 from productstore_notifications.app.services.notifier import Notifier
 from productstore_notifications.app.services.unsubscribe import Unsubscribes
+from tests.notifications.chat import Product
 from tests.notifications.support import Backing, MailpitReader, User, send_wishlist_notices
 from tests.support.problems import bearer
 
@@ -108,6 +110,7 @@ async def test_back_in_stock_speaks_russian_to_russian_users(  # noqa: PLR0917 (
     backing: Backing,
     mail: MailpitReader,
     user_factory: Callable[[], User],
+    product: Product,
 ) -> None:
     user = user_factory()
     put = await client.put(
@@ -116,7 +119,7 @@ async def test_back_in_stock_speaks_russian_to_russian_users(  # noqa: PLR0917 (
     assert put.status_code == 200, put.text
     back = WishlistBackInStock(
         user_id=user.id,
-        product_id=uuid.uuid4(),
+        product_id=product.id,
         wishlist_id=uuid.uuid4(),
         audience="owner",
         day=date.today(),
@@ -127,6 +130,10 @@ async def test_back_in_stock_speaks_russian_to_russian_users(  # noqa: PLR0917 (
     [message] = await mail.wait_for(user.email)
     assert message["Subject"] == "Товар из вашего списка желаний снова в продаже"
     assert "в наличии 3" in message["Text"]
+    # The notice names the product by id; the message by the catalog's name.
+    assert f"Товар «{product.name}» из вашего списка желаний" in message["Text"]
+    [item] = await _inbox(client, user, 1)
+    assert f"«{product.name}»" in str(item["body"])
     assert "Отписаться от этих писем" in message["Text"]
     store = container_of(app).get(Notifier).store
     assert await store.claim_status(event.id, str(user.id), "email") == "sent"
