@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -22,6 +23,7 @@ from devstack.components.mailpit import Mailpit
 from devstack.components.redis import Redis
 from productstore_common.events import CloudEvent, new_event, to_kafka_record
 from productstore_contracts.events.inventory import INVENTORY_SOURCE
+from productstore_contracts.events.orders import OrderLine, OrderPlaced
 from productstore_contracts.events.reviews import REVIEWS_SOURCE
 from productstore_contracts.events.wishlist import WISHLIST_SOURCE
 from productstore_notifications.app.core.config import NotificationsSettings
@@ -234,6 +236,35 @@ async def attempts_of(
         (row["provider"], row["outcome"])
         for row in sorted(rows, key=lambda r: (r["attempt"], r["at"]))
     ]
+
+
+async def inbox_with(
+    client: httpx.AsyncClient, user: User, count: int = 1
+) -> list[dict[str, object]]:
+    """The user's inbox once it holds at least `count` entries (bounded)."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while True:
+        page = await client.get(
+            "/api/notifications", headers={"Authorization": f"Bearer {user.token}"}
+        )
+        items: list[dict[str, object]] = page.json()["items"]
+        if len(items) >= count:
+            return items
+        assert time.monotonic() < deadline, f"{count} inbox entries never came"
+        await asyncio.sleep(0.1)
+
+
+def order_placed(
+    user: User, total: str = "1234.50", currency: str = "EUR", quantity: int = 2
+) -> OrderPlaced:
+    """An OrderPlaced of the user's, one line, as the orders service publishes it."""
+    return OrderPlaced(
+        order_id=uuid.uuid4(),
+        user_id=user.id,
+        lines=[OrderLine(product_id=uuid.uuid4(), quantity=quantity)],
+        total=Decimal(total),
+        currency=currency,
+    )
 
 
 @asynccontextmanager

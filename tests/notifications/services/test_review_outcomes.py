@@ -17,7 +17,13 @@ from productstore_common.kit.container import container_of
 from productstore_contracts.events.reviews import ReviewModerated
 from productstore_notifications.app.services.notifier import Notifier
 from tests.notifications.chat import Product
-from tests.notifications.support import Backing, MailpitReader, User, send_review_outcomes
+from tests.notifications.support import (
+    Backing,
+    MailpitReader,
+    User,
+    inbox_with,
+    send_review_outcomes,
+)
 from tests.support.problems import bearer
 
 pytestmark = pytest.mark.anyio
@@ -34,17 +40,6 @@ def _moderated(user: User, product_id: uuid.UUID, outcome: str, **more: object) 
             **more,
         }
     )
-
-
-async def _inbox(client: httpx.AsyncClient, user: User) -> list[dict[str, object]]:
-    for _ in range(300):
-        items: list[dict[str, object]] = (
-            await client.get("/api/notifications", headers=bearer(user.token))
-        ).json()["items"]
-        if items:
-            return items
-        await asyncio.sleep(0.1)
-    raise AssertionError("no inbox entry came")
 
 
 async def test_an_automatic_rejection_reaches_a_russian_author_once(  # noqa: PLR0917 (fixtures)
@@ -71,7 +66,7 @@ async def test_an_automatic_rejection_reaches_a_russian_author_once(  # noqa: PL
     assert f"товаре «{product.name}» не опубликован (нецензурная лексика)" in message["Text"]
     # Transactional: no unsubscribe link, the preferences say how to stop these.
     assert "Отписаться" not in message["Text"]
-    [item] = await _inbox(client, user)
+    [item] = await inbox_with(client, user)
     assert item["topic"] == "review_rejected"
     store = container_of(app).get(Notifier).store
     for channel in ("email", "inapp"):
@@ -95,6 +90,6 @@ async def test_a_moderators_approval_reaches_the_author_in_english(  # noqa: PLR
     [message] = await mail.wait_for(user.email)
     assert message["Subject"] == "Your review is published"
     assert f"your review of product {str(missing)[:8].upper()}" in message["Text"]
-    [item] = await _inbox(client, user)
+    [item] = await inbox_with(client, user)
     assert item["topic"] == "review_approved"
     assert container_of(app).get(Notifier) is not None
