@@ -304,6 +304,8 @@ def test_full_values_reach_the_manifests(offline_helm: HelmCli) -> None:
         "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account",
         f"cluster.local/ns/shop/sa/{PREFIX}-orders",
         f"cluster.local/ns/shop/sa/{PREFIX}-wishlist",
+        # Product names in wishlist notices and stock alerts (ADR 0034).
+        f"cluster.local/ns/shop/sa/{PREFIX}-notifications",
         "cluster.local/ns/shop/sa/default",
     }
     # analytics allows no caller: only monitoring's GET /metrics is left.

@@ -34,6 +34,8 @@ CONSUMERS: dict[tuple[str, str], Callable[[], EventRegistry]] = {
     ("wishlist", "productstore.inventory"): wishlist_events.stock_registry,
     ("notifications", "productstore.orders"): notifier.events_registry,
     ("notifications", "productstore.wishlist"): notifier.events_registry,
+    ("notifications", "productstore.inventory"): notifier.events_registry,
+    ("notifications", "productstore.reviews"): notifier.events_registry,
 }
 
 CASES = [

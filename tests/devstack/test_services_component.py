@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from devstack.component import Context
 from devstack.components import ALL
+from devstack.components.chat import ChatSandbox
 from devstack.components.payments import PaymentsSandbox
 from devstack.components.services import (
     SERVICES,
@@ -143,6 +144,32 @@ def test_notifications_sends_to_mailpit_as_a_client_auth_knows(tmp_path: Path) -
     auth._write_service_clients()
     assert secret_file.read_text().strip() == secret
     assert auth.process_spec().env["AUTH_SERVICE_CLIENTS_FILE"] == str(auth.service_clients_file)
+
+
+def test_notifications_posts_stock_alerts_to_the_chat_stand_ins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    context = _context(tmp_path)
+    notifications = NotificationsService(context)
+    chat = ChatSandbox(context)
+    assert "chat" in notifications.requires
+    env = notifications.process_spec().env
+    # The files the chat component writes (never the values in the environment).
+    assert Path(env["NOTIFICATIONS_CHAT_SLACK_WEBHOOK_URL_FILE"]) == chat.slack_url_file
+    assert Path(env["NOTIFICATIONS_CHAT_TELEGRAM_BOT_TOKEN_FILE"]) == chat.telegram_token_file
+    assert "NOTIFICATIONS_CHAT_SLACK_WEBHOOK_URL" not in env
+    assert env["NOTIFICATIONS_TELEGRAM_API_URL"] == chat.url
+    assert env["NOTIFICATIONS_CHAT_TELEGRAM_CHAT_ID"] == "-1002"
+    assert env["NOTIFICATIONS_CATALOG_URL"] == "http://127.0.0.1:8102"
+    # The files as the chat component writes them are settings the service accepts.
+    chat.prepare()
+    for name, value in env.items():
+        if "_CHAT_" in name or name.endswith("TELEGRAM_API_URL"):
+            monkeypatch.setenv(name, value)
+    settings = NotificationsSettings(environment="test", unsubscribe_key=SecretStr("k" * 32))
+    assert settings.chat_count() == 2
+    assert settings.chat_slack_webhook_url is not None
+    assert settings.chat_slack_webhook_url.get_secret_value().startswith(f"{chat.url}/services/T")
 
 
 def test_notifications_signs_unsubscribe_links_with_a_key_made_once(tmp_path: Path) -> None:

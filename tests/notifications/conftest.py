@@ -1,5 +1,6 @@
-"""Fixtures of the notifications tests: a keyspace and an orders topic per module, an
-auth service that knows this service's client, Mailpit, and the module's app in-process."""
+"""Fixtures of the notifications tests: a keyspace and topics per module, an auth service
+that knows this service's client, Mailpit, devstack's catalog (product names), and the
+module's app in-process."""
 
 from __future__ import annotations
 
@@ -14,14 +15,17 @@ from fastapi import FastAPI
 from devstack.components.cassandra import Cassandra
 from devstack.components.kafka import Kafka
 from devstack.components.mailpit import Mailpit
+from devstack.components.nginx import Nginx
 from devstack.components.openbao import OpenBao
 from devstack.components.redis import Redis
+from devstack.components.services import AuthService, CatalogService
 from productstore_auth.app.main import create_app as create_auth_app
 from productstore_notifications.app.core.config import NotificationsSettings
 from productstore_notifications.app.data import migrations_dir
 from productstore_notifications.app.main import create_app
 from tests.auth.support import cleanup, service_settings
 from tests.catalog.support import AuthServer, asgi_client, serve_in_thread, wait_ready
+from tests.notifications.chat import Product, catalog_product
 from tests.notifications.support import (
     NOTIFY_CLIENT,
     NOTIFY_SECRET,
@@ -67,10 +71,13 @@ def backing(cassandra: Cassandra, kafka: Kafka) -> Iterator[Backing]:
         keyspace=f"notifications_{suffix}",
         orders_topic=f"notify-orders-{suffix}",
         wishlist_topic=f"notify-wishlist-{suffix}",
+        inventory_topic=f"notify-inventory-{suffix}",
+        reviews_topic=f"notify-reviews-{suffix}",
     )
+    made = [found.orders_topic, found.wishlist_topic, found.inventory_topic, found.reviews_topic]
     with (
         migrated_keyspace(cassandra, found.keyspace, migrations_dir()),
-        topics(kafka, [found.orders_topic, found.wishlist_topic]),
+        topics(kafka, made),
     ):
         yield found
 
@@ -83,8 +90,17 @@ def settings(  # noqa: PLR0917 (fixtures)
     mailpit: Mailpit,
     backing: Backing,
     notify_auth: AuthServer,
+    catalog_service: CatalogService,
 ) -> NotificationsSettings:
-    return notifications_settings(cassandra, kafka, redis_server, mailpit, backing, notify_auth.url)
+    return notifications_settings(
+        cassandra,
+        kafka,
+        redis_server,
+        mailpit,
+        backing,
+        notify_auth.url,
+        catalog_url=catalog_service.url,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +120,15 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture(scope="module")
 def user_factory(notify_auth: AuthServer) -> Callable[[], User]:
     return lambda: new_user(notify_auth.url)
+
+
+@pytest.fixture(scope="module")
+def product(
+    catalog_service: CatalogService, auth_service: AuthService, nginx: Nginx
+) -> Iterator[Product]:
+    """A product of the module's own in devstack's catalog (messages name it)."""
+    with catalog_product(catalog_service, auth_service, nginx.url) as made:
+        yield made
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -21,11 +22,14 @@ from devstack.components.kafka import Kafka
 from devstack.components.mailpit import Mailpit
 from devstack.components.redis import Redis
 from productstore_common.events import CloudEvent, new_event, to_kafka_record
+from productstore_contracts.events.inventory import INVENTORY_SOURCE
+from productstore_contracts.events.orders import OrderLine, OrderPlaced
+from productstore_contracts.events.reviews import REVIEWS_SOURCE
 from productstore_contracts.events.wishlist import WISHLIST_SOURCE
 from productstore_notifications.app.core.config import NotificationsSettings
 from productstore_notifications.app.main import create_app
 from tests.auth.support import ADMIN_PASSWORD, PASSWORD, unique_email
-from tests.catalog.support import AuthServer, wait_ready
+from tests.catalog.support import AuthServer, asgi_client, wait_ready
 
 # Re-exported (mypy's explicit form) for the test modules that import them from here.
 from tests.inventory.support import send_order_events as send_order_events  # noqa: PLC0414
@@ -41,6 +45,8 @@ class Backing:
     keyspace: str
     orders_topic: str
     wishlist_topic: str
+    inventory_topic: str
+    reviews_topic: str
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,8 @@ def notifications_settings(  # noqa: PLR0917 (the fixtures it is made of)
         "redis_url": redis_server.env()["REDIS_URL"],
         "orders_topic": backing.orders_topic,
         "wishlist_topic": backing.wishlist_topic,
+        "inventory_topic": backing.inventory_topic,
+        "reviews_topic": backing.reviews_topic,
         "unsubscribe_key": UNSUBSCRIBE_KEY,
         "public_url": "http://shop.test",
         # Rate limits of this run's own (the admin's budget would outlive the test).
@@ -151,9 +159,10 @@ class MailpitReader:
             await asyncio.sleep(0.2)
 
 
-class SmtpRelay:
-    """A TCP relay on loopback in front of Mailpit's SMTP port: a provider of its own
-    that a test takes down (connections refused) and brings back on the same port."""
+class TcpRelay:
+    """A TCP relay on loopback in front of a provider (Mailpit's SMTP port, the chat
+    stand-ins): a provider of its own that a test takes down (connections refused) and
+    brings back on the same port."""
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
@@ -195,13 +204,67 @@ class SmtpRelay:
 
 
 @contextlib.asynccontextmanager
-async def relay_to(mailpit: Mailpit) -> AsyncIterator[SmtpRelay]:
-    relay = SmtpRelay(mailpit.smtp_host, mailpit.smtp_port)
+async def relay_to(mailpit: Mailpit) -> AsyncIterator[TcpRelay]:
+    async with tcp_relay(mailpit.smtp_host, mailpit.smtp_port) as relay:
+        yield relay
+
+
+@contextlib.asynccontextmanager
+async def tcp_relay(host: str, port: int) -> AsyncIterator[TcpRelay]:
+    relay = TcpRelay(host, port)
     await relay.start()
     try:
         yield relay
     finally:
         await relay.stop()
+
+
+async def attempts_of(
+    app: FastAPI, token: str, event_id: uuid.UUID, channel: str = "email"
+) -> list[tuple[str, str]]:
+    """(provider, outcome) of each attempt of one event on one channel, in order (the
+    admins' delivery log, read as an admin)."""
+    async with asgi_client(app) as client:
+        page = await client.get(
+            "/api/notifications/deliveries",
+            params={"channel": channel, "limit": 500},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert page.status_code == 200, page.text
+    rows = [row for row in page.json()["items"] if row["event_id"] == str(event_id)]
+    return [
+        (row["provider"], row["outcome"])
+        for row in sorted(rows, key=lambda r: (r["attempt"], r["at"]))
+    ]
+
+
+async def inbox_with(
+    client: httpx.AsyncClient, user: User, count: int = 1
+) -> list[dict[str, object]]:
+    """The user's inbox once it holds at least `count` entries (bounded)."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while True:
+        page = await client.get(
+            "/api/notifications", headers={"Authorization": f"Bearer {user.token}"}
+        )
+        items: list[dict[str, object]] = page.json()["items"]
+        if len(items) >= count:
+            return items
+        assert time.monotonic() < deadline, f"{count} inbox entries never came"
+        await asyncio.sleep(0.1)
+
+
+def order_placed(
+    user: User, total: str = "1234.50", currency: str = "EUR", quantity: int = 2
+) -> OrderPlaced:
+    """An OrderPlaced of the user's, one line, as the orders service publishes it."""
+    return OrderPlaced(
+        order_id=uuid.uuid4(),
+        user_id=user.id,
+        lines=[OrderLine(product_id=uuid.uuid4(), quantity=quantity)],
+        total=Decimal(total),
+        currency=currency,
+    )
 
 
 @asynccontextmanager
@@ -219,14 +282,43 @@ async def send_wishlist_notices(
 ) -> list[CloudEvent[Any]]:
     """Publish wishlist notices as the wishlist service's outbox does (key = user id); an
     event id may be given, to send the same notice twice."""
+    return await publish(
+        kafka, topic, WISHLIST_SOURCE, [(p, str(p.user_id), event_id) for p, event_id in payloads]
+    )
+
+
+async def send_stock_events(
+    kafka: Kafka, topic: str, payloads: list[tuple[Any, uuid.UUID | None]]
+) -> list[CloudEvent[Any]]:
+    """Publish inventory's stock crossings as inventory does (key = product id); an event
+    id may be given, to publish the same crossing twice."""
+    return await publish(
+        kafka,
+        topic,
+        INVENTORY_SOURCE,
+        [(p, str(p.product_id), event_id) for p, event_id in payloads],
+    )
+
+
+async def send_review_outcomes(
+    kafka: Kafka, topic: str, payloads: list[tuple[Any, uuid.UUID | None]]
+) -> list[CloudEvent[Any]]:
+    """Publish ReviewModerated as the reviews service does (key = product id)."""
+    return await publish(
+        kafka, topic, REVIEWS_SOURCE, [(p, str(p.product_id), event_id) for p, event_id in payloads]
+    )
+
+
+async def publish(
+    kafka: Kafka, topic: str, source: str, events: list[tuple[Any, str, uuid.UUID | None]]
+) -> list[CloudEvent[Any]]:
+    """Each (payload, subject, id or None) as a CloudEvent on `topic`, in order."""
     producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
     await producer.start()
     sent: list[CloudEvent[Any]] = []
     try:
-        for payload, event_id in payloads:
-            event = new_event(
-                payload, source=WISHLIST_SOURCE, subject=str(payload.user_id), id=event_id
-            )
+        for payload, subject, event_id in events:
+            event = new_event(payload, source=source, subject=subject, id=event_id)
             record = to_kafka_record(event)
             await producer.send_and_wait(
                 topic, record.value, key=record.key, headers=record.headers

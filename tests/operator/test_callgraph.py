@@ -38,8 +38,9 @@ def test_no_service_calls_itself_and_nothing_calls_the_gateway() -> None:
             (GATEWAY, "catalog", "orders", "inventory", "wishlist", "reviews", "notifications"),
         ),
         # orders reads prices from the catalog and availability from inventory; wishlist
-        # checks products in the catalog and puts them in orders' carts.
-        ("catalog", (GATEWAY, "orders", "wishlist")),
+        # checks products in the catalog and puts them in orders' carts; notifications
+        # reads product names.
+        ("catalog", (GATEWAY, "orders", "wishlist", "notifications")),
         ("orders", (GATEWAY, "wishlist")),
         ("inventory", (GATEWAY, "orders")),
         ("wishlist", (GATEWAY,)),

@@ -68,6 +68,10 @@ BAD_PREFERENCES: list[tuple[str, dict[str, Any], str]] = [
     ),
     ("unknown member", {"locale": "en", "colour": "blue"}, "#/colour"),
     ("SMS without a phone", {"sms_opt_in": True}, "#"),
+    # Consent is a JSON true, never a string or a number that lax parsing would take.
+    ("SMS consent as a string", {"phone": "+447700900123", "sms_opt_in": "yes"}, "#/sms_opt_in"),
+    ("SMS consent as a number", {"phone": "+447700900123", "sms_opt_in": 1}, "#/sms_opt_in"),
+    ("promotions as a string", {"promotions": "yes"}, "#/promotions"),
 ]
 
 

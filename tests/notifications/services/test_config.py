@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from productstore_common.settings import SettingsError
 from productstore_notifications.app.core.config import NotificationsSettings
@@ -37,6 +38,36 @@ REFUSED: list[tuple[str, dict[str, Any], str]] = [
         "NOTIFICATIONS_UNSUBSCRIBE_KEY is required outside development",
     ),
     ("a placeholder unsubscribe key", {"unsubscribe_key": "changethis"}, "placeholder"),
+    (
+        "a Slack webhook that is not a URL",
+        {"chat_slack_webhook_url": "hooks.slack.com/services/T1/B2/secret"},
+        "the Slack webhook URL is not an http",
+    ),
+    (
+        "a Telegram token not from BotFather",
+        {"chat_telegram_bot_token": "bot-123-abc", "chat_telegram_chat_id": -100},
+        "not <bot id>:<secret>",
+    ),
+    (
+        "a Telegram bot without a chat",
+        {"chat_telegram_bot_token": "123:abc"},
+        "needs both CHAT_TELEGRAM_BOT_TOKEN and CHAT_TELEGRAM_CHAT_ID",
+    ),
+    (
+        "a Telegram chat without a bot",
+        {"chat_telegram_chat_id": -100},
+        "needs both CHAT_TELEGRAM_BOT_TOKEN and CHAT_TELEGRAM_CHAT_ID",
+    ),
+    (
+        "chat rounds that outlast the handler",
+        {
+            "chat_slack_webhook_url": "https://hooks.example/services/T/B/x",
+            "chat_telegram_bot_token": "123:abc",
+            "chat_telegram_chat_id": -100,
+            "chat_timeout_seconds": 10,
+        },
+        "one chat message could take",
+    ),
     (
         "a broadcast page longer than the lease",
         {"broadcast_page_size": 1000, "broadcast_messages_per_second": 10},
@@ -72,3 +103,17 @@ def test_sms_providers_in_failover_order_and_push_hosts() -> None:
 
 def test_development_needs_no_unsubscribe_key() -> None:
     assert NotificationsSettings(environment="development").unsubscribe_key is None
+
+
+def test_admin_chats_in_failover_order() -> None:
+    none = NotificationsSettings(**BASE)
+    assert none.chat_count() == 0
+    both = NotificationsSettings(
+        **BASE,
+        chat_slack_webhook_url=SecretStr("https://hooks.example/services/T/B/x"),
+        chat_telegram_bot_token=SecretStr("123:abc"),
+        chat_telegram_chat_id=-1002,
+    )
+    assert both.chat_count() == 2
+    # The catalog's name first, then the rounds over both chats.
+    assert both.worst_chat_seconds() == 2 + 3 * (2 * 5) + 2 * 2

@@ -7,7 +7,6 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import Decimal
 
 import httpx
 import pytest
@@ -15,24 +14,20 @@ from fastapi import FastAPI
 
 from devstack.components.kafka import Kafka
 from productstore_common.kit.container import container_of
-from productstore_contracts.events.orders import OrderCancelled, OrderLine, OrderPaid, OrderPlaced
+from productstore_contracts.events.orders import OrderCancelled, OrderPaid
 from productstore_notifications.app.data.store import NotificationStore
 from productstore_notifications.app.services.notifier import Notifier
 from productstore_notifications.app.services.rendering import OrderFacts
-from tests.notifications.support import Backing, MailpitReader, User, send_order_events
+from tests.notifications.support import (
+    Backing,
+    MailpitReader,
+    User,
+    order_placed,
+    send_order_events,
+)
 from tests.support.problems import bearer
 
 pytestmark = pytest.mark.anyio
-
-
-def _placed(user: User, total: str = "1234.50", currency: str = "EUR") -> OrderPlaced:
-    return OrderPlaced(
-        order_id=uuid.uuid4(),
-        user_id=user.id,
-        lines=[OrderLine(product_id=uuid.uuid4(), quantity=2)],
-        total=Decimal(total),
-        currency=currency,
-    )
 
 
 async def _settled(store: NotificationStore, event_id: uuid.UUID, user: User) -> None:
@@ -54,7 +49,7 @@ async def test_an_order_placed_sends_one_email_in_english_by_default(  # noqa: P
     user_factory: Callable[[], User],
 ) -> None:
     user = user_factory()
-    placed = _placed(user)
+    placed = order_placed(user)
     await send_order_events(kafka, backing.orders_topic, [(placed, None)])
 
     [message] = await mail.wait_for(user.email)
@@ -83,7 +78,7 @@ async def test_russian_users_get_russian_mail_with_russian_money_and_dates(  # n
         "/api/notifications/preferences", json={"locale": "ru"}, headers=bearer(user.token)
     )
     assert put.status_code == 200, put.text
-    placed = _placed(user, total="1234.50", currency="RUB")
+    placed = order_placed(user, total="1234.50", currency="RUB")
     paid = OrderPaid(order_id=placed.order_id)
     await send_order_events(kafka, backing.orders_topic, [(placed, None), (paid, None)])
 
@@ -107,7 +102,7 @@ async def test_a_redelivered_event_sends_no_second_email(
     user_factory: Callable[[], User],
 ) -> None:
     user = user_factory()
-    placed = _placed(user)
+    placed = order_placed(user)
     [event] = await send_order_events(kafka, backing.orders_topic, [(placed, None)])
     await mail.wait_for(user.email)
     store = container_of(app).get(Notifier).store
@@ -155,7 +150,7 @@ async def test_a_claim_left_by_a_crashed_sender_is_not_sent_again(  # noqa: PLR0
     restart the event comes again, and the e-mail stays unsent (at most once)."""
     user = user_factory()
     store = container_of(app).get(Notifier).store
-    placed = _placed(user)
+    placed = order_placed(user)
     event_id = uuid.uuid4()
     assert await store.claim(event_id, str(user.id), "email", "dead-replica", datetime.now(UTC))
 

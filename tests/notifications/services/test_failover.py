@@ -19,29 +19,20 @@ from productstore_notifications.app.core.config import NotificationsSettings
 from productstore_notifications.app.services.notifier import Notifier
 from productstore_notifications.app.services.rendering import OrderFacts
 from tests.catalog.support import AuthServer, asgi_client
-from tests.notifications.support import MailpitReader, User, admin_token, relay_to, running
+from tests.notifications.support import (
+    MailpitReader,
+    User,
+    admin_token,
+    attempts_of,
+    relay_to,
+    running,
+)
 from tests.operator.handlers.support import free_port
 from tests.support.problems import bearer
 
 pytestmark = pytest.mark.anyio
 
 BREAKER_RESET_SECONDS = 1.0
-
-
-async def attempts_of(app: FastAPI, token: str, event_id: uuid.UUID) -> list[tuple[str, str]]:
-    """(provider, outcome) of each e-mail attempt of one event, in order."""
-    async with asgi_client(app) as client:
-        page = await client.get(
-            "/api/notifications/deliveries",
-            params={"channel": "email", "limit": 500},
-            headers=bearer(token),
-        )
-    assert page.status_code == 200, page.text
-    rows = [row for row in page.json()["items"] if row["event_id"] == str(event_id)]
-    return [
-        (row["provider"], row["outcome"])
-        for row in sorted(rows, key=lambda r: (r["attempt"], r["at"]))
-    ]
 
 
 async def send(app: FastAPI, user: User) -> tuple[uuid.UUID, str]:

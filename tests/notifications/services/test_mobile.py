@@ -41,30 +41,19 @@ from tests.notifications.mobile import (
     opt_in,
     pushes_to,
 )
-from tests.notifications.support import Backing, User, admin_token, running, send_order_events
+from tests.notifications.support import (
+    Backing,
+    User,
+    admin_token,
+    attempts_of,
+    running,
+    send_order_events,
+)
 from tests.support.problems import bearer
 
 pytestmark = pytest.mark.anyio
 
 BREAKER_RESET_SECONDS = 1.0
-
-
-async def attempts_of(
-    app: FastAPI, token: str, event_id: uuid.UUID, channel: str
-) -> list[tuple[str, str]]:
-    """(provider, outcome) of each attempt of one event on one channel, in order."""
-    async with asgi_client(app) as client:
-        page = await client.get(
-            "/api/notifications/deliveries",
-            params={"channel": channel, "limit": 500},
-            headers=bearer(token),
-        )
-    assert page.status_code == 200, page.text
-    rows = [row for row in page.json()["items"] if row["event_id"] == str(event_id)]
-    return [
-        (row["provider"], row["outcome"])
-        for row in sorted(rows, key=lambda r: (r["attempt"], r["at"]))
-    ]
 
 
 async def notify(
@@ -174,6 +163,22 @@ async def test_with_every_sms_provider_failing_the_message_is_dead_lettered(
             ("-", "dead_lettered"),
         ]
         assert accounts.received(phone) == []
+
+        # Once the backup recovers, an admin replays it: one text, the dead letter gone.
+        accounts.recover(1)
+        body = {"event_id": str(event_id), "recipient": str(user.id), "channel": "sms"}
+        replayed = await client.post(
+            "/api/notifications/dead-letters/replay", json=body, headers=bearer(token)
+        )
+        assert replayed.status_code == 200, replayed.text
+        assert replayed.json() == {"outcome": "sent"}
+        [text] = accounts.received(phone)
+        assert text["reference"] == f"{event_id}:{user.id}:sms"
+        again = await client.post(
+            "/api/notifications/dead-letters/replay", json=body, headers=bearer(token)
+        )
+        assert again.status_code == 404
+        accounts.recover(0)
 
 
 async def test_a_push_arrives_signed_and_decrypts_and_a_gone_subscription_is_dropped(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from decimal import Decimal
 
 import pytest
 from fastapi import FastAPI
@@ -16,9 +15,14 @@ from productstore_contracts.events.orders import (
     OrderDelivered,
     OrderFulfilled,
     OrderLine,
-    OrderPlaced,
 )
-from tests.notifications.support import Backing, MailpitReader, User, send_order_events
+from tests.notifications.support import (
+    Backing,
+    MailpitReader,
+    User,
+    order_placed,
+    send_order_events,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -31,10 +35,8 @@ async def test_shipped_and_delivered_orders_are_mailed(
     user_factory: Callable[[], User],
 ) -> None:
     user = user_factory()
-    lines = [OrderLine(product_id=uuid.uuid4(), quantity=1)]
-    placed = OrderPlaced(
-        order_id=uuid.uuid4(), user_id=user.id, lines=lines, total=Decimal(10), currency="EUR"
-    )
+    placed = order_placed(user, total="10", quantity=1)
+    lines = placed.lines
     fulfilled = OrderFulfilled(order_id=placed.order_id, user_id=user.id, lines=lines)
     delivered = OrderDelivered(order_id=placed.order_id, user_id=user.id, lines=lines)
     await send_order_events(

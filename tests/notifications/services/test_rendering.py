@@ -9,13 +9,16 @@ from decimal import Decimal
 
 import pytest
 
-from productstore_notifications.app.models import TOPICS, Locale, Topic
+from productstore_notifications.app.models import TOPICS, AdminTopic, Locale, Topic
 from productstore_notifications.app.services.rendering import (
     Facts,
     OrderFacts,
     ProductFacts,
     PromotionFacts,
+    ReviewFacts,
+    StockFacts,
     render,
+    render_admin,
     render_short,
 )
 
@@ -109,6 +112,30 @@ CASES: list[tuple[Topic, Locale, Facts, str, tuple[str, ...]]] = [
         ("Everything -20%.", "Until Sunday."),
     ),
 ]
+CASES += [
+    (
+        "review_approved",
+        "en",
+        ReviewFacts(PRODUCT, AT, name="Tea kettle"),
+        "Your review is published",
+        ("review of product “Tea kettle”", "8 March 2026"),
+    ),
+    (
+        "review_rejected",
+        "ru",
+        ReviewFacts(PRODUCT, AT, reasons=("profanity", "link", "unheard_of", "link")),
+        "Ваш отзыв не опубликован",
+        # Each reason once, in order; one we have no words for is "other".
+        ("товаре A1B2C3D4 не опубликован (нецензурная лексика, ссылки, нарушение правил отзывов)",),
+    ),
+    (
+        "review_rejected",
+        "en",
+        ReviewFacts(PRODUCT, AT, name="Tea kettle"),
+        "Your review was not published",
+        ("(it breaks the review rules)", "edit it"),
+    ),
+]
 # A message of each topic, for the checks that every topic has text in every locale.
 EXAMPLES: dict[Topic, Facts] = {topic: facts for topic, _, facts, _, _ in reversed(CASES)}
 
@@ -147,6 +174,7 @@ def test_every_topic_has_text_in_every_locale(topic: Topic, locale: Locale) -> N
     [
         ("order_paid", "because you ordered"),
         ("price_drop", "on a wishlist you own or follow"),
+        ("review_rejected", "because you wrote a review"),
         ("back_in_stock", "on a wishlist you own or follow"),
         ("promotion", "because you turned on promotions"),
     ],
@@ -183,7 +211,10 @@ def test_every_topic_has_a_short_text_in_every_locale(topic: Topic, locale: Loca
     short = render_short(topic, facts, locale)
     assert short.title
     if not isinstance(facts, PromotionFacts):
-        assert (ORDER if isinstance(facts, OrderFacts) else PRODUCT)[:8].upper() in short.text
+        # The product's name when the catalog gave one, else the short reference.
+        named = getattr(facts, "name", None)
+        ref = (ORDER if isinstance(facts, OrderFacts) else PRODUCT)[:8].upper()
+        assert (named or ref) in short.text
     assert "{" not in short.text + short.title
     # One SMS part in GSM-7 (160) or UCS-2 (70, Cyrillic) is the aim; two at most.
     assert len(short.text) <= (140 if locale == "ru" else 160)
@@ -204,3 +235,72 @@ def test_a_broadcasts_push_is_its_subject_and_first_paragraph_cut_short() -> Non
     long_first = render_short("promotion", PromotionFacts("Sale", "word " * 100), "en")
     assert 150 < len(long_first.text) <= 160
     assert long_first.text.endswith("…")
+
+
+NAMED_DROP = ProductFacts(PRODUCT, AT, Decimal("2499"), Decimal("1999.9"), "EUR", name="Tea kettle")
+NAMED_BACK = ProductFacts(PRODUCT, AT, available=3, name="Чайник  «Ласточка»\n")
+
+
+@pytest.mark.parametrize(
+    ("topic", "facts", "locale", "named"),
+    [
+        ("price_drop", NAMED_DROP, "en", "product “Tea kettle”"),
+        ("price_drop", NAMED_DROP, "ru", "товара «Tea kettle»"),
+        # Whitespace in a catalog name is folded: a name never breaks a line or a template.
+        ("back_in_stock", NAMED_BACK, "ru", "Товар «Чайник «Ласточка»»"),
+        ("back_in_stock", NAMED_BACK, "en", "Product “Чайник «Ласточка»”"),
+    ],
+)
+def test_wishlist_messages_name_the_product_when_the_catalog_did(
+    topic: Topic, facts: ProductFacts, locale: Locale, named: str
+) -> None:
+    rendered = render(topic, facts, locale)
+    short = render_short(topic, facts, locale)
+    assert named in rendered.text
+    assert named.split(" ", 1)[1] in short.text
+    assert PRODUCT[:8].upper() not in rendered.text + short.text
+
+
+def test_a_long_product_name_is_cut() -> None:
+    facts = ProductFacts(PRODUCT, AT, available=3, name="Kettle " * 40)
+    short = render_short("back_in_stock", facts, "en")
+    assert "…”" in short.text
+    assert len(short.text) <= 160
+
+
+STOCK = StockFacts(PRODUCT, available=2, threshold=5, name="Tea kettle")
+ADMIN_CASES: list[tuple[AdminTopic, Locale, StockFacts, str]] = [
+    (
+        "low_stock",
+        "en",
+        STOCK,
+        f"Low stock: product “Tea kettle” ({PRODUCT}) is down to 2 available, at or below its "
+        "threshold of 5.",
+    ),
+    (
+        "stock_recovered",
+        "en",
+        StockFacts(PRODUCT, available=9, threshold=5),
+        f"Stock recovered: product A1B2C3D4 ({PRODUCT}) has 9 available again, above its "
+        "threshold of 5.",
+    ),
+    (
+        "low_stock",
+        "ru",
+        STOCK,
+        f"Мало на складе: товар «Tea kettle» ({PRODUCT}), доступно 2, порог 5.",
+    ),
+    (
+        "stock_recovered",
+        "ru",
+        StockFacts(PRODUCT, available=9, threshold=5),
+        f"Остаток восстановлен: товар A1B2C3D4 ({PRODUCT}), снова доступно 9, порог 5.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("topic", "locale", "facts", "text"), ADMIN_CASES)
+def test_admin_chat_messages(
+    topic: AdminTopic, locale: Locale, facts: StockFacts, text: str
+) -> None:
+    assert render_admin(topic, facts, locale) == text

@@ -1,5 +1,6 @@
 """The wishlist's notices through Kafka become one e-mail in Mailpit (in the user's
-language, with RFC 8058 unsubscribe headers) and one inbox entry; a notice published
+language, naming the product as the catalog does, with RFC 8058 unsubscribe headers) and
+one inbox entry; a notice published
 twice (the same id) sends nothing more; opting out of a topic's e-mail keeps the inbox."""
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from productstore_common.kit.container import container_of
 from productstore_contracts.events.wishlist import WishlistBackInStock, WishlistPriceDropped
 from productstore_notifications.app.services.notifier import Notifier
 from productstore_notifications.app.services.unsubscribe import Unsubscribes
-from tests.notifications.support import Backing, MailpitReader, User, send_wishlist_notices
+from tests.notifications.chat import Product
+from tests.notifications.support import (
+    Backing,
+    MailpitReader,
+    User,
+    inbox_with,
+    send_wishlist_notices,
+)
 from tests.support.problems import bearer
 
 pytestmark = pytest.mark.anyio
@@ -37,18 +45,6 @@ def _drop(user: User, product_id: uuid.UUID | None = None) -> WishlistPriceDropp
         new_price=Decimal("1999.90"),
         currency="EUR",
     )
-
-
-async def _inbox(client: httpx.AsyncClient, user: User, count: int) -> list[dict[str, object]]:
-    """The user's inbox once it holds `count` entries (bounded)."""
-    for _ in range(300):
-        items: list[dict[str, object]] = (
-            await client.get("/api/notifications", headers=bearer(user.token))
-        ).json()["items"]
-        if len(items) >= count:
-            return items
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{count} inbox entries never came")
 
 
 async def test_a_price_drop_mails_once_with_a_working_unsubscribe_link(  # noqa: PLR0917 (fixtures)
@@ -75,7 +71,7 @@ async def test_a_price_drop_mails_once_with_a_working_unsubscribe_link(  # noqa:
     url = link.strip("<>")
     assert url.startswith("http://shop.test/api/notifications/unsubscribe?token=")
     assert url in message["Text"]
-    [item] = await _inbox(client, user, 1)
+    [item] = await inbox_with(client, user)
     assert item["topic"] == "price_drop"
 
     # The link works as a mail client follows it: the POST mutes price-drop e-mail only.
@@ -95,7 +91,7 @@ async def test_a_price_drop_mails_once_with_a_working_unsubscribe_link(  # noqa:
 
     # The next drop (another product) reaches the inbox, not the mailbox.
     await send_wishlist_notices(kafka, backing.wishlist_topic, [(_drop(user), None)])
-    await _inbox(client, user, 2)
+    await inbox_with(client, user, 2)
     await asyncio.sleep(1.0)  # a late e-mail would be there by now
     assert len(mail.messages_to(user.email)) == 1
     assert container_of(app).get(Unsubscribes) is not None
@@ -108,6 +104,7 @@ async def test_back_in_stock_speaks_russian_to_russian_users(  # noqa: PLR0917 (
     backing: Backing,
     mail: MailpitReader,
     user_factory: Callable[[], User],
+    product: Product,
 ) -> None:
     user = user_factory()
     put = await client.put(
@@ -116,7 +113,7 @@ async def test_back_in_stock_speaks_russian_to_russian_users(  # noqa: PLR0917 (
     assert put.status_code == 200, put.text
     back = WishlistBackInStock(
         user_id=user.id,
-        product_id=uuid.uuid4(),
+        product_id=product.id,
         wishlist_id=uuid.uuid4(),
         audience="owner",
         day=date.today(),
@@ -127,6 +124,10 @@ async def test_back_in_stock_speaks_russian_to_russian_users(  # noqa: PLR0917 (
     [message] = await mail.wait_for(user.email)
     assert message["Subject"] == "Товар из вашего списка желаний снова в продаже"
     assert "в наличии 3" in message["Text"]
+    # The notice names the product by id; the message by the catalog's name.
+    assert f"Товар «{product.name}» из вашего списка желаний" in message["Text"]
+    [item] = await inbox_with(client, user)
+    assert f"«{product.name}»" in str(item["body"])
     assert "Отписаться от этих писем" in message["Text"]
     store = container_of(app).get(Notifier).store
     assert await store.claim_status(event.id, str(user.id), "email") == "sent"

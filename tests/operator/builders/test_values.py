@@ -64,6 +64,8 @@ CASES: list[tuple[str, ProductStoreSpec, StoreRef]] = [
                 "services.catalog.enabled": False,
                 "services.orders.enabled": False,
                 "services.wishlist.enabled": False,
+                # It asks the catalog for product names (ADR 0034).
+                "services.notifications.enabled": False,
             }
         ),
         SHOP,
@@ -173,6 +175,7 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
             "services.catalog.enabled": False,
             "services.orders.enabled": False,
             "services.wishlist.enabled": False,
+            "services.notifications.enabled": False,
         },
         "services.catalog.enabled",
         False,
@@ -233,6 +236,7 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
             "services.catalog.enabled": False,
             "services.orders.enabled": False,
             "services.wishlist.enabled": False,
+            "services.notifications.enabled": False,
         },
         "services.auth.allowedCallers.catalog",
         False,

@@ -130,11 +130,12 @@ def test_unreachable_vault_is_a_retry_not_an_invalid_spec(h: Harness) -> None:
 def test_failed_upgrade_is_rolled_back_and_reported(h: Harness) -> None:
     box, openbao = h.box, h.openbao
     spec = devstack_spec(box, openbao)
-    # orders and wishlist call the catalog: they are off while the catalog is.
+    # orders, wishlist and notifications call the catalog: they are off while it is.
     spec["services"] = {
         "catalog": {"enabled": False},
         "orders": {"enabled": False},
         "wishlist": {"enabled": False},
+        "notifications": {"enabled": False},
     }
     box.apply_store("shop", spec)
     box.wait_ready("shop")

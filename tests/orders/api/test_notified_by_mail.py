@@ -59,7 +59,13 @@ async def test_an_order_through_the_gateway_mails_its_owner_once_in_russian(  # 
         redis_server,
         mailpit,
         NotificationsBacking(
-            keyspace=keyspace, orders_topic=backing.orders_topic, wishlist_topic=wishlist_topic
+            keyspace=keyspace,
+            orders_topic=backing.orders_topic,
+            wishlist_topic=wishlist_topic,
+            # Read for stock crossings, which go nowhere here (no admin chat is set),
+            # and moderation outcomes (none here).
+            inventory_topic=backing.inventory_topic,
+            reviews_topic=backing.reviews_topic,
         ),
         auth_server.url,
         auth_client_secret=CONTACTS_SECRET,

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from productstore_common.kit.container import container_of
 from productstore_common.telemetry.metrics import metrics_of
-from productstore_contracts.events.reviews import ReviewPublished, ReviewRemoved
+from productstore_contracts.events.reviews import ReviewModerated, ReviewPublished, ReviewRemoved
 from productstore_reviews.app.services.reviews import Reviews
 from tests.catalog.support import Tokens
 from tests.reviews.support import EventLog
@@ -132,6 +132,41 @@ async def test_obscene_is_rejected_and_spam_queued_for_moderators(
     assert queued["id"] not in {item["id"] for item in queue.json()["items"]}
     listed = await client.get("/api/reviews", params={"product_id": str(product)})
     assert [item["id"] for item in listed.json()["items"]] == [queued["id"]]
+
+
+async def test_authors_are_told_moderators_and_automatic_rejections_decisions(
+    client: httpx.AsyncClient, new_user: Callable[[], str], tokens: Tokens, event_log: EventLog
+) -> None:
+    product = uuid.uuid4()
+    rejected = (await _post(client, new_user(), product, 1, "This is fucking garbage.")).json()
+    linked = "Good jacket, see www.example.com sizes."
+    approve = (await _post(client, new_user(), product, 4, linked)).json()
+    reject = (await _post(client, new_user(), product, 4, linked)).json()
+    published = (await _post(client, new_user(), product, 5, GOOD)).json()
+    for review, verb in ((approve, "approve"), (reject, "reject"), (approve, "approve")):
+        decided = await client.post(
+            f"/api/reviews/{review['id']}/{verb}", headers=bearer(tokens.admin)
+        )
+        assert decided.status_code == 200, decided.text
+
+    def moderated(events: list[Any]) -> list[ReviewModerated]:
+        return [
+            e.data
+            for e in events
+            if isinstance(e.data, ReviewModerated) and e.data.product_id == product
+        ]
+
+    events = await event_log.wait_for(lambda es: len(moderated(es)) >= 3, "ReviewModerated")
+    # The second approval changed nothing and says nothing; a review published on write
+    # has nothing to tell.
+    outcomes = {str(d.review_id): (d.outcome, d.decided_by, d.reasons) for d in moderated(events)}
+    assert outcomes == {
+        rejected["id"]: ("rejected", "automatic", ["profanity"]),
+        approve["id"]: ("approved", "moderator", []),
+        reject["id"]: ("rejected", "moderator", ["link"]),
+    }
+    assert len(moderated(events)) == 3
+    assert published["id"] not in outcomes
 
 
 async def test_lists_sort_and_page(client: httpx.AsyncClient, new_user: Callable[[], str]) -> None:

@@ -91,6 +91,13 @@ SMS_URL = f"http://{HOST}:8172"
 SMS_ACCOUNTS = ("primary", "backup")
 SMS_API_KEY_FILE = "api-key"
 WEBPUSH_HOST = f"{HOST}:8173"
+# The chat stand-ins (chat.py's constants): the files holding the Slack webhook URL and
+# the Telegram bot token, and the Telegram chat of the store's admins (stock alerts;
+# Alertmanager's alerts go to -1001).
+CHAT_URL = f"http://{HOST}:8171"
+CHAT_SLACK_URL_FILE = "slack-webhook-url"
+CHAT_TELEGRAM_TOKEN_FILE = "telegram-bot-token"  # noqa: S105 - a file name
+ADMIN_TELEGRAM_CHAT_ID = -1002
 # In notifications' state directory: its VAPID private key and the key that signs its
 # unsubscribe links (each made once, mode 0600).
 VAPID_KEY_FILE = "vapid-private-key"
@@ -532,9 +539,10 @@ class OrdersService(UvicornService):
 
 
 class NotificationsService(UvicornService):
-    """The notifications service, sending to Mailpit, the SMS stand-in's two accounts and
-    the Web Push stand-in, with its client secret for auth, its VAPID key and a key of
-    its own for unsubscribe links (each made once: links in mail sent survive restarts)."""
+    """The notifications service, sending to Mailpit, the SMS stand-in's two accounts,
+    the Web Push stand-in and (stock alerts to admins) the chat stand-ins, with its
+    client secret for auth, its VAPID key and a key of its own for unsubscribe links
+    (each made once: links in mail sent survive restarts)."""
 
     descriptor = NOTIFICATIONS
 
@@ -579,13 +587,24 @@ class NotificationsService(UvicornService):
             "VAPID_PRIVATE_KEY_FILE": str(self.vapid_key_file),
             "PUSH_ENDPOINT_HOSTS": WEBPUSH_HOST,
             "UNSUBSCRIBE_KEY_FILE": str(self.unsubscribe_key_file),
+            "CATALOG_URL": CATALOG_URL,
+            # Stock crossings to the admins: the chat stand-ins, Slack first.
+            "CHAT_SLACK_WEBHOOK_URL_FILE": str(
+                self.paths.component_dir("chat") / CHAT_SLACK_URL_FILE
+            ),
+            "CHAT_TELEGRAM_BOT_TOKEN_FILE": str(
+                self.paths.component_dir("chat") / CHAT_TELEGRAM_TOKEN_FILE
+            ),
+            "CHAT_TELEGRAM_CHAT_ID": str(ADMIN_TELEGRAM_CHAT_ID),
+            "TELEGRAM_API_URL": CHAT_URL,
         }
 
 
-# The SMS stand-in writes the key file the service reads at start, and the Web Push
-# stand-in is its push service: both start first (the descriptor's dependencies
-# name the cluster's needs; these are devstack's stand-ins for third parties).
-NotificationsService.requires = (*NotificationsService.requires, "sms", "webpush")
+# The SMS and chat stand-ins write the credential files the service reads at start,
+# and the Web Push stand-in is its push service: all start first (the descriptor's
+# dependencies name the cluster's needs; these are devstack's stand-ins for third
+# parties).
+NotificationsService.requires = (*NotificationsService.requires, "sms", "webpush", "chat")
 
 
 class WishlistService(UvicornService):

@@ -97,12 +97,16 @@ NOTIFICATIONS: Final = ServiceDescriptor(
     port=8106,
     # Redis: auth's role epochs (the delivery log is for admins). Mail: the SMTP server.
     dependencies=frozenset({"cassandra", "kafka", "redis", "mail"}),
-    # auth: tokens, and each recipient's e-mail address (a service token, ADR 0027).
-    calls=frozenset({"auth"}),
+    # auth: tokens, and each recipient's e-mail address (a service token, ADR 0027);
+    # catalog: the names of the products that notices and stock crossings name by id
+    # (public reads, no service token).
+    calls=frozenset({"auth", "catalog"}),
     service_tokens=frozenset({"auth"}),
     # Order events become messages to the order's owner; the wishlist's price-drop and
-    # back-in-stock notices messages to the user they name.
-    consumes=(ORDERS_TOPIC, WISHLIST_TOPIC),
+    # back-in-stock notices messages to the user they name; inventory's LowStock and
+    # BackInStock messages to the admins' chats (Slack, Telegram); the reviews'
+    # ReviewModerated a message to the review's author.
+    consumes=(ORDERS_TOPIC, WISHLIST_TOPIC, INVENTORY_TOPIC, REVIEWS_TOPIC),
     secrets=(
         # Signs the one-click unsubscribe links of promotional e-mail (HMAC; ADR 0030).
         SecretFile(file="unsubscribe", key="notifications/unsubscribe", fields=("key",)),

@@ -3,7 +3,8 @@
 A review counts towards its product's rating while it is published. ReviewPublished
 says it is (again, or with a new rating after an edit); ReviewRemoved says it no
 longer is (deleted by its author, rejected, taken back for moderation after an edit
-or reports). `version` grows with every write of the review, so a consumer keeps the
+or reports). ReviewModerated tells its author a moderation outcome (notifications).
+`version` grows with every write of the review, so a consumer keeps the
 newest state per review whatever order the events arrive in, and the same fact
 published twice changes nothing.
 """
@@ -21,6 +22,8 @@ REVIEWS_SOURCE = "/productstore/reviews"
 REVIEWS_TOPIC = "productstore.reviews"
 
 RemovalReason = Literal["deleted", "rejected", "edited", "reported"]
+ModerationOutcome = Literal["approved", "rejected"]
+DecidedBy = Literal["moderator", "automatic"]
 
 
 class _ReviewState(EventPayload):
@@ -47,4 +50,20 @@ class ReviewRemoved(_ReviewState):
     reason: RemovalReason
 
 
-REVIEW_EVENTS: tuple[type[EventPayload], ...] = (ReviewPublished, ReviewRemoved)
+class ReviewModerated(_ReviewState):
+    """A moderation outcome for the review's author: a moderator approved or rejected it,
+    or the automatic moderation rejected it on write or edit (a review published on
+    write has no outcome to tell: its author sees it published)."""
+
+    event_type: ClassVar[str] = "productstore.reviews.ReviewModerated.v1"
+
+    user_id: UUID = Field(description="The review's author")
+    outcome: ModerationOutcome
+    decided_by: DecidedBy
+    reasons: list[str] = Field(
+        default_factory=list,
+        description="The moderation's reasons for a rejection (e.g. profanity, spam)",
+    )
+
+
+REVIEW_EVENTS: tuple[type[EventPayload], ...] = (ReviewPublished, ReviewRemoved, ReviewModerated)

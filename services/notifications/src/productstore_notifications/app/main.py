@@ -7,12 +7,19 @@ import os
 import secrets
 import socket
 import uuid
+from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 from datetime import timedelta
+from typing import Any
 
 from fastapi import FastAPI
 
-from productstore_common.events import ConsumerConfig, ConsumerMetrics, IdempotentConsumer
+from productstore_common.events import (
+    CloudEvent,
+    ConsumerConfig,
+    ConsumerMetrics,
+    IdempotentConsumer,
+)
 from productstore_common.kit import ServiceKit, service_app
 from productstore_common.kit.connections import create_topics
 from productstore_common.ratelimit import RateLimiter
@@ -30,12 +37,15 @@ from productstore_notifications.app.core.config import (
 )
 from productstore_notifications.app.data import migrations_dir
 from productstore_notifications.app.data.broadcasts import BroadcastStore
+from productstore_notifications.app.data.catalog import ProductNames
+from productstore_notifications.app.data.chat import ChatMessage, SlackWebhook, TelegramBot
 from productstore_notifications.app.data.contacts import AuthContacts
 from productstore_notifications.app.data.devices import DeviceStore
 from productstore_notifications.app.data.sms import Sms, SmsProvider
 from productstore_notifications.app.data.smtp import SmtpProvider
 from productstore_notifications.app.data.store import NotificationStore
 from productstore_notifications.app.data.webpush import WebPushSender, vapid_private_key
+from productstore_notifications.app.services.admin_chat import STOCK_EVENTS, AdminChat
 from productstore_notifications.app.services.broadcasts import Broadcasts
 from productstore_notifications.app.services.devices import Devices
 from productstore_notifications.app.services.inbox import DeliveryLog, UserNotifications
@@ -58,10 +68,13 @@ e-mail (HTML and plain text, in the user's language), an in-app inbox, SMS deliv
 updates (order fulfilled and delivered, to users who gave a phone and opted in) and
 Web Push to the browsers a user subscribed.
 
-Each order event on `productstore.orders` and each wishlist notice on
-`productstore.wishlist` (price drop, back in stock) becomes at most one message per
-channel for the user it concerns: the message is claimed in Cassandra (event,
-recipient, channel) before it is sent, so a redelivered event sends nothing.
+Each order event on `productstore.orders`, each wishlist notice on
+`productstore.wishlist` (price drop, back in stock, naming the product as the catalog
+does) and each review moderation outcome on `productstore.reviews` becomes at most one
+message per channel for the user it concerns, and each stock crossing on
+`productstore.inventory` one message to the admins' chat (Slack, else Telegram): the
+message is claimed in Cassandra (event, recipient, channel) before it is sent, so a
+redelivered event sends nothing.
 Administrators broadcast promotions to the users who consented; every promotional
 e-mail carries a signed one-click unsubscribe link (RFC 8058). E-mail and SMS go
 through ordered chains of providers, each behind a circuit breaker; a message that
@@ -133,12 +146,17 @@ async def setup(kit: ServiceKit[NotificationsSettings]) -> None:
     )
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     mobile = await _mobile(kit, store, owner)
+    names = await kit.enter(
+        ProductNames(str(settings.catalog_url), timeout=settings.catalog_timeout_seconds)
+    )
+    admin_chat = kit.provide(await _admin_chat(kit, store, names, owner))
+    metrics = NotifierMetrics.of(kit.metrics)
     notifier = kit.provide(
         Notifier(
             store,
             contacts,
             chain,
-            NotifierMetrics.of(kit.metrics),
+            metrics,
             mail_from=settings.mail_from,
             retry=Retry(
                 settings.send_rounds, settings.retry_initial_seconds, settings.retry_max_seconds
@@ -146,6 +164,7 @@ async def setup(kit: ServiceKit[NotificationsSettings]) -> None:
             owner=owner,
             unsubscribe=links,
             mobile=mobile,
+            names=names,
         )
     )
     kit.provide(
@@ -166,18 +185,17 @@ async def setup(kit: ServiceKit[NotificationsSettings]) -> None:
     )
     if settings.consume_orders:
         if settings.creates_topics:
-            # Orders and wishlist create their topics in clusters; locally they may not
-            # run yet.
-            await create_topics(settings, [settings.orders_topic, settings.wishlist_topic])
+            # Their producers create the topics in clusters; locally they may not run yet.
+            await create_topics(settings, _topics(settings))
         await kit.enter(
             IdempotentConsumer(
                 db,
                 bootstrap_servers=settings.kafka_bootstrap_servers,
                 group_id=settings.consumer_group,
-                topics=[settings.orders_topic, settings.wishlist_topic],
+                topics=_topics(settings),
                 registry=events_registry(),
-                handler=notifier.handle,
-                handles=HANDLED,
+                handler=_dispatch(notifier, admin_chat, metrics),
+                handles=(*HANDLED, *STOCK_EVENTS),
                 # The handler is idempotent by itself (a claim per message), so the
                 # kit's per-event dedupe would only cost two more LWTs per event.
                 config=ConsumerConfig(handler_timeout=HANDLER_TIMEOUT_SECONDS, dedupe=False),
@@ -241,6 +259,81 @@ async def _mobile(
             settings.breaker_reset_seconds,
         ),
         owner,
+    )
+
+
+def _topics(settings: NotificationsSettings) -> list[str]:
+    return [
+        settings.orders_topic,
+        settings.wishlist_topic,
+        settings.inventory_topic,
+        settings.reviews_topic,
+    ]
+
+
+def _dispatch(
+    notifier: Notifier, admin_chat: AdminChat, metrics: NotifierMetrics
+) -> Callable[[CloudEvent[Any]], Awaitable[None]]:
+    """The consumer's handler: stock crossings to the admins' chats, the rest to users."""
+
+    async def handle(event: CloudEvent[Any]) -> None:
+        if event.type in STOCK_EVENTS:
+            outcome = await admin_chat.handle(event)
+            if outcome is not None:
+                metrics.deliveries.labels("chat", outcome).inc()
+            return
+        await notifier.handle(event)
+
+    return handle
+
+
+async def _admin_chat(
+    kit: ServiceKit[NotificationsSettings],
+    store: NotificationStore,
+    names: ProductNames,
+    owner: str,
+) -> AdminChat:
+    """The chat failover chain (Slack, then Telegram: those configured)."""
+    settings = kit.settings
+    providers: list[SlackWebhook | TelegramBot] = []
+    if settings.chat_slack_webhook_url is not None:
+        url = settings.chat_slack_webhook_url.get_secret_value().strip()
+        providers.append(
+            await kit.enter(aclosing(SlackWebhook(url, timeout=settings.chat_timeout_seconds)))
+        )
+    if settings.chat_telegram_bot_token is not None and settings.chat_telegram_chat_id is not None:
+        providers.append(
+            await kit.enter(
+                aclosing(
+                    TelegramBot(
+                        str(settings.telegram_api_url),
+                        settings.chat_telegram_bot_token.get_secret_value().strip(),
+                        settings.chat_telegram_chat_id,
+                        timeout=settings.chat_timeout_seconds,
+                    )
+                )
+            )
+        )
+    chain: FailoverChain[ChatMessage] | None = None
+    if providers:
+        chain = FailoverChain(
+            providers,
+            failures=settings.breaker_failures,
+            reset_seconds=settings.breaker_reset_seconds,
+        )
+    else:
+        _logger.warning(
+            "no admin chat (Slack webhook or Telegram bot): stock crossings are read and skipped"
+        )
+    return AdminChat(
+        store,
+        chain,
+        names,
+        rounds=settings.send_rounds,
+        initial_seconds=settings.retry_initial_seconds,
+        max_seconds=settings.retry_max_seconds,
+        owner=owner,
+        locale=settings.admin_locale,
     )
 
 

@@ -18,10 +18,17 @@ Topic = Literal[
     "price_drop",
     "back_in_stock",
     "promotion",
+    "review_approved",
+    "review_rejected",
 ]
-"""What a message is about: an order event, a wishlist notice, or an admin's broadcast."""
+"""What a message is about: an order event, a wishlist notice, an admin's broadcast, or
+a moderation outcome of the user's review."""
 Channel = Literal["email", "inapp", "sms", "push"]
 """How it reaches the user."""
+AdminTopic = Literal["low_stock", "stock_recovered"]
+"""What a message to the store's admins is about: a product's stock crossed its threshold."""
+DeliveryChannel = Literal[Channel, "chat"]
+"""Every channel of the delivery log: the users' and the admins' chats (Slack, Telegram)."""
 Locale = Literal["en", "ru"]
 DeliveryOutcome = Literal["sent", "failed", "skipped", "dead_lettered"]
 
@@ -60,7 +67,8 @@ class PreferencesBase(_Strict):
         max_length=len(TOPICS) * len(CHANNELS),
         description="Topics muted per channel",
     )
-    sms_opt_in: bool = Field(
+    # Strict, as promotions: a JSON "yes" or 1 is not consent to SMS.
+    sms_opt_in: StrictBool = Field(
         default=False,
         description="SMS delivery updates (order fulfilled and delivered) to `phone`: "
         "off unless the user turns it on; needs a phone",
@@ -104,13 +112,15 @@ class InboxPage(BaseModel):
 class DeliveryPublic(BaseModel):
     at: datetime
     event_id: uuid.UUID
-    recipient: str = Field(description="The user id the message was for")
-    channel: Channel
+    recipient: str = Field(
+        description="The user id the message was for (`admins`: the admins' chats)"
+    )
+    channel: DeliveryChannel
     topic: str
     attempt: int = Field(description="1 for the first try; each provider tried counts")
     provider: str = Field(
         description="`smtp:host:port`, `sms:<base URL>`, `push:<push service origin>`, "
-        "`inapp`, or `-` when none was tried"
+        "`slack`, `telegram`, `inapp`, or `-` when none was tried"
     )
     outcome: DeliveryOutcome
     latency_ms: float
@@ -121,13 +131,21 @@ class Replay(_Strict):
     """Which dead-lettered message to send again (the delivery log names both)."""
 
     event_id: uuid.UUID
-    recipient: str = Field(min_length=1, max_length=64, description="The user id")
-    channel: Literal["email"] = "email"
+    recipient: str = Field(
+        min_length=1, max_length=64, description="The user id (`admins` for `chat`)"
+    )
+    channel: Literal["email", "sms", "push", "chat"] = Field(
+        default="email",
+        description="`email`, `sms`, `push` (to the phone or subscriptions the user has "
+        "now), or `chat` (a stock alert to the admins' chats)",
+    )
 
 
 class ReplayOutcome(BaseModel):
-    outcome: Literal["sent", "dead_lettered", "no_address"] = Field(
-        description="`dead_lettered`: it failed again (a new dead letter)"
+    outcome: Literal["sent", "dead_lettered", "no_address", "gone"] = Field(
+        description="`dead_lettered`: it failed again (a new dead letter); `no_address`: "
+        "no such user, or (SMS) no phone or consent any more; `gone`: (push) no "
+        "subscription left. Only `dead_lettered` keeps the dead letter."
     )
 
 

@@ -10,6 +10,7 @@ from fastapi import Depends
 from productstore_common.auth import AdminUser, CurrentUser, Principal
 from productstore_common.errors import problem
 from productstore_common.kit import provide
+from productstore_notifications.app.services.admin_chat import AdminChat
 from productstore_notifications.app.services.broadcasts import Broadcasts
 from productstore_notifications.app.services.devices import Devices
 from productstore_notifications.app.services.inbox import DeliveryLog, UserNotifications
@@ -17,6 +18,7 @@ from productstore_notifications.app.services.notifier import Notifier
 from productstore_notifications.app.services.unsubscribe import Unsubscribes
 
 __all__ = [
+    "AdminChatDep",
     "AdminUser",
     "BroadcastsDep",
     "CurrentUser",
@@ -31,6 +33,7 @@ __all__ = [
 UserNotificationsDep = Annotated[UserNotifications, Depends(provide(UserNotifications))]
 DeliveryLogDep = Annotated[DeliveryLog, Depends(provide(DeliveryLog))]
 NotifierDep = Annotated[Notifier, Depends(provide(Notifier))]
+AdminChatDep = Annotated[AdminChat, Depends(provide(AdminChat))]
 DevicesDep = Annotated[Devices, Depends(provide(Devices))]
 BroadcastsDep = Annotated[Broadcasts, Depends(provide(Broadcasts))]
 UnsubscribesDep = Annotated[Unsubscribes, Depends(provide(Unsubscribes))]

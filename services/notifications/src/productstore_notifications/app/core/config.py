@@ -1,5 +1,5 @@
-"""The notifications service's settings: `ServiceSettings` plus SMTP, SMS, Web Push, auth,
-retries, unsubscribe links and broadcasts.
+"""The notifications service's settings: `ServiceSettings` plus SMTP, SMS, Web Push, the
+admins' chats, auth, the catalog, retries, unsubscribe links and broadcasts.
 
 Environment variables with the `NOTIFICATIONS_` prefix; the shared connection variables
 (`CASSANDRA_CONTACT_POINTS`, `KAFKA_BOOTSTRAP_SERVERS`, ...) are read too (see
@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Self
+import re
+from typing import Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from productstore_common.settings import ServiceSettings
+from productstore_contracts.events.inventory import INVENTORY_TOPIC
 from productstore_contracts.events.orders import ORDERS_TOPIC
+from productstore_contracts.events.reviews import REVIEWS_TOPIC
 from productstore_contracts.events.wishlist import WISHLIST_TOPIC
 
 _KAFKA_TOPIC = r"^[A-Za-z0-9._-]{1,200}$"
@@ -40,6 +43,10 @@ class NotificationsSettings(ServiceSettings):
     orders_topic: str = Field(default=ORDERS_TOPIC, pattern=_KAFKA_TOPIC)
     # The wishlist service's price-drop and back-in-stock notices (same consumer group).
     wishlist_topic: str = Field(default=WISHLIST_TOPIC, pattern=_KAFKA_TOPIC)
+    # Inventory's LowStock and BackInStock: messages to the admins' chats (same group).
+    inventory_topic: str = Field(default=INVENTORY_TOPIC, pattern=_KAFKA_TOPIC)
+    # The reviews' ReviewModerated: moderation outcomes to the review's author.
+    reviews_topic: str = Field(default=REVIEWS_TOPIC, pattern=_KAFKA_TOPIC)
     consumer_group: str = Field(default="notifications", pattern=r"^[A-Za-z0-9._-]{1,100}$")
     # Off: the API only; no order or wishlist event is turned into messages (tools).
     consume_orders: bool = True
@@ -92,6 +99,21 @@ class NotificationsSettings(ServiceSettings):
     )
     max_devices: int = Field(default=10, ge=1, le=100)
 
+    # The admins' chats for stock crossings, in failover order: a Slack incoming webhook
+    # (its URL is the credential), then a Telegram bot (token and chat). Neither: no
+    # admin messages. Third parties' credentials, like the SMS key: files in clusters.
+    chat_slack_webhook_url: SecretStr | None = None
+    chat_telegram_bot_token: SecretStr | None = None
+    chat_telegram_chat_id: int | None = None
+    telegram_api_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
+    chat_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # The language of the admins' messages.
+    admin_locale: Literal["en", "ru"] = "en"
+    # The catalog: product names in wishlist notices and admin messages (a message
+    # whose name cannot be read shows the product's short reference instead).
+    catalog_url: AnyHttpUrl = AnyHttpUrl("http://catalog:8000")
+    catalog_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+
     # Namespaces this service's Redis keys (the broadcasts' rate limit per admin).
     redis_key_prefix: str = Field(default="notifications", pattern=r"^[A-Za-z0-9:_.-]{1,64}$")
     # Where users reach the gateway: the base of the unsubscribe links in e-mail.
@@ -138,6 +160,30 @@ class NotificationsSettings(ServiceSettings):
                 )
         return value
 
+    @field_validator("chat_slack_webhook_url")
+    @classmethod
+    def _slack_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parts = urlsplit(value.get_secret_value().strip())
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                # The URL is the secret: say what is wrong, not what it is.
+                raise ValueError(
+                    "the Slack webhook URL is not an http(s) URL (Slack gives "
+                    "https://hooks.slack.com/services/T.../B.../...)"
+                )
+        return value
+
+    @field_validator("chat_telegram_bot_token")
+    @classmethod
+    def _telegram_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"[0-9]+:[A-Za-z0-9_-]+", value.get_secret_value().strip()
+        ):
+            raise ValueError(
+                "the Telegram bot token is not <bot id>:<secret>, as BotFather gives it"
+            )
+        return value
+
     @field_validator("vapid_private_key")
     @classmethod
     def _vapid_key(cls, value: SecretStr | None) -> SecretStr | None:
@@ -156,9 +202,15 @@ class NotificationsSettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
+        if (self.chat_telegram_bot_token is None) != (self.chat_telegram_chat_id is None):
+            raise ValueError(
+                "the Telegram bot needs both CHAT_TELEGRAM_BOT_TOKEN and CHAT_TELEGRAM_CHAT_ID "
+                "(the admins' chat, e.g. -1001234567890), or neither"
+            )
         for channel, worst in (
             ("SMS", self.worst_sms_seconds()),
             ("push", self.worst_push_seconds()),
+            ("chat", self.worst_chat_seconds()),
         ):
             if worst > MAX_SEND_SECONDS:
                 raise ValueError(
@@ -201,6 +253,21 @@ class NotificationsSettings(ServiceSettings):
         """SMS runs beside e-mail: its own rounds over its own providers."""
         per_round = len(self.sms_urls()) * self.sms_timeout_seconds
         return self.send_rounds * per_round + (self.send_rounds - 1) * self.retry_max_seconds
+
+    def worst_chat_seconds(self) -> float:
+        """The admins' chats: the name from the catalog, then rounds over the chats."""
+        per_round = self.chat_count() * self.chat_timeout_seconds
+        return (
+            self.catalog_timeout_seconds
+            + self.send_rounds * per_round
+            + (self.send_rounds - 1) * self.retry_max_seconds
+        )
+
+    def chat_count(self) -> int:
+        """How many admin chats are configured (0 to 2)."""
+        return (self.chat_slack_webhook_url is not None) + (
+            self.chat_telegram_bot_token is not None
+        )
 
     def worst_push_seconds(self) -> float:
         """A user's subscriptions are pushed to concurrently: one timeout a round."""

@@ -77,7 +77,7 @@ class DeadLetter:
     recipient: str
     channel: str
     topic: str
-    user_id: uuid.UUID
+    user_id: uuid.UUID | None  # None: to the admins' chats
     locale: str
     subject: str
     text: str
@@ -236,6 +236,36 @@ class NotificationStore:
                 record.latency_ms,
                 record.error,
             ),
+        )
+
+    async def log_attempt(
+        self,
+        event_id: uuid.UUID,
+        recipient: str,
+        channel: str,
+        topic: str,
+        *,
+        at: datetime,
+        attempt: int,
+        provider: str,
+        outcome: str,
+        latency_ms: float = 0.0,
+        error: str | None = None,
+    ) -> None:
+        """One attempt of one message into the log (every channel's senders write it so)."""
+        await self.log(
+            DeliveryRecord(
+                at=at,
+                event_id=event_id,
+                recipient=recipient,
+                channel=channel,
+                topic=topic,
+                attempt=attempt,
+                provider=provider,
+                outcome=outcome,
+                latency_ms=latency_ms,
+                error=error,
+            )
         )
 
     async def deliveries(

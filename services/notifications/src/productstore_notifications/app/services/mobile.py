@@ -24,13 +24,17 @@ from productstore_notifications.app.data.devices import DeviceStore
 from productstore_notifications.app.data.sms import Sms
 from productstore_notifications.app.data.store import (
     DeadLetter,
-    DeliveryRecord,
     NotificationStore,
     PreferencesRecord,
 )
 from productstore_notifications.app.data.webpush import PushResult, Subscription, WebPushSender
 from productstore_notifications.app.models import SMS_TOPICS, Channel, Locale, Topic
-from productstore_notifications.app.services.providers import CircuitBreaker, FailoverChain
+from productstore_notifications.app.services.providers import (
+    Attempt,
+    CircuitBreaker,
+    FailoverChain,
+    send_in_rounds,
+)
 from productstore_notifications.app.services.rendering import Facts, Short, render_short
 
 
@@ -109,28 +113,31 @@ class MobileChannels:
     async def _sms(self, chain: FailoverChain[Sms], message: ShortMessage, phone: str) -> str:
         if not await self._claim(message, "sms"):
             return "duplicate"
+        return await self._sms_rounds(chain, message, phone)
+
+    async def _sms_rounds(
+        self, chain: FailoverChain[Sms], message: ShortMessage, phone: str
+    ) -> str:
         reference = f"{message.event_id}:{message.recipient}:sms"
-        backoff = Backoff(self.rounds.initial_seconds, self.rounds.max_seconds)
-        attempt, last_error = 0, "not tried"
-        for round_ in range(1, self.rounds.rounds + 1):
-            result = await chain.send(Sms(to=phone, body=message.short.text, reference=reference))
-            if not result.attempts:
-                attempt += 1
-                last_error = "every SMS provider's circuit breaker is open"
-                await self._log(message, "sms", attempt, "-", "failed", error=last_error)
-            for tried in result.attempts:
-                attempt += 1
-                outcome = "sent" if tried.ok else "failed"
-                await self._log(
-                    message, "sms", attempt, tried.provider, outcome, tried.latency_ms, tried.error
-                )
-                last_error = tried.error or last_error
-            if result.sent_by is not None:
-                await self._settle(message, "sms", "sent")
-                return "sent"
-            if round_ < self.rounds.rounds:
-                await asyncio.sleep(backoff.next_delay())
-        return await self._dead_letter(message, "sms", attempt, last_error)
+
+        async def log(attempt: int, tried: Attempt) -> None:
+            outcome = "sent" if tried.ok else "failed"
+            await self._log(
+                message, "sms", attempt, tried.provider, outcome, tried.latency_ms, tried.error
+            )
+
+        result = await send_in_rounds(
+            chain,
+            Sms(to=phone, body=message.short.text, reference=reference),
+            rounds=self.rounds.rounds,
+            backoff=Backoff(self.rounds.initial_seconds, self.rounds.max_seconds),
+            log=log,
+            all_open="every SMS provider's circuit breaker is open",
+        )
+        if result.sent_by is not None:
+            await self._settle(message, "sms", "sent")
+            return "sent"
+        return await self._dead_letter(message, "sms", result.attempts, result.last_error)
 
     # --- push ------------------------------------------------------------------
     async def _push(
@@ -138,6 +145,11 @@ class MobileChannels:
     ) -> str:
         if not await self._claim(message, "push"):
             return "duplicate"
+        return await self._push_rounds(sender, message, subscriptions)
+
+    async def _push_rounds(
+        self, sender: WebPushSender, message: ShortMessage, subscriptions: list[Subscription]
+    ) -> str:
         payload = {
             "title": message.short.title,
             "body": message.short.text,
@@ -209,6 +221,48 @@ class MobileChannels:
             breaker.succeeded()
         return result, latency_ms
 
+    # --- replay ----------------------------------------------------------------
+    async def replay(self, event_id: uuid.UUID, recipient: str, channel: Channel) -> str:
+        """Send a dead-lettered SMS or push again, its text as it was rendered, to the
+        phone or subscriptions the user has now: `sent`, `dead_lettered`, `no_address`
+        (no phone or no SMS consent any more), `gone` (no subscription left), or
+        `not_found`, `busy`, `not_configured` (the channel is off in this process)."""
+        sms, push = self.sms, self.push
+        if channel not in {"sms", "push"}:
+            return "not_found"
+        if (channel == "sms" and sms is None) or (channel == "push" and push is None):
+            return "not_configured"
+        letter = await self.store.dead_letter_of(event_id, recipient, channel)
+        if letter is None or letter.user_id is None:
+            return "not_found"
+        if not await self.store.reclaim(event_id, recipient, channel, self.owner, self.clock()):
+            return "busy"
+        message = ShortMessage(
+            event_id,
+            letter.topic,  # type: ignore[arg-type]  # written from a Topic
+            letter.user_id,
+            "ru" if letter.locale == "ru" else "en",
+            Short(title=letter.subject, text=letter.text),
+        )
+        outcome: str
+        if sms is not None and channel == "sms":
+            preferences = await self.store.preferences(letter.user_id)
+            if preferences.phone and preferences.sms_opt_in:
+                outcome = await self._sms_rounds(sms, message, preferences.phone)
+            else:
+                outcome = "no_address"
+        elif push is not None:
+            subscriptions = await self.devices.of(letter.user_id)
+            outcome = (
+                await self._push_rounds(push, message, subscriptions) if subscriptions else "gone"
+            )
+        if outcome in {"no_address", "gone"}:
+            # Nowhere to send it any more: settled, not a dead letter to replay again.
+            await self._settle(message, channel, "skipped")
+        if outcome != "dead_lettered":
+            await self.store.forget_dead_letter(event_id, recipient, channel)
+        return outcome
+
     # --- shared ----------------------------------------------------------------
     async def _claim(self, message: ShortMessage, channel: Channel) -> bool:
         return await self.store.claim(
@@ -252,19 +306,17 @@ class MobileChannels:
         latency_ms: float = 0.0,
         error: str | None = None,
     ) -> None:
-        await self.store.log(
-            DeliveryRecord(
-                at=self.clock(),
-                event_id=message.event_id,
-                recipient=message.recipient,
-                channel=channel,
-                topic=message.topic,
-                attempt=attempt,
-                provider=provider,
-                outcome=outcome,
-                latency_ms=latency_ms,
-                error=error,
-            )
+        await self.store.log_attempt(
+            message.event_id,
+            message.recipient,
+            channel,
+            message.topic,
+            at=self.clock(),
+            attempt=attempt,
+            provider=provider,
+            outcome=outcome,
+            latency_ms=latency_ms,
+            error=error,
         )
 
 

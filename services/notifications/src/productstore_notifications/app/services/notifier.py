@@ -26,6 +26,7 @@ from prometheus_client import Counter, Histogram
 
 from productstore_common.events import Backoff, CloudEvent, EventRegistry
 from productstore_common.telemetry.metrics import AppMetrics
+from productstore_contracts.events.inventory import INVENTORY_EVENTS
 from productstore_contracts.events.orders import (
     ORDER_EVENTS,
     OrderCancelled,
@@ -35,15 +36,16 @@ from productstore_contracts.events.orders import (
     OrderPaid,
     OrderPlaced,
 )
+from productstore_contracts.events.reviews import REVIEW_EVENTS, ReviewModerated
 from productstore_contracts.events.wishlist import (
     WISHLIST_EVENTS,
     WishlistBackInStock,
     WishlistPriceDropped,
 )
+from productstore_notifications.app.data.catalog import ProductNames
 from productstore_notifications.app.data.contacts import AuthContacts, ContactsUnavailableError
 from productstore_notifications.app.data.store import (
     DeadLetter,
-    DeliveryRecord,
     NotificationStore,
     OrderOwner,
     PreferencesRecord,
@@ -56,6 +58,7 @@ from productstore_notifications.app.services.rendering import (
     OrderFacts,
     ProductFacts,
     Rendered,
+    ReviewFacts,
     render,
 )
 from productstore_notifications.app.services.unsubscribe import UnsubscribeLinks
@@ -80,13 +83,16 @@ HANDLED: tuple[str, ...] = tuple(
         OrderDelivered,
         WishlistPriceDropped,
         WishlistBackInStock,
+        ReviewModerated,
     )
 )
 
 
 def events_registry() -> EventRegistry:
-    """The order events and the wishlist's notices (one consumer reads both topics)."""
-    return EventRegistry((*ORDER_EVENTS, *WISHLIST_EVENTS))
+    """The order events, the wishlist's notices, inventory's and the reviews' (one
+    consumer reads the four topics; of inventory's only the stock crossings are
+    handled, of the reviews' only the moderation outcomes)."""
+    return EventRegistry((*ORDER_EVENTS, *WISHLIST_EVENTS, *INVENTORY_EVENTS, *REVIEW_EVENTS))
 
 
 @dataclass(frozen=True)
@@ -142,8 +148,10 @@ class Notifier:
         unsubscribe: UnsubscribeLinks,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         mobile: MobileChannels | None = None,
+        names: ProductNames | None = None,
     ) -> None:
         self.mobile = mobile
+        self.names = names
         self.store = store
         self.contacts = contacts
         self.chain = chain
@@ -170,8 +178,14 @@ class Notifier:
                 owner = OrderOwner(user_id=data.user_id, total=data.total, currency=data.currency)
                 await self.store.remember_order(data.order_id, owner, event.time)
                 return "order_placed", owner.user_id, self._order(data.order_id, event, owner)
-            case WishlistPriceDropped() | WishlistBackInStock():
-                return self._notice(data, event)
+            case WishlistPriceDropped() | WishlistBackInStock() | ReviewModerated():
+                # They name the product by id; the catalog names it for people.
+                name = await self.names.name(data.product_id) if self.names else None
+                return (
+                    self._review(data, event, name)
+                    if isinstance(data, ReviewModerated)
+                    else self._notice(data, event, name)
+                )
             case OrderFulfilled() | OrderDelivered():
                 # They name the owner; the total is known when this service saw the order placed.
                 topic_of: Topic = (
@@ -208,20 +222,33 @@ class Notifier:
         return topic, known.user_id, facts
 
     @staticmethod
+    def _review(
+        data: ReviewModerated, event: CloudEvent[Any], name: str | None
+    ) -> tuple[Topic, uuid.UUID, Facts]:
+        review = ReviewFacts(
+            product_id=str(data.product_id), at=event.time, name=name, reasons=tuple(data.reasons)
+        )
+        topic: Topic = "review_approved" if data.outcome == "approved" else "review_rejected"
+        return topic, data.user_id, review
+
+    @staticmethod
     def _notice(
-        data: WishlistPriceDropped | WishlistBackInStock, event: CloudEvent[Any]
+        data: WishlistPriceDropped | WishlistBackInStock,
+        event: CloudEvent[Any],
+        name: str | None,
     ) -> tuple[Topic, uuid.UUID, Facts]:
         if isinstance(data, WishlistPriceDropped):
             drop = ProductFacts(
                 product_id=str(data.product_id),
                 at=event.time,
+                name=name,
                 old_price=data.old_price,
                 new_price=data.new_price,
                 currency=data.currency,
             )
             return "price_drop", data.user_id, drop
         back = ProductFacts(
-            product_id=str(data.product_id), at=event.time, available=data.available
+            product_id=str(data.product_id), at=event.time, name=name, available=data.available
         )
         return "back_in_stock", data.user_id, back
 
@@ -419,7 +446,7 @@ class Notifier:
         """Send a dead-lettered e-mail again, as it was rendered: its outcome, or
         `not_found` (no such dead letter), `busy` (someone is replaying it)."""
         letter = await self.store.dead_letter_of(event_id, recipient, "email")
-        if letter is None:
+        if letter is None or letter.user_id is None:
             return "not_found"
         if not await self.store.reclaim(event_id, recipient, "email", self.owner, self.clock()):
             return "busy"
@@ -468,19 +495,17 @@ class Notifier:
         latency_ms: float = 0.0,
         error: str | None = None,
     ) -> None:
-        await self.store.log(
-            DeliveryRecord(
-                at=self.clock(),
-                event_id=message.event_id,
-                recipient=str(message.user_id),
-                channel=channel,
-                topic=message.topic,
-                attempt=attempt,
-                provider=provider,
-                outcome=outcome,
-                latency_ms=latency_ms,
-                error=error,
-            )
+        await self.store.log_attempt(
+            message.event_id,
+            str(message.user_id),
+            channel,
+            message.topic,
+            at=self.clock(),
+            attempt=attempt,
+            provider=provider,
+            outcome=outcome,
+            latency_ms=latency_ms,
+            error=error,
         )
 
 

@@ -1,5 +1,5 @@
-"""Providers of a channel (SMTP servers, SMS APIs) as an ordered failover chain, each
-behind a circuit breaker.
+"""Providers of a channel (SMTP servers, SMS APIs, the admins' chats) as an ordered
+failover chain, each behind a circuit breaker.
 
 A provider that fails `failures` times in a row is skipped (its breaker is open) for
 `reset_seconds`; then one message may try it again (half-open): success closes the
@@ -10,12 +10,14 @@ delivery log shows which provider was tried, how it went and how long it took.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Generic, Literal, Protocol, TypeVar
 
+from productstore_common.events import Backoff
 from productstore_notifications.app.data.smtp import ProviderRefusedError
 
 BreakerState = Literal["closed", "open", "half_open"]
@@ -140,3 +142,37 @@ class FailoverChain(Generic[M]):
 
 def _since(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
+
+
+@dataclass(frozen=True)
+class RoundsResult:
+    sent_by: str | None
+    attempts: int
+    last_error: str
+
+
+async def send_in_rounds(
+    chain: FailoverChain[M],
+    message: M,
+    *,
+    rounds: int,
+    backoff: Backoff,
+    log: Callable[[int, Attempt], Awaitable[None]],
+    all_open: str,
+) -> RoundsResult:
+    """Up to `rounds` rounds over the chain with backoff between them, until a provider
+    takes the message; `log` gets every attempt, numbered from 1 (an `all_open` attempt
+    by provider `-` for a round in which every breaker was open)."""
+    attempt, last_error = 0, "not tried"
+    for round_ in range(1, rounds + 1):
+        result = await chain.send(message)
+        tried = result.attempts or [Attempt("-", False, 0.0, all_open)]
+        for each in tried:
+            attempt += 1
+            await log(attempt, each)
+            last_error = each.error or last_error
+        if result.sent_by is not None:
+            return RoundsResult(result.sent_by, attempt, last_error)
+        if round_ < rounds:
+            await asyncio.sleep(backoff.next_delay())
+    return RoundsResult(None, attempt, last_error)

@@ -15,7 +15,7 @@ from babel.dates import format_datetime
 from babel.numbers import format_currency
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from productstore_notifications.app.models import Locale, Topic
+from productstore_notifications.app.models import AdminTopic, Locale, Topic
 
 # Babel's locale for each language we write in.
 BABEL_LOCALES: dict[Locale, str] = {"en": "en_GB", "ru": "ru_RU"}
@@ -35,7 +35,8 @@ class OrderFacts:
 
 @dataclass(frozen=True)
 class ProductFacts:
-    """What a wishlist notice says about a product (the notice names it by id only)."""
+    """What a wishlist notice says about a product (the notice names it by id; the name
+    is the catalog's, None when the catalog did not give one)."""
 
     product_id: str
     at: datetime
@@ -43,6 +44,7 @@ class ProductFacts:
     new_price: Decimal | None = None
     currency: str | None = None
     available: int | None = None
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,27 @@ class PromotionFacts:
     body: str
 
 
-Facts = OrderFacts | ProductFacts | PromotionFacts
+@dataclass(frozen=True)
+class ReviewFacts:
+    """A moderation outcome of the user's review (the product's name from the catalog)."""
+
+    product_id: str
+    at: datetime
+    name: str | None = None
+    reasons: tuple[str, ...] = ()
+
+
+Facts = OrderFacts | ProductFacts | PromotionFacts | ReviewFacts
+
+
+@dataclass(frozen=True)
+class StockFacts:
+    """A product's stock crossing its threshold, for the admins' chats."""
+
+    product_id: str
+    available: int
+    threshold: int
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,13 +147,22 @@ def render(
 
 
 def _values(
-    facts: OrderFacts | ProductFacts, messages: dict[str, Any], locale: Locale
+    facts: OrderFacts | ProductFacts | ReviewFacts, messages: dict[str, Any], locale: Locale
 ) -> dict[str, str]:
     layout = messages["layout"]
+    if isinstance(facts, ReviewFacts):
+        known = messages["review_reasons"]
+        said = dict.fromkeys(known.get(r, known["other"]) for r in facts.reasons)
+        return {
+            "product": _product(facts.name, facts.product_id, layout["quoted"]),
+            "date": moment(facts.at, locale),
+            "reasons": ", ".join(said) or known["other"],
+        }
     if isinstance(facts, ProductFacts):
         currency = facts.currency or ""
         return {
             "ref": facts.product_id[:8].upper(),
+            "product": _product(facts.name, facts.product_id, layout["quoted"]),
             "date": moment(facts.at, locale),
             "old_price": money(facts.old_price, currency, locale)
             if facts.old_price is not None and currency
@@ -166,6 +197,9 @@ class Short:
 # (one GSM-7 SMS part for the text; broadcasts never go by SMS).
 SHORT_TITLE_CHARS = 80
 SHORT_TEXT_CHARS = 160
+# A product name in a message: long enough for any real one, short enough that an SMS
+# stays near one part.
+PRODUCT_NAME_CHARS = 60
 
 
 @cache
@@ -192,8 +226,11 @@ def render_short(topic: Topic, facts: Facts, locale: Locale) -> Short:
             facts.at.astimezone(UTC), "d MMMM", tzinfo=UTC, locale=BABEL_LOCALES[locale]
         )
     }
-    if isinstance(facts, ProductFacts):
+    if isinstance(facts, ReviewFacts):
+        values["product"] = _product(facts.name, facts.product_id, messages["layout"]["quoted"])
+    elif isinstance(facts, ProductFacts):
         values["ref"] = facts.product_id[:8].upper()
+        values["product"] = _product(facts.name, facts.product_id, messages["layout"]["quoted"])
         values["new_price"] = (
             money(facts.new_price, facts.currency, locale)
             if facts.new_price is not None and facts.currency
@@ -209,6 +246,33 @@ def render_short(topic: Topic, facts: Facts, locale: Locale) -> Short:
         )
     text = messages[topic]
     return Short(title=text["title"].format(**values), text=text["text"].format(**values))
+
+
+@cache
+def _admin_messages(locale: Locale) -> dict[str, Any]:
+    source = (
+        resources.files("productstore_notifications.app") / "templates" / f"admin.{locale}.toml"
+    )
+    return tomllib.loads(source.read_text(encoding="utf-8"))
+
+
+def render_admin(topic: AdminTopic, facts: StockFacts, locale: Locale) -> str:
+    """The chat message to the admins about a stock crossing (templates/admin.<locale>.toml)."""
+    messages = _admin_messages(locale)
+    return str(messages[topic]["text"]).format(
+        product=_product(facts.name, facts.product_id, messages["layout"]["quoted"]),
+        product_id=facts.product_id,
+        available=facts.available,
+        threshold=facts.threshold,
+    )
+
+
+def _product(name: str | None, product_id: str, quoted: str) -> str:
+    """The product as a message names it: its catalog name in the language's quotes,
+    else its short reference (the templates say "product" / "товар" around it)."""
+    if name and name.strip():
+        return quoted.format(name=_cut(" ".join(name.split()), PRODUCT_NAME_CHARS))
+    return product_id[:8].upper()
 
 
 def _cut(text: str, limit: int) -> str:

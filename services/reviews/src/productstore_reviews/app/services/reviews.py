@@ -17,13 +17,15 @@ import time
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from productstore_common.errors import Problem
 from productstore_common.events import CloudEvent, new_event
 from productstore_contracts.events.reviews import (
     REVIEWS_SOURCE,
+    DecidedBy,
     RemovalReason,
+    ReviewModerated,
     ReviewPublished,
     ReviewRemoved,
 )
@@ -53,15 +55,19 @@ def version_time(version: int) -> datetime:
     return datetime.fromtimestamp(version // 1000 / 1000, UTC)
 
 
-def _event(payload: ReviewPublished | ReviewRemoved) -> CloudEvent[Any]:
+def _event(payload: ReviewPublished | ReviewRemoved | ReviewModerated) -> CloudEvent[Any]:
     # Keyed by product: one product's reviews reach the catalog in order.
     return new_event(payload, source=REVIEWS_SOURCE, subject=str(payload.product_id))
 
 
 def transition(
-    before: ReviewRecord | None, after: ReviewRecord, removal: RemovalReason
+    before: ReviewRecord | None,
+    after: ReviewRecord,
+    removal: RemovalReason,
+    decided_by: DecidedBy = "automatic",
 ) -> SideWrites:
-    """The list row, queue change and events that take `before` to `after`."""
+    """The list row, queue change and events that take `before` to `after` (a
+    moderator's decision, or the automatic moderation's on write and edit)."""
     side = SideWrites(record=after)
     was_published = before is not None and before.status == "published"
     if after.status == "published":
@@ -88,10 +94,40 @@ def transition(
                 )
             )
         )
+    outcome = _outcome(before, after, decided_by)
+    if outcome is not None:
+        side.events.append(
+            _event(
+                ReviewModerated(
+                    review_id=after.review_id,
+                    product_id=after.product_id,
+                    version=after.version,
+                    user_id=after.user_id,
+                    outcome=outcome,
+                    decided_by=decided_by,
+                    reasons=list(after.reasons) if outcome == "rejected" else [],
+                )
+            )
+        )
     if before is not None and before.status == "pending":
         side.unqueue = before.updated_at
     side.queue = after.status == "pending"
     return side
+
+
+def _outcome(
+    before: ReviewRecord | None, after: ReviewRecord, decided_by: DecidedBy
+) -> Literal["approved", "rejected"] | None:
+    """What to tell the author: a moderator's approval or rejection, or an automatic
+    rejection (a review published on write needs no word; nor a decision that changed
+    nothing)."""
+    if before is not None and before.status == after.status:
+        return None
+    if after.status == "rejected":
+        return "rejected"
+    if after.status == "published" and decided_by == "moderator":
+        return "approved"
+    return None
 
 
 class Reviews:
@@ -183,11 +219,16 @@ class Reviews:
         return record
 
     async def _write(
-        self, before: ReviewRecord, after: ReviewRecord, removal: RemovalReason
+        self,
+        before: ReviewRecord,
+        after: ReviewRecord,
+        removal: RemovalReason,
+        *,
+        decided_by: DecidedBy = "automatic",
     ) -> bool:
         if not await self.store.replace(after, before.version):
             return False
-        await self.store.follow(transition(before, after, removal))
+        await self.store.follow(transition(before, after, removal, decided_by))
         return True
 
     def _stamped(self, before: ReviewRecord, **changes: Any) -> ReviewRecord:
@@ -240,7 +281,7 @@ class Reviews:
             )
             if approve:
                 after = replace(after, reports=0)
-            if await self._write(before, after, "rejected"):
+            if await self._write(before, after, "rejected", decided_by="moderator"):
                 return after
         raise errors.contended(review_id)
 

@@ -11,6 +11,7 @@ from productstore_common.auth import Principal
 from productstore_common.errors import problem
 from productstore_common.openapi import problems
 from productstore_notifications.app.api.deps import (
+    AdminChatDep,
     AdminUser,
     CurrentUser,
     DeliveryLogDep,
@@ -18,8 +19,8 @@ from productstore_notifications.app.api.deps import (
     UserNotificationsDep,
 )
 from productstore_notifications.app.models import (
-    Channel,
     DeliveriesPage,
+    DeliveryChannel,
     DeliveryOutcome,
     InboxPage,
     PreferencesPublic,
@@ -27,6 +28,7 @@ from productstore_notifications.app.models import (
     Replay,
     ReplayOutcome,
 )
+from productstore_notifications.app.services.admin_chat import ADMINS
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
 
@@ -104,7 +106,7 @@ async def deliveries(
     admin: AdminUser,
     log: DeliveryLogDep,
     status: Annotated[DeliveryOutcome | None, Query(description="Only this outcome")] = None,
-    channel: Annotated[Channel | None, Query(description="Only this channel")] = None,
+    channel: Annotated[DeliveryChannel | None, Query(description="Only this channel")] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Attempts to list")] = 100,
 ) -> DeliveriesPage:
     return await log.list(limit=limit, outcome=status, channel=channel)
@@ -119,13 +121,32 @@ async def deliveries(
         404,
         409,
         s404="No such dead letter (never dead-lettered, or already replayed)",
-        s409="Someone is replaying it now",
+        s409="Someone is replaying it now, or the channel is not configured",
     ),
-    summary="Send a dead-lettered e-mail again, as it was rendered (admins)",
+    summary="Send a dead-lettered message again, as it was rendered (admins)",
 )
-async def replay(admin: AdminUser, body: Replay, notifier: NotifierDep) -> ReplayOutcome:
-    """Through the provider chain with its rounds; sent, the dead letter is removed."""
-    outcome = await notifier.replay(body.event_id, body.recipient)
+async def replay(
+    admin: AdminUser, body: Replay, notifier: NotifierDep, admin_chat: AdminChatDep
+) -> ReplayOutcome:
+    """Through the channel's provider chain with its rounds; sent, the dead letter is
+    removed."""
+    if body.channel == "chat":
+        outcome = (
+            await admin_chat.replay(body.event_id) if body.recipient == ADMINS else "not_found"
+        )
+    elif body.channel == "email":
+        outcome = await notifier.replay(body.event_id, body.recipient)
+    elif notifier.mobile is not None:
+        outcome = await notifier.mobile.replay(body.event_id, body.recipient, body.channel)
+    else:
+        outcome = "not_configured"
+    if outcome == "not_configured":
+        raise problem(
+            409,
+            "channel_not_configured",
+            f"This service sends no {body.channel} (no providers or key configured); "
+            "configure the channel, then replay.",
+        )
     if outcome == "not_found":
         raise problem(
             404,
