@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/checkout.py                      # about 3 minutes a variant
     BENCH_RATES=20,40 BENCH_SECONDS=15 .venv/bin/python bench/checkout.py
-    BENCH_VARIANTS="before=/work/main/.venv/bin/python,after=.venv/bin/python" \\
+    BENCH_VARIANTS="before=../main/.venv/bin/python,after=.venv/bin/python" \\
         .venv/bin/python bench/checkout.py                  # two versions, one run
     BENCH_VARIANTS="dedupe=.venv/bin/python CONSUMER_DEDUPE=true,this=.venv/bin/python" ...
 

@@ -1,14 +1,15 @@
 """The checkout benchmark's own orders and inventory: processes of a given interpreter.
 
-`own_pair(stack, paths, python, tag, settings)` starts inventory and orders as devstack starts them
-(`process_spec`: same uvicorn arguments, same shared settings) but each on a
-port, keyspace (and Cassandra role), Kafka topics and consumer groups of its
-own, orders calling its own inventory and devstack's catalog, auth (JWKS) and
-payment sandbox. `python` picks the code: `/work/main/.venv/bin/python` runs that
-checkout's services, this checkout's `.venv/bin/python` this one's, so one run
-can put two versions side by side on the same machine state. Tracing samples
-BENCH_TRACE_SAMPLE_RATIO (0.1, as the chart deploys it; devstack's own services
-trace every request, for debugging). Everything is stopped and dropped at the end.
+`own_pair(stack, paths, python, tag, settings)` starts inventory and orders as
+devstack starts them (`process_spec`: same uvicorn arguments, same shared
+settings, plus `settings`) but each on a port, keyspace (and Cassandra role),
+Kafka topics and consumer groups of its own, orders calling its own inventory
+and devstack's catalog, auth (JWKS) and payment sandbox. `python` picks the
+code: `../main/.venv/bin/python` runs that checkout's services, this
+checkout's `.venv/bin/python` this one's, so one run can put two versions side
+by side on the same machine state. Tracing samples BENCH_TRACE_SAMPLE_RATIO
+(0.1, as the chart deploys it; devstack's own services trace every request,
+for debugging). Everything is stopped and dropped at the end.
 
 `cpu_seconds(pids)` reads the CPU time of processes and their children, so a run
 can say which process spent the machine.
