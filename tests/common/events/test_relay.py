@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import functools
 import time
 import uuid
 from collections import defaultdict
@@ -31,6 +34,7 @@ from tests.common.events.support import (
     LAYOUT,
     REGISTRY,
     SOURCE,
+    UPDATE_PRICE,
     PriceChanged,
     price_changed,
     read_topic,
@@ -217,3 +221,50 @@ def test_a_pass_publishes_later_reads_only_up_to_its_first_read() -> None:
     assert bound is not None
     assert before - 0.5 <= bound <= time.time() - 0.5
     assert reads.started_read() == bound  # every later read of the pass: the same bound
+
+
+async def test_a_fresh_event_is_published_at_once_while_the_cursor_is_a_bucket_behind(
+    kafka: Kafka, service_db: CassandraSession, topic: str
+) -> None:
+    """The cursor stays behind for `settle_seconds` after each bucket ends, so most
+    passes read older (empty) buckets before the newest: read in that order, a row
+    written just now waited out the order guard and the poll interval. The pass reads
+    the newest bucket first and publishes it last, so it goes at once, in order."""
+    outbox = await Outbox.create(service_db, topic=topic, layout=LAYOUT)
+    metrics = RelayMetrics()
+    # Every pass spans many 2 s buckets; a row held by the guard would wait >= 3 s.
+    config = dataclasses.replace(
+        FAST, settle_seconds=30.0, order_guard_seconds=3.0, poll_interval=5.0
+    )
+    product = uuid.uuid4()
+    update = await service_db.prepare_async(UPDATE_PRICE)
+
+    def published_more_than(events: int) -> bool:
+        labels = {"topic": topic}
+        found = metrics.registry.get_sample_value("outbox_events_published_total", labels)
+        return (found or 0.0) > events
+
+    async with OutboxRelay(
+        service_db,
+        bootstrap_servers=kafka.bootstrap_servers,
+        outbox=outbox,
+        config=config,
+        metrics=metrics,
+    ):
+        await wait_until(
+            lambda: metrics.registry.get_sample_value("outbox_relay_shards_owned") == 4,
+            10,
+            "the relay to hold every shard",
+        )
+        delays = []
+        for seq in range(5):
+            event = new_event(price_changed(product, seq), source=SOURCE, subject=str(product))
+            written = time.monotonic()
+            await outbox.write([update.bind((event.data.price, seq, product))], [event])
+            await wait_until(functools.partial(published_more_than, seq), 10, "publication", 0.01)
+            delays.append(time.monotonic() - written)
+            await asyncio.sleep(0.3)
+    records = await read_topic(kafka.bootstrap_servers, topic, count=5)
+    assert by_aggregate(records) == {str(product): list(range(5))}
+    # Not the guard (3 s) nor the poll interval (5 s): the write's own wake-up.
+    assert max(delays) < 1.5, delays

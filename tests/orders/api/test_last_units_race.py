@@ -83,7 +83,8 @@ async def _race(
                 for cart in carts
             )
         )
-        assert [a.status_code for a in answers] == [202] * BUYERS, answers[0].text
+        refused = [a.text for a in answers if a.status_code != 202]
+        assert not refused, refused[:3]
         ids = [answer.json()["id"] for answer in answers]
         want_of = dict(zip(ids, wanted, strict=True))
 

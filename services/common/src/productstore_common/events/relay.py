@@ -85,6 +85,14 @@ class _PassReads:
     reads; a later read publishes its rows stamped before that bound and ends
     the shard's pass at the first one that is not (the next pass, whose first
     read may take it, comes soon).
+
+    A pass over several buckets therefore makes its first read of the newest one
+    (its head page) and publishes that page after the older buckets: every row the
+    read shows had its predecessors acknowledged before it, so the later reads of
+    the older buckets see them. Read oldest first, the first read would be of an
+    older bucket, mostly empty (the cursor stays a bucket behind for
+    `settle_seconds` after each bucket ends), and every fresh row would wait out
+    the guard and the next pass.
     """
 
     def __init__(self, guard_seconds: float) -> None:
@@ -97,6 +105,15 @@ class _PassReads:
             self._bound = time.time() - self._guard
             return None
         return self._bound
+
+
+@dataclass(frozen=True)
+class _Head:
+    """A bucket's first page, read before the pass's other reads."""
+
+    bucket: int
+    after: uuid.UUID | None
+    rows: list[OutboxRow]
 
 
 class PassFailedError(Exception):
@@ -152,6 +169,7 @@ class OutboxRelay(BackgroundLoop):
         # (shard, bucket) -> outbox time up to which every row was published
         self._marks: dict[tuple[int, int], uuid.UUID] = {}
         self._next_sweep = 0.0
+        self._fresh_left = False  # the last pass stopped at rows too fresh for it
         if outbox is not None:
             outbox.add_listener(self._wake.set)
 
@@ -169,7 +187,12 @@ class OutboxRelay(BackgroundLoop):
                 ok = await self._pass_guarded()
                 if ok:
                     self._backoff.reset()
-                    await self._idle(self.config.poll_interval)
+                    # Rows left for being too fresh are due once the guard has passed.
+                    await self._idle(
+                        self.config.order_guard_seconds
+                        if self._fresh_left
+                        else self.config.poll_interval
+                    )
                 elif await sleep_unless(self._stop, self._backoff.next_delay()):
                     break
         finally:
@@ -228,6 +251,7 @@ class OutboxRelay(BackgroundLoop):
             *(self._shard_pass(shard, sweep=sweep) for shard in shards),
             return_exceptions=True,
         )
+        self._fresh_left = any(result is False for result in results)
         pending, oldest, failures = 0, None, []
         for result in results:
             if isinstance(result, PassFailedError):
@@ -263,7 +287,8 @@ class OutboxRelay(BackgroundLoop):
             self._cursors[shard] = cursor
         return cursor
 
-    async def _shard_pass(self, shard: int, *, sweep: bool) -> None:
+    async def _shard_pass(self, shard: int, *, sweep: bool) -> bool:
+        """One pass over a shard; False when it stopped at rows too fresh for it."""
         cursor = await self._cursor(shard)
         now = time.time()
         current = self.layout.bucket_of(now)
@@ -272,11 +297,27 @@ class OutboxRelay(BackgroundLoop):
             first = min(cursor, self.layout.bucket_of(now - self.config.sweep_window_seconds))
         advanced = cursor
         reads = _PassReads(self.config.order_guard_seconds)
-        for bucket in range(first, max(current, cursor) + 1):
+        buckets = range(first, max(current, cursor) + 1)
+        head: _Head | None = None
+        if len(buckets) > 1:
+            # The newest bucket's first page is the pass's first read (see _PassReads).
+            newest = buckets[-1]
+            reads.started_read()
+            after = self._after(shard, newest, use_mark=True)
+            head = _Head(newest, after, await self._page(shard, newest, after))
+        complete = True
+        for bucket in buckets:
             if not self._leases.holds(shard):
                 raise PassFailedError(f"lease of shard {shard} lapsed")
             # Behind the cursor only sweeps look, and they read whole buckets.
-            if not await self._drain(shard, bucket, use_mark=bucket >= cursor, reads=reads):
+            if not await self._drain(
+                shard,
+                bucket,
+                use_mark=bucket >= cursor,
+                reads=reads,
+                head=head if head is not None and head.bucket == bucket else None,
+            ):
+                complete = False
                 break  # rows too fresh for this pass (_PassReads); the next pass takes them
             if (
                 bucket == advanced
@@ -288,25 +329,45 @@ class OutboxRelay(BackgroundLoop):
             self._cursors[shard] = advanced
             for key in [key for key in self._marks if key[0] == shard and key[1] < advanced]:
                 del self._marks[key]
+        return complete
 
-    async def _drain(self, shard: int, bucket: int, *, use_mark: bool, reads: _PassReads) -> bool:
-        """Publish the bucket's rows page by page; PassFailedError at the first failure.
-        False when it stopped at a row too fresh for this pass (see _PassReads)."""
-        after: uuid.UUID | None = None
+    def _after(self, shard: int, bucket: int, *, use_mark: bool) -> uuid.UUID | None:
+        """Where a bucket's reads start: after its mark, if it has one."""
         mark = self._marks.get((shard, bucket)) if use_mark else None
-        if mark is not None:
-            # Rows may land a little behind the mark (writer clock skew): look back.
-            after = min_uuid_from_time(unix_seconds(mark) - self.config.settle_seconds)
+        if mark is None:
+            return None
+        # Rows may land a little behind the mark (writer clock skew): look back.
+        after: uuid.UUID = min_uuid_from_time(unix_seconds(mark) - self.config.settle_seconds)
+        return after
+
+    async def _page(self, shard: int, bucket: int, after: uuid.UUID | None) -> list[OutboxRow]:
+        size = self.config.page_size
+        if after is None:
+            page = await self.session.execute_async(PAGE_CQL, (shard, bucket, size))
+        else:
+            page = await self.session.execute_async(PAGE_AFTER_CQL, (shard, bucket, after, size))
+        return [OutboxRow(shard, bucket, *row) for row in page.rows]
+
+    async def _drain(
+        self,
+        shard: int,
+        bucket: int,
+        *,
+        use_mark: bool,
+        reads: _PassReads,
+        head: _Head | None = None,
+    ) -> bool:
+        """Publish the bucket's rows page by page; PassFailedError at the first failure.
+        False when it stopped at a row too fresh for this pass (see _PassReads). `head`:
+        the bucket's first page, read as the pass's first read."""
+        after = head.after if head is not None else self._after(shard, bucket, use_mark=use_mark)
         size = self.config.page_size
         while True:
-            bound = reads.started_read()
-            if after is None:
-                page = await self.session.execute_async(PAGE_CQL, (shard, bucket, size))
+            if head is not None:
+                bound, rows, head = None, head.rows, None
             else:
-                page = await self.session.execute_async(
-                    PAGE_AFTER_CQL, (shard, bucket, after, size)
-                )
-            rows = [OutboxRow(shard, bucket, *row) for row in page.rows]
+                bound = reads.started_read()
+                rows = await self._page(shard, bucket, after)
             read = len(rows)
             if bound is not None:
                 rows = [row for row in rows if unix_seconds(row.outbox_time) < bound]

@@ -135,7 +135,10 @@ async def setup(kit: ServiceKit[InventorySettings]) -> None:
                 registry=order_registry(),
                 handler=OrderEvents(reservations).handle,
                 handles=HANDLED,
-                config=ConsumerConfig(key_concurrency=settings.consumer_key_concurrency),
+                config=ConsumerConfig(
+                    key_concurrency=settings.consumer_key_concurrency,
+                    dedupe=settings.consumer_dedupe,
+                ),
                 metrics=ConsumerMetrics(kit.metrics.registry),
                 tracer_provider=kit.tracer_provider,
             )

@@ -100,7 +100,10 @@ async def setup(kit: ServiceKit[OrdersSettings]) -> None:
                 registry=inventory_registry(),
                 handler=InventoryEvents(lifecycle).handle,
                 handles=HANDLED,
-                config=ConsumerConfig(key_concurrency=settings.consumer_key_concurrency),
+                config=ConsumerConfig(
+                    key_concurrency=settings.consumer_key_concurrency,
+                    dedupe=settings.consumer_dedupe,
+                ),
                 metrics=ConsumerMetrics(kit.metrics.registry),
                 tracer_provider=kit.tracer_provider,
             )

@@ -34,7 +34,11 @@ class InventorySettings(ServiceSettings):
     consume_orders: bool = True
     # Order events of different orders handled at once (each order's in order):
     # holds are lightweight transactions per (product, location), safe under it.
-    consumer_key_concurrency: int = Field(default=8, ge=1, le=64)
+    consumer_key_concurrency: int = Field(default=32, ge=1, le=64)
+    # False: order events reach the handler again on a redelivery instead of being dropped
+    # by the consumer's claim and done-mark (two compare-and-sets per event): every
+    # handled event is idempotent per order by itself (docs/adr/0035).
+    consumer_dedupe: bool = False
 
     # Where `{"on_hand": n}` without locations puts the stock.
     default_location: str = Field(default="default", pattern=LOCATION_PATTERN)

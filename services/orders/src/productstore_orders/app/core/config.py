@@ -35,7 +35,11 @@ class OrdersSettings(ServiceSettings):
     consume_inventory: bool = True
     # Inventory's answers for different orders handled at once (each order's in
     # order): every move is a compare-and-set on the order's status.
-    consumer_key_concurrency: int = Field(default=8, ge=1, le=64)
+    consumer_key_concurrency: int = Field(default=32, ge=1, le=64)
+    # False: inventory's answers reach the handler again on a redelivery instead of being dropped
+    # by the consumer's claim and done-mark (two compare-and-sets per event): every
+    # handled event is idempotent per order by itself (docs/adr/0035).
+    consumer_dedupe: bool = False
 
     # The services it reads (in clusters, their Services' names; devstack's ports locally).
     catalog_url: AnyHttpUrl = AnyHttpUrl("http://catalog:8000")
