@@ -297,6 +297,37 @@ CASES = [
         ],
         "15m",
     ),
+    # Half the probes fail for 40 minutes: in and out of ready all along.
+    Case(
+        "readiness-flapping-fires",
+        "ReadinessFlapping",
+        [
+            {"series": _readyz("200"), "values": "0+3x40"},
+            {"series": _readyz("503"), "values": "0+3x40"},
+        ],
+        "35m",
+        [{**CATALOG, "severity": "warning"}],
+        value="50%",
+    ),
+    Case(
+        "readiness-flapping-quiet-when-healthy",
+        "ReadinessFlapping",
+        [
+            {"series": _readyz("200"), "values": "0+6x40"},
+            {"series": _readyz("503"), "values": "0x40"},
+        ],
+        "35m",
+    ),
+    # Every probe fails: ServiceNotReady's case, not flapping.
+    Case(
+        "readiness-flapping-quiet-when-never-ready",
+        "ReadinessFlapping",
+        [
+            {"series": _readyz("200"), "values": "5x40"},
+            {"series": _readyz("503"), "values": "0+6x40"},
+        ],
+        "35m",
+    ),
     Case(
         "cassandra-unavailable-fires",
         "DependencyUnavailable",

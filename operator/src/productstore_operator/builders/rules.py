@@ -106,6 +106,22 @@ SYMPTOM_ALERTS: Final = (
         "200: a dependency it checks does not answer, so Kubernetes sends it no traffic.",
     ),
     SymptomAlert(
+        "ReadinessFlapping",
+        "warning",
+        # The share of readiness probes that failed while others passed: all failing is
+        # ServiceNotReady, none failing is health.
+        f"sum by (namespace, store, service) (rate({REQUESTS_TOTAL}{{<selector>, "
+        f'route="{READINESS_ROUTE}", status="503"}}[15m]))'
+        f" / sum by (namespace, store, service) (rate({REQUESTS_TOTAL}{{<selector>, "
+        f'route="{READINESS_ROUTE}", status=~"200|503"}}[15m])) > 0 < 1',
+        "15m",
+        "{{ $labels.service }} of store {{ $labels.store }} keeps going in and out of ready",
+        "{{ $value | humanizePercentage }} of {{ $labels.service }}'s readiness probes failed "
+        "over 15 minutes while the others passed: a dependency that answers only sometimes "
+        "(timeouts near the probe's), or replicas of which some are not ready, so "
+        "Kubernetes keeps taking Pods out of the Service and putting them back.",
+    ),
+    SymptomAlert(
         "DependencyUnavailable",
         "critical",
         "sum by (namespace, store, service, dependency) "
