@@ -27,7 +27,6 @@ def test_defaults_need_only_a_scope() -> None:
     # No Vault unless configured: then every store is refused, none reaches a server.
     assert config.vaults == ()
     assert dict(config.settings.vault.servers) == {}
-    assert config.settings.alerting.secrets_dir == "/vault/secrets/productstore"
     assert config.settings.alerting.telegram_api_url is None
 
 
@@ -38,7 +37,6 @@ def test_environment_fills_what_flags_leave_out_and_flags_win() -> None:
         "PRODUCTSTORE_OPERATOR_VAULT_REVIEWER_SERVICE_ACCOUNT": "vault/reviewer",
         "PRODUCTSTORE_OPERATOR_MONITORING_NAMESPACE": "",
         "PRODUCTSTORE_OPERATOR_RUNBOOK_BASE_URL": "https://wiki.example/runbooks/",
-        "PRODUCTSTORE_OPERATOR_ALERTMANAGER_SECRETS_DIR": "/vault/secrets/alerting/",
         "PRODUCTSTORE_OPERATOR_TELEGRAM_API_URL": "http://telegram-proxy.monitoring:8080",
         "HELM": "/opt/helm",
         "KUBECONFIG": "/tmp/kubeconfig",
@@ -50,7 +48,6 @@ def test_environment_fills_what_flags_leave_out_and_flags_win() -> None:
     assert config.vault_auth.reviewer_service_account == ("vault", "reviewer")
     assert config.settings.monitoring_namespace is None
     assert config.settings.runbook_base_url == "https://wiki.example/runbooks"
-    assert config.settings.alerting.secrets_dir == "/vault/secrets/alerting"
     assert config.settings.alerting.telegram_api_url == "http://telegram-proxy.monitoring:8080"
     assert config.helm == "/opt/helm"
     assert config.kubeconfig == Path("/tmp/kubeconfig")

@@ -251,12 +251,6 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help="where the alerts' runbook_url annotations point (<url>/<alert>.md)",
     )
     parser.add_argument(
-        "--alertmanager-secrets-dir",
-        default=var("ALERTMANAGER_SECRETS_DIR", AlertingSettings.secrets_dir),
-        help="folder in the Alertmanager Pod where Vault Agent renders the stores' receiver "
-        "secrets (<dir>/<namespace>/<store>/telegram-bot-token)",
-    )
-    parser.add_argument(
         "--telegram-api-url",
         default=var("TELEGRAM_API_URL", ""),
         help="Telegram Bot API base URL the stores' AlertmanagerConfigs name "
@@ -387,7 +381,6 @@ def load_config(argv: Sequence[str], env: Mapping[str, str]) -> RuntimeConfig:
         monitoring_namespace=args.monitoring_namespace or None,
         runbook_base_url=args.runbook_base_url.rstrip("/"),
         alerting=AlertingSettings(
-            secrets_dir=args.alertmanager_secrets_dir.rstrip("/") or AlertingSettings.secrets_dir,
             telegram_api_url=args.telegram_api_url or None,
         ),
         network_policy=bool(args.network_policy),

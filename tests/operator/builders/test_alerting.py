@@ -24,9 +24,11 @@ from productstore_operator.builders import (
     build_alertmanager_file,
 )
 from productstore_operator.builders.alerting import (
+    SLACK_SECRET_KEY,
+    TELEGRAM_SECRET_KEY,
     ReceiverFiles,
-    build_slack_secret,
-    telegram_token_file,
+    alerting_secret_name,
+    build_alerting_secret,
 )
 from productstore_operator.models import ProductStoreSpec
 from tests.operator.builders.support import NAMESPACE, spec
@@ -127,12 +129,12 @@ def test_alertmanager_config_holds_no_secret_only_where_alertmanager_reads_them(
     config = build_alertmanager_config(
         _spec({"slack": {**SLACK, "channel": "#ops"}, "telegram": TELEGRAM}),
         SHOP,
-        AlertingSettings(secrets_dir="/vault/secrets/alerting/", telegram_api_url="http://tg:8080"),
+        AlertingSettings(telegram_api_url="http://tg:8080"),
     )
     assert config is not None
     receivers = {r["name"]: r for r in config["receivers"]}
     (telegram,) = receivers["telegram"]["telegramConfigs"]
-    assert telegram["botTokenFile"] == "/vault/secrets/alerting/shop-ns/shop/telegram-bot-token"
+    assert telegram["botToken"] == {"name": "shop-alerting", "key": "telegramBotToken"}
     assert (telegram["chatID"], telegram["apiURL"], telegram["sendResolved"]) == (
         -100123, "http://tg:8080", True,
     )  # fmt: skip
@@ -154,23 +156,33 @@ def test_alertmanager_config_holds_no_secret_only_where_alertmanager_reads_them(
     ]
 
 
-def test_the_slack_secret_is_the_one_the_alertmanager_config_names() -> None:
-    config = build_alertmanager_config(_spec({"slack": SLACK}), SHOP, SETTINGS)
+def test_the_secret_is_the_one_the_alertmanager_config_names() -> None:
+    config = build_alertmanager_config(
+        _spec({"slack": SLACK, "telegram": TELEGRAM}), SHOP, SETTINGS
+    )
     assert config is not None
-    (slack,) = {r["name"]: r for r in config["receivers"]}["slack"]["slackConfigs"]
+    receivers = {r["name"]: r for r in config["receivers"]}
+    (slack,) = receivers["slack"]["slackConfigs"]
+    (telegram,) = receivers["telegram"]["telegramConfigs"]
     url = "https://hooks.slack.example/services/T0/B0/xyz"
-    secret = build_slack_secret(SHOP, url)
-    assert (secret["metadata"]["name"], secret["metadata"]["namespace"]) == (
-        slack["apiURL"]["name"], SHOP.namespace,
-    )  # fmt: skip
+    token = "123456:telegram-token"
+    secret = build_alerting_secret(SHOP, {SLACK_SECRET_KEY: url, TELEGRAM_SECRET_KEY: token})
+    for selector in (slack["apiURL"], telegram["botToken"]):
+        assert (secret["metadata"]["name"], secret["metadata"]["namespace"]) == (
+            selector["name"], SHOP.namespace,
+        )  # fmt: skip
     assert base64.b64decode(secret["data"][slack["apiURL"]["key"]]).decode() == url
+    assert base64.b64decode(secret["data"][telegram["botToken"]["key"]]).decode() == token
     assert secret["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "productstore-operator"
     assert secret["metadata"]["labels"]["app.kubernetes.io/instance"] == SHOP.name
 
 
-def test_token_file_is_per_store() -> None:
+def test_the_secret_is_per_store() -> None:
     other = StoreRef("shop", "other-ns")
-    assert telegram_token_file(SHOP, SETTINGS) != telegram_token_file(other, SETTINGS)
+    assert alerting_secret_name(SHOP) == alerting_secret_name(other) == "shop-alerting"
+    first = build_alerting_secret(SHOP, {SLACK_SECRET_KEY: "u"})["metadata"]
+    second = build_alerting_secret(other, {SLACK_SECRET_KEY: "u"})["metadata"]
+    assert first["namespace"] != second["namespace"]
 
 
 def _amtool(amtool: Path, *args: str) -> subprocess.CompletedProcess[str]:

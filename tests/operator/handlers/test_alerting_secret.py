@@ -1,6 +1,7 @@
-"""The Slack webhook URL goes from the store's Vault key to the Secret its
-AlertmanagerConfig reads, and follows Vault; a Secret the operator did not make
-is left alone. On devstack: the operator process, OpenBao and the apiserver."""
+"""The Slack webhook URL and the Telegram bot token go from the store's Vault keys
+to the Secret its AlertmanagerConfig reads, and follow Vault; a Secret the operator
+did not make is left alone. On devstack: the operator process, OpenBao and the
+apiserver."""
 
 from __future__ import annotations
 
@@ -10,21 +11,27 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from productstore_operator.builders.alerting import SLACK_SECRET_KEY
+from productstore_operator.builders.alerting import SLACK_SECRET_KEY, TELEGRAM_SECRET_KEY
 from productstore_operator.builders.meta import MANAGED_BY
 from tests.operator.handlers.support import Harness, devstack_spec, wait_for
 
 STORE = "shop"
 SECRET = f"{STORE}-alerting"
 SLACK_KEY = "alerting/slack"
+TELEGRAM_KEY = "alerting/telegram"
+TOKEN = "123456:first-telegram-token"
 FIRST = "http://127.0.0.1:8171/services/T000/B000/first-secret"
 ROTATED = "http://127.0.0.1:8171/services/T000/B000/rotated-secret"
 
 
 def _write_webhook(h: Harness, url: str) -> None:
+    _write(h, SLACK_KEY, {"webhookUrl": url})
+
+
+def _write(h: Harness, key: str, data: dict[str, str]) -> None:
     h.openbao.client().secrets.kv.v2.create_or_update_secret(
-        path=f"{h.box.kv_path}/{h.box.namespace}/{STORE}/{SLACK_KEY}",
-        secret={"webhookUrl": url},
+        path=f"{h.box.kv_path}/{h.box.namespace}/{STORE}/{key}",
+        secret=data,
         mount_point="secret",
     )
 
@@ -40,10 +47,14 @@ def _secret(h: Harness) -> Any:
 
 
 def _webhook(h: Harness) -> str | None:
+    return _secret_value(h, SLACK_SECRET_KEY)
+
+
+def _secret_value(h: Harness, key: str) -> str | None:
     found = _secret(h)
-    if found is None or SLACK_SECRET_KEY not in (found.data or {}):
+    if found is None or key not in (found.data or {}):
         return None
-    return base64.b64decode(found.data[SLACK_SECRET_KEY]).decode()
+    return base64.b64decode(found.data[key]).decode()
 
 
 def _secrets_message(h: Harness) -> str:
@@ -72,8 +83,19 @@ def test_the_slack_webhook_secret_follows_vault(h: Harness) -> None:
     _write_webhook(h, ROTATED)
     wait_for("the rotated URL", lambda: _webhook(h) == ROTATED or None)
 
-    # No Slack receiver any more: the operator's Secret goes.
+    # The Telegram bot token joins it once it is in Vault.
+    assert spec["observability"]["alerting"]["telegram"]["vaultKey"] == TELEGRAM_KEY
+    assert "no botToken in Vault at" in _secrets_message(h)
+    _write(h, TELEGRAM_KEY, {"botToken": TOKEN})
+    assert wait_for("the token", lambda: _secret_value(h, TELEGRAM_SECRET_KEY)) == TOKEN
+    assert _webhook(h) == ROTATED
+
+    # No Slack receiver any more: its key leaves the Secret, Telegram's stays ...
     h.box.patch_spec(STORE, {"observability": {"alerting": {"slack": None}}})
+    wait_for("the URL removed", lambda: (_secret(h) is not None and _webhook(h) is None) or None)
+    assert _secret_value(h, TELEGRAM_SECRET_KEY) == TOKEN
+    # ... and with no receiver at all the operator's Secret goes.
+    h.box.patch_spec(STORE, {"observability": {"alerting": {"telegram": None}}})
     wait_for("the Secret removed", lambda: _secret(h) is None or None)
     h.box.wait_events(STORE, {"AlertingSecretRemoved"})
 

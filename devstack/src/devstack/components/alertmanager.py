@@ -6,7 +6,8 @@ the operator renders for the devstack sample store
 Telegram and Slack, warnings to Slack, warnings inhibited by a critical of the
 same store and service, grouped by store and service), with the receivers
 pointed at the chat stand-ins (chat.py) and their credentials read from the
-stand-ins' files, where a cluster's Alertmanager reads files Vault Agent renders.
+stand-ins' files (in a cluster Prometheus Operator reads them from the store's
+``<store>-alerting`` Secret, which the operator fills from the store's Vault keys).
 devstack's group timings are short, so a test sees a notification in seconds.
 
 The module's release tarballs carry the web UI; its Go module does not

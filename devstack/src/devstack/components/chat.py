@@ -5,7 +5,8 @@ stands in for both, on loopback only: a Slack incoming webhook and the
 Telegram Bot API's sendMessage. The webhook URL's secret and the bot token are
 generated once into the state directory (mode 0600) and kept across restarts,
 where Alertmanager reads them as files (``api_url_file``, ``bot_token_file``),
-as it would read files Vault Agent renders in a cluster. Messages live in the
+the plain configuration's counterparts of the Secret a cluster's AlertmanagerConfig
+names. Messages live in the
 process's memory; tests read them from ``GET /messages``.
 
 Options (context options or environment): ``chat.port`` /

@@ -13,17 +13,17 @@ service fires, notifications grouped by store and service. One routing
   store (devstack's Alertmanager, ``amtool check-config``), nested under the
   store's namespace and name as Prometheus Operator nests the former.
 
-No secret is in either. The Telegram bot token is a file in the Alertmanager
-Pod (``bot_token_file``), rendered there from the store's Vault key; the Slack
-webhook URL is, in the AlertmanagerConfig, a key of a Secret in the store's
-namespace (the CRD offers no file for Slack) and, in the plain file, a file.
-``build_slack_secret`` is that Secret, which the reconcile fills from the
-store's Vault key. No I/O: the configurations are plain data.
+No secret is in either. In the AlertmanagerConfig the Slack webhook URL and the
+Telegram bot token are keys of one Secret in the store's namespace
+(``build_alerting_secret``), which the reconcile fills from the store's Vault
+keys; in the plain file they are files. No I/O: the configurations are plain
+data.
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -38,11 +38,13 @@ GROUP_BY: Final = ("namespace", "store", "service")
 SEVERITIES: Final = ("critical", "warning")
 # A receiver without integrations: where alerts that no receiver wants end.
 NONE_RECEIVER: Final = "none"
-# The Secret (in the store's namespace) holding the Slack webhook URL for Prometheus Operator.
+# The keys of the Secret (in the store's namespace) that Prometheus Operator reads the
+# receivers' credentials from.
 SLACK_SECRET_KEY: Final = "slackWebhookUrl"  # noqa: S105 - a key's name, not a secret
-TELEGRAM_TOKEN_FILE: Final = "telegram-bot-token"  # noqa: S105 - a file's name
-# The field of the store's Vault key (observability.alerting.slack.vaultKey) with the URL.
+TELEGRAM_SECRET_KEY: Final = "telegramBotToken"  # noqa: S105 - a key's name, not a secret
+# The fields of the store's Vault keys (observability.alerting.<receiver>.vaultKey).
 SLACK_VAULT_FIELD: Final = "webhookUrl"
+TELEGRAM_VAULT_FIELD: Final = "botToken"
 # One line per alert (Slack's title already says firing or resolved, and how many).
 _ALERT_LINES = (
     "{{ range .Alerts }}{{ .Annotations.summary }}\n"
@@ -87,33 +89,28 @@ def alert_routing(spec: ProductStoreSpec) -> AlertRouting | None:
     return AlertRouting(tuple(route.receiver for route in routes), tuple(routes))
 
 
-def slack_secret_name(store: StoreRef) -> str:
-    """The Secret holding the Slack webhook URL under SLACK_SECRET_KEY."""
+def alerting_secret_name(store: StoreRef) -> str:
+    """The Secret holding the receivers' credentials (SLACK_SECRET_KEY, TELEGRAM_SECRET_KEY)."""
     return f"{store.name}-alerting"
 
 
-def build_slack_secret(store: StoreRef, webhook_url: str) -> dict[str, Any]:
-    """The Secret the AlertmanagerConfig's Slack receiver reads (``apiURL``), holding
-    ``webhook_url`` from the store's Vault key; the reconcile adds the owner reference
-    (it needs the store's uid)."""
+def build_alerting_secret(store: StoreRef, values: Mapping[str, str]) -> dict[str, Any]:
+    """The Secret the AlertmanagerConfig's receivers read (Slack's ``apiURL``, Telegram's
+    ``botToken``): ``values`` by Secret key, from the store's Vault keys; the reconcile
+    adds the owner reference (it needs the store's uid)."""
     return {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {
-            "name": slack_secret_name(store),
+            "name": alerting_secret_name(store),
             "namespace": store.namespace,
             "labels": labels(store, "alerting"),
         },
         "type": "Opaque",
-        "data": {SLACK_SECRET_KEY: base64.b64encode(webhook_url.encode()).decode()},
+        "data": {
+            key: base64.b64encode(value.encode()).decode() for key, value in sorted(values.items())
+        },
     }
-
-
-def telegram_token_file(store: StoreRef, settings: AlertingSettings) -> str:
-    """Where the Alertmanager Pod finds the store's Telegram bot token."""
-    return (
-        f"{settings.secrets_dir.rstrip('/')}/{store.namespace}/{store.name}/{TELEGRAM_TOKEN_FILE}"
-    )
 
 
 def _severity_matcher(route: Route) -> tuple[str, str]:
@@ -144,7 +141,7 @@ def build_alertmanager_config(
     receivers: list[dict[str, Any]] = [{"name": NONE_RECEIVER}]
     if alerting.telegram is not None:
         telegram: dict[str, Any] = {
-            "botTokenFile": telegram_token_file(store, settings),
+            "botToken": {"name": alerting_secret_name(store), "key": TELEGRAM_SECRET_KEY},
             "chatID": alerting.telegram.chat_id,
             "sendResolved": True,
             "message": TELEGRAM_MESSAGE,
@@ -154,7 +151,7 @@ def build_alertmanager_config(
         receivers.append({"name": "telegram", "telegramConfigs": [telegram]})
     if alerting.slack is not None:
         slack: dict[str, Any] = {
-            "apiURL": {"name": slack_secret_name(store), "key": SLACK_SECRET_KEY},
+            "apiURL": {"name": alerting_secret_name(store), "key": SLACK_SECRET_KEY},
             "sendResolved": True,
             "text": SLACK_TEXT,
         }

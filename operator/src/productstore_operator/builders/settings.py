@@ -76,9 +76,6 @@ class VaultSettings:
 class AlertingSettings:
     """How the cluster's Alertmanager reaches a store's receivers, and how it batches."""
 
-    # Folder in the Alertmanager Pod where Vault Agent renders each store's receiver
-    # secrets: <secrets_dir>/<namespace>/<store>/telegram-bot-token.
-    secrets_dir: str = "/vault/secrets/productstore"
     # Telegram Bot API base URL; None: Alertmanager's own (https://api.telegram.org).
     telegram_api_url: str | None = None
     # Alertmanager's route timings: its own defaults, but repeat every 4h

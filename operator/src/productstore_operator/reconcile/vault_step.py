@@ -10,7 +10,7 @@ from productstore_operator.builders.vault import GeneratedSecret, VaultNames
 from productstore_operator.config import ConfigError
 from productstore_operator.io import KubernetesAuth, TransientError, VaultAdmin, generate_secret
 from productstore_operator.models import VaultStatus
-from productstore_operator.reconcile.alerting_secret import sync_slack_secret
+from productstore_operator.reconcile.alerting_secret import sync_alerting_secret
 from productstore_operator.reconcile.context import PassContext
 from productstore_operator.reconcile.outcome import RETRY_SECONDS, Event, StepResult
 from productstore_operator.reconcile.plan import Plan
@@ -155,11 +155,11 @@ async def ensure_secrets(ctx: PassContext) -> StepResult:
             Event("Normal", "VaultConfigured", f"wrote {written} Vault roles/policies{removed}")
         )
     try:
-        alerting, secret_events = await sync_slack_secret(plan, runtime, admin)
+        alerting, secret_events = await sync_alerting_secret(plan, runtime, admin)
     except TransientError as exc:
         return StepResult.failed(
             "AlertingSecretFailed",
-            f"the Slack webhook Secret: {exc}; the operator retries in {RETRY_SECONDS:.0f}s",
+            f"the alerting Secret: {exc}; the operator retries in {RETRY_SECONDS:.0f}s",
             events,
         )
     return StepResult.ready(
