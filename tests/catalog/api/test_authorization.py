@@ -37,6 +37,10 @@ async def _search(c: httpx.AsyncClient, admin: str, h: dict[str, str]) -> httpx.
     return await c.get("/api/products/search", params={"q": "shoe"}, headers=h)
 
 
+async def _no_results(c: httpx.AsyncClient, admin: str, h: dict[str, str]) -> httpx.Response:
+    return await c.get("/api/products/search/no-results", headers=h)
+
+
 async def _get_product(c: httpx.AsyncClient, admin: str, h: dict[str, str]) -> httpx.Response:
     product = await create_product(c, admin, await create_category(c, admin))
     return await c.get(f"/api/products/{product['id']}", headers=h)
@@ -84,6 +88,11 @@ READ = {"anonymous": 200, "user": 200, "admin": 200}
 MATRIX: dict[tuple[str, str], tuple[Call, dict[str, int]]] = {
     ("GET", "/api/products"): (_list_products, READ),
     ("GET", "/api/products/search"): (_search, READ),
+    # What visitors searched for and did not find: for admins only.
+    ("GET", "/api/products/search/no-results"): (
+        _no_results,
+        {"anonymous": 401, "user": 403, "admin": 200},
+    ),
     ("GET", "/api/products/{product_id}"): (_get_product, READ),
     ("POST", "/api/products"): (_create_product, {"anonymous": 401, "user": 403, "admin": 201}),
     ("PATCH", "/api/products/{product_id}"): (

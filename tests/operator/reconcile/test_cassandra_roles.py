@@ -72,7 +72,10 @@ def store(cassandra: Cassandra, openbao: OpenBao) -> Iterator[tuple[Plan, Runtim
         config=config, kube=Kube(client.ApiClient()), helm=Helm("helm", CHART, None, 1)
     )
     bao = openbao.client()
-    for secret in plan.vault.secrets:  # what the SecretsReady step writes
+    # What the SecretsReady step generates (auth's client list it derives, not needed here).
+    for secret in plan.vault.secrets:
+        if secret.kind == "service-clients":
+            continue
         bao.secrets.kv.v2.create_or_update_secret(
             path=f"{plan.vault.store_path}/{secret.key}",
             secret=generate_secret(secret, plan.store),
