@@ -101,8 +101,9 @@ class Broadcasts(BackgroundLoop):
 
     # --- sending ------------------------------------------------------------------
     def start_sending(self, broadcast_id: uuid.UUID) -> None:
-        """Send it in the background unless this process already does."""
-        if broadcast_id in self._senders:
+        """Send it in the background unless this process already does, or is stopping
+        (a sender started then would outlive the Cassandra session it writes to)."""
+        if broadcast_id in self._senders or self._stop.is_set():
             return
         task = asyncio.create_task(self.send(broadcast_id), name=f"broadcast-{broadcast_id}")
         self._senders[broadcast_id] = task
@@ -184,14 +185,17 @@ class Broadcasts(BackgroundLoop):
                 await asyncio.wait_for(self._stop.wait(), self.tick_seconds)
 
     async def stop(self) -> None:
+        # The takeover loop first: while it ran, a tick could start a sender after the
+        # senders were cancelled, which then met the closed Cassandra session.
+        await super().stop()
         # A sender stopped mid-page is a crash as far as the broadcast is concerned:
         # its lease runs out and a replica resumes it from the saved cursor.
-        for task in list(self._senders.values()):
+        senders = list(self._senders.values())
+        for task in senders:
             task.cancel()
-        for task in list(self._senders.values()):
+        for task in senders:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await super().stop()
 
 
 def _texts(en: str, ru: str | None) -> dict[str, str]:
