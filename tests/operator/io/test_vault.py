@@ -291,22 +291,27 @@ def test_each_service_reads_its_own_cassandra_role_only(
         read(other)
 
 
+def _read_as(openbao: OpenBao, policy: str, path: str) -> dict[str, Any]:
+    """The KV entry at ``path`` read with a token of ``policy`` alone, as the agent of
+    the service with that policy would (Forbidden when the policy does not allow it)."""
+    token = openbao.client().auth.token.create(policies=[policy], ttl="10m")["auth"]
+    client = hvac.Client(url=openbao.addr, token=token["client_token"])
+    data: dict[str, Any] = client.secrets.kv.v2.read_secret_version(
+        path=path, mount_point="secret", raise_on_deleted_version=True
+    )["data"]["data"]
+    return data
+
+
 def test_search_cursor_key_is_generated_once_and_read_only_by_catalog(
     openbao: OpenBao, kube: KubeApiserver, names: Names
 ) -> None:
     admin = VaultAdmin(openbao.addr, openbao.token)
     config, prefix = config_for(names)
     asyncio.run(admin.ensure_store(config, nothing(config), auth(kube), generate))
-    bao = openbao.client()
     path = f"{names.kv_path}/ns/shop/catalog/search-cursor"
 
     def read_as(service: str) -> dict[str, Any]:
-        token = bao.auth.token.create(policies=[prefix + service], ttl="10m")["auth"]
-        client = hvac.Client(url=openbao.addr, token=token["client_token"])
-        data: dict[str, Any] = client.secrets.kv.v2.read_secret_version(
-            path=path, mount_point="secret", raise_on_deleted_version=True
-        )["data"]["data"]
-        return data
+        return _read_as(openbao, prefix + service, path)
 
     # What the catalog's agent renders to /vault/secrets/search_cursor: {"key": ...}.
     first = read_as("catalog")
@@ -340,12 +345,7 @@ def test_auth_lists_the_enabled_clients_with_their_current_secrets(
     folder = f"{names.kv_path}/ns/shop"
 
     def read_as(service: str, key: str) -> dict[str, Any]:
-        token = bao.auth.token.create(policies=[prefix + service], ttl="10m")["auth"]
-        client = hvac.Client(url=openbao.addr, token=token["client_token"])
-        data: dict[str, Any] = client.secrets.kv.v2.read_secret_version(
-            path=f"{folder}/{key}", mount_point="secret", raise_on_deleted_version=True
-        )["data"]["data"]
-        return data
+        return _read_as(openbao, prefix + service, f"{folder}/{key}")
 
     # What notifications' agent renders to /vault/secrets/auth_client and auth's to
     # /vault/secrets/service: NOTIFICATIONS_AUTH_CLIENT_SECRET, AUTH_SERVICE_CLIENTS.
