@@ -13,14 +13,22 @@ from pathlib import Path
 import yaml
 
 from devstack.components import node_build
-from devstack.components.node import DEFAULT_IMAGES, OPERATOR_IMAGE, REPO, service_image
+from devstack.components.node import (
+    DEFAULT_IMAGES,
+    OPERATOR_IMAGE,
+    REPO,
+    SUPPORT_IMAGES,
+    service_image,
+)
 from productstore_contracts.services import DESCRIPTORS
 from productstore_operator.builders.values import IMAGE_PREFIX
 from productstore_operator.models.spec import REGISTRY_PATTERN
 
 
 def test_every_service_and_the_operator_is_built_as_the_chart_names_it() -> None:
-    assert (*(d.name for d in DESCRIPTORS), OPERATOR_IMAGE) == DEFAULT_IMAGES
+    assert (*(d.name for d in DESCRIPTORS), OPERATOR_IMAGE, *SUPPORT_IMAGES) == DEFAULT_IMAGES
+    # The Vault agent's image, as the chart names it when vault.agentImage is empty.
+    assert "vault-agent" in SUPPORT_IMAGES
     chart = yaml.safe_load((REPO / "charts/productstore/Chart.yaml").read_text())
     registry, _, rest = service_image("catalog").rpartition("/")
     # A store with image.registry <registry>, version <appVersion> and pullPolicy
@@ -29,6 +37,7 @@ def test_every_service_and_the_operator_is_built_as_the_chart_names_it() -> None
     assert re.fullmatch(REGISTRY_PATTERN, registry)
     assert rest == f"{IMAGE_PREFIX}catalog:{chart['appVersion']}"
     assert service_image(OPERATOR_IMAGE).endswith(f"/productstore-operator:{chart['appVersion']}")
+    assert service_image("vault-agent") == f"{registry}/productstore-vault-agent:{chart['appVersion']}"
 
 
 def _blob(layout: Path, content: bytes) -> dict[str, object]:

@@ -108,7 +108,10 @@ DEPENDENCY_SERVICES: dict[str, dict[str, tuple[int, int]]] = {
 IMAGE_REGISTRY = "localhost/productstore"
 IMAGE_PREFIX = "productstore-"
 OPERATOR_IMAGE = "operator"
-DEFAULT_IMAGES = (*(d.name for d in DESCRIPTORS), OPERATOR_IMAGE)
+# What a cluster store needs beside the services, each from images/<name>/Dockerfile
+# (the Vault agent the chart adds to the Pods, vault.injection agent).
+SUPPORT_IMAGES = tuple(sorted(p.parent.name for p in (REPO / "images").glob("*/Dockerfile")))
+DEFAULT_IMAGES = (*(d.name for d in DESCRIPTORS), OPERATOR_IMAGE, *SUPPORT_IMAGES)
 
 # What kubelet (and the bridge plugin: ip_forward) change in the kernel; saved
 # before the first start, put back after the stop.
@@ -298,6 +301,8 @@ class Node(Component):
             if name == OPERATOR_IMAGE:
                 node_build.build_helm_image(buildah, self.helm)
                 dockerfile, args = "operator/Dockerfile", {"HELM_IMAGE": node_build.HELM_IMAGE}
+            elif name in SUPPORT_IMAGES:
+                dockerfile, args = f"images/{name}/Dockerfile", {}
             else:
                 dockerfile, args = "services/Dockerfile", {"SERVICE": name}
             tag = service_image(name)
