@@ -12,7 +12,12 @@ from typing import Any
 import yaml
 
 SAMPLES_DIR = Path(__file__).resolve().parents[2] / "manifests" / "samples"
-SAMPLES = ("productstore-minimal", "productstore-full", "productstore-devstack")
+SAMPLES = (
+    "productstore-minimal",
+    "productstore-full",
+    "productstore-devstack",
+    "productstore-node",
+)
 REMOVE = object()  # spec_with value that deletes the key
 
 
@@ -78,6 +83,26 @@ INVALID = [
         "Input should be greater than or equal to 1",
         "spec.cassandra.k8ssandra.datacenter.size",
         "should be greater than or equal to 1",
+    ),
+    Invalid(
+        "toleration-exists-with-value",
+        {"scheduling.tolerations": [{"key": "pool", "operator": "Exists", "value": "x"}]},
+        ("scheduling", "tolerations", 0),
+        "a toleration with operator Exists takes no value",
+        "spec.scheduling.tolerations[0].value",
+        "a toleration with operator Exists takes no value",
+    ),
+    Invalid(
+        "toleration-seconds-without-no-execute",
+        {
+            "scheduling.tolerations": [
+                {"key": "pool", "value": "x", "effect": "NoSchedule", "tolerationSeconds": 5}
+            ]
+        },
+        ("scheduling", "tolerations", 0),
+        "tolerationSeconds is only for effect NoExecute",
+        "spec.scheduling.tolerations[0].tolerationSeconds",
+        "tolerationSeconds is only for effect NoExecute",
     ),
     Invalid(
         "unknown-mtls-mode",
@@ -152,12 +177,20 @@ INVALID = [
         "replicationFactor is only for SimpleStrategy",
     ),
     Invalid(
-        "kafka-external-without-servers",
+        "kafka-without-servers",
         {"kafka.bootstrapServers": REMOVE},
-        ("kafka",),
-        "kafka.bootstrapServers is required when mode is external, and only then",
+        ("kafka", "bootstrapServers"),
+        "Field required",
         "spec.kafka.bootstrapServers",
-        "kafka.bootstrapServers is required when mode is external, and only then",
+        "Required value",
+    ),
+    Invalid(
+        "kafka-no-servers",
+        {"kafka.bootstrapServers": []},
+        ("kafka", "bootstrapServers"),
+        "List should have at least 1 item",
+        "spec.kafka.bootstrapServers",
+        "should have at least 1 items",
     ),
     Invalid(
         "kafka-missing",
@@ -167,40 +200,30 @@ INVALID = [
         "spec.kafka",
         "Required value",
     ),
-    # inCluster modes would create nothing: refused until the operator builds them.
+    # There is no inCluster mode (docs/adr/0036): the user runs Kafka and Redis.
     Invalid(
-        "kafka-in-cluster-not-built",
-        {"kafka": {"mode": "inCluster"}},
-        ("kafka",),
-        "kafka.mode inCluster is not built yet (the operator creates no Kafka): "
-        "use mode external with bootstrapServers",
-        "spec.kafka.mode",
-        "kafka.mode inCluster is not built yet",
-    ),
-    Invalid(
-        "kafka-servers-while-in-cluster",
+        "kafka-in-cluster-removed",
         {"kafka.mode": "inCluster"},
-        ("kafka",),
-        "kafka.bootstrapServers is required when mode is external, and only then",
-        "spec.kafka.bootstrapServers",
-        "kafka.bootstrapServers is required when mode is external, and only then",
+        ("kafka", "mode"),
+        "Input should be 'external'",
+        "spec.kafka.mode",
+        'Unsupported value: "inCluster"',
     ),
     Invalid(
-        "redis-external-without-url",
+        "redis-without-url",
         {"redis.url": REMOVE},
-        ("redis",),
-        "redis.url is required when mode is external, and only then",
+        ("redis", "url"),
+        "Field required",
         "spec.redis.url",
-        "redis.url is required when mode is external, and only then",
+        "Required value",
     ),
     Invalid(
-        "redis-in-cluster-not-built",
-        {"redis": {"mode": "inCluster"}},
-        ("redis",),
-        "redis.mode inCluster is not built yet (the operator creates no Redis): "
-        "use mode external with url",
+        "redis-in-cluster-removed",
+        {"redis.mode": "inCluster"},
+        ("redis", "mode"),
+        "Input should be 'external'",
         "spec.redis.mode",
-        "redis.mode inCluster is not built yet",
+        'Unsupported value: "inCluster"',
     ),
     Invalid(
         "unbuilt-service-enabled",

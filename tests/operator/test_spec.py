@@ -127,6 +127,22 @@ def test_a_store_cannot_say_where_vault_is(field: str, value: str) -> None:
     assert f"(given: {field})" in error["msg"]
 
 
+@pytest.mark.parametrize("key", ["-pool", "example.com/", "a/b/c", "UPPER.example/x", "x" * 64])
+def test_a_node_selector_key_that_is_no_label_key_is_refused(key: str) -> None:
+    # A structural schema cannot constrain map keys: the operator refuses it, naming it.
+    with pytest.raises(ValidationError) as excinfo:
+        ProductStoreSpec.model_validate(spec_with({"scheduling.nodeSelector": {key: "x"}}))
+    (error,) = excinfo.value.errors()
+    assert error["loc"] == ("scheduling",)
+    assert f"scheduling.nodeSelector: {key!r} is not a label key" in error["msg"]
+
+
+def test_node_selector_keys_kubernetes_accepts_are_accepted() -> None:
+    selector = {"kubernetes.io/hostname": "n-1", "pool": "", "a.example.com/Zone_1.b": "eu"}
+    spec = ProductStoreSpec.model_validate(spec_with({"scheduling.nodeSelector": selector}))
+    assert spec.scheduling.node_selector == selector
+
+
 def test_defaults() -> None:
     spec = ProductStoreSpec.model_validate(minimal_spec())
     # Only the services whose code exists run by default.

@@ -351,6 +351,39 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
         },
     ),
     ("vault-injector-off", {"vault.injector.enabled": False}, "vault.enabled", False),
+    (
+        "first-admin",
+        {"admin.email": "ops@shop.example"},
+        "services.auth.env",
+        {"AUTH_FIRST_ADMIN_EMAIL": "ops@shop.example"},
+    ),
+    (
+        "scheduling-default",
+        {},
+        "serviceDefaults",
+        {"nodeSelector": {}, "tolerations": []},
+    ),
+    (
+        "scheduling",
+        {
+            "scheduling": {
+                "nodeSelector": {"kubernetes.io/hostname": "n-1"},
+                "tolerations": [
+                    {"key": "dedicated", "value": "store", "effect": "NoSchedule"},
+                    {"operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 30},
+                ],
+            }
+        },
+        "serviceDefaults",
+        {
+            "nodeSelector": {"kubernetes.io/hostname": "n-1"},
+            # Kubernetes' form, operator written out.
+            "tolerations": [
+                {"key": "dedicated", "operator": "Equal", "value": "store", "effect": "NoSchedule"},
+                {"operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 30},
+            ],
+        },
+    ),
 ]
 
 
@@ -429,6 +462,11 @@ def test_helm_renders_what_the_spec_asks(
         assert ("cpu" in container["resources"]["limits"]) == (
             settings.resources.limits.cpu is not None
         )
+        # Where the Pods may run: the store's scheduling, on every service.
+        assert pod["spec"].get("nodeSelector", {}) == spec_.scheduling.node_selector
+        assert pod["spec"].get("tolerations", []) == [
+            t.model_dump(exclude_none=True) for t in spec_.scheduling.tolerations
+        ]
         if settings.autoscaling.enabled:
             assert "replicas" not in deployment["spec"]
             assert ("HorizontalPodAutoscaler", name) in rendered
@@ -468,7 +506,7 @@ def test_helm_renders_what_the_spec_asks(
             own = {
                 "catalog": {"search_cursor"},
                 "notifications": {"unsubscribe", "vapid", "auth_client"},
-                "auth": {"service"},
+                "auth": {"service", "first_admin"},
             }
             expected_files = {"cassandra"} | own.get(service, set())
             files = {
@@ -480,6 +518,10 @@ def test_helm_renders_what_the_spec_asks(
                 [path] = re.findall(r'with secret "([^"]+)"', contents)
                 assert f'path "{path}"' in policies[roles[account]]
         if service == "auth":
+            # The first administrator: the e-mail beside the password the agent renders.
+            assert config.get("AUTH_FIRST_ADMIN_EMAIL") == (
+                spec_.admin.email if spec_.vault.injector.enabled else None
+            )
             # auth logs in to the store's Vault as its role, injector or not ...
             assert config["AUTH_VAULT_ADDR"] == SETTINGS.vault.servers[spec_.vault.name].pod_address
             assert config["AUTH_VAULT_ROLE"] == roles[account]

@@ -53,6 +53,7 @@ def build_release_values(
         # Fixes every resource name to "<store>-<service>", the names naming.py gives.
         "fullnameOverride": store.name,
         "global": _global(spec),
+        "serviceDefaults": _scheduling(spec),
         "config": _config(spec, store, settings),
         "services": {
             name: _service(spec, name, spec.services.get(name), enabled, store)
@@ -105,6 +106,17 @@ def _global(spec: ProductStoreSpec) -> dict[str, Any]:
     }
 
 
+def _scheduling(spec: ProductStoreSpec) -> dict[str, Any]:
+    """Every service's nodeSelector and tolerations (the chart's serviceDefaults)."""
+    scheduling = spec.scheduling
+    return {
+        "nodeSelector": dict(scheduling.node_selector),
+        "tolerations": [
+            toleration.model_dump(exclude_none=True) for toleration in scheduling.tolerations
+        ],
+    }
+
+
 def _config(spec: ProductStoreSpec, store: StoreRef, settings: OperatorSettings) -> dict[str, Any]:
     cassandra = spec.cassandra
     if cassandra.external is not None:
@@ -124,8 +136,7 @@ def _config(spec: ProductStoreSpec, store: StoreRef, settings: OperatorSettings)
     cassandra_values["keyspace"] = keyspace(store)
     # The services create their keyspaces (<keyspace>_<service>) when they migrate.
     cassandra_values["replication"] = json.dumps(cassandra.replication_options())
-    # mode external is the only one the spec accepts (the operator creates
-    # neither Kafka nor Redis yet), so both addresses are the user's.
+    # mode external is the only one (docs/adr/0036): both addresses are the user's.
     kafka = ",".join(spec.kafka.bootstrap_servers)
     redis = spec.redis.url
     tracing: dict[str, Any] = {
@@ -196,6 +207,10 @@ def _service(
         "allowedCallers": allowed_callers(name, enabled),
         "vaultSecrets": secret_files(name),
     }
+    if name == "auth" and spec.vault.injector.enabled:
+        # With the agent, auth's Pods get the first administrator's password
+        # (/vault/secrets/first_admin); the e-mail goes with it.
+        values["env"] = {"AUTH_FIRST_ADMIN_EMAIL": spec.admin.email}
     traffic = spec.istio.traffic_for(name)
     if traffic != spec.istio.traffic:
         values["istio"] = traffic_values(traffic)

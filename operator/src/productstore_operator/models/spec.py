@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Final, Literal, Self
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, WithJsonSchema, model_validator
 
 from productstore_operator.models.base import (
     DnsSubdomain,
@@ -86,69 +87,146 @@ class GatewaySpec(ResourceModel):
     )
 
 
-class KafkaSpec(ResourceModel):
-    """The Kafka cluster that carries the store's events (the operator creates none yet)."""
+# A label key: an optional DNS-subdomain prefix and a name (Kubernetes' qualified name).
+# Checked by the operator, not the CRD: a structural schema cannot constrain map keys.
+LABEL_KEY: Final = re.compile(
+    r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+)
+LabelKey = Annotated[str, StringConstraints(max_length=317, pattern=f"^{LABEL_KEY.pattern}$")]
+LabelValue = Annotated[
+    str, StringConstraints(max_length=63, pattern=r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+]
 
-    mode: Literal["inCluster", "external"] = Field(
-        default="external",
-        description="external: the brokers in bootstrapServers. inCluster (a Kafka in the "
-        "store's namespace) is not built yet: the operator would create nothing, so it is "
-        "refused.",
+
+class Toleration(ResourceModel):
+    """One toleration of the services' Pods (Kubernetes' form, checked here)."""
+
+    key: LabelKey | None = Field(
+        default=None, description="Taint key it tolerates; unset with operator Exists: every taint."
     )
-    bootstrap_servers: list[BootstrapServer] = Field(
+    operator: Literal["Exists", "Equal"] = Field(
+        default="Equal", description="Equal matches key and value; Exists matches the key alone."
+    )
+    value: LabelValue | None = Field(
+        default=None, description="Taint value it tolerates (operator Equal only)."
+    )
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(
+        default=None, description="Taint effect it tolerates; unset: every effect."
+    )
+    toleration_seconds: int | None = Field(
+        default=None,
+        ge=0,
+        description="How long a Pod stays on a node tainted NoExecute (effect NoExecute only).",
+    )
+
+    @cel_rule(
+        "self.operator != 'Exists' || !has(self.value)",
+        "a toleration with operator Exists takes no value",
+        field_path=".value",
+    )
+    def _exists_has_no_value(self) -> bool:
+        return self.operator != "Exists" or self.value is None
+
+    @cel_rule(
+        "self.operator == 'Exists' || has(self.key)",
+        "a toleration with operator Equal needs a key",
+        field_path=".key",
+    )
+    def _equal_has_key(self) -> bool:
+        return self.operator == "Exists" or self.key is not None
+
+    @cel_rule(
+        "!has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')",
+        "tolerationSeconds is only for effect NoExecute",
+        field_path=".tolerationSeconds",
+    )
+    def _seconds_only_no_execute(self) -> bool:
+        return self.toleration_seconds is None or self.effect == "NoExecute"
+
+
+class SchedulingSpec(ResourceModel):
+    """Where the services' Pods may run: every service's Pods get these."""
+
+    node_selector: dict[str, LabelValue] = Field(
+        default_factory=dict,
+        max_length=16,
+        description="Node labels a node must have to run the services' Pods, e.g. "
+        "{kubernetes.io/os: linux}.",
+    )
+    tolerations: list[Toleration] = Field(
         default_factory=list,
         max_length=16,
-        description="host:port of brokers to bootstrap from (mode external only).",
+        description="Taints of nodes the services' Pods may run on anyway.",
     )
 
-    @cel_rule(
-        "self.mode != 'inCluster'",
-        "kafka.mode inCluster is not built yet (the operator creates no Kafka): "
-        "use mode external with bootstrapServers",
-        field_path=".mode",
-    )
-    def _in_cluster_not_built(self) -> bool:
-        return self.mode != "inCluster"
+    @model_validator(mode="after")
+    def _label_keys(self) -> Self:
+        bad = sorted(
+            key for key in self.node_selector if len(key) > 317 or not LABEL_KEY.fullmatch(key)
+        )
+        if bad:
+            raise ValueError(
+                f"scheduling.nodeSelector: {', '.join(map(repr, bad))} is not a label key "
+                "(an optional DNS-subdomain prefix and /, then 1-63 letters, digits, -, _ or .)"
+            )
+        return self
 
-    @cel_rule(
-        "(self.mode == 'external') == (size(self.bootstrapServers) > 0)",
-        "kafka.bootstrapServers is required when mode is external, and only then",
-        field_path=".bootstrapServers",
+
+AdminEmail = Annotated[
+    str, StringConstraints(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+]
+
+
+class AdminSpec(ResourceModel):
+    """The store's first administrator, whom auth creates at its first start.
+
+    The password is generated once per store into the store's Vault (KV key
+    <kv path>/<namespace>/<store>/auth/first-admin, field password) and rendered into
+    auth's Pods by the Vault agent; read it there, log in and change it.
+    """
+
+    email: AdminEmail = Field(
+        default="admin@productstore.local",
+        description="E-mail the first administrator logs in with. Changing it later "
+        "creates another administrator; the first one stays.",
     )
-    def _servers_iff_external(self) -> bool:
-        return (self.mode == "external") == bool(self.bootstrap_servers)
+
+
+# One mode: pydantic would write a single-value Literal as `const`, which a CRD's
+# structural schema does not take; an enum of one says the same.
+ExternalMode = Annotated[
+    Literal["external"], WithJsonSchema({"type": "string", "enum": ["external"]})
+]
+
+
+class KafkaSpec(ResourceModel):
+    """The Kafka that carries the store's events: one the user runs (docs/adr/0036)."""
+
+    mode: ExternalMode = Field(
+        default="external",
+        description="external: the brokers in bootstrapServers, the only mode. There is "
+        "no inCluster mode: run Kafka with its own operator (e.g. Strimzi) and name it here.",
+    )
+    bootstrap_servers: list[BootstrapServer] = Field(
+        min_length=1,
+        max_length=16,
+        description="host:port of brokers to bootstrap from.",
+    )
 
 
 class RedisSpec(ResourceModel):
-    """The Redis used for caches and rate limits (the operator creates none yet)."""
+    """The Redis of caches and rate limits: one the user runs (docs/adr/0036)."""
 
-    mode: Literal["inCluster", "external"] = Field(
+    mode: ExternalMode = Field(
         default="external",
-        description="external: the Redis at url. inCluster (a Redis in the store's "
-        "namespace) is not built yet: the operator would create nothing, so it is refused.",
+        description="external: the Redis at url, the only mode. There is no inCluster "
+        "mode: run Redis with its own chart or operator and name it here.",
     )
-    url: RedisUrl | None = Field(
-        default=None,
+    url: RedisUrl = Field(
         description="redis:// or rediss:// URL with the database number, e.g. "
-        "redis://redis.example:6379/0 (mode external only). Passwords come from Vault.",
+        "redis://redis.example:6379/0. Passwords come from Vault.",
     )
-
-    @cel_rule(
-        "self.mode != 'inCluster'",
-        "redis.mode inCluster is not built yet (the operator creates no Redis): "
-        "use mode external with url",
-        field_path=".mode",
-    )
-    def _in_cluster_not_built(self) -> bool:
-        return self.mode != "inCluster"
-
-    @cel_rule(
-        "(self.mode == 'external') == has(self.url)",
-        "redis.url is required when mode is external, and only then",
-        field_path=".url",
-    )
-    def _url_iff_external(self) -> bool:
-        return (self.mode == "external") == (self.url is not None)
 
 
 class VaultInjector(ResourceModel):
@@ -250,6 +328,8 @@ class ProductStoreSpec(ResourceModel):
     image: ImageSpec = Field(default_factory=ImageSpec)
     services: ServicesSpec = Field(default_factory=ServicesSpec)
     gateway: GatewaySpec = Field(default_factory=GatewaySpec)
+    scheduling: SchedulingSpec = Field(default_factory=SchedulingSpec)
+    admin: AdminSpec = Field(default_factory=AdminSpec)
     cassandra: CassandraSpec = Field(default_factory=CassandraSpec)
     # No defaults: the only mode that works (external) needs the user's addresses.
     kafka: KafkaSpec

@@ -26,6 +26,10 @@ AUTH: Final = ServiceDescriptor(
         # The ES256 signing-key set (productstore_auth.app.data.vault): auth rotates it
         # and keeps the previous public keys, so nobody else may write it.
         SecretFile(file="signing_keys", key="auth/signing-keys", fields=("keys",), kind="owned"),
+        # The password of the store's first administrator (AUTH_FIRST_ADMIN_PASSWORD),
+        # made once per store; auth creates the account at its first start. An
+        # administrator reads it from Vault, logs in and changes it.
+        SecretFile(file="first_admin", key="auth/first-admin", fields=("password",)),
     ),
 )
 
