@@ -249,6 +249,7 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
         "services.auth.vaultSecrets",
         {
             "cassandra": "auth/cassandra",
+            "first_admin": "auth/first-admin",
             "search_cursor": "",
             "unsubscribe": "",
             "vapid": "",
@@ -268,6 +269,7 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
             "vapid": "",
             "auth_client": "",
             "service": "",
+            "first_admin": "",
         },
     ),
     # Only notifications reads the unsubscribe and VAPID keys, and its client secret.
@@ -282,6 +284,7 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
             "vapid": "notifications/vapid",
             "auth_client": "notifications/auth-client",
             "service": "",
+            "first_admin": "",
         },
     ),
     ("ingress-off-without-host", {}, "ingress.enabled", False),
