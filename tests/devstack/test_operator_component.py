@@ -8,12 +8,14 @@ from pathlib import Path
 import httpx
 import yaml
 
-from devstack.components import helm, openbao
+from devstack.components import helm, node, openbao
 from devstack.components import operator as operator_component
 from devstack.components.helm import Helm
 from devstack.components.kube import KubeApiserver
 from devstack.components.operator import ProductStoreOperator, grant_object
+from devstack.node_address import NODE_IP
 from productstore_operator.config import load_config
+from productstore_operator.models.spec import DEFAULT_REGISTRY
 from tests.support.helm import HelmCli
 
 CHART = Path(__file__).resolve().parents[2] / "charts" / "productstore-operator"
@@ -49,12 +51,25 @@ def test_the_operators_one_vault_is_devstacks_openbao(
     (process,) = productstore_operator.processes()
     config = load_config([], process.env)
     (vault,) = config.vaults
-    assert (vault.name, vault.address, vault.pod_address) == ("default", openbao.ADDR, openbao.ADDR)
+    # Pods reach it through node-net's relay on the real node's address (kwok's run nothing).
+    assert (vault.name, vault.address, vault.pod_address) == (
+        "default",
+        openbao.ADDR,
+        f"http://{NODE_IP}:{openbao.PORT}",
+    )
     # OpenBao's dev server speaks plain http on loopback: allowed only because it says so.
     assert vault.insecure
     assert (
         config.read_vault_token(vault) == productstore_operator.vault_token_file.read_text().strip()
     )
+
+
+def test_stores_may_use_the_projects_images_and_those_built_for_the_real_node(
+    productstore_operator: ProductStoreOperator,
+) -> None:
+    (process,) = productstore_operator.processes()
+    config = load_config([], process.env)
+    assert config.allowed_registries == (DEFAULT_REGISTRY, node.IMAGE_REGISTRY)
 
 
 def _can_i(kube: KubeApiserver, operator: ProductStoreOperator, *args: str) -> str:

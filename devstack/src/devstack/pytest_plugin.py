@@ -30,6 +30,7 @@ from devstack.components.kube import KubeApiserver
 from devstack.components.kube_score import KubeScore
 from devstack.components.mailpit import Mailpit
 from devstack.components.nginx import Nginx, Wrk
+from devstack.components.node import Node
 from devstack.components.openbao import OpenBao
 from devstack.components.operator import ProductStoreOperator
 from devstack.components.payments import PaymentsSandbox
@@ -248,6 +249,13 @@ def wrk(devstack: DevstackSession) -> Wrk:
 def kube_score(devstack: DevstackSession) -> KubeScore:
     """kube-score, the manifest checker the chart policy test runs."""
     return _one(devstack, KubeScore)
+
+
+@pytest.fixture(scope="session")
+def real_node(devstack: DevstackSession) -> Node:
+    """The real node (containerd, kubelet, kube-proxy, CoreDNS) joined to the apiserver,
+    with the images built here imported; Pods land there only if they tolerate its taint."""
+    return _one(devstack, Node)
 
 
 @pytest.fixture(scope="session")

@@ -36,6 +36,7 @@ from devstack.component import Component
 from devstack.components import vault_kubernetes
 from devstack.components.kube_cluster import SERVER, admin_api, kubeconfig, pki_files
 from devstack.errors import DevstackError
+from devstack.node_address import NODE_IP
 from devstack.process import Endpoint, ProcessSpec
 
 HOST = "127.0.0.1"
@@ -47,6 +48,14 @@ METRICS_URL = f"http://{HOST}:{METRICS_PORT}/metrics"
 HELM_VERSION = "v3.22.0"
 # openbao.py's ADDR, for the same reason: the one Vault this operator knows.
 OPENBAO_ADDR = "http://127.0.0.1:8200"
+# The Pods' way to OpenBao: node-net relays its port on the real node's address
+# (devstack.node_address), which a Pod on the real node reaches; kwok's Pods run nothing.
+OPENBAO_POD_ADDR = f"http://{NODE_IP}:8200"
+# The registries a store may take images from: the project's (the operator's default,
+# productstore_operator.models.spec.DEFAULT_REGISTRY) and node.py's IMAGE_REGISTRY, the
+# images built for the real node (copies; a devstack test keeps them equal).
+PROJECT_REGISTRY = "ghcr.io/productstore"
+NODE_IMAGE_REGISTRY = "localhost/productstore"
 # prometheus.py's address, for the same reason: where the sample store's rules are loaded.
 PROMETHEUS_URL = "http://127.0.0.1:9090"
 REPO = Path(__file__).resolve().parents[4]
@@ -265,8 +274,16 @@ class ProductStoreOperator(Component):
             # The only Vault stores may name ("default"): OpenBao's dev server speaks
             # plain http on loopback, which the operator refuses unless told.
             "PRODUCTSTORE_OPERATOR_VAULTS": json.dumps(
-                [{"name": "default", "address": OPENBAO_ADDR, "insecure": True}]
+                [
+                    {
+                        "name": "default",
+                        "address": OPENBAO_ADDR,
+                        "podAddress": OPENBAO_POD_ADDR,
+                        "insecure": True,
+                    }
+                ]
             ),
+            "PRODUCTSTORE_OPERATOR_ALLOWED_REGISTRIES": f"{PROJECT_REGISTRY},{NODE_IMAGE_REGISTRY}",
             # OpenBao is outside the cluster: it reaches the apiserver on loopback.
             "PRODUCTSTORE_OPERATOR_VAULT_KUBERNETES_HOST": SERVER,
             "PRODUCTSTORE_OPERATOR_VAULT_KUBERNETES_CA_FILE": str(pki_files(self.paths).ca_cert),
