@@ -12,7 +12,6 @@ import hashlib
 import io
 import ipaddress
 import json
-import os
 import re
 import socket
 import ssl
@@ -46,14 +45,9 @@ from devstack.node_address import NODE_IP
 from devstack.paths import Paths
 from devstack.process import read_pid_file
 from devstack.stack import Stack
+from tests.support.real_node import needs_real_node, node_stopped_first  # noqa: F401 - a fixture
 
-OPT_IN = "PRODUCTSTORE_REAL_NODE"
-
-needs_opt_in = pytest.mark.skipif(
-    os.environ.get(OPT_IN) != "1",
-    reason=f"the real node is opt-in: {OPT_IN}=1 provisions and starts containerd and a "
-    "kubelet, which change this machine's network while they run",
-)
+needs_opt_in = needs_real_node
 
 MARKER = "productstore catalog image on a real node"
 
@@ -308,6 +302,7 @@ def _kubelet_logs(paths: Paths, namespace: str) -> str:
 
 
 @needs_opt_in
+@pytest.mark.usefixtures("node_stopped_first")
 def test_a_real_node_runs_a_pod_from_an_image_built_here_and_leaves_nothing() -> None:
     paths = Paths.from_env()
     stack = Stack(Context(paths=paths, tie_to_parent=True))
@@ -399,6 +394,7 @@ def test_a_real_node_runs_a_pod_from_an_image_built_here_and_leaves_nothing() ->
 
 
 @needs_opt_in
+@pytest.mark.usefixtures("node_stopped_first")
 def test_down_after_a_crash_still_leaves_nothing() -> None:
     """kubelet and containerd killed with a Pod running (no drain): the shims, the
     sandbox's netns and mounts, the Pod object and the Node are still removed."""
@@ -526,6 +522,7 @@ def _chains(node: Node) -> list[str]:
 
 
 @needs_opt_in
+@pytest.mark.usefixtures("node_stopped_first")
 def test_a_pod_reaches_another_pods_service_by_cluster_ip_and_dns_name() -> None:
     """kube-proxy makes the ClusterIP real, CoreDNS (behind kube-dns) resolves
     `<svc>.<ns>.svc.cluster.local`; `down` removes kube-proxy's chains, the kube-dns

@@ -7,7 +7,6 @@ with its PODS listener).
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 import uuid
@@ -35,14 +34,10 @@ from devstack.components.node import (
 from devstack.components.node_net import NodeNet
 from devstack.node_address import KAFKA_PODS_PORT, NODE_IP, RELAYED, has_node_address
 from devstack.paths import Paths
-from devstack.process import read_pid_file
 from devstack.stack import Stack
+from tests.support.real_node import needs_real_node
 
-OPT_IN = "PRODUCTSTORE_REAL_NODE"
-needs_opt_in = pytest.mark.skipif(
-    os.environ.get(OPT_IN) != "1",
-    reason=f"the real node is opt-in: {OPT_IN}=1 starts containerd and a kubelet",
-)
+needs_opt_in = needs_real_node
 T = TypeVar("T")
 
 
@@ -224,7 +219,8 @@ def _run_catalog_pod(*, require_kafka: bool) -> None:
     stack = Stack(Context(paths=paths, tie_to_parent=True))
     node = stack.components["node"]
     assert isinstance(node, Node)
-    assert read_pid_file(node.pid_file("node")) is None, "a node is already running here"
+    # The running node, or one started (and stopped) for this test.
+    own_node = not stack.is_running(node)
     stack.provision(["node"])
     kafka = False
     suffix = uuid.uuid4().hex[:8]
@@ -309,7 +305,15 @@ def _run_catalog_pod(*, require_kafka: bool) -> None:
     finally:
         with admin_api(paths) as api:
             api.delete(f"/api/v1/namespaces/{namespace}")
-        stack.down(["node"], dependents=False)  # node-net stays, as with `make up`
+            if not own_node:
+                # The node stays: its Pod leaves the consumer group only once it is gone.
+                _wait(
+                    f"namespace {namespace} gone",
+                    lambda: api.get(f"/api/v1/namespaces/{namespace}").status_code == 404,
+                    120,
+                )
+        if own_node:
+            stack.down(["node"], dependents=False)  # node-net stays, as with `make up`
         cassandra_auth.drop_keyspace_role(paths, "127.0.0.1", 9042, keyspace)
         if kafka:
             admin = AdminClient({"bootstrap.servers": "127.0.0.1:9092"})

@@ -8,7 +8,6 @@ Opt-in (PRODUCTSTORE_REAL_NODE=1) while the node is not part of `make up`.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from devstack.components.openbao import OpenBao
 from devstack.components.operator import SAMPLE_KV_PATH, ProductStoreOperator
 from productstore_operator.builders import StoreRef, naming
 from productstore_operator.models import ProductStoreSpec
+from tests.support.real_node import needs_real_node
 from tests.support.stores import (
     create_store,
     create_store_namespace,
@@ -34,11 +34,7 @@ from tests.support.stores import (
     wait_ready,
 )
 
-OPT_IN = "PRODUCTSTORE_REAL_NODE"
-pytestmark = pytest.mark.skipif(
-    os.environ.get(OPT_IN) != "1",
-    reason=f"the real node is opt-in: {OPT_IN}=1 starts containerd and a kubelet",
-)
+pytestmark = needs_real_node
 SAMPLE = Path(__file__).resolve().parents[2] / "manifests/samples/productstore-node.yaml"
 # Four services' first start on a busy 2-core machine: images unpacked, migrations
 # under their LWT locks, Kafka topics, the search index.
