@@ -467,7 +467,15 @@ def test_helm_renders_what_the_spec_asks(
             # from the path the service's policy lets it read.
             own = {
                 "catalog": {"search_cursor"},
-                "notifications": {"unsubscribe", "vapid", "auth_client"},
+                # With the third parties' credentials an administrator writes (ADR 0039).
+                "notifications": {
+                    "unsubscribe",
+                    "vapid",
+                    "auth_client",
+                    "sms",
+                    "chat_slack",
+                    "chat_telegram",
+                },
                 "auth": {"service"},
             }
             expected_files = {"cassandra"} | own.get(service, set())
@@ -479,6 +487,11 @@ def test_helm_renders_what_the_spec_asks(
             for contents in files.values():
                 [path] = re.findall(r'with secret "([^"]+)"', contents)
                 assert f'path "{path}"' in policies[roles[account]]
+                # A provided entry's folder is listed first: the policy lists it, only.
+                for folder in re.findall(r'range secrets "([^"]+)"', contents):
+                    assert f'path "{folder}" {{\n  capabilities = ["list"]' in (
+                        policies[roles[account]]
+                    )
         if service == "auth":
             # auth logs in to the store's Vault as its role, injector or not ...
             assert config["AUTH_VAULT_ADDR"] == SETTINGS.vault.servers[spec_.vault.name].pod_address
