@@ -211,8 +211,19 @@ async def _mobile(
     """SMS (when providers are configured) and Web Push (when a VAPID key is)."""
     settings = kit.settings
     sms_chain: FailoverChain[Sms] | None = None
-    if urls := settings.sms_urls():
-        api_key = settings.sms_api_key.get_secret_value() if settings.sms_api_key else None
+    urls = settings.sms_urls()
+    if urls and settings.sms_api_key is None:
+        _logger.warning(
+            "SMS providers but no NOTIFICATIONS_SMS_API_KEY (in a cluster: Vault entry "
+            "notifications/provided/sms, field api_key): SMS is off, SMS updates are skipped"
+        )
+    elif not urls:
+        _logger.warning(
+            "no NOTIFICATIONS_SMS_PROVIDERS (in a cluster: Vault entry "
+            "notifications/provided/sms): SMS is off, SMS updates are skipped"
+        )
+    if urls and settings.sms_api_key is not None:
+        api_key = settings.sms_api_key.get_secret_value()
         providers = [
             await kit.enter(
                 aclosing(SmsProvider(url, api_key=api_key, timeout=settings.sms_timeout_seconds))
@@ -323,7 +334,8 @@ async def _admin_chat(
         )
     else:
         _logger.warning(
-            "no admin chat (Slack webhook or Telegram bot): stock crossings are read and skipped"
+            "no admin chat (Slack webhook or Telegram bot; in a cluster: Vault entries "
+            "notifications/provided/slack, .../telegram): stock crossings are read and skipped"
         )
     return AdminChat(
         store,
