@@ -489,8 +489,9 @@ def test_helm_renders_what_the_spec_asks(
                 assert f'path "{path}"' in policies[roles[account]]
                 # A provided entry's folder is listed first: the policy lists it, only.
                 for folder in re.findall(r'range secrets "([^"]+)"', contents):
-                    assert f'path "{folder}" {{\n  capabilities = ["list"]' in (
-                        policies[roles[account]]
+                    assert (
+                        f'path "{folder}" {{\n  capabilities = ["list"]'
+                        in (policies[roles[account]])
                     )
         if service == "auth":
             # auth logs in to the store's Vault as its role, injector or not ...
