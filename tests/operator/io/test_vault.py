@@ -515,9 +515,9 @@ def test_provided_credentials_are_written_by_an_administrator_and_read_by_notifi
     )["data"]
     assert sms["data"] == {"providers": values["providers"], "api_key": values["api_key"]}
     assert sms["metadata"]["version"] == 1
-    bao.secrets.kv.v2.patch(
+    bao.secrets.kv.v2.create_or_update_secret(
         path=f"{config.store_path}/notifications/provided/sms",
-        secret={"api_key": ""},
+        secret={"providers": values["providers"], "api_key": ""},
         mount_point="secret",
     )
     entries = asyncio.run(admin.read_secrets(config, [s.key for s in config.provided]))
