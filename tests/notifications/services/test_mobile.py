@@ -80,7 +80,7 @@ async def test_sms_fails_over_to_the_next_provider_and_comes_back(
     async with running(settings, **overrides) as app, asgi_client(app) as client:
         # Both up: the first provider takes it.
         user, phone = user_factory(), new_phone()
-        await opt_in(client, user, phone)
+        await opt_in(client, accounts, user, phone)
         event_id, outcomes = await notify(app, user)
         assert outcomes["sms"] == "sent"
         assert await attempts_of(app, token, event_id, "sms") == [(first, "sent")]
@@ -89,9 +89,9 @@ async def test_sms_fails_over_to_the_next_provider_and_comes_back(
         assert "was delivered" in message["body"]
 
         # The first fails: the second takes it, and the first's breaker opens.
-        accounts.fail(0)
         user, phone = user_factory(), new_phone()
-        await opt_in(client, user, phone)
+        await opt_in(client, accounts, user, phone)
+        accounts.fail(0)
         event_id, outcomes = await notify(app, user, "order_fulfilled")
         assert outcomes["sms"] == "sent"
         assert await attempts_of(app, token, event_id, "sms") == [
@@ -127,7 +127,7 @@ async def test_sms_only_for_delivery_updates_to_users_who_opted_in(
         _, outcomes = await notify(app, user)
         assert "sms" not in outcomes
         # Opted in: delivery updates, but not payment news; opted out of one topic.
-        await opt_in(client, user, phone, locale="ru")
+        await opt_in(client, accounts, user, phone, locale="ru")
         _, outcomes = await notify(app, user, "order_paid")
         assert "sms" not in outcomes
         event_id, outcomes = await notify(app, user)
@@ -148,12 +148,12 @@ async def test_with_every_sms_provider_failing_the_message_is_dead_lettered(
 ) -> None:
     token = admin_token(notify_auth)
     accounts = SmsAccounts(sms_sandbox)
-    accounts.fail(0)
-    accounts.fail(1, status=500)
     overrides = accounts.settings(send_rounds=2, breaker_failures=10)
     async with running(settings, **overrides) as app, asgi_client(app) as client:
         user, phone = user_factory(), new_phone()
-        await opt_in(client, user, phone)
+        await opt_in(client, accounts, user, phone)
+        accounts.fail(0)
+        accounts.fail(1, status=500)
         event_id, outcomes = await notify(app, user)
         assert outcomes["sms"] == "dead_lettered"
         first, second = accounts.providers
@@ -333,7 +333,7 @@ async def test_an_order_delivered_through_kafka_reaches_sms_and_push_once(  # no
     async with app.router.lifespan_context(app), asgi_client(app) as client:
         await wait_ready(app)
         user, phone = user_factory(), new_phone()
-        await opt_in(client, user, phone)
+        await opt_in(client, accounts, user, phone)
         subscription = browser_subscription(webpush_sandbox, None)
         added = await client.post(
             "/api/notifications/devices", json=subscription, headers=bearer(user.token)
@@ -374,7 +374,7 @@ async def test_wishlist_notices_and_broadcasts_are_pushed_and_mailed_never_texte
     )
     async with running(settings, **overrides) as app, asgi_client(app) as client:
         user, phone = user_factory(), new_phone()
-        await opt_in(client, user, phone)
+        await opt_in(client, accounts, user, phone)
         subscription = browser_subscription(webpush_sandbox, None)
         added = await client.post(
             "/api/notifications/devices", json=subscription, headers=bearer(user.token)

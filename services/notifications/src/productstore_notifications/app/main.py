@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 import secrets
@@ -15,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from productstore_common.events import (
+    Backoff,
     CloudEvent,
     ConsumerConfig,
     ConsumerMetrics,
@@ -57,6 +60,7 @@ from productstore_notifications.app.services.notifier import (
     Retry,
     events_registry,
 )
+from productstore_notifications.app.services.phone import PhoneVerification
 from productstore_notifications.app.services.providers import FailoverChain
 from productstore_notifications.app.services.unsubscribe import UnsubscribeLinks, Unsubscribes
 
@@ -111,8 +115,9 @@ async def setup(kit: ServiceKit[NotificationsSettings]) -> None:
     db = await kit.cassandra()
     store = NotificationStore(db)
     limiter = RateLimiter(kit.redis(), prefix=settings.redis_key_prefix, metrics=kit.metrics)
+    service_key = _unsubscribe_key(settings)
     links = UnsubscribeLinks(
-        _unsubscribe_key(settings),
+        service_key,
         str(settings.public_url),
         valid_for=timedelta(days=settings.unsubscribe_link_days),
     )
@@ -146,6 +151,21 @@ async def setup(kit: ServiceKit[NotificationsSettings]) -> None:
     )
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     mobile = await _mobile(kit, store, owner)
+    kit.provide(
+        PhoneVerification(
+            store,
+            mobile.sms,
+            limiter,
+            # Its own key, derived: a code's hash says nothing about unsubscribe links.
+            hmac.new(service_key, b"phone-codes", hashlib.sha256).digest(),
+            code_seconds=settings.phone_code_seconds,
+            attempts=settings.phone_code_attempts,
+            per_hour=settings.phone_codes_per_hour,
+            # One pass over the chain: the user is waiting, and may ask again.
+            rounds=1,
+            backoff=lambda: Backoff(settings.retry_initial_seconds, settings.retry_max_seconds),
+        )
+    )
     names = await kit.enter(
         ProductNames(str(settings.catalog_url), timeout=settings.catalog_timeout_seconds)
     )

@@ -91,6 +91,12 @@ class NotificationsSettings(ServiceSettings):
     sms_providers: str = ""
     sms_api_key: SecretStr | None = None
     sms_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Phone verification: a one-time code by SMS before any update goes to the phone.
+    # How long a code works, wrong guesses before it is void, codes per user (and per
+    # phone) an hour.
+    phone_code_seconds: int = Field(default=600, ge=1, le=3600)
+    phone_code_attempts: int = Field(default=5, ge=1, le=20)
+    phone_codes_per_hour: int = Field(default=5, ge=1, le=100)
 
     # Web Push: the application server's VAPID private key (32 octets, base64url); unset:
     # no push (device registration answers 503). The subject is the contact push
