@@ -642,6 +642,33 @@ def test_notifications_alone_gets_the_unsubscribe_key(offline_helm: HelmCli) -> 
         assert "unsubscribe" not in _agent_files(docs, other)
 
 
+@pytest.mark.parametrize("injection", ["agent", "annotations"])
+def test_provided_credentials_render_empty_while_missing(
+    offline_helm: HelmCli, injection: str
+) -> None:
+    """ADR 0039: notifications' third parties' credentials, listed before read (a
+    missing entry is an empty file, not an agent waiting for it), nobody else's."""
+    docs = _render(offline_helm, None, "shop", *WITH_VAULT, "--set", f"vault.injection={injection}")
+    template = (
+        '{{- range secrets "secret/metadata/productstore/notifications/provided/" -}}'
+        '{{- if eq . "sms" -}}'
+        '{{- with secret "secret/data/productstore/notifications/provided/sms" -}}'
+        "{{ .Data.data | toJSON }}{{- end -}}{{- end -}}{{- end -}}"
+    )
+    if injection == "agent":
+        assert _agent_files(docs, "notifications")["sms"] == template
+        assert "sms" not in _agent_files(docs, "catalog")
+        return
+    pods = {
+        name: deployment["spec"]["template"]["metadata"]["annotations"]
+        for name, deployment in _by_kind(docs, "Deployment").items()
+    }
+    notifications = pods[f"{PREFIX}-notifications"]
+    assert notifications["vault.hashicorp.com/agent-inject-template-sms"] == template
+    assert "vault.hashicorp.com/agent-inject-template-chat_slack" in notifications
+    assert "vault.hashicorp.com/agent-inject-template-sms" not in pods[f"{PREFIX}-catalog"]
+
+
 def test_decimal_from_set_is_accepted(offline_helm: HelmCli) -> None:
     docs = _render(offline_helm, None, "shop", "--set", "config.tracing.sampleRatio=0.5")
     config = _by_kind(docs, "ConfigMap")[f"{PREFIX}-catalog"]["data"]
