@@ -26,6 +26,7 @@ from productstore_operator.builders.vault import (
     ServiceClient,
     VaultConfig,
     missing_provided,
+    provided_digests,
     provided_files,
     secret_files,
     service_clients_entry,
@@ -297,6 +298,19 @@ def test_a_missing_provided_secret_says_the_command_that_writes_it() -> None:
         "notifications/provided/telegram": {"bot_token": "1:a", "chat_id": "-100"},
     }
     assert missing_provided(config.provided, complete) == []
+
+
+def test_the_roll_stamp_changes_with_the_entries_and_tells_nothing_of_them() -> None:
+    config = build({})
+    assert provided_digests(config.provided, {}, "uid-1") == {}
+    sms = {"notifications/provided/sms": {"providers": "https://a", "api_key": "k1"}}
+    [first] = provided_digests(config.provided, sms, "uid-1").values()
+    assert len(first) == 16 and "k1" not in first
+    assert provided_digests(config.provided, sms, "uid-1") == {"notifications": first}
+    rotated = {"notifications/provided/sms": {"providers": "https://a", "api_key": "k2"}}
+    assert provided_digests(config.provided, rotated, "uid-1")["notifications"] != first
+    # Another store with the same key gets another stamp.
+    assert provided_digests(config.provided, sms, "uid-2")["notifications"] != first
 
 
 def test_openbao_accepts_every_policy(openbao: OpenBao) -> None:

@@ -6,6 +6,7 @@ values; nothing here talks to Vault or makes a random number.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -222,6 +223,31 @@ def missing_provided(
         if lacking:
             missing.append(MissingProvided(secret, lacking, absent=False))
     return missing
+
+
+# The pod-template annotation that carries a digest of the provided credentials a
+# service's pods read at start: a changed entry changes it, and the release rolls them.
+PROVIDED_ANNOTATION: Final = "productstore.io/provided-credentials"
+
+
+def provided_digests(
+    secrets: tuple[ProvidedSecret, ...], entries: Mapping[str, Mapping[str, Any]], salt: str
+) -> dict[str, str]:
+    """Per reader, a digest of the provided entries that exist (none: not listed).
+
+    Salted with the store's uid and cut to 16 hex digits: it tells that something
+    changed, nothing of what.
+    """
+    by_reader: dict[str, dict[str, Mapping[str, Any]]] = {}
+    for secret in secrets:
+        if secret.key in entries:
+            by_reader.setdefault(secret.reader, {})[secret.key] = entries[secret.key]
+    return {
+        reader: hashlib.sha256(
+            (salt + json.dumps(found, sort_keys=True, separators=(",", ":"))).encode()
+        ).hexdigest()[:16]
+        for reader, found in by_reader.items()
+    }
 
 
 def cassandra_secret(service: str) -> GeneratedSecret:

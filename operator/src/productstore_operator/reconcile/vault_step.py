@@ -8,10 +8,12 @@ from typing import Any
 
 from productstore_operator.builders.naming import component_name
 from productstore_operator.builders.vault import (
+    PROVIDED_ANNOTATION,
     GeneratedSecret,
     MissingProvided,
     VaultNames,
     missing_provided,
+    provided_digests,
 )
 from productstore_operator.config import ConfigError
 from productstore_operator.io import KubernetesAuth, TransientError, VaultAdmin, generate_secret
@@ -176,6 +178,7 @@ async def ensure_secrets(ctx: PassContext) -> StepResult:
         )
     missing = missing_provided(plan.vault.provided, entries)
     provided_events = _report_provided(plan, runtime, missing)
+    _roll_on_change(plan, entries)
     return StepResult.ready(
         "SecretsInPlace",
         f"{len(plan.vault.roles)} Kubernetes-auth roles in Vault '{plan.vault.vault_name}' "
@@ -183,6 +186,18 @@ async def ensure_secrets(ctx: PassContext) -> StepResult:
         f"{plan.vault.kv_mount}/{plan.vault.store_path}{alerting}{_provided_note(plan, missing)}",
         [*events, *secret_events, *provided_events],
     )
+
+
+def _roll_on_change(plan: Plan, entries: dict[str, dict[str, Any]]) -> None:
+    """Stamp a digest of the provided entries on their readers' pod template.
+
+    The services read them at start: an administrator's write changes the digest,
+    so the values, so the release's stamp, and the upgrade rolls the pods. No
+    annotation while none exists, so a store that never has them never rolls.
+    """
+    for service, digest in provided_digests(plan.vault.provided, entries, plan.uid).items():
+        values = plan.values["services"][service]
+        values["podAnnotations"] = {**values.get("podAnnotations", {}), PROVIDED_ANNOTATION: digest}
 
 
 def _commands(plan: Plan, missing: list[MissingProvided]) -> str:
@@ -207,7 +222,7 @@ def _provided_note(plan: Plan, missing: list[MissingProvided]) -> str:
     )
     return (
         f"; not provided yet, so those channels are off: {_commands(plan, missing)} "
-        f"(then `{restart}`: the service reads them at start)"
+        f"(the operator rolls {', '.join(services)} when they change, as `{restart}` would)"
     )
 
 
@@ -232,8 +247,8 @@ def _report_provided(plan: Plan, runtime: Runtime, missing: list[MissingProvided
             Event(
                 "Normal",
                 "CredentialsProvided",
-                "every third party's credential is in Vault now; restart the services that "
-                "read them to use them",
+                "every third party's credential is in Vault now; the services that read "
+                "them roll to use them",
             )
         ]
     return []
