@@ -296,6 +296,14 @@ def test_full_values_reach_the_manifests(offline_helm: HelmCli) -> None:
             "vapid": "vapid",
             "auth_client": "auth-client",
         }.items()
+    } | {
+        # Third parties' credentials an administrator writes (ADR 0039): the folder is
+        # listed first, so a missing entry is an empty file, not an agent that waits.
+        file: f'{{{{- range secrets "kv/metadata/shop/notifications/provided/" -}}}}'
+        f'{{{{- if eq . "{name}" -}}}}'
+        f'{{{{- with secret "kv/data/shop/notifications/provided/{name}" -}}}}'
+        "{{ .Data.data | toJSON }}{{- end -}}{{- end -}}{{- end -}}"
+        for file, name in {"sms": "sms", "chat_slack": "slack", "chat_telegram": "telegram"}.items()
     }
 
     policies = _by_kind(docs, "AuthorizationPolicy")
@@ -632,6 +640,33 @@ def test_notifications_alone_gets_the_unsubscribe_key(offline_helm: HelmCli) -> 
     )
     for other in ("auth", "catalog", "orders"):
         assert "unsubscribe" not in _agent_files(docs, other)
+
+
+@pytest.mark.parametrize("injection", ["agent", "annotations"])
+def test_provided_credentials_render_empty_while_missing(
+    offline_helm: HelmCli, injection: str
+) -> None:
+    """ADR 0039: notifications' third parties' credentials, listed before read (a
+    missing entry is an empty file, not an agent waiting for it), nobody else's."""
+    docs = _render(offline_helm, None, "shop", *WITH_VAULT, "--set", f"vault.injection={injection}")
+    template = (
+        '{{- range secrets "secret/metadata/productstore/notifications/provided/" -}}'
+        '{{- if eq . "sms" -}}'
+        '{{- with secret "secret/data/productstore/notifications/provided/sms" -}}'
+        "{{ .Data.data | toJSON }}{{- end -}}{{- end -}}{{- end -}}"
+    )
+    if injection == "agent":
+        assert _agent_files(docs, "notifications")["sms"] == template
+        assert "sms" not in _agent_files(docs, "catalog")
+        return
+    pods = {
+        name: deployment["spec"]["template"]["metadata"]["annotations"]
+        for name, deployment in _by_kind(docs, "Deployment").items()
+    }
+    notifications = pods[f"{PREFIX}-notifications"]
+    assert notifications["vault.hashicorp.com/agent-inject-template-sms"] == template
+    assert "vault.hashicorp.com/agent-inject-template-chat_slack" in notifications
+    assert "vault.hashicorp.com/agent-inject-template-sms" not in pods[f"{PREFIX}-catalog"]
 
 
 def test_decimal_from_set_is_accepted(offline_helm: HelmCli) -> None:

@@ -33,6 +33,7 @@ from kubernetes.client.exceptions import ApiException
 from devstack.components.helm import Helm
 from devstack.components.kube import KubeApiserver
 from devstack.components.openbao import KV_MOUNT, OpenBao, find_bao
+from productstore_notifications.app.core.config import NotificationsSettings
 from productstore_operator.builders import (
     OperatorSettings,
     StoreRef,
@@ -163,9 +164,14 @@ def stores(openbao: OpenBao, kube: KubeApiserver, kube_api: k8s.ApiClient) -> It
 
 
 def _agent_config(
-    helm: Helm, tmp_path: Path, openbao: OpenBao, stores: Stores, *extra: str
+    helm: Helm,
+    tmp_path: Path,
+    openbao: OpenBao,
+    stores: Stores,
+    *extra: str,
+    service: str = SERVICE,
 ) -> dict[str, Any]:
-    """The agent.json of the catalog's ConfigMap, as `helm template` renders it."""
+    """The agent.json of the service's ConfigMap, as `helm template` renders it."""
     config = stores.config(stores.shop)
     out = HelmCli(helm, tmp_path / "helm-home").run(
         "template", stores.shop.name, str(CHART),
@@ -184,7 +190,7 @@ def _agent_config(
         for doc in yaml.safe_load_all(out)
         if doc and doc["kind"] == "ConfigMap"
     }
-    agent: dict[str, Any] = json.loads(maps[f"shop-{SERVICE}-vault-agent"]["data"]["agent.json"])
+    agent: dict[str, Any] = json.loads(maps[f"shop-{service}-vault-agent"]["data"]["agent.json"])
     return agent
 
 
@@ -331,6 +337,64 @@ def test_another_stores_service_account_is_refused(
         role=own, jwt=jwt, mount_point=stores.mount
     )
     assert login["auth"]["metadata"]["service_account_namespace"] == stores.other.namespace
+
+
+PROVIDED = ("sms", "chat_slack", "chat_telegram")
+
+
+def test_credentials_an_administrator_has_not_written_render_empty_then_theirs(
+    openbao: OpenBao,
+    helm: Helm,
+    kube_api: k8s.ApiClient,
+    stores: Stores,
+    tmp_path: Path,
+) -> None:
+    """ADR 0039: notifications' third parties' credentials. Missing, the init agent
+    still exits 0 (empty files: the service starts with SMS and the chats off); an
+    administrator's `bao kv put` reaches the sidecar's next render."""
+    core = k8s.CoreV1Api(kube_api)
+    account = service_account_name(stores.shop, "notifications")
+    _account(core, stores.shop.namespace, account)
+    config = _agent_config(
+        helm,
+        tmp_path,
+        openbao,
+        stores,
+        "--set",
+        "vault.agentRenderInterval=1s",
+        service="notifications",
+    )
+    jwt = _token(core, stores.shop.namespace, account)
+    with run_agent(config, jwt, tmp_path / "init", "-exit-after-auth") as agent:
+        exit_code = agent.process.wait(timeout=AGENT_TIMEOUT)
+        assert exit_code == 0, agent.log.read_text()
+        for file in PROVIDED:
+            assert (agent.secrets / file).read_text() == "", file
+        assert set(json.loads((agent.secrets / "vapid").read_text())) == {"private_key"}
+        off = NotificationsSettings(**_production(agent.secrets))
+        assert (off.sms_urls(), off.sms_api_key, off.chat_count()) == ([], None, 0)
+
+    base = stores.config(stores.shop).store_path
+    with run_agent(config, jwt, tmp_path / "sidecar") as agent:
+        _wait_for((agent.secrets / "sms").is_file, agent, "the first render")
+        entry = {"providers": "https://sms.example/acme", "api_key": "sk-" + stores.suffix * 5}
+        openbao.client().secrets.kv.v2.create_or_update_secret(
+            path=f"{base}/notifications/provided/sms", secret=entry, mount_point=KV_MOUNT
+        )
+        _wait_for(
+            lambda: json.loads((agent.secrets / "sms").read_text() or "null") == entry,
+            agent,
+            "the administrator's SMS entry",
+        )
+        assert (agent.secrets / "chat_slack").read_text() == ""
+        on = NotificationsSettings(**_production(agent.secrets))
+        assert on.sms_urls() == ["https://sms.example/acme"] and on.chat_count() == 0
+        assert agent.process.poll() is None, agent.log.read_text()
+
+
+def _production(secrets_dir: Path) -> dict[str, Any]:
+    """notifications' settings as in a cluster: production, files from ``secrets_dir``."""
+    return {"_secrets_dir": secrets_dir, "environment": "production"}
 
 
 def _wait_for(condition: Callable[[], bool], agent: Agent, what: str) -> None:

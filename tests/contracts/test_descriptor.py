@@ -70,6 +70,13 @@ def test_a_secret_file_refuses(file: str, key: str, fields: tuple[str, ...], mes
         SecretFile(file, key, fields)
 
 
+def test_a_provided_secret_needs_a_folder() -> None:
+    # The agent lists the key's folder to render an empty file while it is missing.
+    with pytest.raises(DescriptorError, match="key 'sms' needs a folder"):
+        SecretFile("sms", "sms", ("api_key",), kind="provided")
+    assert SecretFile("sms", "n/provided/sms", ("api_key",), kind="provided").kind == "provided"
+
+
 def test_derived_names() -> None:
     assert (BASE.package, BASE.env_prefix) == ("productstore_things", "THINGS_")
     assert BASE.app_factory == "productstore_things.app.main:create_app"

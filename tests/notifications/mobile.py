@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 import uuid
 from typing import Any
@@ -52,11 +53,28 @@ class SmsAccounts:
     def recover(self, index: int) -> None:
         httpx.delete(f"{self.urls[index]}/fault", timeout=5).raise_for_status()
 
-    def received(self, phone: str) -> list[dict[str, Any]]:
-        """Messages to `phone`, oldest first."""
+    def all_received(self, phone: str) -> list[dict[str, Any]]:
+        """Every message to `phone` (verification codes too), oldest first."""
         found = httpx.get(f"{self.sms.url}/messages", params={"to": phone}, timeout=5)
         messages: list[dict[str, Any]] = found.raise_for_status().json()["messages"]
         return messages
+
+    def received(self, phone: str) -> list[dict[str, Any]]:
+        """Delivery updates to `phone` (not its verification codes), oldest first."""
+        return [m for m in self.all_received(phone) if not is_code(m)]
+
+    def code_sent_to(self, phone: str) -> str:
+        """The newest one-time code the stand-in delivered to `phone`."""
+        codes = [m for m in self.all_received(phone) if is_code(m)]
+        assert codes, f"no verification code reached {phone}"
+        found = re.search(r"\b([0-9]{6})\b", codes[-1]["body"])
+        assert found is not None, codes[-1]["body"]
+        return found.group(1)
+
+
+def is_code(message: dict[str, Any]) -> bool:
+    """A verification code's SMS (its reference is `verify:<user>:<id>`)."""
+    return str(message.get("reference", "")).startswith("verify:")
 
 
 def browser_subscription(webpush: WebPushSandbox, server_key: str | None) -> dict[str, Any]:
@@ -75,7 +93,29 @@ def pushes_to(webpush: WebPushSandbox, endpoint: str) -> list[dict[str, Any]]:
     return messages
 
 
-async def opt_in(client: httpx.AsyncClient, user: User, phone: str, locale: str = "en") -> None:
+async def opt_in(
+    client: httpx.AsyncClient, accounts: SmsAccounts, user: User, phone: str, locale: str = "en"
+) -> None:
+    """The user gives a phone, says yes to SMS, and proves the phone with its code."""
     body = {"locale": locale, "phone": phone, "sms_opt_in": True}
     put = await client.put("/api/notifications/preferences", json=body, headers=bearer(user.token))
     assert put.status_code == 200, put.text
+    await verify_phone(client, accounts, user, phone)
+
+
+async def verify_phone(
+    client: httpx.AsyncClient, accounts: SmsAccounts, user: User, phone: str
+) -> None:
+    """Ask for a code, read it off the SMS stand-in as the phone's owner would, send it."""
+    sent = await client.post(
+        "/api/notifications/preferences/phone/code", headers=bearer(user.token)
+    )
+    assert sent.status_code == 202, sent.text
+    assert sent.json()["phone"] == phone
+    checked = await client.post(
+        "/api/notifications/preferences/phone/verify",
+        json={"code": accounts.code_sent_to(phone)},
+        headers=bearer(user.token),
+    )
+    assert checked.status_code == 200, checked.text
+    assert checked.json()["phone_verified"] is True

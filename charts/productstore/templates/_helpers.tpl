@@ -253,10 +253,23 @@ vault.injection "agent", and at least one file in its vaultSecrets. Takes (dict
 {{- define "productstore.vaultAgent" -}}
 {{- $vault := .root.Values.vault -}}
 {{- if and $vault.enabled (eq $vault.injection "agent") -}}
-{{- range $file, $key := .svc.vaultSecrets -}}
+{{- range $file, $key := merge (dict) (.svc.vaultSecrets | default dict) (.svc.vaultProvided | default dict) -}}
 {{- if $key -}}true{{- end -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+The agent template of a secret an administrator provides (vaultProvided, ADR
+0039): it lists the key's folder first and reads the entry only when it is
+there, so a missing entry renders an empty file instead of an agent retrying
+until the init container fails. Takes (dict "root" $ "key" <KV key>).
+*/}}
+{{- define "productstore.vaultProvidedTemplate" -}}
+{{- $secretPath := .root.Values.vault.secretPath | trimSuffix "/" -}}
+{{- $path := printf "%s/%s" $secretPath .key -}}
+{{- $folder := printf "%s/%s/" (regexReplaceAll "^(.*?)/data/" $secretPath "${1}/metadata/") (dir .key) -}}
+{{- printf "{{- range secrets %q -}}{{- if eq . %q -}}{{- with secret %q -}}{{ .Data.data | toJSON }}{{- end -}}{{- end -}}{{- end -}}" $folder (base .key) $path -}}
 {{- end -}}
 
 {{/* The Vault agent's image reference. Takes (dict "root" $). */}}
@@ -274,7 +287,8 @@ vault.injection "agent", and at least one file in its vaultSecrets. Takes (dict
 The `bao agent` configuration of one service, as JSON (the agent reads JSON as
 HCL): Kubernetes auth with the pod's ServiceAccount token as the service's role,
 and one template per vaultSecrets file that writes the KV entry's data as JSON to
-/vault/secrets/<file>, which the services' settings read. No sink: the agent's
+/vault/secrets/<file>, which the services' settings read (and per vaultProvided
+file, empty while an administrator has not written the entry). No sink: the agent's
 Vault token stays in its memory. Configuration only, no secret. Takes (dict
 "root" $ "name" <service> "svc" <values>).
 */}}
@@ -290,6 +304,15 @@ Vault token stays in its memory. Configuration only, no secret. Takes (dict
 {{- $templates = append $templates (dict
   "destination" (printf "/vault/secrets/%s" $file)
   "contents" (printf "{{- with secret %q -}}{{ .Data.data | toJSON }}{{- end -}}" $path)
+  "perms" "0400"
+  "error_on_missing_key" true) -}}
+{{- end -}}
+{{- end -}}
+{{- range $file, $key := .svc.vaultProvided -}}
+{{- if $key -}}
+{{- $templates = append $templates (dict
+  "destination" (printf "/vault/secrets/%s" $file)
+  "contents" (include "productstore.vaultProvidedTemplate" (dict "root" $.root "key" $key))
   "perms" "0400"
   "error_on_missing_key" true) -}}
 {{- end -}}

@@ -283,6 +283,19 @@ def _described(name: str) -> tuple[Key, ...]:
             ),
         )
     )
+    provided = [s for s in descriptor.secrets if s.kind == "provided"]
+    if provided:
+        keys.append(
+            Key(
+                "vaultProvided",
+                "Vault files of third parties' credentials an administrator writes, file to "
+                "KV key (the operator never writes them; missing: an empty file, the "
+                "channel off).",
+                children=tuple(
+                    Key(s.file, f"{{{', '.join(s.fields)}}} of {s.key}.", s.key) for s in provided
+                ),
+            )
+        )
     return tuple(keys)
 
 

@@ -34,6 +34,7 @@ async def test_preferences_default_then_replace(
         "updated_at": None,
         "sms_opt_in": False,
         "promotions": False,
+        "phone_verified": False,
     }
     # Both consents kept side by side (SMS delivery updates, promotions).
     body = {
@@ -51,6 +52,8 @@ async def test_preferences_default_then_replace(
     read = (await client.get("/api/notifications/preferences", headers=bearer(user.token))).json()
     assert {k: read[k] for k in body} == body
     assert read["updated_at"] is not None
+    # Consent is not proof: no SMS until a code sent to the phone comes back.
+    assert read["phone_verified"] is False
 
 
 BAD_PREFERENCES: list[tuple[str, dict[str, Any], str]] = [

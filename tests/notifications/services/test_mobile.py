@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -50,6 +51,7 @@ from tests.notifications.support import (
     send_order_events,
 )
 from tests.support.problems import bearer
+from tests.support.proxy import tcp_proxy
 
 pytestmark = pytest.mark.anyio
 
@@ -78,7 +80,7 @@ async def test_sms_fails_over_to_the_next_provider_and_comes_back(
     async with running(settings, **overrides) as app, asgi_client(app) as client:
         # Both up: the first provider takes it.
         user, phone = user_factory(), new_phone()
-        await opt_in(client, user, phone)
+        await opt_in(client, accounts, user, phone)
         event_id, outcomes = await notify(app, user)
         assert outcomes["sms"] == "sent"
         assert await attempts_of(app, token, event_id, "sms") == [(first, "sent")]
@@ -87,9 +89,9 @@ async def test_sms_fails_over_to_the_next_provider_and_comes_back(
         assert "was delivered" in message["body"]
 
         # The first fails: the second takes it, and the first's breaker opens.
-        accounts.fail(0)
         user, phone = user_factory(), new_phone()
-        await opt_in(client, user, phone)
+        await opt_in(client, accounts, user, phone)
+        accounts.fail(0)
         event_id, outcomes = await notify(app, user, "order_fulfilled")
         assert outcomes["sms"] == "sent"
         assert await attempts_of(app, token, event_id, "sms") == [
@@ -125,7 +127,7 @@ async def test_sms_only_for_delivery_updates_to_users_who_opted_in(
         _, outcomes = await notify(app, user)
         assert "sms" not in outcomes
         # Opted in: delivery updates, but not payment news; opted out of one topic.
-        await opt_in(client, user, phone, locale="ru")
+        await opt_in(client, accounts, user, phone, locale="ru")
         _, outcomes = await notify(app, user, "order_paid")
         assert "sms" not in outcomes
         event_id, outcomes = await notify(app, user)
@@ -146,12 +148,12 @@ async def test_with_every_sms_provider_failing_the_message_is_dead_lettered(
 ) -> None:
     token = admin_token(notify_auth)
     accounts = SmsAccounts(sms_sandbox)
-    accounts.fail(0)
-    accounts.fail(1, status=500)
     overrides = accounts.settings(send_rounds=2, breaker_failures=10)
     async with running(settings, **overrides) as app, asgi_client(app) as client:
         user, phone = user_factory(), new_phone()
-        await opt_in(client, user, phone)
+        await opt_in(client, accounts, user, phone)
+        accounts.fail(0)
+        accounts.fail(1, status=500)
         event_id, outcomes = await notify(app, user)
         assert outcomes["sms"] == "dead_lettered"
         first, second = accounts.providers
@@ -229,6 +231,90 @@ async def test_a_push_arrives_signed_and_decrypts_and_a_gone_subscription_is_dro
         assert "push" not in outcomes
 
 
+async def test_a_push_dead_lettered_while_its_push_service_is_down_is_replayed_once(
+    settings: NotificationsSettings,
+    webpush_sandbox: WebPushSandbox,
+    notify_auth: AuthServer,
+    user_factory: Callable[[], User],
+) -> None:
+    """The push service goes down (a proxy of this test's own in front of devstack's
+    shared stand-in is cut: connections refused), the rounds fail, a dead letter; it
+    comes back on the same address, an admin replays: delivered once, and neither a
+    second replay nor the event's redelivery pushes again."""
+    token = admin_token(notify_auth)
+    upstream = urlsplit(webpush_sandbox.url)
+    assert upstream.hostname is not None and upstream.port is not None
+    with tcp_proxy(upstream.hostname, upstream.port, lifetime=300) as proxy:
+        front = f"http://{proxy.address}"
+        overrides = {
+            "vapid_private_key": new_vapid_key(),
+            # Only the proxy's origin: every push of this test goes through it.
+            "push_endpoint_hosts": proxy.address,
+            "send_rounds": 2,
+            "breaker_failures": 10,
+        }
+        async with running(settings, **overrides) as app, asgi_client(app) as client:
+            user = user_factory()
+            listed = await client.get("/api/notifications/devices", headers=bearer(user.token))
+            server_key = listed.json()["vapid_public_key"]
+            # Subscribed through the proxy: the endpoint (and the VAPID audience) is its.
+            made = httpx.post(
+                f"{front}/subscriptions", json={"application_server_key": server_key}, timeout=5
+            )
+            subscription = made.raise_for_status().json()
+            endpoint = subscription["endpoint"]
+            assert endpoint.startswith(f"{front}/push/")
+            added = await client.post(
+                "/api/notifications/devices", json=subscription, headers=bearer(user.token)
+            )
+            assert added.status_code == 201, added.text
+
+            proxy.cut()
+            event_id, outcomes = await notify(app, user, "order_paid")
+            assert outcomes["push"] == "dead_lettered"
+            provider = f"push:{front}"
+            assert await attempts_of(app, token, event_id, "push") == [
+                (provider, "failed"),
+                (provider, "failed"),
+                ("-", "dead_lettered"),
+            ]
+            assert pushes_to(webpush_sandbox, endpoint) == []
+            # Not a gone subscription: a push service that is down keeps it.
+            listed = await client.get("/api/notifications/devices", headers=bearer(user.token))
+            assert listed.json()["items"] == [{"endpoint": endpoint}]
+            body = {"event_id": str(event_id), "recipient": str(user.id), "channel": "push"}
+            # Replayed while still down: dead-lettered again, and kept for later.
+            early = await client.post(
+                "/api/notifications/dead-letters/replay", json=body, headers=bearer(token)
+            )
+            assert early.status_code == 200, early.text
+            assert early.json() == {"outcome": "dead_lettered"}
+
+            proxy.restore()
+            replayed = await client.post(
+                "/api/notifications/dead-letters/replay", json=body, headers=bearer(token)
+            )
+            assert replayed.status_code == 200, replayed.text
+            assert replayed.json() == {"outcome": "sent"}
+            [pushed] = pushes_to(webpush_sandbox, endpoint)
+            payload = json.loads(pushed["plaintext"])
+            assert (payload["topic"], payload["event_id"]) == ("order_paid", str(event_id))
+            # Two rounds, a replay's two rounds while down, then one push that went.
+            attempts = await attempts_of(app, token, event_id, "push")
+            assert sorted(attempts) == sorted(
+                [(provider, "failed")] * 4 + [("-", "dead_lettered")] * 2 + [(provider, "sent")]
+            )
+
+            # Once: the dead letter is gone, and the event's redelivery finds its claim.
+            again = await client.post(
+                "/api/notifications/dead-letters/replay", json=body, headers=bearer(token)
+            )
+            assert again.status_code == 404
+            _, outcomes = await notify(app, user, "order_paid", event_id)
+            assert outcomes["push"] == "duplicate"
+            assert len(pushes_to(webpush_sandbox, endpoint)) == 1
+
+
 async def test_an_order_delivered_through_kafka_reaches_sms_and_push_once(  # noqa: PLR0917 (fixtures)
     settings: NotificationsSettings,
     kafka: Kafka,
@@ -247,7 +333,7 @@ async def test_an_order_delivered_through_kafka_reaches_sms_and_push_once(  # no
     async with app.router.lifespan_context(app), asgi_client(app) as client:
         await wait_ready(app)
         user, phone = user_factory(), new_phone()
-        await opt_in(client, user, phone)
+        await opt_in(client, accounts, user, phone)
         subscription = browser_subscription(webpush_sandbox, None)
         added = await client.post(
             "/api/notifications/devices", json=subscription, headers=bearer(user.token)
@@ -288,7 +374,7 @@ async def test_wishlist_notices_and_broadcasts_are_pushed_and_mailed_never_texte
     )
     async with running(settings, **overrides) as app, asgi_client(app) as client:
         user, phone = user_factory(), new_phone()
-        await opt_in(client, user, phone)
+        await opt_in(client, accounts, user, phone)
         subscription = browser_subscription(webpush_sandbox, None)
         added = await client.post(
             "/api/notifications/devices", json=subscription, headers=bearer(user.token)

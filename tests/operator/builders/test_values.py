@@ -508,7 +508,15 @@ def test_helm_renders_what_the_spec_asks(
             # from the path the service's policy lets it read.
             own = {
                 "catalog": {"search_cursor"},
-                "notifications": {"unsubscribe", "vapid", "auth_client"},
+                # With the third parties' credentials an administrator writes (ADR 0039).
+                "notifications": {
+                    "unsubscribe",
+                    "vapid",
+                    "auth_client",
+                    "sms",
+                    "chat_slack",
+                    "chat_telegram",
+                },
                 "auth": {"service", "first_admin"},
             }
             expected_files = {"cassandra"} | own.get(service, set())
@@ -520,6 +528,12 @@ def test_helm_renders_what_the_spec_asks(
             for contents in files.values():
                 [path] = re.findall(r'with secret "([^"]+)"', contents)
                 assert f'path "{path}"' in policies[roles[account]]
+                # A provided entry's folder is listed first: the policy lists it, only.
+                for folder in re.findall(r'range secrets "([^"]+)"', contents):
+                    assert (
+                        f'path "{folder}" {{\n  capabilities = ["list"]'
+                        in (policies[roles[account]])
+                    )
         if service == "auth":
             # The first administrator: the e-mail beside the password the agent renders.
             assert config.get("AUTH_FIRST_ADMIN_EMAIL") == (

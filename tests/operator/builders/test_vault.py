@@ -21,9 +21,13 @@ from productstore_operator.builders.naming import vault_role_prefix
 from productstore_operator.builders.settings import OperatorSettings
 from productstore_operator.builders.vault import (
     OWNED_SECRETS,
+    PROVIDED_SECRETS,
     SECRETS,
     ServiceClient,
     VaultConfig,
+    missing_provided,
+    provided_digests,
+    provided_files,
     secret_files,
     service_clients_entry,
 )
@@ -32,6 +36,7 @@ from tests.operator.builders.support import SETTINGS, VAULTS, spec
 
 SHOP = StoreRef("shop", "shop-ns")
 STORE_DATA = "secret/data/productstore/shop-ns/shop"
+STORE_METADATA = "secret/metadata/productstore/shop-ns/shop"
 PREFIX = vault_role_prefix("productstore", SHOP)
 
 
@@ -43,6 +48,7 @@ READ = '["read"]'
 # What auth's KV v2 key store needs: read the set, write it with check-and-set
 # (create while absent, update to rotate). No delete, metadata or list.
 OWN = '["create", "read", "update"]'
+LIST = '["list"]'
 
 
 @pytest.mark.parametrize(
@@ -63,6 +69,12 @@ OWN = '["create", "read", "update"]'
                 (f"{STORE_DATA}/notifications/unsubscribe", READ),
                 (f"{STORE_DATA}/notifications/vapid", READ),
                 (f"{STORE_DATA}/notifications/auth-client", READ),
+                # Third parties' credentials an administrator writes (ADR 0039): read
+                # on each entry, list on their folder only (names, no values).
+                (f"{STORE_DATA}/notifications/provided/sms", READ),
+                (f"{STORE_DATA}/notifications/provided/slack", READ),
+                (f"{STORE_DATA}/notifications/provided/telegram", READ),
+                (f"{STORE_METADATA}/notifications/provided/", LIST),
             ],
         ),
         (
@@ -206,6 +218,9 @@ def test_generated_and_owned_secrets() -> None:
         "notifications/auth-client",
         "auth/service-clients",
         "auth/signing-keys",
+        "notifications/provided/sms",
+        "notifications/provided/slack",
+        "notifications/provided/telegram",
     ]
     # Each service's /vault/secrets/cassandra is its own role, never another's.
     # A generated file another service reads is listed empty (the chart skips it).
@@ -231,6 +246,71 @@ def test_generated_and_owned_secrets() -> None:
     assert secret_files("orders") == {**unread, "cassandra": "orders/cassandra"}
     with pytest.raises(KeyError, match="unknown service 'payments'"):
         secret_files("payments")
+
+
+def test_provided_secrets_are_the_notifications_third_parties() -> None:
+    assert [(s.key, s.file, s.reader, s.fields) for s in PROVIDED_SECRETS] == [
+        ("notifications/provided/sms", "sms", "notifications", ("providers", "api_key")),
+        ("notifications/provided/slack", "chat_slack", "notifications", ("webhook_url",)),
+        (
+            "notifications/provided/telegram",
+            "chat_telegram",
+            "notifications",
+            ("bot_token", "chat_id"),
+        ),
+    ]
+    # The operator writes none of them: they are not among what it generates.
+    assert not {s.key for s in PROVIDED_SECRETS} & {s.key for s in SECRETS}
+    assert provided_files("notifications") == {
+        "sms": "notifications/provided/sms",
+        "chat_slack": "notifications/provided/slack",
+        "chat_telegram": "notifications/provided/telegram",
+    }
+    assert provided_files("catalog") == {}
+    # Only enabled services' provided secrets are checked.
+    assert build({}).provided == PROVIDED_SECRETS
+    assert build({"services.notifications.enabled": False}).provided == ()
+
+
+def test_a_missing_provided_secret_says_the_command_that_writes_it() -> None:
+    config = build({})
+    entries = {
+        # Complete.
+        "notifications/provided/slack": {"webhook_url": "https://hooks.slack.com/services/T/B/x"},
+        # A field missing, another empty: both are what the service would not use.
+        "notifications/provided/telegram": {"bot_token": " ", "other": "x"},
+    }
+    missing = missing_provided(config.provided, entries)
+    assert [(m.secret.file, m.fields, m.absent) for m in missing] == [
+        ("sms", ("providers", "api_key"), True),
+        ("chat_telegram", ("bot_token", "chat_id"), False),
+    ]
+    commands = [m.command(config.kv_mount, config.store_path) for m in missing]
+    assert commands == [
+        "bao kv put -mount=secret productstore/shop-ns/shop/notifications/provided/sms "
+        "providers=... api_key=...",
+        "bao kv patch -mount=secret productstore/shop-ns/shop/notifications/provided/telegram "
+        "bot_token=... chat_id=...",
+    ]
+    complete = {
+        "notifications/provided/sms": {"providers": "https://sms.example/a", "api_key": "k"},
+        "notifications/provided/slack": {"webhook_url": "https://hooks.slack.com/services/x"},
+        "notifications/provided/telegram": {"bot_token": "1:a", "chat_id": "-100"},
+    }
+    assert missing_provided(config.provided, complete) == []
+
+
+def test_the_roll_stamp_changes_with_the_entries_and_tells_nothing_of_them() -> None:
+    config = build({})
+    assert provided_digests(config.provided, {}, "uid-1") == {}
+    sms = {"notifications/provided/sms": {"providers": "https://a", "api_key": "k1"}}
+    [first] = provided_digests(config.provided, sms, "uid-1").values()
+    assert len(first) == 16 and "k1" not in first
+    assert provided_digests(config.provided, sms, "uid-1") == {"notifications": first}
+    rotated = {"notifications/provided/sms": {"providers": "https://a", "api_key": "k2"}}
+    assert provided_digests(config.provided, rotated, "uid-1")["notifications"] != first
+    # Another store with the same key gets another stamp.
+    assert provided_digests(config.provided, sms, "uid-2")["notifications"] != first
 
 
 def test_openbao_accepts_every_policy(openbao: OpenBao) -> None:

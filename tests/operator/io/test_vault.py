@@ -10,7 +10,10 @@ import http.server
 import ipaddress
 import json
 import logging
+import os
+import shlex
 import ssl
+import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
@@ -28,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from devstack.components.kube import KubeApiserver
-from devstack.components.openbao import OpenBao
+from devstack.components.openbao import OpenBao, find_bao
 from productstore_auth.app.core.config import AuthSettings
 from productstore_auth.app.data.vault import VaultKeyStore, VaultUnavailableError
 from productstore_notifications.app.core.config import NotificationsSettings
@@ -41,11 +44,14 @@ from productstore_operator.builders import (
 )
 from productstore_operator.builders.naming import service_keyspace, vault_role_prefix
 from productstore_operator.builders.vault import (
+    PROVIDED_SECRETS,
     SECRETS,
     SERVICE_CLIENTS_KEY,
     GeneratedSecret,
     VaultConfig,
     VaultNames,
+    missing_provided,
+    provided_files,
     secret_files,
 )
 from productstore_operator.io import KubernetesAuth, TransientError, VaultAdmin, generate_secret
@@ -74,7 +80,8 @@ def names(openbao: OpenBao) -> Iterator[Names]:
     for policy in bao.sys.list_acl_policies()["data"]["keys"]:
         if policy.startswith(created.prefix):
             bao.sys.delete_acl_policy(policy)
-    for key in (*(secret.key for secret in SECRETS), "auth/signing-keys"):
+    provided = (secret.key for secret in PROVIDED_SECRETS)
+    for key in (*(secret.key for secret in SECRETS), "auth/signing-keys", *provided):
         with contextlib.suppress(hvac.exceptions.VaultError):
             bao.secrets.kv.v2.delete_metadata_and_all_versions(
                 path=f"{created.kv_path}/ns/shop/{key}", mount_point="secret"
@@ -400,6 +407,137 @@ def test_auth_lists_the_enabled_clients_with_their_current_secrets(
         mount_point="secret",
         raise_on_deleted_version=True,
     )["data"]["data"] == {"secret": "rotated-" + "x" * 40}
+
+
+def _render_provided(openbao: OpenBao, policy: str, config: VaultConfig, into: Path) -> None:
+    """/vault/secrets as the agent renders notifications' files with ``policy``'s token:
+    its generated entries, and each provided one as JSON, or empty while missing (the
+    chart's template lists the folder first; tests/charts/test_vault_agent.py runs it)."""
+    token = openbao.client().auth.token.create(policies=[policy], ttl="10m")["auth"]
+    client = hvac.Client(url=openbao.addr, token=token["client_token"])
+    into.mkdir(exist_ok=True)
+    for file, key in secret_files("notifications").items():
+        if key:
+            (into / file).write_text(
+                json.dumps(_read_as(openbao, policy, f"{config.store_path}/{key}"))
+            )
+    for file, key in provided_files("notifications").items():
+        folder, _, name = key.rpartition("/")
+        try:
+            listed = client.secrets.kv.v2.list_secrets(
+                path=f"{config.store_path}/{folder}", mount_point="secret"
+            )["data"]["keys"]
+        except hvac.exceptions.InvalidPath:
+            listed = []
+        text = ""
+        if name in listed:
+            text = json.dumps(_read_as(openbao, policy, f"{config.store_path}/{key}"))
+        (into / file).write_text(text)
+
+
+def test_provided_credentials_are_written_by_an_administrator_and_read_by_notifications(
+    openbao: OpenBao, kube: KubeApiserver, names: Names, tmp_path: Path
+) -> None:
+    """ADR 0039: the SMS providers' key and the admins' chats. The operator writes none,
+    says the command that does, and notifications starts without them (channels off)
+    and with them (channels on), in production mode, from the rendered files."""
+    admin = VaultAdmin(openbao.addr, openbao.token)
+    config, prefix = config_for(names)
+    asyncio.run(admin.ensure_store(config, nothing(config), auth(kube), generate))
+    bao = openbao.client()
+    for secret in PROVIDED_SECRETS:
+        with pytest.raises(hvac.exceptions.InvalidPath):
+            bao.secrets.kv.v2.read_secret_metadata(
+                path=f"{config.store_path}/{secret.key}", mount_point="secret"
+            )
+    entries = asyncio.run(admin.read_secrets(config, [s.key for s in config.provided]))
+    missing = missing_provided(config.provided, entries)
+    assert [(m.secret.file, m.absent) for m in missing] == [
+        ("sms", True),
+        ("chat_slack", True),
+        ("chat_telegram", True),
+    ]
+
+    # Missing: empty files, and the service starts in production with those channels off.
+    rendered = tmp_path / "missing"
+    _render_provided(openbao, prefix + "notifications", config, rendered)
+    assert (rendered / "sms").read_text() == ""
+    options: dict[str, Any] = {"_secrets_dir": rendered, "environment": "production"}
+    off = NotificationsSettings(**options)
+    assert (off.sms_urls(), off.sms_api_key, off.chat_count()) == ([], None, 0)
+    assert off.chat_telegram_chat_id is None and off.auth_client_secret is not None
+
+    # The administrator runs the commands the operator's status gives, with values.
+    values = {
+        "providers": "https://sms-1.example/acme,https://sms-2.example/acme",
+        "api_key": "sk-" + "k" * 40,
+        "webhook_url": "https://hooks.slack.com/services/T1/B2/" + "w" * 24,
+        "bot_token": "123456:" + "t" * 35,
+        "chat_id": "-1001234567890",
+    }
+    bao_cli = find_bao()
+    assert bao_cli is not None
+    env = {**os.environ, "VAULT_ADDR": openbao.addr, "VAULT_TOKEN": openbao.token}
+    for item in missing:
+        command = item.command("secret", config.store_path)
+        for field in item.fields:
+            command = command.replace(f"{field}=...", f"{field}={shlex.quote(values[field])}")
+        argv = shlex.split(command)
+        assert argv[:3] == ["bao", "kv", "put"]
+        subprocess.run([bao_cli, *argv[1:]], env=env, check=True, capture_output=True)
+    entries = asyncio.run(admin.read_secrets(config, [s.key for s in config.provided]))
+    assert missing_provided(config.provided, entries) == []
+
+    rendered = tmp_path / "provided"
+    _render_provided(openbao, prefix + "notifications", config, rendered)
+    on = NotificationsSettings(**_production(rendered))
+    assert on.sms_urls() == ["https://sms-1.example/acme", "https://sms-2.example/acme"]
+    assert on.sms_api_key is not None and on.sms_api_key.get_secret_value() == values["api_key"]
+    assert on.chat_count() == 2 and on.chat_telegram_chat_id == -1001234567890
+
+    # Only notifications reads them; no one else may even list their folder.
+    for other in ("catalog", "auth"):
+        with pytest.raises(hvac.exceptions.Forbidden):
+            _read_as(openbao, prefix + other, f"{config.store_path}/notifications/provided/sms")
+        token = bao.auth.token.create(policies=[prefix + other], ttl="10m")["auth"]
+        client = hvac.Client(url=openbao.addr, token=token["client_token"])
+        with pytest.raises(hvac.exceptions.Forbidden):
+            client.secrets.kv.v2.list_secrets(
+                path=f"{config.store_path}/notifications/provided", mount_point="secret"
+            )
+
+    # A later pass never overwrites them; a field emptied since is reported again.
+    asyncio.run(admin.ensure_store(config, config.names(), auth(kube), generate))
+    sms = bao.secrets.kv.v2.read_secret_version(
+        path=f"{config.store_path}/notifications/provided/sms",
+        mount_point="secret",
+        raise_on_deleted_version=True,
+    )["data"]
+    assert sms["data"] == {"providers": values["providers"], "api_key": values["api_key"]}
+    assert sms["metadata"]["version"] == 1
+    bao.secrets.kv.v2.create_or_update_secret(
+        path=f"{config.store_path}/notifications/provided/sms",
+        secret={"providers": values["providers"], "api_key": ""},
+        mount_point="secret",
+    )
+    entries = asyncio.run(admin.read_secrets(config, [s.key for s in config.provided]))
+    [again] = missing_provided(config.provided, entries)
+    assert again.command("secret", config.store_path) == (
+        f"bao kv patch -mount=secret {config.store_path}/notifications/provided/sms api_key=..."
+    )
+    # An empty field is the channel off too, not a refused start.
+    _render_provided(openbao, prefix + "notifications", config, rendered)
+    emptied = NotificationsSettings(**_production(rendered))
+    assert emptied.sms_api_key is None and emptied.sms_urls()
+
+    # Deleting the store's secrets removes them with the rest.
+    removed = asyncio.run(admin.remove_store(config, config.names(), secrets=True))
+    assert f"secret {config.store_path}/notifications/provided/telegram" in removed
+
+
+def _production(secrets_dir: Path) -> dict[str, Any]:
+    """notifications' settings as in a cluster: production, files from ``secrets_dir``."""
+    return {"_secrets_dir": secrets_dir, "environment": "production"}
 
 
 def test_a_kv_version_1_mount_is_refused(

@@ -23,7 +23,12 @@ from productstore_operator.builders.naming import (
 )
 from productstore_operator.builders.rules import build_rule_groups
 from productstore_operator.builders.settings import OperatorSettings
-from productstore_operator.builders.vault import build_vault_config, secret_files, vault_target
+from productstore_operator.builders.vault import (
+    build_vault_config,
+    provided_files,
+    secret_files,
+    vault_target,
+)
 from productstore_operator.callgraph import allowed_callers, unmet_calls
 from productstore_operator.models import (
     SERVICE_NAMES,
@@ -206,6 +211,7 @@ def _service(
         "serviceAccount": {"create": True, "name": service_account_name(store, name)},
         "allowedCallers": allowed_callers(name, enabled),
         "vaultSecrets": secret_files(name),
+        "vaultProvided": provided_files(name),
     }
     if name == "auth" and spec.vault.injector.enabled:
         # With the agent, auth's Pods get the first administrator's password

@@ -6,8 +6,9 @@ values; nothing here talks to Vault or makes a random number.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
 
@@ -59,6 +60,45 @@ class OwnedSecret:
     # KV key below the store's folder.
     key: str
     owner: str
+
+
+@dataclass(frozen=True)
+class ProvidedSecret:
+    """A third party's credential that an administrator writes (`bao kv put`).
+
+    The operator never writes it: it grants its reader read on the entry and list on
+    its folder (the agent's template renders an empty file while the entry is
+    missing, rather than holding the pod's start), and reports a missing entry or
+    field in the store's status with the command that writes it (ADR 0039).
+    """
+
+    # KV key below the store's folder, e.g. "notifications/provided/sms".
+    key: str
+    # File under /vault/secrets the agent renders it to.
+    file: str
+    reader: str
+    fields: tuple[str, ...]
+
+    @property
+    def folder(self) -> str:
+        """The key's folder, which the reader may list (names only, no values)."""
+        return self.key.rpartition("/")[0]
+
+
+@dataclass(frozen=True)
+class MissingProvided:
+    """A provided secret that is absent, or lacks fields, and how to write it."""
+
+    secret: ProvidedSecret
+    # The fields to write: every field when the entry is absent.
+    fields: tuple[str, ...]
+    absent: bool
+
+    def command(self, kv_mount: str, store_path: str) -> str:
+        """The `bao kv put` (absent) or `bao kv patch` (fields missing) to run."""
+        verb = "put" if self.absent else "patch"
+        values = " ".join(f"{name}=..." for name in self.fields)
+        return f"bao kv {verb} -mount={kv_mount} {store_path}/{self.secret.key} {values}"
 
 
 # The Vault agent renders each KV entry as JSON; the services' settings read field
@@ -123,6 +163,14 @@ OWNED_SECRETS: Final = tuple(
     for secret in service.secrets
     if secret.kind == "owned"
 )
+# Third parties' credentials an administrator provides (the SMS APIs, the admins'
+# chats): read by their service, never written by the operator.
+PROVIDED_SECRETS: Final = tuple(
+    ProvidedSecret(key=secret.key, file=secret.file, reader=service.name, fields=secret.fields)
+    for service in DESCRIPTORS
+    for secret in service.secrets
+    if secret.kind == "provided"
+)
 
 
 def secret_files(service: str) -> dict[str, str]:
@@ -140,6 +188,66 @@ def secret_files(service: str) -> dict[str, str]:
         else:
             files.setdefault(secret.file, "")
     return files
+
+
+def provided_files(service: str) -> dict[str, str]:
+    """/vault/secrets file -> KV key of the secrets an administrator provides the service.
+
+    The chart renders these with a template that lists the key's folder first, so a
+    missing entry is an empty file, not an agent that waits for it.
+    """
+    if service not in SERVICE_NAMES:
+        raise KeyError(f"unknown service {service!r}; services are {', '.join(SERVICE_NAMES)}")
+    return {s.file: s.key for s in PROVIDED_SECRETS if s.reader == service}
+
+
+def missing_provided(
+    secrets: tuple[ProvidedSecret, ...], entries: Mapping[str, Mapping[str, Any]]
+) -> list[MissingProvided]:
+    """Which of ``secrets`` are absent from ``entries`` (KV key -> data) or lack a field.
+
+    A field that is not a non-empty string counts as missing: the service would
+    take it for "not configured" too.
+    """
+    missing = []
+    for secret in secrets:
+        entry = entries.get(secret.key)
+        if entry is None:
+            missing.append(MissingProvided(secret, secret.fields, absent=True))
+            continue
+        lacking = tuple(
+            name
+            for name in secret.fields
+            if not isinstance(entry.get(name), str) or not str(entry.get(name)).strip()
+        )
+        if lacking:
+            missing.append(MissingProvided(secret, lacking, absent=False))
+    return missing
+
+
+# The pod-template annotation that carries a digest of the provided credentials a
+# service's pods read at start: a changed entry changes it, and the release rolls them.
+PROVIDED_ANNOTATION: Final = "productstore.io/provided-credentials"
+
+
+def provided_digests(
+    secrets: tuple[ProvidedSecret, ...], entries: Mapping[str, Mapping[str, Any]], salt: str
+) -> dict[str, str]:
+    """Per reader, a digest of the provided entries that exist (none: not listed).
+
+    Salted with the store's uid and cut to 16 hex digits: it tells that something
+    changed, nothing of what.
+    """
+    by_reader: dict[str, dict[str, Mapping[str, Any]]] = {}
+    for secret in secrets:
+        if secret.key in entries:
+            by_reader.setdefault(secret.reader, {})[secret.key] = entries[secret.key]
+    return {
+        reader: hashlib.sha256(
+            (salt + json.dumps(found, sort_keys=True, separators=(",", ":"))).encode()
+        ).hexdigest()[:16]
+        for reader, found in by_reader.items()
+    }
 
 
 def cassandra_secret(service: str) -> GeneratedSecret:
@@ -261,6 +369,8 @@ class VaultConfig:
     owned: tuple[OwnedSecret, ...]
     policies: tuple[VaultPolicy, ...]
     roles: tuple[VaultRole, ...]
+    # The enabled services' secrets an administrator provides (never written here).
+    provided: tuple[ProvidedSecret, ...] = ()
     # Where an external Cassandra's administrator credential is looked for, in
     # order, as paths below kv_mount: the store's folder, then kvPath's.
     cassandra_admin: tuple[str, ...] = ()
@@ -270,6 +380,10 @@ class VaultConfig:
     def data_path(self, key: str) -> str:
         """API path of a secret's data (KV v2 puts "data/" after the mount)."""
         return f"{self.kv_mount}/data/{self.store_path}/{key}"
+
+    def metadata_path(self, folder: str) -> str:
+        """API path that lists a folder's keys (KV v2 puts "metadata/" after the mount)."""
+        return f"{self.kv_mount}/metadata/{self.store_path}/{folder}/"
 
     def secret_path(self) -> str:
         """The chart's vault.secretPath: the data path the secrets' keys are below."""
@@ -284,16 +398,23 @@ class VaultConfig:
         )
 
     def secret_keys(self) -> list[str]:
-        """Every KV key below the store's folder: what deleting the store's secrets removes."""
-        return [s.key for s in self.secrets] + [s.key for s in self.owned]
+        """Every KV key below the store's folder: what deleting the store's secrets removes
+        (an administrator's provided credentials too: they were this store's)."""
+        return (
+            [s.key for s in self.secrets]
+            + [s.key for s in self.owned]
+            + [s.key for s in PROVIDED_SECRETS]
+        )
 
 
-def _policy_hcl(readable: list[str], writable: list[str]) -> str:
+def _policy_hcl(readable: list[str], writable: list[str], listable: Sequence[str] = ()) -> str:
     # Only the exact paths: no wildcard reaches a sibling's or another store's secret.
     # KV v2 check-and-set writes need create (cas=0, first key) and update (rotation);
-    # the owner reads the set back with read. No delete, no metadata, no list.
+    # the owner reads the set back with read. No delete, no metadata. List only on the
+    # folders of provided secrets (key names, no values): the agent looks there first.
     rules = [(path, '"read"') for path in readable]
     rules += [(path, '"create", "read", "update"') for path in writable]
+    rules += [(path, '"list"') for path in listable]
     return "".join(f'path "{path}" {{\n  capabilities = [{caps}]\n}}\n' for path, caps in rules)
 
 
@@ -337,7 +458,10 @@ def build_vault_config(
         name = vault_role_name(vault.role_prefix, store, service)
         readable = [config.data_path(s.key) for s in SECRETS if service in s.readers]
         writable = [config.data_path(s.key) for s in OWNED_SECRETS if s.owner == service]
-        policies.append(VaultPolicy(name=name, hcl=_policy_hcl(readable, writable)))
+        provided = [s for s in PROVIDED_SECRETS if s.reader == service]
+        readable += [config.data_path(s.key) for s in provided]
+        listable = list(dict.fromkeys(config.metadata_path(s.folder) for s in provided))
+        policies.append(VaultPolicy(name=name, hcl=_policy_hcl(readable, writable, listable)))
         roles.append(
             VaultRole(
                 name=name,
@@ -352,6 +476,7 @@ def build_vault_config(
         config,
         policies=tuple(policies),
         roles=tuple(roles),
+        provided=tuple(s for s in PROVIDED_SECRETS if s.reader in enabled),
         cassandra_admin=(
             f"{config.store_path}/{CASSANDRA_ADMIN_KEY}",
             f"{vault.kv_path}/{CASSANDRA_ADMIN_KEY}",

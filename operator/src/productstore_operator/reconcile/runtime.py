@@ -45,6 +45,9 @@ class Runtime:
     )
     # uid -> digest of the external Cassandra roles last made (reconcile.cassandra_roles).
     cassandra_roles: dict[str, str] = field(default_factory=dict)
+    # uid -> the provided credentials last reported missing (reconcile.vault_step), so
+    # the Warning is an event when that changes, not one per pass.
+    provided_reported: dict[str, str] = field(default_factory=dict)
 
     @property
     def failed_upgrade_backoff(self) -> float:
@@ -66,3 +69,4 @@ class Runtime:
         self.failed_upgrades.pop(uid, None)
         self.unrepaired.pop(uid, None)
         self.cassandra_roles.pop(uid, None)
+        self.provided_reported.pop(uid, None)

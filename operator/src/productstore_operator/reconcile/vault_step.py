@@ -6,7 +6,15 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from productstore_operator.builders.vault import GeneratedSecret, VaultNames
+from productstore_operator.builders.naming import component_name
+from productstore_operator.builders.vault import (
+    PROVIDED_ANNOTATION,
+    GeneratedSecret,
+    MissingProvided,
+    VaultNames,
+    missing_provided,
+    provided_digests,
+)
 from productstore_operator.config import ConfigError
 from productstore_operator.io import KubernetesAuth, TransientError, VaultAdmin, generate_secret
 from productstore_operator.models import VaultStatus
@@ -162,10 +170,85 @@ async def ensure_secrets(ctx: PassContext) -> StepResult:
             f"the alerting Secret: {exc}; the operator retries in {RETRY_SECONDS:.0f}s",
             events,
         )
+    try:
+        entries = await admin.read_secrets(plan.vault, [s.key for s in plan.vault.provided])
+    except TransientError as exc:
+        return StepResult.failed(
+            "VaultUnavailable", f"{exc}; the operator retries in {RETRY_SECONDS:.0f}s", events
+        )
+    missing = missing_provided(plan.vault.provided, entries)
+    provided_events = _report_provided(plan, runtime, missing)
+    _roll_on_change(plan, entries)
     return StepResult.ready(
         "SecretsInPlace",
         f"{len(plan.vault.roles)} Kubernetes-auth roles in Vault '{plan.vault.vault_name}' "
         f"(auth/{plan.vault.auth_mount}); secrets under "
-        f"{plan.vault.kv_mount}/{plan.vault.store_path}{alerting}",
-        [*events, *secret_events],
+        f"{plan.vault.kv_mount}/{plan.vault.store_path}{alerting}{_provided_note(plan, missing)}",
+        [*events, *secret_events, *provided_events],
     )
+
+
+def _roll_on_change(plan: Plan, entries: dict[str, dict[str, Any]]) -> None:
+    """Stamp a digest of the provided entries on their readers' pod template.
+
+    The services read them at start: an administrator's write changes the digest,
+    so the values, so the release's stamp, and the upgrade rolls the pods. No
+    annotation while none exists, so a store that never has them never rolls.
+    """
+    for service, digest in provided_digests(plan.vault.provided, entries, plan.uid).items():
+        values = plan.values["services"][service]
+        values["podAnnotations"] = {**values.get("podAnnotations", {}), PROVIDED_ANNOTATION: digest}
+
+
+def _commands(plan: Plan, missing: list[MissingProvided]) -> str:
+    return "; ".join(
+        f"{item.secret.reader} {item.secret.file}: `"
+        f"{item.command(plan.vault.kv_mount, plan.vault.store_path)}`"
+        for item in missing
+    )
+
+
+def _provided_note(plan: Plan, missing: list[MissingProvided]) -> str:
+    """The condition's words on third parties' credentials an administrator owes.
+
+    Not a failure: the services start without them, the channel off (ADR 0039).
+    """
+    if not missing:
+        return ""
+    services = sorted({item.secret.reader for item in missing})
+    restart = ", ".join(
+        f"kubectl rollout restart deployment/{component_name(plan.store, name)}"
+        for name in services
+    )
+    return (
+        f"; not provided yet, so those channels are off: {_commands(plan, missing)} "
+        f"(the operator rolls {', '.join(services)} when they change, as `{restart}` would)"
+    )
+
+
+def _report_provided(plan: Plan, runtime: Runtime, missing: list[MissingProvided]) -> list[Event]:
+    """A Warning when what is missing changed (not on every pass), Normal once complete."""
+    said = _commands(plan, missing)
+    before = runtime.provided_reported.get(plan.uid)
+    runtime.provided_reported[plan.uid] = said
+    if said == before:
+        return []
+    if missing:
+        return [
+            Event(
+                "Warning",
+                "CredentialsNotProvided",
+                f"third parties' credentials an administrator writes are missing, those "
+                f"channels are off until then: {said}",
+            )
+        ]
+    if before:
+        return [
+            Event(
+                "Normal",
+                "CredentialsProvided",
+                "every third party's credential is in Vault now; the services that read "
+                "them roll to use them",
+            )
+        ]
+    return []

@@ -35,7 +35,7 @@ import re
 import types
 import typing
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     Field,
@@ -172,8 +172,8 @@ def _from_vault_dir(secrets_dir: Path, name: str) -> str | _Unreadable | None:
 FILE_FIELDS: frozenset[str] = frozenset({"cassandra_username"})
 
 
-def _read_from_files(name: str, field: FieldInfo) -> bool:
-    return is_secret_field(field) or name in FILE_FIELDS
+def _read_from_files(name: str, field: FieldInfo, file_fields: frozenset[str]) -> bool:
+    return is_secret_field(field) or name in file_fields
 
 
 class SecretFilesSource(PydanticBaseSettingsSource):
@@ -191,8 +191,9 @@ class SecretFilesSource(PydanticBaseSettingsSource):
         prefix = str(self.config.get("env_prefix", ""))
         environ = {key.upper(): value for key, value in os.environ.items()}
         values: dict[str, Any] = {}
+        file_fields: frozenset[str] = getattr(self.settings_cls, "file_fields", FILE_FIELDS)
         for name, field in self.settings_cls.model_fields.items():
-            if not _read_from_files(name, field):
+            if not _read_from_files(name, field, file_fields):
                 continue
             variable = f"{prefix}{name}".upper()
             file_variable = f"{variable}_FILE"
@@ -266,6 +267,11 @@ class ServiceSettings(BaseSettings):
         secrets_dir=VAULT_SECRETS_DIR,
         validate_default=True,
     )
+
+    # Fields that are not secrets but come from the Vault agent's files (and `_FILE`)
+    # too, as the secret they go with: a service adds its own (a third party's
+    # settings an administrator keeps beside its credential, ADR 0039).
+    file_fields: ClassVar[frozenset[str]] = FILE_FIELDS
 
     # First field: validators of later fields read it to decide how strict to be.
     # Production by default, so a forgotten variable errs on the strict side.

@@ -19,7 +19,7 @@ Dependency = Literal["cassandra", "redis", "kafka", "vault", "payments", "mail"]
 ones). `payments` is the payment provider, a third party (devstack's sandbox locally);
 `mail` an SMTP server (devstack's Mailpit locally)."""
 
-SecretKind = Literal["generated", "owned"]
+SecretKind = Literal["generated", "owned", "provided"]
 
 _NAME: Final = re.compile(r"^[a-z][a-z0-9]{0,30}$")
 _PREFIX: Final = re.compile(r"^/api/[a-z0-9/_-]*[a-z0-9/]$")
@@ -50,6 +50,12 @@ class SecretFile:
       one per field) and never overwrites it; the service only reads it.
     - `owned`: the service writes and rotates it itself; the operator grants it
       read, create and update on exactly that path and renders no file.
+    - `provided`: a third party's credential that an administrator writes
+      (`bao kv put`); the operator never writes it, grants the service read on it
+      (and list on its folder, so the agent renders an empty file while it is
+      missing instead of waiting for it), renders the file and reports a missing
+      entry or field in the store's status. The service treats an empty file as
+      "this channel is not configured" (ADR 0039). Its key needs a folder.
     """
 
     file: str
@@ -64,6 +70,12 @@ class SecretFile:
             raise DescriptorError(f"secret key {self.key!r}: lower-case path segments, e.g. a/b-c")
         if not self.fields or any(not _FIELD.match(name) for name in self.fields):
             raise DescriptorError(f"secret {self.file!r} needs fields named like settings fields")
+        if self.kind == "provided" and "/" not in self.key:
+            # The agent lists the folder to render an empty file while it is missing.
+            raise DescriptorError(
+                f"provided secret {self.file!r}: key {self.key!r} needs a folder, e.g. "
+                "notifications/provided/sms"
+            )
 
 
 @dataclass(frozen=True)

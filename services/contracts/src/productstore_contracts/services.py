@@ -118,6 +118,27 @@ NOTIFICATIONS: Final = ServiceDescriptor(
         # base64url, which is what a generated field is, read as a P-256 scalar (one
         # draw in about 2^32 is out of range; the service then refuses to start).
         SecretFile(file="vapid", key="notifications/vapid", fields=("private_key",)),
+        # Third parties' credentials, written by an administrator (ADR 0039): the SMS
+        # APIs' base URLs in failover order and their key; the admins' Slack incoming
+        # webhook; the admins' Telegram bot and chat. Missing: that channel is off.
+        SecretFile(
+            file="sms",
+            key="notifications/provided/sms",
+            fields=("providers", "api_key"),
+            kind="provided",
+        ),
+        SecretFile(
+            file="chat_slack",
+            key="notifications/provided/slack",
+            fields=("webhook_url",),
+            kind="provided",
+        ),
+        SecretFile(
+            file="chat_telegram",
+            key="notifications/provided/telegram",
+            fields=("bot_token", "chat_id"),
+            kind="provided",
+        ),
     ),
 )
 

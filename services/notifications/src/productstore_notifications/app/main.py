@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 import secrets
@@ -15,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from productstore_common.events import (
+    Backoff,
     CloudEvent,
     ConsumerConfig,
     ConsumerMetrics,
@@ -57,6 +60,7 @@ from productstore_notifications.app.services.notifier import (
     Retry,
     events_registry,
 )
+from productstore_notifications.app.services.phone import PhoneVerification
 from productstore_notifications.app.services.providers import FailoverChain
 from productstore_notifications.app.services.unsubscribe import UnsubscribeLinks, Unsubscribes
 
@@ -111,8 +115,9 @@ async def setup(kit: ServiceKit[NotificationsSettings]) -> None:
     db = await kit.cassandra()
     store = NotificationStore(db)
     limiter = RateLimiter(kit.redis(), prefix=settings.redis_key_prefix, metrics=kit.metrics)
+    service_key = _unsubscribe_key(settings)
     links = UnsubscribeLinks(
-        _unsubscribe_key(settings),
+        service_key,
         str(settings.public_url),
         valid_for=timedelta(days=settings.unsubscribe_link_days),
     )
@@ -146,6 +151,21 @@ async def setup(kit: ServiceKit[NotificationsSettings]) -> None:
     )
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     mobile = await _mobile(kit, store, owner)
+    kit.provide(
+        PhoneVerification(
+            store,
+            mobile.sms,
+            limiter,
+            # Its own key, derived: a code's hash says nothing about unsubscribe links.
+            hmac.new(service_key, b"phone-codes", hashlib.sha256).digest(),
+            code_seconds=settings.phone_code_seconds,
+            attempts=settings.phone_code_attempts,
+            per_hour=settings.phone_codes_per_hour,
+            # One pass over the chain: the user is waiting, and may ask again.
+            rounds=1,
+            backoff=lambda: Backoff(settings.retry_initial_seconds, settings.retry_max_seconds),
+        )
+    )
     names = await kit.enter(
         ProductNames(str(settings.catalog_url), timeout=settings.catalog_timeout_seconds)
     )
@@ -211,8 +231,19 @@ async def _mobile(
     """SMS (when providers are configured) and Web Push (when a VAPID key is)."""
     settings = kit.settings
     sms_chain: FailoverChain[Sms] | None = None
-    if urls := settings.sms_urls():
-        api_key = settings.sms_api_key.get_secret_value() if settings.sms_api_key else None
+    urls = settings.sms_urls()
+    if urls and settings.sms_api_key is None:
+        _logger.warning(
+            "SMS providers but no NOTIFICATIONS_SMS_API_KEY (in a cluster: Vault entry "
+            "notifications/provided/sms, field api_key): SMS is off, SMS updates are skipped"
+        )
+    elif not urls:
+        _logger.warning(
+            "no NOTIFICATIONS_SMS_PROVIDERS (in a cluster: Vault entry "
+            "notifications/provided/sms): SMS is off, SMS updates are skipped"
+        )
+    if urls and settings.sms_api_key is not None:
+        api_key = settings.sms_api_key.get_secret_value()
         providers = [
             await kit.enter(
                 aclosing(SmsProvider(url, api_key=api_key, timeout=settings.sms_timeout_seconds))
@@ -323,7 +354,8 @@ async def _admin_chat(
         )
     else:
         _logger.warning(
-            "no admin chat (Slack webhook or Telegram bot): stock crossings are read and skipped"
+            "no admin chat (Slack webhook or Telegram bot; in a cluster: Vault entries "
+            "notifications/provided/slack, .../telegram): stock crossings are read and skipped"
         )
     return AdminChat(
         store,

@@ -93,6 +93,22 @@ class PreferencesUpdate(PreferencesBase):
 
 class PreferencesPublic(PreferencesBase):
     updated_at: datetime | None = Field(description="None: never set (the defaults apply)")
+    phone_verified: bool = Field(
+        default=False,
+        description="Whether the user proved `phone` with a code sent to it: SMS goes only "
+        "to a verified phone (a new phone is unverified until its code comes back)",
+    )
+
+
+class PhoneCodeSent(BaseModel):
+    phone: str = Field(description="Where the code went: the preferences' phone")
+    expires_at: datetime = Field(description="After this the code is refused; ask again")
+
+
+class PhoneCodeCheck(_Strict):
+    code: str = Field(
+        pattern=r"^[0-9]{6}$", description="The six digits the SMS carried", examples=["042137"]
+    )
 
 
 class NotificationPublic(BaseModel):

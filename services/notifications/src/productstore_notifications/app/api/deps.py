@@ -15,6 +15,7 @@ from productstore_notifications.app.services.broadcasts import Broadcasts
 from productstore_notifications.app.services.devices import Devices
 from productstore_notifications.app.services.inbox import DeliveryLog, UserNotifications
 from productstore_notifications.app.services.notifier import Notifier
+from productstore_notifications.app.services.phone import PhoneVerification
 from productstore_notifications.app.services.unsubscribe import Unsubscribes
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "DeliveryLogDep",
     "DevicesDep",
     "NotifierDep",
+    "PhoneVerificationDep",
     "UnsubscribesDep",
     "UserNotificationsDep",
     "user_id_of",
@@ -37,6 +39,7 @@ AdminChatDep = Annotated[AdminChat, Depends(provide(AdminChat))]
 DevicesDep = Annotated[Devices, Depends(provide(Devices))]
 BroadcastsDep = Annotated[Broadcasts, Depends(provide(Broadcasts))]
 UnsubscribesDep = Annotated[Unsubscribes, Depends(provide(Unsubscribes))]
+PhoneVerificationDep = Annotated[PhoneVerification, Depends(provide(PhoneVerification))]
 
 
 def user_id_of(principal: Principal) -> uuid.UUID:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Literal, Self
+from typing import Any, ClassVar, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from productstore_common.settings import ServiceSettings
+from productstore_common.settings import FILE_FIELDS, ServiceSettings
 from productstore_contracts.events.inventory import INVENTORY_TOPIC
 from productstore_contracts.events.orders import ORDERS_TOPIC
 from productstore_contracts.events.reviews import REVIEWS_TOPIC
@@ -34,6 +34,13 @@ class NotificationsSettings(ServiceSettings):
     """Settings of the notifications service process."""
 
     model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_")
+    # Third parties' settings that travel with their credential (ADR 0039): the Vault
+    # entry notifications/provided/sms holds the providers and the key, .../telegram
+    # the bot's token and the chat; the agent renders each to one file.
+    file_fields: ClassVar[frozenset[str]] = FILE_FIELDS | {
+        "sms_providers",
+        "chat_telegram_chat_id",
+    }
 
     service_name: str = Field(default="notifications", pattern=r"^[a-z][a-z0-9-]{0,62}$")
     cassandra_keyspace: str = Field(
@@ -78,10 +85,18 @@ class NotificationsSettings(ServiceSettings):
     breaker_reset_seconds: float = Field(default=30.0, gt=0, le=3600)
 
     # SMS delivery updates (ADR 0028): SMS APIs' base URLs in failover order (devstack:
-    # the SMS stand-in's accounts); empty: no SMS. The key is sent as a bearer token.
+    # the SMS stand-in's accounts); empty: no SMS. The key is sent as a bearer token;
+    # without one SMS is off too. In clusters both come from the Vault entry an
+    # administrator writes (file `sms`, {"providers", "api_key"}, ADR 0039).
     sms_providers: str = ""
     sms_api_key: SecretStr | None = None
     sms_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Phone verification: a one-time code by SMS before any update goes to the phone.
+    # How long a code works, wrong guesses before it is void, codes per user (and per
+    # phone) an hour.
+    phone_code_seconds: int = Field(default=600, ge=1, le=3600)
+    phone_code_attempts: int = Field(default=5, ge=1, le=20)
+    phone_codes_per_hour: int = Field(default=5, ge=1, le=100)
 
     # Web Push: the application server's VAPID private key (32 octets, base64url); unset:
     # no push (device registration answers 503). The subject is the contact push
@@ -101,7 +116,9 @@ class NotificationsSettings(ServiceSettings):
 
     # The admins' chats for stock crossings, in failover order: a Slack incoming webhook
     # (its URL is the credential), then a Telegram bot (token and chat). Neither: no
-    # admin messages. Third parties' credentials, like the SMS key: files in clusters.
+    # admin messages. Third parties' credentials, like the SMS key: in clusters the
+    # files `chat_slack` ({"webhook_url"}) and `chat_telegram` ({"bot_token",
+    # "chat_id"}) of the entries an administrator writes (ADR 0039).
     chat_slack_webhook_url: SecretStr | None = None
     chat_telegram_bot_token: SecretStr | None = None
     chat_telegram_chat_id: int | None = None
@@ -135,6 +152,24 @@ class NotificationsSettings(ServiceSettings):
     broadcast_messages_per_second: float = Field(default=20.0, gt=0, le=1000)
     broadcast_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
     broadcast_tick_seconds: float = Field(default=15.0, gt=0, le=3600)
+
+    @field_validator(
+        "sms_api_key",
+        "chat_slack_webhook_url",
+        "chat_telegram_bot_token",
+        "chat_telegram_chat_id",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        # A third party's credential an administrator has not provided yet: the agent
+        # renders an empty file, or an entry may hold an empty field. Either way that
+        # channel is not configured (the service starts, the channel is off), which is
+        # not the same as a placeholder (still refused outside development).
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(text, str) and not text.strip():
+            return None
+        return value
 
     @field_validator("smtp_servers")
     @classmethod

@@ -38,6 +38,23 @@ class PreferencesRecord:
     sms_opt_in: bool = False
     # Promotional broadcasts only when the user consented.
     promotions: bool = False
+    # The phone a code sent to it proved (SMS goes only to `phone` when it is this).
+    phone_verified: str | None = None
+
+    @property
+    def verified_phone(self) -> str | None:
+        """The phone SMS may go to: `phone`, when the user proved they hold it."""
+        return self.phone if self.phone and self.phone == self.phone_verified else None
+
+
+@dataclass(frozen=True)
+class PhoneCode:
+    """A pending one-time code: its keyed hash, the phone it went to, wrong guesses."""
+
+    phone: str
+    code_hash: bytes
+    attempts: int
+    expires_at: datetime
 
 
 DEFAULT_PREFERENCES = PreferencesRecord(
@@ -104,8 +121,8 @@ class NotificationStore:
     # --- preferences ---------------------------------------------------------
     async def preferences(self, user_id: uuid.UUID) -> PreferencesRecord:
         page = await self.db.execute_async(
-            "SELECT locale, phone, opt_outs, updated_at, sms_opt_in, promotions FROM preferences "
-            "WHERE user_id = ?",
+            "SELECT locale, phone, opt_outs, updated_at, sms_opt_in, promotions, phone_verified "
+            "FROM preferences WHERE user_id = ?",
             (user_id,),
         )
         row = page.one()
@@ -118,6 +135,7 @@ class NotificationStore:
             updated_at=_aware(row.updated_at) if row.updated_at else None,
             sms_opt_in=bool(row.sms_opt_in),
             promotions=bool(row.promotions),
+            phone_verified=row.phone_verified,
         )
 
     async def put_preferences(self, user_id: uuid.UUID, record: PreferencesRecord) -> None:
@@ -157,6 +175,48 @@ class NotificationStore:
             ),
         )
         await self.db.execute_async(batch)
+
+    # --- phone verification ---------------------------------------------------
+    async def save_phone_code(self, user_id: uuid.UUID, code: PhoneCode, ttl_seconds: int) -> None:
+        """The user's pending code (replacing one before it), alive while it is valid."""
+        await self.db.execute_async(
+            "INSERT INTO phone_codes (user_id, phone, code_hash, attempts, expires_at) "
+            "VALUES (?, ?, ?, ?, ?) USING TTL ?",
+            (user_id, code.phone, code.code_hash, code.attempts, code.expires_at, ttl_seconds),
+        )
+
+    async def phone_code(self, user_id: uuid.UUID) -> PhoneCode | None:
+        page = await self.db.execute_async(
+            "SELECT phone, code_hash, attempts, expires_at FROM phone_codes WHERE user_id = ?",
+            (user_id,),
+        )
+        row = page.one()
+        if row is None or row.code_hash is None:
+            return None
+        return PhoneCode(row.phone, bytes(row.code_hash), row.attempts or 0, _aware(row.expires_at))
+
+    async def count_guess(self, user_id: uuid.UUID, seen: PhoneCode) -> bool:
+        """One more guess, if the row is still the one read (compare-and-set: of two
+        parallel guesses one counts first, the other reads again). The TTL stays."""
+        ttl = max(1, int((seen.expires_at - datetime.now(UTC)).total_seconds()))
+        page = await self.db.execute_async(
+            "UPDATE phone_codes USING TTL ? SET attempts = ? WHERE user_id = ? "
+            "IF attempts = ? AND code_hash = ?",
+            (ttl, seen.attempts + 1, user_id, seen.attempts, seen.code_hash),
+        )
+        return bool(page.was_applied)
+
+    async def forget_phone_code(self, user_id: uuid.UUID) -> None:
+        await self.db.execute_async("DELETE FROM phone_codes WHERE user_id = ?", (user_id,))
+
+    async def mark_phone_verified(self, user_id: uuid.UUID, phone: str, now: datetime) -> bool:
+        """Record `phone` as proved, if it is still the user's phone (compare-and-set)."""
+        page = await self.db.execute_async(
+            "UPDATE preferences SET phone_verified = ?, updated_at = ? WHERE user_id = ? "
+            "IF phone = ?",
+            (phone, now, user_id, phone),
+        )
+        return bool(page.was_applied)
 
     async def opt_out(self, user_id: uuid.UUID, pair: str, now: datetime) -> None:
         """Add one "topic:channel" opt-out (a set append: no read, no lost update)."""

@@ -67,6 +67,8 @@ class AdminChat:
         if not isinstance(data, LowStock | BackInStock):
             return None
         if self.chain is None:
+            # No chat configured (ADR 0039): said at start; each crossing at info.
+            _logger.info("no admin chat is configured: stock crossing %s is skipped", event.id)
             return None
         topic: AdminTopic = "low_stock" if isinstance(data, LowStock) else "stock_recovered"
         name = await self.names.name(data.product_id) if self.names is not None else None

@@ -50,11 +50,12 @@ class UserNotifications:
             )
 
     async def preferences(self, user_id: uuid.UUID) -> PreferencesPublic:
-        return _public(await self.store.preferences(user_id))
+        return public_preferences(await self.store.preferences(user_id))
 
     async def put_preferences(
         self, user_id: uuid.UUID, body: PreferencesUpdate
     ) -> PreferencesPublic:
+        before = await self.store.preferences(user_id)
         record = PreferencesRecord(
             locale=body.locale,
             phone=body.phone,
@@ -62,9 +63,11 @@ class UserNotifications:
             updated_at=datetime.now(UTC),
             sms_opt_in=body.sms_opt_in,
             promotions=body.promotions,
+            # Kept (the write does not touch it): a new phone is simply not equal to it.
+            phone_verified=before.phone_verified,
         )
         await self.store.put_preferences(user_id, record)
-        return _public(record)
+        return public_preferences(record)
 
 
 class DeliveryLog:
@@ -80,7 +83,7 @@ class DeliveryLog:
         )
 
 
-def _public(record: PreferencesRecord) -> PreferencesPublic:
+def public_preferences(record: PreferencesRecord) -> PreferencesPublic:
     opt_outs = []
     for pair in sorted(record.opt_outs):
         topic, _, channel = pair.partition(":")
@@ -93,5 +96,6 @@ def _public(record: PreferencesRecord) -> PreferencesPublic:
             "updated_at": record.updated_at,
             "sms_opt_in": record.sms_opt_in,
             "promotions": record.promotions,
+            "phone_verified": record.verified_phone is not None,
         }
     )

@@ -13,6 +13,7 @@ rounds over the channel's providers with backoff, then a dead letter.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ from productstore_notifications.app.services.providers import (
     send_in_rounds,
 )
 from productstore_notifications.app.services.rendering import Facts, Short, render_short
+
+_logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -93,8 +96,19 @@ class MobileChannels:
         message = ShortMessage(event_id, topic, user_id, locale, render_short(topic, facts, locale))
         outcomes: dict[Channel, str] = {}
         work = {}
-        phone = preferences.phone
-        if self.sms is not None and topic in SMS_TOPICS and preferences.sms_opt_in and phone:
+        # Only to a phone the user proved they hold (a code sent to it came back).
+        phone = preferences.verified_phone
+        wants_sms = topic in SMS_TOPICS and preferences.sms_opt_in and bool(phone)
+        if wants_sms and self.sms is None:
+            # Not configured here (no providers or no key, ADR 0039): said once at start.
+            _logger.info(
+                "SMS is not configured: %s of event %s is not sent by SMS", topic, event_id
+            )
+        elif topic in SMS_TOPICS and preferences.sms_opt_in and phone is None:
+            _logger.info(
+                "%s of event %s: the user's phone is not verified, no SMS", topic, event_id
+            )
+        if self.sms is not None and wants_sms and phone:
             if f"{topic}:sms" in preferences.opt_outs:
                 outcomes["sms"] = "skipped"
             else:
@@ -247,8 +261,8 @@ class MobileChannels:
         outcome: str
         if sms is not None and channel == "sms":
             preferences = await self.store.preferences(letter.user_id)
-            if preferences.phone and preferences.sms_opt_in:
-                outcome = await self._sms_rounds(sms, message, preferences.phone)
+            if (phone := preferences.verified_phone) and preferences.sms_opt_in:
+                outcome = await self._sms_rounds(sms, message, phone)
             else:
                 outcome = "no_address"
         elif push is not None:

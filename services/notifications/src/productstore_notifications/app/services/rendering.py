@@ -248,6 +248,12 @@ def render_short(topic: Topic, facts: Facts, locale: Locale) -> Short:
     return Short(title=text["title"].format(**values), text=text["text"].format(**values))
 
 
+def render_phone_code(code: str, minutes: int, locale: Locale) -> str:
+    """The SMS carrying a phone's one-time code (templates/short.<locale>.toml)."""
+    text: str = _short_messages(locale)["phone_code"]["text"]
+    return text.format(code=code, minutes=minutes)
+
+
 @cache
 def _admin_messages(locale: Locale) -> dict[str, Any]:
     source = (

@@ -16,6 +16,7 @@ from productstore_notifications.app.api.deps import (
     CurrentUser,
     DeliveryLogDep,
     NotifierDep,
+    PhoneVerificationDep,
     UserNotificationsDep,
 )
 from productstore_notifications.app.models import (
@@ -23,6 +24,8 @@ from productstore_notifications.app.models import (
     DeliveryChannel,
     DeliveryOutcome,
     InboxPage,
+    PhoneCodeCheck,
+    PhoneCodeSent,
     PreferencesPublic,
     PreferencesUpdate,
     Replay,
@@ -94,6 +97,54 @@ async def put_preferences(
 ) -> PreferencesPublic:
     """Applies to the messages of events handled from now on."""
     return await notifications.put_preferences(_user_id(user), body)
+
+
+@router.post(
+    "/preferences/phone/code",
+    status_code=202,
+    response_model=PhoneCodeSent,
+    responses=problems(
+        401,
+        403,
+        409,
+        429,
+        503,
+        s409="No phone in the preferences (`no_phone`), it is verified already "
+        "(`phone_already_verified`), or this store sends no SMS (`sms_not_configured`)",
+        s429="Too many codes for this user or this phone an hour (`rate_limited`)",
+        s503="No SMS provider took the code (`sms_unavailable`)",
+    ),
+    summary="Send a one-time code by SMS to the phone in the preferences",
+)
+async def send_phone_code(user: CurrentUser, phones: PhoneVerificationDep) -> PhoneCodeSent:
+    """SMS delivery updates go only to a verified phone. A new code replaces a pending
+    one; it works until `expires_at`, for a few guesses."""
+    return await phones.send_code(_user_id(user))
+
+
+@router.post(
+    "/preferences/phone/verify",
+    response_model=PreferencesPublic,
+    responses=problems(
+        401,
+        403,
+        409,
+        410,
+        422,
+        429,
+        s409="The phone changed since the code was sent (`phone_changed`)",
+        s410="No code is pending: expired, used or never sent (`verification_code_expired`)",
+        s422="Not the code sent (`verification_code_invalid`, with `attempts_left`), or not "
+        "six digits",
+        s429="Too many wrong codes: this one is void (`too_many_attempts`)",
+    ),
+    summary="Prove the phone with the code the SMS carried",
+)
+async def verify_phone(
+    body: PhoneCodeCheck, user: CurrentUser, phones: PhoneVerificationDep
+) -> PreferencesPublic:
+    """The preferences, `phone_verified` true."""
+    return await phones.verify(_user_id(user), body.code)
 
 
 @router.get(
