@@ -11,11 +11,14 @@ it stops, and check that `down` removes everything metrics-server applied.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import ipaddress
 import json
 import os
 import re
+import socket
+import ssl
 import threading
 import time
 import uuid
@@ -121,6 +124,60 @@ def test_serving_certificates_chain_to_the_cluster_ca_and_name_the_node_address(
     node = Node(Context(paths=Paths(cache=tmp_path / "c", state=tmp_path / "s")))
     config = node._kubelet_config()
     assert config["tlsCertFile"].endswith(f"{node_module.KUBELET_SERVING_CERT}.crt")
+
+
+def _tls_server(cert: Path, key: Path) -> tuple[socket.socket, threading.Thread]:
+    """A TLS listener on loopback that completes handshakes with cert until closed."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(cert), str(key))
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with contextlib.suppress(OSError), ctx.wrap_socket(conn, server_side=True):
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener, thread
+
+
+def test_the_kubelet_is_verified_only_with_a_certificate_from_the_ca_naming_its_address(
+    tmp_path: Path,
+) -> None:
+    """The check that picks --kubelet-certificate-authority or --kubelet-insecure-tls,
+    against real TLS servers: one with a certificate from the cluster CA for the address
+    (what node.py now gives kubelet), one from another CA (kubelet's self-signed one)."""
+    pki = ensure_pki(tmp_path / "pki", apiserver_dns_names=["localhost"], apiserver_ips=[])
+    ensure_serving_cert(
+        pki, "kubelet", common_name="k", dns_names=[NODE_NAME], ip_addresses=["127.0.0.1"]
+    )
+    other = ensure_pki(tmp_path / "other", apiserver_dns_names=["localhost"], apiserver_ips=[])
+    ensure_serving_cert(
+        other, "kubelet", common_name="k", dns_names=[NODE_NAME], ip_addresses=["127.0.0.1"]
+    )
+    for chain, expected in ((pki, None), (other, "does not verify at 127.0.0.1")):
+        listener, thread = _tls_server(chain.cert("kubelet"), chain.key("kubelet"))
+        try:
+            port = listener.getsockname()[1]
+            problem = ms.kubelet_tls_problem(str(pki.ca_cert), "127.0.0.1", port)
+        finally:
+            listener.close()
+            thread.join(timeout=5)
+        if expected is None:
+            assert problem is None
+        else:
+            assert problem is not None and expected in problem, problem
+    # Nobody listening: said so, not mistaken for a bad certificate.
+    closed = socket.create_server(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    problem = ms.kubelet_tls_problem(str(pki.ca_cert), "127.0.0.1", port)
+    assert problem is not None and "does not answer TLS" in problem
 
 
 # --- on the real node ---------------------------------------------------------------

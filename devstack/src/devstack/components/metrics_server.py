@@ -381,25 +381,25 @@ class MetricsServer(GoTool):
             self._delete(api_service_only=False)
 
 
-def kubelet_tls_problem(ca_file: str) -> str | None:
-    """None when the kubelet at NODE_IP:KUBELET_PORT presents a certificate that chains to
-    ca_file and names NODE_IP; else what is wrong with it."""
-    if not has_node_address():
+def kubelet_tls_problem(ca_file: str, host: str = NODE_IP, port: int = KUBELET_PORT) -> str | None:
+    """None when the kubelet at host:port presents a certificate that chains to ca_file
+    and names host (as metrics-server checks it); else what is wrong with it."""
+    if host == NODE_IP and not has_node_address():
         # A connection would leave the machine: nothing of ours is there.
         return f"{NODE_IP} is not on this machine (node-net is down)"
     ctx = ssl.create_default_context(cafile=ca_file)
     try:
         with (
-            socket.create_connection((NODE_IP, KUBELET_PORT), timeout=3) as raw,
-            ctx.wrap_socket(raw, server_hostname=NODE_IP),
+            socket.create_connection((host, port), timeout=3) as raw,
+            ctx.wrap_socket(raw, server_hostname=host),
         ):
             return None
     except ssl.SSLCertVerificationError as exc:
         return (
-            f"it does not verify at {NODE_IP} ({exc.verify_message}): the kubelet serves "
+            f"it does not verify at {host} ({exc.verify_message}): the kubelet serves "
             "the self-signed certificate it made itself, for its name only (a node "
             "started before node.py issued `kubelet-serving` from the cluster CA; "
             "`devstack down node && devstack up node` gives it that one)"
         )
     except OSError as exc:
-        return f"the kubelet at {NODE_IP}:{KUBELET_PORT} does not answer TLS: {exc}"
+        return f"the kubelet at {host}:{port} does not answer TLS: {exc}"
