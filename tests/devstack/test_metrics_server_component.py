@@ -290,15 +290,24 @@ def test_the_metrics_api_lists_the_node_and_a_running_pod(
         listed = api.get(f"/apis/{ms.API_GROUP}/{ms.API_VERSION}/nodes").json()
         assert [n["metadata"]["name"] for n in listed["items"]] == [NODE_NAME], "not kwok's"
 
+        last: list[str] = []
+
         def pod_metrics() -> dict[str, Any] | None:
             url = f"/apis/{ms.API_GROUP}/{ms.API_VERSION}/namespaces/{namespace}/pods/busy"
             response = api.get(url)
+            last[:] = [f"HTTP {response.status_code} {response.text[:300]}"]
             if response.status_code != 200:
                 return None
             metrics: dict[str, Any] = response.json()
             return metrics if _cpu_nanocores(metrics["containers"][0]["usage"]["cpu"]) else None
 
-        metrics = _wait("the busy Pod's metrics with non-zero CPU", pod_metrics, 150)
+        try:
+            metrics = _wait("the busy Pod's metrics with non-zero CPU", pod_metrics, 150)
+        except AssertionError as exc:
+            pod_now = api.get(f"/api/v1/namespaces/{namespace}/pods/busy").json()
+            raise AssertionError(
+                f"{exc}; last answer {last}; Pod {pod_now.get('status')}"
+            ) from None
         phase = api.get(f"/api/v1/namespaces/{namespace}/pods/busy").json()["status"]["phase"]
     assert phase == "Running"
     cpu = _cpu_nanocores(metrics["containers"][0]["usage"]["cpu"])
