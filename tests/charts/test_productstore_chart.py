@@ -233,6 +233,12 @@ def test_full_values_reach_the_manifests(offline_helm: HelmCli) -> None:
     assert auth["spec"]["replicas"] == 3
     # The HPA owns the count of autoscaled services.
     assert "replicas" not in deployments[f"{PREFIX}-orders"]["spec"]
+    hpa = _by_kind(docs, "HorizontalPodAutoscaler")[f"{PREFIX}-orders"]["spec"]
+    assert hpa["metrics"][0]["resource"]["target"] == {
+        "type": "Utilization",
+        "averageUtilization": 60,
+    }
+    assert hpa["behavior"] == {"scaleDown": {"stabilizationWindowSeconds": 45}}
     container = auth["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "registry.example.com/shop/productstore-auth:1.2.3"
     assert container["imagePullPolicy"] == "Always"

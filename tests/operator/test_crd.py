@@ -133,6 +133,7 @@ def test_nested_defaults_reach_the_crd() -> None:
         "minReplicas": 2,
         "maxReplicas": 5,
         "targetCPUUtilizationPercentage": 70,
+        "scaleDownStabilizationWindowSeconds": 300,
     }
     assert "default" not in spec["version"]
     # The operator's Vault named "default" unless the store names another.

@@ -21,7 +21,7 @@ from devstack.errors import DevstackError
 class GoTool(Component):
     """A static (CGO off) command built from `<module>/<command>@<version>`."""
 
-    requires = ()
+    requires: ClassVar[tuple[str, ...]] = ()
     module: ClassVar[str]
     command: ClassVar[str]
     version: ClassVar[str]

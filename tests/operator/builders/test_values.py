@@ -197,7 +197,14 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
             "minReplicas": 4,
             "maxReplicas": 9,
             "targetCPUUtilizationPercentage": 70,
+            "scaleDownStabilizationWindowSeconds": 300,
         },
+    ),
+    (
+        "autoscaling-scale-down-window",
+        {"services.catalog.autoscaling": {"scaleDownStabilizationWindowSeconds": 30}},
+        "services.catalog.autoscaling.scaleDownStabilizationWindowSeconds",
+        30,
     ),
     ("pdb-two-replicas", {}, "services.catalog.pdb", {"enabled": True, "minAvailable": 1}),
     (

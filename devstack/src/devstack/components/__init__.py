@@ -13,6 +13,7 @@ from devstack.components.kafka import Kafka
 from devstack.components.kube import Etcd, KubeApiserver, KubeControllerManager, KubeScheduler, Kwok
 from devstack.components.kube_score import KubeScore
 from devstack.components.mailpit import Mailpit
+from devstack.components.metrics_server import MetricsServer
 from devstack.components.nginx import Nginx, Wrk
 from devstack.components.node import Node
 from devstack.components.node_net import NodeNet
@@ -43,6 +44,8 @@ ALL: tuple[type[Component], ...] = (
     # CoreDNS built for it.
     CoreDns,
     Node,
+    # The metrics API the HPAs read, scraping the real node's kubelet: only when named.
+    MetricsServer,
     Helm,
     Prometheus,
     Jaeger,

@@ -46,6 +46,9 @@ CLIENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "kube-proxy": ("system:kube-proxy", ()),
     # The real node's CoreDNS: read access granted by the node component (node.py).
     "coredns": ("system:devstack:coredns", ()),
+    # metrics-server, towards the apiserver and the kubelet: its RBAC is applied by
+    # the metrics-server component (metrics_server.py).
+    "metrics-server": ("system:devstack:metrics-server", ()),
     # The apiserver's identity towards kubelets (logs, exec, port-forward).
     "apiserver-kubelet-client": ("kube-apiserver-kubelet-client", ("system:masters",)),
 }
@@ -269,6 +272,29 @@ def ensure_pki(
             )
             _write(pki.sa_pub, public, 0o644)
     return pki
+
+
+def ensure_serving_cert(
+    pki: Pki,
+    name: str,
+    *,
+    common_name: str,
+    dns_names: Sequence[str],
+    ip_addresses: Sequence[str],
+) -> None:
+    """A server certificate `name` from the cluster CA with exactly these SANs: issued
+    when missing or when the names changed (the key is then new too)."""
+    with _locked(pki.dir / ".lock"):
+        if not (pki.key(name).exists() and _has_sans(pki.cert(name), dns_names, ip_addresses)):
+            _leaf(
+                pki,
+                name,
+                ca="ca",
+                common_name=common_name,
+                server=True,
+                dns_names=dns_names,
+                ip_addresses=ip_addresses,
+            )
 
 
 def write_kubeconfig(path: Path, *, pki: Pki, client: str, server: str, cluster: str) -> None:

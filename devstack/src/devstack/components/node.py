@@ -43,7 +43,7 @@ from devstack import artifacts
 from devstack.component import Component
 from devstack.components import kube_build, node_build
 from devstack.components.coredns import CoreDns
-from devstack.components.kube_certs import REAL_NODE_NAME
+from devstack.components.kube_certs import REAL_NODE_NAME, ensure_serving_cert
 from devstack.components.kube_cluster import (
     CLUSTER_DOMAIN,
     CLUSTER_NAME,
@@ -52,6 +52,7 @@ from devstack.components.kube_cluster import (
     SERVICE_CIDR,
     admin_api,
     kubeconfig,
+    pki,
     pki_files,
     write_client_kubeconfig,
 )
@@ -88,6 +89,10 @@ DNS_SERVICE = "kube-dns"
 # CoreDNS's read access to the cluster (its kubeconfig's user, kube_certs.CLIENTS).
 COREDNS_USER = "system:devstack:coredns"
 COREDNS_ROLE = "devstack:coredns"
+# kubelet's serving certificate, from the cluster CA for the node's name and address, so
+# a client that dials NODE_IP (metrics-server) can verify it; without one kubelet makes
+# a self-signed certificate for its name only.
+KUBELET_SERVING_CERT = "kubelet-serving"
 # devstack's dependencies by name for Pods: selector-less Services in this namespace
 # (`redis.devstack.svc.cluster.local`, ...), each with an EndpointSlice naming NODE_IP,
 # where node-net relays to them (Kafka: its own PODS listener). {service: {port name:
@@ -414,6 +419,8 @@ disabled_plugins = [
                 "x509": {"clientCAFile": str(pki_files(self.paths).ca_cert)},
             },
             "authorization": {"mode": "Webhook"},
+            "tlsCertFile": str(pki_files(self.paths).cert(KUBELET_SERVING_CERT)),
+            "tlsPrivateKeyFile": str(pki_files(self.paths).key(KUBELET_SERVING_CERT)),
             "containerRuntimeEndpoint": f"unix://{self.containerd_socket}",
             "cgroupDriver": "cgroupfs",
             # This VM has swap and cgroup v1.
@@ -640,6 +647,13 @@ disabled_plugins = [
         self.write_generated(self.state_dir / "Corefile", self._corefile())
         for client in ("node", "kube-proxy", "coredns"):
             write_client_kubeconfig(self.paths, client)
+        ensure_serving_cert(
+            pki(self.paths),
+            KUBELET_SERVING_CERT,
+            common_name=f"system:node:{NODE_NAME}",
+            dns_names=[NODE_NAME],
+            ip_addresses=[NODE_IP],
+        )
         # Before kube-proxy starts, so its first sync already has the DNS Service.
         self._apply_cluster_objects()
         if not has_node_address():

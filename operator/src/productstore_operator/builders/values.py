@@ -178,6 +178,9 @@ def service_settings(service: ServiceSpec) -> dict[str, Any]:
             "minReplicas": autoscaling.min_replicas,
             "maxReplicas": autoscaling.max_replicas,
             "targetCPUUtilizationPercentage": autoscaling.target_cpu_utilization_percentage,
+            "scaleDownStabilizationWindowSeconds": (
+                autoscaling.scale_down_stabilization_window_seconds
+            ),
         },
         "pdb": _pdb(service),
     }

@@ -95,6 +95,17 @@ class Autoscaling(ResourceModel):
         alias="targetCPUUtilizationPercentage",
         description="Average CPU use, in percent of the CPU request, that the HPA aims for.",
     )
+    scale_down_stabilization_window_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=3600,
+        description=(
+            "Seconds the HPA looks back before it removes Pods: it scales in only to the "
+            "highest replica count it recommended within this window, so a short dip in "
+            "load does not take away Pods needed again a moment later. 300 is "
+            "Kubernetes' default; 0 scales in as soon as the load falls."
+        ),
+    )
 
     @cel_rule(
         "self.minReplicas <= self.maxReplicas",
