@@ -58,6 +58,7 @@ LIST = '["list"]'
             "auth",
             [
                 (f"{STORE_DATA}/auth/cassandra", READ),
+                (f"{STORE_DATA}/auth/first-admin", READ),
                 (f"{STORE_DATA}/auth/service-clients", READ),
                 (f"{STORE_DATA}/auth/signing-keys", OWN),
             ],
@@ -201,6 +202,7 @@ def test_generated_and_owned_secrets() -> None:
     # (from the services' descriptors)
     assert [(s.key, s.kind, s.fields, s.readers) for s in SECRETS] == [
         *((f"{n}/cassandra", "cassandra-credentials", (), (n,)) for n in SERVICE_NAMES),
+        ("auth/first-admin", "random", ("password",), ("auth",)),
         ("catalog/search-cursor", "random", ("key",), ("catalog",)),
         ("notifications/unsubscribe", "random", ("key",), ("notifications",)),
         ("notifications/vapid", "random", ("private_key",), ("notifications",)),
@@ -212,6 +214,7 @@ def test_generated_and_owned_secrets() -> None:
     # Delete removes every one of them; Retain keeps them all.
     assert build({}).secret_keys() == [
         *(f"{n}/cassandra" for n in SERVICE_NAMES),
+        "auth/first-admin",
         "catalog/search-cursor",
         "notifications/unsubscribe",
         "notifications/vapid",
@@ -224,7 +227,14 @@ def test_generated_and_owned_secrets() -> None:
     ]
     # Each service's /vault/secrets/cassandra is its own role, never another's.
     # A generated file another service reads is listed empty (the chart skips it).
-    unread = {"search_cursor": "", "unsubscribe": "", "vapid": "", "auth_client": "", "service": ""}
+    unread = {
+        "first_admin": "",
+        "search_cursor": "",
+        "unsubscribe": "",
+        "vapid": "",
+        "auth_client": "",
+        "service": "",
+    }
     assert secret_files("catalog") == {
         **unread,
         "cassandra": "catalog/cassandra",
@@ -241,6 +251,7 @@ def test_generated_and_owned_secrets() -> None:
     assert secret_files("auth") == {
         **unread,
         "cassandra": "auth/cassandra",
+        "first_admin": "auth/first-admin",
         "service": "auth/service-clients",
     }
     assert secret_files("orders") == {**unread, "cassandra": "orders/cassandra"}

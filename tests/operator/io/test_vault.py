@@ -136,6 +136,7 @@ def test_ensure_store_is_idempotent_and_keeps_secrets(
     # key: auth creates its signing keys itself.
     assert first.created_secrets == [
         *(f"{s}/cassandra" for s in SERVICE_NAMES),
+        "auth/first-admin",
         "catalog/search-cursor",
         "notifications/unsubscribe",
         "notifications/vapid",
@@ -202,6 +203,7 @@ def test_disabled_services_lose_their_role_and_removal_honours_secrets(
     cassandra = [f"secret {names.kv_path}/ns/shop/{s}/cassandra" for s in SERVICE_NAMES]
     assert removed == [
         *cassandra,
+        f"secret {names.kv_path}/ns/shop/auth/first-admin",
         f"secret {names.kv_path}/ns/shop/catalog/search-cursor",
         f"secret {names.kv_path}/ns/shop/notifications/unsubscribe",
         f"secret {names.kv_path}/ns/shop/notifications/vapid",
@@ -216,8 +218,9 @@ def test_disabled_services_lose_their_role_and_removal_honours_secrets(
         path=keys, secret={"format": 1, "keys": []}, cas=0, mount_point="secret"
     )
     removed = asyncio.run(admin.remove_store(fewer, fewer.names(), secrets=True))
-    assert removed[-(len(cassandra) + 6) :] == [
+    assert removed[-(len(cassandra) + 7) :] == [
         *cassandra,
+        f"secret {names.kv_path}/ns/shop/auth/first-admin",
         f"secret {names.kv_path}/ns/shop/catalog/search-cursor",
         f"secret {names.kv_path}/ns/shop/notifications/unsubscribe",
         f"secret {names.kv_path}/ns/shop/notifications/vapid",
