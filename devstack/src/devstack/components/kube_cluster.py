@@ -92,6 +92,31 @@ def admin_api(paths: Paths) -> httpx.Client:
     return httpx.Client(base_url=SERVER, verify=ctx, timeout=10)
 
 
+def server_side_apply(
+    paths: Paths,
+    component: str,
+    objects: Sequence[tuple[str, dict[str, Any]]],
+    *,
+    hint: str = "check `devstack logs kube-apiserver`",
+) -> None:
+    """Apply (url, body) pairs as the component's field manager, taking over fields
+    another manager set (devstack owns these objects)."""
+    with admin_api(paths) as api:
+        for url, body in objects:
+            response = api.patch(
+                url,
+                params={"fieldManager": f"devstack-{component}", "force": "true"},
+                json=body,
+                headers={"Content-Type": "application/apply-patch+yaml"},
+            )
+            if not response.is_success:
+                raise DevstackError(
+                    component,
+                    f"applying {url} failed: HTTP {response.status_code} {response.text[:300]}",
+                    hint=hint,
+                )
+
+
 def healthz(port: int) -> bool:
     # The controller-manager and scheduler serve a self-signed cert of their own.
     response = httpx.get(f"https://{HOST}:{port}/healthz", verify=False, timeout=2)  # noqa: S501

@@ -46,6 +46,7 @@ from devstack.components.kube_cluster import (
     kubeconfig,
     pki,
     pki_files,
+    server_side_apply,
     write_client_kubeconfig,
 )
 from devstack.errors import DevstackError
@@ -351,20 +352,7 @@ class MetricsServer(GoTool):
         ]
 
     def _apply(self, objects: list[tuple[str, dict[str, Any]]]) -> None:
-        with admin_api(self.paths) as api:
-            for url, body in objects:
-                response = api.patch(
-                    url,
-                    params={"fieldManager": "devstack-metrics-server", "force": "true"},
-                    json=body,
-                    headers={"Content-Type": "application/apply-patch+yaml"},
-                )
-                if not response.is_success:
-                    raise DevstackError(
-                        self.name,
-                        f"applying {url} failed: HTTP {response.status_code} {response.text[:300]}",
-                        hint="check `devstack logs kube-apiserver`",
-                    )
+        server_side_apply(self.paths, self.name, objects)
 
     def _delete(self, *, api_service_only: bool) -> None:
         objects = self._cluster_objects()

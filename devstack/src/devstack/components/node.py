@@ -54,6 +54,7 @@ from devstack.components.kube_cluster import (
     kubeconfig,
     pki,
     pki_files,
+    server_side_apply,
     write_client_kubeconfig,
 )
 from devstack.components.kube_cluster import POD_CIDR as KWOK_POD_CIDR
@@ -608,22 +609,14 @@ disabled_plugins = [
         return objects
 
     def _apply_cluster_objects(self) -> None:
-        with admin_api(self.paths) as api:
-            for url, body in self._cluster_objects():
-                response = api.patch(
-                    url,
-                    params={"fieldManager": "devstack-node", "force": "true"},
-                    json=body,
-                    headers={"Content-Type": "application/apply-patch+yaml"},
-                )
-                if not response.is_success:
-                    raise DevstackError(
-                        self.name,
-                        f"applying {url} failed: HTTP {response.status_code} {response.text[:300]}",
-                        hint="check `devstack logs kube-apiserver`; is the Service range "
-                        f"{SERVICE_CIDR} (an apiserver started before the move needs "
-                        "`devstack down kube && devstack up kube`)?",
-                    )
+        server_side_apply(
+            self.paths,
+            self.name,
+            self._cluster_objects(),
+            hint="check `devstack logs kube-apiserver`; is the Service range "
+            f"{SERVICE_CIDR} (an apiserver started before the move needs "
+            "`devstack down kube && devstack up kube`)?",
+        )
 
     def _delete_cluster_objects(self) -> None:
         with contextlib.suppress(Exception), admin_api(self.paths) as api:
