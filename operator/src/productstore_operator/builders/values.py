@@ -159,7 +159,7 @@ def _config(spec: ProductStoreSpec, store: StoreRef, settings: OperatorSettings)
 
 
 def service_settings(service: ServiceSpec) -> dict[str, Any]:
-    """The chart's replicas, resources, autoscaling and pdb of one service.
+    """The chart's replicas, resources, autoscaling, pdb and rollout of one service.
 
     The chart's serviceDefaults are these for a default ServiceSpec
     (productstore_operator.chart_values writes them into values.yaml).
@@ -175,6 +175,7 @@ def service_settings(service: ServiceSpec) -> dict[str, Any]:
             "targetCPUUtilizationPercentage": autoscaling.target_cpu_utilization_percentage,
         },
         "pdb": _pdb(service),
+        "rollout": {"progressDeadlineSeconds": service.rollout.progress_deadline_seconds},
     }
 
 
