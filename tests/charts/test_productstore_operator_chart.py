@@ -427,6 +427,7 @@ GRANTED_IN_STORE_NAMESPACE: list[Permission] = [
     ("patch", "services"),
     ("create", "deployments.apps"),
     ("watch", "deployments.apps"),
+    ("list", "pods"),
     ("create", "horizontalpodautoscalers.autoscaling"),
     ("create", "poddisruptionbudgets.policy"),
     ("create", "networkpolicies.networking.k8s.io"),

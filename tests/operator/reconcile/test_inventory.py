@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from productstore_operator.io import Revision
-from productstore_operator.reconcile.inventory import Inventory, deployment_state
+from productstore_operator.reconcile.inventory import Inventory, deployment_state, pod_trouble
 from productstore_operator.reconcile.manifest import parse_manifest
 
 MANIFEST = """
@@ -137,3 +137,84 @@ def test_deployment_state(status: dict[str, Any], generation: int, rolled_out: b
     deployment = {"metadata": {"generation": generation}, "spec": {"replicas": 2}, "status": status}
     state = deployment_state(deployment)
     assert (state.desired, state.rolled_out) == (2, rolled_out)
+
+
+def _progressing(status: str, reason: str) -> dict[str, Any]:
+    return {"type": "Progressing", "status": status, "reason": reason}
+
+
+@pytest.mark.parametrize(
+    ("conditions", "observed", "failed"),
+    [
+        ([_progressing("False", "ProgressDeadlineExceeded")], 3, True),
+        # The controller has not seen the newest template (a rollback): not its verdict.
+        ([_progressing("False", "ProgressDeadlineExceeded")], 2, False),
+        ([_progressing("True", "ReplicaSetUpdated")], 3, False),
+        ([_progressing("True", "NewReplicaSetAvailable")], 3, False),
+        ([{"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable"}], 3,
+         False),
+    ],
+    ids=["deadline-exceeded", "not-observed", "progressing", "complete", "unavailable-only"],
+)  # fmt: skip
+def test_deployment_state_failed_only_on_the_progress_deadline(
+    conditions: list[dict[str, Any]], observed: int, failed: bool
+) -> None:
+    deployment = {
+        "metadata": {"generation": 3},
+        "spec": {"replicas": 2},
+        "status": {
+            "replicas": 3, "readyReplicas": 2, "updatedReplicas": 1, "availableReplicas": 2,
+            "observedGeneration": observed, "conditions": conditions,
+        },
+    }  # fmt: skip
+    state = deployment_state(deployment)
+    assert state.failed is failed
+    assert not state.rolled_out
+
+
+def _pod(ready: bool, **container: Any) -> dict[str, Any]:
+    return {
+        "status": {
+            "phase": "Pending",
+            "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+            "containerStatuses": [{"name": "catalog", "ready": ready, **container}],
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("pod", "trouble"),
+    [
+        (_pod(True, state={"running": {}}), None),
+        (
+            _pod(False, state={"waiting": {"reason": "ErrImageNeverPull", "message":
+                "Container image \"localhost/x:9\" is not present with pull policy of Never"}}),
+            'container catalog ErrImageNeverPull: Container image "localhost/x:9" is not '
+            "present with pull policy of Never",
+        ),
+        (_pod(False, state={"waiting": {"reason": "ImagePullBackOff"}}),
+         "container catalog ImagePullBackOff"),
+        (
+            _pod(False, state={"waiting": {"reason": "CrashLoopBackOff", "message": "back-off"}},
+                 lastState={"terminated": {"reason": "Error", "exitCode": 3}}),
+            "container catalog CrashLoopBackOff: back-off",
+        ),
+        (_pod(False, state={"running": {}}, lastState={"terminated": {"reason": "OOMKilled",
+                                                                      "exitCode": 137}}),
+         "container catalog last exited OOMKilled (exit code 137)"),
+        (_pod(False, state={"running": {}}),
+         "container catalog runs but is not ready (readiness probe)"),
+        ({"status": {"phase": "Pending"}}, "Pending"),
+    ],
+    ids=["ready", "never-pull", "pull-backoff", "crash-loop", "oom", "unready", "unscheduled"],
+)  # fmt: skip
+def test_pod_trouble_names_why_a_pod_is_not_ready(pod: dict[str, Any], trouble: str | None) -> None:
+    assert pod_trouble(pod) == trouble
+
+
+def test_pod_trouble_reads_init_containers_first() -> None:
+    pod = _pod(False, state={"waiting": {"reason": "PodInitializing"}})
+    pod["status"]["initContainerStatuses"] = [
+        {"name": "vault-agent-init", "state": {"waiting": {"reason": "ErrImageNeverPull"}}}
+    ]
+    assert pod_trouble(pod) == "container vault-agent-init ErrImageNeverPull"

@@ -164,7 +164,7 @@ def _config(spec: ProductStoreSpec, store: StoreRef, settings: OperatorSettings)
 
 
 def service_settings(service: ServiceSpec) -> dict[str, Any]:
-    """The chart's replicas, resources, autoscaling and pdb of one service.
+    """The chart's replicas, resources, autoscaling, pdb and rollout of one service.
 
     The chart's serviceDefaults are these for a default ServiceSpec
     (productstore_operator.chart_values writes them into values.yaml).
@@ -183,6 +183,7 @@ def service_settings(service: ServiceSpec) -> dict[str, Any]:
             ),
         },
         "pdb": _pdb(service),
+        "rollout": {"progressDeadlineSeconds": service.rollout.progress_deadline_seconds},
     }
 
 

@@ -1,4 +1,4 @@
-"""Per-service settings: enabled, replicas, resources, autoscaling."""
+"""Per-service settings: enabled, replicas, resources, autoscaling, rollout."""
 
 from __future__ import annotations
 
@@ -116,6 +116,20 @@ class Autoscaling(ResourceModel):
         return self.min_replicas <= self.max_replicas
 
 
+class Rollout(ResourceModel):
+    """How a new version of the service rolls out (a rolling update with no Pod down)."""
+
+    progress_deadline_seconds: int = Field(
+        default=600,
+        ge=10,
+        le=86400,
+        description="Seconds a rollout may go without progress (a new Pod ready) before "
+        "Kubernetes marks it failed (Progressing=False, ProgressDeadlineExceeded); the "
+        "operator then rolls the store's release back to the last revision that rolled out. "
+        "Above the Pods' longest start-up (startup probe and Vault agent).",
+    )
+
+
 class ServiceSpec(ResourceModel):
     """How one service runs."""
 
@@ -129,6 +143,7 @@ class ServiceSpec(ResourceModel):
     )
     resources: Resources = Field(default_factory=Resources)
     autoscaling: Autoscaling = Field(default_factory=Autoscaling)
+    rollout: Rollout = Field(default_factory=Rollout)
 
 
 def _service(name: str) -> Any:

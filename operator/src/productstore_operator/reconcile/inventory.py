@@ -23,17 +23,24 @@ from productstore_operator.reconcile.runtime import Runtime
 
 RELEASE_LABEL = "app.kubernetes.io/instance"
 DEPLOYMENTS = ("apps", "v1", "deployments")
+# The Deployment controller's verdict on a rollout that made no progress in time.
+PROGRESS_DEADLINE_EXCEEDED = "ProgressDeadlineExceeded"
 
 Resource = tuple[str, str, str, str]
+
+# Characters of a container's waiting message kept in a condition.
+MESSAGE_CHARS = 160
 
 
 @dataclass(frozen=True)
 class DeploymentState:
-    """One service's Deployment: replica counts and whether its rollout is complete."""
+    """One service's Deployment: replica counts, whether its rollout is complete,
+    and whether Kubernetes gave it up (no progress within progressDeadlineSeconds)."""
 
     desired: int
     ready: int
     rolled_out: bool
+    failed: bool = False
 
 
 @dataclass(frozen=True)
@@ -168,4 +175,49 @@ def deployment_state(deployment: dict[str, Any]) -> DeploymentState:
         and ready >= desired
         and int(status.get("replicas") or 0) == desired
     )
-    return DeploymentState(desired=desired, ready=ready, rolled_out=rolled_out)
+    # Progressing=False is the controller's own signal (it only ever sets it for
+    # ProgressDeadlineExceeded); only trusted once it has seen the current template.
+    failed = observed and any(
+        condition.get("type") == "Progressing"
+        and condition.get("status") == "False"
+        and condition.get("reason") == PROGRESS_DEADLINE_EXCEEDED
+        for condition in status.get("conditions") or []
+    )
+    return DeploymentState(
+        desired=desired, ready=ready, rolled_out=rolled_out and not failed, failed=failed
+    )
+
+
+def pod_trouble(pod: dict[str, Any]) -> str | None:
+    """Why a Pod is not ready, from its status: a container's waiting reason
+    (ErrImageNeverPull, ImagePullBackOff, CrashLoopBackOff) with its message, else
+    the last termination; None for a ready Pod."""
+    status = pod.get("status") or {}
+    ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
+    if ready:
+        return None
+    containers = [
+        *(status.get("initContainerStatuses") or []),
+        *(status.get("containerStatuses") or []),
+    ]
+    for container in containers:
+        waiting = (container.get("state") or {}).get("waiting") or {}
+        reason = waiting.get("reason")
+        if reason and reason not in ("PodInitializing", "ContainerCreating"):
+            message = " ".join(str(waiting.get("message") or "").split())
+            detail = f": {message[:MESSAGE_CHARS]}" if message else ""
+            return f"container {container.get('name')} {reason}{detail}"
+    for container in containers:
+        last = (container.get("lastState") or {}).get("terminated") or {}
+        if last.get("reason"):
+            return (
+                f"container {container.get('name')} last exited "
+                f"{last['reason']} (exit code {last.get('exitCode')})"
+            )
+    for container in containers:
+        if not container.get("ready") and "running" in (container.get("state") or {}):
+            return f"container {container.get('name')} runs but is not ready (readiness probe)"
+    return str(status.get("reason") or status.get("phase") or "not ready")

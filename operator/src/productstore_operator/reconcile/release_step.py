@@ -5,14 +5,18 @@ one stamped into the deployed revision, or when an object of the deployed
 manifest is missing or drifted (the pass's inventory compares the hash of each
 rendered object with the hash of the same fields live): a timer pass over a
 converged store runs no helm upgrade and adds no revision. A failed upgrade is
-rolled back to the last deployed revision.
+rolled back to the last deployed revision. So is an upgrade whose rollout fails
+(a Deployment's Progressing=False, ProgressDeadlineExceeded: an image that is not
+there, Pods that never get ready): back to the last revision that rolled out,
+and that spec is not tried again until it changes or the backoff passes
+(docs/adr/0040).
 """
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 
 from productstore_operator.builders.meta import spec_hash
 from productstore_operator.builders.naming import component_name
@@ -24,6 +28,7 @@ from productstore_operator.reconcile.inventory import (
     Inventory,
     deployed_revision,
     deployment_state,
+    pod_trouble,
 )
 from productstore_operator.reconcile.outcome import Event, StepResult
 from productstore_operator.reconcile.plan import Plan
@@ -35,6 +40,8 @@ ERROR_LINES = 5
 ROLLING_OUT: Final = "RollingOut"
 RELEASE_PENDING: Final = "ReleasePending"
 UPGRADE_FAILED: Final = "UpgradeFailed"
+ROLLOUT_FAILED: Final = "RolloutFailed"
+PODS = ("", "v1", "pods")
 
 
 def release_stamp(plan: Plan, runtime: Runtime) -> str:
@@ -166,7 +173,7 @@ async def _converge_objects(
             and time.monotonic() - failed.at < runtime.failed_upgrade_backoff
         ):
             return inventory, StepResult.failed(
-                UPGRADE_FAILED, failed.message, after=runtime.failed_upgrade_backoff
+                failed.reason, failed.message, after=runtime.failed_upgrade_backoff
             )
         if deployed is None:
             reason = "first install"
@@ -231,9 +238,84 @@ async def ensure_release(ctx: PassContext) -> StepResult:
         )
         if failure is not None:
             return failure
+        failure = await _roll_back_failed_rollout(ctx, inventory, events)
+        if failure is not None:
+            return failure
     except TransientError as exc:
         return StepResult.failed("HelmError", str(exc), events)
     return _rollout(ctx, inventory, events)
+
+
+def rollback_target(
+    history: tuple[Revision, ...], failed: Revision, rolled_out: int | None
+) -> Revision | None:
+    """The revision a failed rollout of ``failed`` goes back to: the newest one seen
+    rolled out, else (the operator restarted since) the one before ``failed``."""
+    earlier = [r for r in history if r.revision < failed.revision and r.status == "superseded"]
+    known = next((r for r in earlier if r.revision == rolled_out), None)
+    return known or (earlier[-1] if earlier else None)
+
+
+async def _why(ctx: PassContext, deployment: dict[str, Any]) -> str:
+    """What the failed Deployment's Pods say: how many are not ready, and why."""
+    labels = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+    pods = await ctx.runtime.kube.list(*PODS, ctx.plan.store.namespace, selector)
+    troubles = [t for t in map(pod_trouble, pods) if t is not None]
+    if not troubles:
+        return "no Pod reports a reason"
+    count = len(troubles)
+    return f"{count} Pod{'s' if count > 1 else ''} not ready, {troubles[0]}"
+
+
+async def _roll_back_failed_rollout(
+    ctx: PassContext, inventory: Inventory, events: list[Event]
+) -> StepResult | None:
+    """Roll the release back when a Deployment of the deployed revision gave up."""
+    plan, runtime = ctx.plan, ctx.runtime
+    deployed = inventory.deployed
+    if deployed is None or runtime.rolled_out.get(plan.uid) == deployed.revision:
+        # Nothing to go back to, or this revision rolled out before (a later
+        # failure, e.g. a node that lost its images, is no bad version).
+        return None
+    failed: list[str] = []
+    for service in plan.spec.services.enabled():
+        deployment = inventory.deployments.get(component_name(plan.store, service))
+        if deployment is None or not deployment_state(deployment).failed:
+            continue
+        deadline = (deployment.get("spec") or {}).get("progressDeadlineSeconds")
+        failed.append(
+            f"{service} made no progress in {deadline}s (ProgressDeadlineExceeded): "
+            f"{await _why(ctx, deployment)}"
+        )
+    if not failed:
+        return None
+    stamp = release_stamp(plan, runtime)
+    what = f"the rollout of version {plan.spec.version} (revision {deployed.revision}) failed: "
+    what += "; ".join(failed)
+    events.append(Event("Warning", ROLLOUT_FAILED, what))
+    target = rollback_target(inventory.history, deployed, runtime.rolled_out.get(plan.uid))
+    if target is None:
+        after = "no earlier revision to roll back to"
+    else:
+        ns = plan.store.namespace
+        rolled, error = await runtime.helm.rollback(plan.release, ns, target.revision)
+        ctx.release_changed()
+        if rolled:
+            after = f"rolled back to revision {target.revision}"
+            if ctx.version is not None:
+                after += f" (version {ctx.version} keeps running)"
+            events.append(Event("Warning", "RolledBack", after))
+        else:
+            after = f"rollback to revision {target.revision} failed too: {_tail(error)}"
+    message = (
+        f"{what}; {after}. It is retried in {runtime.failed_upgrade_backoff:.0f}s "
+        "or when the spec changes"
+    )
+    runtime.failed_upgrades[plan.uid] = FailedUpgrade(
+        stamp, time.monotonic(), message, ROLLOUT_FAILED
+    )
+    return StepResult.failed(ROLLOUT_FAILED, message, events, after=runtime.failed_upgrade_backoff)
 
 
 def _rollout(ctx: PassContext, inventory: Inventory, events: list[Event]) -> StepResult:
@@ -260,6 +342,8 @@ def _rollout(ctx: PassContext, inventory: Inventory, events: list[Event]) -> Ste
             ROLLING_OUT, f"revision {revision}: waiting for {', '.join(waiting)}", events
         )
     ctx.version = plan.spec.version
+    if deployed is not None:
+        ctx.runtime.rolled_out[plan.uid] = deployed.revision
     return StepResult.ready(
         "ServicesAvailable",
         f"{len(services)} services available (release {plan.release}, revision {revision})",

@@ -16,11 +16,14 @@ REVIEWER_TOKEN_SECONDS = 24 * 3600
 
 @dataclass(frozen=True)
 class FailedUpgrade:
-    """An upgrade that failed: not retried with the same hash until the backoff passes."""
+    """An upgrade that failed, or whose rollout failed and was rolled back: not
+    retried with the same hash until the backoff passes."""
 
     stamp: str
     at: float
     message: str
+    # The condition's reason while it is not retried.
+    reason: str = "UpgradeFailed"
 
 
 @dataclass
@@ -43,6 +46,9 @@ class Runtime:
     unrepaired: dict[str, frozenset[tuple[ObjectRef, str, str | None]]] = field(
         default_factory=dict
     )
+    # uid -> the newest release revision seen fully rolled out: what a failed
+    # rollout goes back to (after a restart: the revision before the failed one).
+    rolled_out: dict[str, int] = field(default_factory=dict)
     # uid -> digest of the external Cassandra roles last made (reconcile.cassandra_roles).
     cassandra_roles: dict[str, str] = field(default_factory=dict)
     # uid -> the provided credentials last reported missing (reconcile.vault_step), so
@@ -68,5 +74,6 @@ class Runtime:
         self._locks.pop(uid, None)
         self.failed_upgrades.pop(uid, None)
         self.unrepaired.pop(uid, None)
+        self.rolled_out.pop(uid, None)
         self.cassandra_roles.pop(uid, None)
         self.provided_reported.pop(uid, None)
