@@ -37,7 +37,9 @@ def test_every_service_and_the_operator_is_built_as_the_chart_names_it() -> None
     assert re.fullmatch(REGISTRY_PATTERN, registry)
     assert rest == f"{IMAGE_PREFIX}catalog:{chart['appVersion']}"
     assert service_image(OPERATOR_IMAGE).endswith(f"/productstore-operator:{chart['appVersion']}")
-    assert service_image("vault-agent") == f"{registry}/productstore-vault-agent:{chart['appVersion']}"
+    assert (
+        service_image("vault-agent") == f"{registry}/productstore-vault-agent:{chart['appVersion']}"
+    )
 
 
 def _blob(layout: Path, content: bytes) -> dict[str, object]:

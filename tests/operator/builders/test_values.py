@@ -73,6 +73,13 @@ CASES: list[tuple[str, ProductStoreSpec, StoreRef]] = [
     ("vault-injector-off", spec({"vault.injector.enabled": False}), SHOP),
     ("gateway-host", spec({"gateway.host": "shop.example.com"}), SHOP),
     (
+        "gateway-node-port",
+        spec(
+            {"gateway.enabled": True, "gateway.serviceType": "NodePort", "gateway.nodePort": 30080}
+        ),
+        SHOP,
+    ),
+    (
         "single-replicas",
         spec({f"services.{name}.replicas": 1 for name in IMPLEMENTED_SERVICES}),
         StoreRef("a" * 40, "n" * 63),
@@ -295,6 +302,19 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
             "tlsSecretName": "shop-tls",
             "host": "shop.example.com",
         },
+    ),
+    ("gateway-off-by-default", {}, "gateway.enabled", False),
+    (
+        "gateway-node-port",
+        {"gateway.enabled": True, "gateway.serviceType": "NodePort", "gateway.nodePort": 30080},
+        "gateway.service",
+        {"type": "NodePort", "nodePort": 30080},
+    ),
+    (
+        "gateway-node-port-picked-by-kubernetes",
+        {"gateway.enabled": True, "gateway.serviceType": "NodePort"},
+        "gateway.service",
+        {"type": "NodePort", "nodePort": 0},
     ),
     ("mtls-mode", {"istio.mtlsMode": "PERMISSIVE"}, "istio.mtlsMode", "PERMISSIVE"),
     ("istio-off", {"istio.enabled": False}, "istio.enabled", False),
