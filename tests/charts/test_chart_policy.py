@@ -28,6 +28,7 @@ HERE = Path(__file__).parent
 RENDERINGS = {
     "productstore-defaults": (REPO / "charts" / "productstore", None),
     "productstore-full": (REPO / "charts" / "productstore", HERE / "values-full.yaml"),
+    "productstore-gateway": (REPO / "charts" / "productstore", HERE / "values-gateway.yaml"),
     "operator-defaults": (REPO / "charts" / "productstore-operator", None),
     "operator-full": (
         REPO / "charts" / "productstore-operator",
