@@ -585,7 +585,7 @@ def test_the_rendered_configuration_routes_through_real_nginx(
         # Routed to the catalog, with a request id made by the gateway.
         categories = client.get("/api/categories")
         assert categories.status_code == 200, categories.text
-        assert isinstance(categories.json(), (list, dict))
+        assert isinstance(categories.json()["items"], list)
         generated = categories.headers["x-request-id"]
         assert re.fullmatch(r"[0-9a-f]{32}", generated)
         assert categories.headers.get_list("x-request-id") == [generated], "one id, the gateway's"
@@ -600,7 +600,7 @@ def test_the_rendered_configuration_routes_through_real_nginx(
         # (auth's /api/auth/) only what is below it.
         missing = client.get("/api/products/00000000-0000-0000-0000-000000000000")
         assert missing.status_code == 404
-        assert missing.json().get("reason") != "no_route", "the catalog answered, not the gateway"
+        assert "reason" in missing.json(), "the catalog answered: the gateway's carry none"
         jwks = client.get("/api/auth/.well-known/jwks.json")
         assert jwks.status_code == 200 and jwks.json()["keys"]
         for path in ("/api/auth", "/api/productsfoo", "/nothing-here"):
