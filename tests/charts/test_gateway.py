@@ -603,9 +603,14 @@ def test_the_rendered_configuration_routes_through_real_nginx(
         assert "reason" in missing.json(), "the catalog answered: the gateway's carry none"
         jwks = client.get("/api/auth/.well-known/jwks.json")
         assert jwks.status_code == 200 and jwks.json()["keys"]
-        for path in ("/api/auth", "/api/productsfoo", "/nothing-here"):
+        for path in ("/api/productsfoo", "/api/authx", "/nothing-here"):
             body = _is_gateway_problem(client.get(path), 404)
             assert body["title"] == "Not Found"
+        # nginx answers the bare path of a slash-ended proxied prefix with a redirect
+        # to it, as devstack's gateway does (same locations).
+        bare = client.get("/api/auth")
+        assert bare.status_code == 301
+        assert bare.headers["location"].endswith("/api/auth/")
         # The gateway's own limits and failures, as problem+json.
         too_large = client.post("/api/products", content=b"x" * 4096)
         assert "1k" in _is_gateway_problem(too_large, 413)["detail"]
