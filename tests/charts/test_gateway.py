@@ -399,6 +399,12 @@ def test_the_gateway_pods_are_the_services_gateway_caller(offline_helm: HelmCli)
             p for r in rules for s in r["from"] for p in s["source"].get("principals", [])
         ]
         assert principal in principals, name
+        # The service's own policy selects the service's pods (and not the gateway's) ...
+        own = network[f"{PREFIX}-{name}"]["spec"]["podSelector"]["matchLabels"]
+        service_pods = by_kind(docs, "Deployment")[f"{PREFIX}-{name}"]["spec"]["template"]
+        assert own.items() <= service_pods["metadata"]["labels"].items(), name
+        assert not selects(own), name
+        # ... and admits the gateway's.
         sources = [f for r in network[f"{PREFIX}-{name}"]["spec"]["ingress"] for f in r["from"]]
         assert any(
             selects(f["podSelector"]["matchLabels"]) for f in sources if set(f) == {"podSelector"}
