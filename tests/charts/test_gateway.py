@@ -463,6 +463,12 @@ BAD_VALUES = [
         id="rate-zero",
     ),
     pytest.param(
+        # nginx itself refuses `burst=0` at start.
+        ["--set", "gateway.burst=0"],
+        ["/gateway/burst", "minimum"],
+        id="burst-zero",
+    ),
+    pytest.param(
         ["--set", "gateway.upstreams.catalog=nowhere"],
         ["/gateway/upstreams/catalog", "does not match pattern"],
         id="upstream-without-port",
@@ -636,7 +642,7 @@ def test_the_rate_limit_answers_429_through_real_nginx(
         "--set",
         f"gateway.port={port}",
         "--set",
-        "gateway.rate=1,gateway.burst=0",
+        "gateway.rate=1,gateway.burst=1",
         *devstack_upstreams(down=""),
     )
     with (
