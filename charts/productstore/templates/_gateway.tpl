@@ -182,6 +182,8 @@ http {
 
         location {{ .match }} {
             proxy_pass http://productstore_{{ .service }};
+            {{- /* An upstream that takes seconds to accept is gone: 503 then, not after nginx's 60 s. */}}
+            proxy_connect_timeout 3s;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header X-Request-ID $gateway_request_id;
