@@ -28,6 +28,7 @@ HERE = Path(__file__).parent
 RENDERINGS = {
     "productstore-defaults": (REPO / "charts" / "productstore", None),
     "productstore-full": (REPO / "charts" / "productstore", HERE / "values-full.yaml"),
+    "productstore-gateway": (REPO / "charts" / "productstore", HERE / "values-gateway.yaml"),
     "operator-defaults": (REPO / "charts" / "productstore-operator", None),
     "operator-full": (
         REPO / "charts" / "productstore-operator",
@@ -51,6 +52,9 @@ KUBE_SCORE_IGNORED = {
     "deployment-strategy": "Recreate: never two operators",
     # The operator serves no traffic: its readiness gates nothing.
     "pod-probes-identical": "the operator serves no traffic",
+    # A NodePort is the store's gateway's opt-in way in where no load balancer is
+    # (gateway.service.type; ClusterIP by default), as on devstack's real node.
+    "service-type": "NodePort is an opt-in of the gateway",
     # The root filesystem is read-only and the one writable volume (/tmp) is an
     # emptyDir with a sizeLimit, which the rules below require.
     "container-ephemeral-storage-request-and-limit": "read-only root, sized emptyDirs",

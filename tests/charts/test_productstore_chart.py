@@ -108,7 +108,12 @@ def _names(*services: str) -> set[str]:
     return {f"{PREFIX}-{s}" for s in services}
 
 
-VALUES_FILES = [pytest.param(None, id="default"), pytest.param(FULL_VALUES, id="full")]
+GATEWAY_VALUES = Path(__file__).parent / "values-gateway.yaml"
+VALUES_FILES = [
+    pytest.param(None, id="default"),
+    pytest.param(FULL_VALUES, id="full"),
+    pytest.param(GATEWAY_VALUES, id="gateway"),
+]
 
 
 @pytest.mark.parametrize("values", VALUES_FILES)
@@ -172,6 +177,19 @@ EXPECTED_KINDS = {
         # recommendations runs as the namespace's default account.
         "ServiceAccount": _names(*SERVICES) - _names("recommendations"),
         "VirtualService": _names(*SERVICES),
+    },
+    # The store's own gateway in front of the default services, with their policies.
+    "gateway": {
+        "AuthorizationPolicy": _names(*BUILT),
+        "ConfigMap": _names(*BUILT, "gateway"),
+        "Deployment": _names(*BUILT, "gateway"),
+        "DestinationRule": _names(*BUILT),
+        "NetworkPolicy": _names(*BUILT, "gateway") | {f"{PREFIX}-default-deny-ingress"},
+        "PeerAuthentication": {PREFIX, f"{PREFIX}-gateway"},
+        "PodDisruptionBudget": _names(*BUILT, "gateway"),
+        "Service": _names(*BUILT, "gateway"),
+        "ServiceAccount": _names(*BUILT, "gateway"),
+        "VirtualService": _names(*BUILT),
     },
 }
 

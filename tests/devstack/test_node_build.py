@@ -27,8 +27,9 @@ from productstore_operator.models.spec import REGISTRY_PATTERN
 
 def test_every_service_and_the_operator_is_built_as_the_chart_names_it() -> None:
     assert (*(d.name for d in DESCRIPTORS), OPERATOR_IMAGE, *SUPPORT_IMAGES) == DEFAULT_IMAGES
-    # The Vault agent's image, as the chart names it when vault.agentImage is empty.
-    assert "vault-agent" in SUPPORT_IMAGES
+    # The Vault agent's image, as the chart names it when vault.agentImage is empty, and
+    # the store's gateway's (gateway.image.name under the registry).
+    assert {"vault-agent", "gateway"} <= set(SUPPORT_IMAGES)
     chart = yaml.safe_load((REPO / "charts/productstore/Chart.yaml").read_text())
     registry, _, rest = service_image("catalog").rpartition("/")
     # A store with image.registry <registry>, version <appVersion> and pullPolicy
@@ -39,6 +40,10 @@ def test_every_service_and_the_operator_is_built_as_the_chart_names_it() -> None
     assert service_image(OPERATOR_IMAGE).endswith(f"/productstore-operator:{chart['appVersion']}")
     assert (
         service_image("vault-agent") == f"{registry}/productstore-vault-agent:{chart['appVersion']}"
+    )
+    values = yaml.safe_load((REPO / "charts/productstore/values.yaml").read_text())
+    assert service_image("gateway") == (
+        f"{registry}/{values['gateway']['image']['name']}:{chart['appVersion']}"
     )
 
 

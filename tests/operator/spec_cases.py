@@ -69,6 +69,38 @@ class Invalid:
 # Where a CEL rule fails, pydantic and the apiserver print the same message.
 INVALID = [
     Invalid(
+        "gateway-node-port-without-node-port-type",
+        {"gateway": {"enabled": True, "nodePort": 30080}},
+        ("gateway",),
+        "gateway.nodePort is set but gateway.serviceType is not NodePort",
+        "spec.gateway.nodePort",
+        "gateway.nodePort is set but gateway.serviceType is not NodePort",
+    ),
+    Invalid(
+        "gateway-node-port-below-range",
+        {"gateway": {"enabled": True, "serviceType": "NodePort", "nodePort": 8080}},
+        ("gateway", "nodePort"),
+        "Input should be greater than or equal to 30000",
+        "spec.gateway.nodePort",
+        "should be greater than or equal to 30000",
+    ),
+    Invalid(
+        "gateway-node-port-above-range",
+        {"gateway": {"serviceType": "NodePort", "nodePort": 32768}},
+        ("gateway", "nodePort"),
+        "Input should be less than or equal to 32767",
+        "spec.gateway.nodePort",
+        "should be less than or equal to 32767",
+    ),
+    Invalid(
+        "gateway-load-balancer-type",
+        {"gateway.serviceType": "LoadBalancer"},
+        ("gateway", "serviceType"),
+        "Input should be 'ClusterIP' or 'NodePort'",
+        "spec.gateway.serviceType",
+        'Unsupported value: "LoadBalancer": supported values: "ClusterIP", "NodePort"',
+    ),
+    Invalid(
         "autoscaling-min-above-max",
         {"services.catalog.autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}},
         ("services", "catalog", "autoscaling"),
@@ -411,6 +443,11 @@ VALID: dict[str, dict[str, Any]] = {
     "wildcard-gateway-with-tls": {
         "gateway": {"host": "*.shop.example.com", "tlsSecretName": "wildcard-tls"}
     },
+    "gateway-node-port": {
+        "gateway": {"enabled": True, "serviceType": "NodePort", "nodePort": 30080}
+    },
+    "gateway-node-port-picked": {"gateway": {"enabled": True, "serviceType": "NodePort"}},
+    "gateway-cluster-ip-behind-host": {"gateway": {"enabled": True, "host": "shop.example.com"}},
     "kafka-ipv6-broker": {"kafka": {"mode": "external", "bootstrapServers": ["[::1]:9092"]}},
     "redis-tls": {"redis": {"mode": "external", "url": "rediss://cache.example.com:6380/2"}},
     "vault-named": {"vault": {"name": "eu-west-1", "injector": {"enabled": False}}},

@@ -226,7 +226,9 @@ the agent injector runs. Takes (dict "root" $ "name" <service> ...).
 {{/* The Istio principal of a caller ("gateway" or a service). Takes (dict "root" $ "name" <caller>). */}}
 {{- define "productstore.principal" -}}
 {{- $istio := .root.Values.istio -}}
-{{- if eq .name "gateway" -}}
+{{- if and (eq .name "gateway") .root.Values.gateway.enabled -}}
+{{- printf "%s/ns/%s/sa/%s" $istio.trustDomain .root.Release.Namespace (include "productstore.gatewayServiceAccount" .root) -}}
+{{- else if eq .name "gateway" -}}
 {{- printf "%s/ns/%s/sa/%s" $istio.trustDomain .root.Values.gateway.namespace .root.Values.gateway.serviceAccount -}}
 {{- else -}}
 {{- $caller := dict -}}
@@ -328,4 +330,37 @@ Vault token stays in its memory. Configuration only, no secret. Takes (dict
     "static_secret_render_interval" $vault.agentRenderInterval)
   "template" $templates -}}
 {{- toPrettyJson $config -}}
+{{- end -}}
+
+{{/* The ServiceAccount of the chart's own gateway (gateway.enabled). Takes $. */}}
+{{- define "productstore.gatewayServiceAccount" -}}
+{{- include "productstore.componentName" (dict "root" . "name" "gateway") -}}
+{{- end -}}
+
+{{/* The gateway's image: gateway.image.name under global.image.registry, tag gateway.image.tag or the global tag. Takes $. */}}
+{{- define "productstore.gatewayImage" -}}
+{{- $image := .Values.gateway.image -}}
+{{- $tag := $image.tag | default .Values.global.image.tag | default .Chart.AppVersion -}}
+{{- printf "%s/%s:%s" (.Values.global.image.registry | trimSuffix "/") $image.name $tag -}}
+{{- end -}}
+
+{{/*
+Labels that select the gateway's pods. Its app.kubernetes.io/name is "<name>-gateway",
+not the release's: the release-wide default-deny NetworkPolicy and the STRICT
+PeerAuthentication must not select the store's entry point, which takes plain HTTP
+from outside the mesh (it has policies of its own). Takes $.
+*/}}
+{{- define "productstore.gatewaySelectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-gateway" (include "productstore.name" .) | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: gateway
+{{- end -}}
+
+{{/* Labels of every resource of the gateway. Takes $. */}}
+{{- define "productstore.gatewayLabels" -}}
+helm.sh/chart: {{ include "productstore.chart" . }}
+{{ include "productstore.gatewaySelectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: productstore
 {{- end -}}

@@ -236,7 +236,9 @@ def _described(name: str) -> tuple[Key, ...]:
             "paths",
             "Public paths the gateway routes to the service (its descriptor's prefixes).",
             children=tuple(
-                Key(_path_key(prefix), f"{prefix.rstrip('/')} and below.", prefix.rstrip("/"))
+                # As the descriptor says it: a trailing slash routes only what is below
+                # the prefix (the chart's gateway keeps devstack's rule).
+                Key(_path_key(prefix), _path_comment(prefix), prefix)
                 for prefix in descriptor.route_prefixes
             ),
         ),
@@ -297,6 +299,12 @@ def _described(name: str) -> tuple[Key, ...]:
             )
         )
     return tuple(keys)
+
+
+def _path_comment(prefix: str) -> str:
+    if prefix.endswith("/"):
+        return f"what is below {prefix.rstrip('/')}."
+    return f"{prefix} and below."
 
 
 def _path_key(prefix: str) -> str:

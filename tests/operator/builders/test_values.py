@@ -73,6 +73,13 @@ CASES: list[tuple[str, ProductStoreSpec, StoreRef]] = [
     ("vault-injector-off", spec({"vault.injector.enabled": False}), SHOP),
     ("gateway-host", spec({"gateway.host": "shop.example.com"}), SHOP),
     (
+        "gateway-node-port",
+        spec(
+            {"gateway.enabled": True, "gateway.serviceType": "NodePort", "gateway.nodePort": 30080}
+        ),
+        SHOP,
+    ),
+    (
         "single-replicas",
         spec({f"services.{name}.replicas": 1 for name in IMPLEMENTED_SERVICES}),
         StoreRef("a" * 40, "n" * 63),
@@ -306,6 +313,19 @@ EXPECTED: list[tuple[str, dict[str, Any], str, Any]] = [
             "host": "shop.example.com",
         },
     ),
+    ("gateway-off-by-default", {}, "gateway.enabled", False),
+    (
+        "gateway-node-port",
+        {"gateway.enabled": True, "gateway.serviceType": "NodePort", "gateway.nodePort": 30080},
+        "gateway.service",
+        {"type": "NodePort", "nodePort": 30080},
+    ),
+    (
+        "gateway-node-port-picked-by-kubernetes",
+        {"gateway.enabled": True, "gateway.serviceType": "NodePort"},
+        "gateway.service",
+        {"type": "NodePort", "nodePort": 0},
+    ),
     ("mtls-mode", {"istio.mtlsMode": "PERMISSIVE"}, "istio.mtlsMode", "PERMISSIVE"),
     ("istio-off", {"istio.enabled": False}, "istio.enabled", False),
     (
@@ -452,7 +472,13 @@ def test_helm_renders_what_the_spec_asks(
     rendered = render(offline_helm, build(spec_, store), store, tmp_path)
     enabled = spec_.services.enabled()
     deployments = {name for kind, name in rendered if kind == "Deployment"}
-    assert deployments == {f"{store.name}-{service}" for service in enabled}
+    gateway = {f"{store.name}-gateway"} if spec_.gateway.enabled else set()
+    assert deployments == {f"{store.name}-{service}" for service in enabled} | gateway
+    if spec_.gateway.enabled:
+        # The store's own gateway, its Service as the spec asks.
+        service_spec = rendered["Service", f"{store.name}-gateway"]["spec"]
+        assert service_spec["type"] == spec_.gateway.service_type
+        assert service_spec["ports"][0].get("nodePort") == spec_.gateway.node_port
     vault = build_vault_config(spec_, store, SETTINGS)
     roles = {role.service_account: role.name for role in vault.roles}
     policies = {policy.name: policy.hcl for policy in vault.policies}
@@ -563,10 +589,11 @@ def test_helm_renders_what_the_spec_asks(
         if spec_.istio.enabled:
             policy = rendered["AuthorizationPolicy", name]["spec"]
             principals = policy["rules"][0]["from"][0]["source"]["principals"]
+            outside = "cluster.local/ns/ingress-nginx/sa/ingress-nginx"
             expected = {
                 f"cluster.local/ns/{store.namespace}/sa/{store.name}-{caller}"
-                if caller != "gateway"
-                else "cluster.local/ns/ingress-nginx/sa/ingress-nginx"
+                if caller != "gateway" or spec_.gateway.enabled
+                else outside
                 for caller in callers_of(service)
                 if caller == "gateway" or caller in enabled
             }

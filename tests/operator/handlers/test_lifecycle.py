@@ -200,6 +200,30 @@ def test_spec_change_upgrades_and_drift_is_repaired(h: Harness) -> None:
     box.wait_events("shop", {"Upgraded"})
 
 
+def test_the_stores_gateway_is_deployed_and_awaited(h: Harness) -> None:
+    """spec.gateway.enabled: the chart's gateway joins the release, its Service as the
+    spec says, and the store is Ready only once the gateway's Deployment is."""
+    box, openbao = h.box, h.openbao
+    box.apply_store("shop", devstack_spec(box, openbao))
+    box.wait_ready("shop")
+    assert "shop-gateway" not in deployments(box)
+
+    box.patch_spec("shop", {"gateway": {"enabled": True, "serviceType": "NodePort"}})
+    store = box.wait_ready("shop", generation=2)
+    gateway = deployments(box)["shop-gateway"]
+    assert (gateway.status.ready_replicas or 0) >= 1, "Ready waited for the gateway"
+    assert "gateway" not in store["status"]["services"], "a store's services only"
+    service = client.CoreV1Api(box.api).read_namespaced_service("shop-gateway", box.namespace)
+    assert service.spec.type == "NodePort"
+    assert 30000 <= service.spec.ports[0].node_port <= 32767
+    config = client.CoreV1Api(box.api).read_namespaced_config_map("shop-gateway", box.namespace)
+    assert "location /api/auth/ {" in config.data["nginx.conf"]
+    assert (
+        f"server shop-catalog.{box.namespace}.svc.cluster.local:8000;"
+        in (config.data["nginx.conf"])
+    )
+
+
 def test_neighbouring_stores_keep_their_vault_roles(h: Harness) -> None:
     """default/shop's passes and deletion used to delete every role starting with
     its prefix, shop-eu's included: now each store removes only what it recorded."""

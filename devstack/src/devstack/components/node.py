@@ -115,7 +115,8 @@ IMAGE_REGISTRY = "localhost/productstore"
 IMAGE_PREFIX = "productstore-"
 OPERATOR_IMAGE = "operator"
 # What a cluster store needs beside the services, each from images/<name>/Dockerfile
-# (the Vault agent the chart adds to the Pods, vault.injection agent).
+# (the Vault agent the chart adds to the Pods, vault.injection agent; the store's
+# gateway, gateway.enabled).
 SUPPORT_IMAGES = tuple(sorted(p.parent.name for p in (REPO / "images").glob("*/Dockerfile")))
 DEFAULT_IMAGES = (*(d.name for d in DESCRIPTORS), OPERATOR_IMAGE, *SUPPORT_IMAGES)
 

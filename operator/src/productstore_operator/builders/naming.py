@@ -59,6 +59,12 @@ def component_name(store: StoreRef, service: str) -> str:
     return f"{store.name}-{_known(service)}"
 
 
+def gateway_name(store: StoreRef) -> str:
+    """Name of the store's gateway's Deployment, Service, ConfigMap and ServiceAccount
+    (the chart's "<fullname>-gateway")."""
+    return f"{store.name}-gateway"
+
+
 def service_account_name(store: StoreRef, service: str) -> str:
     """The ServiceAccount one service's Pods run as (its Vault and Istio identity)."""
     return component_name(store, service)

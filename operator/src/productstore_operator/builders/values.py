@@ -65,6 +65,7 @@ def build_release_values(
             for name in SERVICE_NAMES
         },
         "gateway": {
+            **_gateway(spec),
             "namespace": settings.gateway.namespace,
             "serviceAccount": settings.gateway.service_account,
             "podLabels": dict(settings.gateway.pod_labels),
@@ -246,6 +247,15 @@ def traffic_values(traffic: TrafficPolicy) -> dict[str, Any]:
             "interval": breaker.interval,
             "baseEjectionTime": breaker.base_ejection_time,
         },
+    }
+
+
+def _gateway(spec: ProductStoreSpec) -> dict[str, Any]:
+    """The chart's own gateway: on or off, and how its Service is reached."""
+    gateway = spec.gateway
+    return {
+        "enabled": gateway.enabled,
+        "service": {"type": gateway.service_type, "nodePort": gateway.node_port or 0},
     }
 
 

@@ -75,7 +75,27 @@ class ImageSpec(ResourceModel):
 
 
 class GatewaySpec(ResourceModel):
-    """The store's public entry point (Istio ingress gateway or nginx)."""
+    """The store's one address: its own gateway, and the Ingress host in front of it."""
+
+    enabled: bool = Field(
+        default=False,
+        description="Run the store's own gateway: nginx Pods (the productstore-gateway "
+        "image) routing every enabled service's paths, with request ids, rate and body "
+        "limits and problem+json errors, behind one Service <store>-gateway. Off: the "
+        "services are reached through the Ingress (host) or one by one.",
+    )
+    service_type: Literal["ClusterIP", "NodePort"] = Field(
+        default="ClusterIP",
+        description="How the gateway's Service is reached: ClusterIP (inside the cluster, "
+        "or behind the Ingress) or NodePort (on every node's address at nodePort).",
+    )
+    node_port: int | None = Field(
+        default=None,
+        ge=30000,
+        le=32767,
+        description="Node port of the gateway's Service, 30000-32767; only with serviceType "
+        "NodePort. Unset: Kubernetes picks a free one.",
+    )
 
     host: GatewayHost | None = Field(
         default=None,
@@ -85,6 +105,15 @@ class GatewaySpec(ResourceModel):
         default=None,
         description="kubernetes.io/tls Secret with the certificate for host. Unset: plain HTTP.",
     )
+
+    @cel_rule(
+        "!has(self.nodePort) || self.serviceType == 'NodePort'",
+        "gateway.nodePort is set but gateway.serviceType is not NodePort: a node port "
+        "needs serviceType NodePort",
+        field_path=".nodePort",
+    )
+    def _node_port_needs_node_port_type(self) -> bool:
+        return self.node_port is None or self.service_type == "NodePort"
 
 
 # A label key: an optional DNS-subdomain prefix and a name (Kubernetes' qualified name).

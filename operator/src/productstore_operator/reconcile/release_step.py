@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from productstore_operator.builders.meta import spec_hash
-from productstore_operator.builders.naming import component_name
+from productstore_operator.builders.naming import component_name, gateway_name
 from productstore_operator.io import Revision, TransientError
 from productstore_operator.models import ServiceStatus
 from productstore_operator.reconcile.context import PassContext
@@ -334,6 +334,16 @@ def _rollout(ctx: PassContext, inventory: Inventory, events: list[Event]) -> Ste
         )
         if not state.rolled_out:
             waiting.append(f"{service} ({state.ready}/{state.desired} ready)")
+    if plan.spec.gateway.enabled:
+        # The store's one address: not Ready until its gateway serves.
+        name = gateway_name(plan.store)
+        deployment = inventory.deployments.get(name)
+        if deployment is None:
+            waiting.append(f"the gateway (no Deployment {name} yet)")
+        else:
+            state = deployment_state(deployment)
+            if not state.rolled_out:
+                waiting.append(f"the gateway ({state.ready}/{state.desired} ready)")
     ctx.services = services
     deployed = inventory.deployed
     revision = deployed.revision if deployed else None
