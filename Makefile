@@ -75,7 +75,7 @@ coverage: $(UV)  ## combine the last `make test`'s coverage data, report per pac
 audit: $(UV)  ## pip-audit of uv.lock's pins (skipped, saying why, where its vulnerability service is unreachable)
 	$(UV) run --frozen python tools/audit_dependencies.py --uv $(UV)
 
-bench: setup  ## benchmarks (start-up from stopped, the gateway with wrk, operator convergence, inventory reservations, schema changes on private Cassandra nodes, a consumer's keys at once against one at a time, catalog stock lag, reviews classified per second, a price drop fanned out to 10,000 wishlists, e-mails per second into Mailpit, the Locust journey, then what monitoring the store costs); JSON in bench/results/
+bench: setup  ## benchmarks (start-up from stopped, the gateway with wrk, operator convergence, inventory reservations, schema changes on private Cassandra nodes, a consumer's keys at once against one at a time, catalog stock lag, reviews classified per second, a price drop fanned out to 10,000 wishlists, e-mails per second into Mailpit, the Locust journey, then what monitoring the store costs, and a store on the real node through its own gateway); JSON in bench/results/
 	$(UV) run --frozen python bench/devstack_startup.py
 	$(UV) run --frozen python bench/gateway_wrk.py
 	$(UV) run --frozen python bench/operator_converge.py
@@ -89,6 +89,7 @@ bench: setup  ## benchmarks (start-up from stopped, the gateway with wrk, operat
 	$(UV) run --frozen python bench/wishlist_fanout.py
 	$(UV) run --frozen python bench/locust_journey.py
 	$(UV) run --frozen python bench/monitoring_cost.py
+	$(UV) run --frozen python bench/node_store.py
 
 .PHONY: load
 load: $(UV)  ## the Locust user journey against the running stack (LOAD_USERS, LOAD_SECONDS; default 20 users, 60 s); JSON, CSV and HTML in bench/results/locust-journey*

@@ -15,7 +15,6 @@ import contextlib
 import datetime
 import ipaddress
 import json
-import os
 import re
 import socket
 import ssl
@@ -42,12 +41,9 @@ from devstack.node_address import NODE_IP
 from devstack.paths import Paths
 from devstack.stack import Stack
 from tests.devstack.test_node_net_component import _catalog_pod
+from tests.support.real_node import needs_real_node
 
-OPT_IN = "PRODUCTSTORE_REAL_NODE"
-needs_opt_in = pytest.mark.skipif(
-    os.environ.get(OPT_IN) != "1",
-    reason=f"the real node is opt-in: {OPT_IN}=1 uses the node that runs (`devstack up node`)",
-)
+needs_opt_in = needs_real_node
 T = TypeVar("T")
 TEST_RANGES = [ipaddress.ip_network(n) for n in ("198.18.0.0/15", "198.51.100.0/24")]
 

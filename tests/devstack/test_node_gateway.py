@@ -11,7 +11,6 @@ node's containerd, and deletes the namespace, the keyspace and its role it made.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 import uuid
@@ -19,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import yaml
 
 from devstack import cassandra_auth
@@ -30,15 +28,13 @@ from devstack.components.node import IMAGE_REGISTRY, NODE_NAME, TAINT, Node, ser
 from devstack.node_address import NODE_IP
 from devstack.paths import Paths
 from devstack.process import read_pid_file
-from tests.devstack.test_node_net_component import OPT_IN, _catalog_pod, _wait
+from tests.devstack.test_node_net_component import _catalog_pod, _wait
 from tests.support.helm import HelmCli
+from tests.support.real_node import needs_real_node
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "productstore"
-needs_opt_in = pytest.mark.skipif(
-    os.environ.get(OPT_IN) != "1",
-    reason=f"the real node is opt-in: {OPT_IN}=1 (and `devstack up node` running)",
-)
+needs_opt_in = needs_real_node
 STORE = "shop"
 # The chart's API paths of each kind of object the gateway needs.
 API_PATHS = {

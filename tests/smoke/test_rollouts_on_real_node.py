@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import threading
 import time
 import uuid
@@ -48,12 +47,9 @@ from devstack.components.operator import NODE_IMAGE_REGISTRY, OPENBAO_POD_ADDR, 
 from productstore_operator.builders.values import IMAGE_PREFIX
 from tests.operator.handlers.support import OperatorProcess, Sandbox, sandbox, wait_for
 from tests.support.crd import install_generated_crd
+from tests.support.real_node import needs_real_node
 
-OPT_IN = "PRODUCTSTORE_REAL_NODE"
-pytestmark = pytest.mark.skipif(
-    os.environ.get(OPT_IN) != "1",
-    reason=f"the real node is opt-in: {OPT_IN}=1 starts containerd and a kubelet",
-)
+pytestmark = needs_real_node
 SAMPLE = Path(__file__).resolve().parents[2] / "manifests/samples/productstore-node.yaml"
 STORE = "node"
 READY_TIMEOUT = 600.0

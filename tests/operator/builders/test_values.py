@@ -465,6 +465,21 @@ def offline_helm(helm: Helm, tmp_path_factory: pytest.TempPathFactory) -> HelmCl
     return HelmCli(helm, tmp_path_factory.mktemp("helm-home"))
 
 
+def _check_agent_files(agent_config: dict[str, Any], expected: set[str], policy: str) -> None:
+    """The agent renders exactly these files, each from a path the policy lets it read."""
+    files = {
+        t["destination"].removeprefix("/vault/secrets/"): t["contents"]
+        for t in agent_config["template"]
+    }
+    assert set(files) == expected
+    for contents in files.values():
+        [path] = re.findall(r'with secret "([^"]+)"', contents)
+        assert f'path "{path}"' in policy
+        # A provided entry's folder is listed first: the policy lists it, only.
+        for folder in re.findall(r'range secrets "([^"]+)"', contents):
+            assert f'path "{folder}" {{\n  capabilities = ["list"]' in policy
+
+
 @pytest.mark.parametrize(("id_", "spec_", "store"), CASES, ids=CASE_IDS)
 def test_helm_renders_what_the_spec_asks(
     id_: str, spec_: ProductStoreSpec, store: StoreRef, offline_helm: HelmCli, tmp_path: Path
@@ -552,21 +567,9 @@ def test_helm_renders_what_the_spec_asks(
                 },
                 "auth": {"service", "first_admin"},
             }
-            expected_files = {"cassandra"} | own.get(service, set())
-            files = {
-                t["destination"].removeprefix("/vault/secrets/"): t["contents"]
-                for t in agent_config["template"]
-            }
-            assert set(files) == expected_files
-            for contents in files.values():
-                [path] = re.findall(r'with secret "([^"]+)"', contents)
-                assert f'path "{path}"' in policies[roles[account]]
-                # A provided entry's folder is listed first: the policy lists it, only.
-                for folder in re.findall(r'range secrets "([^"]+)"', contents):
-                    assert (
-                        f'path "{folder}" {{\n  capabilities = ["list"]'
-                        in (policies[roles[account]])
-                    )
+            _check_agent_files(
+                agent_config, {"cassandra"} | own.get(service, set()), policies[roles[account]]
+            )
         if service == "auth":
             # The first administrator: the e-mail beside the password the agent renders.
             assert config.get("AUTH_FIRST_ADMIN_EMAIL") == (

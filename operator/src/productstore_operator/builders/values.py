@@ -255,7 +255,12 @@ def _gateway(spec: ProductStoreSpec) -> dict[str, Any]:
     gateway = spec.gateway
     return {
         "enabled": gateway.enabled,
+        "replicas": gateway.replicas,
         "service": {"type": gateway.service_type, "nodePort": gateway.node_port or 0},
+        "rate": gateway.rate_limit.requests_per_second,
+        "burst": gateway.rate_limit.burst,
+        # Where the services run, the gateway runs.
+        **_scheduling(spec),
     }
 
 

@@ -74,6 +74,20 @@ class ImageSpec(ResourceModel):
     )
 
 
+class GatewayRateLimit(ResourceModel):
+    """Requests the gateway accepts from one client address (nginx limit_req)."""
+
+    requests_per_second: int = Field(
+        default=100, ge=1, le=1_000_000, description="Requests per second per client address."
+    )
+    burst: int = Field(
+        default=200,
+        ge=1,
+        le=1_000_000,
+        description="Requests above the rate accepted at once before 429s.",
+    )
+
+
 class GatewaySpec(ResourceModel):
     """The store's one address: its own gateway, and the Ingress host in front of it."""
 
@@ -96,6 +110,10 @@ class GatewaySpec(ResourceModel):
         description="Node port of the gateway's Service, 30000-32767; only with serviceType "
         "NodePort. Unset: Kubernetes picks a free one.",
     )
+    replicas: int = Field(
+        default=2, ge=1, le=50, description="Number of gateway Pods (a budget keeps one up)."
+    )
+    rate_limit: GatewayRateLimit = Field(default_factory=GatewayRateLimit)
 
     host: GatewayHost | None = Field(
         default=None,
