@@ -62,7 +62,7 @@ LOAD_LIMIT = 600.0
 # A suffix of this run: the second version's tag, unused by anyone else.
 RUN = uuid.uuid4().hex[:6]
 # The images a store of the node sample runs: its services and the Vault agent.
-IMAGES = ("auth", "catalog", "inventory", "reviews", "vault-agent")
+IMAGES = ("auth", "catalog", "inventory", "reviews", "vault-agent", "gateway")
 
 
 @dataclass
