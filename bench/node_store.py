@@ -47,6 +47,7 @@ from devstack.components.node import Node
 from devstack.components.operator import SAMPLE_KV_PATH, grant_object
 from devstack.node_address import NODE_IP
 from devstack.paths import Paths
+from devstack.process import read_pid_file
 from devstack.stack import Stack
 from productstore_operator.builders import StoreRef, naming
 
@@ -87,11 +88,9 @@ def _node_daemons(node: Node) -> tuple[list[int], list[int]]:
     daemons: list[int] = []
     pods: list[int] = []
     for spec in node.processes():
-        pid_file = node.paths.pid_file(spec.name)
-        if not pid_file.exists():
-            continue
-        pid = int(pid_file.read_text().strip())
-        daemons.append(pid)
+        proc = read_pid_file(node.paths.pid_file(spec.name))
+        if proc is not None:
+            daemons += _tree(proc.pid)
     for proc in psutil.process_iter(["pid", "name", "cmdline"]):
         cmdline = " ".join(proc.info.get("cmdline") or [])
         if "containerd-shim" in cmdline and str(node.containerd_socket) in cmdline:
