@@ -66,8 +66,11 @@ def service_settings(
         "password_hash_parallelism": 1,
         # Long windows: a window boundary inside a test would reset its counts.
         "login_window_seconds": 86400,
-        # Every test of a module registers from one address; the limit has its own tests.
+        # Every test of a module registers and logs in from one address, and a
+        # session-scoped auth (notifications') serves hundreds of logins in a day's
+        # window; the limits have their own tests (tests/auth/conftest.py sets them).
         "register_attempts_per_ip": 10_000,
+        "login_attempts_per_ip": 10_000,
         "first_admin_email": f"admin-{name}@example.com",
         "first_admin_password": ADMIN_PASSWORD,
         "service_clients": json.dumps(
