@@ -240,3 +240,52 @@ def test_a_release_left_pending_by_a_dead_helm_is_repaired(h: Harness, tmp_path:
     assert store["status"]["services"]["auth"] == {"desiredReplicas": 2, "readyReplicas": 2}
     assert [(r["revision"], r["status"]) for r in h.history()] == [(1, "deployed")]
     box.wait_events("shop", {"ReleaseRepaired"})
+
+
+def test_a_rollout_that_makes_no_progress_is_rolled_back(h: Harness) -> None:
+    """An upgrade helm applies but whose new Pods never get ready: here they can
+    never be scheduled (a nodeSelector no node matches), which kwok shows as on a
+    real node. The Deployment controller marks the rollout failed after its
+    progress deadline; the operator rolls the release back to the revision that
+    rolled out, says why, and leaves the old Pods serving throughout."""
+    box, openbao = h.box, h.openbao
+    spec = devstack_spec(box, openbao)
+    spec["services"] = {
+        service: {"enabled": False} for service in IMPLEMENTED_SERVICES if service != "auth"
+    }
+    spec["services"]["auth"] = {"rollout": {"progressDeadlineSeconds": 10}}
+    box.apply_store("shop", spec)
+    box.wait_ready("shop")
+    apps = client.AppsV1Api(box.api)
+    before = apps.read_namespaced_deployment("shop-auth", box.namespace)
+    assert before.spec.progress_deadline_seconds == 10
+
+    box.patch_spec(
+        "shop", {"scheduling": {"nodeSelector": {"productstore.io/test-no-such-node": "x"}}}
+    )
+    failed = wait_for(
+        "ServicesReady False after the rollout made no progress",
+        lambda: (
+            c
+            if (c := box.condition("shop", "ServicesReady")) and c["reason"] == "RolloutFailed"
+            else None
+        ),
+    )
+    assert (
+        "(revision 2) failed: auth made no progress in 10s (ProgressDeadlineExceeded)"
+        in (failed["message"])
+    )
+    assert "Unschedulable: 0/" in failed["message"]  # the scheduler's own words
+    assert "rolled back to revision 1" in failed["message"]
+    assert [r["status"] for r in h.history()] == ["superseded", "superseded", "deployed"]
+    box.wait_events("shop", {"RolloutFailed", "RolledBack"})
+    # The old Pods never stopped: maxUnavailable 0 kept both while the new ones waited.
+    after = apps.read_namespaced_deployment("shop-auth", box.namespace)
+    assert after.spec.template.spec.node_selector is None
+    assert (after.status.ready_replicas or 0) == 2
+    assert (box.store("shop") or {})["status"]["phase"] != "Ready"
+
+    # The failed spec is not tried again; taking the selector out is a new spec.
+    box.patch_spec("shop", {"scheduling": {"nodeSelector": None}})
+    store = box.wait_ready("shop", generation=3)
+    assert store["status"]["services"]["auth"] == {"desiredReplicas": 2, "readyReplicas": 2}

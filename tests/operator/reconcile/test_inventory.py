@@ -205,8 +205,16 @@ def _pod(ready: bool, **container: Any) -> dict[str, Any]:
         (_pod(False, state={"running": {}}),
          "container catalog runs but is not ready (readiness probe)"),
         ({"status": {"phase": "Pending"}}, "Pending"),
+        (
+            {"status": {"phase": "Pending", "conditions": [{"type": "PodScheduled",
+                "status": "False", "reason": "Unschedulable", "message": "0/2 nodes are "
+                "available: 2 node(s) didn't match Pod's node affinity/selector."}]}},
+            "Unschedulable: 0/2 nodes are available: 2 node(s) didn't match Pod's node "
+            "affinity/selector.",
+        ),
     ],
-    ids=["ready", "never-pull", "pull-backoff", "crash-loop", "oom", "unready", "unscheduled"],
+    ids=["ready", "never-pull", "pull-backoff", "crash-loop", "oom", "unready", "pending",
+         "unschedulable"],
 )  # fmt: skip
 def test_pod_trouble_names_why_a_pod_is_not_ready(pod: dict[str, Any], trouble: str | None) -> None:
     assert pod_trouble(pod) == trouble

@@ -189,9 +189,10 @@ def deployment_state(deployment: dict[str, Any]) -> DeploymentState:
 
 
 def pod_trouble(pod: dict[str, Any]) -> str | None:
-    """Why a Pod is not ready, from its status: a container's waiting reason
-    (ErrImageNeverPull, ImagePullBackOff, CrashLoopBackOff) with its message, else
-    the last termination; None for a ready Pod."""
+    """Why a Pod is not ready, from its status: the scheduler's reason when no node
+    takes it, a container's waiting reason (ErrImageNeverPull, ImagePullBackOff,
+    CrashLoopBackOff) with its message, else the last termination; None for a ready
+    Pod."""
     status = pod.get("status") or {}
     ready = any(
         c.get("type") == "Ready" and c.get("status") == "True"
@@ -199,6 +200,13 @@ def pod_trouble(pod: dict[str, Any]) -> str | None:
     )
     if ready:
         return None
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
+            # No node takes it (a nodeSelector no node matches, too little CPU):
+            # the scheduler's message says which.
+            message = " ".join(str(condition.get("message") or "").split())
+            reason = condition.get("reason") or "Unschedulable"
+            return f"{reason}: {message[:MESSAGE_CHARS]}" if message else str(reason)
     containers = [
         *(status.get("initContainerStatuses") or []),
         *(status.get("containerStatuses") or []),
