@@ -36,12 +36,12 @@ from __future__ import annotations
 import json
 import os
 import random
-import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
@@ -51,6 +51,7 @@ import httpx
 from catalog_data import SEARCHES, bulk_load, free_port
 from catalog_data import cleanup as drop_bench_data
 from scrape import counter_by_label
+from wrk_paths import run_wrk, write_paths
 
 from devstack import process
 from devstack.component import Context
@@ -67,7 +68,6 @@ from productstore_catalog.demo.corpus import CATEGORIES, generate_products
 
 BENCH_DIR = Path(__file__).parent
 RESULTS = BENCH_DIR / "results" / "gateway-wrk.json"
-LUA = BENCH_DIR / "lua" / "random_paths.lua"
 PRODUCTS = int(os.environ.get("BENCH_PRODUCTS", "100000"))
 WRK_THREADS = 2
 WRK_CONNECTIONS = 32
@@ -111,29 +111,6 @@ def _running(paths: Paths, spec: process.ProcessSpec, url: str, timeout: float) 
     log_file.unlink(missing_ok=True)
 
 
-def _wrk(
-    wrk: Wrk, url: str, paths_file: Path, seconds: int, connections: int = WRK_CONNECTIONS
-) -> dict[str, Any]:
-    threads = min(WRK_THREADS, connections)
-    argv = [str(wrk.binary), f"-t{threads}", f"-c{connections}", f"-d{seconds}s"]
-    argv += ["--timeout", "5s", "-s", str(LUA), url, "--", str(paths_file)]
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True)
-    line = next(x for x in reversed(result.stdout.splitlines()) if x.startswith("{"))
-    raw: dict[str, Any] = json.loads(line)
-    seconds_run = raw["duration_us"] / 1e6
-    errors = sum(raw[k] for k in raw if k.endswith(("_errors", "non_2xx", "timeouts")))
-    return {
-        "requests": raw["requests"],
-        "requests_per_second": round(raw["requests"] / seconds_run, 1),
-        "p50_ms": round(raw["p50_us"] / 1000, 2),
-        "p90_ms": round(raw["p90_us"] / 1000, 2),
-        "p99_ms": round(raw["p99_us"] / 1000, 2),
-        "max_ms": round(raw["max_us"] / 1000, 2),
-        "errors": errors,
-        "error_rate": round(errors / max(raw["requests"], 1), 6),
-    }
-
-
 def _measure(
     wrk: Wrk,
     base: str,
@@ -143,10 +120,12 @@ def _measure(
     *,
     connections: int = WRK_CONNECTIONS,
 ) -> dict[str, Any]:
-    paths_file = folder / f"{name}.txt"
-    paths_file.write_text("\n".join(paths) + "\n")
-    _wrk(wrk, base, paths_file, WARMUP_SECONDS, connections)  # fills caches, opens connections
-    return _wrk(wrk, base, paths_file, RUN_SECONDS, connections)
+    paths_file = write_paths(paths, folder / f"{name}.txt")
+    run = partial(
+        run_wrk, wrk.binary, base, paths_file, connections=connections, threads=WRK_THREADS
+    )
+    run(seconds=WARMUP_SECONDS)  # fills caches, opens connections
+    return run(seconds=RUN_SECONDS)
 
 
 def _distinct_searches(count: int) -> list[dict[str, str]]:

@@ -26,12 +26,12 @@ namespace and keyspaces are deleted at the end.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,6 +39,7 @@ import httpx
 import psutil
 import yaml
 from kubernetes import client, config
+from wrk_paths import run_wrk, write_paths
 
 from devstack import cassandra_auth
 from devstack.component import Context
@@ -54,7 +55,6 @@ from productstore_operator.builders import StoreRef, naming
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "node-store.json"
 SAMPLE = REPO / "manifests" / "samples" / "productstore-node.yaml"
-LUA = REPO / "bench" / "lua" / "random_paths.lua"
 GROUP, VERSION, PLURAL = "productstore.io", "v1alpha1", "productstores"
 NODE_PORT = 30180
 DEVSTACK_GATEWAY = "http://127.0.0.1:8080"
@@ -115,26 +115,12 @@ def _store_body(name: str) -> dict[str, Any]:
 
 
 def _wrk(wrk: Wrk, base: str, path: str) -> dict[str, Any]:
-    with tempfile.NamedTemporaryFile("w", suffix=".paths", delete=False) as paths_file:
-        paths_file.write(path + "\n")
-    argv = [str(wrk.binary), "-t2", f"-c{WRK_CONNECTIONS}", "-d3s", "--timeout", "5s"]
-    argv += ["-s", str(LUA), base, "--", paths_file.name]
-    subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True)  # warm-up
-    argv[3] = f"-d{WRK_SECONDS}s"
-    result = subprocess.run(
-        argv, capture_output=True, text=True, timeout=WRK_SECONDS + 60, check=True
-    )
-    Path(paths_file.name).unlink()
-    line = next(x for x in reversed(result.stdout.splitlines()) if x.startswith("{"))
-    raw: dict[str, Any] = json.loads(line)
-    seconds = raw["duration_us"] / 1e6
-    errors = sum(raw[k] for k in raw if k.endswith(("_errors", "non_2xx", "timeouts")))
-    return {
-        "requests_per_second": round(raw["requests"] / seconds, 1),
-        "p50_ms": round(raw["p50_us"] / 1000, 2),
-        "p99_ms": round(raw["p99_us"] / 1000, 2),
-        "errors": errors,
-    }
+    """One path read over and over: a 3 s warm-up, then the measured run."""
+    with tempfile.TemporaryDirectory() as folder:
+        paths_file = write_paths([path], Path(folder) / "paths")
+        run = partial(run_wrk, wrk.binary, base, paths_file, connections=WRK_CONNECTIONS)
+        run(seconds=3)
+        return run(seconds=WRK_SECONDS)
 
 
 def _wait(what: str, probe: Any, timeout: float) -> float:

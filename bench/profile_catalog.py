@@ -43,6 +43,7 @@ import psutil
 from catalog_data import SEARCHES, bulk_load, free_port
 from catalog_data import cleanup as drop_bench_data
 from scrape import counter_by_label
+from wrk_paths import run_wrk, write_paths
 
 from devstack import cassandra_auth
 from devstack.components.services import uvicorn_argv
@@ -51,7 +52,6 @@ from devstack.paths import Paths
 BENCH_DIR = Path(__file__).parent
 RESULTS = BENCH_DIR / "results" / "catalog-profile.json"
 CACHE_READS = "catalog_product_cache_reads_total"
-LUA = BENCH_DIR / "lua" / "random_paths.lua"
 JWKS_URL = "http://127.0.0.1:8101/api/auth/.well-known/jwks.json"
 
 
@@ -90,19 +90,8 @@ def _wrk(url: str, paths: list[str], folder: Path, *, seconds: int, conns: int) 
     wrk = shutil.which("wrk")
     if wrk is None:
         raise RuntimeError("wrk is not installed (devstack's `wrk` component: apt install wrk)")
-    paths_file = folder / f"paths-{uuid.uuid4().hex}.txt"
-    paths_file.write_text("\n".join(paths) + "\n")
-    argv = [wrk, "-t2", f"-c{conns}", f"-d{seconds}s", "--timeout", "5s", "-s", str(LUA)]
-    argv += [url, "--", str(paths_file)]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True)
-    raw = json.loads(next(x for x in reversed(done.stdout.splitlines()) if x.startswith("{")))
-    errors = sum(raw[k] for k in raw if k.endswith(("_errors", "non_2xx", "timeouts")))
-    return {
-        "requests_per_second": round(raw["requests"] / (raw["duration_us"] / 1e6), 1),
-        "p50_ms": round(raw["p50_us"] / 1000, 2),
-        "p99_ms": round(raw["p99_us"] / 1000, 2),
-        "errors": errors,
-    }
+    paths_file = write_paths(paths, folder / f"paths-{uuid.uuid4().hex}.txt")
+    return run_wrk(wrk, url, paths_file, seconds=seconds, connections=conns)
 
 
 def _measured(
