@@ -316,6 +316,8 @@ class Node(Component):
             built[tag] = node_build.build_image(
                 buildah, workspace=REPO, dockerfile=dockerfile, build_args=args, tag=tag
             )
+            if name == OPERATOR_IMAGE:
+                node_build.remove_stage_containers(buildah, node_build.HELM_IMAGE)
             node_build.export_image(buildah, tag=tag, image_id=built[tag], layout=self.image_layout)
         node_build.collect_garbage(self.image_layout)
         return built

@@ -404,6 +404,28 @@ def build_image(
     return inspected.stdout.strip()
 
 
+def remove_stage_containers(buildah: Buildah, image: str) -> int:
+    """Remove the working containers buildah left of ``image``; how many there were.
+
+    buildah 1.28 (Debian 12) keeps, and keeps mounted, the working container of a
+    stage that has no instruction of its own (operator/Dockerfile's `FROM ${HELM_IMAGE}
+    AS helm`, read only by a later COPY --from): one more overlay mount under the
+    storage at every operator build, i.e. at every `devstack up node`."""
+    listed = buildah.output("containers", "--format", "{{.ContainerID}} {{.ImageName}}")
+    if listed.returncode != 0:
+        raise DevstackError(buildah.component, f"buildah containers: {listed.stderr.strip()}")
+    left = [
+        container
+        for container, _, name in (line.partition(" ") for line in listed.stdout.splitlines())
+        if name.strip() == image
+    ]
+    for container in left:
+        removed = buildah.output("rm", container)
+        if removed.returncode != 0:
+            raise DevstackError(buildah.component, f"buildah rm {container}: {removed.stderr}")
+    return len(left)
+
+
 def build_helm_image(buildah: Buildah, helm: Path) -> None:
     """HELM_IMAGE: /out/helm, the binary devstack built with operator/Dockerfile's recipe,
     which the Dockerfile's `helm` stage takes where the golang image is out of reach.
