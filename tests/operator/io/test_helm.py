@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
-from kubernetes import client
 
 from devstack.components.helm import Helm as HelmComponent
 from devstack.components.kube import KubeApiserver
 from productstore_operator.io.helm import Helm, chart_digest
 
 CHART = Path(__file__).resolve().parents[3] / "charts" / "productstore"
-
-
-@pytest.fixture
-def namespace(kube_api: client.ApiClient) -> Iterator[str]:
-    name = f"ps-helm-{uuid.uuid4().hex[:8]}"
-    core = client.CoreV1Api(kube_api)
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    yield name
-    core.delete_namespace(name)
 
 
 def runner(helm: HelmComponent, kube: KubeApiserver) -> Helm:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,15 +16,6 @@ from productstore_operator.io.kube import Kube
 
 # A kind with no controller on devstack: the apiserver only stores it.
 ISTIO = ("networking.istio.io", "v1", "destinationrules")
-
-
-@pytest.fixture
-def namespace(kube_api: client.ApiClient) -> Iterator[str]:
-    name = f"ps-kube-{uuid.uuid4().hex[:8]}"
-    core = client.CoreV1Api(kube_api)
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    yield name
-    core.delete_namespace(name)
 
 
 def rule(namespace: str, name: str) -> dict[str, Any]:
