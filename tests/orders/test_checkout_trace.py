@@ -62,6 +62,28 @@ def _spans(jaeger: Jaeger, trace_id: str, done: Any) -> list[dict[str, Any]]:
     raise AssertionError(f"trace {trace_id} incomplete after {TRACE_DEADLINE_SECONDS}s: {names}")
 
 
+def _ancestors_arrived(spans: list[dict[str, Any]]) -> bool:
+    """Whether every Kafka span's parents, up to a span whose parent is outside the trace's
+    services (the client's), have reached Jaeger. Each service exports in its own batches,
+    so a `process` span can arrive before the `send` it hangs under."""
+    by_id = {span["spanID"]: span for span in spans}
+    roots = [s for s in spans if s["operationName"] == "POST /api/orders"]
+    if len(roots) != 1:
+        return False
+    for span in spans:
+        if _tags(span).get("messaging.system") != "kafka":
+            continue
+        current = span
+        for _ in spans:
+            if current is roots[0]:
+                break
+            parent_id = _parent(current)
+            if parent_id not in by_id:
+                return False
+            current = by_id[parent_id]
+    return True
+
+
 def _tags(span: dict[str, Any]) -> dict[str, Any]:
     return {tag["key"]: tag["value"] for tag in span["tags"]}
 
@@ -121,6 +143,7 @@ async def test_a_checkout_is_one_trace_across_kafka(
             expected <= seen
             and names[f"send {orders_topic}"] >= 2
             and names[f"process {orders_topic}"] >= 2
+            and _ancestors_arrived(spans)
         )
 
     spans = _spans(jaeger, client_trace, complete)
