@@ -62,9 +62,12 @@ fmt: $(UV)  ## format and autofix
 COVERAGE_DIR := $(CURDIR)/.coverage-data
 COVERAGE := COVERAGE_FILE=$(COVERAGE_DIR)/coverage $(UV) run --frozen
 
+# The JUnit report's times (per package and module) are printed whether the suite
+# passed or not: they are what to read before the suite outgrows CI's budget.
 test: setup lint audit  ## lint, the dependency audit, then the whole test suite under coverage against devstack's real servers, with per-package coverage floors
 	rm -rf $(COVERAGE_DIR)
-	$(COVERAGE) coverage run -m pytest
+	$(COVERAGE) coverage run -m pytest --junitxml=$(COVERAGE_DIR)/junit.xml; status=$$?; \
+	  $(UV) run --frozen python tools/test_times.py $(COVERAGE_DIR)/junit.xml || true; exit $$status
 	$(MAKE) --no-print-directory coverage
 
 coverage: $(UV)  ## combine the last `make test`'s coverage data, report per package, fail below tools/coverage-floors.toml

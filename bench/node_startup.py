@@ -1,4 +1,4 @@
-"""Benchmark: the real node (`devstack up node`, opt-in): provisioning, Ready, Pod start,
+"""Benchmark: the real node (`devstack up node`): provisioning, Ready, Pod start,
 kube-proxy's and CoreDNS's reaction to a new Service.
 
 Provisions the node (the seconds each artifact took when it was built are read

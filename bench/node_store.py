@@ -1,8 +1,8 @@
 """Benchmark: a ProductStore on devstack's real node, through its own gateway.
 
-Runs against the running devstack (`make up`) and its real node (`devstack up
-node`; started here, timed as the warm start, and stopped again when it was not
-running):
+Runs against the running devstack (`make up`) and its real node (which `make up`
+starts; where it does not run, started here, timed as the warm start, and stopped
+again):
 
 - warm start of the node (`devstack up node`: containerd, kubelet, kube-proxy,
   CoreDNS and the import of the images built here) and the resident memory of its

@@ -1,11 +1,11 @@
 """devstack's `metrics-server`: the resource metrics API the HPAs read, a host process
 on the real node's address registered with the apiserver's aggregator.
 
-Off unless named; its tests on the real node are opt-in (PRODUCTSTORE_REAL_NODE=1) and
-use the node that runs (`devstack up node`), which they never stop: they start
-metrics-server, read node and Pod metrics through the apiserver, let an HPA shaped like
+In `all` with the node it scrapes. Its tests on the real node use the node that runs,
+which they never stop, and the metrics-server that runs (or one of their own): they
+read node and Pod metrics through the apiserver, let an HPA shaped like
 the chart's scale a catalog Deployment out under a bounded load loop and back in when
-it stops, and check that `down` removes everything metrics-server applied.
+it stops, and check that `down` removes everything metrics-server applied and `up` puts it back.
 """
 
 from __future__ import annotations
@@ -41,9 +41,7 @@ from devstack.node_address import NODE_IP
 from devstack.paths import Paths
 from devstack.stack import Stack
 from tests.devstack.test_node_net_component import _catalog_pod
-from tests.support.real_node import needs_real_node
 
-needs_opt_in = needs_real_node
 T = TypeVar("T")
 TEST_RANGES = [ipaddress.ip_network(n) for n in ("198.18.0.0/15", "198.51.100.0/24")]
 
@@ -52,11 +50,11 @@ def _stack(tmp_path: Path) -> Stack:
     return Stack(Context(paths=Paths(cache=tmp_path / "c", state=tmp_path / "s")))
 
 
-def test_metrics_server_is_off_and_needs_the_node(tmp_path: Path) -> None:
+def test_metrics_server_is_in_all_and_needs_the_node(tmp_path: Path) -> None:
     stack = _stack(tmp_path)
     component = stack.components["metrics-server"]
     assert isinstance(component, MetricsServer)
-    assert "metrics-server" not in stack.default_names()
+    assert "metrics-server" in stack.default_names()
     assert stack.expand(["metrics-server"])[-2:] == ["node", "metrics-server"]
     # Copies of the node's (components are independent of each other).
     assert ms.KUBELET_PORT == node_module.KUBELET_PORT
@@ -196,28 +194,29 @@ def _cpu_nanocores(quantity: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def metrics_server() -> Iterator[tuple[Stack, MetricsServer]]:
-    """metrics-server started for these tests against the node that runs (which they
-    neither start nor stop), stopped at the end."""
-    stack = Stack(Context(paths=Paths.from_env(), tie_to_parent=True))
-    node = stack.components["node"]
-    assert isinstance(node, Node)
-    if not (stack.is_running(node) and node.ready()):
-        pytest.fail("the real node is not running: `devstack up node` first", pytrace=False)
+def metrics_server(real_node: Node) -> Iterator[tuple[Stack, MetricsServer]]:
+    """metrics-server against the running node: the one `make up` started, or one
+    started for these tests and stopped at the end."""
+    probe = Stack(Context(paths=Paths.from_env()))
+    ours = not probe.is_running(probe.components["metrics-server"])
+    # One started here dies with pytest; the one `make up` started, which a test below
+    # stops and starts again, outlives this run as it did before.
+    stack = Stack(Context(paths=Paths.from_env(), tie_to_parent=ours))
     component = stack.components["metrics-server"]
     assert isinstance(component, MetricsServer)
-    assert not stack.is_running(component), "a metrics-server runs already (not ours to stop)"
-    # Only this component: `up` would provision the node again (its image builds).
-    component.provision()
-    result = stack._up_one(component)
-    print(  # noqa: T201
-        f"metrics-server ready in {result.ready_seconds:.1f} s; kubelet TLS: "
-        f"{component.kubelet_tls or 'verified against the cluster CA'}"
-    )
+    if ours:
+        # Only this component: `up` would provision the node again (its image builds).
+        component.provision()
+        result = stack._up_one(component)
+        print(  # noqa: T201
+            f"metrics-server ready in {result.ready_seconds:.1f} s; kubelet TLS: "
+            f"{component.kubelet_tls or 'verified against the cluster CA'}"
+        )
     try:
         yield stack, component
     finally:
-        stack.down(["metrics-server"], dependents=False)
+        if ours:
+            stack.down(["metrics-server"], dependents=False)
 
 
 @pytest.fixture
@@ -245,7 +244,6 @@ def _node_pod_spec(containers: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-@needs_opt_in
 def test_the_metrics_api_lists_the_node_and_a_running_pod(
     metrics_server: tuple[Stack, MetricsServer], namespace: str
 ) -> None:
@@ -381,7 +379,6 @@ def _hpa(name: str, *, scale_down_window: int) -> dict[str, Any]:
     }
 
 
-@needs_opt_in
 def test_an_hpa_scales_the_catalog_out_under_load_and_back_in(
     metrics_server: tuple[Stack, MetricsServer], namespace: str
 ) -> None:
@@ -518,8 +515,7 @@ def test_an_hpa_scales_the_catalog_out_under_load_and_back_in(
         cassandra_auth.drop_keyspace_role(paths, "127.0.0.1", 9042, keyspace)
 
 
-@needs_opt_in
-def test_down_removes_everything_it_applied(
+def test_down_removes_everything_it_applied_and_up_puts_it_back(
     metrics_server: tuple[Stack, MetricsServer],
 ) -> None:
     stack, component = metrics_server
@@ -532,3 +528,8 @@ def test_down_removes_everything_it_applied(
     assert ms.API_GROUP not in {g["name"] for g in discovery["groups"]}
     node = stack.components["node"]
     assert stack.is_running(node), "the node keeps running"
+    # Started again (registered once it answers), as the stack had it.
+    stack._up_one(component)
+    with admin_api(component.paths) as api:
+        discovery = api.get("/apis").json()
+    assert ms.API_GROUP in {g["name"] for g in discovery["groups"]}

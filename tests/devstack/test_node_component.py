@@ -1,8 +1,9 @@
 """devstack's `node` component: a real kubelet joined to devstack's apiserver runs a Pod
 from an image built here from services/Dockerfile, and `down` leaves the machine as it was.
 
-Opt-in (PRODUCTSTORE_REAL_NODE=1): it provisions for minutes on a cold cache and
-changes the machine while it runs (a bridge, firewall rules, kernel settings).
+Part of `make up` and of the suite: it provisions for minutes on a cold cache and
+changes the machine while it runs (a bridge, firewall rules, kernel settings), all of
+which `down` undoes.
 """
 
 from __future__ import annotations
@@ -45,9 +46,7 @@ from devstack.node_address import NODE_IP
 from devstack.paths import Paths
 from devstack.process import read_pid_file
 from devstack.stack import Stack
-from tests.support.real_node import needs_real_node, node_stopped_first  # noqa: F401 - a fixture
-
-needs_opt_in = needs_real_node
+from tests.support.real_node import node_stopped_first  # noqa: F401 - a fixture
 
 MARKER = "productstore catalog image on a real node"
 
@@ -70,15 +69,14 @@ def _addresses(text: str) -> set[str]:
     return set(re.findall(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?:/\d+)?(?![\d.])", text))
 
 
-def test_the_node_stays_off_and_uses_only_test_addresses(tmp_path: Path) -> None:
-    """Off in `all` (make up, make test, CI); every address in its configuration is
+def test_the_node_is_in_all_and_uses_only_test_addresses(tmp_path: Path) -> None:
+    """On in `all` (make up, make test, CI); every address in its configuration is
     loopback or from a range reserved for testing, never 10/8, 172.16/12, 192.168/16 or
     192.0.2.0/24 (this VM's own uplink)."""
     stack = Stack(Context(paths=Paths(cache=tmp_path / "c", state=tmp_path / "s")))
     node = stack.components["node"]
     assert isinstance(node, Node)
-    assert "node" not in stack.default_names()
-    assert "coredns" not in stack.default_names(), "built for the node only"
+    assert {"node", "coredns"} <= set(stack.default_names())
     assert stack.expand(["node"]) == [
         "etcd",
         "kube-apiserver",
@@ -301,19 +299,22 @@ def _kubelet_logs(paths: Paths, namespace: str) -> str:
     return response.text
 
 
-@needs_opt_in
 @pytest.mark.usefixtures("node_stopped_first")
-def test_a_real_node_runs_a_pod_from_an_image_built_here_and_leaves_nothing() -> None:
+def test_a_real_node_runs_a_pod_from_an_image_built_here_and_a_crash_leaves_nothing() -> None:
+    """A Pod from the catalog image runs and logs; then kubelet and containerd are
+    killed with it running (no drain), and `down` still removes the shims, the
+    sandbox's netns and mounts, the Pod object and the Node: the machine is as before.
+    (A clean `down` is checked by the Service test below.)"""
     paths = Paths.from_env()
     stack = Stack(Context(paths=paths, tie_to_parent=True))
     node = stack.components["node"]
     assert isinstance(node, Node)
-    assert "node" not in stack.default_names(), "the node must stay off a plain `devstack up`"
     assert read_pid_file(node.pid_file("node")) is None, "a node is already running here"
     stack.provision(["node"])
     stack.up(["node-net"])  # stays: the address and relay outlive the node
     before = _host_state(node)
     namespace = f"node-test-{uuid.uuid4().hex[:8]}"
+    pod_url = f"/api/v1/namespaces/{namespace}/pods/catalog-image"
     try:
         [*_, result] = stack.up(["node"])
         assert result.action == "started"
@@ -338,7 +339,6 @@ def test_a_real_node_runs_a_pod_from_an_image_built_here_and_leaves_nothing() ->
             started = time.monotonic()
             posted = api.post(f"/api/v1/namespaces/{namespace}/pods", json=_pod(namespace))
             assert posted.status_code == 201, posted.text
-            pod_url = f"/api/v1/namespaces/{namespace}/pods/catalog-image"
 
             def running() -> dict[str, Any] | None:
                 pod: dict[str, Any] = api.get(pod_url).json()
@@ -376,58 +376,14 @@ def test_a_real_node_runs_a_pod_from_an_image_built_here_and_leaves_nothing() ->
             assert "3.11" in logs
             files = "".join(p.read_text() for p in node.pod_logs_dir.glob(f"{namespace}_*/*/*"))
             assert MARKER in files, "the Pod's log belongs in the node's own log directory"
-    finally:
-        with admin_api(paths) as api:
-            api.delete(f"/api/v1/namespaces/{namespace}")
-        stack.down(["node"], dependents=False)
 
-    with admin_api(paths) as api:
-        assert api.get(f"/api/v1/nodes/{NODE_NAME}").status_code == 404
-    leftovers = [
-        p.info["exe"]
-        for p in psutil.process_iter(["exe"])
-        if (p.info["exe"] or "").startswith((str(node.debian_dir), str(node.kube_dir)))
-    ]
-    assert leftovers == []
-    after = _host_state(node)
-    assert json.dumps(after, indent=1) == json.dumps(before, indent=1)
-
-
-@needs_opt_in
-@pytest.mark.usefixtures("node_stopped_first")
-def test_down_after_a_crash_still_leaves_nothing() -> None:
-    """kubelet and containerd killed with a Pod running (no drain): the shims, the
-    sandbox's netns and mounts, the Pod object and the Node are still removed."""
-    paths = Paths.from_env()
-    stack = Stack(Context(paths=paths, tie_to_parent=True))
-    node = stack.components["node"]
-    assert isinstance(node, Node)
-    assert read_pid_file(node.pid_file("node")) is None, "a node is already running here"
-    stack.provision(["node"])
-    stack.up(["node-net"])  # stays: the address and relay outlive the node
-    before = _host_state(node)
-    namespace = f"node-crash-{uuid.uuid4().hex[:8]}"
-    try:
-        stack.up(["node"])
-        with admin_api(paths) as api:
-            api.post(
-                "/api/v1/namespaces",
-                json={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
-            ).raise_for_status()
-            pod_url = f"/api/v1/namespaces/{namespace}/pods/catalog-image"
-            api.post(
-                f"/api/v1/namespaces/{namespace}/pods", json=_pod(namespace)
-            ).raise_for_status()
-
-            def running() -> bool:
-                statuses = api.get(pod_url).json().get("status", {}).get("containerStatuses")
-                return bool(statuses) and "running" in statuses[0]["state"]
-
-            _wait("the Pod Running", running, 120)
-        # Everything devstack started, at once: the shell around kubelet, kubelet, containerd.
-        started = [read_pid_file(node.pid_file(name)) for name in ("node", "containerd")]
-        assert None not in started
-        victims = [p for p in started if p] + [c for p in started if p for c in p.children()]
+        # The crash: everything devstack started, at once (the shell around kubelet,
+        # kubelet, containerd), with the Pod running.
+        started_procs = [read_pid_file(node.pid_file(name)) for name in ("node", "containerd")]
+        assert None not in started_procs
+        victims = [p for p in started_procs if p] + [
+            c for p in started_procs if p for c in p.children()
+        ]
         assert any(v.name() == "kubelet" for v in victims)
         for victim in victims:
             victim.kill()
@@ -443,13 +399,19 @@ def test_down_after_a_crash_still_leaves_nothing() -> None:
         with admin_api(paths) as api:
             pod_left = api.get(pod_url).status_code
             api.delete(f"/api/v1/namespaces/{namespace}")
+
     assert pod_left == 404
     with admin_api(paths) as api:
         assert api.get(f"/api/v1/nodes/{NODE_NAME}").status_code == 404
     assert not any(p.is_running() for p in shims)
-    ours = (str(node.debian_dir), str(node.kube_dir))
-    assert not [p for p in psutil.process_iter(["exe"]) if (p.info["exe"] or "").startswith(ours)]
-    assert json.dumps(_host_state(node), indent=1) == json.dumps(before, indent=1)
+    leftovers = [
+        p.info["exe"]
+        for p in psutil.process_iter(["exe"])
+        if (p.info["exe"] or "").startswith((str(node.debian_dir), str(node.kube_dir)))
+    ]
+    assert leftovers == []
+    after = _host_state(node)
+    assert json.dumps(after, indent=1) == json.dumps(before, indent=1)
 
 
 SERVER = """
@@ -521,7 +483,6 @@ def _chains(node: Node) -> list[str]:
     return found
 
 
-@needs_opt_in
 @pytest.mark.usefixtures("node_stopped_first")
 def test_a_pod_reaches_another_pods_service_by_cluster_ip_and_dns_name() -> None:
     """kube-proxy makes the ClusterIP real, CoreDNS (behind kube-dns) resolves

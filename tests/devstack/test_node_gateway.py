@@ -1,10 +1,10 @@
-"""The chart's gateway on the real node (opt-in, like the node's other tests): the image
+"""The chart's gateway on the real node: the image
 built here from images/gateway/Dockerfile, with the chart's rendered ConfigMap, in front
 of a catalog Pod from the catalog's image, reached from this machine through a NodePort
 on the node's address (198.51.100.1).
 
-The node is shared: this test never starts or stops it (`devstack up node` does; it
-fails with that command when the node is not running). It builds the gateway's image
+The node is shared: this test uses the running one (`make up` starts it; the suite
+starts it where it does not run) and never stops it. It builds the gateway's image
 (buildah's cache makes an unchanged one cost seconds) and imports it into the
 node's containerd, and deletes the namespace, the keyspace and its role it made.
 """
@@ -27,14 +27,11 @@ from devstack.components.kube_cluster import admin_api
 from devstack.components.node import IMAGE_REGISTRY, NODE_NAME, TAINT, Node, service_image
 from devstack.node_address import NODE_IP
 from devstack.paths import Paths
-from devstack.process import read_pid_file
 from tests.devstack.test_node_net_component import _catalog_pod, _wait
 from tests.support.helm import HelmCli
-from tests.support.real_node import needs_real_node
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "productstore"
-needs_opt_in = needs_real_node
 STORE = "shop"
 # The chart's API paths of each kind of object the gateway needs.
 API_PATHS = {
@@ -104,15 +101,11 @@ def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
     return body
 
 
-@needs_opt_in
 def test_the_gateway_image_routes_to_a_catalog_pod_through_a_node_port(
-    helm: Helm, tmp_path: Path
+    helm: Helm, real_node: Node, tmp_path: Path
 ) -> None:
     paths = Paths.from_env()
     node = Node(Context(paths=paths, options={"node.images": "gateway"}))
-    assert read_pid_file(node.pid_file("node")) is not None, (
-        "the real node is not running: `devstack up node` (this test never starts it)"
-    )
     # The catalog's image is the one the node imported at its start: building it again
     # here would replace, in the shared layout, what other checkouts' tests run.
     assert service_image("catalog") in node.ctr("images", "ls", "-q"), (

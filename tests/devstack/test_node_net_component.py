@@ -1,6 +1,6 @@
 """devstack's `node-net`: the real node's address with a relay to the loopback
 dependencies, Kafka's listener for Pods there, and the `devstack` namespace's Services
-that name them; on the real node (opt-in), a catalog Pod from the image built here
+that name them; on the real node, a catalog Pod from the image built here
 becomes Ready against devstack's real Cassandra and Redis (and Kafka, once Kafka runs
 with its PODS listener).
 """
@@ -35,9 +35,7 @@ from devstack.components.node_net import NodeNet
 from devstack.node_address import KAFKA_PODS_PORT, NODE_IP, RELAYED, has_node_address
 from devstack.paths import Paths
 from devstack.stack import Stack
-from tests.support.real_node import needs_real_node
 
-needs_opt_in = needs_real_node
 T = TypeVar("T")
 
 
@@ -151,7 +149,9 @@ def _dns(name: str) -> str:
     return f"{name}.{DEPENDENCY_NAMESPACE}.svc.cluster.local"
 
 
-def _catalog_pod(namespace: str, keyspace: str, suffix: str, *, kafka: bool) -> dict[str, Any]:
+def _catalog_pod(
+    namespace: str, keyspace: str, suffix: str, *, kafka: bool = True
+) -> dict[str, Any]:
     env = {
         "ENVIRONMENT": "development",
         "MIGRATE_ON_START": "true",
@@ -212,30 +212,25 @@ def _catalog_pod(namespace: str, keyspace: str, suffix: str, *, kafka: bool) -> 
     }
 
 
-def _run_catalog_pod(*, require_kafka: bool) -> None:
-    """Start the node, run the catalog Pod until Ready and check what it reached; with
-    require_kafka, skip (after the start) unless Kafka has its PODS listener."""
+@pytest.mark.usefixtures("kafka")
+def test_a_catalog_pod_from_the_built_image_is_ready_against_devstack_and_consumes_kafka(
+    real_node: Node,
+) -> None:
+    """Cassandra (through the relay, by name), Redis, its search index and Kafka (through
+    its PODS listener): the readiness probe passes and the Pod's search consumer joins
+    its group, with the container from containerd and no restart."""
     paths = Paths.from_env()
-    stack = Stack(Context(paths=paths, tie_to_parent=True))
-    node = stack.components["node"]
-    assert isinstance(node, Node)
-    # The running node, or one started (and stopped) for this test.
-    own_node = not stack.is_running(node)
-    stack.provision(["node"])
-    kafka = False
+    node = real_node
+    assert _kafka_has_pods_listener(), (
+        f"Kafka has no PODS listener on {NODE_IP}:{KAFKA_PODS_PORT}: it was started "
+        "before node-net; `devstack down kafka && devstack up node-net kafka`"
+    )
     suffix = uuid.uuid4().hex[:8]
     namespace = f"node-catalog-{suffix}"
     keyspace = f"catalog_node_{suffix}"
     role = cassandra_auth.ensure_keyspace_role(paths, "127.0.0.1", 9042, keyspace)
     assert role is not None, "devstack's Cassandra checks passwords"
     try:
-        stack.up(["node"])
-        kafka = _kafka_has_pods_listener()
-        if require_kafka and not kafka:
-            pytest.skip(
-                f"Kafka has no PODS listener on {NODE_IP}:{KAFKA_PODS_PORT}: it was started "
-                "before node-net; `devstack down kafka && devstack up node-net kafka`"
-            )
         with admin_api(paths) as api:
             api.post(
                 "/api/v1/namespaces",
@@ -252,7 +247,7 @@ def _run_catalog_pod(*, require_kafka: bool) -> None:
                 },
             ).raise_for_status()
             started = time.monotonic()
-            pod_body = _catalog_pod(namespace, keyspace, suffix, kafka=kafka)
+            pod_body = _catalog_pod(namespace, keyspace, suffix)
             api.post(f"{base}/pods", json=pod_body).raise_for_status()
 
             def ready() -> dict[str, Any] | None:
@@ -289,48 +284,31 @@ def _run_catalog_pod(*, require_kafka: bool) -> None:
                 ).all()
             assert {"products"} <= {row.table_name for row in tables}, tables
 
-            if kafka:
-                admin = AdminClient({"bootstrap.servers": "127.0.0.1:9092"})
+            admin = AdminClient({"bootstrap.servers": "127.0.0.1:9092"})
 
-                def joined() -> list[str]:
-                    groups = admin.list_consumer_groups().result(timeout=10).valid
-                    prefix = f"catalog-node-{suffix}"
-                    return [g.group_id for g in groups if g.group_id.startswith(prefix)]
+            def joined() -> list[str]:
+                groups = admin.list_consumer_groups().result(timeout=10).valid
+                prefix = f"catalog-node-{suffix}"
+                return [g.group_id for g in groups if g.group_id.startswith(prefix)]
 
-                groups = _wait("the Pod's search consumer in Kafka", joined, 90)
-                print(f"the Pod joined Kafka as {groups}")  # noqa: T201
+            groups = _wait("the Pod's search consumer in Kafka", joined, 90)
+            print(f"the Pod joined Kafka as {groups}")  # noqa: T201
             # Still the first container, never restarted.
             final = api.get(f"{base}/pods/catalog").json()["status"]["containerStatuses"][0]
             assert (final["containerID"], final["restartCount"]) == (container_id, 0)
     finally:
         with admin_api(paths) as api:
             api.delete(f"/api/v1/namespaces/{namespace}")
-            if not own_node:
-                # The node stays: its Pod leaves the consumer group only once it is gone.
-                _wait(
-                    f"namespace {namespace} gone",
-                    lambda: api.get(f"/api/v1/namespaces/{namespace}").status_code == 404,
-                    120,
-                )
-        if own_node:
-            stack.down(["node"], dependents=False)  # node-net stays, as with `make up`
+            # The node stays: its Pod leaves the consumer group only once it is gone.
+            _wait(
+                f"namespace {namespace} gone",
+                lambda: api.get(f"/api/v1/namespaces/{namespace}").status_code == 404,
+                120,
+            )
         cassandra_auth.drop_keyspace_role(paths, "127.0.0.1", 9042, keyspace)
-        if kafka:
-            admin = AdminClient({"bootstrap.servers": "127.0.0.1:9092"})
-            listed = admin.list_consumer_groups().result(timeout=10).valid
-            ours = [g.group_id for g in listed if g.group_id.startswith(f"catalog-node-{suffix}")]
-            if ours:
-                for future in admin.delete_consumer_groups(ours).values():
-                    future.result(timeout=30)
-
-
-@needs_opt_in
-def test_a_catalog_pod_from_the_built_image_is_ready_against_devstack() -> None:
-    """Cassandra (through the relay, by name), Redis, its search index: the readiness
-    probe passes, with the container from containerd and no restart."""
-    _run_catalog_pod(require_kafka=False)
-
-
-@needs_opt_in
-def test_a_catalog_pod_consumes_from_kafka_through_the_pods_listener() -> None:
-    _run_catalog_pod(require_kafka=True)
+        admin = AdminClient({"bootstrap.servers": "127.0.0.1:9092"})
+        listed = admin.list_consumer_groups().result(timeout=10).valid
+        ours = [g.group_id for g in listed if g.group_id.startswith(f"catalog-node-{suffix}")]
+        if ours:
+            for future in admin.delete_consumer_groups(ours).values():
+                future.result(timeout=30)

@@ -17,8 +17,6 @@ Other sessions apply their own ProductStore CRD to the shared apiserver; one
 without this checkout's fields prunes them from the stored spec (the Pods would
 land on kwok's node with the default deadline). Every wait checks the spec and,
 when fields went, applies this checkout's CRD and the whole spec again.
-
-Opt-in (PRODUCTSTORE_REAL_NODE=1), like tests/smoke/test_store_on_real_node.py.
 """
 
 from __future__ import annotations
@@ -47,9 +45,7 @@ from devstack.components.operator import NODE_IMAGE_REGISTRY, OPENBAO_POD_ADDR, 
 from productstore_operator.builders.values import IMAGE_PREFIX
 from tests.operator.handlers.support import OperatorProcess, Sandbox, sandbox, wait_for
 from tests.support.crd import install_generated_crd
-from tests.support.real_node import needs_real_node
 
-pytestmark = needs_real_node
 SAMPLE = Path(__file__).resolve().parents[2] / "manifests/samples/productstore-node.yaml"
 STORE = "node"
 READY_TIMEOUT = 600.0

@@ -2,8 +2,6 @@
 to devstack's apiserver and reconciled by devstack's operator, runs its services as
 real containers (containerd, kubelet) from the images built here, their secrets
 rendered by the Vault agent from devstack's OpenBao, and serves a user from them.
-
-Opt-in (PRODUCTSTORE_REAL_NODE=1) while the node is not part of `make up`.
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ from devstack.components.operator import SAMPLE_KV_PATH, ProductStoreOperator
 from devstack.node_address import NODE_IP
 from productstore_operator.builders import StoreRef, naming
 from productstore_operator.models import ProductStoreSpec
-from tests.support.real_node import needs_real_node
 from tests.support.stores import (
     create_store,
     create_store_namespace,
@@ -35,7 +32,6 @@ from tests.support.stores import (
     wait_ready,
 )
 
-pytestmark = needs_real_node
 SAMPLE = Path(__file__).resolve().parents[2] / "manifests/samples/productstore-node.yaml"
 # Four services' first start on a busy 2-core machine: images unpacked, migrations
 # under their LWT locks, Kafka topics, the search index.

@@ -40,11 +40,10 @@ ALL: tuple[type[Component], ...] = (
     KubeControllerManager,
     KubeScheduler,
     Kwok,
-    # A real kubelet on this machine: only when named (`devstack up node`), with
-    # CoreDNS built for it.
+    # A real kubelet on this machine (containerd, kube-proxy), with CoreDNS built for it.
     CoreDns,
     Node,
-    # The metrics API the HPAs read, scraping the real node's kubelet: only when named.
+    # The metrics API the HPAs read, scraping the real node's kubelet.
     MetricsServer,
     Helm,
     Prometheus,

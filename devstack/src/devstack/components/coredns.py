@@ -1,7 +1,7 @@
 """CoreDNS, the real node's cluster DNS, built from its Go module (a tool).
 
 The node component runs it (see node.py): this only builds it, with `go install`
-like the other Go tools, and only when the node is named (`devstack up node`).
+like the other Go tools, as the node's requirement.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ COREDNS_VERSION = "v1.15.0"
 class CoreDns(GoTool):
     name = "coredns"
     description = f"CoreDNS {COREDNS_VERSION}, the real node's cluster DNS (tool, go install)"
-    # Built for the opt-in node only: a plain `devstack up` (make up, CI) skips it.
-    default = False
+    # The real node's cluster DNS, built and started with it.
     module = "github.com/coredns/coredns"
     command = ""  # the module's root package is the command
     version = COREDNS_VERSION

@@ -97,9 +97,8 @@ class MetricsServer(GoTool):
         f"metrics-server {METRICS_SERVER_VERSION} on {NODE_IP}:{SECURE_PORT} "
         f"(the metrics API {API_SERVICE}, scraping the real node's kubelet)"
     )
-    # Scrapes the real node: only when named, like the node itself.
+    # Scrapes the real node's kubelet.
     requires = ("node",)
-    default = False
     ready_timeout = 60.0
     start_hint = (
         "check `devstack logs metrics-server` and that the node runs (`devstack status node`)"

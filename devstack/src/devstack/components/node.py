@@ -1,8 +1,8 @@
 """A real Kubernetes node joined to devstack's apiserver: containerd, runc, CNI, kubelet,
 kube-proxy and CoreDNS.
 
-Off unless named (`devstack up node`): it changes the machine (a bridge, firewall
-rules, kernel settings, mounts) and is being built up in slices (issue 11). Every
+In `all` (make up, make test; ADR 0041): it changes the machine while it runs (a
+bridge, firewall rules, kernel settings, mounts) and `down` undoes all of it. Every
 address it uses is reserved for testing and stays on this machine:
 
 - the node: 198.51.100.1/24 (TEST-NET-2) on `psnode0`, a bridge with no ports
@@ -169,7 +169,6 @@ class Node(Component):
         f"a real node {NODE_NAME} ({NODE_IP}): containerd, runc, CNI, kubelet, kube-proxy, CoreDNS"
     )
     requires = ("kube-apiserver", "coredns", "helm", "node-net")
-    default = False
     ready_timeout = 120.0
     start_hint = (
         "check `devstack logs node` and `devstack logs containerd`; "
