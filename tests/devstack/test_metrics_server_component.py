@@ -172,6 +172,11 @@ def test_the_kubelet_is_verified_only_with_a_certificate_from_the_ca_naming_its_
     closed.close()
     problem = ms.kubelet_tls_problem(str(pki.ca_cert), "127.0.0.1", port)
     assert problem is not None and "does not answer TLS" in problem
+    # No cluster CA (a stack whose control plane never ran): said so, not a crash of
+    # everything that lists the component's processes (`down`, `status`).
+    missing = tmp_path / "none" / "ca.crt"
+    problem = ms.kubelet_tls_problem(str(missing), "127.0.0.1", port)
+    assert problem == f"there is no cluster CA at {missing} to verify it with"
 
 
 # --- on the real node ---------------------------------------------------------------

@@ -34,6 +34,7 @@ from devstack.components.node import (
 from devstack.components.node_net import NodeNet
 from devstack.node_address import KAFKA_PODS_PORT, NODE_IP, RELAYED, has_node_address
 from devstack.paths import Paths
+from devstack.pytest_plugin import DevstackSession
 from devstack.stack import Stack
 
 T = TypeVar("T")
@@ -64,6 +65,20 @@ def test_node_net_is_on_with_devstack_and_relays_to_loopback(tmp_path: Path) -> 
         }
     else:  # a connection to it would leave the machine: no port can be checked there
         assert component.endpoints() == {}
+
+
+def test_down_of_a_stack_with_another_state_leaves_the_running_address(
+    devstack: DevstackSession, tmp_path: Path
+) -> None:
+    """The link is machine-wide, a stack's state is not: `down` of every component of a
+    stack that runs nothing (a test's own state directory) leaves devstack's address
+    and relay where they are; the real node's Pods reach their dependencies through it."""
+    devstack.require("node-net")
+    assert has_node_address()
+    other = Stack(Context(paths=Paths(cache=tmp_path / "c", state=tmp_path / "s")))
+    assert other.down() == []
+    assert has_node_address(), "a stack with another state directory took the address away"
+    socket.create_connection((NODE_IP, RELAYED["redis"]), timeout=5).close()
 
 
 def test_kafka_listens_for_pods_only_where_node_net_made_the_address(

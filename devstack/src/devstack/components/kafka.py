@@ -94,9 +94,10 @@ class Kafka(Component):
     name = "kafka"
     description = f"Apache Kafka {KAFKA_VERSION} in KRaft mode on {HOST}:{PORT}"
     default = True
-    # Not node-net: Kafka adds its PODS listener when node-net's address exists at its
-    # start (`make up` starts node-net first), and runs without it where it does not.
-    requires = ()
+    # node-net first: Kafka adds its PODS listener (for the real node's Pods) only when
+    # node-net's address exists at its start. A test session that starts Kafka on
+    # demand, before anything asked for the node, would otherwise run it without one.
+    requires = ("node-net",)
     ready_timeout = 90.0
     start_hint = (
         f"check that ports {PORT} and {CONTROLLER_PORT} are free and Java 17+ is installed; "

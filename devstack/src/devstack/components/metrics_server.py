@@ -35,6 +35,7 @@ import socket
 import ssl
 import time
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -374,6 +375,9 @@ def kubelet_tls_problem(ca_file: str, host: str = NODE_IP, port: int = KUBELET_P
     if host == NODE_IP and not has_node_address():
         # A connection would leave the machine: nothing of ours is there.
         return f"{NODE_IP} is not on this machine (node-net is down)"
+    if not Path(ca_file).is_file():
+        # A stack whose control plane never ran here (a test's state directory, say).
+        return f"there is no cluster CA at {ca_file} to verify it with"
     ctx = ssl.create_default_context(cafile=ca_file)
     try:
         with (

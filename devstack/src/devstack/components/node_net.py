@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import socket
 import sys
+from pathlib import Path
 
-from devstack.component import Component
+from devstack.component import Component, Context
 from devstack.errors import DevstackError
 from devstack.node_address import (
     LOOPBACK,
@@ -53,6 +54,17 @@ class NodeNet(Component):
         "check `devstack logs node-net`"
     )
 
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self._stopping_own_relay = False
+
+    @property
+    def link_marker(self) -> Path:
+        """Written once this state directory's devstack has put the link up. The link is
+        machine-wide, the state is not: `down` of a stack with another state directory
+        (a test's, say) must not take the running devstack's address away."""
+        return self.state_dir / "link-owned"
+
     def endpoints(self) -> dict[str, Endpoint]:
         # Only once the address is here: before, nothing of ours can listen on it, and
         # a connection to it leaves the machine (where a proxy may well answer).
@@ -70,6 +82,8 @@ class NodeNet(Component):
                 f"could not put {NODE_IP} on the link {NODE_LINK}",
                 hint="`ip link add NAME type bridge` must work (root, CONFIG_BRIDGE)",
             )
+        self.link_marker.parent.mkdir(parents=True, exist_ok=True)
+        self.link_marker.write_text(f"{NODE_LINK} {NODE_IP}/{NODE_PREFIX}\n")
 
     def processes(self) -> list[ProcessSpec]:
         return [
@@ -93,5 +107,17 @@ class NodeNet(Component):
                 return False
         return True
 
+    def before_stop(self) -> None:
+        # Called only when this state's relay runs: its link is ours too (also when it
+        # was put up before the marker existed).
+        self._stopping_own_relay = True
+
     def after_stop(self) -> None:
+        """The link goes with the relay of this state directory, or after a relay that
+        was killed here (the marker says this state put it up); a stack of another
+        state directory that runs nothing leaves it alone."""
+        if not (self._stopping_own_relay or self.link_marker.exists()):
+            return
         _ip("link", "del", NODE_LINK)
+        self.link_marker.unlink(missing_ok=True)
+        self._stopping_own_relay = False

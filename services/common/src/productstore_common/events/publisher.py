@@ -10,6 +10,14 @@ record's ``traceparent`` header: OpenTelemetry's messaging conventions for one
 message per send, where the send span is the message's creation context and no
 separate "create" span is needed. ``productstore.outbox.wait_ms`` is how long the
 event waited in the outbox, so a trace shows the relay's share of a user action.
+
+An idempotent producer numbers its batches per partition. A batch it gave up on (it
+expired while the broker was away longer than the request timeout) leaves a gap the
+broker refuses for good (OutOfOrderSequenceNumber), as it refuses a producer id it
+no longer knows: every later send to that partition fails the same way. Such an
+error retires the producer; the next ``start()`` (the relay's next pass) opens a new
+one, with a new producer id and sequences from zero. What the old one may already
+have written is published again, and consumers drop the copy.
 """
 
 from __future__ import annotations
@@ -23,6 +31,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aiokafka.errors import (  # type: ignore[import-untyped]
+    InvalidProducerEpoch,
+    InvalidProducerIdMapping,
+    OutOfOrderSequenceNumber,
+    ProducerFenced,
+    UnknownProducerId,
+)
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
@@ -38,6 +53,16 @@ log = logging.getLogger(__name__)
 class _InFlight:
     ack: asyncio.Future[Any]
     sent_at: float
+
+
+# The broker no longer accepts this producer's sequence (or id): only a new producer helps.
+PRODUCER_STATE_LOST: tuple[type[Exception], ...] = (
+    OutOfOrderSequenceNumber,
+    UnknownProducerId,
+    InvalidProducerEpoch,
+    InvalidProducerIdMapping,
+    ProducerFenced,
+)
 
 
 def _failed(ack: asyncio.Future[Any]) -> bool:
@@ -61,9 +86,16 @@ class OutboxPublisher:
         self._tracer = tracer
         self._producer: Any = None
         self._inflight: dict[uuid.UUID, _InFlight] = {}
+        # Set by a send the broker refused for the producer's state (PRODUCER_STATE_LOST).
+        self._retired: str | None = None
 
     async def start(self) -> None:
-        """Connect the producer unless connected; raises while Kafka is unreachable."""
+        """Connect the producer unless connected (a retired one is replaced); raises
+        while Kafka is unreachable."""
+        if self._retired is not None and self._producer is not None:
+            log.warning("outbox publisher: a new Kafka producer (%s)", self._retired)
+            await self.close()
+        self._retired = None
         if self._producer is not None:
             return
         producer = idempotent_producer(
@@ -99,10 +131,20 @@ class OutboxPublisher:
         if entry is None or _failed(entry.ack):
             entry = _InFlight(await self._send(row), time.monotonic())
             self._inflight[row.outbox_time] = entry
-        async with asyncio.timeout(self.publish_timeout):
-            # Shielded: on timeout the send stays queued and the next attempt awaits it.
-            await asyncio.shield(entry.ack)
+        try:
+            async with asyncio.timeout(self.publish_timeout):
+                # Shielded: on timeout the send stays queued and the next attempt awaits it.
+                await asyncio.shield(entry.ack)
+        except PRODUCER_STATE_LOST as exc:
+            # Not closed here: other rows of the pass still await this producer's acks.
+            self._retired = f"the broker refused the old one: {type(exc).__name__}"
+            raise
         del self._inflight[row.outbox_time]
+
+    @property
+    def retired(self) -> bool:
+        """The producer lost its state at the broker; ``start()`` replaces it."""
+        return self._retired is not None
 
     async def _send(self, row: OutboxRow) -> asyncio.Future[Any]:
         span = self._tracer.start_span(
