@@ -5,6 +5,7 @@ and a Redis outage are counted, never raised."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -168,3 +169,33 @@ async def test_running_flushes_and_refreshes_on_its_own_and_flushes_at_exit(
         assert _top(_scrape(metrics)) == {"1": ("periodic", 1)}
         searches.saw("at exit")
     assert ("at exit", 1) in await searches.log.top(days=1, limit=10, today=DAY)
+
+
+async def test_the_loops_end_even_when_a_step_swallows_the_cancellation() -> None:
+    """A Redis call cancelled inside its own timeout can end as an error the step handles
+    instead of a cancellation; the loop must still end, or the app's shutdown (which
+    awaits it) hangs, as a replica's teardown once did for 15 minutes."""
+    entered = asyncio.Event()
+    swallow = True
+
+    async def swallowing_step() -> bool:
+        entered.set()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            if not swallow:
+                raise
+            return False  # handled, as the step handles a Redis error
+        return True
+
+    task = asyncio.create_task(NoResultSearches._every(0.01, swallowing_step))
+    await asyncio.wait_for(entered.wait(), 5)
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=5)
+    swallow = False
+    if not done:  # ends the test instead of hanging it
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert done, "the loop went on after it was cancelled"
+    assert task.cancelled()

@@ -148,3 +148,9 @@ class NoResultSearches:
             except Exception:
                 # A bug must not end the loop for the rest of the process's life.
                 _logger.exception("searches without results: %s failed", step)
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # Cancelled during the step, which swallowed it (a Redis call turns a
+                # cancellation inside its timeout into an error the step handles): the
+                # loop must still end, or the app's shutdown waits for it forever.
+                raise asyncio.CancelledError
