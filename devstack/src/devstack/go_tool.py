@@ -3,7 +3,8 @@
 helm and kube-score are built this way; a tool says its module, version,
 ldflags and how to ask the built binary for its version, and this class
 builds it into the cache, checks the binary reports that version, and puts
-its path in the environment.
+its path in the environment. A tool built another way (CoreDNS, from a main
+package kept in devstack) overrides `fingerprint` and `compile`.
 """
 
 from __future__ import annotations
@@ -46,11 +47,16 @@ class GoTool(Component):
     def package(self) -> str:
         return f"{self.module}/{self.command}@{self.version}"
 
+    @property
+    def fingerprint(self) -> str:
+        """What the build depends on: a change provisions again."""
+        return f"{self.package} ldflags={self.ldflags} cgo=0"
+
     def provision(self) -> bool:
         return artifacts.ensure(
             self.name,
             self.install_dir,
-            f"{self.package} ldflags={self.ldflags} cgo=0",
+            self.fingerprint,
             self._build,
             verify_hashes=self.ctx.verify,
         )
@@ -59,7 +65,8 @@ class GoTool(Component):
     def version_error(self, reported: str) -> str | None:
         """Why `reported` (the version command's output) is not the pinned version, if not."""
 
-    def _build(self, out_dir: Path) -> None:
+    def compile(self, out_dir: Path) -> None:
+        """Put the binary `<name>` into out_dir: `go install <package>`."""
         # Static builds, like the projects' releases; also keeps the build off the C compiler.
         toolchains.go_install(
             self.name,
@@ -69,6 +76,9 @@ class GoTool(Component):
             ldflags=self.ldflags,
             env={"CGO_ENABLED": "0"},
         )
+
+    def _build(self, out_dir: Path) -> None:
+        self.compile(out_dir)
         built = out_dir / self.name
         try:
             reported = subprocess.run(
