@@ -18,6 +18,7 @@ from devstack.components.node import (
     OPERATOR_IMAGE,
     REPO,
     SUPPORT_IMAGES,
+    Node,
     service_image,
 )
 from productstore_contracts.services import DESCRIPTORS
@@ -104,3 +105,78 @@ def test_the_archive_for_containerd_holds_one_image_under_its_full_name(tmp_path
     blobs = {n.removeprefix("blobs/sha256/") for n in names if n.startswith("blobs/")}
     assert hashlib.sha256(b"catalog code").hexdigest() in blobs
     assert hashlib.sha256(b"auth code").hexdigest() not in blobs, "another image's layer"
+
+
+def _workspace(root: Path) -> Path:
+    (root / "services" / "catalog").mkdir(parents=True)
+    (root / "services" / "catalog" / "app.py").write_text("print('v1')\n")
+    (root / "Dockerfile").write_text("FROM scratch\n")
+    (root / ".dockerignore").write_text(
+        "# comment\n.git\nbench/results\n**/__pycache__\n**/*.pyc\n"
+    )
+    return root
+
+
+def test_the_context_digest_follows_what_a_build_can_copy_and_nothing_else(
+    tmp_path: Path,
+) -> None:
+    root = _workspace(tmp_path)
+    first = node_build.context_digest(root)
+    assert first is not None and first == node_build.context_digest(root)
+
+    # What .dockerignore leaves out of the context leaves the digest alone.
+    for ignored in (".git/HEAD", "bench/results/run.json", "services/catalog/__pycache__/a.pyc"):
+        (root / ignored).parent.mkdir(parents=True, exist_ok=True)
+        (root / ignored).write_text("anything")
+    (root / "services" / "catalog" / "stale.pyc").write_bytes(b"\0")
+    assert node_build.context_digest(root) == first
+
+    # A file's bytes, its mode, a new file and a renamed one all change it.
+    seen: set[str | None] = {first}
+    (root / "services" / "catalog" / "app.py").write_text("print('v2')\n")
+    seen.add(node_build.context_digest(root))
+    (root / "services" / "catalog" / "app.py").chmod(0o755)
+    seen.add(node_build.context_digest(root))
+    (root / "bench" / "run.py").write_text("")
+    seen.add(node_build.context_digest(root))
+    (root / "bench" / "run.py").rename(root / "bench" / "go.py")
+    seen.add(node_build.context_digest(root))
+    (root / "services" / "link").symlink_to("catalog")
+    seen.add(node_build.context_digest(root))
+    assert len(seen) == 6 and None not in seen
+
+
+def test_a_dockerignore_pattern_it_cannot_follow_means_every_build_runs(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    for pattern in ("!services/keep.py", "services/*/tests", "docs/**/*.md"):
+        (root / ".dockerignore").write_text(f".git\n{pattern}\n")
+        assert node_build.context_digest(root) is None, pattern
+
+
+def test_the_repository_context_is_read_as_the_images_build_it() -> None:
+    """The repository's own .dockerignore is one the digest follows (else every
+    `devstack up node` builds all images again)."""
+    assert node_build.context_digest(REPO) is not None
+
+
+def test_an_image_is_reused_only_for_the_inputs_that_built_it(
+    real_node: Node, tmp_path: Path
+) -> None:
+    buildah = real_node.buildah()
+    base = node_build.image_id(buildah, node_build.BASE_IMAGE)
+    assert base, "the node's base image is built by `devstack provision node`"
+    stamp = tmp_path / "built" / "python"
+    assert node_build.unchanged_image(buildah, node_build.BASE_IMAGE, "k1", stamp) is None
+
+    node_build.record_build(stamp, "k1", base)
+    assert node_build.unchanged_image(buildah, node_build.BASE_IMAGE, "k1", stamp) == base
+    assert node_build.unchanged_image(buildah, node_build.BASE_IMAGE, "k2", stamp) is None
+    assert node_build.unchanged_image(buildah, node_build.BASE_IMAGE, None, stamp) is None
+    missing = "localhost/productstore/never-built:0"
+    assert node_build.image_id(buildah, missing) == ""
+    assert node_build.unchanged_image(buildah, missing, "k1", stamp) is None, "buildah lost it"
+    node_build.record_build(stamp, "k1", "0" * 64)
+    assert node_build.unchanged_image(buildah, node_build.BASE_IMAGE, "k1", stamp) is None
+
+    node_build.record_build(stamp, None, base)
+    assert not stamp.exists(), "a build without a key leaves no stamp"

@@ -299,22 +299,39 @@ class Node(Component):
 
     def build_images(self) -> dict[str, str]:
         """Build self.images from the project's Dockerfiles and export them into
-        image_layout; {tag: image id}. buildah's layer cache makes an unchanged image
-        cost seconds, and the layout skips the export of an unchanged image id."""
+        image_layout; {tag: image id}. An image whose inputs did not change since its
+        last build is not built again, buildah's layer cache makes a changed one cost
+        seconds, and the layout skips the export of an unchanged image id."""
         buildah = self.buildah()
         built: dict[str, str] = {}
+        # An image whose inputs (the build context, its Dockerfile and arguments, the
+        # images it starts from) are those of its last build is not built again: even
+        # with every layer cached, `buildah bud` takes seconds to hash the context.
+        context = node_build.context_digest(REPO)
+        base = node_build.image_id(buildah, node_build.BASE_IMAGE)
         for name in self.images:
             if name == OPERATOR_IMAGE:
                 node_build.build_helm_image(buildah, self.helm)
                 dockerfile, args = "operator/Dockerfile", {"HELM_IMAGE": node_build.HELM_IMAGE}
+                parents = f"{base};{node_build.image_id(buildah, node_build.HELM_IMAGE)}"
             elif name in SUPPORT_IMAGES:
-                dockerfile, args = f"images/{name}/Dockerfile", {}
+                dockerfile, args, parents = f"images/{name}/Dockerfile", {}, base
             else:
-                dockerfile, args = "services/Dockerfile", {"SERVICE": name}
+                dockerfile, args, parents = "services/Dockerfile", {"SERVICE": name}, base
             tag = service_image(name)
-            built[tag] = node_build.build_image(
-                buildah, workspace=REPO, dockerfile=dockerfile, build_args=args, tag=tag
+            key = (
+                None
+                if context is None
+                else f"{context};{dockerfile};{sorted(args.items())};{parents}"
             )
+            stamp = self.paths.cache / "node-images" / "built" / node_build.ref_name(tag)
+            image_id = node_build.unchanged_image(buildah, tag, key, stamp)
+            if image_id is None:
+                image_id = node_build.build_image(
+                    buildah, workspace=REPO, dockerfile=dockerfile, build_args=args, tag=tag
+                )
+                node_build.record_build(stamp, key, image_id)
+            built[tag] = image_id
             if name == OPERATOR_IMAGE:
                 node_build.remove_stage_containers(buildah, node_build.HELM_IMAGE)
             node_build.export_image(buildah, tag=tag, image_id=built[tag], layout=self.image_layout)

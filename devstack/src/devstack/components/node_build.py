@@ -16,10 +16,12 @@ through one OCI layout that stores each layer once.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import io
 import json
 import os
+import stat
 import subprocess
 import tarfile
 from collections.abc import Mapping, Sequence
@@ -402,6 +404,98 @@ def build_image(
     if inspected.returncode != 0:
         raise DevstackError(buildah.component, f"built {tag} but cannot inspect it")
     return inspected.stdout.strip()
+
+
+# .dockerignore patterns read here: a path (`.git`, `bench/results`), or `**/` and a
+# name pattern (`**/*.pyc`). Anything else makes context_digest give up.
+_GLOB_CHARS = frozenset("*?[")
+
+
+def _ignore_rules(workspace: Path) -> tuple[set[str], list[str]] | None:
+    """(excluded paths, excluded name patterns) of the workspace's .dockerignore."""
+    paths: set[str] = set()
+    names: list[str] = []
+    try:
+        lines = (workspace / ".dockerignore").read_text().splitlines()
+    except FileNotFoundError:
+        return paths, names
+    for line in (raw.strip() for raw in lines):
+        if not line or line.startswith("#"):
+            continue
+        pattern = line.removeprefix("/").removesuffix("/")
+        if pattern.startswith("**/") and "/" not in pattern[3:] and "!" not in pattern:
+            names.append(pattern[3:])
+        elif not _GLOB_CHARS & set(pattern) and not pattern.startswith("!"):
+            paths.add(pattern)
+        else:
+            return None
+    return paths, names
+
+
+def context_digest(workspace: Path) -> str | None:
+    """A digest of everything a build from ``workspace`` can COPY: each file's path,
+    mode and bytes (a link's target), less what .dockerignore leaves out. None when
+    .dockerignore holds a pattern this reading does not follow: then every build runs."""
+    rules = _ignore_rules(workspace)
+    if rules is None:
+        return None
+    paths, names = rules
+
+    def ignored(relative: str, name: str) -> bool:
+        return relative in paths or any(fnmatch.fnmatchcase(name, glob) for glob in names)
+
+    digest = hashlib.sha256()
+    for root, dirs, files in os.walk(workspace):
+        base = Path(root).relative_to(workspace).as_posix()
+        prefix = "" if base == "." else base + "/"
+        dirs[:] = sorted(d for d in dirs if not ignored(prefix + d, d))
+        # A link to a directory is listed with the directories (and not walked).
+        links = [d for d in dirs if Path(root, d).is_symlink()]
+        for name in sorted([*files, *links]):
+            relative = prefix + name
+            if ignored(relative, name):
+                continue
+            path = Path(root, name)
+            info = path.lstat()
+            digest.update(f"{relative}\0{info.st_mode:o}\0".encode())
+            if stat.S_ISLNK(info.st_mode):
+                digest.update(str(path.readlink()).encode())
+            else:
+                digest.update(path.read_bytes())
+            digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def unchanged_image(buildah: Buildah, tag: str, key: str | None, stamp: Path) -> str | None:
+    """The image id of ``tag`` if it was built from the inputs ``key`` names (the stamp
+    written by :func:`record_build` says so, and buildah still holds that image)."""
+    if key is None:
+        return None
+    try:
+        recorded_key, image_id = stamp.read_text().splitlines()
+    except (FileNotFoundError, ValueError):
+        return None
+    if recorded_key != key:
+        return None
+    inspected = buildah.output("inspect", "--type", "image", "--format", "{{.FromImageID}}", tag)
+    if inspected.returncode != 0 or inspected.stdout.strip() != image_id:
+        return None
+    return image_id
+
+
+def record_build(stamp: Path, key: str | None, image_id: str) -> None:
+    """Remember which inputs built ``image_id`` (nothing to remember without a key)."""
+    if key is None:
+        stamp.unlink(missing_ok=True)
+        return
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(f"{key}\n{image_id}\n")
+
+
+def image_id(buildah: Buildah, tag: str) -> str:
+    """The id of a local image, or "" if buildah does not hold it."""
+    inspected = buildah.output("inspect", "--type", "image", "--format", "{{.FromImageID}}", tag)
+    return inspected.stdout.strip() if inspected.returncode == 0 else ""
 
 
 def remove_stage_containers(buildah: Buildah, image: str) -> int:
