@@ -62,12 +62,17 @@ fmt: $(UV)  ## format and autofix
 COVERAGE_DIR := $(CURDIR)/.coverage-data
 COVERAGE := COVERAGE_FILE=$(COVERAGE_DIR)/coverage $(UV) run --frozen
 
-# The JUnit report's times (per package and module) are printed whether the suite
-# passed or not: they are what to read before the suite outgrows CI's budget.
-test: setup lint audit  ## lint, the dependency audit, then the whole test suite under coverage against devstack's real servers, with per-package coverage floors
+# The suite runs in two phases against one devstack started once (tools/run_suite.py):
+# every test not marked `serial` on TEST_WORKERS pytest-xdist workers, then the serial
+# ones alone. TEST_ARGS go to both phases' pytest. The JUnit reports' times (per
+# package and module) are printed whether the suite passed or not: they are what to
+# read before the suite outgrows CI's budget.
+TEST_WORKERS ?= 2
+TEST_ARGS ?=
+test: setup lint audit  ## lint, the dependency audit, then the whole test suite under coverage against devstack's real servers (a parallel phase, then the serial tests), with per-package coverage floors
 	rm -rf $(COVERAGE_DIR)
-	$(COVERAGE) coverage run -m pytest --junitxml=$(COVERAGE_DIR)/junit.xml; status=$$?; \
-	  $(UV) run --frozen python tools/test_times.py $(COVERAGE_DIR)/junit.xml || true; exit $$status
+	$(COVERAGE) coverage run tools/run_suite.py --workers $(TEST_WORKERS) --reports $(COVERAGE_DIR) -- $(TEST_ARGS); status=$$?; \
+	  $(UV) run --frozen python tools/test_times.py $(COVERAGE_DIR)/junit-*.xml || true; exit $$status
 	$(MAKE) --no-print-directory coverage
 
 coverage: $(UV)  ## combine the last `make test`'s coverage data, report per package, fail below tools/coverage-floors.toml

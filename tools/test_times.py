@@ -1,10 +1,11 @@
-"""Where the suite's time goes: wall seconds per test package and per module, read
-from the JUnit XML that `make test` writes (setup, call and teardown of each test).
+"""Where the suite's time goes: seconds per test package and per module, read from
+the JUnit XML files that `make test` writes (setup, call and teardown of each test;
+the parallel phase's tests overlap, so their sum is more than its wall time).
 
 The suite's length is what keeps cold setup plus `make test` inside CI's budget;
 this is the table to read before moving, merging or parallelising tests.
 
-    python tools/test_times.py .coverage-data/junit.xml [--modules 15] [--json]
+    python tools/test_times.py .coverage-data/junit-*.xml [--modules 15] [--json]
 """
 
 from __future__ import annotations
@@ -43,18 +44,21 @@ class Times:
         }
 
 
-def read(report: Path) -> Times:
-    """The times of every test case in a pytest JUnit XML report (its classname is the
-    dotted module path, e.g. ``tests.orders.api.test_carts``)."""
-    try:
-        root = ET.parse(report).getroot()  # noqa: S314 - our own pytest wrote it
-    except (OSError, ET.ParseError) as exc:
-        raise SystemExit(f"cannot read the JUnit report {report}: {exc}") from exc
+def read(*reports: Path) -> Times:
+    """The times of every test case in pytest JUnit XML reports (a case's classname is
+    the dotted module path, e.g. ``tests.orders.api.test_carts``)."""
+    cases: list[ET.Element] = []
+    for report in reports:
+        try:
+            root = ET.parse(report).getroot()  # noqa: S314 - our own pytest wrote it
+        except (OSError, ET.ParseError) as exc:
+            raise SystemExit(f"cannot read the JUnit report {report}: {exc}") from exc
+        cases.extend(root.iter("testcase"))
     package_seconds: defaultdict[str, float] = defaultdict(float)
     package_tests: Counter[str] = Counter()
     module_seconds: defaultdict[str, float] = defaultdict(float)
     module_tests: Counter[str] = Counter()
-    for case in root.iter("testcase"):
+    for case in cases:
         seconds = float(case.get("time") or 0.0)
         module = case.get("classname") or case.get("file") or "?"
         parts = module.split(".")
@@ -95,13 +99,13 @@ def table(times: Times, modules: int) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("report", type=Path, help="pytest's --junitxml file")
+    parser.add_argument("reports", type=Path, nargs="+", help="pytest's --junitxml files")
     parser.add_argument("--modules", type=int, default=15, help="how many slowest modules")
     parser.add_argument("--json", action="store_true", help="JSON instead of a table")
     args = parser.parse_args(argv)
     if args.modules < 0:
         parser.error(f"--modules must be 0 or more, not {args.modules}")
-    times = read(args.report)
+    times = read(*args.reports)
     if args.json:
         json.dump(times.as_json(args.modules), sys.stdout, indent=2)
         sys.stdout.write("\n")

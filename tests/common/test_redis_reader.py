@@ -97,6 +97,7 @@ async def test_an_error_reply_fails_only_its_command(
         await redis_client.delete(f"{prefix}:list", f"{prefix}:s")
 
 
+@pytest.mark.serial  # in make test: CLIENT PAUSE stops every client of the shared Redis
 async def test_no_reply_in_time_fails_and_the_next_read_reconnects(
     url: str, redis_client: aioredis.Redis, prefix: str
 ) -> None:

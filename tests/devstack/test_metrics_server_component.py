@@ -384,6 +384,7 @@ def _hpa(name: str, *, scale_down_window: int) -> dict[str, Any]:
     }
 
 
+@pytest.mark.serial  # in make test: its load fills both cores for minutes
 def test_an_hpa_scales_the_catalog_out_under_load_and_back_in(
     metrics_server: tuple[Stack, MetricsServer], namespace: str
 ) -> None:

@@ -58,6 +58,8 @@ def namespace(kube: KubeApiserver) -> Iterator[tuple[Kubectl, str]]:
         kubectl.run("delete", "namespace", name, "--wait=false", check=False)
 
 
+# Serial in make test: it applies the committed CRD over the one every other test installed.
+@pytest.mark.serial
 def test_openbao_and_sample_are_accepted(namespace: tuple[Kubectl, str]) -> None:
     kubectl, name = namespace
     # The committed CRD, as the chart and `devstack up operator` install it.

@@ -32,6 +32,9 @@ from tests.support.stores import (
     write_cassandra_admin,
 )
 
+# Serial in make test: twenty stores at once fill the shared operator's helm slots for minutes.
+pytestmark = pytest.mark.serial
+
 STORES = 20
 STORE = "shop"
 # devstack's operator's one Vault, "default", keeps the chart's default prefix.

@@ -7,10 +7,14 @@ schema. As devstack's administrator, so the admin-only operations run too.
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
 
 from devstack.components.services import AuthService
 from tests.schemathesis.conftest import run_schema
+
+# Serial in make test: its logins can use up the shared auth's limit (100 a minute per address).
+pytestmark = pytest.mark.serial
 
 
 def test_auth_conforms_to_its_openapi(

@@ -8,10 +8,14 @@ catalog keeps only its demo data.
 from __future__ import annotations
 
 import httpx
+import pytest
 import schemathesis
 
 from devstack.components.services import CatalogService
 from tests.schemathesis.conftest import run_schema
+
+# Serial in make test: it deletes every product and category made during its run, other tests' too.
+pytestmark = pytest.mark.serial
 
 
 def _snapshot(client: httpx.Client) -> tuple[set[str], set[str]]:

@@ -76,6 +76,8 @@ def test_keyspace_table_insert_select(session: Session) -> None:
         session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
 
 
+# Serial in make test: three more Cassandra JVMs on two cores, outside `make up`'s stack.
+@pytest.mark.serial
 @pytest.mark.slow
 def test_cluster_replicates_at_consistency_all(cassandra_cluster: CassandraCluster) -> None:
     points, port = cassandra_cluster.contact_points, cassandra_cluster.port

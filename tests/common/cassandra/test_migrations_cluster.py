@@ -16,6 +16,9 @@ from productstore_common.cassandra.lock import LOCK_TABLE
 from productstore_common.cassandra.migrations import HISTORY_TABLE, table_id
 from tests.common.cassandra.support import write_migrations
 
+# Serial in make test: three more Cassandra JVMs on two cores, outside `make up`'s stack.
+pytestmark = pytest.mark.serial
+
 FILES = {
     "V0001__create_runs.cql": "CREATE TABLE runs (id text PRIMARY KEY, n counter);",
     "V0002__count_a_run.cql": "UPDATE runs SET n = n + 1 WHERE id = 'migrations';",

@@ -32,7 +32,8 @@ from tests.common.events.support import (
 )
 from tests.support.outages import restarting_stack
 
-pytestmark = pytest.mark.anyio
+# Serial in make test: it stops the Kafka every other test uses.
+pytestmark = [pytest.mark.anyio, pytest.mark.serial]
 
 PRODUCTS = 5
 

@@ -36,6 +36,10 @@ from tests.support.gateway import admin_token
 from tests.support.helm import HelmCli
 from tests.support.problems import assert_problem
 
+# Serial in make test: it adds a route to the shared gateway, reloads it and rewrites
+# the merged OpenAPI.
+pytestmark = pytest.mark.serial
+
 REPO = Path(__file__).resolve().parents[3]
 
 DESCRIPTOR = ServiceDescriptor(

@@ -209,6 +209,7 @@ async def test_inventory_killed_mid_checkout_loses_no_order_and_books_no_unit_tw
     )
 
 
+@pytest.mark.serial  # in make test: it stops the Kafka every other test uses
 async def test_kafka_stopped_mid_checkout_loses_no_order_and_books_no_unit_twice(
     processes: Processes, process_shop: Shop, auth_server: AuthServer, devstack: DevstackSession
 ) -> None:
