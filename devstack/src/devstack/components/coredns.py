@@ -25,25 +25,6 @@ COREDNS_VERSION = "v1.15.0"
 BUILD_DIR = Path(__file__).with_name("coredns_build")
 BUILD_FILES = ("go.mod", "go.sum", "main.go")
 
-# The directives main.go compiles in, in its (plugin.cfg's) order: what the node's
-# Corefile uses (bind, errors, health, ready, kubernetes, cache) and what cluster DNS
-# is usually configured with (kubeadm's default Corefile: reload, prometheus,
-# loadbalance, loop, forward), plus log. A Corefile naming another fails at start.
-DIRECTIVES = (
-    "reload",
-    "bind",
-    "ready",
-    "health",
-    "prometheus",
-    "errors",
-    "log",
-    "loadbalance",
-    "cache",
-    "kubernetes",
-    "loop",
-    "forward",
-)
-
 
 def build_digest() -> str:
     """sha256 over the build module's files (names and contents)."""

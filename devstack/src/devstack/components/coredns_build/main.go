@@ -27,7 +27,11 @@ import (
 )
 
 // directives is the execution order, a subsequence of CoreDNS v1.15.0's plugin.cfg
-// (core/dnsserver/zdirectives.go); the order in a Corefile does not matter.
+// (core/dnsserver/zdirectives.go); the order in a Corefile does not matter. They are
+// what the node's Corefile uses (bind, errors, health, ready, kubernetes, cache), what
+// cluster DNS is usually configured with (kubeadm's default Corefile: reload,
+// prometheus, loadbalance, loop, forward), and log. A Corefile naming another fails
+// at start.
 var directives = []string{
 	"reload",
 	"bind",
