@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import coverage
 import pytest
 import redis.asyncio as redis
 from kubernetes import client
@@ -26,6 +27,15 @@ def pytest_configure(config: pytest.Config) -> None:
         folder = Path(tempfile.mkdtemp(prefix="suite-groups-"))
         os.environ[suite_groups.GROUPS_FILE_ENV] = str(folder / "groups.json")
         config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """An xdist worker saves its coverage data itself: execnet may end a worker that
+    is slow to wind down with os._exit, before coverage's atexit save (a whole
+    worker's share of the suite went missing that way)."""
+    if hasattr(config, "workerinput") and (measuring := coverage.Coverage.current()):
+        measuring.stop()
+        measuring.save()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
