@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+import yaml
 from cryptography import x509
 
 from devstack import cassandra_auth
@@ -36,7 +37,7 @@ from devstack.components import node as node_module
 from devstack.components.kube_certs import ensure_pki, ensure_serving_cert
 from devstack.components.kube_cluster import admin_api, pki_files
 from devstack.components.metrics_server import MetricsServer
-from devstack.components.node import NODE_NAME, TAINT, Node, service_image
+from devstack.components.node import NODE_NAME, REPO, TAINT, Node, service_image
 from devstack.node_address import NODE_IP
 from devstack.paths import Paths
 from devstack.stack import Stack
@@ -180,14 +181,22 @@ def test_the_kubelet_is_verified_only_with_a_certificate_from_the_ca_naming_its_
 
 
 # --- on the real node ---------------------------------------------------------------
-def _wait(what: str, probe: Callable[[], T | None], timeout: float, every: float = 1.0) -> T:
+def _wait(
+    what: str,
+    probe: Callable[[], T | None],
+    timeout: float,
+    every: float = 1.0,
+    explain: Callable[[], str] | None = None,
+) -> T:
+    """probe's first truthy value within timeout; else an AssertionError that says what
+    was awaited and, from explain, what the cluster showed at the end."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = probe()
         if value:
             return value
         time.sleep(every)
-    raise AssertionError(f"{what} within {timeout:.0f} s")
+    raise AssertionError(f"{what} within {timeout:.0f} s" + (f"; {explain()}" if explain else ""))
 
 
 def _cpu_nanocores(quantity: str) -> int:
@@ -360,6 +369,59 @@ class _Load:
         self.stop()
 
 
+def _chart_readiness_probe() -> dict[str, Any]:
+    """The readiness probe the chart gives every service (serviceDefaults.probes)."""
+    values = yaml.safe_load((REPO / "charts/productstore/values.yaml").read_text())
+    readiness = values["serviceDefaults"]["probes"]["readiness"]
+    return {
+        "httpGet": {"path": readiness["path"], "port": "http"},
+        **{k: int(readiness[k]) for k in ("periodSeconds", "timeoutSeconds", "failureThreshold")},
+    }
+
+
+def _catalog_cpu(api: httpx.Client, namespace: str) -> dict[str, int] | str:
+    """Each catalog Pod's CPU in nanocores as the metrics API reads it, or why not."""
+    usage = api.get(
+        f"/apis/{ms.API_GROUP}/{ms.API_VERSION}/namespaces/{namespace}/pods",
+        params={"labelSelector": "app=catalog"},
+    )
+    if usage.status_code != 200:
+        return f"{usage.status_code} {usage.text[:200]}"
+    return {
+        m["metadata"]["name"]: sum(_cpu_nanocores(c["usage"]["cpu"]) for c in m["containers"])
+        for m in usage.json().get("items", [])
+    }
+
+
+def _hpa_scene(api: httpx.Client, namespace: str, status: dict[str, Any]) -> str:
+    """What an HPA wait that ran out saw: the HPA's status and conditions, each catalog
+    Pod's readiness (and when it last changed) and restarts, and the metrics API's CPU."""
+    conditions = [
+        f"{c.get('type')}={c.get('status')} ({c.get('reason')}: {c.get('message')})"
+        for c in status.get("conditions") or []
+    ]
+    pods = api.get(
+        f"/api/v1/namespaces/{namespace}/pods", params={"labelSelector": "app=catalog"}
+    ).json()
+    described = []
+    for pod in pods.get("items", []):
+        pod_status = pod.get("status", {})
+        ready: dict[str, Any] = next(
+            (c for c in pod_status.get("conditions") or [] if c.get("type") == "Ready"), {}
+        )
+        restarts = sum(c.get("restartCount", 0) for c in pod_status.get("containerStatuses") or [])
+        described.append(
+            f"{pod['metadata']['name']} {pod_status.get('phase')} ready={ready.get('status')} "
+            f"since {ready.get('lastTransitionTime')} restarts={restarts}"
+        )
+    cpu = _catalog_cpu(api, namespace)
+    return (
+        f"HPA replicas {status.get('currentReplicas')} -> {status.get('desiredReplicas')}, "
+        f"metrics {status.get('currentMetrics')}, conditions {conditions}; Pods {described}; "
+        f"metrics API CPU (nanocores) {cpu}"
+    )
+
+
 def _hpa(name: str, *, scale_down_window: int) -> dict[str, Any]:
     """Shaped like charts/productstore/templates/hpa.yaml renders it."""
     return {
@@ -403,6 +465,10 @@ def test_an_hpa_scales_the_catalog_out_under_load_and_back_in(
         "requests": {"cpu": "100m", "memory": "160Mi"},
         "limits": {"memory": "512Mi"},
     }
+    # Readiness as the chart probes it. The HPA drops a Pod's CPU sample taken within
+    # one metrics window of its last readiness change (for five minutes after start),
+    # so a probe that flaps on one slow answer can keep it from ever reading the Pod.
+    container["readinessProbe"] = _chart_readiness_probe()
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -448,11 +514,34 @@ def test_an_hpa_scales_the_catalog_out_under_load_and_back_in(
                 return bool(got.get("status", {}).get("readyReplicas") == 1)
 
             _wait("the catalog Deployment's first Pod Ready", ready, 240)
+
+            def settled() -> dict[str, int] | None:
+                """The Pod's start-up (migrations, the index load) is over: the HPA's first
+                reading is then its idle CPU, not a burst that scales it out at once."""
+                cpu = _catalog_cpu(api, namespace)
+                if isinstance(cpu, dict) and len(cpu) == 1 and max(cpu.values()) < 50e6:
+                    return cpu
+                return None
+
+            settling = time.monotonic()
+            idle_cpu = _wait(
+                "the metrics API reading the Pod's CPU below half its request",
+                settled,
+                180,
+                explain=lambda: _hpa_scene(api, namespace, {}),
+            )
+            print(  # noqa: T201
+                f"the Pod settled {time.monotonic() - settling:.1f} s after Ready: "
+                f"{max(idle_cpu.values()) / 1e6:.1f}m CPU"
+            )
             api.post(hpas, json=_hpa("catalog", scale_down_window=20)).raise_for_status()
 
             def hpa_status() -> dict[str, Any]:
                 status: dict[str, Any] = api.get(f"{hpas}/catalog").json().get("status", {})
                 return status
+
+            def explain() -> str:
+                return _hpa_scene(api, namespace, hpa_status())
 
             def idle() -> dict[str, Any] | None:
                 """The HPA read the one Pod's CPU, below the target, and wants no more
@@ -467,7 +556,9 @@ def test_an_hpa_scales_the_catalog_out_under_load_and_back_in(
                 return status if quiet else None
 
             measured = time.monotonic()
-            before = _wait("the HPA reading the idle Pod's CPU below its target", idle, 240)
+            before = _wait(
+                "the HPA reading the idle Pod's CPU below its target", idle, 240, explain=explain
+            )
             print(  # noqa: T201
                 f"HPA reads CPU {time.monotonic() - measured:.1f} s after its creation: "
                 f"{before['currentMetrics'][0]['resource']['current']}"
@@ -483,14 +574,18 @@ def test_an_hpa_scales_the_catalog_out_under_load_and_back_in(
                     status = hpa_status()
                     return status if (status.get("desiredReplicas") or 0) > 1 else None
 
-                out = _wait("the HPA scaling out (desiredReplicas > 1)", scaled, 300)
+                out = _wait(
+                    "the HPA scaling out (desiredReplicas > 1)", scaled, 300, explain=explain
+                )
                 scaled_out = time.monotonic() - started
 
                 def several() -> list[str] | None:
                     pods = running_pods()
                     return pods if len(pods) > 1 else None
 
-                pods = _wait("more than one catalog Pod Running on the node", several, 180)
+                pods = _wait(
+                    "more than one catalog Pod Running on the node", several, 180, explain=explain
+                )
                 running = time.monotonic() - started
                 load.stop()
             print(  # noqa: T201
@@ -509,9 +604,15 @@ def test_an_hpa_scales_the_catalog_out_under_load_and_back_in(
                     and hpa_status().get("currentReplicas") == 1
                 ),
                 300,
+                explain=explain,
             )
             scaled_in = time.monotonic() - stopped
-            _wait("one catalog Pod left Running", lambda: len(running_pods()) == 1, 120)
+            _wait(
+                "one catalog Pod left Running",
+                lambda: len(running_pods()) == 1,
+                120,
+                explain=explain,
+            )
             print(  # noqa: T201
                 f"scale-in: HPA back to 1 replica {scaled_in:.1f} s after the load stopped "
                 f"(scale-down window 20 s), one Pod left after "
