@@ -29,7 +29,7 @@ from pathlib import Path
 from devstack.component import Context
 from devstack.errors import DevstackError
 from devstack.paths import Paths
-from devstack.stack import Stack
+from devstack.stack import Stack, UpResult
 
 # pytest's exit status when every collected test was deselected: a phase with
 # nothing to run (e.g. PYTEST_ARGS naming only serial tests) did not fail.
@@ -97,10 +97,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     started: list[str] = []
     try:
         began = time.monotonic()
+
+        def report(result: UpResult) -> None:
+            if result.action == "started":
+                started.append(result.name)
+                print(  # noqa: T201 - progress of make test (a cold start takes minutes)
+                    f"  {result.name:<24} started, ready in {result.ready_seconds:.1f}s",
+                    flush=True,
+                )
+
+        print("devstack for the suite: starting what is not running", flush=True)  # noqa: T201
         try:
-            for result in stack.up(["all"]):
-                if result.action == "started":
-                    started.append(result.name)
+            stack.up(["all"], on_result=report)
         except DevstackError as exc:
             print(f"devstack could not start what the suite uses: {exc}", file=sys.stderr)  # noqa: T201
             return 1

@@ -142,6 +142,34 @@ def test_concurrent_ups_start_one_process_and_reuse_it(tmp_path: Path) -> None:
         assert stacks[0].down() == ["listener"]
 
 
+class _SecondListener(_Listener):
+    name = "listener-2"
+
+
+def test_up_reports_each_component_as_soon_as_it_is_ready(tmp_path: Path) -> None:
+    """`make up` and `make test` print each component as it comes up (a cold start of
+    everything takes minutes), not the whole list at the end."""
+    ports = []
+    for _ in range(2):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            ports.append(sock.getsockname()[1])
+    stack = _listener_stack(tmp_path, ports[0])
+    second = _SecondListener(stack.ctx)
+    second.port = ports[1]
+    stack.components[second.name] = second
+    heard: list[tuple[str, str, bool]] = []
+    try:
+        results = stack.up(
+            ["listener", "listener-2"],
+            on_result=lambda r: heard.append((r.name, r.action, stack.is_running(second))),
+        )
+        assert heard == [("listener", "started", False), ("listener-2", "started", True)]
+        assert [(r.name, r.action) for r in results] == [(n, a) for n, a, _ in heard]
+    finally:
+        assert sorted(stack.down()) == ["listener", "listener-2"]
+
+
 def test_running_but_never_ready_is_restarted(tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

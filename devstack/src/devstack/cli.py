@@ -24,7 +24,7 @@ from devstack.errors import DevstackError
 from devstack.paths import Paths
 from devstack.process import tail
 from devstack.seed import DEFAULT_PRODUCTS, DEFAULT_SEED, seed_demo_data
-from devstack.stack import Stack
+from devstack.stack import Stack, UpResult
 
 
 def _stack(args: argparse.Namespace) -> Stack:
@@ -33,6 +33,7 @@ def _stack(args: argparse.Namespace) -> Stack:
 
 def _out(line: str = "") -> None:
     sys.stdout.write(line + "\n")
+    sys.stdout.flush()  # progress, also when piped to a log (make up, CI)
 
 
 def cmd_provision(args: argparse.Namespace) -> int:
@@ -54,11 +55,14 @@ def cmd_up(args: argparse.Namespace) -> int:
     stack = _stack(args)
     names = args.components or ["all"]
     started = time.monotonic()
-    for result in stack.up(names):
+
+    def report(result: UpResult) -> None:
         if result.action == "started":
             _out(f"  {result.name:<24} started, ready in {result.ready_seconds:.1f}s")
         elif result.action == "reused":
             _out(f"  {result.name:<24} already running")
+
+    stack.up(names, on_result=report)
     _out(f"devstack up: ready in {time.monotonic() - started:.1f}s")
     _print_status(stack, names)
     _out(

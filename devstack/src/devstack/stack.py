@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import psutil
@@ -102,10 +102,17 @@ class Stack:
         except Exception:
             return False
 
-    def up(self, names: Sequence[str]) -> list[UpResult]:
+    def up(
+        self, names: Sequence[str], on_result: Callable[[UpResult], None] | None = None
+    ) -> list[UpResult]:
+        """Starts names and what they need, in order. on_result hears of each component
+        as soon as it is ready: a cold start of everything takes minutes."""
         results = []
         for name in self.expand(names):
-            results.append(self._up_one(self.components[name]))
+            result = self._up_one(self.components[name])
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
         return results
 
     def _up_one(self, component: Component) -> UpResult:
