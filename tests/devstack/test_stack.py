@@ -166,6 +166,7 @@ def test_up_reports_each_component_as_soon_as_it_is_ready(tmp_path: Path) -> Non
         )
         assert heard == [("listener", "started", False), ("listener-2", "started", True)]
         assert [(r.name, r.action) for r in results] == [(n, a) for n, a, _ in heard]
+        assert (results[0].progress() or "").startswith(f"  {'listener':<24} started, ready in")
     finally:
         assert sorted(stack.down()) == ["listener", "listener-2"]
 

@@ -57,10 +57,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     started = time.monotonic()
 
     def report(result: UpResult) -> None:
-        if result.action == "started":
-            _out(f"  {result.name:<24} started, ready in {result.ready_seconds:.1f}s")
-        elif result.action == "reused":
-            _out(f"  {result.name:<24} already running")
+        if (line := result.progress()) is not None:
+            _out(line)
 
     stack.up(names, on_result=report)
     _out(f"devstack up: ready in {time.monotonic() - started:.1f}s")

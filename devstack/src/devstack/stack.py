@@ -36,6 +36,14 @@ class UpResult:
     ready_seconds: float = 0.0
     provision_seconds: float = 0.0
 
+    def progress(self) -> str | None:
+        """The line `devstack up` and `make test` print for it (None for a tool)."""
+        if self.action == "started":
+            return f"  {self.name:<24} started, ready in {self.ready_seconds:.1f}s"
+        if self.action == "reused":
+            return f"  {self.name:<24} already running"
+        return None
+
 
 class Stack:
     def __init__(self, ctx: Context) -> None:
